@@ -1,0 +1,240 @@
+/* adapter_test.c - the "test" adapter kind: real fds, scripted outcomes.
+ *
+ * It exists so that every leak test is real before (and besides) the real
+ * adapters: open() opens an SQLite database in WAL mode exactly as the
+ * upstream response store does, so an adapter dropped undisposed leaks the
+ * db and -wal fds (and the -shm, which SQLite shares per process and inode,
+ * stays open as long as any connection to that file does).
+ */
+#include "internal.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct test_adapter_s test_adapter_t;
+
+struct test_adapter_s {
+  gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
+  sqlite3 *db;
+  uv_timer_t timer;
+  int timer_init;
+  char letter;
+  int hung; /* 'W': disconnect held until gw_test_adapter_release_hung() */
+  test_adapter_t *prev, *next;
+};
+
+/* Process-wide bookkeeping, so tests can count and reap what leaked.  The
+ * gateway core is single-threaded (one loop), and so is this. */
+static test_adapter_t *registry;
+static gw_test_adapter_stats_t stats;
+
+/* Where each platform is in its script: attempts outlive adapters. */
+static struct {
+  char name[GW_NAME_MAX];
+  unsigned next;
+} cursors[GW_RUNNER_MAX_PLATFORMS * 4];
+
+static char next_letter(const gw_platform_config_t *cfg) {
+  size_t i, len = strlen(cfg->script);
+  unsigned idx;
+
+  if (len == 0)
+    return 'O';
+  for (i = 0; i < GW_ARRAY_SIZE(cursors); i++) {
+    if (cursors[i].name[0] == '\0' || strcmp(cursors[i].name, cfg->name) == 0)
+      break;
+  }
+  if (i == GW_ARRAY_SIZE(cursors))
+    i = 0; /* table full: share the first cursor rather than fail */
+  if (cursors[i].name[0] == '\0')
+    gw__strlcpy(cursors[i].name, cfg->name, sizeof(cursors[i].name));
+  idx = cursors[i].next++;
+  return cfg->script[idx < len ? idx : len - 1];
+}
+
+static int test_validate(const gw_platform_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->store_path[0] == '\0') {
+    snprintf(err, errlen, "platform '%s': field 'store_path' is required for kind 'test'",
+             cfg->name);
+    return GW_ECONFIG;
+  }
+  if (strspn(cfg->script, "ORFEAHCPDW") != strlen(cfg->script)) {
+    snprintf(err, errlen,
+             "platform '%s': field 'script' may hold only the letters ORFEAHCPDW, got '%s'",
+             cfg->name, cfg->script);
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+static int test_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapter_t **out) {
+  test_adapter_t *t;
+  char letter = next_letter(cfg);
+
+  if (letter == 'C')
+    return UV_ENODEV; /* "create returned nothing" */
+  t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return UV_ENOMEM;
+  gw_adapter_init_base(&t->base, &gw_test_adapter_vtable, r, cfg);
+  t->letter = letter;
+  t->next = registry;
+  if (registry != NULL)
+    registry->prev = t;
+  registry = t;
+  stats.created++;
+  stats.live++;
+  *out = &t->base;
+  return 0;
+}
+
+static int test_open(gw_adapter_t *a) {
+  test_adapter_t *t = (test_adapter_t *)a;
+  int rc;
+
+  rc = sqlite3_open_v2(a->cfg.store_path, &t->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    return UV_EIO; /* t->db may be a handle with an error: close frees it */
+  if (t->letter == 'P')
+    return UV_EIO; /* half-way: the db file is open, the WAL is not yet */
+  /* Reading in WAL mode opens -wal and -shm; the table makes it a real store. */
+  rc = sqlite3_exec(t->db,
+                    "PRAGMA journal_mode=WAL;"
+                    "CREATE TABLE IF NOT EXISTS deliveries(id INTEGER PRIMARY KEY, body TEXT);"
+                    "SELECT count(*) FROM deliveries;",
+                    NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return UV_EIO;
+  a->state = GW_ADAPTER_OPEN;
+  stats.opened++;
+  return 0;
+}
+
+static void test_timer_cb(uv_timer_t *timer) {
+  test_adapter_t *t = timer->data;
+  gw_adapter_t *a = &t->base;
+
+  switch (t->letter) {
+  case 'O':
+  case 'D':
+    gw_adapter_connect_done(a, GW_CONNECT_OK, 0);
+    break;
+  case 'R':
+  case 'W':
+    gw_adapter_set_failure(a, 1, "connect_failed", "scripted retryable failure");
+    gw_adapter_connect_done(a, GW_CONNECT_FAILED, 0);
+    break;
+  case 'F':
+    gw_adapter_set_failure(a, 0, "invalid_token", "scripted non-retryable failure");
+    gw_adapter_connect_done(a, GW_CONNECT_FAILED, 0);
+    break;
+  case 'A':
+    gw_adapter_connect_done(a, GW_CONNECT_ERROR, UV_ECONNRESET);
+    break;
+  default:
+    break;
+  }
+}
+
+static int test_connect(gw_adapter_t *a) {
+  test_adapter_t *t = (test_adapter_t *)a;
+  int rc;
+
+  stats.connects++;
+  if (t->letter == 'E')
+    return UV_ENETUNREACH; /* like libuv: a synchronous connect errno */
+  if (t->letter == 'H')
+    return 0; /* never completes; the runner's timeout disposes of us */
+  rc = uv_timer_init(a->loop, &t->timer);
+  if (rc != 0)
+    return rc;
+  t->timer_init = 1;
+  t->timer.data = t;
+  /* Outcomes arrive on a later loop turn, as real network results do. */
+  return uv_timer_start(&t->timer, test_timer_cb, 0, 0);
+}
+
+static int test_disconnect(gw_adapter_t *a) {
+  test_adapter_t *t = (test_adapter_t *)a;
+  int rc = 0;
+
+  stats.disconnects++;
+  if (t->timer_init) {
+    uv_timer_stop(&t->timer);
+    gw_adapter_close_handle(a, (uv_handle_t *)&t->timer);
+    t->timer_init = 0;
+  }
+  if (t->db != NULL) {
+    /* close_v2 never fails for lack of finalized statements; we have none. */
+    sqlite3_close_v2(t->db);
+    t->db = NULL;
+  }
+  if (t->letter == 'D')
+    rc = UV_EIO; /* the resources are released, but disconnect reports failure */
+  if (t->letter == 'W') {
+    t->hung = 1;
+    gw_adapter_hold(a);
+  }
+  return rc;
+}
+
+static void test_destroy(gw_adapter_t *a) {
+  test_adapter_t *t = (test_adapter_t *)a;
+
+  if (t->prev != NULL)
+    t->prev->next = t->next;
+  else
+    registry = t->next;
+  if (t->next != NULL)
+    t->next->prev = t->prev;
+  stats.disconnect_calls += a->disconnect_calls;
+  stats.destroyed++;
+  stats.live--;
+  free(t);
+}
+
+const gw_adapter_vtable_t gw_test_adapter_vtable = {
+    "test", test_validate, test_create, test_open, test_connect, test_disconnect, test_destroy,
+};
+
+void gw_test_adapter_stats(gw_test_adapter_stats_t *out) {
+  *out = stats;
+}
+
+void gw_test_adapter_reset(void) {
+  uint64_t live = stats.live;
+
+  memset(&stats, 0, sizeof(stats));
+  stats.live = live;
+  memset(cursors, 0, sizeof(cursors));
+}
+
+void gw_test_adapter_release_hung(void) {
+  test_adapter_t *t, *next;
+
+  for (t = registry; t != NULL; t = next) {
+    next = t->next; /* the release may destroy t */
+    if (t->hung) {
+      t->hung = 0;
+      gw_adapter_release(&t->base);
+    }
+  }
+}
+
+static void reap_cb(gw_adapter_t *a, int status) { gw_adapter_destroy(a); }
+
+int gw_test_adapter_reap_leaked(void) {
+  test_adapter_t *t, *next;
+  int n = 0;
+
+  for (t = registry; t != NULL; t = next) {
+    next = t->next;
+    if (t->base.state != GW_ADAPTER_DISCONNECTING && t->base.state != GW_ADAPTER_CLOSED) {
+      gw_adapter_disconnect(&t->base, reap_cb);
+      n++;
+    }
+  }
+  return n;
+}

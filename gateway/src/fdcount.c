@@ -1,0 +1,42 @@
+/* fdcount.c - the process's open-fd count, cheap enough to take every cycle. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int gw_fd_count(void) {
+  struct stat st;
+  DIR *d;
+  struct dirent *de;
+  int n = 0;
+
+  /* Linux >= 6.2 reports the number of open fds as the directory's size:
+   * about 2 us whatever the count, where reading the directory is O(fds). */
+  if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+    return (int)st.st_size;
+
+  d = opendir("/proc/self/fd");
+  if (d == NULL)
+    return UV_ENOENT;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] != '.')
+      n++;
+  }
+  closedir(d);
+  return n - 1; /* the directory stream's own fd */
+}
+
+void gw__strlcpy(char *dst, const char *src, size_t size) {
+  size_t n;
+
+  if (size == 0)
+    return;
+  if (src == NULL)
+    src = "";
+  n = strlen(src);
+  if (n >= size)
+    n = size - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}

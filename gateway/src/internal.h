@@ -1,0 +1,26 @@
+/* internal.h - private declarations shared by the gateway core's sources. */
+#ifndef GW_INTERNAL_H
+#define GW_INTERNAL_H
+
+#include "gw.h"
+
+#include <stdarg.h>
+
+#define GW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* snprintf that never overflows and never leaves dst unterminated. */
+void gw__strlcpy(char *dst, const char *src, size_t size);
+
+/* Validation of the fields common to every kind; the kind checks the rest. */
+int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_t errlen);
+
+#ifdef GW_REGRESS
+int gw__regress_drops(gw_outcome_t outcome);
+#endif
+
+
+
+
+/* Runner hooks the adapter base calls (runner.c). */
+void gw__runner_adapter_fatal(gw_runner_t *r, gw_adapter_t *a);
+#endif /* GW_INTERNAL_H */
