@@ -1,0 +1,495 @@
+/*
+ * store.c - the response store: SQLite in WAL mode, LRU-bounded.
+ *
+ * See store.h for the contract.  Two decisions worth their reasons:
+ *
+ * Durability.  A response is acknowledged with 200 only after its
+ * transaction committed, and it must survive the gateway being killed
+ * (kill -9, OOM killer, a crash).  In WAL mode a commit appends the pages to
+ * the -wal file with write(2) before COMMIT returns, so once it returns the
+ * data is in the kernel's page cache and a dead process cannot lose it: the
+ * next open replays the WAL.  synchronous=FULL would add an fsync of the WAL
+ * on every commit, which only matters if the *machine* goes down (power loss,
+ * kernel panic) -- and costs a disk flush per request.  synchronous=NORMAL
+ * in WAL mode still never corrupts the database, still fsyncs at each
+ * checkpoint, and can lose only the last commits on power loss.  The
+ * requirement is process death, so NORMAL it is; test_store forks a child
+ * that commits and dies by SIGKILL to prove the point.
+ *
+ * LRU order.  accessed_at is REAL seconds, but two requests in the same
+ * microsecond would tie and make eviction arbitrary; the store keeps the
+ * stamps strictly increasing (seeded from the table at open), so "the N
+ * most recently accessed" is always well defined.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+static const char *const stmt_sql[GW__STORE_NSTMT] = {
+  [GW__STORE_PUT] = "INSERT OR REPLACE INTO responses(response_id, data, accessed_at) "
+                    "VALUES (?1, ?2, ?3)",
+  [GW__STORE_GET] = "SELECT data FROM responses WHERE response_id = ?1",
+  [GW__STORE_TOUCH] = "UPDATE responses SET accessed_at = ?2 WHERE response_id = ?1",
+  [GW__STORE_DELETE] = "DELETE FROM responses WHERE response_id = ?1",
+  /* Keep the ?1 most recent; conversations must not point at evicted rows,
+   * else their table grows without bound and chains dangle. */
+  [GW__STORE_TRIM] = "DELETE FROM responses WHERE response_id IN "
+                     "(SELECT response_id FROM responses ORDER BY accessed_at DESC "
+                     "LIMIT -1 OFFSET ?1)",
+  [GW__STORE_CONV_PUT] = "INSERT OR REPLACE INTO conversations(name, response_id) "
+                         "VALUES (?1, ?2)",
+  [GW__STORE_CONV_GET] = "SELECT response_id FROM conversations WHERE name = ?1",
+  [GW__STORE_COUNT] = "SELECT count(*) FROM responses",
+  [GW__STORE_BEGIN] = "BEGIN IMMEDIATE",
+  [GW__STORE_COMMIT] = "COMMIT",
+  [GW__STORE_ROLLBACK] = "ROLLBACK",
+};
+
+static const char schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS responses ("
+  "  response_id TEXT PRIMARY KEY,"
+  "  data TEXT NOT NULL,"
+  "  accessed_at REAL NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS responses_accessed_at ON responses(accessed_at);"
+  "CREATE TABLE IF NOT EXISTS conversations ("
+  "  name TEXT PRIMARY KEY,"
+  "  response_id TEXT NOT NULL);"
+  /* Dangling conversation rows go with the response they point at. */
+  "CREATE TRIGGER IF NOT EXISTS responses_forget_conversations "
+  "  AFTER DELETE ON responses BEGIN "
+  "  DELETE FROM conversations WHERE response_id = old.response_id; END;";
+
+int gw__store_errno(int rc, int sys_errno) {
+  switch (rc & 0xff) {
+  case SQLITE_OK:
+  case SQLITE_ROW:
+  case SQLITE_DONE:
+    return 0;
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+    /* The OS said why (EMFILE, ENOENT, EACCES...): that is the useful part,
+     * and what lets the watcher see e.g. fd exhaustion as such. */
+    if (sys_errno > 0)
+      return -sys_errno;
+    return (rc & 0xff) == SQLITE_CANTOPEN ? UV_ENOENT : UV_EIO;
+  case SQLITE_NOMEM:
+    return UV_ENOMEM;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return UV_EBUSY;
+  case SQLITE_READONLY:
+    return UV_EROFS;
+  case SQLITE_PERM:
+  case SQLITE_AUTH:
+    return UV_EACCES;
+  case SQLITE_FULL:
+    return UV_ENOSPC;
+  case SQLITE_TOOBIG:
+    return UV_E2BIG;
+  case SQLITE_CONSTRAINT:
+    return UV_EEXIST;
+  case SQLITE_MISUSE:
+  case SQLITE_RANGE:
+  case SQLITE_MISMATCH:
+    return UV_EINVAL;
+  case SQLITE_NOTADB:
+  case SQLITE_CORRUPT:
+  case SQLITE_FORMAT:
+    return UV_EILSEQ;
+  case SQLITE_INTERRUPT:
+  case SQLITE_ABORT:
+    return UV_ECANCELED;
+  case SQLITE_PROTOCOL:
+    return UV_EPROTO;
+  case SQLITE_NOLFS:
+    return UV_EFBIG;
+  default:
+    return UV_EIO;
+  }
+}
+
+/* Record the connection's error and translate it. */
+static int store_fail(gw_store_t *s, int rc, const char *what) {
+  int sys = 0;
+  const char *msg = sqlite3_errstr(rc);
+
+  if (s->db != NULL) {
+    rc = sqlite3_extended_errcode(s->db);
+    sys = sqlite3_system_errno(s->db);
+    msg = sqlite3_errmsg(s->db);
+  }
+  snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s (sqlite %d%s%s)", what, msg, rc,
+           sys > 0 ? ", " : "", sys > 0 ? strerror(sys) : "");
+  rc = gw__store_errno(rc, sys);
+  return rc != 0 ? rc : UV_EIO;
+}
+
+static double store_stamp(gw_store_t *s) {
+  uv_timeval64_t tv;
+  double now = 0;
+
+  if (uv_gettimeofday(&tv) == 0)
+    now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+  /* A microsecond step keeps order even when the wall clock stalls or
+   * steps back; REAL holds it exactly enough for ~285 years of epoch. */
+  if (now <= s->last_access)
+    now = s->last_access + 1e-6;
+  s->last_access = now;
+  return now;
+}
+
+/* Run a statement that returns no row of interest; leaves it reset. */
+static int store_step_done(gw_store_t *s, int idx, const char *what) {
+  sqlite3_stmt *st = s->stmt[idx];
+  int rc = sqlite3_step(st);
+  int err = 0;
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    err = store_fail(s, rc, what);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return err;
+}
+
+static int store_pragma_wal(gw_store_t *s) {
+  sqlite3_stmt *st = NULL;
+  const unsigned char *mode;
+  int rc;
+  int err = 0;
+
+  rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "journal_mode");
+    goto out;
+  }
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    err = store_fail(s, rc, "journal_mode");
+    goto out;
+  }
+  /* SQLite answers with the mode it ended up in; a filesystem without
+   * shared memory support stays in "delete" and would silently change the
+   * store's fd footprint, so refuse it. */
+  mode = sqlite3_column_text(st, 0);
+  if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "journal_mode: WAL refused (got %s)",
+             mode != NULL ? (const char *)mode : "nothing");
+    err = UV_ENOTSUP;
+  }
+out:
+  sqlite3_finalize(st);
+  return err;
+}
+
+int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+  int err;
+  int i;
+
+  if (s == NULL || path == NULL || path[0] == '\0')
+    return UV_EINVAL;
+  memset(s, 0, sizeof(*s));
+  s->max_responses = max_responses > 0 ? max_responses : GW_STORE_DEFAULT_MAX;
+
+  /* NOMUTEX: one loop thread owns the connection.  sqlite3_open_v2 hands
+   * back a handle even on failure; store_close releases it either way. */
+  rc = sqlite3_open_v2(path, &s->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "open");
+    goto fail;
+  }
+  sqlite3_extended_result_codes(s->db, 1);
+  /* Another process may hold the write lock for a moment (an operator's
+   * sqlite3 shell); wait briefly rather than fail, but never long enough
+   * to stall the event loop noticeably. */
+  sqlite3_busy_timeout(s->db, 200);
+
+  err = store_pragma_wal(s);
+  if (err != 0)
+    goto fail;
+  rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "synchronous");
+    goto fail;
+  }
+  rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "schema");
+    goto fail;
+  }
+  for (i = 0; i < GW__STORE_NSTMT; i++) {
+    rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+    if (rc != SQLITE_OK) {
+      err = store_fail(s, rc, "prepare");
+      goto fail;
+    }
+  }
+
+  /* Seed the LRU clock past every stored stamp (a reopened store may hold
+   * stamps from a wall clock that has since stepped back). */
+  rc = sqlite3_prepare_v2(s->db, "SELECT max(accessed_at) FROM responses", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    err = store_fail(s, rc, "open");
+    goto fail;
+  }
+  s->last_access = sqlite3_column_double(st, 0);
+  sqlite3_finalize(st);
+  return 0;
+
+fail:
+  sqlite3_finalize(st);
+  {
+    /* Keep the reason across the close, which resets nothing but could. */
+    char msg[GW_STORE_ERRMSG_MAX];
+    memcpy(msg, s->errmsg, sizeof(msg));
+    gw_store_close(s);
+    memcpy(s->errmsg, msg, sizeof(msg));
+  }
+  return err;
+}
+
+int gw_store_is_open(const gw_store_t *s) {
+  return s != NULL && s->db != NULL;
+}
+
+void gw_store_close(gw_store_t *s) {
+  int rc;
+  int i;
+
+  if (s == NULL || s->db == NULL)
+    return;
+  for (i = 0; i < GW__STORE_NSTMT; i++) {
+    sqlite3_finalize(s->stmt[i]);
+    s->stmt[i] = NULL;
+  }
+  /* With every statement finalized sqlite3_close cannot be BUSY; should it
+   * be anyway (a bug), close_v2 still lets go of the fds once the last
+   * statement goes, rather than keeping them forever. */
+  rc = sqlite3_close(s->db);
+  if (rc != SQLITE_OK) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "close: %s", sqlite3_errmsg(s->db));
+    sqlite3_close_v2(s->db);
+  }
+  s->db = NULL;
+}
+
+int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation) {
+  sqlite3_stmt *st;
+  int err;
+  int rc;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (id == NULL || id[0] == '\0' || data == NULL)
+    return UV_EINVAL;
+
+  err = store_step_done(s, GW__STORE_BEGIN, "begin");
+  if (err != 0)
+    return err;
+
+  st = s->stmt[GW__STORE_PUT];
+  if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK ||
+      (rc = sqlite3_bind_text(st, 2, data, -1, SQLITE_STATIC)) != SQLITE_OK ||
+      (rc = sqlite3_bind_double(st, 3, store_stamp(s))) != SQLITE_OK) {
+    err = store_fail(s, rc, "put");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    goto rollback;
+  }
+  err = store_step_done(s, GW__STORE_PUT, "put");
+  if (err != 0)
+    goto rollback;
+
+  if (conversation != NULL && conversation[0] != '\0') {
+    st = s->stmt[GW__STORE_CONV_PUT];
+    if ((rc = sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) != SQLITE_OK) {
+      err = store_fail(s, rc, "conversation");
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      goto rollback;
+    }
+    err = store_step_done(s, GW__STORE_CONV_PUT, "conversation");
+    if (err != 0)
+      goto rollback;
+  }
+
+  st = s->stmt[GW__STORE_TRIM];
+  rc = sqlite3_bind_int(st, 1, s->max_responses);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "trim");
+    goto rollback;
+  }
+  err = store_step_done(s, GW__STORE_TRIM, "trim");
+  if (err != 0)
+    goto rollback;
+
+  err = store_step_done(s, GW__STORE_COMMIT, "commit");
+  if (err != 0)
+    goto rollback;
+  return 0;
+
+rollback:
+  /* A failed statement may already have rolled back (SQLITE_FULL...);
+   * ROLLBACK then fails harmlessly and the first error is what we report. */
+  if (!sqlite3_get_autocommit(s->db)) {
+    rc = sqlite3_step(s->stmt[GW__STORE_ROLLBACK]);
+    sqlite3_reset(s->stmt[GW__STORE_ROLLBACK]);
+    (void)rc;
+  }
+  return err;
+}
+
+int gw_store_get(gw_store_t *s, const char *id, char **data) {
+  sqlite3_stmt *st;
+  const unsigned char *text;
+  char *copy = NULL;
+  int bytes;
+  int rc;
+  int err = 0;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (id == NULL || data == NULL)
+    return UV_EINVAL;
+
+  st = s->stmt[GW__STORE_GET];
+  rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "get");
+    goto out;
+  }
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    err = UV_ENOENT;
+    goto out;
+  }
+  if (rc != SQLITE_ROW) {
+    err = store_fail(s, rc, "get");
+    goto out;
+  }
+  text = sqlite3_column_text(st, 0);
+  bytes = sqlite3_column_bytes(st, 0);
+  if (text == NULL) {
+    err = sqlite3_errcode(s->db) == SQLITE_NOMEM ? UV_ENOMEM : UV_EIO;
+    goto out;
+  }
+  copy = malloc((size_t)bytes + 1);
+  if (copy == NULL) {
+    err = UV_ENOMEM;
+    goto out;
+  }
+  memcpy(copy, text, (size_t)bytes);
+  copy[bytes] = '\0';
+
+out:
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (err == 0) {
+    /* "Most recently accessed" includes reads.  A failed touch only skews
+     * the eviction order, so the caller still gets its data. */
+    st = s->stmt[GW__STORE_TOUCH];
+    if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_double(st, 2, store_stamp(s)) == SQLITE_OK)
+      (void)store_step_done(s, GW__STORE_TOUCH, "touch");
+    else {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+    }
+    *data = copy;
+  }
+  return err;
+}
+
+int gw_store_delete(gw_store_t *s, const char *id) {
+  sqlite3_stmt *st;
+  int rc;
+  int err;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (id == NULL)
+    return UV_EINVAL;
+  st = s->stmt[GW__STORE_DELETE];
+  rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "delete");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+  }
+  err = store_step_done(s, GW__STORE_DELETE, "delete");
+  if (err == 0 && sqlite3_changes(s->db) == 0)
+    err = UV_ENOENT;
+  return err;
+}
+
+int gw_store_conversation(gw_store_t *s, const char *name, char **id) {
+  sqlite3_stmt *st;
+  const unsigned char *text;
+  char *copy = NULL;
+  int rc;
+  int err = 0;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (name == NULL || id == NULL)
+    return UV_EINVAL;
+  st = s->stmt[GW__STORE_CONV_GET];
+  rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    err = store_fail(s, rc, "conversation");
+    goto out;
+  }
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    err = UV_ENOENT;
+    goto out;
+  }
+  if (rc != SQLITE_ROW) {
+    err = store_fail(s, rc, "conversation");
+    goto out;
+  }
+  text = sqlite3_column_text(st, 0);
+  copy = text != NULL ? strdup((const char *)text) : NULL;
+  if (copy == NULL)
+    err = UV_ENOMEM;
+out:
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (err == 0)
+    *id = copy;
+  return err;
+}
+
+int gw_store_count(gw_store_t *s, int *count) {
+  sqlite3_stmt *st;
+  int rc;
+  int err = 0;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (count == NULL)
+    return UV_EINVAL;
+  st = s->stmt[GW__STORE_COUNT];
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *count = sqlite3_column_int(st, 0);
+  else
+    err = store_fail(s, rc, "count");
+  sqlite3_reset(st);
+  return err;
+}
+
+const char *gw_store_errmsg(const gw_store_t *s) {
+  return s != NULL ? s->errmsg : "";
+}

@@ -1,0 +1,101 @@
+/*
+ * store.h - the api adapter's response store (private to the gateway).
+ *
+ * An SQLite database in WAL mode holding OpenAI-style response objects and
+ * named conversations, the shape of the upstream gateway's store:
+ *
+ *   responses(response_id TEXT PRIMARY KEY, data TEXT NOT NULL,
+ *             accessed_at REAL NOT NULL)
+ *   conversations(name TEXT PRIMARY KEY, response_id TEXT NOT NULL)
+ *
+ * While open it holds exactly three fds: the database, its -wal and its
+ * -shm.  That is the resource whose leak this project exists to catch, so
+ * gw_store_close() must release all three whatever state the store is in.
+ *
+ * All functions return 0 or a negative errno (UV_E* values); SQLite result
+ * codes are translated at this boundary and SQLite's own message is kept for
+ * the log (gw_store_errmsg).  Every statement is prepared once and takes its
+ * values through bound parameters: no SQL is ever built from request text.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stddef.h>
+
+#define GW_STORE_DEFAULT_MAX 100
+#define GW_STORE_ERRMSG_MAX 256
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+enum {
+  GW__STORE_PUT = 0,
+  GW__STORE_GET,
+  GW__STORE_TOUCH,
+  GW__STORE_DELETE,
+  GW__STORE_TRIM,
+  GW__STORE_CONV_PUT,
+  GW__STORE_CONV_GET,
+  GW__STORE_COUNT,
+  GW__STORE_BEGIN,
+  GW__STORE_COMMIT,
+  GW__STORE_ROLLBACK,
+  GW__STORE_NSTMT
+};
+
+/* Embed it (or zero it) before gw_store_open; fields are private. */
+typedef struct gw_store_s {
+  struct sqlite3 *db;
+  struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
+  int max_responses;
+  double last_access; /* strictly increasing accessed_at: a total LRU order */
+  char errmsg[GW_STORE_ERRMSG_MAX];
+} gw_store_t;
+
+/*
+ * Open (creating if needed) the store at path, in WAL mode, keeping at most
+ * max_responses responses (<= 0 means GW_STORE_DEFAULT_MAX).  On failure
+ * nothing stays open, s is left closed and the message is in s->errmsg.
+ */
+int gw_store_open(gw_store_t *s, const char *path, int max_responses);
+
+/* 1 while the store holds its database open. */
+int gw_store_is_open(const gw_store_t *s);
+
+/*
+ * Release the statements, the connection and with it all three fds.
+ * Errors are swallowed (kept in errmsg), as upstream's close() did: a
+ * dispose path must not fail.  Idempotent; NULL is harmless.
+ */
+void gw_store_close(gw_store_t *s);
+
+/*
+ * Store a response (insert or replace), mark it most recently accessed,
+ * point conversation (if not NULL or "") at it, and evict the least
+ * recently accessed responses beyond the bound -- one transaction, so a
+ * 0 return means the row is durable (see the synchronous note in store.c).
+ */
+int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation);
+
+/* Fetch a response's data (malloc'd, NUL-terminated; free() it) and mark it
+ * most recently accessed.  UV_ENOENT when absent.  *data set on success. */
+int gw_store_get(gw_store_t *s, const char *id, char **data);
+
+/* Delete a response.  UV_ENOENT when absent. */
+int gw_store_delete(gw_store_t *s, const char *id);
+
+/* The latest response id of a named conversation (malloc'd; free() it).
+ * UV_ENOENT when the conversation is unknown. */
+int gw_store_conversation(gw_store_t *s, const char *name, char **id);
+
+/* Number of stored responses. */
+int gw_store_count(gw_store_t *s, int *count);
+
+/* SQLite's message for the last failure ("" when none). */
+const char *gw_store_errmsg(const gw_store_t *s);
+
+/* Translate an SQLite result code (extended or primary) to a negative errno.
+ * sys_errno is sqlite3_system_errno() for I/O and open failures, 0 if none. */
+int gw__store_errno(int rc, int sys_errno);
+
+#endif /* GW_STORE_H */

@@ -1,0 +1,308 @@
+/*
+ * test_store.c - the response store: CRUD, the LRU bound, conversation
+ * chaining, durability across a killed process, error translation, and
+ * that close releases all three fds (db, -wal, -shm) and is idempotent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "store.h"
+
+static char dir[256];
+static char path[300];
+
+/* Counted by reading the directory so the test does not depend on the
+ * kernel's st_size shortcut. */
+static int fd_count(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.')
+      n++;
+  closedir(d);
+  return n - 1; /* the DIR's own fd */
+}
+
+static int setup(void **state) {
+  snprintf(dir, sizeof(dir), "/tmp/gw_test_store.XXXXXX");
+  if (mkdtemp(dir) == NULL)
+    return -1;
+  snprintf(path, sizeof(path), "%s/responses.db", dir);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char p[400];
+  const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+  size_t i;
+
+  for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+    snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+  return 0;
+}
+
+static void test_crud(void **state) {
+  gw_store_t s;
+  char *data = NULL;
+  int n = -1;
+
+  assert_int_equal(gw_store_open(&s, path, 0), 0);
+  assert_true(gw_store_is_open(&s));
+  assert_int_equal(gw_store_put(&s, "resp_1", "{\"a\":1}", NULL), 0);
+  assert_int_equal(gw_store_get(&s, "resp_1", &data), 0);
+  assert_string_equal(data, "{\"a\":1}");
+  free(data);
+  data = NULL;
+
+  /* Replace keeps one row. */
+  assert_int_equal(gw_store_put(&s, "resp_1", "{\"a\":2}", NULL), 0);
+  assert_int_equal(gw_store_count(&s, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(gw_store_get(&s, "resp_1", &data), 0);
+  assert_string_equal(data, "{\"a\":2}");
+  free(data);
+  data = NULL;
+
+  /* Text that would break SQL built by hand is stored verbatim. */
+  assert_int_equal(gw_store_put(&s, "x'); DROP TABLE responses;--", "'\"", NULL), 0);
+  assert_int_equal(gw_store_get(&s, "x'); DROP TABLE responses;--", &data), 0);
+  assert_string_equal(data, "'\"");
+  free(data);
+  data = NULL;
+
+  assert_int_equal(gw_store_get(&s, "resp_missing", &data), UV_ENOENT);
+  assert_null(data);
+  assert_int_equal(gw_store_delete(&s, "resp_1"), 0);
+  assert_int_equal(gw_store_delete(&s, "resp_1"), UV_ENOENT);
+  assert_int_equal(gw_store_get(&s, "resp_1", &data), UV_ENOENT);
+  assert_int_equal(gw_store_put(&s, "", "{}", NULL), UV_EINVAL);
+  assert_int_equal(gw_store_put(&s, "resp_2", NULL, NULL), UV_EINVAL);
+  gw_store_close(&s);
+}
+
+static void test_lru_bound(void **state) {
+  gw_store_t s;
+  char id[32];
+  char *data = NULL;
+  int i;
+  int n = 0;
+
+  assert_int_equal(gw_store_open(&s, path, 5), 0);
+  for (i = 1; i <= 5; i++) {
+    snprintf(id, sizeof(id), "resp_%d", i);
+    assert_int_equal(gw_store_put(&s, id, "{}", NULL), 0);
+  }
+  /* Reading resp_1 makes resp_2 the least recently accessed. */
+  assert_int_equal(gw_store_get(&s, "resp_1", &data), 0);
+  free(data);
+  assert_int_equal(gw_store_put(&s, "resp_6", "{}", NULL), 0);
+  assert_int_equal(gw_store_count(&s, &n), 0);
+  assert_int_equal(n, 5);
+  assert_int_equal(gw_store_get(&s, "resp_2", &data), UV_ENOENT);
+  assert_int_equal(gw_store_get(&s, "resp_1", &data), 0);
+  free(data);
+
+  /* Many more: the bound holds and the newest survive. */
+  for (i = 7; i <= 300; i++) {
+    snprintf(id, sizeof(id), "resp_%d", i);
+    assert_int_equal(gw_store_put(&s, id, "{}", NULL), 0);
+  }
+  assert_int_equal(gw_store_count(&s, &n), 0);
+  assert_int_equal(n, 5);
+  for (i = 296; i <= 300; i++) {
+    snprintf(id, sizeof(id), "resp_%d", i);
+    assert_int_equal(gw_store_get(&s, id, &data), 0);
+    free(data);
+  }
+  gw_store_close(&s);
+
+  /* The default bound is 100. */
+  assert_int_equal(gw_store_open(&s, path, 0), 0);
+  for (i = 0; i < 150; i++) {
+    snprintf(id, sizeof(id), "resp_d%d", i);
+    assert_int_equal(gw_store_put(&s, id, "{}", NULL), 0);
+  }
+  assert_int_equal(gw_store_count(&s, &n), 0);
+  assert_int_equal(n, 100);
+  gw_store_close(&s);
+}
+
+static void test_conversation(void **state) {
+  gw_store_t s;
+  char *id = NULL;
+
+  assert_int_equal(gw_store_open(&s, path, 3), 0);
+  assert_int_equal(gw_store_conversation(&s, "chat", &id), UV_ENOENT);
+  assert_int_equal(gw_store_put(&s, "resp_a", "{}", "chat"), 0);
+  assert_int_equal(gw_store_conversation(&s, "chat", &id), 0);
+  assert_string_equal(id, "resp_a");
+  free(id);
+  id = NULL;
+  assert_int_equal(gw_store_put(&s, "resp_b", "{}", "chat"), 0);
+  assert_int_equal(gw_store_conversation(&s, "chat", &id), 0);
+  assert_string_equal(id, "resp_b");
+  free(id);
+  id = NULL;
+
+  /* Evicting the response a conversation points at forgets the
+   * conversation instead of leaving it dangling. */
+  assert_int_equal(gw_store_put(&s, "resp_c", "{}", "other"), 0);
+  assert_int_equal(gw_store_put(&s, "resp_d", "{}", NULL), 0);
+  assert_int_equal(gw_store_put(&s, "resp_e", "{}", NULL), 0);
+  assert_int_equal(gw_store_conversation(&s, "chat", &id), UV_ENOENT);
+  assert_int_equal(gw_store_conversation(&s, "other", &id), 0);
+  assert_string_equal(id, "resp_c");
+  free(id);
+  id = NULL;
+  assert_int_equal(gw_store_delete(&s, "resp_c"), 0);
+  assert_int_equal(gw_store_conversation(&s, "other", &id), UV_ENOENT);
+  gw_store_close(&s);
+}
+
+static void test_close_releases_three_fds(void **state) {
+  gw_store_t s;
+  int before = fd_count();
+  int i;
+
+  assert_int_equal(gw_store_open(&s, path, 0), 0);
+  assert_int_equal(fd_count(), before + 3);
+  assert_int_equal(gw_store_put(&s, "resp_1", "{}", NULL), 0);
+  assert_int_equal(fd_count(), before + 3);
+  gw_store_close(&s);
+  assert_int_equal(fd_count(), before);
+  assert_false(gw_store_is_open(&s));
+  gw_store_close(&s); /* twice: harmless */
+  gw_store_close(NULL);
+  assert_int_equal(fd_count(), before);
+
+  /* Reopening an existing WAL database: still exactly three, every time. */
+  for (i = 0; i < 20; i++) {
+    assert_int_equal(gw_store_open(&s, path, 0), 0);
+    assert_int_equal(fd_count(), before + 3);
+    gw_store_close(&s);
+    assert_int_equal(fd_count(), before);
+  }
+
+  /* A closed store refuses work instead of crashing. */
+  assert_int_equal(gw_store_put(&s, "resp_1", "{}", NULL), UV_EBADF);
+  assert_int_equal(gw_store_get(&s, "resp_1", &(char *){NULL}), UV_EBADF);
+  assert_int_equal(gw_store_delete(&s, "resp_1"), UV_EBADF);
+}
+
+/* A 200 is sent only after put returned 0: that row must survive the
+ * process dying without any chance to close or checkpoint. */
+static void test_survives_kill9(void **state) {
+  gw_store_t s;
+  char *data = NULL;
+  pid_t pid;
+  int status = 0;
+
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (gw_store_open(&s, path, 0) != 0 || gw_store_put(&s, "resp_k", "{\"k\":9}", "c") != 0)
+      _exit(1);
+    raise(SIGKILL);
+    _exit(2);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGKILL);
+
+  assert_int_equal(gw_store_open(&s, path, 0), 0);
+  assert_int_equal(gw_store_get(&s, "resp_k", &data), 0);
+  assert_string_equal(data, "{\"k\":9}");
+  free(data);
+  gw_store_close(&s);
+}
+
+static void test_open_failures_release_everything(void **state) {
+  gw_store_t s;
+  char p[400];
+  FILE *f;
+  int before = fd_count();
+
+  /* The directory does not exist: CANTOPEN carrying the OS's ENOENT. */
+  snprintf(p, sizeof(p), "%s/no/such/dir/responses.db", dir);
+  assert_int_equal(gw_store_open(&s, p, 0), UV_ENOENT);
+  assert_false(gw_store_is_open(&s));
+  assert_true(strlen(gw_store_errmsg(&s)) > 0);
+  assert_int_equal(fd_count(), before);
+
+  /* Not a database: NOTADB, failed half-way after the db fd was open. */
+  snprintf(p, sizeof(p), "%s/garbage.db", dir);
+  f = fopen(p, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 200; i++)
+    fputs("this is not an sqlite database, not even close. ", f);
+  fclose(f);
+  assert_int_equal(gw_store_open(&s, p, 0), UV_EILSEQ);
+  assert_non_null(strstr(gw_store_errmsg(&s), "not a database"));
+  assert_int_equal(fd_count(), before);
+  unlink(p);
+
+  /* A directory where the file should be. */
+  assert_int_equal(gw_store_open(&s, dir, 0) < 0, 1);
+  assert_int_equal(fd_count(), before);
+
+  assert_int_equal(gw_store_open(&s, "", 0), UV_EINVAL);
+  assert_int_equal(gw_store_open(NULL, path, 0), UV_EINVAL);
+  assert_int_equal(fd_count(), before);
+}
+
+static void test_error_translation(void **state) {
+  assert_int_equal(gw__store_errno(SQLITE_OK, 0), 0);
+  assert_int_equal(gw__store_errno(SQLITE_DONE, 0), 0);
+  assert_int_equal(gw__store_errno(SQLITE_BUSY, 0), UV_EBUSY);
+  assert_int_equal(gw__store_errno(SQLITE_LOCKED, 0), UV_EBUSY);
+  assert_int_equal(gw__store_errno(SQLITE_NOMEM, 0), UV_ENOMEM);
+  assert_int_equal(gw__store_errno(SQLITE_FULL, 0), UV_ENOSPC);
+  assert_int_equal(gw__store_errno(SQLITE_READONLY, 0), UV_EROFS);
+  assert_int_equal(gw__store_errno(SQLITE_CONSTRAINT, 0), UV_EEXIST);
+  assert_int_equal(gw__store_errno(SQLITE_NOTADB, 0), UV_EILSEQ);
+  assert_int_equal(gw__store_errno(SQLITE_CORRUPT, 0), UV_EILSEQ);
+  assert_int_equal(gw__store_errno(SQLITE_PERM, 0), UV_EACCES);
+  assert_int_equal(gw__store_errno(SQLITE_MISUSE, 0), UV_EINVAL);
+  assert_int_equal(gw__store_errno(SQLITE_ERROR, 0), UV_EIO);
+  /* The OS reason wins for I/O and open failures: fd exhaustion must reach
+   * the watcher as EMFILE, not as a generic I/O error. */
+  assert_int_equal(gw__store_errno(SQLITE_CANTOPEN, EMFILE), UV_EMFILE);
+  assert_int_equal(gw__store_errno(SQLITE_IOERR_WRITE, ENOSPC), UV_ENOSPC);
+  assert_int_equal(gw__store_errno(SQLITE_IOERR, 0), UV_EIO);
+  assert_int_equal(gw__store_errno(SQLITE_CANTOPEN, 0), UV_ENOENT);
+  /* Extended codes reduce to their primary. */
+  assert_int_equal(gw__store_errno(SQLITE_BUSY_SNAPSHOT, 0), UV_EBUSY);
+  assert_int_equal(gw__store_errno(SQLITE_CONSTRAINT_PRIMARYKEY, 0), UV_EEXIST);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_lru_bound, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_close_releases_three_fds, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_survives_kill9, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_open_failures_release_everything, setup, teardown),
+    cmocka_unit_test(test_error_translation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
