@@ -1,0 +1,698 @@
+/* adapter_platform.c - the "platform" adapter kind: an outbound bot link.
+ *
+ * open    opens the delivery ledger (SQLite, WAL: db, -wal, -shm).
+ * connect resolves cfg.host, connects over TCP and runs the handshake of
+ *         platform.h.  How each failure is classed decides the watcher's path:
+ *           peer answers "reject"                     fatal (non-retryable)
+ *           EACCES/EPERM/EADDRNOTAVAIL/EAFNOSUPPORT    fatal: a configuration
+ *                                                      error retried forever
+ *                                                      was part of the outage
+ *           ECONNREFUSED/ECONNRESET via the callback,  retryable
+ *           EOF or reset before "ready"
+ *           any other errno, a resolver failure,       exception
+ *           a protocol violation
+ *         A numeric host is resolved synchronously (AI_NUMERICHOST cannot
+ *         block) so that, as with libuv itself, a connect errno other than
+ *         ECONNREFUSED comes back from connect() and no callback follows.
+ *         A host name is resolved on the threadpool; errors after that can
+ *         only reach the runner through the callback, still as exceptions.
+ * disconnect cancels the resolver, closes the TCP handle and the ledger, and
+ *         completes once the resolver's callback has run too.
+ */
+#include "platform.h"
+
+#include "internal.h"
+#include "ledger.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+  PLAT_IDLE = 0,  /* opened, never connected */
+  PLAT_RESOLVING, /* getaddrinfo in flight */
+  PLAT_CONNECTING,
+  PLAT_HANDSHAKE, /* identify sent, waiting for ready */
+  PLAT_CONNECTED,
+  PLAT_DONE,      /* the attempt or the link ended; waiting to be disposed */
+  PLAT_CLOSED     /* disconnect ran */
+} plat_phase_t;
+
+typedef struct {
+  gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
+  plat_phase_t phase;
+  gw_ledger_t *ledger;
+  uv_getaddrinfo_t gai;
+  int gai_pending; /* the resolver's callback has yet to run */
+  uv_tcp_t tcp;
+  int tcp_init;
+  uv_connect_t connect_req;
+  uv_timer_t defer; /* completes a classified synchronous failure */
+  int defer_init;
+  gw_connect_result_t defer_result;
+  int defer_err;
+  gw_plat_linebuf_t lines;
+  char rbuf[16384];
+} plat_adapter_t;
+
+typedef struct {
+  uv_write_t req;
+  size_t len;
+  char data[];
+} plat_write_t;
+
+static gw_plat_stats_t stats;
+
+/* ------------------------------------------------------------------ */
+/* Codec                                                              */
+/* ------------------------------------------------------------------ */
+
+static const struct {
+  gw_plat_msg_type_t type;
+  const char *name;
+} msg_types[] = {
+    {GW_PLAT_MSG_IDENTIFY, "identify"}, {GW_PLAT_MSG_READY, "ready"},
+    {GW_PLAT_MSG_REJECT, "reject"},     {GW_PLAT_MSG_MESSAGE, "message"},
+    {GW_PLAT_MSG_SEND, "send"},
+};
+
+static const char *msg_type_name(gw_plat_msg_type_t t) {
+  size_t i;
+
+  for (i = 0; i < GW_ARRAY_SIZE(msg_types); i++)
+    if (msg_types[i].type == t)
+      return msg_types[i].name;
+  return NULL;
+}
+
+/* Copy a string member; a missing member is an error only when required. */
+static int json_str(const cJSON *obj, const char *key, int required, char *dst, size_t cap) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  size_t n;
+
+  if (item == NULL) {
+    if (required)
+      return UV_EPROTO;
+    dst[0] = '\0';
+    return 0;
+  }
+  if (!cJSON_IsString(item) || item->valuestring == NULL)
+    return UV_EPROTO;
+  n = strlen(item->valuestring);
+  if (n >= cap)
+    return UV_EPROTO; /* truncating a token or a chat id would be a lie */
+  memcpy(dst, item->valuestring, n + 1);
+  return 0;
+}
+
+int gw__plat_parse(const char *line, size_t len, gw_plat_msg_t *out) {
+  gw_plat_msg_t m; /* filled here, copied out only when the line is valid */
+  const char *end = NULL;
+  cJSON *root = NULL;
+  const cJSON *type;
+  size_t i;
+  int rc = UV_EPROTO;
+
+  if (line == NULL || len == 0 || len > GW_PLAT_LINE_MAX || memchr(line, '\0', len) != NULL)
+    return UV_EPROTO;
+  memset(&m, 0, sizeof(m));
+  root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+  if (root == NULL || !cJSON_IsObject(root))
+    goto out;
+  /* Trailing bytes after the object are not ours to ignore. */
+  for (; end != NULL && end < line + len; end++)
+    if (*end != ' ' && *end != '\t' && *end != '\r')
+      goto out;
+
+  type = cJSON_GetObjectItemCaseSensitive(root, "type");
+  if (!cJSON_IsString(type) || type->valuestring == NULL)
+    goto out;
+  for (i = 0; i < GW_ARRAY_SIZE(msg_types); i++)
+    if (strcmp(type->valuestring, msg_types[i].name) == 0)
+      break;
+  if (i == GW_ARRAY_SIZE(msg_types))
+    goto out;
+  m.type = msg_types[i].type;
+
+  switch (m.type) {
+  case GW_PLAT_MSG_IDENTIFY:
+    rc = json_str(root, "token", 1, m.token, sizeof(m.token));
+    break;
+  case GW_PLAT_MSG_READY:
+    rc = 0;
+    break;
+  case GW_PLAT_MSG_REJECT:
+    rc = json_str(root, "reason", 0, m.reason, sizeof(m.reason));
+    break;
+  case GW_PLAT_MSG_MESSAGE:
+  case GW_PLAT_MSG_SEND:
+    rc = json_str(root, "chat", 1, m.chat, sizeof(m.chat));
+    if (rc == 0)
+      rc = json_str(root, "text", 1, m.text, sizeof(m.text));
+    break;
+  }
+  if (rc == 0)
+    *out = m;
+
+out:
+  cJSON_Delete(root);
+  return rc;
+}
+
+int gw__plat_format(const gw_plat_msg_t *msg, char *buf, size_t cap) {
+  const char *tname = msg ? msg_type_name(msg->type) : NULL;
+  cJSON *root = NULL;
+  char *s = NULL;
+  size_t n;
+  int rc;
+
+  if (tname == NULL || buf == NULL)
+    return UV_EINVAL;
+  rc = UV_ENOMEM;
+  root = cJSON_CreateObject();
+  if (root == NULL || cJSON_AddStringToObject(root, "type", tname) == NULL)
+    goto out;
+  switch (msg->type) {
+  case GW_PLAT_MSG_IDENTIFY:
+    if (cJSON_AddStringToObject(root, "token", msg->token) == NULL)
+      goto out;
+    break;
+  case GW_PLAT_MSG_REJECT:
+    if (msg->reason[0] != '\0' && cJSON_AddStringToObject(root, "reason", msg->reason) == NULL)
+      goto out;
+    break;
+  case GW_PLAT_MSG_MESSAGE:
+  case GW_PLAT_MSG_SEND:
+    if (cJSON_AddStringToObject(root, "chat", msg->chat) == NULL ||
+        cJSON_AddStringToObject(root, "text", msg->text) == NULL)
+      goto out;
+    break;
+  case GW_PLAT_MSG_READY:
+    break;
+  }
+  s = cJSON_PrintUnformatted(root);
+  if (s == NULL)
+    goto out;
+  n = strlen(s);
+  rc = UV_ENOBUFS;
+  if (n > GW_PLAT_LINE_MAX || n + 2 > cap)
+    goto out;
+  memcpy(buf, s, n);
+  buf[n] = '\n';
+  buf[n + 1] = '\0';
+  rc = (int) n + 1;
+
+out:
+  free(s);
+  cJSON_Delete(root);
+  return rc;
+}
+
+void gw__plat_linebuf_init(gw_plat_linebuf_t *lb) { lb->len = 0; }
+
+int gw__plat_linebuf_feed(gw_plat_linebuf_t *lb, const char *data, size_t n,
+                          gw_plat_line_cb line_cb, void *arg) {
+  const char *nl;
+  size_t take, len;
+  int rc;
+
+  if (n > 0 && memchr(data, '\0', n) != NULL)
+    return UV_EPROTO;
+  while (n > 0) {
+    nl = memchr(data, '\n', n);
+    take = nl != NULL ? (size_t)(nl - data) : n;
+    if (lb->len + take > GW_PLAT_LINE_MAX)
+      return UV_EPROTO;
+    memcpy(lb->buf + lb->len, data, take);
+    lb->len += take;
+    if (nl == NULL)
+      return 0;
+    data += take + 1;
+    n -= take + 1;
+    len = lb->len;
+    if (len > 0 && lb->buf[len - 1] == '\r')
+      len--;
+    lb->buf[len] = '\0';
+    lb->len = 0;
+    if (len == 0)
+      continue; /* blank lines are keep-alives, not messages */
+    rc = line_cb(arg, lb->buf, len);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap) {
+  int n;
+
+  (void) chat;
+  /* Deterministic, and longer than its input: a test can predict it and
+   * a soak can tell a reply from a reflected message. */
+  n = snprintf(reply, cap, "echo: %s", text);
+  if (n < 0 || (size_t) n >= cap)
+    return UV_ENOBUFS;
+  return n;
+}
+
+void gw__plat_stats(gw_plat_stats_t *out) { *out = stats; }
+
+/* ------------------------------------------------------------------ */
+/* Adapter                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Configuration errors: retrying them forever helps nobody. */
+static int errno_is_config(int err) {
+  return err == UV_EACCES || err == UV_EPERM || err == UV_EADDRNOTAVAIL ||
+         err == UV_EAFNOSUPPORT;
+}
+
+static int plat_disposing(const plat_adapter_t *p) {
+  return p->phase == PLAT_CLOSED || p->base.state == GW_ADAPTER_DISCONNECTING ||
+         p->base.state == GW_ADAPTER_CLOSED;
+}
+
+/* End a connect attempt: no further I/O is interpreted for this attempt. */
+static void plat_attempt_done(plat_adapter_t *p, gw_connect_result_t result, int err) {
+  if (p->phase == PLAT_CLOSED || p->phase == PLAT_DONE || p->phase == PLAT_CONNECTED)
+    return;
+  if (result == GW_CONNECT_OK) {
+    p->phase = PLAT_CONNECTED;
+  } else {
+    p->phase = PLAT_DONE;
+    if (p->tcp_init)
+      uv_read_stop((uv_stream_t *) &p->tcp);
+  }
+  gw_adapter_connect_done(&p->base, result, err);
+}
+
+/* A connected link ended: a runtime error the watcher retries at once. */
+static void plat_link_lost(plat_adapter_t *p, const char *code, const char *fmt, int err) {
+  if (p->phase != PLAT_CONNECTED)
+    return;
+  p->phase = PLAT_DONE;
+  uv_read_stop((uv_stream_t *) &p->tcp);
+  gw_adapter_set_failure(&p->base, 1, code, fmt, uv_strerror(err));
+  gw_adapter_report_fatal(&p->base);
+}
+
+static void plat_write_cb(uv_write_t *req, int status) {
+  plat_write_t *w = (plat_write_t *) req;
+  plat_adapter_t *p = req->data;
+
+  free(w);
+  /* UV_ECANCELED: disconnect closed the handle; nothing to report. */
+  if (status == 0 || status == UV_ECANCELED || plat_disposing(p))
+    return;
+  if (p->phase == PLAT_HANDSHAKE) {
+    if (status == UV_EPIPE || status == UV_ECONNRESET) {
+      gw_adapter_set_failure(&p->base, 1, "connection_closed",
+                             "peer closed the connection during the handshake: %s",
+                             uv_strerror(status));
+      plat_attempt_done(p, GW_CONNECT_FAILED, 0);
+    } else {
+      plat_attempt_done(p, GW_CONNECT_ERROR, status);
+    }
+  } else {
+    plat_link_lost(p, "connection_lost", "write to the peer failed: %s", status);
+  }
+}
+
+static int plat_send(plat_adapter_t *p, const gw_plat_msg_t *msg) {
+  plat_write_t *w;
+  uv_buf_t buf;
+  int n, rc;
+
+  w = malloc(sizeof(*w) + GW_PLAT_LINE_MAX + 2);
+  if (w == NULL)
+    return UV_ENOMEM;
+  n = gw__plat_format(msg, w->data, GW_PLAT_LINE_MAX + 2);
+  if (n < 0) {
+    free(w);
+    return n;
+  }
+  w->len = (size_t) n;
+  w->req.data = p;
+  buf = uv_buf_init(w->data, (unsigned) w->len);
+  rc = uv_write(&w->req, (uv_stream_t *) &p->tcp, &buf, 1, plat_write_cb);
+  if (rc != 0)
+    free(w);
+  return rc;
+}
+
+static int plat_on_message(plat_adapter_t *p, const gw_plat_msg_t *in) {
+  gw_plat_msg_t out;
+  int rc;
+
+  stats.messages_in++;
+  /* The ledger is a record, not a gate: a full disk must not stop replies. */
+  if (gw__ledger_record(p->ledger, "in", in->chat, in->text) != 0)
+    gw_runner_log(p->base.runner, GW_LOG_WARN, "platform %s: ledger write failed",
+                  p->base.cfg.name);
+  memset(&out, 0, sizeof(out));
+  out.type = GW_PLAT_MSG_SEND;
+  memcpy(out.chat, in->chat, sizeof(out.chat));
+  if (gw__plat_echo(in->chat, in->text, out.text, sizeof(out.text)) < 0) {
+    /* Too long to echo in full: say so rather than drop the message. */
+    snprintf(out.text, sizeof(out.text), "echo: (%zu bytes)", strlen(in->text));
+  }
+  rc = plat_send(p, &out);
+  if (rc != 0)
+    return rc;
+  stats.replies_out++;
+  gw__ledger_record(p->ledger, "out", out.chat, out.text);
+  return 0;
+}
+
+/* Returns non-zero to stop the splitter: the attempt or the link is over. */
+static int plat_line_cb(void *arg, const char *line, size_t len) {
+  plat_adapter_t *p = arg;
+  gw_plat_msg_t msg;
+  int rc;
+
+  if (plat_disposing(p) || p->phase == PLAT_DONE)
+    return 1;
+  rc = gw__plat_parse(line, len, &msg);
+
+  if (p->phase == PLAT_HANDSHAKE) {
+    if (rc != 0) {
+      plat_attempt_done(p, GW_CONNECT_ERROR, UV_EPROTO);
+      return 1;
+    }
+    switch (msg.type) {
+    case GW_PLAT_MSG_READY:
+      plat_attempt_done(p, GW_CONNECT_OK, 0);
+      /* The connect callback may have disconnected us already. */
+      return plat_disposing(p) ? 1 : 0;
+    case GW_PLAT_MSG_REJECT:
+      gw_adapter_set_failure(&p->base, 0, "invalid_token", "peer rejected the token%s%s",
+                             msg.reason[0] ? ": " : "", msg.reason);
+      plat_attempt_done(p, GW_CONNECT_FAILED, 0);
+      return 1;
+    default:
+      /* A message before ready, or our own verbs echoed back. */
+      plat_attempt_done(p, GW_CONNECT_ERROR, UV_EPROTO);
+      return 1;
+    }
+  }
+
+  /* PLAT_CONNECTED */
+  if (rc != 0 || msg.type != GW_PLAT_MSG_MESSAGE) {
+    plat_link_lost(p, "protocol_error", "peer broke the protocol: %s", UV_EPROTO);
+    return 1;
+  }
+  rc = plat_on_message(p, &msg);
+  if (rc != 0) {
+    plat_link_lost(p, "connection_lost", "reply failed: %s", rc);
+    return 1;
+  }
+  return 0;
+}
+
+static void plat_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  plat_adapter_t *p = h->data;
+
+  (void) suggested;
+  /* One read at a time per stream: the adapter's own buffer is enough. */
+  *buf = uv_buf_init(p->rbuf, sizeof(p->rbuf));
+}
+
+static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  plat_adapter_t *p = s->data;
+  int rc;
+
+  if (nread == 0 || plat_disposing(p) || p->phase == PLAT_DONE)
+    return;
+  if (nread < 0) {
+    int err = (int) nread;
+
+    if (p->phase == PLAT_HANDSHAKE) {
+      if (err == UV_EOF || err == UV_ECONNRESET) {
+        gw_adapter_set_failure(&p->base, 1, "connection_closed",
+                               "peer closed the connection before ready: %s", uv_strerror(err));
+        plat_attempt_done(p, GW_CONNECT_FAILED, 0);
+      } else {
+        plat_attempt_done(p, GW_CONNECT_ERROR, err);
+      }
+    } else {
+      plat_link_lost(p, "connection_lost", "peer closed the connection: %s", err);
+    }
+    return;
+  }
+  rc = gw__plat_linebuf_feed(&p->lines, buf->base, (size_t) nread, plat_line_cb, p);
+  if (rc < 0 && !plat_disposing(p)) {
+    if (p->phase == PLAT_HANDSHAKE)
+      plat_attempt_done(p, GW_CONNECT_ERROR, rc);
+    else
+      plat_link_lost(p, "protocol_error", "peer broke the protocol: %s", rc);
+  }
+}
+
+static void plat_connect_cb(uv_connect_t *req, int status) {
+  plat_adapter_t *p = req->data;
+  gw_plat_msg_t id;
+  int rc;
+
+  if (status == UV_ECANCELED || plat_disposing(p))
+    return;
+  if (status != 0) {
+    if (status == UV_ECONNREFUSED || status == UV_ECONNRESET) {
+      gw_adapter_set_failure(&p->base, 1, "connect_failed", "connect to %s:%d: %s",
+                             p->base.cfg.host, p->base.cfg.port, uv_strerror(status));
+      plat_attempt_done(p, GW_CONNECT_FAILED, 0);
+    } else if (errno_is_config(status)) {
+      gw_adapter_set_failure(&p->base, 0, "config_error", "connect to %s:%d: %s",
+                             p->base.cfg.host, p->base.cfg.port, uv_strerror(status));
+      plat_attempt_done(p, GW_CONNECT_FAILED, 0);
+    } else {
+      plat_attempt_done(p, GW_CONNECT_ERROR, status);
+    }
+    return;
+  }
+
+  p->phase = PLAT_HANDSHAKE;
+  memset(&id, 0, sizeof(id));
+  id.type = GW_PLAT_MSG_IDENTIFY;
+  memcpy(id.token, p->base.cfg.token, sizeof(id.token));
+  rc = uv_read_start((uv_stream_t *) &p->tcp, plat_alloc_cb, plat_read_cb);
+  if (rc == 0)
+    rc = plat_send(p, &id);
+  if (rc != 0)
+    plat_attempt_done(p, GW_CONNECT_ERROR, rc);
+}
+
+static void plat_defer_cb(uv_timer_t *t) {
+  plat_adapter_t *p = t->data;
+
+  plat_attempt_done(p, p->defer_result, p->defer_err);
+}
+
+/* Start the TCP connect.  Returns a negative errno the caller must treat as
+ * synchronous, or 0 (the connect callback or the defer timer follows). */
+static int plat_start_connect(plat_adapter_t *p, const struct addrinfo *ai) {
+  const struct addrinfo *pick = ai;
+  int rc;
+
+  /* Prefer IPv4 among the results: "localhost" often lists ::1 first while
+   * peers (fdsoak-platformd's default among them) listen on 127.0.0.1. */
+  for (; ai != NULL; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET) {
+      pick = ai;
+      break;
+    }
+  }
+  if (pick == NULL)
+    return UV_EAI_NONAME;
+
+  rc = uv_tcp_init(p->base.loop, &p->tcp);
+  if (rc != 0)
+    return rc;
+  p->tcp_init = 1;
+  p->tcp.data = p;
+  p->connect_req.data = p;
+  p->phase = PLAT_CONNECTING;
+  rc = uv_tcp_connect(&p->connect_req, &p->tcp, pick->ai_addr, plat_connect_cb);
+  if (rc == 0 || !errno_is_config(rc))
+    return rc;
+
+  /* A configuration errno is classified, so it must arrive as a callback:
+   * a non-zero return from connect would be read as the exception path. */
+  gw_adapter_set_failure(&p->base, 0, "config_error", "connect to %s:%d: %s", p->base.cfg.host,
+                         p->base.cfg.port, uv_strerror(rc));
+  p->defer_result = GW_CONNECT_FAILED;
+  p->defer_err = 0;
+  rc = uv_timer_init(p->base.loop, &p->defer);
+  if (rc != 0)
+    return rc;
+  p->defer_init = 1;
+  p->defer.data = p;
+  return uv_timer_start(&p->defer, plat_defer_cb, 0, 0);
+}
+
+static void plat_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  plat_adapter_t *p = req->data;
+  int rc;
+
+  p->gai_pending = 0;
+  if (plat_disposing(p)) {
+    uv_freeaddrinfo(res);
+    /* Disconnect waited for us: the adapter may be freed past this line. */
+    gw_adapter_release(&p->base);
+    return;
+  }
+  if (status != 0) {
+    uv_freeaddrinfo(res);
+    plat_attempt_done(p, GW_CONNECT_ERROR, status);
+    return;
+  }
+  rc = plat_start_connect(p, res);
+  uv_freeaddrinfo(res);
+  if (rc != 0)
+    plat_attempt_done(p, GW_CONNECT_ERROR, rc);
+}
+
+static int plat_validate(const gw_platform_config_t *cfg, char *err, size_t errlen) {
+  const char *missing = NULL;
+
+  if (cfg->host[0] == '\0')
+    missing = "host";
+  else if (cfg->token[0] == '\0')
+    missing = "token";
+  else if (cfg->store_path[0] == '\0')
+    missing = "store_path";
+  if (missing != NULL) {
+    snprintf(err, errlen, "platform '%s': field '%s' is required for kind 'platform'", cfg->name,
+             missing);
+    return GW_ECONFIG;
+  }
+  if (cfg->port < 1 || cfg->port > 65535) {
+    snprintf(err, errlen, "platform '%s': field 'port' must be 1..65535 for kind 'platform', got %d",
+             cfg->name, cfg->port);
+    return GW_ECONFIG;
+  }
+  /* A newline in the token would split the identify line in two. */
+  if (strpbrk(cfg->token, "\r\n") != NULL) {
+    snprintf(err, errlen, "platform '%s': field 'token' must not contain a line break", cfg->name);
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+static int plat_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapter_t **out) {
+  plat_adapter_t *p;
+
+  p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return UV_ENOMEM;
+  gw_adapter_init_base(&p->base, &gw_platform_adapter_vtable, r, cfg);
+  gw__plat_linebuf_init(&p->lines);
+  stats.created++;
+  *out = &p->base;
+  return 0;
+}
+
+static int plat_open(gw_adapter_t *a) {
+  plat_adapter_t *p = (plat_adapter_t *) a;
+  char msg[GW_MSG_MAX];
+  int rc;
+
+  msg[0] = '\0';
+  rc = gw__ledger_open(a->cfg.store_path, &p->ledger, msg, sizeof(msg));
+  if (rc != 0) {
+    if (a->runner != NULL)
+      gw_runner_log(a->runner, GW_LOG_WARN, "platform %s: ledger %s: %s", a->cfg.name,
+                    a->cfg.store_path, msg[0] ? msg : uv_strerror(rc));
+    return rc;
+  }
+  a->state = GW_ADAPTER_OPEN;
+  return 0;
+}
+
+static int plat_connect(gw_adapter_t *a) {
+  plat_adapter_t *p = (plat_adapter_t *) a;
+  struct addrinfo hints;
+  unsigned char probe[sizeof(struct in6_addr)];
+  char port[16];
+  int numeric;
+  int rc;
+
+  if (p->phase != PLAT_IDLE)
+    return UV_EALREADY; /* an adapter makes one attempt; the runner makes new ones */
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  snprintf(port, sizeof(port), "%d", a->cfg.port);
+  numeric = uv_inet_pton(AF_INET, a->cfg.host, probe) == 0 ||
+            uv_inet_pton(AF_INET6, a->cfg.host, probe) == 0;
+
+  if (numeric) {
+    struct addrinfo *res;
+
+    /* Still through getaddrinfo (an injector may fail it), but synchronous:
+     * a numeric lookup cannot block, and it keeps libuv's contract that a
+     * connect errno other than ECONNREFUSED is returned, not called back. */
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    rc = uv_getaddrinfo(a->loop, &p->gai, NULL, a->cfg.host, port, &hints);
+    if (rc != 0)
+      return rc;
+    res = p->gai.addrinfo;
+    p->gai.addrinfo = NULL;
+    rc = plat_start_connect(p, res);
+    uv_freeaddrinfo(res);
+    return rc;
+  }
+
+  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+  p->gai.data = p;
+  rc = uv_getaddrinfo(a->loop, &p->gai, plat_gai_cb, a->cfg.host, port, &hints);
+  if (rc != 0)
+    return rc;
+  p->gai_pending = 1;
+  p->phase = PLAT_RESOLVING;
+  return 0;
+}
+
+static int plat_disconnect(gw_adapter_t *a) {
+  plat_adapter_t *p = (plat_adapter_t *) a;
+
+  if (p->phase == PLAT_CLOSED)
+    return UV_EALREADY;
+  p->phase = PLAT_CLOSED;
+  if (p->gai_pending) {
+    /* The resolver owns p->gai until its callback runs, cancelled or not
+     * (a lookup already on a worker thread cannot be cancelled). */
+    uv_cancel((uv_req_t *) &p->gai);
+    gw_adapter_hold(a);
+  }
+  if (p->tcp_init) {
+    p->tcp_init = 0;
+    /* Pending writes and the connect request are cancelled before the
+     * close callback runs, so the adapter outlives their callbacks. */
+    gw_adapter_close_handle(a, (uv_handle_t *) &p->tcp);
+  }
+  if (p->defer_init) {
+    p->defer_init = 0;
+    gw_adapter_close_handle(a, (uv_handle_t *) &p->defer);
+  }
+  gw__ledger_close(p->ledger);
+  p->ledger = NULL;
+  return 0;
+}
+
+static void plat_destroy(gw_adapter_t *a) {
+  plat_adapter_t *p = (plat_adapter_t *) a;
+
+  /* An adapter destroyed without disconnect (create succeeded, open never
+   * ran) has only memory; the ledger close covers a caller that skipped
+   * disconnect after open, which the contract forbids but costs nothing. */
+  gw__ledger_close(p->ledger);
+  stats.destroyed++;
+  free(p);
+}
+
+const gw_adapter_vtable_t gw_platform_adapter_vtable = {
+    "platform", plat_validate, plat_create, plat_open, plat_connect, plat_disconnect,
+    plat_destroy,
+};

@@ -1,0 +1,177 @@
+/* ledger.c - the platform adapter's delivery ledger (SQLite, WAL). */
+#include "ledger.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+struct gw_ledger_s {
+  sqlite3 *db;
+  sqlite3_stmt *insert;
+  sqlite3_stmt *prune;
+  sqlite3_stmt *count;
+};
+
+/* SQLite result codes to the project's errno space. */
+static int ledger__err(int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_OK:
+  case SQLITE_DONE:
+  case SQLITE_ROW:
+    return 0;
+  case SQLITE_NOMEM:
+    return UV_ENOMEM;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return UV_EBUSY;
+  case SQLITE_PERM:
+  case SQLITE_READONLY:
+  case SQLITE_AUTH:
+    return UV_EACCES;
+  case SQLITE_FULL:
+    return UV_ENOSPC;
+  default:
+    return UV_EIO;
+  }
+}
+
+static void ledger__msg(sqlite3 *db, char *errmsg, size_t errlen, const char *what) {
+  if (errmsg == NULL || errlen == 0)
+    return;
+  snprintf(errmsg, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static void ledger__free(gw_ledger_t *l) {
+  sqlite3_finalize(l->insert);
+  sqlite3_finalize(l->prune);
+  sqlite3_finalize(l->count);
+  /* close_v2 so a statement we somehow missed cannot keep the fds open
+   * behind a SQLITE_BUSY we would swallow anyway. */
+  sqlite3_close_v2(l->db);
+  free(l);
+}
+
+int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t errlen) {
+  static const char *schema =
+      "CREATE TABLE IF NOT EXISTS deliveries("
+      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " direction TEXT NOT NULL,"
+      " chat TEXT NOT NULL,"
+      " text TEXT NOT NULL,"
+      " at REAL NOT NULL)";
+  gw_ledger_t *l;
+  int rc;
+  int err;
+
+  if (path == NULL || path[0] == '\0') {
+    if (errmsg && errlen)
+      snprintf(errmsg, errlen, "store_path is empty");
+    return UV_EINVAL;
+  }
+
+  l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return UV_ENOMEM;
+
+  rc = sqlite3_open_v2(path, &l->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    ledger__msg(l->db, errmsg, errlen, "open");
+    goto fail;
+  }
+  /* A peer that holds the db briefly (another gateway process, a soak
+   * sampler running sqlite3) must not turn into a spurious failure. */
+  sqlite3_busy_timeout(l->db, 2000);
+
+  /* WAL: readers never block the writer.  synchronous=NORMAL: in WAL mode a
+   * committed delivery survives the process being killed (the WAL is in the
+   * page cache of the kernel); only a power cut can lose the last few, which
+   * a delivery log can afford. */
+  rc = sqlite3_exec(l->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(l->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(l->db, schema, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    ledger__msg(l->db, errmsg, errlen, "schema");
+    goto fail;
+  }
+
+  rc = sqlite3_prepare_v2(l->db,
+                          "INSERT INTO deliveries(direction, chat, text, at) VALUES(?1, ?2, ?3, ?4)",
+                          -1, &l->insert, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(l->db, "DELETE FROM deliveries WHERE id <= ?1", -1, &l->prune, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(l->db, "SELECT count(*) FROM deliveries", -1, &l->count, NULL);
+  if (rc != SQLITE_OK) {
+    ledger__msg(l->db, errmsg, errlen, "prepare");
+    goto fail;
+  }
+
+  *out = l;
+  return 0;
+
+fail:
+  /* The VFS keeps the errno of the failed system call: EMFILE must stay
+   * EMFILE, it is the very failure this project exists to find. */
+  err = l->db && sqlite3_system_errno(l->db) > 0 ? -sqlite3_system_errno(l->db) : ledger__err(rc);
+  if (err == 0)
+    err = UV_EIO;
+  ledger__free(l);
+  return err;
+}
+
+int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, const char *text) {
+  struct timespec ts;
+  sqlite3_int64 id;
+  int rc;
+
+  if (l == NULL)
+    return UV_EINVAL;
+  clock_gettime(CLOCK_REALTIME, &ts);
+
+  sqlite3_bind_text(l->insert, 1, direction, -1, SQLITE_STATIC);
+  sqlite3_bind_text(l->insert, 2, chat ? chat : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(l->insert, 3, text ? text : "", -1, SQLITE_STATIC);
+  sqlite3_bind_double(l->insert, 4, (double) ts.tv_sec + ts.tv_nsec / 1e9);
+  rc = sqlite3_step(l->insert);
+  sqlite3_reset(l->insert);
+  sqlite3_clear_bindings(l->insert);
+  if (rc != SQLITE_DONE)
+    return ledger__err(rc) ? ledger__err(rc) : UV_EIO;
+
+  /* Bounded: a long-running gateway must not grow its ledger forever. */
+  id = sqlite3_last_insert_rowid(l->db);
+  if (id > GW_LEDGER_KEEP) {
+    sqlite3_bind_int64(l->prune, 1, id - GW_LEDGER_KEEP);
+    rc = sqlite3_step(l->prune);
+    sqlite3_reset(l->prune);
+    if (rc != SQLITE_DONE)
+      return ledger__err(rc) ? ledger__err(rc) : UV_EIO;
+  }
+  return 0;
+}
+
+long gw__ledger_count(gw_ledger_t *l) {
+  long n;
+  int rc;
+
+  if (l == NULL)
+    return UV_EINVAL;
+  rc = sqlite3_step(l->count);
+  n = rc == SQLITE_ROW ? (long) sqlite3_column_int64(l->count, 0) : (long) UV_EIO;
+  sqlite3_reset(l->count);
+  return n;
+}
+
+void gw__ledger_close(gw_ledger_t *l) {
+  if (l == NULL)
+    return;
+  ledger__free(l);
+}
