@@ -1,0 +1,205 @@
+/*
+ * inj.h — public interface of the fdsoak fault-injection shim.
+ *
+ * Two consumers use this header:
+ *   - the shim itself (libfdsoak-inject.so), which parses FDSOAK_INJECT with
+ *     inj_spec_parse() and publishes counters in an inj_stats_page_t;
+ *   - the harness (and tests), which link the static library `inj_spec` to
+ *     parse or validate a spec before starting a target, and to read the
+ *     counter page of a running target with inj_stats_open().
+ *
+ * Everything here is pure: no libc hooks, no global state, no allocation.
+ * Functions return 0 or a negative errno.
+ */
+#ifndef INJ_H
+#define INJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- limits (fixed so the shim never allocates) ------------------------ */
+
+#define INJ_MAX_RULES    32    /* rules per spec */
+#define INJ_GLOB_MAX     128   /* host / path glob, including the NUL */
+#define INJ_PATTERN_MAX  64    /* outage pattern "XXOXO", including the NUL */
+#define INJ_RULE_TEXT    104   /* canonical rule text kept in the stats page */
+#define INJ_SPEC_MAX     8192  /* whole spec text, bytes */
+
+/* ---- the rule model ---------------------------------------------------- */
+
+typedef enum inj_op {
+  INJ_OP_CONNECT = 0,
+  INJ_OP_BIND,
+  INJ_OP_SOCKET,
+  INJ_OP_GETADDRINFO,
+  INJ_OP_OPEN,          /* open, open64, openat, openat64, __open_2, ... */
+  INJ_OP_COUNT
+} inj_op_t;
+
+typedef enum inj_when_kind {
+  INJ_WHEN_ALWAYS = 0,
+  INJ_WHEN_FIRST,       /* the first k matching calls */
+  INJ_WHEN_AFTER,       /* every matching call after the first k */
+  INJ_WHEN_EVERY,       /* the k-th, 2k-th, ... matching call */
+  INJ_WHEN_PROB,        /* probability p, counter-based generator from seed */
+  INJ_WHEN_PATTERN,     /* outage pattern: X fails, O passes, repeated */
+  INJ_WHEN_WINDOW       /* fails while start <= elapsed < end (monotonic) */
+} inj_when_kind_t;
+
+typedef enum inj_action {
+  INJ_DO_ERRNO = 0,     /* return -1 with errno at once */
+  INJ_DO_ASYNC,         /* connect: faithful asynchronous failure, code is
+                           the errno SO_ERROR reports (ECONNREFUSED = refuse) */
+  INJ_DO_HANG,          /* connect: stays in progress until the caller quits */
+  INJ_DO_EAI            /* getaddrinfo: return an EAI_* code */
+} inj_action_t;
+
+typedef struct inj_rule {
+  uint8_t op;               /* inj_op_t */
+  uint8_t when;             /* inj_when_kind_t */
+  uint8_t action;           /* inj_action_t */
+  /* match: connect/bind address (family 0 = any inet/inet6 address) */
+  uint8_t has_addr;
+  uint8_t prefix;           /* CIDR prefix length in bits */
+  uint8_t has_port;
+  uint16_t addr_family;     /* AF_INET or AF_INET6 when has_addr */
+  uint8_t addr[16];         /* network byte order, masked to prefix */
+  uint16_t port_lo, port_hi;
+  /* match: socket() */
+  int sock_family;          /* 0 = any */
+  int sock_type;            /* 0 = any (SOCK_STREAM, SOCK_DGRAM) */
+  /* match: host (getaddrinfo), path (open; AF_UNIX connect/bind) */
+  char glob[INJ_GLOB_MAX];  /* "" = any */
+  /* schedule */
+  uint64_t k;               /* first/after/every */
+  uint64_t prob_threshold;  /* prob: fire when hash < threshold (2^64 * p) */
+  int prob_always;          /* p == 1 */
+  uint64_t seed;
+  char pattern[INJ_PATTERN_MAX];
+  uint32_t pattern_len;
+  uint64_t win_start_ns, win_end_ns;  /* end == UINT64_MAX: forever */
+  /* action */
+  int code;                 /* errno (ERRNO/ASYNC) or EAI_* code (EAI) */
+  char text[INJ_RULE_TEXT]; /* the rule as written, truncated */
+} inj_rule_t;
+
+typedef struct inj_spec {
+  uint32_t nrules;
+  uint32_t opmask;          /* bit (1u << op) set when any rule has that op */
+  inj_rule_t rules[INJ_MAX_RULES];
+} inj_spec_t;
+
+/*
+ * Parse a spec (rule language: see fault-injection/README.md).  On success
+ * fills *out and returns 0.  On failure returns -EINVAL and writes into err
+ * a message of the form "rule N: <what is wrong> near '<token>'" (N counts
+ * from 1); *out is then unspecified.  An empty or blank spec is valid and
+ * has no rules.
+ */
+int inj_spec_parse(const char *text, inj_spec_t *out, char *err, size_t errlen);
+
+/* Name of an operation ("connect", ...), or "?" */
+const char *inj_op_name(int op);
+/* Name of an errno ("ECONNREFUSED") or EAI code ("EAI_AGAIN"); NULL if unknown. */
+const char *inj_errno_name(int e);
+const char *inj_eai_name(int code);
+
+/*
+ * Selection, exposed so the harness and tests can predict what the shim does.
+ * n counts matching calls from 0 (process-wide, or page-wide when a stats
+ * page is shared); elapsed_ns is monotonic time since the spec was applied.
+ * Returns 1 when the call must fail.
+ */
+int inj_when_fires(const inj_rule_t *r, uint64_t n, uint64_t elapsed_ns);
+
+/* Does a connect/bind destination match?  sa is a struct sockaddr *. */
+int inj_match_sockaddr(const inj_rule_t *r, const void *sa, size_t salen);
+/* Shell-style glob (*, ?, [set], [!set]); '/' is not special. */
+int inj_glob_match(const char *pat, const char *s);
+
+/* ---- the stats page (FDSOAK_INJECT_STATS) ------------------------------ */
+
+/*
+ * Layout of the shared counter file.  The shim creates it (or attaches to an
+ * existing page with the same magic/version, so a process tree shares one
+ * page), maps it MAP_SHARED and closes the file descriptor at once.
+ *
+ * Every uint64_t counter is written with __atomic builtins by the shim;
+ * readers must load them with __atomic_load_n (see inj_stats_load()).
+ * Byte offsets are fixed by static assertions in stats.c; version changes
+ * whenever they do.
+ */
+#define INJ_STATS_MAGIC   UINT64_C(0x4a4e494b414f5346)  /* "FSOAKINJ" LE */
+#define INJ_STATS_VERSION 1u
+#define INJ_FD_SLOTS      1024  /* fd origin ring, indexed by fd % slots */
+#define INJ_BT_FRAMES     8
+
+typedef struct inj_rule_stats {
+  uint64_t calls_seen;      /* calls of this rule's op evaluated against it */
+  uint64_t matched;         /* calls that matched its filter (schedule index) */
+  uint64_t injected;        /* faults it injected */
+  uint64_t reserved;
+  char text[96];            /* rule text, NUL-terminated (truncated) */
+} inj_rule_stats_t;         /* 128 bytes */
+
+typedef struct inj_fd_record {
+  uint64_t seq;             /* 0: empty; odd while being written (seqlock) */
+  int32_t fd;
+  uint16_t op;              /* inj_op_t that created it */
+  uint16_t nframes;
+  uint64_t mono_ns;         /* CLOCK_MONOTONIC at creation */
+  uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
+} inj_fd_record_t;          /* 88 bytes */
+
+typedef struct inj_stats_page {
+  uint64_t magic;           /* INJ_STATS_MAGIC once the shim initialised it */
+  uint32_t version;         /* INJ_STATS_VERSION */
+  uint32_t size;            /* sizeof(inj_stats_page_t) */
+  uint32_t pid;             /* process that initialised the page */
+  uint32_t nrules;          /* rules in the active spec */
+  uint64_t generation;      /* +1 each time a spec is applied (start, control) */
+  uint64_t applied_mono_ns; /* CLOCK_MONOTONIC when the active spec was applied:
+                               the origin of down(T)/window(A,B) */
+  uint64_t injected_total;  /* faults injected, all rules, all generations */
+  uint64_t seq;             /* decisions taken (matched calls); log "seq" */
+  uint64_t control_errors;  /* rejected control-file specs */
+  uint64_t attached;        /* processes that attached (exec'd children too) */
+  uint32_t fd_track;        /* 1 if fds[] is being filled */
+  uint32_t reserved0;
+  uint64_t reserved[6];
+  inj_rule_stats_t rules[INJ_MAX_RULES];   /* offset 128 */
+  inj_fd_record_t fds[INJ_FD_SLOTS];       /* offset 128 + 32*128 = 4224 */
+} inj_stats_page_t;
+
+typedef struct inj_stats_view {
+  const inj_stats_page_t *page;
+  size_t len;
+} inj_stats_view_t;
+
+/*
+ * Map a stats page read-only.  The fd is closed before returning.
+ * Returns 0, -ENOENT (no file), -EAGAIN (file exists but no shim has
+ * initialised it yet: e.g. a static binary that never loaded the shim),
+ * -EPROTO (wrong magic/version), or another negative errno.
+ */
+int inj_stats_open(const char *path, inj_stats_view_t *out);
+void inj_stats_close(inj_stats_view_t *v);
+
+static inline uint64_t inj_stats_load(const uint64_t *p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Copy fd record for fd out of the ring consistently (seqlock).  Returns 0,
+ * or -ENOENT if the slot is empty or holds another fd.
+ */
+int inj_stats_fd_record(const inj_stats_view_t *v, int fd, inj_fd_record_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INJ_H */

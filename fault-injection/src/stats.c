@@ -1,0 +1,98 @@
+/*
+ * stats.c — reader side of the shared counter page (FDSOAK_INJECT_STATS).
+ *
+ * The layout is an ABI between a running target and the harness, possibly
+ * built at different times, so the offsets are pinned here.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(inj_rule_stats_t) == 128, "rule stats layout");
+_Static_assert(sizeof(inj_fd_record_t) == 88, "fd record layout");
+_Static_assert(offsetof(inj_stats_page_t, generation) == 24, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, injected_total) == 40, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, seq) == 48, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, rules) == 128, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, fds) == 128 + INJ_MAX_RULES * 128, "page layout");
+
+int inj_stats_open(const char *path, inj_stats_view_t *out) {
+  struct stat st;
+  void *p;
+  int fd, rc = 0;
+
+  if (!path || !out)
+    return -EINVAL;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (fstat(fd, &st) < 0) {
+    rc = -errno;
+    goto out;
+  }
+  if ((size_t)st.st_size < sizeof(inj_stats_page_t)) {
+    /* Created by the harness but never sized: no shim has initialised it. */
+    rc = -EAGAIN;
+    goto out;
+  }
+  p = mmap(NULL, sizeof(inj_stats_page_t), PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    rc = -errno;
+    goto out;
+  }
+  {
+    const inj_stats_page_t *pg = p;
+    uint64_t magic = __atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE);
+    if (magic == 0) rc = -EAGAIN;
+    else if (magic != INJ_STATS_MAGIC || pg->version != INJ_STATS_VERSION) rc = -EPROTO;
+    if (rc < 0) {
+      munmap(p, sizeof(inj_stats_page_t));
+      goto out;
+    }
+  }
+  out->page = p;
+  out->len = sizeof(inj_stats_page_t);
+out:
+  close(fd);
+  return rc;
+}
+
+void inj_stats_close(inj_stats_view_t *v) {
+  if (!v || !v->page)
+    return;
+  munmap((void *)v->page, v->len);
+  v->page = NULL;
+  v->len = 0;
+}
+
+int inj_stats_fd_record(const inj_stats_view_t *v, int fd, inj_fd_record_t *out) {
+  const inj_fd_record_t *rec;
+  uint64_t s1, s2;
+  int tries = 100;
+
+  if (!v || !v->page || fd < 0 || !out)
+    return -EINVAL;
+  rec = &v->page->fds[fd % INJ_FD_SLOTS];
+  do {
+    s1 = __atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE);
+    if (s1 & 1)
+      continue;        /* writer in progress */
+    memcpy(out, rec, sizeof *out);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    s2 = __atomic_load_n(&rec->seq, __ATOMIC_RELAXED);
+    if (s1 == s2)
+      break;
+  } while (--tries);
+  if (!tries)
+    return -EBUSY;
+  if (s1 == 0 || out->fd != fd)
+    return -ENOENT;
+  out->seq = s1;
+  return 0;
+}
