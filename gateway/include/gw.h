@@ -229,7 +229,7 @@ void gw_adapter_report_fatal(gw_adapter_t *a);
  *   H hang: never completes (the runner's connect timeout fires)
  *   C create fails (platform dropped)
  *   P open fails half-way (db opened, WAL not yet)
- *   D like O, but disconnect then reports an error (resources still freed)
+ *   D like R, but disconnect then reports an error (resources still freed)
  *   W like R, but disconnect never completes until released
  */
 extern const gw_adapter_vtable_t gw_test_adapter_vtable;
@@ -243,6 +243,8 @@ void gw_test_adapter_stats(gw_test_adapter_stats_t *out);
 void gw_test_adapter_reset(void);
 /* Complete every disconnect held back by 'W'. */
 void gw_test_adapter_release_hung(void);
+/* Make a connected test adapter report a runtime fatal error. */
+void gw_test_adapter_runtime_error(gw_adapter_t *a, int retryable);
 /* Close and free adapters nobody disposed of (the regress leaks), so a test
  * can end with a clean loop.  Returns how many it reaped. */
 int gw_test_adapter_reap_leaked(void);
@@ -331,6 +333,10 @@ int gw_runner_add_platform(gw_runner_t *r, const gw_platform_config_t *cfg, char
 int gw_runner_start(gw_runner_t *r);
 int gw_runner_pause(gw_runner_t *r, const char *name, const char *reason);
 int gw_runner_resume(gw_runner_t *r, const char *name);
+/* Operator retry of a platform that left the queue (fatal or dropped): it is
+ * queued again with attempts 0, due now.  The soak uses it to repeat the
+ * fatal path; UV_EINVAL while the platform is connected or queued. */
+int gw_runner_retry(gw_runner_t *r, const char *name);
 int gw_runner_status(gw_runner_t *r, const char *name, gw_platform_status_t *out);
 int gw_runner_status_at(gw_runner_t *r, size_t i, gw_platform_status_t *out);
 size_t gw_runner_platform_count(const gw_runner_t *r);

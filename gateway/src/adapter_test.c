@@ -118,10 +118,10 @@ static void test_timer_cb(uv_timer_t *timer) {
 
   switch (t->letter) {
   case 'O':
-  case 'D':
     gw_adapter_connect_done(a, GW_CONNECT_OK, 0);
     break;
   case 'R':
+  case 'D':
   case 'W':
     gw_adapter_set_failure(a, 1, "connect_failed", "scripted retryable failure");
     gw_adapter_connect_done(a, GW_CONNECT_FAILED, 0);
@@ -221,6 +221,12 @@ void gw_test_adapter_release_hung(void) {
       gw_adapter_release(&t->base);
     }
   }
+}
+
+void gw_test_adapter_runtime_error(gw_adapter_t *a, int retryable) {
+  gw_adapter_set_failure(a, retryable, retryable ? "connection_lost" : "invalid_token",
+                         "scripted runtime error");
+  gw_adapter_report_fatal(a);
 }
 
 static void reap_cb(gw_adapter_t *a, int status) { gw_adapter_destroy(a); }

@@ -711,6 +711,20 @@ int gw_runner_resume(gw_runner_t *r, const char *name) {
   return 0;
 }
 
+int gw_runner_retry(gw_runner_t *r, const char *name) {
+  platform_t *p = find_platform(r, name);
+
+  if (p == NULL)
+    return UV_ENOENT;
+  if (r->closing || p->queued || p->adapter != NULL || p->attempt != NULL ||
+      p->state == GW_PLATFORM_PENDING || p->state == GW_PLATFORM_CONNECTING)
+    return UV_EINVAL;
+  queue_entry(r, p, 0, gw_clock_now(r->clock));
+  gw_runner_log(r, GW_LOG_INFO, "platform %s queued for retry by operator", name);
+  runner_rearm(r);
+  return 0;
+}
+
 static void fill_status(const platform_t *p, gw_platform_status_t *out) {
   memset(out, 0, sizeof(*out));
   gw__strlcpy(out->name, p->cfg.name, sizeof(out->name));

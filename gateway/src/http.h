@@ -1,0 +1,137 @@
+/*
+ * http.h - a small HTTP/1.1 server on libuv, parsing with llhttp.
+ *
+ * Made for the api adapter, whose handlers are synchronous (an SQLite call
+ * and the echo agent), so the contract is simple: the server parses a
+ * complete request, calls the handler once, and writes what the handler put
+ * in the response -- in request order, so keep-alive and pipelining work.
+ *
+ * Limits are enforced with the status a client can act on: a body over
+ * max_body gets 413, a request line and headers over max_header_bytes or
+ * more than max_headers headers get 431 (a request target alone over the
+ * limit gets 414), a malformed request 400; then the connection is closed
+ * after the error is written.  Over max_connections a client gets 503.
+ * Errors are JSON in the OpenAI shape {"error":{"message","type","code"}}.
+ * A bad client only ever loses its own connection.
+ *
+ * Ownership follows libuv: the server lives in memory its owner provides;
+ * gw_http_server_close() closes the listener and every connection, frees
+ * the connections in their close callbacks and then calls cb.
+ */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define GW_HTTP_MAX_BODY_DEFAULT (10u * 1024 * 1024)
+#define GW_HTTP_MAX_HEADER_BYTES_DEFAULT (16u * 1024)
+#define GW_HTTP_MAX_HEADERS_DEFAULT 100u
+#define GW_HTTP_MAX_CONNECTIONS_DEFAULT 256u
+#define GW_HTTP_IDLE_TIMEOUT_DEFAULT 30000u /* ms */
+#define GW_HTTP_EXTRA_HEADERS_MAX 512
+#define GW_HTTP_READ_BUF 65536
+
+typedef struct gw_http_server_s gw_http_server_t;
+typedef struct gw_http_conn_s gw_http_conn_t;
+
+typedef struct {
+  size_t max_body;           /* bytes of body; more is 413 */
+  size_t max_header_bytes;   /* request line + headers; more is 431 */
+  unsigned max_headers;      /* header lines; more is 431 */
+  unsigned max_connections;  /* concurrent clients; more get 503 */
+  uint64_t idle_timeout_ms;  /* no byte from the client this long: close */
+  size_t max_write_queue;    /* unsent response bytes before reading pauses */
+} gw_http_limits_t;
+
+typedef struct {
+  const char *name;
+  const char *value;
+} gw_http_header_t;
+
+/* Valid only during the handler call.  Strings are NUL-terminated. */
+typedef struct {
+  const char *method;   /* "GET", "POST", ... */
+  const char *target;   /* the request target as sent: "/v1/x?y=1" */
+  const char *path;     /* target up to '?' */
+  const char *query;    /* after '?', or "" */
+  const gw_http_header_t *headers;
+  size_t nheaders;
+  const char *body;     /* NUL-terminated ("" when none) */
+  size_t body_len;
+  gw_http_conn_t *conn;
+} gw_http_request_t;
+
+/* What a handler fills in.  Status 0 (untouched) becomes a 500. */
+typedef struct {
+  int status;
+  const char *content_type;   /* a static string; default application/json */
+  char *body;                 /* malloc'd; the server frees it */
+  size_t body_len;
+  char extra_headers[GW_HTTP_EXTRA_HEADERS_MAX]; /* "Name: value\r\n" lines */
+} gw_http_response_t;
+
+typedef void (*gw_http_handler_fn)(gw_http_server_t *srv, const gw_http_request_t *req,
+                                   gw_http_response_t *res);
+typedef void (*gw_http_close_cb)(gw_http_server_t *srv);
+
+struct gw_http_server_s {
+  void *data; /* the owner's */
+  /* private */
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  int listener_init;
+  int closing;
+  gw_http_limits_t limits;
+  gw_http_handler_fn handler;
+  gw_http_close_cb close_cb;
+  gw_http_conn_t *conns;
+  unsigned nconns;       /* allocated connections, closing ones included */
+  uint64_t requests;     /* handled requests */
+  uint64_t accepted;
+  uint64_t rejected;     /* 503s */
+  uint64_t errors;       /* 4xx written by the server itself */
+  char rbuf[GW_HTTP_READ_BUF]; /* one loop thread: reads never overlap */
+};
+
+void gw_http_limits_default(gw_http_limits_t *limits);
+
+/* No handle is opened here; limits NULL means the defaults. */
+int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
+                        gw_http_handler_fn handler);
+
+/*
+ * Bind and listen.  EADDRINUSE may surface from either step in libuv (bind
+ * defers it to listen); both come back from here.  After a failure the
+ * listener handle may still hold its socket: gw_http_server_close() frees it.
+ */
+int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog);
+
+/* The bound port, or a negative errno when not listening. */
+int gw_http_server_port(const gw_http_server_t *srv);
+
+/* Open connections (not yet closing). */
+unsigned gw_http_server_connections(const gw_http_server_t *srv);
+
+/*
+ * Close the listener and every connection; cb runs once all handles have
+ * closed -- synchronously if none was open.  A second call does nothing.
+ */
+void gw_http_server_close(gw_http_server_t *srv, gw_http_close_cb cb);
+
+/* Case-insensitive header lookup; NULL when absent. */
+const char *gw_http_header(const gw_http_request_t *req, const char *name);
+
+/* Response helpers; 0 or UV_ENOMEM (then the server answers 500). */
+int gw_http_respond(gw_http_response_t *res, int status, const char *content_type,
+                    const char *body, size_t len);
+/* {"error":{"message":..., "type":..., "code":...}}; code NULL gives null. */
+int gw_http_respond_error(gw_http_response_t *res, int status, const char *type,
+                          const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int gw_http_add_header(gw_http_response_t *res, const char *name, const char *value);
+
+const char *gw_http_reason(int status);
+
+#endif /* GW_HTTP_H */
