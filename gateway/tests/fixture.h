@@ -46,7 +46,7 @@ typedef struct {
   int clock_closed;
 } fx_t;
 
-static void fx_event(void *data, const gw_event_t *e) {
+static inline void fx_event(void *data, const gw_event_t *e) {
   fx_t *fx = data;
   fx_event_t *o;
 
@@ -62,12 +62,12 @@ static void fx_event(void *data, const gw_event_t *e) {
   o->now = e->now;
 }
 
-static void fx_quiet_log(void *data, gw_log_level_t level, const char *msg) {
+static inline void fx_quiet_log(void *data, gw_log_level_t level, const char *msg) {
   if (getenv("GW_TEST_VERBOSE") != NULL)
     fprintf(stderr, "  log[%d] %s\n", (int)level, msg);
 }
 
-static void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
+static inline void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
   gw_runner_options_t opts;
 
   static int warmed;
@@ -94,9 +94,9 @@ static void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
   assert_int_equal(gw_runner_init(&fx->loop, &fx->clock, &opts, &fx->r), 0);
 }
 
-static void fx_setup(fx_t *fx) { fx_setup_kind(fx, GW_CLOCK_VIRTUAL); }
+static inline void fx_setup(fx_t *fx) { fx_setup_kind(fx, GW_CLOCK_VIRTUAL); }
 
-static void fx_config(fx_t *fx, gw_platform_config_t *cfg, const char *name,
+static inline void fx_config(fx_t *fx, gw_platform_config_t *cfg, const char *name,
                       const char *script) {
   memset(cfg, 0, sizeof(*cfg));
   snprintf(cfg->name, sizeof(cfg->name), "%s", name);
@@ -106,7 +106,7 @@ static void fx_config(fx_t *fx, gw_platform_config_t *cfg, const char *name,
   snprintf(cfg->script, sizeof(cfg->script), "%s", script);
 }
 
-static void fx_add(fx_t *fx, const char *name, const char *script) {
+static inline void fx_add(fx_t *fx, const char *name, const char *script) {
   gw_platform_config_t cfg;
   char err[256];
   int rc;
@@ -118,11 +118,11 @@ static void fx_add(fx_t *fx, const char *name, const char *script) {
 }
 
 /* Run I/O to quiescence without moving virtual time. */
-static void fx_settle(fx_t *fx) { assert_int_equal(gw_clock_settle(&fx->clock, FX_QUIET_MS), 0); }
+static inline void fx_settle(fx_t *fx) { assert_int_equal(gw_clock_settle(&fx->clock, FX_QUIET_MS), 0); }
 
 /* One watcher step: jump to the next deadline, then let the I/O finish.
  * Returns 0, or UV_EAGAIN when nothing is scheduled. */
-static int fx_step(fx_t *fx) {
+static inline int fx_step(fx_t *fx) {
   int rc = gw_clock_jump(&fx->clock);
   if (rc != 0)
     return rc;
@@ -130,7 +130,7 @@ static int fx_step(fx_t *fx) {
   return 0;
 }
 
-static size_t fx_count(const fx_t *fx, gw_event_type_t type, const char *platform) {
+static inline size_t fx_count(const fx_t *fx, gw_event_type_t type, const char *platform) {
   size_t i, n = 0;
   for (i = 0; i < fx->nev; i++) {
     if (fx->ev[i].type == type && (platform == NULL || strcmp(fx->ev[i].platform, platform) == 0))
@@ -152,30 +152,30 @@ static const fx_event_t *fx_nth(const fx_t *fx, gw_event_type_t type, const char
   return NULL;
 }
 
-static gw_platform_status_t fx_status(fx_t *fx, const char *name) {
+static inline gw_platform_status_t fx_status(fx_t *fx, const char *name) {
   gw_platform_status_t st;
   assert_int_equal(gw_runner_status(fx->r, name, &st), 0);
   return st;
 }
 
-static void fx_runner_closed_cb(gw_runner_t *r) {
+static inline void fx_runner_closed_cb(gw_runner_t *r) {
   fx_t *fx = gw_runner_data(r);
   fx->runner_closed = 1;
 }
 
-static void fx_clock_closed_cb(void *obj) {
+static inline void fx_clock_closed_cb(void *obj) {
   fx_t *fx = ((gw_clock_t *)obj)->data;
   fx->clock_closed = 1;
 }
 
-static void fx_rm_dir(const char *dir) {
+static inline void fx_rm_dir(const char *dir) {
   char cmd[256];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
   if (system(cmd) != 0)
     fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
-static void fx_teardown(fx_t *fx) {
+static inline void fx_teardown(fx_t *fx) {
   gw_test_adapter_release_hung();
   gw_test_adapter_reap_leaked();
   gw_runner_close(fx->r, fx_runner_closed_cb);
