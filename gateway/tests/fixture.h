@@ -140,7 +140,8 @@ static inline size_t fx_count(const fx_t *fx, gw_event_type_t type, const char *
 }
 
 /* The k-th (0-based) event of a type for a platform, or NULL. */
-static const fx_event_t *fx_nth(const fx_t *fx, gw_event_type_t type, const char *platform,
+static inline const fx_event_t *fx_nth(const fx_t *fx, gw_event_type_t type,
+                                       const char *platform,
                                 size_t k) {
   size_t i;
   for (i = 0; i < fx->nev; i++) {
