@@ -1,0 +1,43 @@
+# The api adapter: response store, HTTP server (llhttp), echo agent.
+# Included by gateway/CMakeLists.txt before the gw / gw_regress libraries
+# are defined; target names used below resolve at generate time.
+
+pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
+
+# llhttp ships as C sources in Debian's node-llhttp; it is vendored code, so
+# its warnings are not ours to fix.
+set(LLHTTP_SRC_DIR /usr/share/llhttp CACHE PATH "llhttp C sources (node-llhttp)")
+set(LLHTTP_INCLUDE_DIR /usr/share/include/llhttp CACHE PATH "llhttp headers (node-llhttp)")
+if(NOT EXISTS ${LLHTTP_SRC_DIR}/llhttp.c OR NOT EXISTS ${LLHTTP_INCLUDE_DIR}/llhttp.h)
+  message(FATAL_ERROR "llhttp sources not found in ${LLHTTP_SRC_DIR}: install node-llhttp")
+endif()
+if(NOT TARGET llhttp)
+  add_library(llhttp STATIC
+    ${LLHTTP_SRC_DIR}/api.c ${LLHTTP_SRC_DIR}/http.c ${LLHTTP_SRC_DIR}/llhttp.c)
+  target_include_directories(llhttp PUBLIC ${LLHTTP_INCLUDE_DIR})
+  target_compile_options(llhttp PRIVATE -w)
+  set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endif()
+
+list(APPEND GW_SOURCES
+  src/store.c
+  src/http.c
+  src/echo.c
+  src/adapter_api.c
+)
+list(APPEND GW_LINK llhttp PkgConfig::CJSON)
+
+# Each test only once its source exists (the fragment is live as soon as
+# it is in the tree).
+foreach(t store http api)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_${t}.c)
+    fdsoak_add_test(gw_test_${t} tests/test_${t}.c LIBS gw LABELS unit)
+    target_include_directories(gw_test_${t} PRIVATE src tests)
+  endif()
+endforeach()
+# The same api test against the regress library: with store-close chosen
+# it must see the store's fds outlive disconnect.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_api.c)
+  fdsoak_add_test(gw_test_api_regress tests/test_api.c LIBS gw_regress LABELS unit)
+  target_include_directories(gw_test_api_regress PRIVATE src tests)
+endif()

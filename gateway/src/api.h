@@ -1,0 +1,37 @@
+/*
+ * api.h - the api adapter (kind "api"): the gateway's HTTP API.
+ *
+ * open opens the response store (cfg.store_path, cfg.max_responses);
+ * connect binds and listens on cfg.host:cfg.port (port 0: an ephemeral
+ * port, see gw_api_adapter_port); disconnect closes the listener, every
+ * client connection and the store.  Connect outcomes:
+ *   port in use (EADDRINUSE, from bind or listen)  GW_CONNECT_FAILED, retryable
+ *   non-loopback host and no key, key shorter than 8, host not an address
+ *                                                 GW_CONNECT_FAILED, fatal
+ *                                                 (failure code "config_error")
+ *   any other bind/listen error                    returned by connect
+ *                                                 (the exception path)
+ */
+#ifndef GW_API_H
+#define GW_API_H
+
+#include "gw.h"
+
+#define GW_API_KEY_MIN 8
+
+extern const gw_adapter_vtable_t gw_api_adapter_vtable;
+
+/* The port the adapter listens on, or a negative errno when it does not. */
+int gw_api_adapter_port(gw_adapter_t *a);
+
+/* Requests handled and client connections open, for tests and logs. */
+uint64_t gw_api_adapter_requests(gw_adapter_t *a);
+unsigned gw_api_adapter_connections(gw_adapter_t *a);
+
+#ifdef GW_REGRESS
+/* The store-close regress leaves stores open after disconnect; this closes
+ * them so a test that saw the leak can end clean.  Returns how many. */
+int gw_api_reap_leaked_stores(void);
+#endif
+
+#endif /* GW_API_H */

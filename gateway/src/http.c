@@ -1,0 +1,878 @@
+/*
+ * http.c - HTTP/1.1 connections on libuv, parsed by llhttp.  See http.h.
+ *
+ * One connection is a uv_tcp_t, a uv_timer_t (idle and linger deadline) and
+ * an llhttp parser.  Request line and headers accumulate in one buffer
+ * bounded by max_header_bytes, the body in another bounded by max_body, so a
+ * client controls at most limits' worth of our memory.  A complete request
+ * is handled at once and its response queued with uv_write; libuv writes
+ * in queue order, which is all pipelining needs.
+ *
+ * Closing after an error: closing a socket that still has unread input makes
+ * the kernel send RST, and the client may lose our 413 before reading it.
+ * So after the last response we shut down our side and keep reading (and
+ * discarding) until the client closes or a short linger deadline passes --
+ * what nginx calls lingering close.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <llhttp.h>
+
+#define LINGER_MS 1000
+#define DEFAULT_WRITE_QUEUE (1u << 20)
+
+struct gw_http_conn_s {
+  gw_http_server_t *srv;
+  gw_http_conn_t *prev, *next;
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_shutdown_t shutdown_req;
+  llhttp_t parser;
+  unsigned open_handles; /* close callbacks still to come */
+
+  /* The message being parsed: "target\0name\0value\0name\0value\0..." */
+  char *hbuf;
+  size_t hlen, hcap;
+  size_t cur;        /* where the element being parsed starts */
+  int in_target;
+  struct { uint32_t name, value; } *hdr;
+  unsigned nhdr;
+  char *body;
+  size_t blen, bcap;
+  int err_status;    /* set by a callback that rejects the request */
+  const char *err_code;
+  const char *err_msg;
+
+  unsigned writes;   /* uv_write requests in flight */
+  int in_message;
+  int closing;       /* uv_close started */
+  int draining;      /* no more requests: close once writes are done */
+  int lingering;     /* shut down, discarding input until EOF */
+  int read_paused;   /* backpressure: too much unsent */
+  int eof;           /* the client closed its side */
+};
+
+typedef struct {
+  uv_write_t req;
+  gw_http_conn_t *conn;
+  size_t len;
+  char data[];
+} http_write_t;
+
+static llhttp_settings_t parser_settings;
+static int parser_settings_ready;
+
+static void conn_close(gw_http_conn_t *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_error(gw_http_conn_t *c, int status, const char *code, const char *msg);
+
+const char *gw_http_reason(int status) {
+  switch (status) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 411: return "Length Required";
+  case 413: return "Payload Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+void gw_http_limits_default(gw_http_limits_t *l) {
+  l->max_body = GW_HTTP_MAX_BODY_DEFAULT;
+  l->max_header_bytes = GW_HTTP_MAX_HEADER_BYTES_DEFAULT;
+  l->max_headers = GW_HTTP_MAX_HEADERS_DEFAULT;
+  l->max_connections = GW_HTTP_MAX_CONNECTIONS_DEFAULT;
+  l->idle_timeout_ms = GW_HTTP_IDLE_TIMEOUT_DEFAULT;
+  l->max_write_queue = DEFAULT_WRITE_QUEUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                          */
+/* ------------------------------------------------------------------ */
+
+int gw_http_respond(gw_http_response_t *res, int status, const char *content_type,
+                    const char *body, size_t len) {
+  char *copy = malloc(len + 1);
+
+  if (copy == NULL)
+    return UV_ENOMEM;
+  if (len > 0)
+    memcpy(copy, body, len);
+  copy[len] = '\0';
+  free(res->body);
+  res->body = copy;
+  res->body_len = len;
+  res->status = status;
+  res->content_type = content_type;
+  return 0;
+}
+
+/* JSON string body (without quotes) of s; out must hold 6*strlen(s)+1. */
+static size_t json_escape(char *out, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') {
+      out[n++] = '\\';
+      out[n++] = (char)ch;
+    } else if (ch < 0x20) {
+      out[n++] = '\\';
+      out[n++] = 'u';
+      out[n++] = '0';
+      out[n++] = '0';
+      out[n++] = hex[ch >> 4];
+      out[n++] = hex[ch & 15];
+    } else {
+      out[n++] = (char)ch;
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
+int gw_http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
+                          const char *fmt, ...) {
+  char msg[512];
+  char emsg[6 * sizeof(msg) + 1];
+  char etype[6 * 64 + 1];
+  char ecode[6 * 64 + 1];
+  char tmp[64];
+  char *body;
+  size_t cap;
+  int n;
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  json_escape(emsg, msg);
+  snprintf(tmp, sizeof(tmp), "%s", type != NULL ? type : "invalid_request_error");
+  json_escape(etype, tmp);
+  if (code != NULL) {
+    snprintf(tmp, sizeof(tmp), "%s", code);
+    json_escape(ecode, tmp);
+  }
+  cap = strlen(emsg) + strlen(etype) + (code != NULL ? strlen(ecode) : 0) + 64;
+  body = malloc(cap);
+  if (body == NULL)
+    return UV_ENOMEM;
+  if (code != NULL)
+    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":\"%s\"}}",
+                 emsg, etype, ecode);
+  else
+    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":null}}",
+                 emsg, etype);
+  free(res->body);
+  res->body = body;
+  res->body_len = (size_t)n;
+  res->status = status;
+  res->content_type = "application/json";
+  return 0;
+}
+
+int gw_http_add_header(gw_http_response_t *res, const char *name, const char *value) {
+  size_t used = strlen(res->extra_headers);
+  int n;
+
+  /* A CR or LF in a value would let it forge headers of its own. */
+  if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+    return UV_EINVAL;
+  n = snprintf(res->extra_headers + used, sizeof(res->extra_headers) - used, "%s: %s\r\n", name,
+               value);
+  if (n < 0 || (size_t)n >= sizeof(res->extra_headers) - used) {
+    res->extra_headers[used] = '\0';
+    return UV_ENOBUFS;
+  }
+  return 0;
+}
+
+const char *gw_http_header(const gw_http_request_t *req, const char *name) {
+  size_t i;
+
+  for (i = 0; i < req->nheaders; i++) {
+    if (strcasecmp(req->headers[i].name, name) == 0)
+      return req->headers[i].value;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                            */
+/* ------------------------------------------------------------------ */
+
+static void conn_finish_if_done(gw_http_conn_t *c);
+
+static void shutdown_cb(uv_shutdown_t *req, int status) {
+  gw_http_conn_t *c = req->data;
+
+  /* ECANCELED when the connection closed first; c is still alive then
+   * (libuv runs it before the close callback). */
+  if (status != 0 && !c->closing)
+    conn_close(c);
+}
+
+static void linger_timer_cb(uv_timer_t *t) {
+  conn_close(t->data);
+}
+
+/* Every response is out and no more will come: close, or shut down and
+ * linger while the client still has its side open. */
+static void conn_finish_if_done(gw_http_conn_t *c) {
+  int rc;
+
+  if (c->closing || !c->draining || c->writes != 0)
+    return;
+  if (c->eof) {
+    conn_close(c);
+    return;
+  }
+  if (c->lingering)
+    return;
+  c->lingering = 1;
+  c->shutdown_req.data = c;
+  rc = uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, shutdown_cb);
+  if (rc != 0) {
+    conn_close(c);
+    return;
+  }
+  /* Keep reading (discarding) so the client's unread input does not turn
+   * our close into an RST that could destroy the response. */
+  if (c->read_paused) {
+    c->read_paused = 0;
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+      conn_close(c);
+      return;
+    }
+  }
+  uv_timer_start(&c->timer, linger_timer_cb, LINGER_MS, 0);
+}
+
+static void write_cb(uv_write_t *req, int status) {
+  http_write_t *w = (http_write_t *)req;
+  gw_http_conn_t *c = w->conn;
+
+  free(w);
+  c->writes--;
+  if (c->closing)
+    return;
+  if (status != 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->read_paused &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < c->srv->limits.max_write_queue) {
+    c->read_paused = 0;
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+      conn_close(c);
+      return;
+    }
+  }
+  conn_finish_if_done(c);
+}
+
+static int conn_write_raw(gw_http_conn_t *c, const char *data, size_t len) {
+  http_write_t *w;
+  uv_buf_t buf;
+  int rc;
+
+  w = malloc(sizeof(*w) + len);
+  if (w == NULL)
+    return UV_ENOMEM;
+  w->conn = c;
+  w->len = len;
+  memcpy(w->data, data, len);
+  buf = uv_buf_init(w->data, (unsigned)len);
+  rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
+  if (rc != 0) {
+    free(w);
+    return rc;
+  }
+  c->writes++;
+  return 0;
+}
+
+/* Serialize and queue one response; the response's body is consumed. */
+static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int head_only,
+                               int keep_alive) {
+  http_write_t *w;
+  char head[256 + GW_HTTP_EXTRA_HEADERS_MAX];
+  size_t body_len = head_only ? 0 : res->body_len;
+  uv_buf_t buf;
+  int hn;
+  int rc;
+
+  hn = snprintf(head, sizeof(head),
+                "HTTP/1.1 %d %s\r\n"
+                "Content-Type: %s\r\n"
+                "Content-Length: %zu\r\n"
+                "%s"
+                "Connection: %s\r\n"
+                "\r\n",
+                res->status, gw_http_reason(res->status),
+                res->content_type != NULL ? res->content_type : "application/json",
+                res->body_len, res->extra_headers, keep_alive ? "keep-alive" : "close");
+  if (hn < 0 || (size_t)hn >= sizeof(head))
+    return UV_EINVAL;
+  w = malloc(sizeof(*w) + (size_t)hn + body_len);
+  if (w == NULL)
+    return UV_ENOMEM;
+  w->conn = c;
+  w->len = (size_t)hn + body_len;
+  memcpy(w->data, head, (size_t)hn);
+  if (body_len > 0)
+    memcpy(w->data + hn, res->body, body_len);
+  buf = uv_buf_init(w->data, (unsigned)w->len);
+  rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
+  if (rc != 0) {
+    free(w);
+    return rc;
+  }
+  c->writes++;
+  return 0;
+}
+
+/* The server's own 4xx/5xx: written, then the connection drains and closes
+ * (after an error the parser cannot find the next request's start). */
+static void conn_error(gw_http_conn_t *c, int status, const char *code, const char *msg) {
+  gw_http_response_t res;
+
+  if (c->closing || c->draining)
+    return;
+  memset(&res, 0, sizeof(res));
+  c->srv->errors++;
+  c->draining = 1;
+  if (gw_http_respond_error(&res, status, "invalid_request_error", code, "%s", msg) != 0 ||
+      conn_write_response(c, &res, 0, 0) != 0) {
+    free(res.body);
+    conn_close(c);
+    return;
+  }
+  free(res.body);
+  conn_finish_if_done(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                            */
+/* ------------------------------------------------------------------ */
+
+static int reject(gw_http_conn_t *c, int status, const char *code, const char *msg) {
+  c->err_status = status;
+  c->err_code = code;
+  c->err_msg = msg;
+  return -1;
+}
+
+static int hbuf_append(gw_http_conn_t *c, const char *at, size_t len) {
+  size_t max = c->srv->limits.max_header_bytes;
+  size_t cap;
+  char *p;
+
+  if (c->hlen + len + 1 > max) {
+    if (c->in_target)
+      return reject(c, 414, "uri_too_long", "request target too long");
+    return reject(c, 431, "request_header_fields_too_large", "request headers too large");
+  }
+  if (c->hlen + len + 1 > c->hcap) {
+    cap = c->hcap != 0 ? c->hcap : 1024;
+    while (cap < c->hlen + len + 1)
+      cap *= 2;
+    if (cap > max)
+      cap = max;
+    p = realloc(c->hbuf, cap);
+    if (p == NULL)
+      return reject(c, 500, "server_error", "out of memory");
+    c->hbuf = p;
+    c->hcap = cap;
+  }
+  memcpy(c->hbuf + c->hlen, at, len);
+  c->hlen += len;
+  return 0;
+}
+
+static int on_message_begin(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+
+  c->in_message = 1;
+  c->hlen = 0;
+  c->cur = 0;
+  c->nhdr = 0;
+  c->blen = 0;
+  c->in_target = 1;
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+  return hbuf_append(p->data, at, len);
+}
+
+static int on_url_complete(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+  int rc = hbuf_append(c, "", 1);
+
+  c->in_target = 0;
+  c->cur = c->hlen;
+  return rc;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len) {
+  gw_http_conn_t *c = p->data;
+
+  if (c->nhdr >= c->srv->limits.max_headers)
+    return reject(c, 431, "request_header_fields_too_large", "too many request headers");
+  return hbuf_append(c, at, len);
+}
+
+static int on_header_field_complete(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+
+  if (c->nhdr >= c->srv->limits.max_headers)
+    return reject(c, 431, "request_header_fields_too_large", "too many request headers");
+  if (hbuf_append(c, "", 1) != 0)
+    return -1;
+  c->hdr[c->nhdr].name = (uint32_t)c->cur;
+  c->cur = c->hlen;
+  return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  return hbuf_append(p->data, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+
+  if (hbuf_append(c, "", 1) != 0)
+    return -1;
+  c->hdr[c->nhdr].value = (uint32_t)c->cur;
+  c->nhdr++;
+  c->cur = c->hlen;
+  return 0;
+}
+
+static const char *conn_header(gw_http_conn_t *c, const char *name) {
+  unsigned i;
+
+  for (i = 0; i < c->nhdr; i++) {
+    if (strcasecmp(c->hbuf + c->hdr[i].name, name) == 0)
+      return c->hbuf + c->hdr[i].value;
+  }
+  return NULL;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+  const char *expect;
+  int has_body = (p->flags & F_CHUNKED) != 0 || p->content_length > 0;
+
+  /* Refuse before reading a byte of an oversized body. */
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->limits.max_body)
+    return reject(c, 413, "request_too_large", "request body exceeds the limit");
+  expect = conn_header(c, "Expect");
+  if (expect != NULL && has_body) {
+    if (strcasecmp(expect, "100-continue") != 0)
+      return reject(c, 417, "expectation_failed", "unsupported Expect");
+    /* curl and others wait for this before sending a large body. */
+    if (conn_write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0)
+      return reject(c, 500, "server_error", "write failed");
+  }
+  return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+  gw_http_conn_t *c = p->data;
+  size_t max = c->srv->limits.max_body;
+  size_t cap;
+  char *b;
+
+  if (c->blen + len > max)
+    return reject(c, 413, "request_too_large", "request body exceeds the limit");
+  if (c->blen + len + 1 > c->bcap) {
+    /* Grow with what arrives, not with what Content-Length promises, so a
+     * client that only claims 10 MB costs nothing. */
+    cap = c->bcap != 0 ? c->bcap : 4096;
+    while (cap < c->blen + len + 1)
+      cap *= 2;
+    if (cap > max + 1)
+      cap = max + 1;
+    b = realloc(c->body, cap);
+    if (b == NULL)
+      return reject(c, 500, "server_error", "out of memory");
+    c->body = b;
+    c->bcap = cap;
+  }
+  memcpy(c->body + c->blen, at, len);
+  c->blen += len;
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  gw_http_conn_t *c = p->data;
+  gw_http_server_t *srv = c->srv;
+  gw_http_header_t hdrs[c->nhdr > 0 ? c->nhdr : 1];
+  gw_http_request_t req;
+  gw_http_response_t res;
+  char path[c->hlen + 1];
+  const char *q;
+  int keep_alive = llhttp_should_keep_alive(p);
+  int head_only;
+  unsigned i;
+  int rc;
+
+  c->in_message = 0;
+  memset(&req, 0, sizeof(req));
+  memset(&res, 0, sizeof(res));
+  for (i = 0; i < c->nhdr; i++) {
+    hdrs[i].name = c->hbuf + c->hdr[i].name;
+    hdrs[i].value = c->hbuf + c->hdr[i].value;
+  }
+  req.method = llhttp_method_name((llhttp_method_t)p->method);
+  req.target = c->hlen > 0 ? c->hbuf : "";
+  q = strchr(req.target, '?');
+  if (q != NULL) {
+    memcpy(path, req.target, (size_t)(q - req.target));
+    path[q - req.target] = '\0';
+    req.query = q + 1;
+  } else {
+    snprintf(path, sizeof(path), "%s", req.target);
+    req.query = "";
+  }
+  req.path = path;
+  req.headers = hdrs;
+  req.nheaders = c->nhdr;
+  if (c->body != NULL)
+    c->body[c->blen] = '\0';
+  req.body = c->body != NULL ? c->body : "";
+  req.body_len = c->blen;
+  req.conn = c;
+
+  srv->requests++;
+  srv->handler(srv, &req, &res);
+  if (res.status < 100 || res.status > 599) {
+    free(res.body);
+    memset(&res, 0, sizeof(res));
+    gw_http_respond_error(&res, 500, "server_error", "server_error", "no response");
+  }
+  head_only = p->method == HTTP_HEAD;
+  rc = conn_write_response(c, &res, head_only, keep_alive);
+  free(res.body);
+
+  /* A large body's buffer goes back now; an idle keep-alive connection
+   * should not pin 10 MB. */
+  if (c->bcap > 65536) {
+    free(c->body);
+    c->body = NULL;
+    c->bcap = 0;
+  }
+  c->blen = 0;
+  if (rc != 0)
+    return reject(c, 500, "server_error", "write failed");
+  if (!keep_alive || p->upgrade) {
+    c->draining = 1;
+    return HPE_PAUSED; /* nothing after this request is read */
+  }
+  return 0;
+}
+
+static void settings_init(void) {
+  if (parser_settings_ready)
+    return;
+  llhttp_settings_init(&parser_settings);
+  parser_settings.on_message_begin = on_message_begin;
+  parser_settings.on_url = on_url;
+  parser_settings.on_url_complete = on_url_complete;
+  parser_settings.on_header_field = on_header_field;
+  parser_settings.on_header_field_complete = on_header_field_complete;
+  parser_settings.on_header_value = on_header_value;
+  parser_settings.on_header_value_complete = on_header_value_complete;
+  parser_settings.on_headers_complete = on_headers_complete;
+  parser_settings.on_body = on_body;
+  parser_settings.on_message_complete = on_message_complete;
+  parser_settings_ready = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                        */
+/* ------------------------------------------------------------------ */
+
+static void server_maybe_done(gw_http_server_t *srv) {
+  gw_http_close_cb cb;
+
+  if (!srv->closing || srv->nconns != 0 || srv->listener_init)
+    return;
+  cb = srv->close_cb;
+  srv->close_cb = NULL;
+  if (cb != NULL)
+    cb(srv);
+}
+
+static void conn_handle_closed_cb(uv_handle_t *h) {
+  gw_http_conn_t *c = h->data;
+  gw_http_server_t *srv = c->srv;
+
+  if (--c->open_handles != 0)
+    return;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    srv->conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  srv->nconns--;
+  free(c->hbuf);
+  free(c->hdr);
+  free(c->body);
+  free(c);
+  server_maybe_done(srv);
+}
+
+static void conn_close(gw_http_conn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = 1;
+  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed_cb);
+  uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
+}
+
+static void idle_timer_cb(uv_timer_t *t) {
+  /* A client that sends nothing for this long, idle or half-way through a
+   * request (slowloris), gives up its slot. */
+  conn_close(t->data);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  gw_http_conn_t *c = h->data;
+
+  *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  gw_http_conn_t *c = s->data;
+  gw_http_server_t *srv = c->srv;
+  llhttp_errno_t err;
+
+  if (c->closing)
+    return;
+  if (nread < 0) {
+    if (nread != UV_EOF) {
+      conn_close(c);
+      return;
+    }
+    c->eof = 1;
+    if (!c->draining && c->in_message) {
+      /* The client half-closed mid-request (a truncated body): it can
+       * still read our answer. */
+      err = llhttp_finish(&c->parser);
+      if (err != HPE_OK) {
+        conn_error(c, 400, "truncated_request", "request ended before it was complete");
+        return;
+      }
+    }
+    /* Pipelined responses may still be going out: finish them first. */
+    c->draining = 1;
+    conn_finish_if_done(c);
+    return;
+  }
+  if (nread == 0)
+    return;
+  if (c->lingering)
+    return; /* discarded: see conn_finish_if_done */
+  uv_timer_start(&c->timer, idle_timer_cb, srv->limits.idle_timeout_ms, 0);
+  if (c->draining)
+    return;
+
+  c->err_status = 0;
+  err = llhttp_execute(&c->parser, buf->base, (size_t)nread);
+  if (c->closing)
+    return;
+  if (err == HPE_OK || (err == HPE_PAUSED && c->draining) || err == HPE_PAUSED_UPGRADE) {
+    if (err == HPE_PAUSED_UPGRADE)
+      c->draining = 1; /* we speak no other protocol */
+    if (c->draining) {
+      conn_finish_if_done(c);
+      return;
+    }
+    /* Backpressure: a client pipelining faster than it reads would grow
+     * our write queue without bound. */
+    if (uv_stream_get_write_queue_size(s) >= srv->limits.max_write_queue) {
+      uv_read_stop(s);
+      c->read_paused = 1;
+    }
+    return;
+  }
+  if (c->err_status != 0)
+    conn_error(c, c->err_status, c->err_code, c->err_msg);
+  else
+    conn_error(c, 400, "bad_request", llhttp_get_error_reason(&c->parser) != NULL
+                                          ? llhttp_get_error_reason(&c->parser)
+                                          : "malformed request");
+}
+
+static void connection_cb(uv_stream_t *server, int status) {
+  gw_http_server_t *srv = server->data;
+  gw_http_conn_t *c;
+  int rc;
+
+  if (status != 0 || srv->closing)
+    return; /* libuv's reserve-fd trick already shed the client on EMFILE */
+  c = calloc(1, sizeof(*c));
+  if (c != NULL && srv->limits.max_headers > 0)
+    c->hdr = calloc(srv->limits.max_headers, sizeof(*c->hdr));
+  if (c == NULL || c->hdr == NULL) {
+    free(c);
+    return;
+  }
+  c->srv = srv;
+  rc = uv_tcp_init(srv->loop, &c->tcp);
+  if (rc != 0) {
+    free(c->hdr);
+    free(c);
+    return;
+  }
+  uv_timer_init(srv->loop, &c->timer); /* cannot fail */
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  c->next = srv->conns;
+  if (srv->conns != NULL)
+    srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+  c->parser.data = c;
+
+  rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+  if (rc != 0) {
+    conn_close(c);
+    return;
+  }
+  srv->accepted++;
+  uv_tcp_nodelay(&c->tcp, 1);
+  rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+  if (rc != 0) {
+    conn_close(c);
+    return;
+  }
+  uv_timer_start(&c->timer, idle_timer_cb, srv->limits.idle_timeout_ms, 0);
+  if (srv->nconns > srv->limits.max_connections) {
+    srv->rejected++;
+    /* Past twice the limit even the 503 costs too much: just hang up. */
+    if (srv->nconns > 2 * srv->limits.max_connections) {
+      conn_close(c);
+      return;
+    }
+    conn_error(c, 503, "too_many_connections", "too many concurrent connections");
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Server                                                             */
+/* ------------------------------------------------------------------ */
+
+int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
+                        gw_http_handler_fn handler) {
+  if (loop == NULL || srv == NULL || handler == NULL)
+    return UV_EINVAL;
+  memset(srv, 0, sizeof(*srv) - sizeof(srv->rbuf));
+  srv->loop = loop;
+  srv->handler = handler;
+  if (limits != NULL)
+    srv->limits = *limits;
+  else
+    gw_http_limits_default(&srv->limits);
+  if (srv->limits.max_write_queue == 0)
+    srv->limits.max_write_queue = DEFAULT_WRITE_QUEUE;
+  if (srv->limits.max_header_bytes == 0 || srv->limits.max_header_bytes > UINT32_MAX ||
+      srv->limits.max_headers == 0 || srv->limits.idle_timeout_ms == 0)
+    return UV_EINVAL;
+  settings_init();
+  return 0;
+}
+
+static void listener_closed_cb(uv_handle_t *h) {
+  gw_http_server_t *srv = h->data;
+
+  srv->listener_init = 0;
+  server_maybe_done(srv);
+}
+
+int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog) {
+  int rc;
+
+  if (srv->closing)
+    return UV_EINVAL;
+  if (srv->listener_init)
+    return UV_EALREADY;
+  rc = uv_tcp_init(srv->loop, &srv->listener);
+  if (rc != 0)
+    return rc;
+  srv->listener_init = 1;
+  srv->listener.data = srv;
+  rc = uv_tcp_bind(&srv->listener, addr, 0);
+  if (rc != 0)
+    return rc;
+  return uv_listen((uv_stream_t *)&srv->listener, backlog > 0 ? backlog : 128, connection_cb);
+}
+
+int gw_http_server_port(const gw_http_server_t *srv) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  int rc;
+
+  if (!srv->listener_init || srv->closing)
+    return UV_ENOTCONN;
+  rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len);
+  if (rc != 0)
+    return rc;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return UV_EAFNOSUPPORT;
+}
+
+unsigned gw_http_server_connections(const gw_http_server_t *srv) {
+  const gw_http_conn_t *c;
+  unsigned n = 0;
+
+  for (c = srv->conns; c != NULL; c = c->next)
+    n += !c->closing;
+  return n;
+}
+
+void gw_http_server_close(gw_http_server_t *srv, gw_http_close_cb cb) {
+  gw_http_conn_t *c;
+
+  if (srv == NULL || srv->closing)
+    return;
+  srv->closing = 1;
+  srv->close_cb = cb;
+  if (srv->listener_init && !uv_is_closing((uv_handle_t *)&srv->listener))
+    uv_close((uv_handle_t *)&srv->listener, listener_closed_cb);
+  for (c = srv->conns; c != NULL; c = c->next)
+    conn_close(c);
+  server_maybe_done(srv);
+}
