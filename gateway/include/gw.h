@@ -214,6 +214,12 @@ void gw_adapter_release(gw_adapter_t *a);
 /* A connected adapter reports a runtime fatal error to its runner. */
 void gw_adapter_report_fatal(gw_adapter_t *a);
 
+/* The real adapter kinds (register them with gw_runner_register_kind):
+ * "api" - the HTTP API server with its SQLite response store;
+ * "platform" - an outbound connection with a JSON-line handshake. */
+extern const gw_adapter_vtable_t gw_api_adapter_vtable;
+extern const gw_adapter_vtable_t gw_platform_adapter_vtable;
+
 /* ------------------------------------------------------------------ */
 /* The test adapter (kind "test"): real fds, scripted outcomes         */
 /* ------------------------------------------------------------------ */
