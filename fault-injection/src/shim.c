@@ -186,8 +186,9 @@ static void stats_attach(const char *path) {
   fd = raw_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     goto fail;
-  /* Serialise initialisation with sibling processes starting at once; the
-     lock goes away with the fd a few lines below. */
+  /* Serialise initialisation with sibling processes starting at once.  The
+     lock must be dropped explicitly: the mapping keeps the open file
+     description (and with it an flock) alive after close(). */
   flock(fd, LOCK_EX);
   if (fstat(fd, &st) < 0)
     goto fail_fd;
@@ -202,6 +203,7 @@ static void stats_attach(const char *path) {
        process tree is one target and first(K) counts across it. */
     g_page = pg;
     add64(&pg->attached, 1);
+    flock(fd, LOCK_UN);
     close(fd);
     publish(0, 0, 0);
     return;
@@ -214,6 +216,7 @@ static void stats_attach(const char *path) {
   g_page = pg;
   publish(0, mono_ns(CLOCK_MONOTONIC), 1);
   __atomic_store_n(&pg->magic, INJ_STATS_MAGIC, __ATOMIC_RELEASE);
+  flock(fd, LOCK_UN);
   close(fd);
   return;
 

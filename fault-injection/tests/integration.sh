@@ -1,0 +1,410 @@
+#!/bin/sh
+# Integration tests of libfdsoak-inject.so on programs nobody here wrote
+# (curl, python3, node) and on libuv directly.  One scenario per CTest test:
+#
+#   integration.sh SCENARIO
+#
+# Environment (set by CMake): INJ_SHIM (the .so), INJ_BIN (helper programs),
+# INJ_TESTS (this directory).  All traffic goes to 127.0.0.1.
+set -u
+
+: "${INJ_SHIM:?}" "${INJ_BIN:?}" "${INJ_TESTS:?}"
+scenario=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/inj-it.XXXXXX")
+listener_pid=
+cleanup() {
+  if [ -n "$listener_pid" ]; then kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+failures=0
+pass() { echo "ok   - $*"; }
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+# check DESCRIPTION EXPECTED ACTUAL
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi; }
+# contains DESCRIPTION NEEDLE FILE
+contains() { if grep -q -- "$2" "$3"; then pass "$1"; else fail "$1: '$2' not in: $(cat "$3")"; fi; }
+
+# Run a command with the shim preloaded and the given spec.
+inj() { spec=$1; shift; LD_PRELOAD=$INJ_SHIM FDSOAK_INJECT=$spec "$@"; }
+
+# A loopback HTTP listener on an ephemeral port; sets $port.
+start_listener() {
+  python3 "$INJ_TESTS/listener.py" "$work/port" &
+  listener_pid=$!
+  i=0
+  while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  port=$(cat "$work/port")
+}
+
+# A loopback port that is closed (bound then released; nothing listens).
+closed_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+case $scenario in
+curl)
+  start_listener
+  curl -s -o /dev/null http://127.0.0.1:$port/; check "curl reaches the open port without the shim" 0 $?
+  inj "connect:addr=127.0.0.1/8,port=$port:do=refuse" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
+  check "curl + refuse on an open port exits 7" 7 $?
+  contains "curl says it could not connect" "Couldn't connect to server" "$work/err"
+  inj "connect:port=$port:do=errno(ENETUNREACH)" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
+  check "curl + errno(ENETUNREACH) exits 7" 7 $?
+  inj "connect:port=$port:do=async(ETIMEDOUT)" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
+  check "curl + async(ETIMEDOUT) exits 28" 28 $?
+  inj "connect:port=1-1000:do=refuse" curl -sS -o /dev/null http://127.0.0.1:$port/
+  check "a rule for other ports does not touch curl" 0 $?
+  cp=$(closed_port)
+  inj "connect:port=$port:do=refuse" curl -sS -o /dev/null http://127.0.0.1:$cp/ 2>"$work/err"
+  check "curl to a closed port under the shim still exits 7" 7 $?
+  inj "connect:port=$port:when=first(1):do=refuse" curl -sS -o /dev/null --retry 1 --retry-connrefused --retry-delay 0 http://127.0.0.1:$port/ 2>/dev/null
+  check "curl --retry passes once first(1) is used up" 0 $?
+  ;;
+
+python_blocking)
+  start_listener
+  inj "connect:port=$port:do=refuse" python3 - $port <<'EOF' >"$work/out" 2>&1
+import socket, sys, errno, time
+port = int(sys.argv[1])
+t = time.monotonic()
+try:
+    socket.create_connection(("127.0.0.1", port), timeout=None)
+    print("connected")
+except OSError as e:
+    print(errno.errorcode[e.errno], "%.3f" % (time.monotonic() - t))
+EOF
+  contains "python blocking connect refused at once" "^ECONNREFUSED 0.0" "$work/out"
+  inj "connect:port=$port:do=errno(ENETUNREACH)" python3 -c "
+import socket
+s = socket.socket()
+try: s.connect(('127.0.0.1', $port)); print('connected')
+except OSError as e: print(e.errno)" >"$work/out"
+  check "python blocking connect gets errno(ENETUNREACH)=101" 101 "$(cat "$work/out")"
+  inj "connect:addr=[::1]/128:do=refuse" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET6)
+try: s.connect(('::1', $port)); print('connected')
+except OSError as e: print(e.errno)" >"$work/out"
+  check "python IPv6 blocking connect to ::1 refused" 111 "$(cat "$work/out")"
+  ;;
+
+python_nonblocking)
+  start_listener
+  cat >"$work/nb.py" <<'EOF'
+import socket, sys, errno, select
+port = int(sys.argv[1])
+s = socket.socket()
+s.setblocking(False)
+r = s.connect_ex(("127.0.0.1", port))
+p = select.poll(); p.register(s, select.POLLOUT)
+ev = p.poll(int(sys.argv[2]) if len(sys.argv) > 2 else 2000)
+err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+mask = ev[0][1] if ev else 0
+print(errno.errorcode.get(r, r), "pollout" if mask & select.POLLOUT else "-",
+      "pollerr" if mask & select.POLLERR else "-", errno.errorcode.get(err, err))
+EOF
+  python3 "$work/nb.py" $port >"$work/out"
+  check "non-blocking connect without the shim" "EINPROGRESS pollout - 0" "$(cat "$work/out")"
+  inj "connect:port=$port:do=refuse" python3 "$work/nb.py" $port >"$work/out"
+  check "refuse: EINPROGRESS, then POLLERR, then SO_ERROR" "EINPROGRESS pollout pollerr ECONNREFUSED" "$(cat "$work/out")"
+  inj "connect:port=$port:do=async(EHOSTUNREACH)" python3 "$work/nb.py" $port >"$work/out"
+  check "async(EHOSTUNREACH) through SO_ERROR" "EINPROGRESS pollout pollerr EHOSTUNREACH" "$(cat "$work/out")"
+  inj "connect:port=$port:do=errno(ENETUNREACH)" python3 "$work/nb.py" $port >"$work/out"
+  check "errno(ENETUNREACH) at once" "ENETUNREACH pollout - 0" "$(cat "$work/out")"
+  ;;
+
+hang)
+  start_listener
+  cat >"$work/hang.py" <<'EOF'
+import socket, sys, errno, select, time
+port = int(sys.argv[1])
+s = socket.socket()
+s.setblocking(False)
+t = time.monotonic()
+r = s.connect_ex(("127.0.0.1", port))
+p = select.poll(); p.register(s, select.POLLOUT | select.POLLIN)
+ev = p.poll(400)
+print(errno.errorcode.get(r, r), "events" if ev else "none",
+      s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), "%.1f" % (time.monotonic() - t))
+s.close()
+EOF
+  inj "connect:port=$port:do=hang" python3 "$work/hang.py" $port >"$work/out"
+  check "hang: connect stays in progress until the caller gives up" "EINPROGRESS none 0 0.4" "$(cat "$work/out")"
+  inj "connect:port=$port:do=hang" python3 -c "
+import socket, errno
+s = socket.socket(); s.settimeout(0.3)
+try: s.connect(('127.0.0.1', $port)); print('connected')
+except socket.timeout: print('timeout')
+except OSError as e: print(errno.errorcode[e.errno])" >"$work/out"
+  check "hang: python settimeout() times out" timeout "$(cat "$work/out")"
+  inj "connect:port=$port:do=hang" curl -sS -o /dev/null --connect-timeout 0.5 http://127.0.0.1:$port/ 2>"$work/err"
+  check "hang: curl --connect-timeout exits 28" 28 $?
+  inj "connect:port=$port:do=hang" "$INJ_BIN/inj_uv" $port 300 >"$work/out"
+  check "hang: libuv connect never calls back; its timer fires" "timeout 0" "$(cat "$work/out") $?"
+  ;;
+
+node)
+  start_listener
+  cat >"$work/n.js" <<'EOF'
+const net = require('net');
+const s = net.connect({ host: '127.0.0.1', port: +process.argv[2] });
+s.on('connect', () => { console.log('connect'); s.destroy(); });
+s.on('error', (e) => console.log('error ' + e.code + ' ' + e.syscall));
+EOF
+  node "$work/n.js" $port >"$work/out"
+  check "node connects without the shim" connect "$(cat "$work/out")"
+  inj "connect:port=$port:do=refuse" node "$work/n.js" $port >"$work/out"
+  check "node error event carries ECONNREFUSED" "error ECONNREFUSED connect" "$(cat "$work/out")"
+  inj "connect:port=$port:do=async(ETIMEDOUT)" node "$work/n.js" $port >"$work/out"
+  check "node error event carries async ETIMEDOUT" "error ETIMEDOUT connect" "$(cat "$work/out")"
+  inj "connect:port=$port:do=errno(ENETUNREACH)" node "$work/n.js" $port >"$work/out"
+  check "node error event carries ENETUNREACH" "error ENETUNREACH connect" "$(cat "$work/out")"
+  ;;
+
+libuv)
+  start_listener
+  "$INJ_BIN/inj_uv" $port >"$work/out"
+  check "libuv connects without the shim" "cb OK" "$(cat "$work/out")"
+  inj "connect:port=$port:do=refuse" "$INJ_BIN/inj_uv" $port >"$work/out"
+  check "libuv: ECONNREFUSED through the connect callback" "cb ECONNREFUSED 0" "$(cat "$work/out") $?"
+  inj "connect:port=$port:do=errno(ENETUNREACH)" "$INJ_BIN/inj_uv" $port >"$work/out"
+  check "libuv: ENETUNREACH returned synchronously" "sync ENETUNREACH 0" "$(cat "$work/out") $?"
+  inj "connect:port=$port:do=async(ETIMEDOUT)" "$INJ_BIN/inj_uv" $port >"$work/out"
+  check "libuv: async ETIMEDOUT through the callback" "cb ETIMEDOUT 0" "$(cat "$work/out") $?"
+  ;;
+
+async)
+  start_listener
+  for e in ETIMEDOUT EHOSTUNREACH ENETUNREACH ECONNRESET; do
+    inj "connect:port=$port:do=async($e)" "$INJ_BIN/inj_uv" $port >"$work/out"
+    check "libuv: async($e) through the callback" "cb $e" "$(cat "$work/out")"
+  done
+  # The translation is one-shot and per fd: a real refusal afterwards on a
+  # reused fd number must read ECONNREFUSED again.
+  cp=$(closed_port)
+  inj "connect:port=$port:when=first(1):do=async(ETIMEDOUT)" python3 - $port $cp <<'EOF' >"$work/out"
+import socket, sys, select, errno
+def attempt(port):
+    s = socket.socket(); s.setblocking(False); s.connect_ex(("127.0.0.1", port))
+    p = select.poll(); p.register(s, select.POLLOUT); p.poll(2000)
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR); s.close()
+    return errno.errorcode.get(e, str(e))
+print(attempt(int(sys.argv[1])), attempt(int(sys.argv[2])))
+EOF
+  check "SO_ERROR translation does not stick to a reused fd" "ETIMEDOUT ECONNREFUSED" "$(cat "$work/out")"
+  ;;
+
+threads)
+  for spec in "connect:port=0:do=errno(ENETUNREACH):when=every(3)" \
+              "connect:port=0:when=prob(0.3,7):do=errno(ENETUNREACH)" \
+              "connect:port=0:when=pattern(XXOXO):do=errno(ENETUNREACH)"; do
+    inj "$spec" "$INJ_BIN/inj_threads" 4 500 >"$work/a"
+    inj "$spec" "$INJ_BIN/inj_threads" 4 500 >"$work/b"
+    inj_a=$(sed -n 's/^injected=\([0-9]*\).*/\1/p' "$work/a")
+    exp=$(sed -n 's/^expected=//p' "$work/a")
+    check "4 threads x 500, $spec: injected equals prediction" "$exp" "$inj_a"
+    check "4 threads x 500, $spec: two runs identical" "$(cat "$work/a")" "$(cat "$work/b")"
+    contains "every call accounted for" "other=0" "$work/a"
+  done
+  check "every(3) over 2000 calls" "injected=666 refused=1334 other=0" \
+        "$(inj "connect:port=0:when=every(3):do=errno(ENETUNREACH)" "$INJ_BIN/inj_threads" 4 500 | head -1)"
+  ;;
+
+malformed)
+  inj "connect:port=9:do=refuse;conect:do=refuse" curl -s http://127.0.0.1:9/ 2>"$work/err"
+  check "malformed spec exits 2 (curl)" 2 $?
+  check "message names rule and token" \
+        "fdsoak-inject: FDSOAK_INJECT rule 2: unknown operation (connect, bind, socket, getaddrinfo, open) near 'conect'" \
+        "$(cat "$work/err")"
+  inj "connect:when=prob(2):do=refuse" python3 -c 'print("ran")' >"$work/out" 2>"$work/err"
+  check "malformed spec exits 2 (python)" 2 $?
+  check "the program never ran" "" "$(cat "$work/out")"
+  contains "message for a bad probability" "rule 1: probability must be a number in 0..1 near 'prob(2)'" "$work/err"
+  LD_PRELOAD=$INJ_SHIM FDSOAK_INJECT="connect:do=refuse" FDSOAK_INJECT_STATS=/nonexistent/dir/page \
+    /bin/true 2>"$work/err"
+  check "unusable stats path exits 2" 2 $?
+  ;;
+
+stats)
+  start_listener
+  st=$work/stats
+  : >"$st"
+  "$INJ_BIN/inj_stats_dump" "$st" >/dev/null
+  check "a page no shim initialised reads as not loaded" 3 $?
+  FDSOAK_INJECT_STATS=$st inj "connect:port=$port:when=first(2):do=refuse;open:path=*.nothing:do=errno(EIO)" \
+    python3 - $port "$work/go" <<'EOF' &
+import socket, sys, os, time
+for i in range(3):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", int(sys.argv[1])))
+    except OSError: pass
+    s.close()
+open(sys.argv[2] + ".ready", "w").close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+EOF
+  py=$!
+  i=0; while [ ! -e "$work/go.ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  "$INJ_BIN/inj_stats_dump" "$st" >"$work/out"
+  check "page readable while the target runs" 0 $?
+  contains "injected_total counts the refusals" "^injected_total=2$" "$work/out"
+  contains "rule 1 counters (seen/matched/injected)" "^rule1 seen=3 matched=3 injected=2 text=connect:port=$port:when=first(2):do=refuse$" "$work/out"
+  contains "rule 2 never matched" "^rule2 seen=[0-9]* matched=0 injected=0" "$work/out"
+  contains "attached processes counted" "^attached=[1-9]" "$work/out"
+  touch "$work/go"; wait $py
+  ;;
+
+log)
+  start_listener
+  lg=$work/log.jsonl
+  FDSOAK_INJECT_LOG=$lg inj "connect:port=$port:when=pattern(XXO):do=refuse;getaddrinfo:host=nohost.invalid:do=eai(EAI_AGAIN)" \
+    python3 - $port <<'EOF'
+import socket, sys, time
+for i in range(4):
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", int(sys.argv[1])))
+    except OSError: pass
+    s.close(); time.sleep(0.05)
+try: socket.getaddrinfo("nohost.invalid", 80)
+except socket.gaierror as e: print(e.errno)
+EOF
+  python3 - "$lg" <<'EOF' >"$work/out"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+print(len(lines))
+print(" ".join(l["action"] for l in lines))
+print(" ".join(str(l["seq"]) for l in lines))
+print(lines[0]["op"], lines[0]["dest"].startswith("127.0.0.1:"), lines[0]["errno"], lines[2]["errno"], lines[4]["errno"])
+gaps = [(b["mono_ns"] - a["mono_ns"]) / 1e6 for a, b in zip(lines, lines[1:4])]
+print(all(g >= 45 for g in gaps), all(isinstance(l["tid"], int) and l["pid"] == lines[0]["pid"] for l in lines))
+EOF
+  check "JSONL log: one line per decision, fields and timing" \
+"5
+refuse refuse pass refuse eai
+1 2 3 4 5
+connect True ECONNREFUSED None EAI_AGAIN
+True True" "$(cat "$work/out")"
+  ;;
+
+control)
+  start_listener
+  ctl=$work/control
+  st=$work/stats
+  FDSOAK_INJECT_CONTROL=$ctl FDSOAK_INJECT_CONTROL_MS=20 FDSOAK_INJECT_STATS=$st inj "" \
+    python3 - $port "$work" <<'EOF' >"$work/out" 2>"$work/err" &
+import socket, sys, os, time, errno
+port, d = int(sys.argv[1]), sys.argv[2]
+def attempt():
+    s = socket.socket()
+    try: s.connect(("127.0.0.1", port)); r = "ok"
+    except OSError as e: r = errno.errorcode[e.errno]
+    s.close(); return r
+seen = []
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and not os.path.exists(d + "/stop"):
+    r = attempt()
+    if not seen or seen[-1] != r: seen.append(r)
+    if not os.path.exists(d + "/ready"): open(d + "/ready", "w").close()
+    time.sleep(0.01)
+print(" ".join(seen))
+EOF
+  py=$!
+  i=0; while [ ! -e "$work/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  sleep 0.1
+  # Replace the file atomically (write + rename), as the README asks.
+  printf 'connect:port=%s:do=errno(ENETUNREACH)' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
+  sleep 0.4
+  printf 'connect:port=%s:do=bogus' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
+  sleep 0.4
+  "$INJ_BIN/inj_stats_dump" "$st" >"$work/st1"
+  : >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
+  sleep 0.4
+  touch "$work/stop"; wait $py
+  check "outage applied and lifted at runtime; bad spec kept the old rules" "ok ENETUNREACH ok" "$(cat "$work/out")"
+  contains "bad control spec reported, not fatal" "FDSOAK_INJECT_CONTROL $ctl: rule 1: unknown action" "$work/err"
+  contains "stats count the rejected control spec" "^control_errors=1$" "$work/st1"
+  contains "stats show generation 2 (start + one good swap)" "^generation=2$" "$work/st1"
+  ;;
+
+getaddrinfo)
+  start_listener
+  # curl resolves "localhost" itself, so it gets a .invalid name; python
+  # first proves the hook fires, so a broken shim never sends a DNS query.
+  inj "getaddrinfo:host=*.invalid:do=eai(EAI_NONAME)" python3 -c "
+import socket
+try: socket.getaddrinfo('x.invalid', 80)
+except socket.gaierror as e: print(e.errno == socket.EAI_NONAME)
+print(len(socket.getaddrinfo('127.0.0.1', 80)) > 0)" >"$work/out"
+  check "python: glob matches, others resolve" "True
+True" "$(cat "$work/out")"
+  if [ "$(head -1 "$work/out")" = True ]; then
+    inj "getaddrinfo:host=*.invalid:do=eai(EAI_AGAIN)" curl -sS -o /dev/null http://fdsoak-test.invalid:$port/ 2>"$work/err"
+    check "curl + eai(EAI_AGAIN) exits 6" 6 $?
+    contains "curl reports a resolve failure" "Could not resolve host" "$work/err"
+  fi
+  inj "getaddrinfo:host=localhost:do=errno(ENOMEM)" python3 -c "
+import socket
+try: socket.getaddrinfo('localhost', 80)
+except socket.gaierror as e: print('gaierror', e.errno)
+except OSError as e: print(e.errno)" >"$work/out"
+  # EAI_SYSTEM with errno set: Python turns that into OSError(errno).
+  check "errno action gives EAI_SYSTEM + errno (ENOMEM=12)" "12" "$(cat "$work/out")"
+  ;;
+
+open)
+  echo hello >"$work/store.db"; echo wal >"$work/store.db-wal"
+  inj "open:path=*.db-wal:do=errno(EMFILE)" python3 -c "
+import sys, errno
+print(open(sys.argv[1]).read().strip())
+try: open(sys.argv[2]); print('opened')
+except OSError as e: print(errno.errorcode[e.errno])" "$work/store.db" "$work/store.db-wal" >"$work/out"
+  check "open: only *.db-wal fails, with EMFILE" "hello
+EMFILE" "$(cat "$work/out")"
+  inj "open:path=*.db-wal:when=after(1):do=errno(EACCES)" cat "$work/store.db-wal" "$work/store.db-wal" >"$work/out" 2>&1
+  check "cat (openat): first open works, second gets EACCES" "wal
+cat: $work/store.db-wal: Permission denied" "$(cat "$work/out")"
+  inj "socket:family=inet,type=stream:do=errno(EMFILE)" python3 -c "
+import socket, errno
+try: socket.socket(); print('created')
+except OSError as e: print(errno.errorcode[e.errno])
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM); print('udp ok')" >"$work/out"
+  check "socket: EMFILE for TCP only" "EMFILE
+udp ok" "$(cat "$work/out")"
+  inj "bind:port=$(closed_port):do=errno(EADDRINUSE)" python3 -c "
+import socket, sys, errno
+try: socket.socket().bind(('127.0.0.1', int(sys.argv[1]))); print('bound')
+except OSError as e: print(errno.errorcode[e.errno])" "$(closed_port)" >"$work/out"
+  # (ports differ between the two closed_port calls: the rule is for another port)
+  check "bind: a rule for another port does not fire" "bound" "$(cat "$work/out")"
+  bp=$(closed_port)
+  inj "bind:addr=127.0.0.1,port=$bp:do=errno(EADDRINUSE)" python3 -c "
+import socket, sys, errno
+try: socket.socket().bind(('127.0.0.1', int(sys.argv[1]))); print('bound')
+except OSError as e: print(errno.errorcode[e.errno])" $bp >"$work/out"
+  check "bind: EADDRINUSE" "EADDRINUSE" "$(cat "$work/out")"
+  ;;
+
+nofd)
+  plain=$("$INJ_BIN/inj_fdcount" "$work/scratch")
+  # The control file does not exist: the shim stats it on every poll, which
+  # must not leave an fd behind either.
+  with=$(FDSOAK_INJECT_STATS=$work/st FDSOAK_INJECT_LOG=$work/log FDSOAK_INJECT_CONTROL=$work/ctl \
+         FDSOAK_INJECT_CONTROL_MS=1 FDSOAK_INJECT_TRACK=1 \
+         inj "connect:port=0:when=every(2):do=refuse;open:path=*scratch:when=every(3):do=errno(EIO);bind:do=errno(EACCES);getaddrinfo:when=every(2):do=eai(EAI_AGAIN);socket:when=every(5):do=errno(EMFILE)" \
+         "$INJ_BIN/inj_fdcount" "$work/scratch")
+  check "fd count with the shim (stats, log, control, tracking) equals plain" "$plain" "$with"
+  test -s "$work/log"; check "the shim did take decisions" 0 $?
+  ;;
+
+*)
+  echo "unknown scenario $scenario" >&2
+  exit 2
+  ;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+  echo "$scenario: $failures failure(s)"
+  exit 1
+fi
+echo "$scenario: all passed"
