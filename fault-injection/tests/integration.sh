@@ -253,6 +253,21 @@ EOF
   contains "rule 2 never matched" "^rule2 seen=[0-9]* matched=0 injected=0" "$work/out"
   contains "attached processes counted" "^attached=[1-9]" "$work/out"
   touch "$work/go"; wait $py
+  # fd origin tracking: the socket's slot names its op and a backtrace.
+  st2=$work/stats2
+  FDSOAK_INJECT_STATS=$st2 FDSOAK_INJECT_TRACK=1 inj "" python3 - "$work/fd" "$work/go2" <<'EOF' &
+import socket, sys, os, time
+s = socket.socket()
+open(sys.argv[1] + ".tmp", "w").write(str(s.fileno())); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+EOF
+  py=$!
+  i=0; while [ ! -s "$work/fd" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  fd=$(cat "$work/fd")
+  "$INJ_BIN/inj_stats_dump" "$st2" "$fd" >"$work/out"
+  contains "fd tracking is on" "^fd_track=1$" "$work/out"
+  contains "the socket's origin is recorded with frames" "^fd$fd op=socket nframes=[1-9]" "$work/out"
+  touch "$work/go2"; wait $py
   ;;
 
 log)
