@@ -1,0 +1,203 @@
+/*
+ * fsk.h - the fdsoak harness library: fd sampling and classification,
+ * identity tracking, verdicts, and the result files.
+ *
+ * The soak driver (in-process, `fdsoak run`) and the watcher (any process,
+ * `fdsoak watch`) both feed a series of per-cycle samples into this library
+ * and get back a verdict, the leaked fds with their origin, and the files of
+ * design.md.  Functions return 0 or a negative errno.
+ */
+#ifndef FSK_H
+#define FSK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit codes of every fdsoak verb (design.md). */
+#define FSK_EXIT_FLAT 0
+#define FSK_EXIT_LEAK 1
+#define FSK_EXIT_USAGE 2
+#define FSK_EXIT_INCONCLUSIVE 3
+
+#define FSK_TARGET_MAX 256
+#define FSK_ORIGIN_MAX 512
+
+/* ------------------------------------------------------------------ */
+/* The fd table                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  FSK_FD_FILE = 0,   /* a regular file: its path is the target */
+  FSK_FD_SOCKET,     /* socket:[ino] */
+  FSK_FD_PIPE,       /* pipe:[ino] */
+  FSK_FD_EVENTPOLL,  /* anon_inode:[eventpoll] */
+  FSK_FD_EVENTFD,    /* anon_inode:[eventfd] */
+  FSK_FD_SIGNALFD,
+  FSK_FD_TIMERFD,
+  FSK_FD_INOTIFY,
+  FSK_FD_ANON,       /* any other anon_inode */
+  FSK_FD_DEVICE,     /* /dev/... */
+  FSK_FD_OTHER,
+  FSK_FD_CLASS_COUNT
+} fsk_fdclass_t;
+
+typedef struct {
+  int fd;
+  fsk_fdclass_t cls;
+  uint64_t ino; /* st_ino of the target: with fd and target, the identity */
+  char target[FSK_TARGET_MAX];
+} fsk_fd_t;
+
+const char *fsk_fdclass_name(fsk_fdclass_t c);
+/* Classify a readlink target ("socket:[123]", "/tmp/x.db-wal", ...). */
+fsk_fdclass_t fsk_fdclass_of(const char *target);
+
+/* Open fds of pid (0 = self): st_size of /proc/PID/fd where the kernel
+ * gives it (Linux >= 6.2, ~2 us), else a directory count. */
+int fsk_fd_count(pid_t pid);
+/* Every open fd of pid with its target, sorted by fd.  *n gets the count;
+ * UV-style UV_ENOBUFS-like -ENOBUFS when max is too small (n holds the need). */
+int fsk_fd_snapshot(pid_t pid, fsk_fd_t *out, size_t max, size_t *n);
+
+/* ------------------------------------------------------------------ */
+/* Verdicts                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+  FSK_VERDICT_FLAT = 0,
+  FSK_VERDICT_LEAK = 1,
+  FSK_VERDICT_INCONCLUSIVE = 3
+} fsk_verdict_t;
+
+const char *fsk_verdict_name(fsk_verdict_t v);
+
+typedef struct {
+  double slope;       /* least-squares fds per cycle after warm-up */
+  double slope_lo;    /* its lower 99.9 % confidence bound */
+  double floor_rise;  /* min(last window) - min(first window) */
+  size_t n;           /* samples used (after warm-up) */
+  char why[256];      /* one sentence: why this verdict */
+} fsk_stats_t;
+
+/*
+ * Strict rule, for deterministic targets (the reference gateway in-process):
+ * after warm-up the count never rises above its first post-warm-up value,
+ * and no fd outlives its cycle (survivors counted by the caller).
+ * Inconclusive when there are fewer than 2 samples after warm-up.
+ */
+fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup,
+                                 size_t survivors, fsk_stats_t *st);
+
+/*
+ * Statistical rule, for noisy targets (background.md): leak when the
+ * least-squares slope's lower 99.9 % bound is > 0 AND the slope is
+ * >= 0.002 fd/cycle AND the floor rose by >= 2; or when identity tracking
+ * found survivors.  Inconclusive when fewer than 30 samples follow warm-up,
+ * or the count never settles (see the implementation for the test).
+ */
+fsk_verdict_t fsk_verdict_stat(const int *counts, size_t n, size_t warmup, size_t survivors,
+                               fsk_stats_t *st);
+
+/* ------------------------------------------------------------------ */
+/* Identity tracking: fds that outlive their cycle                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  int fd;
+  fsk_fdclass_t cls;
+  uint64_t ino;
+  char target[FSK_TARGET_MAX];
+  long opened_cycle;           /* first cycle it was seen in */
+  char origin[FSK_ORIGIN_MAX]; /* scenario / adapter step / stack */
+} fsk_leak_t;
+
+typedef struct fsk_tracker_s fsk_tracker_t;
+
+/* The baseline is the snapshot at the end of warm-up: its fds are members. */
+int fsk_tracker_new(fsk_tracker_t **out);
+void fsk_tracker_free(fsk_tracker_t *t);
+/* Feed the snapshot taken at the end of cycle `cycle`.  An fd not in the
+ * baseline that is still open at a later cycle boundary is a survivor. */
+int fsk_tracker_baseline(fsk_tracker_t *t, const fsk_fd_t *fds, size_t n, long cycle);
+int fsk_tracker_feed(fsk_tracker_t *t, const fsk_fd_t *fds, size_t n, long cycle);
+/* Survivors: fds opened after the baseline and still open at the last feed,
+ * opened at least one cycle before it. */
+size_t fsk_tracker_survivors(const fsk_tracker_t *t, fsk_leak_t *out, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Results                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  char path[32];    /* fatal | retryable | exception (or "watch") */
+  char adapter[32]; /* api | platform (or the program's name) */
+  long cycles;
+  long warmup;
+  /* per cycle: total count, and per class counts */
+  int *counts;
+  int (*class_counts)[FSK_FD_CLASS_COUNT];
+  size_t nsamples;
+  size_t cap;
+  fsk_leak_t *leaked;
+  size_t nleaked;
+  fsk_stats_t stats;
+  fsk_verdict_t verdict;
+  double seconds; /* wall time of the scenario */
+} fsk_scenario_t;
+
+void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter, long warmup);
+/* Append one cycle's sample (class_counts may be NULL: all zero); sets
+ * s->cycles to the number of samples (override it afterwards if a cycle
+ * is not a sample).  -ENOMEM leaves the scenario as it was. */
+int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts);
+/* s->leaked is owned by the scenario (malloc'd, freed by
+ * fsk_scenario_free): this copies n leaks in, replacing any before. */
+int fsk_scenario_set_leaked(fsk_scenario_t *s, const fsk_leak_t *leaked, size_t n);
+/* s->verdict and s->stats from the samples, with s->nleaked survivors:
+ * the strict rule when strict is non-zero, else the statistical one. */
+fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict);
+void fsk_scenario_free(fsk_scenario_t *s);
+
+typedef struct {
+  const char *mode;       /* "run" or "watch" */
+  char started_utc[32];   /* 2026-11-28T00:00:00Z */
+  fsk_scenario_t *scen;
+  size_t nscen;
+  fsk_verdict_t verdict;  /* leak if any leaks, else inconclusive if any, else flat */
+  int rlimit_nofile;      /* soft limit of the target */
+  double cycle_period_s;  /* production cadence: 300 s at the backoff cap */
+  int has_projection;
+  double projection_hours; /* to RLIMIT_NOFILE at the worst scenario's rate */
+  char projection_text[256];
+} fsk_run_t;
+
+/* Hours until the soft fd limit at `per_cycle` fds a cycle, one cycle every
+ * period_s seconds, from fd_now open; < 0 when per_cycle <= 0. */
+double fsk_projection_hours(double per_cycle, int fd_now, int rlimit, double period_s);
+/* Overall verdict, projection (worst leaking scenario) and its sentence. */
+void fsk_run_finish(fsk_run_t *run);
+
+/* The files of design.md in dir (created if missing), each written to a
+ * temporary name and renamed, so a reader never sees half a file:
+ * summary.json, series.csv, junit.xml, fd-soak.svg. */
+int fsk_results_write(const char *dir, const fsk_run_t *run);
+int fsk_write_summary_json(const char *file, const fsk_run_t *run);
+int fsk_write_series_csv(const char *file, const fsk_run_t *run);
+int fsk_write_junit(const char *file, const fsk_run_t *run);
+int fsk_write_svg(const char *file, const fsk_run_t *run);
+/* Point root/latest (a symlink) at dir, atomically. */
+int fsk_results_link_latest(const char *root, const char *dir);
+/* The table of `fdsoak run` on stdout: path, adapter, cycles, fd first/last,
+ * slope, verdict. */
+void fsk_print_table(FILE *out, const fsk_run_t *run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FSK_H */

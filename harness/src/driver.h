@@ -1,0 +1,62 @@
+/* driver.h - private interface between fdsoak's CLI and its soak engines. */
+#ifndef FSK_DRIVER_H
+#define FSK_DRIVER_H
+
+#include <limits.h>
+
+#include "fsk.h"
+
+#define FSK_PATHS 3
+#define FSK_ADAPTERS 2
+
+extern const char *const fsk__path_names[FSK_PATHS];
+extern const char *const fsk__adapter_names[FSK_ADAPTERS];
+
+typedef struct {
+  long cycles;
+  long warmup;
+  const char *regress;   /* NULL, or the path the regress core breaks */
+  char out[PATH_MAX];
+  int out_given;
+  int json;
+  int quiet;
+  int progress;          /* a bar on stderr (a terminal, not -q) */
+  int color;             /* NO_COLOR unset and a terminal */
+  unsigned path_mask;    /* bit i: fsk__path_names[i] */
+  unsigned adapter_mask; /* bit i: fsk__adapter_names[i] */
+  unsigned quiet_ms;     /* settle's quiet period for long-lived I/O */
+  const char *stats_path;     /* the shim's counter page */
+  const char *platformd;      /* the peer program */
+  double cycle_period_s;      /* production cadence for the projection */
+} fsk_run_opts_t;
+
+/* The fault spec the soak's scenarios need, for FDSOAK_INJECT. */
+const char *fsk__soak_spec(void);
+/* Run the selected scenarios in this process (the shim must be preloaded).
+ * Fills run; returns 0, or a negative errno with a message on stderr. */
+int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run);
+/* Release what fsk__soak_run allocated in run. */
+void fsk__run_free(fsk_run_t *run);
+
+/* Describe where fd came from using the shim's fd record (a backtrace) in
+ * the counter page at stats_path, if any; appends to buf. */
+void fsk__origin_from_shim(const char *stats_path, int fd, char *buf, size_t len);
+
+/* Progress bar on stderr. */
+void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
+
+/* `fdsoak watch`. */
+int fsk__watch_main(int argc, char **argv);
+/* `fdsoak bench`. */
+int fsk__bench_main(int argc, char **argv);
+/* `fdsoak gate`. */
+int fsk__gate_main(int argc, char **argv);
+
+/* The directory of this executable (for the shim and sibling binaries). */
+int fsk__exe_dir(char *buf, size_t len);
+/* The shim's path: FDSOAK_INJECT_LIB, else EXE_DIR/../lib/libfdsoak-inject.so. */
+int fsk__shim_path(char *buf, size_t len);
+/* UTC timestamp "2026-11-28T01:02:03Z" and a path-safe form. */
+void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen);
+
+#endif
