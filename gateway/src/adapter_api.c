@@ -999,6 +999,14 @@ static int api_connect(gw_adapter_t *a) {
                            a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1");
     goto deliver;
   }
+  if (rc == UV_EACCES || rc == UV_EPERM || rc == UV_EADDRNOTAVAIL) {
+    /* The address or port cannot be ours whatever we retry: a configuration
+     * error, and retrying it forever was part of the upstream outage. */
+    gw_adapter_set_failure(a, 0, "config_error", "api cannot bind %s:%d: %s",
+                           a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1", a->cfg.port,
+                           uv_strerror(rc));
+    goto deliver;
+  }
   if (rc != 0)
     return rc; /* the exception path; no callback follows */
   api->result = GW_CONNECT_OK;
