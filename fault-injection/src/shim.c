@@ -51,6 +51,7 @@
 #define PENDING_FDS  65536
 
 static uint32_t g_hot;
+static uint64_t g_my_generation;   /* page generation this process applied */
 static inj_spec_t g_tables[2];
 static unsigned g_active;
 static inj_stats_page_t g_private_page;
@@ -164,7 +165,9 @@ static void publish(unsigned idx, uint64_t now, int reset) {
     }
     __atomic_store_n(&pg->nrules, s->nrules, __ATOMIC_RELAXED);
     __atomic_store_n(&pg->applied_mono_ns, now, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&pg->generation, 1, __ATOMIC_RELEASE);
+    g_my_generation = __atomic_add_fetch(&pg->generation, 1, __ATOMIC_RELEASE);
+  } else {
+    g_my_generation = __atomic_load_n(&pg->generation, __ATOMIC_ACQUIRE);
   }
   __atomic_store_n(&g_active, idx, __ATOMIC_RELEASE);
   {
@@ -461,7 +464,12 @@ static void ctl_poll(void) {
     goto out;
   }
   g_ctl.last_swap_ns = now;
-  publish(idx, mono_ns(CLOCK_MONOTONIC), 1);
+  /* In a process tree sharing one page, every process sees the same control
+     file change; the first one resets the counters, the others adopt its
+     generation instead of resetting them again. */
+  publish(idx, mono_ns(CLOCK_MONOTONIC),
+          !(__atomic_load_n(&g_page->generation, __ATOMIC_ACQUIRE) != g_my_generation &&
+            page_matches_spec(g_page, &g_tables[idx])));
 out:
   __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELEASE);
 }
