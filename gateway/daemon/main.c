@@ -1,0 +1,436 @@
+/*
+ * fdsoak-gateway - the reference gateway daemon.
+ *
+ *   fdsoak-gateway [--config FILE] [--log-level LEVEL] [--check]
+ *
+ * Runs the gateway core on the real clock with the platform adapter and
+ * (when built with it) the api adapter.  Exit codes: 0 after SIGINT or
+ * SIGTERM with everything closed; 1 when the runner stops because nothing
+ * is connected and nothing is queued (or the loop could not be closed);
+ * 2 for usage and configuration errors.  One log line per event on stderr:
+ *   2026-01-02T03:04:05.678Z INFO  platform chat: attempt 2 (retry)
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "config_yaml.h"
+#include "gw.h"
+#include "platform.h"
+#ifdef GW_HAVE_API
+#include "api.h"
+#endif
+
+typedef struct {
+  uv_loop_t loop;
+  gw_clock_t clock;
+  gw_runner_t *runner;
+  uv_signal_t sig_int, sig_term;
+  uv_timer_t stop_timer; /* defers a stop out of the runner's callback */
+  gw_log_level_t log_level;
+  int stopping;
+  int exit_code;
+  int runner_closed;
+  int clock_closed;
+} daemon_t;
+
+static const char *const kinds[] = {"platform",
+#ifdef GW_HAVE_API
+                                    "api",
+#endif
+                                    "test", NULL};
+
+static void log_line(gw_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static daemon_t *the_daemon; /* for log_line's level filter only */
+
+static void log_emit(gw_log_level_t level, const char *msg) {
+  static const char *names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+  struct timeval tv;
+  struct tm tm;
+  char ts[32];
+
+  if (the_daemon != NULL && level < the_daemon->log_level)
+    return;
+  gettimeofday(&tv, NULL);
+  gmtime_r(&tv.tv_sec, &tm);
+  strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+  /* One fprintf per line: stderr is unbuffered, and a line written in
+   * pieces could interleave with another writer to the same file. */
+  fprintf(stderr, "%s.%03dZ %s %s\n", ts, (int) (tv.tv_usec / 1000),
+          names[level <= GW_LOG_ERROR ? level : GW_LOG_ERROR], msg);
+}
+
+static void log_line(gw_log_level_t level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  log_emit(level, msg);
+}
+
+static void runner_log_cb(void *data, gw_log_level_t level, const char *msg) {
+  log_emit(level, msg);
+}
+
+static void begin_stop(daemon_t *d, int exit_code);
+
+static void stop_timer_cb(uv_timer_t *t) {
+  daemon_t *d = t->data;
+
+  begin_stop(d, d->exit_code);
+}
+
+/*
+ * The runner reports GW_EV_STOPPED for a runtime fatal error that leaves
+ * nothing; a startup whose every platform failed fatally leaves nothing too,
+ * and upstream stops then as well.  Checked from the stop timer, outside the
+ * runner's call stack, once the outcome has been fully applied.
+ */
+static int nothing_left(daemon_t *d) {
+  gw_platform_status_t st;
+  size_t i, n = gw_runner_platform_count(d->runner);
+
+  for (i = 0; i < n; i++) {
+    if (gw_runner_status_at(d->runner, i, &st) != 0)
+      return 0;
+    if (st.state != GW_PLATFORM_FATAL && st.state != GW_PLATFORM_STOPPED)
+      return 0;
+    if (st.queued || st.in_flight)
+      return 0;
+  }
+  return 1;
+}
+
+static void check_timer_cb(uv_timer_t *t) {
+  daemon_t *d = t->data;
+
+  if (d->stopping || !nothing_left(d))
+    return;
+  log_line(GW_LOG_ERROR, "no platform connected and none queued: stopping");
+  begin_stop(d, 1);
+}
+
+static void event_cb(void *data, const gw_event_t *ev) {
+  daemon_t *d = data;
+  gw_platform_status_t st;
+  const char *name = ev->platform != NULL ? ev->platform : "-";
+  int have_st = ev->platform != NULL && gw_runner_status(d->runner, ev->platform, &st) == 0;
+
+  switch (ev->type) {
+  case GW_EV_ATTEMPT:
+    log_line(GW_LOG_INFO, "platform %s: attempt %u (%s)", name, ev->attempt,
+             ev->startup ? "startup" : "retry");
+    break;
+  case GW_EV_OUTCOME:
+    switch (ev->outcome) {
+    case GW_OUTCOME_SUCCESS:
+      log_line(GW_LOG_INFO, "platform %s: connected (attempt %u)", name, ev->attempt);
+      break;
+    case GW_OUTCOME_FATAL:
+      log_line(GW_LOG_ERROR, "platform %s: fatal, not retried (attempt %u): %s: %s", name,
+               ev->attempt, have_st ? st.last_error_code : "?",
+               have_st ? st.last_error_message : "?");
+      break;
+    case GW_OUTCOME_RETRYABLE:
+    case GW_OUTCOME_EXCEPTION: {
+      char when[64] = "";
+
+      if (have_st && st.has_next_retry && st.next_retry >= ev->now)
+        snprintf(when, sizeof(when), "; next attempt in %.0f s",
+                 (double) (st.next_retry - ev->now) / 1000.0);
+      log_line(GW_LOG_WARN, "platform %s: %s (attempt %u): %s%s%s%s", name,
+               ev->outcome == GW_OUTCOME_RETRYABLE ? "retryable failure" : "exception",
+               ev->attempt, ev->err != 0 ? uv_err_name(ev->err) : "",
+               ev->err != 0 && have_st && st.last_error_code[0] ? " " : "",
+               have_st && st.last_error_code[0] ? st.last_error_code : "", when);
+      break;
+    }
+    case GW_OUTCOME_DROPPED:
+      log_line(GW_LOG_ERROR, "platform %s: adapter could not be created; dropped", name);
+      break;
+    default:
+      break;
+    }
+    if ((ev->outcome == GW_OUTCOME_FATAL || ev->outcome == GW_OUTCOME_DROPPED) && !d->stopping &&
+        !uv_is_active((uv_handle_t *) &d->stop_timer))
+      uv_timer_start(&d->stop_timer, check_timer_cb, 0, 0);
+    break;
+  case GW_EV_DISPOSED:
+    log_line(GW_LOG_DEBUG, "platform %s: failed attempt %u disposed of", name, ev->attempt);
+    /* A fatal outcome is final only once its adapter is gone. */
+    if (have_st && st.state == GW_PLATFORM_FATAL && !d->stopping &&
+        !uv_is_active((uv_handle_t *) &d->stop_timer))
+      uv_timer_start(&d->stop_timer, check_timer_cb, 0, 0);
+    break;
+  case GW_EV_RUNTIME_ERROR:
+    log_line(ev->outcome == GW_OUTCOME_FATAL ? GW_LOG_ERROR : GW_LOG_WARN,
+             "platform %s: runtime error%s: %s: %s", name,
+             ev->outcome == GW_OUTCOME_FATAL ? " (fatal)" : ", reconnecting",
+             have_st ? st.last_error_code : "?", have_st ? st.last_error_message : "?");
+    break;
+  case GW_EV_STOPPED:
+    log_line(GW_LOG_ERROR, "nothing connected and nothing queued: stopping");
+    if (!d->stopping) {
+      /* Not from inside the runner's own call stack. */
+      d->exit_code = 1;
+      uv_timer_start(&d->stop_timer, stop_timer_cb, 0, 0);
+    }
+    break;
+  }
+}
+
+static void clock_closed_cb(void *obj) {
+  daemon_t *d = ((gw_clock_t *) obj)->data;
+
+  d->clock_closed = 1;
+}
+
+static void runner_closed_cb(gw_runner_t *r) {
+  daemon_t *d = gw_runner_data(r);
+
+  d->runner_closed = 1;
+  d->runner = NULL;
+  log_line(GW_LOG_INFO, "all platforms closed");
+  uv_close((uv_handle_t *) &d->sig_int, NULL);
+  uv_close((uv_handle_t *) &d->sig_term, NULL);
+  uv_close((uv_handle_t *) &d->stop_timer, NULL);
+  d->clock.data = d;
+  gw_clock_close(&d->clock, clock_closed_cb);
+}
+
+static void begin_stop(daemon_t *d, int exit_code) {
+  if (d->stopping)
+    return;
+  d->stopping = 1;
+  d->exit_code = exit_code;
+  log_line(GW_LOG_INFO, "shutting down");
+  gw_runner_close(d->runner, runner_closed_cb);
+}
+
+static void signal_cb(uv_signal_t *s, int signum) {
+  daemon_t *d = s->data;
+
+  if (d->stopping) {
+    log_line(GW_LOG_WARN, "signal %d: already shutting down", signum);
+    return;
+  }
+  log_line(GW_LOG_INFO, "signal %d (%s)", signum, signum == SIGINT ? "SIGINT" : "SIGTERM");
+  begin_stop(d, 0);
+}
+
+static void walk_cb(uv_handle_t *h, void *arg) {
+  log_line(GW_LOG_ERROR, "handle left open at exit: %s%s", uv_handle_type_name(h->type),
+           uv_is_closing(h) ? " (closing)" : "");
+}
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
+             "[--check]\n"
+             "  --config FILE   YAML configuration (default: $FDSOAK_GATEWAY_CONFIG, else an\n"
+             "                  api on 127.0.0.1:8642 and no platforms)\n"
+             "  --log-level L   overrides the config's log_level\n"
+             "  --check         validate the configuration and exit\n");
+}
+
+static int parse_level(const char *s, gw_log_level_t *out) {
+  static const gw_log_level_t levels[] = {GW_LOG_DEBUG, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR};
+  size_t i;
+
+  for (i = 0; i < 4; i++) {
+    if (strcasecmp(s, gw__log_level_name(levels[i])) == 0) {
+      *out = levels[i];
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  static daemon_t d; /* static: the loop and handles outlive any frame */
+  gw_daemon_config_t *cfg = NULL;
+  gw_runner_options_t opts;
+  const char *config_path = NULL;
+  gw_log_level_t cli_level = GW_LOG_INFO;
+  int have_cli_level = 0, check_only = 0;
+  char err[512];
+  size_t i;
+  int rc;
+  int exit_code = 2;
+
+  for (i = 1; i < (size_t) argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t) argc) {
+      config_path = argv[++i];
+    } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < (size_t) argc) {
+      if (parse_level(argv[++i], &cli_level) != 0) {
+        fprintf(stderr, "fdsoak-gateway: --log-level: unknown level '%s'\n", argv[i]);
+        return 2;
+      }
+      have_cli_level = 1;
+    } else if (strcmp(argv[i], "--check") == 0) {
+      check_only = 1;
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "fdsoak-gateway: unknown or incomplete argument '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (config_path == NULL)
+    config_path = getenv("FDSOAK_GATEWAY_CONFIG");
+
+  cfg = malloc(sizeof(*cfg));
+  if (cfg == NULL) {
+    fprintf(stderr, "fdsoak-gateway: out of memory\n");
+    return 1;
+  }
+  gw__daemon_config_init(cfg);
+  if (config_path != NULL) {
+    rc = gw__daemon_config_load(config_path, kinds, cfg, err, sizeof(err));
+    if (rc != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s\n", err);
+      goto out;
+    }
+  } else {
+#ifdef GW_HAVE_API
+    /* No file: what upstream does with no platforms configured, an API. */
+    static const char deflt[] = "api:\n  store_path: fdsoak-responses.db\n";
+    rc = gw__daemon_config_parse(deflt, sizeof(deflt) - 1, "(built-in)", kinds, cfg, err,
+                                 sizeof(err));
+    if (rc != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s\n", err);
+      goto out;
+    }
+#endif
+  }
+  rc = gw__daemon_config_env(cfg, env_get, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: %s\n", err);
+    goto out;
+  }
+  if (!cfg->has_api && cfg->nplatforms == 0) {
+    fprintf(stderr, "fdsoak-gateway: %s: nothing to run (no api section and no platforms)\n",
+            config_path != NULL ? config_path : "(no config)");
+    goto out;
+  }
+  d.log_level = have_cli_level ? cli_level : cfg->log_level;
+  the_daemon = &d;
+
+  /* A peer that closes while we write must be an EPIPE, not our death. */
+  signal(SIGPIPE, SIG_IGN);
+
+  exit_code = 1;
+  rc = uv_loop_init(&d.loop);
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: uv_loop_init: %s\n", uv_strerror(rc));
+    goto out;
+  }
+  rc = gw_clock_init(&d.loop, &d.clock, GW_CLOCK_REAL);
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: clock: %s\n", uv_strerror(rc));
+    uv_loop_close(&d.loop);
+    goto out;
+  }
+  /* Initialised before the runner so that every later exit can close them
+   * the same way (runner_closed_cb). */
+  uv_signal_init(&d.loop, &d.sig_int);
+  uv_signal_init(&d.loop, &d.sig_term);
+  uv_timer_init(&d.loop, &d.stop_timer);
+  d.sig_int.data = d.sig_term.data = d.stop_timer.data = &d;
+
+  memset(&opts, 0, sizeof(opts));
+  opts.log = runner_log_cb;
+  opts.log_level = d.log_level;
+  opts.event = event_cb;
+  opts.data = &d;
+  rc = gw_runner_init(&d.loop, &d.clock, &opts, &d.runner);
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: runner: %s\n", uv_strerror(rc));
+    d.runner = NULL;
+    d.runner_closed = 1;
+    uv_close((uv_handle_t *) &d.sig_int, NULL);
+    uv_close((uv_handle_t *) &d.sig_term, NULL);
+    uv_close((uv_handle_t *) &d.stop_timer, NULL);
+    d.clock.data = &d;
+    gw_clock_close(&d.clock, clock_closed_cb);
+    d.exit_code = 1;
+    goto run;
+  }
+
+  /* From here on every exit goes through the runner's close, so whatever
+   * was created is released the same way a signal would release it. */
+  rc = gw_runner_register_kind(d.runner, &gw_platform_adapter_vtable);
+#ifdef GW_HAVE_API
+  if (rc == 0)
+    rc = gw_runner_register_kind(d.runner, &gw_api_adapter_vtable);
+#endif
+  exit_code = 0;
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: register kinds: %s\n", uv_strerror(rc));
+    exit_code = 1;
+  }
+  if (exit_code == 0 && cfg->has_api &&
+      gw_runner_add_platform(d.runner, &cfg->api, err, sizeof(err)) != 0) {
+    fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", config_path ? config_path : "(config)", err);
+    exit_code = 2;
+  }
+  for (i = 0; exit_code == 0 && i < cfg->nplatforms; i++) {
+    if (gw_runner_add_platform(d.runner, &cfg->platforms[i], err, sizeof(err)) != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s: platforms[%zu]: %s\n",
+              config_path ? config_path : "(config)", i, err);
+      exit_code = 2;
+    }
+  }
+  if (exit_code != 0 || check_only) {
+    if (check_only && exit_code == 0)
+      printf("%s: ok (%s%zu platform%s)\n", config_path ? config_path : "(config)",
+             cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s");
+    begin_stop(&d, exit_code);
+  } else {
+    uv_signal_start(&d.sig_int, signal_cb, SIGINT);
+    uv_signal_start(&d.sig_term, signal_cb, SIGTERM);
+    log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
+             cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
+             (int) getpid());
+    rc = gw_runner_start(d.runner);
+    if (rc != 0) {
+      log_line(GW_LOG_ERROR, "start: %s", uv_strerror(rc));
+      begin_stop(&d, 1);
+    }
+  }
+
+run:
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  exit_code = d.exit_code;
+  if (!d.runner_closed || !d.clock_closed) {
+    log_line(GW_LOG_ERROR, "loop ended before shutdown completed");
+    exit_code = 1;
+  }
+  rc = uv_loop_close(&d.loop);
+  if (rc != 0) {
+    uv_walk(&d.loop, walk_cb, NULL);
+    log_line(GW_LOG_ERROR, "uv_loop_close: %s", uv_strerror(rc));
+    exit_code = 1;
+  } else if (exit_code == 0 && !check_only) {
+    log_line(GW_LOG_INFO, "clean exit");
+  }
+
+out:
+  free(cfg);
+  return exit_code;
+}
