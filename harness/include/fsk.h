@@ -153,8 +153,8 @@ typedef struct {
 
 void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter, long warmup);
 /* Append one cycle's sample (class_counts may be NULL: all zero); sets
- * s->cycles to the number of samples (override it afterwards if a cycle
- * is not a sample).  -ENOMEM leaves the scenario as it was. */
+ * s->cycles to the samples after warm-up (override it afterwards if a
+ * cycle is not a sample).  -ENOMEM leaves the scenario as it was. */
 int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts);
 /* s->leaked is owned by the scenario (malloc'd, freed by
  * fsk_scenario_free): this copies n leaks in, replacing any before. */

@@ -1,0 +1,643 @@
+/*
+ * results.c - scenario series, and the result files of design.md:
+ * summary.json, series.csv, junit.xml (fd-soak.svg is in svg.c), the
+ * results/latest link and the table on stdout.
+ *
+ * Every file is written to DIR/.NAME.tmp and renamed over DIR/NAME, so a CI
+ * job or the release gate that reads a result never sees half of one.
+ */
+#include "fsk.h"
+#include "results_internal.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* fdtable.c owns the class names.  Until it is linked in (the results
+ * unit test links only this part of the library) this fallback keeps
+ * the writers usable; a strong definition replaces it at link time. */
+__attribute__((weak)) const char *fsk_fdclass_name(fsk_fdclass_t c) {
+  static const char *const names[FSK_FD_CLASS_COUNT] = {
+      "file",    "socket",  "pipe",    "eventpoll", "eventfd", "signalfd",
+      "timerfd", "inotify", "anon",    "device",    "other"};
+
+  return ((unsigned)c < FSK_FD_CLASS_COUNT) ? names[c] : "other";
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenarios                                                           */
+/* ------------------------------------------------------------------ */
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+  snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter, long warmup) {
+  if (s == NULL)
+    return;
+  memset(s, 0, sizeof *s);
+  copy_str(s->path, sizeof s->path, path);
+  copy_str(s->adapter, sizeof s->adapter, adapter);
+  s->warmup = warmup > 0 ? warmup : 0;
+  s->verdict = FSK_VERDICT_INCONCLUSIVE; /* nothing judged yet */
+  s->stats.slope = s->stats.slope_lo = s->stats.floor_rise = NAN;
+}
+
+int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts) {
+  if (s == NULL)
+    return -EINVAL;
+  if (s->nsamples == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    int *c;
+    int (*cc)[FSK_FD_CLASS_COUNT];
+
+    if (cap > SIZE_MAX / sizeof *cc)
+      return -ENOMEM;
+    /* Grow both arrays before touching the scenario, so a failure leaves
+     * it consistent (a realloc that moved one array is still owned). */
+    c = realloc(s->counts, cap * sizeof *c);
+    if (c == NULL)
+      return -ENOMEM;
+    s->counts = c;
+    cc = realloc(s->class_counts, cap * sizeof *cc);
+    if (cc == NULL)
+      return -ENOMEM;
+    s->class_counts = cc;
+    s->cap = cap;
+  }
+  s->counts[s->nsamples] = count;
+  if (class_counts)
+    memcpy(s->class_counts[s->nsamples], class_counts, sizeof s->class_counts[0]);
+  else
+    memset(s->class_counts[s->nsamples], 0, sizeof s->class_counts[0]);
+  s->nsamples++;
+  /* As `--cycles` counts them: the cycles after warm-up. */
+  s->cycles = (long)s->nsamples > s->warmup ? (long)s->nsamples - s->warmup : 0;
+  return 0;
+}
+
+int fsk_scenario_set_leaked(fsk_scenario_t *s, const fsk_leak_t *leaked, size_t n) {
+  fsk_leak_t *l = NULL;
+
+  if (s == NULL || (leaked == NULL && n > 0))
+    return -EINVAL;
+  if (n > 0) {
+    l = malloc(n * sizeof *l);
+    if (l == NULL)
+      return -ENOMEM;
+    memcpy(l, leaked, n * sizeof *l);
+  }
+  free(s->leaked);
+  s->leaked = l;
+  s->nleaked = n;
+  return 0;
+}
+
+fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict) {
+  size_t warmup;
+
+  if (s == NULL)
+    return FSK_VERDICT_INCONCLUSIVE;
+  warmup = (size_t)(s->warmup > 0 ? s->warmup : 0);
+  s->verdict = strict ? fsk_verdict_strict(s->counts, s->nsamples, warmup, s->nleaked, &s->stats)
+                      : fsk_verdict_stat(s->counts, s->nsamples, warmup, s->nleaked, &s->stats);
+  return s->verdict;
+}
+
+void fsk_scenario_free(fsk_scenario_t *s) {
+  if (s == NULL)
+    return;
+  free(s->counts);
+  free(s->class_counts);
+  free(s->leaked);
+  s->counts = NULL;
+  s->class_counts = NULL;
+  s->leaked = NULL;
+  s->nsamples = s->cap = s->nleaked = 0;
+}
+
+/* First and last post-warm-up sample; 0 when there is none. */
+int fsk__scenario_ends(const fsk_scenario_t *s, int *first, int *last) {
+  size_t w = (size_t)(s->warmup > 0 ? s->warmup : 0);
+
+  if (s->counts == NULL || s->nsamples <= w)
+    return -ENODATA;
+  *first = s->counts[w];
+  *last = s->counts[s->nsamples - 1];
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Atomic files                                                        */
+/* ------------------------------------------------------------------ */
+
+int fsk__atomic_open(const char *file, fsk__atomic_t *a) {
+  const char *slash, *base;
+  int n;
+
+  memset(a, 0, sizeof *a);
+  if (file == NULL || *file == '\0')
+    return -EINVAL;
+  slash = strrchr(file, '/');
+  base = slash ? slash + 1 : file;
+  if (*base == '\0')
+    return -EISDIR;
+  /* The temporary sits in the same directory so rename() is atomic. */
+  n = snprintf(a->tmp, sizeof a->tmp, "%.*s.%s.tmp", (int)(base - file), file, base);
+  if (n < 0 || (size_t)n >= sizeof a->tmp)
+    return -ENAMETOOLONG;
+  if (strlen(file) >= sizeof a->dst)
+    return -ENAMETOOLONG;
+  strcpy(a->dst, file);
+  a->f = fopen(a->tmp, "w");
+  if (a->f == NULL)
+    return -errno;
+  return 0;
+}
+
+int fsk__atomic_close(fsk__atomic_t *a, int err) {
+  int r = err;
+
+  if (a->f == NULL)
+    return err ? err : -EBADF;
+  if (r == 0 && (fflush(a->f) != 0 || ferror(a->f)))
+    r = errno ? -errno : -EIO;
+  /* Results are evidence for a release gate: make the data durable
+   * before the name appears. */
+  if (r == 0 && fsync(fileno(a->f)) != 0 && errno != EINVAL)
+    r = -errno;
+  if (fclose(a->f) != 0 && r == 0)
+    r = errno ? -errno : -EIO;
+  a->f = NULL;
+  if (r == 0 && rename(a->tmp, a->dst) != 0)
+    r = -errno;
+  if (r != 0)
+    unlink(a->tmp);
+  return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* summary.json                                                        */
+/* ------------------------------------------------------------------ */
+
+/* cJSON prints NaN as null, which is what an undefined statistic is. */
+static cJSON *num_or_null(double v) {
+  return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *scenario_json(const fsk_scenario_t *s) {
+  cJSON *o = cJSON_CreateObject(), *leaked;
+  int first, last;
+  size_t i;
+
+  if (o == NULL)
+    return NULL;
+  cJSON_AddStringToObject(o, "path", s->path);
+  cJSON_AddStringToObject(o, "adapter", s->adapter);
+  cJSON_AddNumberToObject(o, "cycles", (double)s->cycles);
+  cJSON_AddNumberToObject(o, "warmup", (double)s->warmup);
+  if (fsk__scenario_ends(s, &first, &last) == 0) {
+    cJSON_AddNumberToObject(o, "fd_first", first);
+    cJSON_AddNumberToObject(o, "fd_last", last);
+  } else {
+    cJSON_AddNullToObject(o, "fd_first");
+    cJSON_AddNullToObject(o, "fd_last");
+  }
+  cJSON_AddItemToObject(o, "slope_fds_per_cycle", num_or_null(s->stats.slope));
+  cJSON_AddItemToObject(o, "slope_lower_bound", num_or_null(s->stats.slope_lo));
+  cJSON_AddItemToObject(o, "floor_rise", num_or_null(s->stats.floor_rise));
+  cJSON_AddNumberToObject(o, "seconds", isfinite(s->seconds) ? s->seconds : 0.0);
+  cJSON_AddStringToObject(o, "verdict", fsk_verdict_name(s->verdict));
+  cJSON_AddStringToObject(o, "why", s->stats.why);
+  leaked = cJSON_AddArrayToObject(o, "leaked");
+  for (i = 0; leaked != NULL && s->leaked != NULL && i < s->nleaked; i++) {
+    const fsk_leak_t *l = &s->leaked[i];
+    cJSON *e = cJSON_CreateObject();
+
+    if (e == NULL)
+      break;
+    cJSON_AddNumberToObject(e, "fd", l->fd);
+    cJSON_AddStringToObject(e, "target", l->target);
+    cJSON_AddStringToObject(e, "class", fsk_fdclass_name(l->cls));
+    cJSON_AddNumberToObject(e, "opened_cycle", (double)l->opened_cycle);
+    cJSON_AddStringToObject(e, "origin", l->origin);
+    cJSON_AddItemToArray(leaked, e);
+  }
+  return o;
+}
+
+int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
+  fsk__atomic_t a;
+  cJSON *root, *arr;
+  char *text = NULL;
+  size_t i;
+  int r;
+
+  if (file == NULL || run == NULL || (run->scen == NULL && run->nscen > 0))
+    return -EINVAL;
+  root = cJSON_CreateObject();
+  if (root == NULL)
+    return -ENOMEM;
+  cJSON_AddStringToObject(root, "tool", "fdsoak");
+  cJSON_AddStringToObject(root, "mode", run->mode ? run->mode : "run");
+  cJSON_AddStringToObject(root, "started_utc", run->started_utc);
+  cJSON_AddStringToObject(root, "verdict", fsk_verdict_name(run->verdict));
+  cJSON_AddNumberToObject(root, "rlimit_nofile", run->rlimit_nofile);
+  cJSON_AddNumberToObject(root, "cycle_period_s", run->cycle_period_s);
+  if (run->has_projection) {
+    cJSON *p = cJSON_AddObjectToObject(root, "projection");
+
+    if (p) {
+      cJSON_AddItemToObject(p, "hours", num_or_null(run->projection_hours));
+      cJSON_AddStringToObject(p, "text", run->projection_text);
+    }
+  } else {
+    cJSON_AddNullToObject(root, "projection");
+  }
+  arr = cJSON_AddArrayToObject(root, "scenarios");
+  for (i = 0; arr != NULL && i < run->nscen; i++) {
+    cJSON *o = scenario_json(&run->scen[i]);
+
+    if (o == NULL)
+      break;
+    cJSON_AddItemToArray(arr, o);
+  }
+  /* A partial tree would be a lie: check that everything went in. */
+  if (arr == NULL || (size_t)cJSON_GetArraySize(arr) != run->nscen)
+    r = -ENOMEM;
+  else if ((text = cJSON_Print(root)) == NULL)
+    r = -ENOMEM;
+  else
+    r = 0;
+  cJSON_Delete(root);
+  if (r != 0)
+    return r;
+  r = fsk__atomic_open(file, &a);
+  if (r == 0) {
+    fputs(text, a.f);
+    fputc('\n', a.f);
+    r = fsk__atomic_close(&a, 0);
+  }
+  cJSON_free(text);
+  return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* series.csv                                                          */
+/* ------------------------------------------------------------------ */
+
+/* RFC 4180 quoting for the free-text columns. */
+static void csv_field(FILE *f, const char *s) {
+  if (strpbrk(s, ",\"\r\n") == NULL) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"')
+      fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+int fsk_write_series_csv(const char *file, const fsk_run_t *run) {
+  fsk__atomic_t a;
+  size_t i, j;
+  int c, r;
+
+  if (file == NULL || run == NULL || (run->scen == NULL && run->nscen > 0))
+    return -EINVAL;
+  r = fsk__atomic_open(file, &a);
+  if (r != 0)
+    return r;
+  fputs("cycle,path,adapter,fd_count", a.f);
+  for (c = 0; c < FSK_FD_CLASS_COUNT; c++)
+    fprintf(a.f, ",%s", fsk_fdclass_name((fsk_fdclass_t)c));
+  fputc('\n', a.f);
+  for (i = 0; i < run->nscen; i++) {
+    const fsk_scenario_t *s = &run->scen[i];
+
+    for (j = 0; s->counts != NULL && j < s->nsamples; j++) {
+      /* Cycles are numbered from 0, as the tracker's opened_cycle is:
+       * cycles 0..warmup-1 are warm-up. */
+      fprintf(a.f, "%zu,", j);
+      csv_field(a.f, s->path);
+      fputc(',', a.f);
+      csv_field(a.f, s->adapter);
+      fprintf(a.f, ",%d", s->counts[j]);
+      for (c = 0; c < FSK_FD_CLASS_COUNT; c++)
+        fprintf(a.f, ",%d", s->class_counts ? s->class_counts[j][c] : 0);
+      fputc('\n', a.f);
+    }
+  }
+  return fsk__atomic_close(&a, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* junit.xml                                                           */
+/* ------------------------------------------------------------------ */
+
+void fsk__xml_escape(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+  for (; *p; p++) {
+    switch (*p) {
+    case '&':
+      fputs("&amp;", f);
+      break;
+    case '<':
+      fputs("&lt;", f);
+      break;
+    case '>':
+      fputs("&gt;", f);
+      break;
+    case '"':
+      fputs("&quot;", f);
+      break;
+    case '\'':
+      fputs("&apos;", f);
+      break;
+    case '\n':
+      fputs("&#10;", f);
+      break;
+    case '\t':
+      fputs("&#9;", f);
+      break;
+    default:
+      /* XML 1.0 forbids other control characters even escaped; a target
+       * or origin string could carry one. */
+      if (*p < 0x20 || *p == 0x7f)
+        fputc('?', f);
+      else
+        fputc(*p, f);
+    }
+  }
+}
+
+static void leak_lines(FILE *f, const fsk_scenario_t *s) {
+  size_t i;
+
+  for (i = 0; s->leaked != NULL && i < s->nleaked; i++) {
+    const fsk_leak_t *l = &s->leaked[i];
+    char line[FSK_TARGET_MAX + FSK_ORIGIN_MAX + 96];
+
+    snprintf(line, sizeof line, "fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
+             fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
+             l->origin[0] ? l->origin : "unknown");
+    fsk__xml_escape(f, line);
+  }
+}
+
+/*
+ * One testcase per scenario.  leak -> <failure>; inconclusive -> <error>:
+ * the soak could not decide, fdsoak exits 3 (non-zero), and a CI report
+ * should show that in red as "could not test", not hide it as skipped.
+ */
+int fsk_write_junit(const char *file, const fsk_run_t *run) {
+  fsk__atomic_t a;
+  size_t i, nfail = 0, nerr = 0;
+  double total = 0.0;
+  int r;
+
+  if (file == NULL || run == NULL || (run->scen == NULL && run->nscen > 0))
+    return -EINVAL;
+  r = fsk__atomic_open(file, &a);
+  if (r != 0)
+    return r;
+  for (i = 0; i < run->nscen; i++) {
+    nfail += run->scen[i].verdict == FSK_VERDICT_LEAK;
+    nerr += run->scen[i].verdict == FSK_VERDICT_INCONCLUSIVE;
+    if (isfinite(run->scen[i].seconds))
+      total += run->scen[i].seconds;
+  }
+  fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", a.f);
+  fprintf(a.f,
+          "<testsuite name=\"fdsoak\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+          "skipped=\"0\" time=\"%.3f\" timestamp=\"",
+          run->nscen, nfail, nerr, total);
+  fsk__xml_escape(a.f, run->started_utc);
+  fputs("\">\n", a.f);
+  for (i = 0; i < run->nscen; i++) {
+    const fsk_scenario_t *s = &run->scen[i];
+    int first = 0, last = 0, have = fsk__scenario_ends(s, &first, &last) == 0;
+
+    fputs("  <testcase classname=\"fdsoak.", a.f);
+    fsk__xml_escape(a.f, s->adapter);
+    fputs("\" name=\"", a.f);
+    fsk__xml_escape(a.f, s->path);
+    fprintf(a.f, "\" time=\"%.3f\">\n", isfinite(s->seconds) ? s->seconds : 0.0);
+    if (s->verdict == FSK_VERDICT_LEAK) {
+      char msg[512];
+
+      snprintf(msg, sizeof msg, "fd leak: %s", s->stats.why);
+      fputs("    <failure type=\"leak\" message=\"", a.f);
+      fsk__xml_escape(a.f, msg);
+      fputs("\">", a.f);
+      if (s->nleaked)
+        leak_lines(a.f, s);
+      else
+        fsk__xml_escape(a.f, "no fd identified by identity; the count rose.\n");
+      fputs("</failure>\n", a.f);
+    } else if (s->verdict == FSK_VERDICT_INCONCLUSIVE) {
+      fputs("    <error type=\"inconclusive\" message=\"", a.f);
+      fsk__xml_escape(a.f, s->stats.why);
+      fputs("\"/>\n", a.f);
+    }
+    fprintf(a.f, "    <system-out>");
+    {
+      char out[512];
+
+      if (have)
+        snprintf(out, sizeof out,
+                 "cycles %ld, warm-up %ld, fd %d -> %d, slope %.5f fd/cycle: %s", s->cycles,
+                 s->warmup, first, last, s->stats.slope, s->stats.why);
+      else
+        snprintf(out, sizeof out, "cycles %ld, warm-up %ld: %s", s->cycles, s->warmup,
+                 s->stats.why);
+      fsk__xml_escape(a.f, out);
+    }
+    fputs("</system-out>\n  </testcase>\n", a.f);
+  }
+  fputs("</testsuite>\n", a.f);
+  return fsk__atomic_close(&a, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The directory and the latest link                                   */
+/* ------------------------------------------------------------------ */
+
+/* mkdir -p: every missing component, 0755. */
+static int mkdir_p(const char *dir) {
+  char buf[PATH_MAX];
+  size_t len = strlen(dir), i;
+  struct stat st;
+
+  if (len == 0)
+    return -EINVAL;
+  if (len >= sizeof buf)
+    return -ENAMETOOLONG;
+  memcpy(buf, dir, len + 1);
+  for (i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0')
+      continue;
+    if (buf[i - 1] == '/')
+      continue; /* "a//b" */
+    buf[i] = '\0';
+    if (mkdir(buf, 0755) != 0) {
+      int e = errno;
+
+      /* EEXIST is fine only for a directory; anything else there is the
+       * user's file and must not be written through. */
+      if (e != EEXIST)
+        return -e;
+      if (stat(buf, &st) != 0)
+        return -errno;
+      if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    }
+    if (i < len)
+      buf[i] = '/';
+  }
+  return 0;
+}
+
+int fsk_results_write(const char *dir, const fsk_run_t *run) {
+  static const char *const names[] = {"summary.json", "series.csv", "junit.xml", "fd-soak.svg"};
+  int (*const writers[])(const char *, const fsk_run_t *) = {
+      fsk_write_summary_json, fsk_write_series_csv, fsk_write_junit, fsk_write_svg};
+  char file[PATH_MAX];
+  size_t i;
+  int r;
+
+  if (dir == NULL || *dir == '\0' || run == NULL)
+    return -EINVAL;
+  r = mkdir_p(dir);
+  if (r != 0)
+    return r;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    int n = snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+
+    if (n < 0 || (size_t)n >= sizeof file)
+      return -ENAMETOOLONG;
+    r = writers[i](file, run);
+    if (r != 0)
+      return r;
+  }
+  return 0;
+}
+
+int fsk_results_link_latest(const char *root, const char *dir) {
+  char rroot[PATH_MAX], rdir[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
+  const char *target;
+  size_t rl;
+  int n, r;
+
+  if (root == NULL || dir == NULL || *root == '\0' || *dir == '\0')
+    return -EINVAL;
+  r = mkdir_p(root);
+  if (r != 0)
+    return r;
+  if (realpath(root, rroot) == NULL || realpath(dir, rdir) == NULL)
+    return -errno;
+  /* A relative target survives moving or mounting the results tree
+   * elsewhere (a CI artifact, a container volume). */
+  rl = strlen(rroot);
+  if (strcmp(rroot, "/") == 0)
+    target = rdir + 1;
+  else if (strncmp(rdir, rroot, rl) == 0 && rdir[rl] == '/')
+    target = rdir + rl + 1;
+  else
+    target = rdir;
+  if (*target == '\0')
+    return -EINVAL; /* dir is root itself: latest -> . would be a loop */
+  n = snprintf(link, sizeof link, "%s/latest", root);
+  if (n < 0 || (size_t)n >= sizeof link)
+    return -ENAMETOOLONG;
+  n = snprintf(tmp, sizeof tmp, "%s/.latest.%ld.tmp", root, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    return -ENAMETOOLONG;
+  unlink(tmp); /* a leftover of a crashed run with our pid */
+  if (symlink(target, tmp) != 0)
+    return -errno;
+  /* rename() replaces an old link in one step: no moment without one. */
+  if (rename(tmp, link) != 0) {
+    r = -errno;
+    unlink(tmp);
+    return r;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table                                                           */
+/* ------------------------------------------------------------------ */
+
+void fsk_print_table(FILE *out, const fsk_run_t *run) {
+  static const char *const head[] = {"path", "adapter", "cycles", "fd first", "fd last", "slope",
+                                     "verdict"};
+  enum { NCOL = 7 };
+  char cell[NCOL][64];
+  int wid[NCOL];
+  size_t i, k;
+
+  if (out == NULL || run == NULL || (run->scen == NULL && run->nscen > 0))
+    return;
+  for (k = 0; k < NCOL; k++)
+    wid[k] = (int)strlen(head[k]);
+  /* Two passes: widths first, so every column lines up. */
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      for (k = 0; k < NCOL; k++)
+        fprintf(out, k < 2 || k == 6 ? "%-*s%s" : "%*s%s", wid[k], head[k],
+                k + 1 < NCOL ? "  " : "\n");
+    }
+    for (i = 0; i < run->nscen; i++) {
+      const fsk_scenario_t *s = &run->scen[i];
+      int first, last, have = fsk__scenario_ends(s, &first, &last) == 0;
+
+      snprintf(cell[0], sizeof cell[0], "%s", s->path);
+      snprintf(cell[1], sizeof cell[1], "%s", s->adapter);
+      snprintf(cell[2], sizeof cell[2], "%ld", s->cycles);
+      if (have) {
+        snprintf(cell[3], sizeof cell[3], "%d", first);
+        snprintf(cell[4], sizeof cell[4], "%d", last);
+      } else {
+        snprintf(cell[3], sizeof cell[3], "-");
+        snprintf(cell[4], sizeof cell[4], "-");
+      }
+      if (isfinite(s->stats.slope))
+        snprintf(cell[5], sizeof cell[5], "%+.4f", s->stats.slope);
+      else
+        snprintf(cell[5], sizeof cell[5], "-");
+      snprintf(cell[6], sizeof cell[6], "%s", fsk_verdict_name(s->verdict));
+      if (pass == 0) {
+        for (k = 0; k < NCOL; k++)
+          if ((int)strlen(cell[k]) > wid[k])
+            wid[k] = (int)strlen(cell[k]);
+        continue;
+      }
+      for (k = 0; k < NCOL; k++)
+        fprintf(out, k < 2 || k == 6 ? "%-*s%s" : "%*s%s", k == NCOL - 1 ? 0 : wid[k], cell[k],
+                k + 1 < NCOL ? "  " : "\n");
+      for (k = 0; s->verdict == FSK_VERDICT_LEAK && s->leaked != NULL && k < s->nleaked; k++) {
+        const fsk_leak_t *l = &s->leaked[k];
+
+        fprintf(out, "    leaked fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
+                fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
+                l->origin[0] ? l->origin : "unknown");
+      }
+      if (s->verdict != FSK_VERDICT_FLAT && s->stats.why[0])
+        fprintf(out, "    %s\n", s->stats.why);
+    }
+  }
+  fprintf(out, "verdict: %s", fsk_verdict_name(run->verdict));
+  if (run->verdict == FSK_VERDICT_LEAK && run->projection_text[0])
+    fprintf(out, " - %s", run->projection_text);
+  fputc('\n', out);
+}
