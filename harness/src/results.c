@@ -594,7 +594,7 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
       for (k = 0; k < NCOL; k++)
-        fprintf(out, k < 2 || k == 6 ? "%-*s%s" : "%*s%s", wid[k], head[k],
+        fprintf(out, k < 2 || k == 6 ? "%-*s%s" : "%*s%s", k == NCOL - 1 ? 0 : wid[k], head[k],
                 k + 1 < NCOL ? "  " : "\n");
     }
     for (i = 0; i < run->nscen; i++) {
