@@ -25,6 +25,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -889,6 +890,13 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags) {
 
 /* ---- constructor ---------------------------------------------------------- */
 
+/* A fork taken while another thread was polling the control file must not
+   leave the child's poll flag stuck. */
+static void atfork_child(void) {
+  __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELAXED);
+  t_guard = 0;
+}
+
 static void die_spec(const char *var, const char *err) {
   char msg[512];
   snprintf(msg, sizeof msg, "fdsoak-inject: %s %s\n", var, err);
@@ -933,6 +941,7 @@ __attribute__((constructor)) static void inj_init(void) {
         die_spec("FDSOAK_INJECT_CONTROL", err);
     }
     extra |= HOT_CTRL;
+    pthread_atfork(NULL, NULL, atfork_child);
   }
   if (logp && *logp) {
     if (strlen(logp) >= sizeof g_log_path)

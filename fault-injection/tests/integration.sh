@@ -88,6 +88,16 @@ s = socket.socket(socket.AF_INET6)
 try: s.connect(('::1', $port)); print('connected')
 except OSError as e: print(e.errno)" >"$work/out"
   check "python IPv6 blocking connect to ::1 refused" 111 "$(cat "$work/out")"
+  inj "connect:port=$port:when=first(1):do=errno(ENETUNREACH); connect:port=$port:do=refuse" python3 -c "
+import socket, errno
+r = []
+for i in range(3):
+    s = socket.socket()
+    try: s.connect(('127.0.0.1', $port)); r.append('ok')
+    except OSError as e: r.append(errno.errorcode[e.errno])
+    s.close()
+print(' '.join(r))" >"$work/out"
+  check "rules in order: first fires once, then the next rule decides" "ENETUNREACH ECONNREFUSED ECONNREFUSED" "$(cat "$work/out")"
   ;;
 
 python_nonblocking)
@@ -139,6 +149,28 @@ try: s.connect(('127.0.0.1', $port)); print('connected')
 except socket.timeout: print('timeout')
 except OSError as e: print(errno.errorcode[e.errno])" >"$work/out"
   check "hang: python settimeout() times out" timeout "$(cat "$work/out")"
+  for fam in inet inet6; do
+    inj "connect:do=hang" python3 - $port $fam <<'EOF' >"$work/out"
+import socket, sys, errno, select, fcntl
+port, fam = int(sys.argv[1]), sys.argv[2]
+af, host = (socket.AF_INET, "127.0.0.1") if fam == "inet" else (socket.AF_INET6, "::1")
+out = []
+for prebind in (False, True):
+    s = socket.socket(af, socket.SOCK_STREAM)
+    if prebind: s.bind((host, 0))           # the dup3() path
+    s.setblocking(False)
+    r = s.connect_ex((host, port))
+    p = select.poll(); p.register(s, select.POLLOUT)
+    ev = p.poll(200)
+    cloexec = bool(fcntl.fcntl(s.fileno(), fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
+    nb = bool(fcntl.fcntl(s.fileno(), fcntl.F_GETFL) & 0o4000)
+    out.append("%s %s cloexec=%s nonblock=%s" % (errno.errorcode.get(r, r), "events" if ev else "none", cloexec, nb))
+    s.close()
+print("; ".join(out))
+EOF
+    check "hang ($fam, unbound and pre-bound): in progress, no events, flags kept" \
+      "EINPROGRESS none cloexec=True nonblock=True; EINPROGRESS none cloexec=True nonblock=True" "$(cat "$work/out")"
+  done
   inj "connect:port=$port:do=hang" curl -sS -o /dev/null --connect-timeout 0.5 http://127.0.0.1:$port/ 2>"$work/err"
   check "hang: curl --connect-timeout exits 28" 28 $?
   inj "connect:port=$port:do=hang" "$INJ_BIN/inj_uv" $port 300 >"$work/out"
