@@ -42,6 +42,8 @@ struct platform_s {
   int paused;
   char pause_reason[GW_MSG_MAX];
 
+  int queue_pending; /* a startup disposal will queue it when done */
+
   char last_code[GW_CODE_MAX];
   char last_message[GW_MSG_MAX];
   uint64_t outcomes[GW_OUTCOME_COUNT];
@@ -194,6 +196,7 @@ static void run_continuation(gw_runner_t *r, dispose_t *d) {
   if (d->cont != CONT_QUEUE_STARTUP || r->closing)
     return;
   d->cont = CONT_NONE;
+  d->p->queue_pending = 0;
   queue_entry(r, d->p, 1, gw_clock_now(r->clock) + gw_backoff_ms(1));
   gw_runner_log(r, GW_LOG_INFO, "platform %s queued for reconnect in %llu s", d->p->cfg.name,
                 (unsigned long long)(gw_backoff_ms(1) / 1000));
@@ -257,6 +260,8 @@ static void dispose(gw_runner_t *r, platform_t *p, gw_adapter_t *a, gw_outcome_t
   d->a = a;
   d->cont = cont;
   d->outcome = outcome;
+  if (cont == CONT_QUEUE_STARTUP)
+    p->queue_pending = 1;
   d->deadline = gw_clock_now(r->clock) + (uint64_t)(p->cfg.disconnect_timeout_s * 1000.0);
   d->next = r->disposals;
   r->disposals = d;
@@ -291,6 +296,7 @@ static int regress_drop(gw_runner_t *r, platform_t *p, gw_adapter_t *a, gw_outco
 /* ------------------------------------------------------------------ */
 
 static void attempt_connect_cb(gw_adapter_t *a, gw_connect_result_t result, int err);
+static void check_stop(gw_runner_t *r);
 
 static void finish_attempt(gw_runner_t *r, platform_t *p, gw_outcome_t outcome, int err,
                            const char *code, const char *message) {
@@ -361,6 +367,8 @@ static void finish_attempt(gw_runner_t *r, platform_t *p, gw_outcome_t outcome, 
     break;
   }
   emit(r, GW_EV_OUTCOME, p, outcome, err);
+  if (outcome == GW_OUTCOME_FATAL || outcome == GW_OUTCOME_DROPPED)
+    check_stop(r);
   runner_rearm(r);
 }
 
@@ -459,10 +467,21 @@ static int nothing_left(gw_runner_t *r) {
 
   for (i = 0; i < r->nplatforms; i++) {
     const platform_t *p = &r->platforms[i];
-    if (p->adapter != NULL || p->queued || p->attempt != NULL)
+    if (p->adapter != NULL || p->queued || p->attempt != NULL || p->queue_pending ||
+        p->state == GW_PLATFORM_PENDING)
       return 0;
   }
   return 1;
+}
+
+/* Upstream's rule: with nothing connected and nothing queued the gateway
+ * stops with failure.  Reported once; the owner decides what to do. */
+static void check_stop(gw_runner_t *r) {
+  if (r->failed || r->closing || !nothing_left(r))
+    return;
+  r->failed = 1;
+  gw_runner_log(r, GW_LOG_ERROR, "no platform connected and none queued: gateway stops");
+  emit(r, GW_EV_STOPPED, NULL, GW_OUTCOME_FATAL, 0);
 }
 
 void gw__runner_adapter_fatal(gw_runner_t *r, gw_adapter_t *a) {
@@ -492,11 +511,8 @@ void gw__runner_adapter_fatal(gw_runner_t *r, gw_adapter_t *a) {
                   p->cfg.name, f->code, f->message);
   }
   dispose(r, p, a, f->retryable ? GW_OUTCOME_RETRYABLE : GW_OUTCOME_FATAL, CONT_NONE);
-  if (!f->retryable && nothing_left(r)) {
-    r->failed = 1;
-    gw_runner_log(r, GW_LOG_ERROR, "no platform connected and none queued: gateway stops");
-    emit(r, GW_EV_STOPPED, NULL, GW_OUTCOME_FATAL, 0);
-  }
+  if (!f->retryable)
+    check_stop(r);
   runner_rearm(r);
 }
 

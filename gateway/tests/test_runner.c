@@ -45,6 +45,24 @@ static void test_startup_outcomes(void **state) {
   assert_int_equal(s.live, 1); /* only the connected one */
 }
 
+static void test_startup_all_fatal_stops(void **state) {
+  fx_add(&fx, "a", "F");
+  fx_add(&fx, "b", "C");
+  start();
+  assert_true(gw_runner_failed(fx.r));
+  assert_int_equal(fx_count(&fx, GW_EV_STOPPED, NULL), 1);
+}
+
+static void test_startup_fatal_with_one_retrying_continues(void **state) {
+  fx_add(&fx, "a", "F");
+  fx_add(&fx, "b", "W"); /* its queueing waits on a hung disconnect */
+  start();
+  assert_false(gw_runner_failed(fx.r));
+  assert_int_equal(fx_step(&fx), 0); /* the disconnect timeout: b is queued */
+  assert_true(fx_status(&fx, "b").queued);
+  assert_false(gw_runner_failed(fx.r));
+}
+
 static void test_runtime_retryable_queues_at_once(void **state) {
   gw_platform_status_t st;
 
@@ -219,6 +237,8 @@ static void test_backoff_formula(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_startup_outcomes),
+      T(test_startup_all_fatal_stops),
+      T(test_startup_fatal_with_one_retrying_continues),
       T(test_runtime_retryable_queues_at_once),
       T(test_runtime_non_retryable_alone_stops),
       T(test_runtime_non_retryable_with_others_up_continues),
