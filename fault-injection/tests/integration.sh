@@ -26,6 +26,11 @@ check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got 
 # contains DESCRIPTION NEEDLE FILE
 contains() { if grep -q -- "$2" "$3"; then pass "$1"; else fail "$1: '$2' not in: $(cat "$3")"; fi; }
 
+# Under FDSOAK_ASAN the helper programs carry the ASan runtime; the shim is
+# built without it, and preloading it ahead of libasan is fine.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
+
 # Run a command with the shim preloaded and the given spec.
 inj() { spec=$1; shift; LD_PRELOAD=$INJ_SHIM FDSOAK_INJECT=$spec "$@"; }
 
