@@ -18,3 +18,18 @@ foreach(exe fdsoak fdsoak-regress)
 endforeach()
 target_link_libraries(fdsoak PRIVATE gw)
 target_link_libraries(fdsoak-regress PRIVATE gw_regress)
+
+fdsoak_add_test(fsk_test_fdtable tests/test_fdtable.c LIBS fsk PkgConfig::SQLITE3 LABELS unit)
+fdsoak_add_test(fsk_test_tracker tests/test_tracker.c LIBS fsk LABELS unit)
+
+# A static binary for the "shim never loaded" refusal.
+add_executable(fsk_static_probe tests/fsk_static_probe.c)
+target_link_options(fsk_static_probe PRIVATE -static)
+
+# End-to-end: the real fdsoak, the real shim, real processes.
+foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
+        watch_python watch_pid bad_input valgrind)
+  add_test(NAME fsk_e2e_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_e2e_${case} PROPERTIES LABELS "integration;soak" TIMEOUT 300)
+endforeach()

@@ -25,6 +25,8 @@ typedef struct {
   unsigned path_mask;    /* bit i: fsk__path_names[i] */
   unsigned adapter_mask; /* bit i: fsk__adapter_names[i] */
   unsigned quiet_ms;     /* settle's quiet period for long-lived I/O */
+  unsigned hang_ms;      /* real time a connect may stay silent before the
+                            virtual clock jumps to its timeout */
   const char *stats_path;     /* the shim's counter page */
   const char *platformd;      /* the peer program */
   double cycle_period_s;      /* production cadence for the projection */

@@ -170,6 +170,7 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
   o->path_mask = 7;
   o->adapter_mask = 3;
   o->quiet_ms = 20;
+  o->hang_ms = 2000;
   o->cycle_period_s = 300;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -400,7 +401,7 @@ static int check_valgrind_log(const char *log) {
 static int run_parent(int argc, char **argv, run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
   char shim[PATH_MAX], dir[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
-  char ts[32], vlog[PATH_MAX + 32], cycles[32], warmup[32];
+  char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
   char **wargv;
   int i, n = 0, rc, status, fd;
   pid_t pid;
@@ -445,8 +446,8 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     snprintf(vlog, sizeof(vlog), "%s/valgrind.log", o->out);
     wargv[n++] = "valgrind";
     wargv[n++] = "--track-fds=yes";
-    wargv[n++] = "--log-file";
-    wargv[n++] = vlog;
+    snprintf(vlogarg, sizeof(vlogarg), "--log-file=%s", vlog);
+    wargv[n++] = vlogarg;
   }
   wargv[n++] = worker;
   wargv[n++] = "__worker";

@@ -227,11 +227,20 @@ static int scen_cycle(scen_t *s) {
 
   for (steps = 0; s->outcomes < want && steps < 16; steps++) {
     gw_platform_status_t st = scen_status(s);
+    if (st.in_flight)
+      gw_clock_settle(&s->clock, s->o->hang_ms); /* see below */
+    st = scen_status(s);
     if (!st.queued && !st.in_flight)
       gw_runner_retry(s->runner, s->name);
     else
       gw_clock_jump(&s->clock); /* the retry deadline, or a hang's timeout */
     gw_clock_settle(&s->clock, s->o->quiet_ms);
+    /* Still connecting after a quiet spell: a slow peer on a busy machine
+     * or a real hang.  Give real I/O a longer, bounded chance before virtual
+     * time declares a connect timeout, so a loaded CI box cannot turn the
+     * fatal path into the exception path. */
+    if (s->outcomes < want && scen_status(s).in_flight)
+      gw_clock_settle(&s->clock, s->o->hang_ms);
   }
   /* The disposal may still be closing handles: finish it before sampling. */
   gw_clock_settle(&s->clock, s->o->quiet_ms);
@@ -335,6 +344,8 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
    * cycle 0 and is not sampled. */
   gw_runner_start(s.runner);
   gw_clock_settle(&s.clock, o->quiet_ms);
+  if (scen_status(&s).in_flight)
+    gw_clock_settle(&s.clock, o->hang_ms);
 
   for (c = 0; c < total; c++) {
     if ((rc = scen_cycle(&s)) != 0) {

@@ -1,0 +1,120 @@
+#!/bin/sh
+# End-to-end tests of the fdsoak binary: each is a CTest test named after its
+# first argument.  Usage: e2e.sh CASE BUILD_BIN_DIR
+set -u
+case_="$1"
+BIN="$2"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+T="$(mktemp -d /tmp/fsk-e2e-XXXXXX)"
+trap 'rm -rf "$T"' EXIT
+FDSOAK="$BIN/fdsoak"
+fails=0
+
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_rc() { # expect_rc WANT DESC CMD...
+  want="$1"; desc="$2"; shift 2
+  "$@" >"$T/out" 2>"$T/err"; rc=$?
+  if [ "$rc" -eq "$want" ]; then ok "$desc (exit $rc)"; else
+    bad "$desc: exit $rc, want $want"; sed 's/^/  | /' "$T/err" | head -20; fi
+}
+json() { # json FILE PYTHON-EXPR-over-d
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+case "$case_" in
+run_flat)
+  expect_rc 0 "soak of every path and adapter is flat" \
+    "$FDSOAK" run --cycles 300 --warmup 30 --out "$T/r" -q
+  for f in summary.json series.csv junit.xml fd-soak.svg; do
+    [ -s "$T/r/$f" ] && ok "$f written" || bad "$f missing"
+  done
+  [ "$(json "$T/r/summary.json" "len(d['scenarios'])")" = 6 ] && ok "6 scenarios" || bad "scenario count"
+  [ "$(json "$T/r/summary.json" "sorted(set(s['verdict'] for s in d['scenarios']))")" = "['flat']" ] \
+    && ok "all flat" || bad "not all flat"
+  [ "$(json "$T/r/summary.json" "d['projection']")" = "None" ] && ok "no projection when flat" \
+    || bad "projection should be null"
+  [ "$(grep -c '<testcase' "$T/r/junit.xml")" = 6 ] && ok "junit: 6 testcases" || bad "junit"
+  # 330 samples per scenario plus the header
+  [ "$(wc -l < "$T/r/series.csv")" = $((6 * 330 + 1)) ] && ok "series rows" || bad "series rows: $(wc -l < "$T/r/series.csv")"
+  ;;
+regress_fatal|regress_retryable|regress_exception|regress_store-close)
+  path="${case_#regress_}"
+  expect_rc 1 "--regress $path is caught" \
+    "$FDSOAK" run --regress "$path" --cycles 100 --warmup 10 --out "$T/r" -q
+  # Which scenarios must leak: the path on both adapters, or (store-close)
+  # every api scenario; all others stay flat.
+  got="$(json "$T/r/summary.json" "' '.join(s['path']+'/'+s['adapter'] for s in d['scenarios'] if s['verdict']=='leak')")"
+  case "$path" in
+    store-close) want="fatal/api retryable/api exception/api" ;;
+    *) want="$path/api $path/platform" ;;
+  esac
+  [ "$got" = "$want" ] && ok "leaking scenarios: $got" || bad "leaking scenarios '$got', want '$want'"
+  # The leaked fds are named: the store's db and -wal, with their origin.
+  names="$(json "$T/r/summary.json" "' '.join(sorted(set(l['target'].rsplit('.',1)[-1] for s in d['scenarios'] for l in s['leaked'] if l['class']=='file')))")"
+  [ "$names" = "db db-wal" ] && ok "leaked targets: $names" || bad "leaked targets '$names'"
+  json "$T/r/summary.json" "[l['origin'] for s in d['scenarios'] for l in s['leaked']][0]" | grep -q "adapter open: SQLite store" \
+    && ok "origin names the adapter step" || bad "origin"
+  json "$T/r/summary.json" "d['projection']['text']" | grep -q "runs out of fds" \
+    && ok "projection sentence" || bad "projection"
+  ;;
+watch_python)
+  spec='connect:addr=127.0.0.1,port=47300:do=errno(ECONNREFUSED)'
+  expect_rc 1 "watch: the leaky reconnect loop leaks" \
+    "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/leak" -q -- \
+    python3 "$HERE/reconnect_loop.py" --leak
+  json "$T/leak/summary.json" "' '.join(sorted(set(l['target'].rsplit('.',1)[-1] for s in d['scenarios'] for l in s['leaked'])))" \
+    | grep -q "db-wal" && ok "leaked -wal named" || bad "leaked targets not named"
+  expect_rc 0 "watch: the fixed reconnect loop is flat" \
+    "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/fixed" -q -- \
+    python3 "$HERE/reconnect_loop.py"
+  ;;
+watch_pid)
+  python3 -c 'import time; time.sleep(30)' &
+  pid=$!
+  sleep 1 # let the interpreter finish opening what it opens at start
+  expect_rc 0 "watch --pid on a quiet process is flat" \
+    "$FDSOAK" watch --pid "$pid" --cycles 40 --warmup 5 --interval 5 --out "$T/p" -q
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  ;;
+bad_input)
+  expect_rc 2 "no verb" "$FDSOAK"
+  expect_rc 2 "unknown verb" "$FDSOAK" frobnicate
+  expect_rc 2 "run: bad --cycles" "$FDSOAK" run --cycles ten
+  expect_rc 2 "run: --cycles 0" "$FDSOAK" run --cycles 0
+  expect_rc 2 "run: unknown --path" "$FDSOAK" run --path sometimes
+  expect_rc 2 "run: unknown --adapter" "$FDSOAK" run --adapter smtp
+  expect_rc 2 "run: unknown --regress" "$FDSOAK" run --regress everything
+  expect_rc 2 "run: unknown flag" "$FDSOAK" run --turbo
+  expect_rc 2 "run: --out missing value" "$FDSOAK" run --out
+  expect_rc 2 "run: shim missing" env FDSOAK_INJECT_LIB=/nonexistent.so "$FDSOAK" run --cycles 5 --out "$T/x"
+  expect_rc 2 "run: unwritable --out" "$FDSOAK" run --cycles 5 --out /proc/fdsoak-nope
+  expect_rc 2 "watch: no target" "$FDSOAK" watch --cycles 5
+  expect_rc 2 "watch: both targets" "$FDSOAK" watch --pid 1 -- true
+  expect_rc 2 "watch: unreadable pid" "$FDSOAK" watch --pid 4194000 --cycles 5
+  expect_rc 2 "watch: bad spec" "$FDSOAK" watch --inject 'connect:do=explode' -- true
+  grep -q "rule 1" "$T/err" && ok "bad spec message names the rule" || bad "bad spec message"
+  expect_rc 2 "watch: no such command" "$FDSOAK" watch --cycles 5 -- /nonexistent/prog
+  if [ -x "$BIN/fsk_static_probe" ]; then
+    expect_rc 2 "watch: static binary (shim never loads)" \
+      "$FDSOAK" watch --inject 'connect:do=errno(ECONNREFUSED)' --cycles 5 -- "$BIN/fsk_static_probe"
+    grep -q "never loaded" "$T/err" && ok "static binary message" || bad "static message"
+  fi
+  expect_rc 2 "gate: missing dir" "$FDSOAK" gate "$T/nope"
+  mkdir -p "$T/g" && echo 'not json' > "$T/g/summary.json"
+  expect_rc 2 "gate: summary not JSON" "$FDSOAK" gate --baseline "$T/none.json" "$T/g"
+  grep -q "not valid JSON" "$T/err" && ok "gate names the bad file" || bad "gate message"
+  expect_rc 2 "bench: takes no args" "$FDSOAK" bench --fast
+  ;;
+valgrind)
+  expect_rc 0 "valgrind: a short soak leaves only the standard fds open" \
+    "$FDSOAK" run --valgrind --path retryable --adapter platform --out "$T/v" -q
+  expect_rc 1 "valgrind: the regress leak is in valgrind's report" \
+    "$FDSOAK" run --valgrind --regress retryable --path retryable --adapter platform --out "$T/w" -q
+  grep -q "Open file descriptor" "$T/w/valgrind.log" && ok "valgrind log lists the fds" || bad "valgrind log"
+  ;;
+*)
+  echo "unknown case $case_"; exit 2 ;;
+esac
+echo "$fails failed"
+[ "$fails" -eq 0 ]
