@@ -1,0 +1,704 @@
+/*
+ * test_http.c - request handling of the api adapter's HTTP server, driven
+ * by a real client over loopback: every status code the API promises,
+ * keep-alive, pipelining, malformed requests (bad request line, header
+ * flood, truncated body, invalid JSON) -- and after each bad client the
+ * server keeps serving the next one.  Ends every test with all handles
+ * closed, uv_loop_close() == 0 and the fd count it started with.
+ */
+#include "fixture.h"
+#include "httpc.h"
+
+#include "api.h"
+#include "http.h"
+
+typedef struct {
+  fx_t fx;
+  gw_adapter_t *api;
+  int port;
+} ctx_t;
+
+static ctx_t *ctx;
+
+/* Every first attempt finished and every failed one disposed of. */
+static int started(void *arg) {
+  gw_runner_t *r = arg;
+  gw_platform_status_t st;
+  size_t i;
+
+  for (i = 0; i < gw_runner_platform_count(r); i++) {
+    if (gw_runner_status_at(r, i, &st) != 0 || st.in_flight ||
+        st.state == GW_PLATFORM_PENDING || st.state == GW_PLATFORM_CONNECTING)
+      return 0;
+  }
+  return gw_runner_disposing(r) == 0;
+}
+
+/* The api platform (and optionally a flaky test platform) on a runner. */
+static void start(const char *key, int with_flaky) {
+  gw_platform_config_t cfg;
+  char err[256];
+
+  ctx = calloc(1, sizeof(*ctx));
+  assert_non_null(ctx);
+  fx_setup(&ctx->fx);
+  assert_int_equal(gw_runner_register_kind(ctx->fx.r, &gw_api_adapter_vtable), 0);
+  memset(&cfg, 0, sizeof(cfg));
+  snprintf(cfg.name, sizeof(cfg.name), "api");
+  snprintf(cfg.kind, sizeof(cfg.kind), "api");
+  snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1");
+  snprintf(cfg.key, sizeof(cfg.key), "%s", key != NULL ? key : "");
+  snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/responses.db", ctx->fx.dir);
+  cfg.max_responses = 10;
+  assert_int_equal(gw_runner_add_platform(ctx->fx.r, &cfg, err, sizeof(err)), 0);
+  if (with_flaky)
+    fx_add(&ctx->fx, "flaky", "R");
+  assert_int_equal(gw_runner_start(ctx->fx.r), 0);
+  assert_int_equal(hc_pump(&ctx->fx.loop, started, ctx->fx.r, 5000), 0);
+  ctx->api = gw_runner_adapter(ctx->fx.r, "api");
+  assert_non_null(ctx->api);
+  ctx->port = gw_api_adapter_port(ctx->api);
+  assert_true(ctx->port > 0);
+}
+
+static void stop(void) {
+  fx_teardown(&ctx->fx);
+  free(ctx);
+  ctx = NULL;
+}
+
+/* ---------------------------------------------------------------- */
+
+typedef struct {
+  const char *raw[HC_MAX];
+  size_t len[HC_MAX]; /* 0: strlen */
+  int shut_wr;        /* shutdown(SHUT_WR) after sending */
+  int expect;         /* responses to read */
+  int one_write;      /* all requests in one send: pipelining */
+  hc_resp_t r[HC_MAX];
+  int got;
+  int closed;         /* server closed after the responses */
+  int check_closed;
+} exch_t;
+
+/* One connection: send, read, optionally see whether the server closed. */
+static void exch_fn(void *p) {
+  exch_t *e = p;
+  hc_conn_buf_t cb = {NULL, 0};
+  char *all = NULL;
+  size_t total = 0;
+  int fd = hc_connect(ctx->port);
+  int i;
+
+  if (fd < 0)
+    return;
+  for (i = 0; i < HC_MAX && e->raw[i] != NULL; i++) {
+    size_t l = e->len[i] != 0 ? e->len[i] : strlen(e->raw[i]);
+    if (e->one_write) {
+      all = realloc(all, total + l);
+      memcpy(all + total, e->raw[i], l);
+      total += l;
+    } else if (hc_send(fd, e->raw[i], l) != 0) {
+      break;
+    } else if (!e->shut_wr && e->expect > 1) {
+      /* keep-alive: one request, one response, same connection */
+      e->got += hc_read(fd, &e->r[e->got], 1, &cb);
+    }
+  }
+  if (e->one_write && all != NULL)
+    hc_send(fd, all, total);
+  free(all);
+  if (e->shut_wr)
+    shutdown(fd, SHUT_WR);
+  if (e->got < e->expect)
+    e->got += hc_read(fd, &e->r[e->got], e->expect - e->got, &cb);
+  if (e->check_closed)
+    e->closed = hc_closed(fd);
+  free(cb.buf);
+  close(fd);
+}
+
+static void exchange(exch_t *e) {
+  assert_int_equal(hc_run(&ctx->fx.loop, exch_fn, e), 0);
+}
+
+/* A single request on a fresh connection. */
+static hc_resp_t one(const char *raw) {
+  exch_t e;
+
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = raw;
+  e.expect = 1;
+  exchange(&e);
+  assert_int_equal(e.got, 1);
+  return e.r[0];
+}
+
+static void assert_health_ok(void) {
+  hc_resp_t r = one("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"status\":\"ok\""));
+  hc_free(&r, 1);
+}
+
+static void assert_error(hc_resp_t *r, int status, const char *code) {
+  char want[128];
+
+  if (r->status != status)
+    fail_msg("want %d, got %d: %s", status, r->status, r->body);
+  assert_non_null(strstr(r->body, "{\"error\":{\"message\":"));
+  assert_non_null(strstr(r->body, "\"type\":"));
+  snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+  if (strstr(r->body, want) == NULL)
+    fail_msg("want %s in %s", want, r->body);
+}
+
+static char *post(const char *path, const char *json, const char *key) {
+  char *raw = malloc(strlen(json) + 512);
+  char auth[300] = "";
+
+  if (key != NULL)
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", key);
+  sprintf(raw,
+          "POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\n"
+          "Content-Length: %zu\r\n\r\n%s",
+          path, auth, strlen(json), json);
+  return raw;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void test_keep_alive(void **state) {
+  exch_t e;
+  int i;
+
+  start(NULL, 0);
+  memset(&e, 0, sizeof(e));
+  for (i = 0; i < 3; i++)
+    e.raw[i] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.expect = 3;
+  exchange(&e);
+  assert_int_equal(e.got, 3);
+  for (i = 0; i < 3; i++) {
+    assert_int_equal(e.r[i].status, 200);
+    assert_non_null(strstr(e.r[i].head, "Connection: keep-alive"));
+  }
+  hc_free(e.r, 3);
+
+  /* HTTP/1.0 without keep-alive, and Connection: close, end the connection. */
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "GET /health HTTP/1.0\r\n\r\n";
+  e.expect = 1;
+  e.check_closed = 1;
+  exchange(&e);
+  assert_int_equal(e.got, 1);
+  assert_int_equal(e.r[0].status, 200);
+  assert_non_null(strstr(e.r[0].head, "Connection: close"));
+  assert_true(e.closed);
+  hc_free(e.r, 1);
+
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  e.expect = 1;
+  e.check_closed = 1;
+  exchange(&e);
+  assert_int_equal(e.r[0].status, 200);
+  assert_true(e.closed);
+  hc_free(e.r, 1);
+  stop();
+}
+
+static void test_pipelining(void **state) {
+  exch_t e;
+  char *p1 = post("/v1/responses", "{\"input\":\"one\"}", NULL);
+  char *p2 = post("/v1/chat/completions",
+                  "{\"messages\":[{\"role\":\"user\",\"content\":\"two\"}]}", NULL);
+
+  start(NULL, 0);
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.raw[1] = p1;
+  e.raw[2] = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.raw[3] = p2;
+  e.raw[4] = "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.raw[5] = "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.raw[6] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  e.one_write = 1;
+  e.expect = 6; /* the HEAD answer has a Content-Length but no body */
+  exchange(&e);
+  assert_int_equal(e.got, 6);
+  assert_int_equal(e.r[0].status, 200);
+  assert_int_equal(e.r[1].status, 200);
+  assert_non_null(strstr(e.r[1].body, "\"output_text\":\"echo: one\""));
+  assert_int_equal(e.r[2].status, 200);
+  assert_non_null(strstr(e.r[2].body, "fdsoak-echo"));
+  assert_int_equal(e.r[3].status, 200);
+  assert_non_null(strstr(e.r[3].body, "\"content\":\"echo: two\""));
+  assert_int_equal(e.r[4].status, 404);
+  assert_int_equal(e.r[5].status, 200);
+  hc_free(e.r, 6);
+  free(p1);
+  free(p2);
+  stop();
+}
+
+static void test_status_codes(void **state) {
+  hc_resp_t r;
+  char *raw;
+  char *big;
+  size_t i;
+
+  start(NULL, 0);
+
+  r = one("GET /v1/nope HTTP/1.1\r\n\r\n");
+  assert_error(&r, 404, "not_found");
+  hc_free(&r, 1);
+
+  r = one("POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_error(&r, 405, "method_not_allowed");
+  assert_non_null(strstr(r.head, "Allow: GET"));
+  hc_free(&r, 1);
+  r = one("GET /v1/responses HTTP/1.1\r\n\r\n");
+  assert_error(&r, 405, "method_not_allowed");
+  hc_free(&r, 1);
+
+  raw = post("/v1/responses", "{\"input\": ", NULL);
+  r = one(raw);
+  assert_error(&r, 400, "invalid_json");
+  hc_free(&r, 1);
+  free(raw);
+  raw = post("/v1/responses", "[1,2]", NULL);
+  r = one(raw);
+  assert_error(&r, 400, "invalid_json");
+  hc_free(&r, 1);
+  free(raw);
+  raw = post("/v1/responses", "{\"model\":\"x\"}", NULL);
+  r = one(raw);
+  assert_error(&r, 400, "missing_required_parameter");
+  assert_non_null(strstr(r.body, "input"));
+  hc_free(&r, 1);
+  free(raw);
+  raw = post("/v1/chat/completions", "{\"model\":\"x\"}", NULL);
+  r = one(raw);
+  assert_error(&r, 400, "missing_required_parameter");
+  hc_free(&r, 1);
+  free(raw);
+  raw = post("/v1/chat/completions", "{\"messages\":\"hi\"}", NULL);
+  r = one(raw);
+  assert_error(&r, 400, "invalid_value");
+  hc_free(&r, 1);
+  free(raw);
+
+  /* 413 is decided from Content-Length, before any of the body is read. */
+  r = one("POST /v1/responses HTTP/1.1\r\nContent-Length: 10485761\r\n\r\n");
+  assert_error(&r, 413, "request_too_large");
+  hc_free(&r, 1);
+  assert_health_ok();
+
+  /* 431: too many header lines, and too many header bytes. */
+  big = malloc(64 * 1024);
+  strcpy(big, "GET /health HTTP/1.1\r\n");
+  for (i = 0; i < 150; i++)
+    sprintf(big + strlen(big), "X-Flood-%zu: y\r\n", i);
+  strcat(big, "\r\n");
+  r = one(big);
+  assert_error(&r, 431, "request_header_fields_too_large");
+  hc_free(&r, 1);
+  assert_health_ok();
+  strcpy(big, "GET /health HTTP/1.1\r\nX-Big: ");
+  memset(big + strlen(big), 'a', 20000);
+  strcpy(big + strlen("GET /health HTTP/1.1\r\nX-Big: ") + 20000, "\r\n\r\n");
+  r = one(big);
+  assert_error(&r, 431, "request_header_fields_too_large");
+  hc_free(&r, 1);
+  assert_health_ok();
+  free(big);
+
+  /* Malformed request line. */
+  r = one("GARBAGE\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  hc_free(&r, 1);
+  assert_health_ok();
+  r = one("GET /health HTTP/9.9\r\n\r\n");
+  assert_int_equal(r.status, 400);
+  hc_free(&r, 1);
+  assert_health_ok();
+
+  /* Invalid response ids are refused before they reach the store. */
+  r = one("GET /v1/responses/not-an-id HTTP/1.1\r\n\r\n");
+  assert_error(&r, 400, "invalid_response_id");
+  hc_free(&r, 1);
+  r = one("GET /v1/responses/resp_'%20OR%201=1 HTTP/1.1\r\n\r\n");
+  assert_error(&r, 400, "invalid_response_id");
+  hc_free(&r, 1);
+  r = one("DELETE /v1/responses/resp_doesnotexist HTTP/1.1\r\n\r\n");
+  assert_error(&r, 404, "response_not_found");
+  hc_free(&r, 1);
+  assert_health_ok();
+  stop();
+}
+
+static void test_truncated_body(void **state) {
+  exch_t e;
+
+  start(NULL, 0);
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"input\":";
+  e.shut_wr = 1;
+  e.expect = 1;
+  e.check_closed = 1;
+  exchange(&e);
+  assert_int_equal(e.got, 1);
+  assert_error(&e.r[0], 400, "truncated_request");
+  assert_true(e.closed);
+  hc_free(e.r, 1);
+
+  /* A client that vanishes mid-body gets nothing and costs nothing. */
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"in";
+  e.expect = 0;
+  exchange(&e);
+  assert_health_ok();
+
+  /* Chunked body over the limit is caught while it streams. */
+  memset(&e, 0, sizeof(e));
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\n{\"inp\r\nzz\r\n";
+  e.expect = 1;
+  exchange(&e);
+  assert_int_equal(e.got, 1);
+  assert_int_equal(e.r[0].status, 400);
+  hc_free(e.r, 1);
+  assert_health_ok();
+  assert_int_equal(gw_api_adapter_connections(ctx->api) <= 1, 1);
+  stop();
+}
+
+static void test_auth(void **state) {
+  hc_resp_t r;
+  const char *key = "s3cret-key-123";
+  char *raw;
+
+  start(key, 0);
+  /* /health is open. */
+  assert_health_ok();
+  r = one("GET /v1/models HTTP/1.1\r\n\r\n");
+  assert_error(&r, 401, "invalid_api_key");
+  assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-124\r\n\r\n");
+  assert_error(&r, 401, "invalid_api_key");
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-1234\r\n\r\n");
+  assert_error(&r, 401, "invalid_api_key");
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Basic czNjcmV0\r\n\r\n");
+  assert_error(&r, 401, "invalid_api_key");
+  hc_free(&r, 1);
+  /* Unknown paths too: no key, no map of the API. */
+  r = one("GET /nowhere HTTP/1.1\r\n\r\n");
+  assert_error(&r, 401, "invalid_api_key");
+  hc_free(&r, 1);
+  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  assert_int_equal(r.status, 401);
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-123\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nauthorization: bearer s3cret-key-123\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  hc_free(&r, 1);
+  raw = post("/v1/responses", "{\"input\":\"hi\"}", key);
+  r = one(raw);
+  assert_int_equal(r.status, 200);
+  hc_free(&r, 1);
+  free(raw);
+  stop();
+}
+
+/* "id":"resp_..." of a response body, copied into id. */
+static void response_id(const char *body, char *id, size_t cap) {
+  const char *p = strstr(body, "\"id\":\"resp_");
+  size_t n;
+
+  assert_non_null(p);
+  p += 6;
+  n = strcspn(p, "\"");
+  assert_true(n < cap);
+  memcpy(id, p, n);
+  id[n] = '\0';
+}
+
+static void test_responses(void **state) {
+  hc_resp_t r;
+  char id1[128], id2[128], json[512], path[256];
+  char *raw;
+
+  start(NULL, 0);
+  raw = post("/v1/responses", "{\"model\":\"m1\",\"input\":\"hello\"}", NULL);
+  r = one(raw);
+  free(raw);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"object\":\"response\""));
+  assert_non_null(strstr(r.body, "\"model\":\"m1\""));
+  assert_non_null(strstr(r.body, "\"output_text\":\"echo: hello\""));
+  assert_non_null(strstr(r.body, "\"previous_response_id\":null"));
+  response_id(r.body, id1, sizeof(id1));
+  hc_free(&r, 1);
+
+  /* Chained through previous_response_id: the agent knows the turn. */
+  snprintf(json, sizeof(json), "{\"input\":\"again\",\"previous_response_id\":\"%s\"}", id1);
+  raw = post("/v1/responses", json, NULL);
+  r = one(raw);
+  free(raw);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"output_text\":\"echo (turn 2): again\""));
+  response_id(r.body, id2, sizeof(id2));
+  hc_free(&r, 1);
+
+  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\n\r\n", id2);
+  r = one(path);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, id2));
+  assert_non_null(strstr(r.body, "echo (turn 2): again"));
+  hc_free(&r, 1);
+
+  /* Unknown previous id. */
+  raw = post("/v1/responses", "{\"input\":\"x\",\"previous_response_id\":\"resp_nope\"}", NULL);
+  r = one(raw);
+  free(raw);
+  assert_error(&r, 404, "previous_response_not_found");
+  hc_free(&r, 1);
+
+  /* Named conversations continue from their latest response. */
+  raw = post("/v1/responses", "{\"input\":\"a\",\"conversation\":\"chat-1\"}", NULL);
+  r = one(raw);
+  free(raw);
+  assert_non_null(strstr(r.body, "\"output_text\":\"echo: a\""));
+  hc_free(&r, 1);
+  raw = post("/v1/responses",
+             "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"b\"}]}],"
+             "\"conversation\":\"chat-1\"}",
+             NULL);
+  r = one(raw);
+  free(raw);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"output_text\":\"echo (turn 2): b\""));
+  hc_free(&r, 1);
+
+  /* store:false answers but keeps nothing. */
+  raw = post("/v1/responses", "{\"input\":\"ephemeral\",\"store\":false}", NULL);
+  r = one(raw);
+  free(raw);
+  response_id(r.body, id1, sizeof(id1));
+  hc_free(&r, 1);
+  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\n\r\n", id1);
+  r = one(path);
+  assert_error(&r, 404, "response_not_found");
+  hc_free(&r, 1);
+
+  /* Delete, then it is gone. */
+  snprintf(path, sizeof(path), "DELETE /v1/responses/%s HTTP/1.1\r\n\r\n", id2);
+  r = one(path);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"deleted\":true"));
+  hc_free(&r, 1);
+  r = one(path);
+  assert_error(&r, 404, "response_not_found");
+  hc_free(&r, 1);
+
+  /* Chat completions: OpenAI shape, reply to the last user message. */
+  raw = post("/v1/chat/completions",
+             "{\"model\":\"gpt-x\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
+             "{\"role\":\"user\",\"content\":\"first\"},{\"role\":\"assistant\",\"content\":\"x\"},"
+             "{\"role\":\"user\",\"content\":\"second\"}]}",
+             NULL);
+  r = one(raw);
+  free(raw);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"object\":\"chat.completion\""));
+  assert_non_null(strstr(r.body, "\"content\":\"echo (turn 2): second\""));
+  assert_non_null(strstr(r.body, "\"finish_reason\":\"stop\""));
+  hc_free(&r, 1);
+  stop();
+}
+
+static void test_detailed_metrics_admin(void **state) {
+  hc_resp_t r;
+
+  start(NULL, 1);
+  r = one("GET /health/detailed HTTP/1.1\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"fds\":{\"open\":"));
+  assert_non_null(strstr(r.body, "\"limit\":"));
+  assert_non_null(strstr(r.body, "\"name\":\"flaky\""));
+  assert_non_null(strstr(r.body, "\"state\":\"retrying\""));
+  assert_non_null(strstr(r.body, "\"queued\":true"));
+  assert_non_null(strstr(r.body, "\"next_retry_in_ms\":30000"));
+  assert_non_null(strstr(r.body, "\"name\":\"api\""));
+  assert_non_null(strstr(r.body, "\"state\":\"connected\""));
+  hc_free(&r, 1);
+
+  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.head, "text/plain; version=0.0.4"));
+  assert_non_null(strstr(r.body, "\nprocess_open_fds "));
+  assert_non_null(strstr(r.body, "\nprocess_max_fds "));
+  assert_non_null(strstr(r.body, "gw_reconnect_attempts_total{platform=\"flaky\",outcome=\"retryable\"} 1\n"));
+  assert_non_null(strstr(r.body, "gw_reconnect_attempts_total{platform=\"api\",outcome=\"success\"} 1\n"));
+  assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"retrying\"} 1\n"));
+  assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"paused\"} 0\n"));
+  hc_free(&r, 1);
+
+  r = one("POST /admin/platforms/flaky/pause HTTP/1.1\r\nContent-Length: 21\r\n\r\n"
+          "{\"reason\":\"maint-42\"}");
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"state\":\"paused\""));
+  hc_free(&r, 1);
+  r = one("GET /health/detailed HTTP/1.1\r\n\r\n");
+  assert_non_null(strstr(r.body, "\"paused\":true"));
+  assert_non_null(strstr(r.body, "\"pause_reason\":\"maint-42\""));
+  assert_non_null(strstr(r.body, "\"next_retry_in_ms\":null"));
+  hc_free(&r, 1);
+  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"paused\"} 1\n"));
+  hc_free(&r, 1);
+
+  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"state\":\"retrying\""));
+  hc_free(&r, 1);
+  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_int_equal(r.status, 409);
+  hc_free(&r, 1);
+  /* The connected api platform is not in the retry queue. */
+  r = one("POST /admin/platforms/api/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_error(&r, 409, "platform_not_queued");
+  hc_free(&r, 1);
+  r = one("POST /admin/platforms/ghost/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_error(&r, 404, "platform_not_found");
+  hc_free(&r, 1);
+  r = one("GET /admin/platforms/flaky/pause HTTP/1.1\r\n\r\n");
+  assert_int_equal(r.status, 405);
+  hc_free(&r, 1);
+  r = one("POST /admin/platforms/fl%2Fky/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  assert_int_equal(r.status, 404);
+  hc_free(&r, 1);
+  stop();
+}
+
+/* ---------------------------------------------------------------- */
+/* The HTTP server alone, with small limits                         */
+/* ---------------------------------------------------------------- */
+
+static void echo_handler(gw_http_server_t *srv, const gw_http_request_t *req,
+                         gw_http_response_t *res) {
+  char buf[64];
+  int n = snprintf(buf, sizeof(buf), "{\"len\":%zu}", req->body_len);
+  gw_http_respond(res, 200, "application/json", buf, (size_t)n);
+}
+
+typedef struct {
+  int fds[4];
+  hc_resp_t r[4];
+  int got[4];
+  int chunked_got;
+  hc_resp_t chunked;
+} limits_t;
+
+static void limits_fn(void *p) {
+  limits_t *l = p;
+  hc_conn_buf_t cb[4];
+  int i;
+
+  memset(cb, 0, sizeof(cb));
+  /* Three clients at once against max_connections = 2. */
+  for (i = 0; i < 3; i++)
+    l->fds[i] = hc_connect(ctx->port);
+  for (i = 0; i < 3; i++) {
+    if (l->fds[i] >= 0) {
+      hc_send(l->fds[i], "GET / HTTP/1.1\r\n\r\n", 18);
+      l->got[i] = hc_read(l->fds[i], &l->r[i], 1, &cb[i]);
+    }
+  }
+  for (i = 0; i < 3; i++) {
+    free(cb[i].buf);
+    if (l->fds[i] >= 0)
+      close(l->fds[i]);
+  }
+  /* A chunked body is bounded as it streams (max_body = 16). */
+  {
+    hc_conn_buf_t c = {NULL, 0};
+    int fd = hc_connect(ctx->port);
+    const char *raw = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
+    hc_send(fd, raw, strlen(raw));
+    l->chunked_got = hc_read(fd, &l->chunked, 1, &c);
+    free(c.buf);
+    close(fd);
+  }
+}
+
+static void server_closed_cb(gw_http_server_t *srv) {
+  *(int *)srv->data = 1;
+}
+
+static void test_server_limits(void **state) {
+  gw_http_server_t *srv = malloc(sizeof(*srv));
+  gw_http_limits_t lim;
+  struct sockaddr_in sin;
+  limits_t l;
+  int closed = 0;
+  int i, n503 = 0, n200 = 0;
+
+  ctx = calloc(1, sizeof(*ctx));
+  fx_setup(&ctx->fx);
+  gw_http_limits_default(&lim);
+  lim.max_connections = 2;
+  lim.max_body = 16;
+  assert_int_equal(gw_http_server_init(&ctx->fx.loop, srv, &lim, echo_handler), 0);
+  srv->data = &closed;
+  uv_ip4_addr("127.0.0.1", 0, &sin);
+  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 16), 0);
+  ctx->port = gw_http_server_port(srv);
+  assert_true(ctx->port > 0);
+  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 16), UV_EALREADY);
+
+  memset(&l, 0, sizeof(l));
+  assert_int_equal(hc_run(&ctx->fx.loop, limits_fn, &l), 0);
+  for (i = 0; i < 3; i++) {
+    assert_int_equal(l.got[i], 1);
+    n200 += l.r[i].status == 200;
+    n503 += l.r[i].status == 503;
+  }
+  assert_int_equal(n200, 2);
+  assert_int_equal(n503, 1);
+  hc_free(l.r, 3);
+  assert_int_equal(l.chunked_got, 1);
+  assert_int_equal(l.chunked.status, 413);
+  hc_free(&l.chunked, 1);
+
+  gw_http_server_close(srv, server_closed_cb);
+  gw_http_server_close(srv, server_closed_cb); /* second: nothing */
+  uv_run(&ctx->fx.loop, UV_RUN_NOWAIT);
+  for (i = 0; i < 100 && !closed; i++)
+    uv_run(&ctx->fx.loop, UV_RUN_ONCE);
+  assert_true(closed);
+  assert_int_equal(gw_http_server_port(srv), UV_ENOTCONN);
+  free(srv);
+  stop();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_keep_alive),
+    cmocka_unit_test(test_pipelining),
+    cmocka_unit_test(test_status_codes),
+    cmocka_unit_test(test_truncated_body),
+    cmocka_unit_test(test_auth),
+    cmocka_unit_test(test_responses),
+    cmocka_unit_test(test_detailed_metrics_admin),
+    cmocka_unit_test(test_server_limits),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
