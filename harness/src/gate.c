@@ -290,13 +290,20 @@ int fsk__gate_main(int argc, char **argv) {
       fprintf(stderr, "FAIL %s: verdict %s\n", name, cJSON_IsString(v) ? v->valuestring : "?");
     }
     leaked = cJSON_GetObjectItem(s, "leaked");
-    cJSON_ArrayForEach(l, leaked) {
-      cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
-      cJSON *o = cJSON_GetObjectItem(l, "origin");
+    if (cJSON_GetArraySize(leaked) > 0) {
+      int shown = 0, nleak = cJSON_GetArraySize(leaked);
       failures++;
-      fprintf(stderr, "FAIL %s: fd %d (%s) outlived its cycle; %s\n", name,
-              cJSON_IsNumber(fd) ? fd->valueint : -1, cJSON_IsString(t) ? t->valuestring : "?",
-              cJSON_IsString(o) ? o->valuestring : "");
+      fprintf(stderr, "FAIL %s: %d fd(s) outlived their cycle\n", name, nleak);
+      cJSON_ArrayForEach(l, leaked) {
+        cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
+        cJSON *o = cJSON_GetObjectItem(l, "origin");
+        if (shown++ == 3) {
+          fprintf(stderr, "  ... and %d more (summary.json lists them all)\n", nleak - 3);
+          break;
+        }
+        fprintf(stderr, "  fd %d (%s); %s\n", cJSON_IsNumber(fd) ? fd->valueint : -1,
+                cJSON_IsString(t) ? t->valuestring : "?", cJSON_IsString(o) ? o->valuestring : "");
+      }
     }
     last = cJSON_GetObjectItem(s, "fd_last");
     if (!cJSON_IsNumber(last) || last->valueint != steady->valueint) {

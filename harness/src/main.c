@@ -228,7 +228,7 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
     } else if (strcmp(a, "--valgrind") == 0) {
       ra->valgrind = 1;
     } else if (strcmp(a, "--quiet-ms") == 0) {
-      long x;
+      long x = 0;
       if ((rc = parse_long(a, v, 1, 10000, &x)) != 0)
         return rc;
       o->quiet_ms = (unsigned)x;

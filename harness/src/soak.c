@@ -84,6 +84,8 @@ typedef struct {
   pid_t peer_pid;
   int peer_port;
   fsk_fd_t *fds;
+  fsk_fd_t *before; /* the table as a scenario starts */
+  size_t nbefore;
 } soak_env_t;
 
 static const gw_outcome_t path_outcome[FSK_PATHS] = {GW_OUTCOME_FATAL, GW_OUTCOME_RETRYABLE,
@@ -247,11 +249,26 @@ static int scen_cycle(scen_t *s) {
   return s->outcomes >= want ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * Counts leave out fds 0-2: what stdin, stdout and stderr are (a terminal, a
+ * pipe, /dev/null) depends on who started fdsoak, and a baseline compared
+ * across machines must not.  Everything else the worker holds is its own.
+ */
+static int stdio_open(const fsk_fd_t *fds, size_t n) {
+  size_t i;
+  int k = 0;
+  for (i = 0; i < n && fds[i].fd <= 2; i++)
+    k++;
+  return k;
+}
+
 static void count_classes(const fsk_fd_t *fds, size_t n, int *cls) {
   size_t i;
   memset(cls, 0, sizeof(int) * FSK_FD_CLASS_COUNT);
-  for (i = 0; i < n; i++)
-    cls[fds[i].cls]++;
+  for (i = 0; i < n; i++) {
+    if (fds[i].fd > 2)
+      cls[fds[i].cls]++;
+  }
 }
 
 static const char *step_of(const fsk_fd_t *f) {
@@ -295,6 +312,27 @@ static void scen_teardown(scen_t *s) {
     fprintf(stderr, "fdsoak: warning: scenario %s left its loop busy\n", s->name);
 }
 
+/*
+ * Isolation between scenarios: whatever a scenario left open (the regress
+ * core's leaked stores and sockets, by design) is closed once its samples
+ * are taken, so the next scenario starts from the same table.  Only fds
+ * that were not open before the scenario are touched, and nothing uses
+ * them again: their owners were abandoned by the leak itself.
+ */
+static void close_leftovers(const fsk_fd_t *before, size_t nbefore, fsk_fd_t *now) {
+  size_t n = 0, i, j;
+
+  if (fsk_fd_snapshot(0, now, MAX_FDS, &n) != 0)
+    return;
+  for (i = 0; i < n; i++) {
+    int kept = 0;
+    for (j = 0; j < nbefore && !kept; j++)
+      kept = before[j].fd == now[i].fd && before[j].ino == now[i].ino;
+    if (!kept)
+      close(now[i].fd);
+  }
+}
+
 static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int adapter,
                         fsk_scenario_t *out) {
   gw_runner_options_t ropts;
@@ -304,10 +342,12 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
   char err[256], label[64];
   int cls[FSK_FD_CLASS_COUNT];
   long total = o->warmup + o->cycles, c;
-  int last_count = -1, count, rc;
+  int last_count = -1, count, nstdio = 0, rc;
   size_t nfds = 0, nleak, i;
   uint64_t t0 = uv_hrtime();
 
+  if ((rc = fsk_fd_snapshot(0, e->before, MAX_FDS, &e->nbefore)) != 0)
+    return rc;
   memset(&s, 0, sizeof(s));
   s.o = o;
   s.path = path;
@@ -369,13 +409,14 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
       if (rc != 0)
         goto out;
       count_classes(e->fds, nfds, cls);
+      nstdio = stdio_open(e->fds, nfds);
       if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
         fsk_tracker_baseline(tracker, e->fds, nfds, c);
       else if (c >= o->warmup)
         fsk_tracker_feed(tracker, e->fds, nfds, c);
       last_count = count;
     }
-    if ((rc = fsk_scenario_push(out, count, cls)) != 0)
+    if ((rc = fsk_scenario_push(out, count - nstdio, cls)) != 0)
       goto out;
     if ((c & 15) == 0 || c == total - 1)
       fsk__progress(o, label, c + 1, total);
@@ -410,6 +451,7 @@ out:
   out->seconds = (double)(uv_hrtime() - t0) / 1e9;
   fsk_tracker_free(tracker);
   scen_teardown(&s);
+  close_leftovers(e->before, e->nbefore, e->fds);
   return rc;
 }
 
@@ -445,7 +487,8 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
     return -errno;
   }
   e.fds = calloc(MAX_FDS, sizeof(*e.fds));
-  if (e.fds == NULL) {
+  e.before = calloc(MAX_FDS, sizeof(*e.before));
+  if (e.fds == NULL || e.before == NULL) {
     rc = -ENOMEM;
     goto out;
   }
@@ -460,6 +503,14 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
   if ((o->path_mask & 1) && (o->adapter_mask & 2)) {
     if ((rc = peer_start(&e, o->platformd)) != 0)
       goto out;
+  }
+  {
+    /* libuv opens a process-wide signal pipe at its first loop and keeps it:
+     * open it now, so it belongs to the table every scenario starts from
+     * (and close_leftovers never takes it for a scenario's leftover). */
+    uv_loop_t warm;
+    if (uv_loop_init(&warm) == 0)
+      uv_loop_close(&warm);
   }
   getrlimit(RLIMIT_NOFILE, &rl);
   run->rlimit_nofile = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (int)rl.rlim_cur;
@@ -480,6 +531,7 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
 out:
   peer_stop(&e);
   free(e.fds);
+  free(e.before);
   rm_tree(e.dir);
   return rc;
 }

@@ -64,7 +64,7 @@ static double now_s(void) {
 
 static int num(const char *flag, const char *v, double lo, double hi, double *out) {
   char *end;
-  double x;
+  double x = 0;
 
   if (v == NULL)
     return werr("%s needs a value", flag);
@@ -78,7 +78,7 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
 
 static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   int i, rc;
-  double x;
+  double x = 0;
 
   memset(w, 0, sizeof(*w));
   w->cycles = -1;

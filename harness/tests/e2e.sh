@@ -5,6 +5,7 @@ set -u
 case_="$1"
 BIN="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+SRC="$(cd "$HERE/../.." && pwd)"
 T="$(mktemp -d /tmp/fsk-e2e-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
@@ -105,6 +106,32 @@ bad_input)
   expect_rc 2 "gate: summary not JSON" "$FDSOAK" gate --baseline "$T/none.json" "$T/g"
   grep -q "not valid JSON" "$T/err" && ok "gate names the bad file" || bad "gate message"
   expect_rc 2 "bench: takes no args" "$FDSOAK" bench --fast
+  ;;
+gate)
+  expect_rc 0 "a flat soak" "$FDSOAK" run --cycles 200 --warmup 20 --out "$T/flat" -q
+  expect_rc 0 "gate: the flat soak matches the committed baseline" \
+    "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/flat"
+  expect_rc 1 "a regress soak" "$FDSOAK" run --regress retryable --cycles 100 --warmup 10 --out "$T/leak" -q
+  expect_rc 1 "gate: a leaking result fails" \
+    "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/leak"
+  grep -q "FAIL retryable/api: verdict leak" "$T/err" && ok "gate names the check" || bad "gate message"
+  expect_rc 1 "gate: --update-baseline refuses a leak" \
+    "$FDSOAK" gate --update-baseline --baseline "$T/b.json" "$T/leak"
+  [ ! -e "$T/b.json" ] && ok "no baseline written" || bad "baseline written from a leak"
+  expect_rc 0 "gate: --update-baseline from the flat run" \
+    "$FDSOAK" gate --update-baseline --baseline "$T/b.json" "$T/flat"
+  python3 - "$T/b.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["scenarios"][0]["fd_steady"] += 1
+d["scenarios"][1]["classes"]["socket"] += 2
+json.dump(d, open(sys.argv[1], "w"))
+PY
+  expect_rc 1 "gate: a steady state that moved fails" "$FDSOAK" gate --baseline "$T/b.json" "$T/flat"
+  grep -q "steady-state fd count" "$T/err" && grep -q "socket fds at steady state" "$T/err" \
+    && ok "count and class mismatch named" || bad "mismatch message"
+  echo '[1,2' > "$T/bad.json"
+  expect_rc 2 "gate: a baseline that is not JSON" "$FDSOAK" gate --baseline "$T/bad.json" "$T/flat"
   ;;
 valgrind)
   expect_rc 0 "valgrind: a short soak leaves only the standard fds open" \
