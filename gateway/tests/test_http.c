@@ -626,6 +626,11 @@ static void limits_fn(void *p) {
     if (l->fds[i] >= 0)
       close(l->fds[i]);
   }
+}
+
+static void chunked_fn(void *p) {
+  limits_t *l = p;
+
   /* A chunked body is bounded as it streams (max_body = 16). */
   {
     hc_conn_buf_t c = {NULL, 0};
@@ -638,6 +643,8 @@ static void limits_fn(void *p) {
     close(fd);
   }
 }
+
+static int no_conns(void *arg) { return ((gw_http_server_t *)arg)->nconns == 0; }
 
 static void server_closed_cb(gw_http_server_t *srv) {
   *(int *)srv->data = 1;
@@ -666,6 +673,10 @@ static void test_server_limits(void **state) {
 
   memset(&l, 0, sizeof(l));
   assert_int_equal(hc_run(&ctx->fx.loop, limits_fn, &l), 0);
+  /* The three are gone before the next client comes, or it would be
+   * refused too. */
+  assert_int_equal(hc_pump(&ctx->fx.loop, no_conns, srv, 5000), 0);
+  assert_int_equal(hc_run(&ctx->fx.loop, chunked_fn, &l), 0);
   for (i = 0; i < 3; i++) {
     assert_int_equal(l.got[i], 1);
     n200 += l.r[i].status == 200;
