@@ -614,8 +614,12 @@ int inj_glob_match(const char *pat, const char *s) {
       const char *p = pat + 1;
       int neg = 0, hit = 0;
       if (*p == '!' || *p == '^') { neg = 1; p++; }
+      /* The first member may be ']' (as in fnmatch); a set that never
+       * closes must stop at the NUL, not read past it. */
       do {
-        if (p[0] && p[1] == '-' && p[2] && p[2] != ']') {
+        if (*p == '\0')
+          break;
+        if (p[1] == '-' && p[2] && p[2] != ']') {
           if ((unsigned char)*s >= (unsigned char)p[0] &&
               (unsigned char)*s <= (unsigned char)p[2])
             hit = 1;

@@ -194,12 +194,37 @@ int gw_http_respond_error(gw_http_response_t *res, int status, const char *type,
   return 0;
 }
 
+/* RFC 9110 token: what a header name may be. */
+static int is_token(const char *s) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+  if (*s == '\0')
+    return 0;
+  for (; *s != '\0'; s++) {
+    if (!isalnum((unsigned char)*s) && strchr(tchar, *s) == NULL)
+      return 0;
+  }
+  return 1;
+}
+
+/* A field value: any byte but the controls other than HTAB. */
+static int is_field_value(const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
 int gw_http_add_header(gw_http_response_t *res, const char *name, const char *value) {
   size_t used = strlen(res->extra_headers);
   int n;
 
-  /* A CR or LF in a value would let it forge headers of its own. */
-  if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+  /* A CR or LF in a value would let it forge headers of its own, and a
+   * name that is not a token (a space, a '/', empty) makes the whole
+   * response unparseable for the client. */
+  if (!is_token(name) || !is_field_value(value))
     return UV_EINVAL;
   n = snprintf(res->extra_headers + used, sizeof(res->extra_headers) - used, "%s: %s\r\n", name,
                value);
@@ -731,26 +756,23 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
                                           : "malformed request");
 }
 
-static void connection_cb(uv_stream_t *server, int status) {
-  gw_http_server_t *srv = server->data;
+/* A connection with its handles initialized and linked into srv, its
+ * socket not yet attached; conn_close() undoes it. */
+static gw_http_conn_t *conn_new(gw_http_server_t *srv) {
   gw_http_conn_t *c;
-  int rc;
 
-  if (status != 0 || srv->closing)
-    return; /* libuv's reserve-fd trick already shed the client on EMFILE */
   c = calloc(1, sizeof(*c));
   if (c != NULL && srv->limits.max_headers > 0)
     c->hdr = calloc(srv->limits.max_headers, sizeof(*c->hdr));
   if (c == NULL || c->hdr == NULL) {
     free(c);
-    return;
+    return NULL;
   }
   c->srv = srv;
-  rc = uv_tcp_init(srv->loop, &c->tcp);
-  if (rc != 0) {
+  if (uv_tcp_init(srv->loop, &c->tcp) != 0) {
     free(c->hdr);
     free(c);
-    return;
+    return NULL;
   }
   uv_timer_init(srv->loop, &c->timer); /* cannot fail */
   c->tcp.data = c;
@@ -763,16 +785,16 @@ static void connection_cb(uv_stream_t *server, int status) {
   srv->nconns++;
   llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
   c->parser.data = c;
+  return c;
+}
 
-  rc = uv_accept(server, (uv_stream_t *)&c->tcp);
-  if (rc != 0) {
-    conn_close(c);
-    return;
-  }
+/* Start serving a connection whose socket is attached. */
+static void conn_start(gw_http_conn_t *c) {
+  gw_http_server_t *srv = c->srv;
+
   srv->accepted++;
   uv_tcp_nodelay(&c->tcp, 1);
-  rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-  if (rc != 0) {
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
     conn_close(c);
     return;
   }
@@ -786,6 +808,42 @@ static void connection_cb(uv_stream_t *server, int status) {
     }
     conn_error(c, 503, "too_many_connections", "too many concurrent connections");
   }
+}
+
+static void connection_cb(uv_stream_t *server, int status) {
+  gw_http_server_t *srv = server->data;
+  gw_http_conn_t *c;
+
+  if (status != 0 || srv->closing)
+    return; /* libuv's reserve-fd trick already shed the client on EMFILE */
+  c = conn_new(srv);
+  if (c == NULL)
+    return;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
+    return;
+  }
+  conn_start(c);
+}
+
+int gw_http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
+  gw_http_conn_t *c;
+  int rc;
+
+  if (srv == NULL || srv->closing)
+    return UV_EINVAL;
+  c = conn_new(srv);
+  if (c == NULL)
+    return UV_ENOMEM;
+  /* libuv attaches the socket only on success, so on failure closing the
+   * handle leaves the caller's socket alone. */
+  rc = uv_tcp_open(&c->tcp, sock);
+  if (rc != 0) {
+    conn_close(c);
+    return rc;
+  }
+  conn_start(c);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */
