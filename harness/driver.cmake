@@ -33,3 +33,20 @@ foreach(case run_flat regress_fatal regress_retryable regress_exception regress_
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_e2e_${case} PROPERTIES LABELS "integration;soak" TIMEOUT 300)
 endforeach()
+
+# The README's examples, run as written (ci/readme-check).
+add_test(NAME readme_examples
+         COMMAND python3 ${PROJECT_SOURCE_DIR}/ci/readme-check ${PROJECT_BINARY_DIR})
+set_tests_properties(readme_examples PROPERTIES LABELS integration TIMEOUT 600)
+
+# The main job itself, on the build under test and a short soak.
+add_test(NAME ci_soak_short
+         COMMAND ${PROJECT_SOURCE_DIR}/ci/soak --cycles 200 --warmup 20 -q
+                 --out ${PROJECT_BINARY_DIR}/ci-soak-short)
+set_tests_properties(ci_soak_short PROPERTIES LABELS "integration;soak" TIMEOUT 300
+                     ENVIRONMENT "FDSOAK_BUILD_DIR=${PROJECT_BINARY_DIR}")
+
+# The release gate, short: every check runs, the soak is 300 cycles.
+add_test(NAME ci_release_gate_short COMMAND ${PROJECT_SOURCE_DIR}/ci/release-gate)
+set_tests_properties(ci_release_gate_short PROPERTIES LABELS soak TIMEOUT 600
+  ENVIRONMENT "FDSOAK_BUILD_DIR=${PROJECT_BINARY_DIR};GATE_CYCLES=300;GATE_OUT=${PROJECT_BINARY_DIR}/release-gate-short")

@@ -28,6 +28,10 @@ static void clock_timer_cb(uv_timer_t *t) {
 static void clock_guard_cb(uv_timer_t *t) {
   gw_clock_t *c = t->data;
   c->guard_fired = 1;
+  /* The guard may come due in the timers phase of the very turn it bounds
+   * (a slow step just before); without a stop the poll phase would then
+   * block with no timeout while a listener keeps the loop alive. */
+  uv_stop(c->loop);
 }
 
 int gw_clock_init(uv_loop_t *loop, gw_clock_t *c, gw_clock_kind_t kind) {
