@@ -555,15 +555,25 @@ void fsk__origin_from_shim(const char *stats_path, int fd, char *buf, size_t len
      * The binary is linked with -rdynamic so its own functions have names. */
     for (i = 0; i < rec.nframes && i < INJ_BT_FRAMES && used < len; i++) {
       Dl_info info;
-      const char *name = NULL;
-      if (dladdr((void *)(uintptr_t)rec.frames[i], &info) != 0 && info.dli_sname != NULL)
+      const char *name = NULL, *file = NULL;
+      uintptr_t addr = (uintptr_t)rec.frames[i];
+      if (dladdr((void *)addr, &info) != 0) {
         name = info.dli_sname;
-      if (name != NULL && (strncmp(name, "inj_", 4) == 0 || strncmp(name, "inj__", 5) == 0))
+        file = info.dli_fname;
+      }
+      if (file != NULL && strstr(file, "libfdsoak-inject") != NULL)
         continue; /* the shim's own frames say nothing about the target */
-      if (name != NULL)
+      if (name != NULL) {
         used += snprintf(buf + used, len - used, " %s", name);
-      else
-        used += snprintf(buf + used, len - used, " 0x%llx", (unsigned long long)rec.frames[i]);
+      } else if (file != NULL) {
+        /* A static function: the object and offset still find it
+         * (addr2line -e OBJECT OFFSET). */
+        const char *base = strrchr(file, '/');
+        used += snprintf(buf + used, len - used, " %s+0x%lx", base != NULL ? base + 1 : file,
+                         (unsigned long)(addr - (uintptr_t)info.dli_fbase));
+      } else {
+        used += snprintf(buf + used, len - used, " 0x%lx", (unsigned long)addr);
+      }
       if (i + 1 < rec.nframes && used < len)
         used += snprintf(buf + used, len - used, " <-");
     }
