@@ -220,6 +220,10 @@ void gw_adapter_report_fatal(gw_adapter_t *a);
 extern const gw_adapter_vtable_t gw_api_adapter_vtable;
 extern const gw_adapter_vtable_t gw_platform_adapter_vtable;
 
+/* The port an api adapter listens on, or a negative errno when it does not
+ * (its config may say 0: an ephemeral port). */
+int gw_api_adapter_port(gw_adapter_t *a);
+
 /* ------------------------------------------------------------------ */
 /* The test adapter (kind "test"): real fds, scripted outcomes         */
 /* ------------------------------------------------------------------ */
@@ -384,6 +388,9 @@ typedef enum {
 /* Accepts "fatal", "retryable", "exception", "store-close", "none". */
 int gw_regress_set(const char *path);
 gw_regress_t gw_regress_get(void);
+/* The store-close regress leaves stores open after disconnect; this closes
+ * them so a test that saw the leak can end clean.  Returns how many. */
+int gw_api_reap_leaked_stores(void);
 #endif
 
 #ifdef __cplusplus

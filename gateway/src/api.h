@@ -19,19 +19,10 @@
 
 #define GW_API_KEY_MIN 8
 
-extern const gw_adapter_vtable_t gw_api_adapter_vtable;
-
-/* The port the adapter listens on, or a negative errno when it does not. */
-int gw_api_adapter_port(gw_adapter_t *a);
+/* gw_api_adapter_vtable and gw_api_adapter_port are declared in gw.h. */
 
 /* Requests handled and client connections open, for tests and logs. */
 uint64_t gw_api_adapter_requests(gw_adapter_t *a);
 unsigned gw_api_adapter_connections(gw_adapter_t *a);
-
-#ifdef GW_REGRESS
-/* The store-close regress leaves stores open after disconnect; this closes
- * them so a test that saw the leak can end clean.  Returns how many. */
-int gw_api_reap_leaked_stores(void);
-#endif
 
 #endif /* GW_API_H */
