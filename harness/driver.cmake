@@ -25,6 +25,9 @@ fdsoak_add_test(fsk_test_tracker tests/test_tracker.c LIBS fsk LABELS unit)
 # A static binary for the "shim never loaded" refusal.
 add_executable(fsk_static_probe tests/fsk_static_probe.c)
 target_link_options(fsk_static_probe PRIVATE -static)
+# The sanitizer runtimes cannot be linked statically (FDSOAK_ASAN/UBSAN).
+target_compile_options(fsk_static_probe PRIVATE -fno-sanitize=all)
+target_link_options(fsk_static_probe PRIVATE -fno-sanitize=all)
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
