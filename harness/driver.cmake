@@ -16,6 +16,20 @@ foreach(exe fdsoak fdsoak-regress)
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()
+# gcc's ASan runtime is a shared library that must come first in a
+# program's library list; the worker started with the shim preloaded gets
+# it prepended (main.c, set_preload).  clang links its runtime statically
+# and needs nothing.
+if(FDSOAK_ASAN AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+                  OUTPUT_VARIABLE FSK_ASAN_RUNTIME OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT IS_ABSOLUTE "${FSK_ASAN_RUNTIME}" OR NOT EXISTS "${FSK_ASAN_RUNTIME}")
+    message(FATAL_ERROR "FDSOAK_ASAN: ${CMAKE_C_COMPILER} does not know where libasan.so is")
+  endif()
+  foreach(exe fdsoak fdsoak-regress)
+    target_compile_definitions(${exe} PRIVATE FSK_ASAN_RUNTIME="${FSK_ASAN_RUNTIME}")
+  endforeach()
+endif()
 target_link_libraries(fdsoak PRIVATE gw)
 target_link_libraries(fdsoak-regress PRIVATE gw_regress)
 
@@ -31,7 +45,7 @@ target_link_options(fsk_static_probe PRIVATE -fno-sanitize=all)
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
-        watch_python watch_pid bad_input gate valgrind)
+        watch_python watch_pid bad_input gate matrix valgrind)
   add_test(NAME fsk_e2e_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_e2e_${case} PROPERTIES LABELS "integration;soak" TIMEOUT 300)

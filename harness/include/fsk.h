@@ -135,7 +135,8 @@ size_t fsk_tracker_survivors(const fsk_tracker_t *t, fsk_leak_t *out, size_t max
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-  char path[32];    /* fatal | retryable | exception (or "watch") */
+  char path[32];    /* fatal | retryable | exception, "path:fault" in the
+                       fault matrix, or "watch" */
   char adapter[32]; /* api | platform (or the program's name) */
   long cycles;
   long warmup;
@@ -149,7 +150,12 @@ typedef struct {
   fsk_stats_t stats;
   fsk_verdict_t verdict;
   double seconds; /* wall time of the scenario */
+  int has_rss;
+  long rss_growth_kib; /* resident growth from the end of warm-up to the end */
 } fsk_scenario_t;
+
+/* Resident growth after warm-up that fails a scenario of `fdsoak run`. */
+#define FSK_RSS_GROWTH_MAX_KIB 1024
 
 void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter, long warmup);
 /* Append one cycle's sample (class_counts may be NULL: all zero); sets

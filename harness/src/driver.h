@@ -30,6 +30,9 @@ typedef struct {
   const char *stats_path;     /* the shim's counter page */
   const char *platformd;      /* the peer program */
   double cycle_period_s;      /* production cadence for the projection */
+  int matrix;                 /* the fault matrix instead of the six paths */
+  int under_valgrind;    /* no resident-growth bound (valgrind's memory is in it),
+                            and leftovers stay open for valgrind's fd report */
 } fsk_run_opts_t;
 
 /* The fault spec the soak's scenarios need, for FDSOAK_INJECT. */

@@ -212,6 +212,10 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
   cJSON_AddItemToObject(o, "slope_lower_bound", num_or_null(s->stats.slope_lo));
   cJSON_AddItemToObject(o, "floor_rise", num_or_null(s->stats.floor_rise));
   cJSON_AddNumberToObject(o, "seconds", isfinite(s->seconds) ? s->seconds : 0.0);
+  if (s->has_rss)
+    cJSON_AddNumberToObject(o, "rss_growth_kib", (double)s->rss_growth_kib);
+  else
+    cJSON_AddNullToObject(o, "rss_growth_kib");
   cJSON_AddStringToObject(o, "verdict", fsk_verdict_name(s->verdict));
   cJSON_AddStringToObject(o, "why", s->stats.why);
   leaked = cJSON_AddArrayToObject(o, "leaked");

@@ -35,40 +35,100 @@ const char *const fsk__path_names[FSK_PATHS] = {"fatal", "retryable", "exception
 const char *const fsk__adapter_names[FSK_ADAPTERS] = {"api", "platform"};
 
 /*
- * Ports named in the fault spec.  Nothing ever listens on or binds to them:
- * the shim fails every bind/connect there before the kernel sees it (a
- * faithful refusal goes to a closed loopback port of the shim's choosing).
- */
-#define PORT_API_FATAL 47101
-#define PORT_API_RETRYABLE 47102
-#define PORT_API_EXCEPTION 47103
-#define PORT_PLAT_RETRYABLE 47111
-#define PORT_PLAT_EXCEPTION 47112
-
-/* How each scenario is forced (design.md, "The three failure paths"):
- *   api/fatal         bind fails EADDRNOTAVAIL: a configuration error
- *   api/retryable     bind fails EADDRINUSE: the port is taken
- *   api/exception     bind fails ENOBUFS: neither retryable nor configuration,
- *                     so the attempt aborts with the store already open
- *   platform/fatal    the peer (fdsoak-platformd --mode reject) refuses the token
- *   platform/retryable connect refused, asynchronously, as a real network does
- *   platform/exception connect fails ENETUNREACH synchronously: libuv returns it
+ * Every scenario is a real fault.  Ports and paths named in the spec are
+ * private to their scenario, so one spec, set once for the whole run, serves
+ * them all; nothing ever listens on or binds to those ports (the shim fails
+ * the call first; a faithful refusal goes to a closed loopback port).
+ *
+ * The soak's six scenarios (design.md, "The three failure paths"):
+ *   fatal/api           bind fails EADDRNOTAVAIL: a configuration error
+ *   retryable/api       bind fails EADDRINUSE: the port is taken
+ *   exception/api       bind fails ENOBUFS: neither retryable nor configuration,
+ *                       so the attempt aborts with the store already open
+ *   fatal/platform      the peer (fdsoak-platformd --mode reject) refuses the token
+ *   retryable/platform  connect refused, asynchronously, as a real network does
+ *   exception/platform  connect fails ENETUNREACH synchronously: libuv returns it
+ *
+ * The fault matrix (--matrix) adds every other fault the shim or the peer
+ * can produce, on each adapter it applies to (a bind has no DNS, a listener
+ * no token): see matrix[] below.
  */
 static const char soak_spec[] =
+    /* the soak */
     "bind:addr=127.0.0.1,port=47101:do=errno(EADDRNOTAVAIL);"
     "bind:addr=127.0.0.1,port=47102:do=errno(EADDRINUSE);"
     "bind:addr=127.0.0.1,port=47103:do=errno(ENOBUFS);"
     "connect:addr=127.0.0.1,port=47111:do=refuse;"
-    "connect:addr=127.0.0.1,port=47112:do=errno(ENETUNREACH)";
+    "connect:addr=127.0.0.1,port=47112:do=errno(ENETUNREACH);"
+    /* the matrix */
+    "connect:addr=127.0.0.1,port=47121:do=refuse;"
+    "connect:addr=127.0.0.1,port=47122:do=errno(ENETUNREACH);"
+    "connect:addr=127.0.0.1,port=47123:do=async(ETIMEDOUT);"
+    "connect:addr=127.0.0.1,port=47124:do=hang;"
+    "getaddrinfo:host=*.fdsoak.invalid:do=eai(EAI_AGAIN);"
+    /* Only the emfile scenarios make IPv6 stream sockets in this process. */
+    "socket:family=inet6,type=stream:do=errno(EMFILE);"
+    "open:path=*/matrix-dbfail-*.db:do=errno(EACCES);"
+    "open:path=*/matrix-walfail-*.db-wal:do=errno(EMFILE)";
 
 const char *fsk__soak_spec(void) { return soak_spec; }
+
+/* Where a scenario's peer port comes from. */
+enum { PORT_FIXED = 0, PORT_PEER_REJECT, PORT_PEER_RESET, PORT_REAL_BUSY };
+
+typedef struct {
+  const char *fault; /* NULL for the soak's own six */
+  int adapter;       /* 0 api, 1 platform */
+  int path;          /* the failure path it must take */
+  const char *host;
+  int port_kind;
+  int port;
+  unsigned hang_ms;  /* real quiet time before jumping a silent connect */
+} scen_def_t;
+
+#define API 0
+#define PLAT 1
+#define FATAL 0
+#define RETRY 1
+#define EXC 2
+
+static const scen_def_t soak_defs[] = {
+    {NULL, API, FATAL, "127.0.0.1", PORT_FIXED, 47101, 0},
+    {NULL, API, RETRY, "127.0.0.1", PORT_FIXED, 47102, 0},
+    {NULL, API, EXC, "127.0.0.1", PORT_FIXED, 47103, 0},
+    {NULL, PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
+    {NULL, PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47111, 0},
+    {NULL, PLAT, EXC, "127.0.0.1", PORT_FIXED, 47112, 0},
+};
+
+static const scen_def_t matrix_defs[] = {
+    {"refused", PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47121, 0},
+    {"unreachable", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47122, 0},
+    {"timedout", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47123, 0},
+    /* The connect stays in progress: after 5 ms of real silence the
+     * virtual clock jumps to the runner's 30 s connect timeout. */
+    {"hang", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47124, 5},
+    {"reset", PLAT, RETRY, "127.0.0.1", PORT_PEER_RESET, 0, 0},
+    {"dns", PLAT, EXC, "peer.fdsoak.invalid", PORT_FIXED, 47125, 0},
+    {"emfile", PLAT, EXC, "::1", PORT_FIXED, 47126, 0},
+    {"dbfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47127, 0},
+    {"walfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47128, 0},
+    {"token", PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
+    {"emfile", API, EXC, "::1", PORT_FIXED, 0, 0},
+    {"dbfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
+    {"walfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
+    {"inuse", API, RETRY, "127.0.0.1", PORT_REAL_BUSY, 0, 0},
+    {"badaddr", API, FATAL, "192.0.2.1", PORT_FIXED, 0, 0}, /* TEST-NET-1: never bound */
+};
 
 #define MAX_FDS 65536
 
 typedef struct {
   const fsk_run_opts_t *o;
+  const scen_def_t *def;
   int path;    /* index into fsk__path_names */
   int adapter; /* index into fsk__adapter_names */
+  unsigned hang_ms;
   char name[GW_NAME_MAX];
   uint64_t outcomes;
   gw_outcome_t last_outcome;
@@ -80,9 +140,13 @@ typedef struct {
 } scen_t;
 
 typedef struct {
+  pid_t pid;
+  int port;
+} peer_t;
+
+typedef struct {
   char dir[256]; /* short: store paths must fit gw_platform_config_t */
-  pid_t peer_pid;
-  int peer_port;
+  peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
   fsk_fd_t *fds;
   fsk_fd_t *before; /* the table as a scenario starts */
   size_t nbefore;
@@ -129,15 +193,19 @@ static char **clean_env(void) {
   return env;
 }
 
-static int peer_start(soak_env_t *e, const char *platformd) {
+/* Start the peer for a port kind (reject or reset mode), once per run. */
+static int peer_start(soak_env_t *e, int kind, const char *platformd) {
+  peer_t *peer = &e->peers[kind];
   char portfile[300], buf[32];
   char *argv[] = {(char *)platformd, "--host", "127.0.0.1", "--port", "0", "--mode",
-                  "reject", "--port-file", portfile, NULL};
+                  kind == PORT_PEER_RESET ? "reset" : "reject", "--port-file", portfile, NULL};
   posix_spawn_file_actions_t fa;
   char **env;
   int rc, i;
 
-  snprintf(portfile, sizeof(portfile), "%s/peer.port", e->dir);
+  if (peer->pid > 0)
+    return 0;
+  snprintf(portfile, sizeof(portfile), "%s/peer-%d.port", e->dir, kind);
   env = clean_env();
   if (env == NULL)
     return -ENOMEM;
@@ -145,10 +213,11 @@ static int peer_start(soak_env_t *e, const char *platformd) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  rc = posix_spawn(&e->peer_pid, platformd, &fa, NULL, argv, env);
+  rc = posix_spawn(&peer->pid, platformd, &fa, NULL, argv, env);
   posix_spawn_file_actions_destroy(&fa);
   free(env);
   if (rc != 0) {
+    peer->pid = 0;
     fprintf(stderr, "fdsoak: cannot start the peer %s: %s\n", platformd, strerror(rc));
     return -rc;
   }
@@ -158,11 +227,11 @@ static int peer_start(soak_env_t *e, const char *platformd) {
     if (f != NULL) {
       int ok = fgets(buf, sizeof(buf), f) != NULL;
       fclose(f);
-      if (ok && (e->peer_port = atoi(buf)) > 0)
+      if (ok && (peer->port = atoi(buf)) > 0)
         return 0;
     }
-    if (waitpid(e->peer_pid, NULL, WNOHANG) == e->peer_pid) {
-      e->peer_pid = 0;
+    if (waitpid(peer->pid, NULL, WNOHANG) == peer->pid) {
+      peer->pid = 0;
       break;
     }
     usleep(10000);
@@ -171,43 +240,74 @@ static int peer_start(soak_env_t *e, const char *platformd) {
   return -ETIMEDOUT;
 }
 
-static void peer_stop(soak_env_t *e) {
+static void peer_stop(peer_t *peer) {
   int i;
 
-  if (e->peer_pid <= 0)
+  if (peer->pid <= 0)
     return;
-  kill(e->peer_pid, SIGTERM);
+  kill(peer->pid, SIGTERM);
   for (i = 0; i < 200; i++) {
-    if (waitpid(e->peer_pid, NULL, WNOHANG) == e->peer_pid) {
-      e->peer_pid = 0;
+    if (waitpid(peer->pid, NULL, WNOHANG) == peer->pid) {
+      peer->pid = 0;
       return;
     }
     usleep(10000);
   }
-  kill(e->peer_pid, SIGKILL);
-  waitpid(e->peer_pid, NULL, 0);
-  e->peer_pid = 0;
+  kill(peer->pid, SIGKILL);
+  waitpid(peer->pid, NULL, 0);
+  peer->pid = 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* One scenario                                                       */
 /* ------------------------------------------------------------------ */
 
-static void scen_config(const soak_env_t *e, const scen_t *s, gw_platform_config_t *cfg) {
+static void scen_config(const soak_env_t *e, const scen_t *s, int busy_port,
+                        gw_platform_config_t *cfg) {
+  const scen_def_t *d = s->def;
+
   memset(cfg, 0, sizeof(*cfg));
   snprintf(cfg->name, sizeof(cfg->name), "%s", s->name);
   snprintf(cfg->kind, sizeof(cfg->kind), "%s", fsk__adapter_names[s->adapter]);
-  snprintf(cfg->host, sizeof(cfg->host), "127.0.0.1");
-  snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/%s.db", e->dir, s->name);
+  snprintf(cfg->host, sizeof(cfg->host), "%s", d->host);
+  /* The store's file name carries the scenario, so open rules can aim at it. */
+  snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/%s%s.db", e->dir,
+           d->fault != NULL ? "matrix-" : "", s->name);
   snprintf(cfg->token, sizeof(cfg->token), "fdsoak-token");
-  if (s->adapter == 0) {
-    static const int ports[FSK_PATHS] = {PORT_API_FATAL, PORT_API_RETRYABLE,
-                                         PORT_API_EXCEPTION};
-    cfg->port = ports[s->path];
-  } else {
-    cfg->port = s->path == 0 ? e->peer_port
-                             : (s->path == 1 ? PORT_PLAT_RETRYABLE : PORT_PLAT_EXCEPTION);
+  switch (d->port_kind) {
+  case PORT_PEER_REJECT:
+  case PORT_PEER_RESET:
+    cfg->port = e->peers[d->port_kind].port;
+    break;
+  case PORT_REAL_BUSY:
+    cfg->port = busy_port;
+    break;
+  default:
+    cfg->port = d->port;
+    break;
   }
+}
+
+/* A port really in use: a listener of our own on loopback, for the matrix's
+ * "port in use" (the soak's retryable/api uses the shim's EADDRINUSE). */
+static int busy_listener(int *port) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof(sa);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -errno;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  *port = ntohs(sa.sin_port);
+  return fd;
 }
 
 static gw_platform_status_t scen_status(scen_t *s) {
@@ -230,7 +330,7 @@ static int scen_cycle(scen_t *s) {
   for (steps = 0; s->outcomes < want && steps < 16; steps++) {
     gw_platform_status_t st = scen_status(s);
     if (st.in_flight)
-      gw_clock_settle(&s->clock, s->o->hang_ms); /* see below */
+      gw_clock_settle(&s->clock, s->hang_ms); /* see below */
     st = scen_status(s);
     if (!st.queued && !st.in_flight)
       gw_runner_retry(s->runner, s->name);
@@ -242,7 +342,7 @@ static int scen_cycle(scen_t *s) {
      * time declares a connect timeout, so a loaded CI box cannot turn the
      * fatal path into the exception path. */
     if (s->outcomes < want && scen_status(s).in_flight)
-      gw_clock_settle(&s->clock, s->o->hang_ms);
+      gw_clock_settle(&s->clock, s->hang_ms);
   }
   /* The disposal may still be closing handles: finish it before sampling. */
   gw_clock_settle(&s->clock, s->o->quiet_ms);
@@ -333,46 +433,81 @@ static void close_leftovers(const fsk_fd_t *before, size_t nbefore, fsk_fd_t *no
   }
 }
 
-static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int adapter,
+/* Resident set size of this process, KiB. */
+static long rss_kib(void) {
+  long pages = 0, rss = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+
+  if (f == NULL)
+    return -1;
+  if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+    rss = -1;
+  fclose(f);
+  return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t *def,
                         fsk_scenario_t *out) {
   gw_runner_options_t ropts;
   gw_platform_config_t cfg;
   fsk_tracker_t *tracker = NULL;
   scen_t s;
-  char err[256], label[64];
+  char err[256], label[64], pathname[32];
   int cls[FSK_FD_CLASS_COUNT];
-  long total = o->warmup + o->cycles, c;
-  int last_count = -1, count, nstdio = 0, rc;
+  long total = o->warmup + o->cycles, c, rss_warm = -1;
+  int last_count = -1, count, nstdio = 0, rc, busy_fd = -1, busy_port = 0;
+  int path = def->path, adapter = def->adapter;
   size_t nfds = 0, nleak, i;
   uint64_t t0 = uv_hrtime();
 
-  if ((rc = fsk_fd_snapshot(0, e->before, MAX_FDS, &e->nbefore)) != 0)
-    return rc;
   memset(&s, 0, sizeof(s));
   s.o = o;
+  s.def = def;
   s.path = path;
   s.adapter = adapter;
-  snprintf(s.name, sizeof(s.name), "%s-%s", fsk__adapter_names[adapter], fsk__path_names[path]);
-  snprintf(label, sizeof(label), "%s/%s", fsk__path_names[path], fsk__adapter_names[adapter]);
-  fsk_scenario_init(out, fsk__path_names[path], fsk__adapter_names[adapter], o->warmup);
+  s.hang_ms = def->hang_ms != 0 ? def->hang_ms : o->hang_ms;
+  if (def->fault != NULL) {
+    snprintf(s.name, sizeof(s.name), "%s-%s", def->fault, fsk__adapter_names[adapter]);
+    snprintf(pathname, sizeof(pathname), "%s:%s", fsk__path_names[path], def->fault);
+  } else {
+    snprintf(s.name, sizeof(s.name), "%s-%s", fsk__adapter_names[adapter], fsk__path_names[path]);
+    snprintf(pathname, sizeof(pathname), "%s", fsk__path_names[path]);
+  }
+  snprintf(label, sizeof(label), "%s/%s", pathname, fsk__adapter_names[adapter]);
+  fsk_scenario_init(out, pathname, fsk__adapter_names[adapter], o->warmup);
   memset(cls, 0, sizeof(cls));
 
-  if ((rc = uv_loop_init(&s.loop)) != 0 ||
-      (rc = gw_clock_init(&s.loop, &s.clock, GW_CLOCK_VIRTUAL)) != 0) {
-    fprintf(stderr, "fdsoak: %s: loop: %s\n", label, uv_strerror(rc));
-    return rc;
+  if (def->port_kind == PORT_PEER_REJECT || def->port_kind == PORT_PEER_RESET) {
+    if ((rc = peer_start(e, def->port_kind, o->platformd)) != 0)
+      return rc;
+  }
+  if (def->port_kind == PORT_REAL_BUSY && (busy_fd = busy_listener(&busy_port)) < 0) {
+    fprintf(stderr, "fdsoak: %s: cannot hold a loopback port: %s\n", label, strerror(-busy_fd));
+    return busy_fd;
+  }
+  /* Taken after the peers and the busy port: those are the scenario's
+   * fixtures, not its leftovers. */
+  if ((rc = fsk_fd_snapshot(0, e->before, MAX_FDS, &e->nbefore)) != 0)
+    goto early;
+  if ((rc = uv_loop_init(&s.loop)) != 0)
+    goto early;
+  if ((rc = gw_clock_init(&s.loop, &s.clock, GW_CLOCK_VIRTUAL)) != 0) {
+    uv_loop_close(&s.loop);
+    goto early;
   }
   memset(&ropts, 0, sizeof(ropts));
   ropts.event = scen_event;
   ropts.log = scen_log;
   ropts.data = &s;
   if ((rc = gw_runner_init(&s.loop, &s.clock, &ropts, &s.runner)) != 0) {
-    fprintf(stderr, "fdsoak: %s: runner: %s\n", label, uv_strerror(rc));
-    return rc;
+    gw_clock_close(&s.clock, NULL);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s.loop);
+    goto early;
   }
   gw_runner_register_kind(s.runner, &gw_api_adapter_vtable);
   gw_runner_register_kind(s.runner, &gw_platform_adapter_vtable);
-  scen_config(e, &s, &cfg);
+  scen_config(e, &s, busy_port, &cfg);
   if ((rc = gw_runner_add_platform(s.runner, &cfg, err, sizeof(err))) != 0) {
     fprintf(stderr, "fdsoak: %s: %s\n", label, err);
     goto out;
@@ -385,7 +520,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
   gw_runner_start(s.runner);
   gw_clock_settle(&s.clock, o->quiet_ms);
   if (scen_status(&s).in_flight)
-    gw_clock_settle(&s.clock, o->hang_ms);
+    gw_clock_settle(&s.clock, s.hang_ms);
 
   for (c = 0; c < total; c++) {
     if ((rc = scen_cycle(&s)) != 0) {
@@ -418,6 +553,8 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
     }
     if ((rc = fsk_scenario_push(out, count - nstdio, cls)) != 0)
       goto out;
+    if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
+      rss_warm = rss_kib();
     if ((c & 15) == 0 || c == total - 1)
       fsk__progress(o, label, c + 1, total);
   }
@@ -445,13 +582,33 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, int path, int ad
   }
   out->verdict = fsk_verdict_strict(out->counts, out->nsamples, (size_t)o->warmup, out->nleaked,
                                     &out->stats);
+  /* Memory is the other thing a dropped adapter takes with it: resident
+   * growth after warm-up beyond the bound fails the scenario too. */
+  if (rss_warm > 0 && !o->under_valgrind) {
+    out->rss_growth_kib = rss_kib() - rss_warm;
+    out->has_rss = 1;
+    if (out->rss_growth_kib > FSK_RSS_GROWTH_MAX_KIB && out->verdict == FSK_VERDICT_FLAT) {
+      out->verdict = FSK_VERDICT_LEAK;
+      snprintf(out->stats.why, sizeof(out->stats.why),
+               "resident memory grew %ld KiB after warm-up (bound: %d KiB) while the fd count "
+               "stayed flat",
+               out->rss_growth_kib, FSK_RSS_GROWTH_MAX_KIB);
+    }
+  }
   rc = 0;
 
 out:
   out->seconds = (double)(uv_hrtime() - t0) / 1e9;
   fsk_tracker_free(tracker);
   scen_teardown(&s);
-  close_leftovers(e->before, e->nbefore, e->fds);
+  if (!o->under_valgrind)
+    close_leftovers(e->before, e->nbefore, e->fds);
+early:
+  if (busy_fd >= 0)
+    close(busy_fd);
+  if (rc != 0 && out->stats.why[0] == '\0')
+    snprintf(out->stats.why, sizeof(out->stats.why), "the scenario could not run: %s",
+             strerror(rc < 0 ? -rc : rc));
   return rc;
 }
 
@@ -474,10 +631,11 @@ static void rm_tree(const char *dir) {
 }
 
 int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
+  const scen_def_t *defs;
   soak_env_t e;
   struct rlimit rl;
-  int p, a, rc = 0;
-  size_t want = 0;
+  size_t ndefs, i;
+  int rc = 0;
 
   memset(&e, 0, sizeof(e));
   snprintf(e.dir, sizeof(e.dir), "%s/fdsoak-stores-XXXXXX",
@@ -492,17 +650,13 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
     rc = -ENOMEM;
     goto out;
   }
-  for (p = 0; p < FSK_PATHS; p++)
-    for (a = 0; a < FSK_ADAPTERS; a++)
-      want += (o->path_mask >> p & 1) && (o->adapter_mask >> a & 1);
-  run->scen = calloc(want, sizeof(*run->scen));
+  defs = o->matrix ? matrix_defs : soak_defs;
+  ndefs = o->matrix ? sizeof(matrix_defs) / sizeof(matrix_defs[0])
+                    : sizeof(soak_defs) / sizeof(soak_defs[0]);
+  run->scen = calloc(ndefs, sizeof(*run->scen));
   if (run->scen == NULL) {
     rc = -ENOMEM;
     goto out;
-  }
-  if ((o->path_mask & 1) && (o->adapter_mask & 2)) {
-    if ((rc = peer_start(&e, o->platformd)) != 0)
-      goto out;
   }
   {
     /* libuv opens a process-wide signal pipe at its first loop and keeps it:
@@ -516,20 +670,21 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
   run->rlimit_nofile = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (int)rl.rlim_cur;
   run->cycle_period_s = o->cycle_period_s;
 
-  for (a = 0; a < FSK_ADAPTERS; a++) {
-    for (p = 0; p < FSK_PATHS; p++) {
-      if (!(o->path_mask >> p & 1) || !(o->adapter_mask >> a & 1))
-        continue;
-      rc = run_scenario(o, &e, p, a, &run->scen[run->nscen]);
-      run->nscen++;
-      if (rc != 0)
-        goto out;
-    }
+  /* Api scenarios first, then platform ones: the table's order. */
+  for (i = 0; i < ndefs; i++) {
+    const scen_def_t *d = &defs[i];
+    if (!(o->path_mask >> d->path & 1) || !(o->adapter_mask >> d->adapter & 1))
+      continue;
+    rc = run_scenario(o, &e, d, &run->scen[run->nscen]);
+    run->nscen++;
+    if (rc != 0)
+      goto out;
   }
   fsk_run_finish(run);
 
 out:
-  peer_stop(&e);
+  for (i = 0; i < sizeof(e.peers) / sizeof(e.peers[0]); i++)
+    peer_stop(&e.peers[i]);
   free(e.fds);
   free(e.before);
   rm_tree(e.dir);

@@ -133,6 +133,21 @@ PY
   echo '[1,2' > "$T/bad.json"
   expect_rc 2 "gate: a baseline that is not JSON" "$FDSOAK" gate --baseline "$T/bad.json" "$T/flat"
   ;;
+matrix)
+  expect_rc 0 "fault matrix, 300 cycles per fault: flat" \
+    "$FDSOAK" run --matrix --cycles 300 --warmup 30 --out "$T/m" -q
+  [ "$(json "$T/m/summary.json" "len(d['scenarios'])")" = 15 ] && ok "15 fault scenarios" || bad "matrix size"
+  json "$T/m/summary.json" "max(s['rss_growth_kib'] for s in d['scenarios'])" >"$T/rss"
+  [ "$(cat "$T/rss")" -lt 1024 ] && ok "RSS growth after warm-up $(cat "$T/rss") KiB < 1 MiB" || bad "RSS $(cat "$T/rss")"
+  expect_rc 1 "fault matrix under --regress exception: caught" \
+    "$FDSOAK" run --matrix --regress exception --cycles 100 --warmup 10 --out "$T/mr" -q
+  # Every exception fault leaks under that regress: fds, or (where the
+  # store never opened) the adapter's memory; retryable and fatal do not.
+  got="$(json "$T/mr/summary.json" "' '.join(sorted(set(s['verdict'] for s in d['scenarios'] if s['path'].startswith('exception'))))")"
+  [ "$got" = "leak" ] && ok "every exception fault leaks" || bad "exception faults: $got"
+  got="$(json "$T/mr/summary.json" "' '.join(sorted(set(s['verdict'] for s in d['scenarios'] if not s['path'].startswith('exception'))))")"
+  [ "$got" = "flat" ] && ok "the others stay flat" || bad "other faults: $got"
+  ;;
 valgrind)
   expect_rc 0 "valgrind: a short soak leaves only the standard fds open" \
     "$FDSOAK" run --valgrind --path retryable --adapter platform --out "$T/v" -q
