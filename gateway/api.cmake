@@ -24,12 +24,13 @@ list(APPEND GW_SOURCES
   src/http.c
   src/echo.c
   src/adapter_api.c
+  src/keycmp.c
 )
 list(APPEND GW_LINK llhttp PkgConfig::CJSON)
 
 # Each test only once its source exists (the fragment is live as soon as
 # it is in the tree).
-foreach(t store http api)
+foreach(t store http api keycmp)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_${t}.c)
     fdsoak_add_test(gw_test_${t} tests/test_${t}.c LIBS gw LABELS unit)
     target_include_directories(gw_test_${t} PRIVATE src tests)
@@ -41,3 +42,21 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_api.c)
   fdsoak_add_test(gw_test_api_regress tests/test_api.c LIBS gw_regress LABELS unit)
   target_include_directories(gw_test_api_regress PRIVATE src tests)
 endif()
+
+# SQL only with bound parameters: every sqlite3_exec/prepare in the gateway
+# takes literal SQL (or a literal-only constant), and no SQL string builder
+# is used.  The second runs the checker on a fixture that breaks the
+# rule, so a checker that stopped seeing anything would fail here.
+add_test(NAME gw_sql_bound_parameters
+  COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/check_sql_bound.py
+          ${CMAKE_CURRENT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR}/daemon
+          ${CMAKE_CURRENT_SOURCE_DIR}/platformd)
+add_test(NAME gw_sql_bound_parameters_detects
+  COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/check_sql_bound.py
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/data/sql_built_at_runtime.c)
+set_tests_properties(gw_sql_bound_parameters gw_sql_bound_parameters_detects
+  PROPERTIES LABELS unit TIMEOUT 30)
+# Every one of the fixture's four offences must be reported (an exit code
+# alone would pass on a crash).
+set_tests_properties(gw_sql_bound_parameters_detects PROPERTIES
+  PASS_REGULAR_EXPRESSION "1 files, 4 SQL calls, 4 built at run time")

@@ -14,6 +14,7 @@
 #include "echo.h"
 #include "http.h"
 #include "internal.h"
+#include "keycmp.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -54,18 +55,6 @@ static void api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
   va_end(ap);
   if (a->runner != NULL)
     gw_runner_log(a->runner, level, "platform %s: %s", a->cfg.name, msg);
-}
-
-/* Compare a presented token with the key in time that depends only on the
- * presented token's length, never on where they first differ. */
-static int key_equal(const char *given, size_t glen, const char *key) {
-  size_t klen = strlen(key);
-  volatile unsigned diff = (unsigned)(glen ^ klen);
-  size_t i;
-
-  for (i = 0; i < glen; i++)
-    diff |= (unsigned char)given[i] ^ (unsigned char)(i < klen ? key[i] : 0);
-  return diff == 0;
 }
 
 static int is_loopback(const struct sockaddr *sa) {
@@ -838,7 +827,7 @@ static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
   h += 7;
   while (*h == ' ')
     h++;
-  return key_equal(h, strlen(h), key);
+  return gw__key_equal(h, strlen(h), key);
 }
 
 static void api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
