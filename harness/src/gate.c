@@ -76,13 +76,15 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
     return NULL;
   }
   j = cJSON_Parse(text);
-  free(text);
   if (j == NULL || !cJSON_IsObject(j)) {
+    /* The error pointer points into text, so text is freed only after the
+     * message; it is stale (from an earlier parse) unless parsing failed. */
     *code = gerr("%s %s is not valid JSON (near '%.20s')", what, file,
-                 cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "?");
+                 j == NULL && cJSON_GetErrorPtr() != NULL ? cJSON_GetErrorPtr() : "?");
     cJSON_Delete(j);
-    return NULL;
+    j = NULL;
   }
+  free(text);
   return j;
 }
 
