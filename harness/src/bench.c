@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,33 +93,62 @@ static double soak_seconds(const char *self, const char *dir, const char *path,
   return secs;
 }
 
-/* The same system work as one api/exception cycle, without the gateway. */
-static double bare_cycle_us(const char *dir, long n) {
+/*
+ * The same system work as one cycle, without the gateway: the store opened
+ * in WAL mode with a schema like the adapters' (and closed, which
+ * checkpoints and removes the WAL), the failing network call, one sample.
+ * For api scenarios the call is a bind to a port in use; for platform ones a
+ * non-blocking connect to a closed loopback port, polled for its error as
+ * libuv does.
+ */
+static double bare_cycle_us(const char *dir, int platform, long n) {
   char db[PATH_MAX];
-  struct sockaddr_in sa;
+  struct sockaddr_in sa, busy;
+  socklen_t len = sizeof(busy);
   double t0;
   long i;
-  int s;
+  int s, holder;
 
-  snprintf(db, sizeof(db), "%s/bare.db", dir);
+  snprintf(db, sizeof(db), "%s/bare-%d.db", dir, platform);
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(47199); /* closed: the kernel refuses on loopback */
+  /* A port that is really in use, for the bind; its neighbour 0 is closed. */
+  holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  busy = sa;
+  if (holder < 0 || bind(holder, (struct sockaddr *)&busy, sizeof(busy)) != 0 ||
+      listen(holder, 1) != 0 || getsockname(holder, (struct sockaddr *)&busy, &len) != 0) {
+    if (holder >= 0)
+      close(holder);
+    return -1;
+  }
   t0 = now_s();
   for (i = 0; i < n; i++) {
     sqlite3 *h = NULL;
-    sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    sqlite3_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS t(x); SELECT 1 FROM t;",
+    sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    sqlite3_exec(h,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 "CREATE TABLE IF NOT EXISTS a(id TEXT PRIMARY KEY, data TEXT NOT NULL, at REAL);"
+                 "CREATE INDEX IF NOT EXISTS a_at ON a(at);"
+                 "CREATE TABLE IF NOT EXISTS b(name TEXT PRIMARY KEY, id TEXT NOT NULL);"
+                 "SELECT max(at) FROM a;",
                  NULL, NULL, NULL);
     sqlite3_close_v2(h);
     s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s >= 0) {
-      (void)connect(s, (struct sockaddr *)&sa, sizeof(sa));
+      if (platform) {
+        struct pollfd pfd = {s, POLLOUT, 0};
+        sa.sin_port = 0; /* closed by construction */
+        if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == EINPROGRESS)
+          (void)poll(&pfd, 1, 1000);
+      } else {
+        (void)bind(s, (struct sockaddr *)&busy, sizeof(busy));
+      }
       close(s);
     }
     (void)fsk_fd_count(0);
   }
+  close(holder);
   return (now_s() - t0) / (double)n * 1e6;
 }
 
@@ -166,8 +196,10 @@ int fsk__bench_main(int argc, char **argv) {
   static const char *adapters[] = {"api", "platform"};
   char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[] = "/tmp/fdsoak-bench-XXXXXX";
   const long cycles = 1000, warmup = 10, replay = 315; /* 26 h of attempts at the cap */
-  double bare, worst_ratio = 0;
+  const int rounds = 3;
+  double best_soak[2][3], best_bare[2], replay_s[2][3], worst_ratio = 0, worst_replay = 0;
   size_t p, a;
+  int r;
   char cmd[64];
 
   if (argc > 0) {
@@ -180,28 +212,58 @@ int fsk__bench_main(int argc, char **argv) {
     perror("fdsoak bench: mkdtemp");
     return FSK_EXIT_USAGE;
   }
-  bare = bare_cycle_us(dir, 2000);
-  printf("fdsoak bench (one run; compare ratios, not absolute times)\n");
-  printf("bare loop (SQLite WAL open+close, refused loopback connect, one sample): %.1f us/cycle\n",
-         bare);
-  printf("%-10s %-9s %12s %12s %10s %16s\n", "path", "adapter", "cycles/s", "us/cycle",
-         "x bare", "26 h replay (s)");
+  /* Interleave the variants over rounds and keep each one's best: on a
+   * shared machine the minimum is the least disturbed measurement. */
+  for (a = 0; a < 2; a++) {
+    best_bare[a] = 1e30;
+    for (p = 0; p < 3; p++)
+      best_soak[a][p] = replay_s[a][p] = 1e30;
+  }
+  for (r = 0; r < rounds; r++) {
+    for (a = 0; a < 2; a++) {
+      double b = bare_cycle_us(dir, (int)a, 1000);
+      if (b > 0 && b < best_bare[a])
+        best_bare[a] = b;
+      for (p = 0; p < 3; p++) {
+        double s = soak_seconds(self, dir, paths[p], adapters[a], cycles, warmup);
+        double us = s > 0 ? s / (double)(cycles + warmup) * 1e6 : -1;
+        if (us > 0 && us < best_soak[a][p])
+          best_soak[a][p] = us;
+        if (r == 0) {
+          double rs = soak_seconds(self, dir, paths[p], adapters[a], replay, 3);
+          replay_s[a][p] = rs;
+        }
+      }
+    }
+  }
+  printf("fdsoak bench: best of %d interleaved rounds; compare ratios, not absolute times\n",
+         rounds);
+  printf("bare loop (same store open+close in WAL mode, same failing call, one sample):\n"
+         "  api      %.1f us/cycle (bind to a port in use)\n"
+         "  platform %.1f us/cycle (non-blocking connect refused, polled)\n",
+         best_bare[0], best_bare[1]);
+  printf("%-10s %-9s %10s %10s %8s %18s\n", "path", "adapter", "cycles/s", "us/cycle", "x bare",
+         "26 h replay (s)");
   for (a = 0; a < 2; a++) {
     for (p = 0; p < 3; p++) {
-      double s = soak_seconds(self, dir, paths[p], adapters[a], cycles, warmup);
-      double r = soak_seconds(self, dir, paths[p], adapters[a], replay, 3);
-      double us = s > 0 ? s / (double)(cycles + warmup) * 1e6 : -1;
-      if (s < 0) {
+      double us = best_soak[a][p], ratio = us / best_bare[a];
+      if (us >= 1e30) {
         printf("%-10s %-9s   (run failed)\n", paths[p], adapters[a]);
         continue;
       }
-      if (us / bare > worst_ratio)
-        worst_ratio = us / bare;
-      printf("%-10s %-9s %12.0f %12.1f %10.2f %16.3f\n", paths[p], adapters[a],
-             (double)(cycles + warmup) / s, us, us / bare, r);
+      if (ratio > worst_ratio)
+        worst_ratio = ratio;
+      if (replay_s[a][p] > worst_replay)
+        worst_replay = replay_s[a][p];
+      printf("%-10s %-9s %10.0f %10.1f %8.2f %18.3f\n", paths[p], adapters[a], 1e6 / us, us,
+             ratio, replay_s[a][p]);
     }
   }
-  printf("worst ratio to the bare loop: %.2fx (target: within 1.25x)\n", worst_ratio);
+  printf("worst ratio to the bare loop: %.2fx (target 1.25x); fatal/platform includes a real\n"
+         "  handshake with the peer process, which the bare loop does not do\n",
+         worst_ratio);
+  printf("worst 26 h replay (%ld attempts at the 300 s cap): %.3f s (target < 1 s per path)\n",
+         replay, worst_replay);
   printf("cost of one sample:\n");
   sample_cost(10);
   sample_cost(1000);
