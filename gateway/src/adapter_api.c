@@ -942,6 +942,20 @@ static int api_open(gw_adapter_t *a) {
   return 0;
 }
 
+/* The HTTP server rate-limits these; one line each is the operator's cue
+ * that RLIMIT_NOFILE is too low for the load (clients are being shed). */
+static void http_pressure_cb(gw_http_server_t *srv, int err, uint64_t count) {
+  api_adapter_t *api = srv->data;
+  long soft, hard;
+
+  fd_limits(&soft, &hard);
+  api_log(&api->base, GW_LOG_WARN,
+          "accept: %s (%s): at the fd limit (%ld), new clients are being shed; "
+          "%llu time%s since the last report",
+          uv_err_name(err), uv_strerror(err), soft, (unsigned long long)count,
+          count == 1 ? "" : "s");
+}
+
 static void connect_outcome_cb(uv_timer_t *t) {
   api_adapter_t *api = t->data;
 
@@ -979,6 +993,7 @@ static int api_connect(gw_adapter_t *a) {
   if (rc != 0)
     return rc;
   api->http.data = api;
+  api->http.pressure_cb = http_pressure_cb;
   api->http_init = 1;
   /* The listener's socket exists from here, success or not: disconnect
    * closes it. */

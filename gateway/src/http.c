@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <llhttp.h>
 
 #define LINGER_MS 1000
@@ -810,12 +811,49 @@ static void conn_start(gw_http_conn_t *c) {
   }
 }
 
+/* Count an fd-limit event and tell the owner, at most once per report
+ * interval: a burst of clients against RLIMIT_NOFILE makes thousands of
+ * these a second, and a log line each would be a second outage. */
+static void fd_pressure(gw_http_server_t *srv, int err) {
+  uint64_t now = uv_now(srv->loop);
+
+  srv->fd_pressure++;
+  if (srv->pressure_cb == NULL)
+    return;
+  if (srv->fd_pressure_last_ms != 0 && now - srv->fd_pressure_last_ms < GW_HTTP_PRESSURE_REPORT_MS)
+    return;
+  srv->fd_pressure_last_ms = now != 0 ? now : 1;
+  srv->pressure_cb(srv, err, srv->fd_pressure - srv->fd_pressure_reported);
+  srv->fd_pressure_reported = srv->fd_pressure;
+}
+
+/*
+ * libuv meets EMFILE in accept itself and sheds the waiting clients with
+ * its reserve-fd trick, silently: connection_cb runs only if the trick
+ * failed too.  fds are allocated lowest first, so an accepted socket at
+ * the top of the limit means every fd is in use and the next accept will
+ * shed; that is the moment to report.
+ */
+static void check_fd_headroom(gw_http_server_t *srv, const gw_http_conn_t *c) {
+  struct rlimit rl;
+  uv_os_fd_t fd;
+
+  if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+      rl.rlim_cur == RLIM_INFINITY)
+    return;
+  /* The last two: libuv's reserve fd may hold the one below. */
+  if ((rlim_t)fd + 2 >= rl.rlim_cur)
+    fd_pressure(srv, UV_EMFILE);
+}
+
 static void connection_cb(uv_stream_t *server, int status) {
   gw_http_server_t *srv = server->data;
   gw_http_conn_t *c;
 
+  if (status == UV_EMFILE || status == UV_ENFILE)
+    fd_pressure(srv, status); /* the reserve-fd trick failed as well */
   if (status != 0 || srv->closing)
-    return; /* libuv's reserve-fd trick already shed the client on EMFILE */
+    return;
   c = conn_new(srv);
   if (c == NULL)
     return;
@@ -823,6 +861,7 @@ static void connection_cb(uv_stream_t *server, int status) {
     conn_close(c);
     return;
   }
+  check_fd_headroom(srv, c);
   conn_start(c);
 }
 

@@ -75,9 +75,18 @@ typedef struct {
 typedef void (*gw_http_handler_fn)(gw_http_server_t *srv, const gw_http_request_t *req,
                                    gw_http_response_t *res);
 typedef void (*gw_http_close_cb)(gw_http_server_t *srv);
+/*
+ * Out of fds: err is UV_EMFILE or UV_ENFILE, count how many times it was
+ * met since the previous call.  Called at most once per
+ * GW_HTTP_PRESSURE_REPORT_MS, so an owner can log each call without
+ * flooding its log during a burst.
+ */
+typedef void (*gw_http_pressure_cb)(gw_http_server_t *srv, int err, uint64_t count);
+#define GW_HTTP_PRESSURE_REPORT_MS 1000
 
 struct gw_http_server_s {
   void *data; /* the owner's */
+  gw_http_pressure_cb pressure_cb; /* the owner's; optional */
   /* private */
   uv_loop_t *loop;
   uv_tcp_t listener;
@@ -92,6 +101,9 @@ struct gw_http_server_s {
   uint64_t accepted;
   uint64_t rejected;     /* 503s */
   uint64_t errors;       /* 4xx written by the server itself */
+  uint64_t fd_pressure;  /* times accept met (or came to) the fd limit */
+  uint64_t fd_pressure_reported;
+  uint64_t fd_pressure_last_ms; /* uv_now of the last report; 0 = none */
   char rbuf[GW_HTTP_READ_BUF]; /* one loop thread: reads never overlap */
 };
 
