@@ -102,6 +102,13 @@ static void test_glob(void **state) {
   assert_true(inj_glob_match("a*b*c", "aXXbYYc"));
   assert_false(inj_glob_match("a*b*c", "aXXbYY"));
   assert_true(inj_glob_match("localhost", "localhost"));
+  /* A set that never closes matches nothing and must stop at the NUL
+   * (found by fuzz_spec: the pattern "'/[" read past its end). */
+  assert_false(inj_glob_match("'/[", "'/["));
+  assert_false(inj_glob_match("[", "a"));
+  assert_false(inj_glob_match("[!", "a"));
+  assert_false(inj_glob_match("x[a-", "xa"));
+  assert_true(inj_glob_match("[]]", "]"));
 }
 
 static unsigned count_fires(const inj_rule_t *r, uint64_t from, uint64_t to) {
