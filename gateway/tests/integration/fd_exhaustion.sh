@@ -53,12 +53,13 @@ def alive():
     except ProcessLookupError:
         return False
 
-# Steady state: the storm cycles between 1 and 2 sockets and its ledger
-# (3 fds) comes and goes, so sample for a while and keep the range.
+# Steady state: the storm's adapter (socket and ledger, 4 fds) comes and
+# goes every ~50 ms, so sample for a while and keep the range; "back to
+# steady" below means not above its top (a leak only ever adds).
 steady = []
-for _ in range(40):
+for _ in range(100):
     steady.append(fds())
-    time.sleep(0.025)
+    time.sleep(0.01)
 lo, hi = min(steady), max(steady)
 print("steady fd count before the burst: %d..%d" % (lo, hi))
 assert health(), "not healthy before the burst"
@@ -99,7 +100,7 @@ assert ok, "/health not served within 1 s of the burst ending"
 print("/health served %.0f ms after the burst ended" % (t_health * 1000))
 
 # Back to the steady fd count (clients close, the storm's cycle resumes).
-assert wait_until(lambda: lo <= fds() <= hi, 10, 0.05), \
+assert wait_until(lambda: fds() <= hi, 10, 0.05), \
     "fd count %d never returned to %d..%d" % (fds(), lo, hi)
 print("fd count back to %d (steady %d..%d)" % (fds(), lo, hi))
 
@@ -123,7 +124,7 @@ assert wait_until(lambda: any("platform storm: connected" in l for l in loglines
     "the storm platform never connected again after the burst"
 assert not any("platform storm: fatal" in l or "dropped" in l for l in loglines()), "storm gave up"
 print("storm connected again %.1f s after the burst" % (time.monotonic() - t_end))
-assert wait_until(lambda: lo <= fds() <= hi, 5, 0.05), "fd count %d not steady at the end" % fds()
+assert wait_until(lambda: fds() <= hi, 5, 0.05), "fd count %d not steady at the end" % fds()
 assert alive(), "daemon died"
 PYEOF
 grep -E "platform storm: (attempt|connected|exception|retryable)" "$WORK/gw.log" | tail -3
