@@ -38,6 +38,10 @@ def writer(n):
             rid = body.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode()
             with lock:
                 acked.append(rid)
+                if len(acked) % 50 == 0:   # progress for the shell's kill
+                    with open(out + ".n.tmp", "w") as f:
+                        f.write("%d\n" % len(acked))
+                    os.rename(out + ".n.tmp", out + ".n")
             i += 1
     except (OSError, EOFError):
         pass                    # the kill
@@ -54,8 +58,13 @@ PYEOF
 CLIENT=$!
 PIDS="$PIDS $CLIENT"
 
-# Let the stream run, then kill -9 the daemon we started (by its pid).
-sleep 2
+# Let the stream run (at least 200 acknowledged, however loaded the
+# machine), then kill -9 the daemon we started, by its pid.
+i=0
+while [ "$(cat "$WORK/acked.n" 2>/dev/null || echo 0)" -lt 200 ] && [ $i -lt 150 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway died before the kill"
 kill -KILL "$GW_PID"
 wait "$GW_PID" 2>/dev/null
