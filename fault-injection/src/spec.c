@@ -191,6 +191,10 @@ static int parse_duration_ns(slice_t s, uint64_t *out) {
   else if (s.n > 1 && s.p[s.n - 1] == 's') s.n -= 1;
   if (parse_decimal(s, &v) < 0)
     return -EINVAL;
+  /* Nanoseconds in a uint64_t: converting a larger double is undefined
+   * behaviour (found by fuzz_spec).  A year is far beyond any soak. */
+  if (v * mult > 365.0 * 86400 * 1e9)
+    return -ERANGE;
   *out = (uint64_t)(v * mult + 0.5);
   return 0;
 }

@@ -212,6 +212,11 @@ static const struct bad bad_specs[] = {
     "rule 1: window end before its start near 'window(5,2)'" },
   { "connect:when=window(5):do=refuse",
     "rule 1: window(A,B) needs two durations near 'window(5)'" },
+  /* longer than a year does not fit the nanosecond clock (fuzz_spec) */
+  { "connect:when=window(0,77777777777):do=refuse",
+    "rule 1: window(A,B) needs two durations near 'window(0,77777777777)'" },
+  { "connect:when=down(31536001):do=refuse",
+    "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'" },
   { "connect:do=explode",
     "rule 1: unknown action (errno(E), refuse, async(E), hang, eai(EAI_X)) near 'explode'" },
   { "connect:do=errno(ENOTANERRNO)",
