@@ -12,6 +12,11 @@ GW=$1 PD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 SHIM=$(cd "$(dirname "$GW")/.." && pwd)/lib/libfdsoak-inject.so
 [ -f "$SHIM" ] || fail "no shim at $SHIM (build the fault-injection component)"
+# An ASan build of the daemon needs the ASan runtime first in the preload
+# list (fault-injection/README.md, "ASan and the shim").
+PRELOAD="$SHIM"
+ASAN_RT=$(ldd "$GW" 2>/dev/null | sed -n 's/.*libasan[^ ]* => \([^ ]*\).*/\1/p' | head -1)
+[ -n "$ASAN_RT" ] && PRELOAD="$ASAN_RT:$SHIM"
 
 # --- refusal before bind ---------------------------------------------------
 # The shim logs every bind the daemon makes and fails it with EADDRINUSE:
@@ -27,7 +32,7 @@ api:
   store_path: $WORK/$1.db
 EOY
   FDSOAK_INJECT='bind:do=errno(EADDRINUSE)' FDSOAK_INJECT_LOG="$WORK/$1.inject" \
-    LD_PRELOAD="$SHIM" "$GW" --config "$WORK/$1.yaml" 2>"$WORK/$1.log" &
+    LD_PRELOAD="$PRELOAD" "$GW" --config "$WORK/$1.yaml" 2>"$WORK/$1.log" &
   p=$!
   PIDS="$PIDS $p"
   wait_exit "$p" 15
@@ -53,7 +58,7 @@ api:
   store_path: $WORK/control.db
 EOY
 FDSOAK_INJECT='bind:do=errno(EADDRINUSE)' FDSOAK_INJECT_LOG="$WORK/control.inject" \
-  LD_PRELOAD="$SHIM" "$GW" --config "$WORK/control.yaml" 2>"$WORK/control.log" &
+  LD_PRELOAD="$PRELOAD" "$GW" --config "$WORK/control.yaml" 2>"$WORK/control.log" &
 p=$!
 PIDS="$PIDS $p"
 wait_log "$WORK/control.log" "platform api: retryable failure \(attempt 1\)"
