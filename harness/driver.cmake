@@ -5,7 +5,7 @@
 
 target_sources(fsk PRIVATE src/fdtable.c src/tracker.c)
 
-set(FDSOAK_DRIVER_SOURCES src/main.c src/soak.c src/watch.c src/bench.c src/gate.c)
+set(FDSOAK_DRIVER_SOURCES src/main.c src/soak.c src/watch.c src/bench.c src/gate.c src/origin.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)

@@ -349,23 +349,23 @@ rollback:
   return err;
 }
 
-int gw_store_get(gw_store_t *s, const char *id, char **data) {
-  sqlite3_stmt *st;
+/*
+ * Run a one-row lookup statement keyed by one text parameter and return a
+ * malloc'd copy of the row's first column.  UV_ENOENT when there is no row.
+ * The statement is reset and its bindings cleared whatever happens.
+ */
+static int store_lookup_text(gw_store_t *s, int idx, const char *key, const char *what,
+                             char **out) {
+  sqlite3_stmt *st = s->stmt[idx];
   const unsigned char *text;
   char *copy = NULL;
   int bytes;
   int rc;
   int err = 0;
 
-  if (s == NULL || s->db == NULL)
-    return UV_EBADF;
-  if (id == NULL || data == NULL)
-    return UV_EINVAL;
-
-  st = s->stmt[GW__STORE_GET];
-  rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "get");
+    err = store_fail(s, rc, what);
     goto out;
   }
   rc = sqlite3_step(st);
@@ -374,7 +374,7 @@ int gw_store_get(gw_store_t *s, const char *id, char **data) {
     goto out;
   }
   if (rc != SQLITE_ROW) {
-    err = store_fail(s, rc, "get");
+    err = store_fail(s, rc, what);
     goto out;
   }
   text = sqlite3_column_text(st, 0);
@@ -394,6 +394,20 @@ int gw_store_get(gw_store_t *s, const char *id, char **data) {
 out:
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+  if (err == 0)
+    *out = copy;
+  return err;
+}
+
+int gw_store_get(gw_store_t *s, const char *id, char **data) {
+  sqlite3_stmt *st;
+  int err;
+
+  if (s == NULL || s->db == NULL)
+    return UV_EBADF;
+  if (id == NULL || data == NULL)
+    return UV_EINVAL;
+  err = store_lookup_text(s, GW__STORE_GET, id, "get", data);
   if (err == 0) {
     /* "Most recently accessed" includes reads.  A failed touch only skews
      * the eviction order, so the caller still gets its data. */
@@ -405,7 +419,6 @@ out:
       sqlite3_reset(st);
       sqlite3_clear_bindings(st);
     }
-    *data = copy;
   }
   return err;
 }
@@ -434,41 +447,11 @@ int gw_store_delete(gw_store_t *s, const char *id) {
 }
 
 int gw_store_conversation(gw_store_t *s, const char *name, char **id) {
-  sqlite3_stmt *st;
-  const unsigned char *text;
-  char *copy = NULL;
-  int rc;
-  int err = 0;
-
   if (s == NULL || s->db == NULL)
     return UV_EBADF;
   if (name == NULL || id == NULL)
     return UV_EINVAL;
-  st = s->stmt[GW__STORE_CONV_GET];
-  rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "conversation");
-    goto out;
-  }
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_DONE) {
-    err = UV_ENOENT;
-    goto out;
-  }
-  if (rc != SQLITE_ROW) {
-    err = store_fail(s, rc, "conversation");
-    goto out;
-  }
-  text = sqlite3_column_text(st, 0);
-  copy = text != NULL ? strdup((const char *)text) : NULL;
-  if (copy == NULL)
-    err = UV_ENOMEM;
-out:
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (err == 0)
-    *id = copy;
-  return err;
+  return store_lookup_text(s, GW__STORE_CONV_GET, name, "conversation", id);
 }
 
 int gw_store_count(gw_store_t *s, int *count) {

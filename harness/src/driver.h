@@ -43,9 +43,10 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run);
 /* Release what fsk__soak_run allocated in run. */
 void fsk__run_free(fsk_run_t *run);
 
-/* Describe where fd came from using the shim's fd record (a backtrace) in
- * the counter page at stats_path, if any; appends to buf. */
-void fsk__origin_from_shim(const char *stats_path, int fd, char *buf, size_t len);
+/* Describe where fd of pid (0: this process) came from using the shim's fd
+ * record (a backtrace) in the counter page at stats_path, if any; appends
+ * "; opened by OP() at FRAME <- FRAME ..." to buf. */
+void fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, size_t len);
 
 /* Progress bar on stderr. */
 void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
@@ -61,6 +62,11 @@ int fsk__gate_main(int argc, char **argv);
 int fsk__exe_dir(char *buf, size_t len);
 /* The shim's path: FDSOAK_INJECT_LIB, else EXE_DIR/../lib/libfdsoak-inject.so. */
 int fsk__shim_path(char *buf, size_t len);
+/* Put the shim first in LD_PRELOAD, keeping what the caller had there;
+ * asan_first: an instrumented fdsoak's own ASan runtime before it. */
+int fsk__set_preload(const char *shim, int asan_first);
+/* Copy DIR/summary.json to stdout (--json). */
+void fsk__print_summary(const char *dir);
 /* UTC timestamp "2026-11-28T01:02:03Z" and a path-safe form. */
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen);
 

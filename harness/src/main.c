@@ -315,15 +315,7 @@ static int run_worker(run_args_t *ra) {
   if (ra->link_latest != NULL)
     fsk_results_link_latest(ra->link_latest, o->out);
   if (o->json) {
-    char file[PATH_MAX + 16];
-    FILE *f;
-    int ch;
-    snprintf(file, sizeof(file), "%s/summary.json", o->out);
-    if ((f = fopen(file, "r")) != NULL) {
-      while ((ch = fgetc(f)) != EOF)
-        putchar(ch);
-      fclose(f);
-    }
+    fsk__print_summary(o->out);
   } else if (!o->quiet) {
     fsk_print_table(stdout, &run);
     printf("results: %s\n", o->out);
@@ -347,22 +339,39 @@ static int run_worker(run_args_t *ra) {
  * program aborts at start ("ASan runtime does not come first in initial
  * library list") when a preloaded library is ahead of it -- the worker would
  * die with exit 1, which reads as "leak".  The worker is this very build,
- * so its runtime goes first; the shim needs no particular place, it reaches
- * the next definition through RTLD_NEXT wherever it sits.
+ * so with asan_first its runtime goes first; the shim needs no particular
+ * place, it reaches the next definition through RTLD_NEXT wherever it sits.
+ * A target of `watch` is not ours and may carry no ASan at all.
  */
-static int set_preload(const char *shim) {
+int fsk__set_preload(const char *shim, int asan_first) {
   const char *old = getenv("LD_PRELOAD");
   const char *rt = "";
   char buf[3 * PATH_MAX];
 
 #ifdef FSK_ASAN_RUNTIME
-  rt = FSK_ASAN_RUNTIME ":";
+  if (asan_first)
+    rt = FSK_ASAN_RUNTIME ":";
+#else
+  (void)asan_first;
 #endif
   if (old != NULL && old[0] != '\0')
     snprintf(buf, sizeof(buf), "%s%s:%s", rt, shim, old);
   else
     snprintf(buf, sizeof(buf), "%s%s", rt, shim);
-  return setenv("LD_PRELOAD", buf, 1);
+  return setenv("LD_PRELOAD", buf, 1) == 0 ? 0 : -errno;
+}
+
+void fsk__print_summary(const char *dir) {
+  char file[PATH_MAX + 16];
+  FILE *f;
+  int ch;
+
+  snprintf(file, sizeof(file), "%s/summary.json", dir);
+  if ((f = fopen(file, "r")) == NULL)
+    return;
+  while ((ch = fgetc(f)) != EOF)
+    putchar(ch);
+  fclose(f);
 }
 
 /* valgrind 3.19 exits 0 with fds open at exit, so the report is the result:
@@ -479,7 +488,7 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   }
   close(fd);
 
-  set_preload(shim);
+  fsk__set_preload(shim, 1);
   if (o->regress != NULL) {
     /* The regress core leaks adapters by design; under ASan, LeakSanitizer
      * would turn the worker's exit code into its own.  The soak's verdict

@@ -591,7 +591,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
       f.cls = l->cls;
       memcpy(f.target, l->target, sizeof(f.target));
       snprintf(l->origin, sizeof(l->origin), "scenario %s, %s", label, step_of(&f));
-      fsk__origin_from_shim(o->stats_path, l->fd, l->origin, sizeof(l->origin));
+      fsk__origin_from_shim(o->stats_path, 0, l->fd, l->origin, sizeof(l->origin));
     }
   }
   out->verdict = fsk_verdict_strict(out->counts, out->nsamples, (size_t)o->warmup, out->nleaked,
@@ -703,49 +703,4 @@ out:
   free(e.before);
   rm_tree(e.dir);
   return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Origins from the shim's fd records                                  */
-/* ------------------------------------------------------------------ */
-
-void fsk__origin_from_shim(const char *stats_path, int fd, char *buf, size_t len) {
-  inj_stats_view_t v;
-  inj_fd_record_t rec;
-  size_t used = strlen(buf);
-  unsigned i;
-
-  if (stats_path == NULL || inj_stats_open(stats_path, &v) != 0)
-    return;
-  if (inj_stats_fd_record(&v, fd, &rec) == 0 && rec.nframes > 0) {
-    used += snprintf(buf + used, used < len ? len - used : 0, "; opened by %s() at",
-                     inj_op_name(rec.op));
-    /* In-process, the frames are our own addresses: name them with dladdr.
-     * The binary is linked with -rdynamic so its own functions have names. */
-    for (i = 0; i < rec.nframes && i < INJ_BT_FRAMES && used < len; i++) {
-      Dl_info info;
-      const char *name = NULL, *file = NULL;
-      uintptr_t addr = (uintptr_t)rec.frames[i];
-      if (dladdr((void *)addr, &info) != 0) {
-        name = info.dli_sname;
-        file = info.dli_fname;
-      }
-      if (file != NULL && strstr(file, "libfdsoak-inject") != NULL)
-        continue; /* the shim's own frames say nothing about the target */
-      if (name != NULL) {
-        used += snprintf(buf + used, len - used, " %s", name);
-      } else if (file != NULL) {
-        /* A static function: the object and offset still find it
-         * (addr2line -e OBJECT OFFSET). */
-        const char *base = strrchr(file, '/');
-        used += snprintf(buf + used, len - used, " %s+0x%lx", base != NULL ? base + 1 : file,
-                         (unsigned long)(addr - (uintptr_t)info.dli_fbase));
-      } else {
-        used += snprintf(buf + used, len - used, " 0x%lx", (unsigned long)addr);
-      }
-      if (i + 1 < rec.nframes && used < len)
-        used += snprintf(buf + used, len - used, " <-");
-    }
-  }
-  inj_stats_close(&v);
 }

@@ -156,64 +156,13 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
 
 /* ------------------------------------------------------------------ */
 
-/* Name a return address in the target: "lib+0xoff" from /proc/PID/maps. */
-static void name_frame(pid_t pid, uint64_t addr, char *buf, size_t len) {
-  char maps[64], line[PATH_MAX + 128];
-  FILE *f;
-
-  snprintf(buf, len, "0x%llx", (unsigned long long)addr);
-  snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-  if ((f = fopen(maps, "r")) == NULL)
-    return;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    unsigned long long lo, hi, off;
-    char perms[8], path[PATH_MAX];
-    path[0] = '\0';
-    if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &lo, &hi, perms, &off, path) < 4)
-      continue;
-    if (addr >= lo && addr < hi && path[0] == '/') {
-      snprintf(buf, len, "%s+0x%llx", basename(path), (unsigned long long)(addr - lo + off));
-      break;
-    }
-  }
-  fclose(f);
-}
-
-static void origin_external(const char *stats, pid_t pid, int fd, char *buf, size_t len) {
-  inj_stats_view_t v;
-  inj_fd_record_t rec;
-  size_t used = strlen(buf);
-  unsigned i;
-
-  if (stats == NULL || inj_stats_open(stats, &v) != 0)
-    return;
-  if (inj_stats_fd_record(&v, fd, &rec) == 0 && rec.nframes > 0) {
-    used += snprintf(buf + used, used < len ? len - used : 0, "; opened by %s() at",
-                     inj_op_name(rec.op));
-    /* The first frames are the shim's own; skip those inside it. */
-    for (i = 0; i < rec.nframes && i < INJ_BT_FRAMES && used < len; i++) {
-      char fr[PATH_MAX];
-      name_frame(pid, rec.frames[i], fr, sizeof(fr));
-      if (strstr(fr, "libfdsoak-inject") != NULL)
-        continue;
-      used += snprintf(buf + used, len - used, " %s", fr);
-    }
-  }
-  inj_stats_close(&v);
-}
-
 static int start_target(watch_opts_t *w, const char *stats, pid_t *pid) {
-  char shim[PATH_MAX], preload[2 * PATH_MAX];
-  const char *old = getenv("LD_PRELOAD");
+  char shim[PATH_MAX];
   int rc;
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
     return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
-  if (old != NULL && old[0] != '\0')
-    snprintf(preload, sizeof(preload), "%s:%s", shim, old);
-  else
-    snprintf(preload, sizeof(preload), "%s", shim);
-  setenv("LD_PRELOAD", preload, 1);
+  fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", w->inject != NULL ? w->inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", stats, 1);
   setenv("FDSOAK_INJECT_TRACK", "1", 1);
@@ -394,7 +343,7 @@ int fsk__watch_main(int argc, char **argv) {
         snprintf(sc.leaked[i].origin, sizeof(sc.leaked[i].origin), "%s, cycle %ld", label,
                  sc.leaked[i].opened_cycle);
         if (child)
-          origin_external(stats, w.pid, sc.leaked[i].fd, sc.leaked[i].origin,
+          fsk__origin_from_shim(stats, w.pid, sc.leaked[i].fd, sc.leaked[i].origin,
                           sizeof(sc.leaked[i].origin));
       }
     }
@@ -422,15 +371,7 @@ int fsk__watch_main(int argc, char **argv) {
   if (!w.out_given)
     fsk_results_link_latest("results", w.out);
   if (w.json) {
-    char file[PATH_MAX + 16];
-    FILE *f;
-    int ch;
-    snprintf(file, sizeof(file), "%s/summary.json", w.out);
-    if ((f = fopen(file, "r")) != NULL) {
-      while ((ch = fgetc(f)) != EOF)
-        putchar(ch);
-      fclose(f);
-    }
+    fsk__print_summary(w.out);
   } else if (!w.quiet) {
     fsk_print_table(stdout, &run);
     printf("%s\nresults: %s\n", sc.stats.why, w.out);
