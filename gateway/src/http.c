@@ -412,30 +412,44 @@ static int reject(gw_http_conn_t *c, int status, const char *code, const char *m
   return -1;
 }
 
+/*
+ * Append len bytes to a growable buffer, keeping room for a NUL.  It grows
+ * by doubling from `first`, never past `cap_max` (the caller has checked
+ * that len fits under it), so memory follows what arrives, not what a
+ * client claims.  UV_ENOMEM leaves the buffer as it was.
+ */
+static int buf_append(char **buf, size_t *len, size_t *cap, size_t first, size_t cap_max,
+                      const char *at, size_t n) {
+  size_t want = *len + n + 1, c;
+  char *p;
+
+  if (want > *cap) {
+    c = *cap != 0 ? *cap : first;
+    while (c < want)
+      c *= 2;
+    if (c > cap_max)
+      c = cap_max;
+    p = realloc(*buf, c);
+    if (p == NULL)
+      return UV_ENOMEM;
+    *buf = p;
+    *cap = c;
+  }
+  memcpy(*buf + *len, at, n);
+  *len += n;
+  return 0;
+}
+
 static int hbuf_append(gw_http_conn_t *c, const char *at, size_t len) {
   size_t max = c->srv->limits.max_header_bytes;
-  size_t cap;
-  char *p;
 
   if (c->hlen + len + 1 > max) {
     if (c->in_target)
       return reject(c, 414, "uri_too_long", "request target too long");
     return reject(c, 431, "request_header_fields_too_large", "request headers too large");
   }
-  if (c->hlen + len + 1 > c->hcap) {
-    cap = c->hcap != 0 ? c->hcap : 1024;
-    while (cap < c->hlen + len + 1)
-      cap *= 2;
-    if (cap > max)
-      cap = max;
-    p = realloc(c->hbuf, cap);
-    if (p == NULL)
-      return reject(c, 500, "server_error", "out of memory");
-    c->hbuf = p;
-    c->hcap = cap;
-  }
-  memcpy(c->hbuf + c->hlen, at, len);
-  c->hlen += len;
+  if (buf_append(&c->hbuf, &c->hlen, &c->hcap, 1024, max, at, len) != 0)
+    return reject(c, 500, "server_error", "out of memory");
   return 0;
 }
 
@@ -531,27 +545,13 @@ static int on_headers_complete(llhttp_t *p) {
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   gw_http_conn_t *c = p->data;
   size_t max = c->srv->limits.max_body;
-  size_t cap;
-  char *b;
 
   if (c->blen + len > max)
     return reject(c, 413, "request_too_large", "request body exceeds the limit");
-  if (c->blen + len + 1 > c->bcap) {
-    /* Grow with what arrives, not with what Content-Length promises, so a
-     * client that only claims 10 MB costs nothing. */
-    cap = c->bcap != 0 ? c->bcap : 4096;
-    while (cap < c->blen + len + 1)
-      cap *= 2;
-    if (cap > max + 1)
-      cap = max + 1;
-    b = realloc(c->body, cap);
-    if (b == NULL)
-      return reject(c, 500, "server_error", "out of memory");
-    c->body = b;
-    c->bcap = cap;
-  }
-  memcpy(c->body + c->blen, at, len);
-  c->blen += len;
+  /* Grow with what arrives, not with what Content-Length promises, so a
+   * client that only claims 10 MB costs nothing. */
+  if (buf_append(&c->body, &c->blen, &c->bcap, 4096, max + 1, at, len) != 0)
+    return reject(c, 500, "server_error", "out of memory");
   return 0;
 }
 

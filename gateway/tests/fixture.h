@@ -196,4 +196,18 @@ static inline void fx_teardown(fx_t *fx) {
   assert_int_equal(gw_fd_count(), fx->fd_start);
 }
 
+/* One fixture per test process, set up and torn down around each test:
+ * cmocka_unit_test_setup_teardown(test, fx_cm_setup, fx_cm_teardown). */
+static fx_t fx __attribute__((unused));
+
+static inline int fx_cm_setup(void **state) {
+  fx_setup(&fx);
+  return 0;
+}
+
+static inline int fx_cm_teardown(void **state) {
+  fx_teardown(&fx);
+  return 0;
+}
+
 #endif

@@ -1,7 +1,6 @@
 /* test_adapter.c - the adapter base and the test adapter's fds. */
 #include "fixture.h"
 
-static fx_t fx;
 static int done_calls;
 static int done_status;
 static int connect_calls;

@@ -16,7 +16,7 @@
 
 #include "api.h"
 
-static fx_t *fx;
+static fx_t *afx;
 
 static void warm_closed_cb(uv_handle_t *h) { (void)h; }
 
@@ -24,25 +24,25 @@ static void setup_fx(void) {
   uv_tcp_t warm;
   struct sockaddr_in sin;
 
-  fx = calloc(1, sizeof(*fx));
-  assert_non_null(fx);
-  fx_setup(fx);
-  assert_int_equal(gw_runner_register_kind(fx->r, &gw_api_adapter_vtable), 0);
+  afx = calloc(1, sizeof(*afx));
+  assert_non_null(afx);
+  fx_setup(afx);
+  assert_int_equal(gw_runner_register_kind(afx->r, &gw_api_adapter_vtable), 0);
   /* libuv opens one reserve fd per loop at its first listen (for the
    * EMFILE accept trick) and keeps it until uv_loop_close: a constant of
    * the fd table, so take it now and count from here. */
-  assert_int_equal(uv_tcp_init(&fx->loop, &warm), 0);
+  assert_int_equal(uv_tcp_init(&afx->loop, &warm), 0);
   uv_ip4_addr("127.0.0.1", 0, &sin);
   assert_int_equal(uv_tcp_bind(&warm, (struct sockaddr *)&sin, 0), 0);
   assert_int_equal(uv_listen((uv_stream_t *)&warm, 1, NULL), 0);
   uv_close((uv_handle_t *)&warm, warm_closed_cb);
-  uv_run(&fx->loop, UV_RUN_NOWAIT);
+  uv_run(&afx->loop, UV_RUN_NOWAIT);
 }
 
 static void teardown_fx(void) {
-  fx_teardown(fx);
-  free(fx);
-  fx = NULL;
+  fx_teardown(afx);
+  free(afx);
+  afx = NULL;
 }
 
 static void api_config(gw_platform_config_t *cfg, const char *host, int port, const char *key) {
@@ -52,7 +52,7 @@ static void api_config(gw_platform_config_t *cfg, const char *host, int port, co
   snprintf(cfg->host, sizeof(cfg->host), "%s", host);
   cfg->port = port;
   snprintf(cfg->key, sizeof(cfg->key), "%s", key);
-  snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/responses.db", fx->dir);
+  snprintf(cfg->store_path, sizeof(cfg->store_path), "%s/responses.db", afx->dir);
 }
 
 static int attempt_over(void *arg) {
@@ -69,10 +69,10 @@ static int attempt_over(void *arg) {
 static gw_platform_status_t first_attempt(const gw_platform_config_t *cfg) {
   char err[256];
 
-  assert_int_equal(gw_runner_add_platform(fx->r, cfg, err, sizeof(err)), 0);
-  assert_int_equal(gw_runner_start(fx->r), 0);
-  assert_int_equal(hc_pump(&fx->loop, attempt_over, fx->r, 5000), 0);
-  return fx_status(fx, "api");
+  assert_int_equal(gw_runner_add_platform(afx->r, cfg, err, sizeof(err)), 0);
+  assert_int_equal(gw_runner_start(afx->r), 0);
+  assert_int_equal(hc_pump(&afx->loop, attempt_over, afx->r, 5000), 0);
+  return fx_status(afx, "api");
 }
 
 /* A loopback port somebody else holds. */
@@ -107,7 +107,7 @@ static void test_connect_ok_ephemeral(void **state) {
   api_config(&cfg, "127.0.0.1", 0, "");
   st = first_attempt(&cfg);
   assert_int_equal(st.state, GW_PLATFORM_CONNECTED);
-  a = gw_runner_adapter(fx->r, "api");
+  a = gw_runner_adapter(afx->r, "api");
   assert_non_null(a);
   assert_true(gw_api_adapter_port(a) > 0);
   /* Store (db, -wal, -shm) and the listener. */
@@ -133,18 +133,18 @@ static void test_port_in_use_is_retryable(void **state) {
   assert_int_equal(gw_fd_count(), before);
 
   /* Still taken on the retry: same outcome, still flat. */
-  assert_int_equal(gw_clock_jump(&fx->clock), 0);
-  assert_int_equal(hc_pump(&fx->loop, attempt_over, fx->r, 5000), 0);
-  st = fx_status(fx, "api");
+  assert_int_equal(gw_clock_jump(&afx->clock), 0);
+  assert_int_equal(hc_pump(&afx->loop, attempt_over, afx->r, 5000), 0);
+  st = fx_status(afx, "api");
   assert_int_equal(st.outcomes[GW_OUTCOME_RETRYABLE], 2);
   assert_int_equal(gw_fd_count(), before);
 
   /* Port freed: the next retry connects. */
   close(holder);
   before--;
-  assert_int_equal(gw_clock_jump(&fx->clock), 0);
-  assert_int_equal(hc_pump(&fx->loop, attempt_over, fx->r, 5000), 0);
-  st = fx_status(fx, "api");
+  assert_int_equal(gw_clock_jump(&afx->clock), 0);
+  assert_int_equal(hc_pump(&afx->loop, attempt_over, afx->r, 5000), 0);
+  st = fx_status(afx, "api");
   assert_int_equal(st.state, GW_PLATFORM_CONNECTED);
   assert_int_equal(gw_fd_count(), before + 4);
   teardown_fx();
@@ -246,7 +246,7 @@ static void test_socket_emfile_is_exception(void **state) {
   setup_fx();
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "");
-  assert_int_equal(gw_runner_add_platform(fx->r, &cfg, err, sizeof(err)), 0);
+  assert_int_equal(gw_runner_add_platform(afx->r, &cfg, err, sizeof(err)), 0);
   /* Room for the store's three fds and not one more: the listener's
    * socket(2) fails with EMFILE -- the exception path, as at fd
    * exhaustion in production. */
@@ -254,10 +254,10 @@ static void test_socket_emfile_is_exception(void **state) {
   low = saved;
   low.rlim_cur = (rlim_t)nth_free_fd(4);
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-  assert_int_equal(gw_runner_start(fx->r), 0);
-  assert_int_equal(hc_pump(&fx->loop, attempt_over, fx->r, 5000), 0);
+  assert_int_equal(gw_runner_start(afx->r), 0);
+  assert_int_equal(hc_pump(&afx->loop, attempt_over, afx->r, 5000), 0);
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-  st = fx_status(fx, "api");
+  st = fx_status(afx, "api");
   assert_int_equal(st.state, GW_PLATFORM_RETRYING);
   assert_int_equal(st.outcomes[GW_OUTCOME_EXCEPTION], 1);
   assert_string_equal(st.last_error_code, "EMFILE");
@@ -273,7 +273,7 @@ static void test_store_open_failure_is_exception(void **state) {
   setup_fx();
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "");
-  snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/missing/dir/responses.db", fx->dir);
+  snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/missing/dir/responses.db", afx->dir);
   st = first_attempt(&cfg);
   assert_int_equal(st.state, GW_PLATFORM_RETRYING);
   assert_int_equal(st.outcomes[GW_OUTCOME_EXCEPTION], 1);
@@ -288,11 +288,11 @@ static void test_validate(void **state) {
   setup_fx();
   api_config(&cfg, "127.0.0.1", 0, "");
   cfg.store_path[0] = '\0';
-  assert_int_equal(gw_runner_add_platform(fx->r, &cfg, err, sizeof(err)), GW_ECONFIG);
+  assert_int_equal(gw_runner_add_platform(afx->r, &cfg, err, sizeof(err)), GW_ECONFIG);
   assert_non_null(strstr(err, "store_path"));
   api_config(&cfg, "127.0.0.1", 0, "");
   cfg.max_responses = -1;
-  assert_int_equal(gw_runner_add_platform(fx->r, &cfg, err, sizeof(err)), GW_ECONFIG);
+  assert_int_equal(gw_runner_add_platform(afx->r, &cfg, err, sizeof(err)), GW_ECONFIG);
   assert_non_null(strstr(err, "max_responses"));
   teardown_fx();
 }
@@ -332,7 +332,7 @@ static void test_lifecycle_by_hand(void **state) {
   memset(&calls, 0, sizeof(calls));
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "");
-  assert_int_equal(gw_api_adapter_vtable.create(fx->r, &cfg, &a), 0);
+  assert_int_equal(gw_api_adapter_vtable.create(afx->r, &cfg, &a), 0);
   assert_int_equal(gw_fd_count(), before); /* create takes nothing */
   assert_int_equal(gw_api_adapter_port(a), UV_ENOTCONN);
   assert_int_equal(gw_api_adapter_vtable.open(a), 0);
@@ -340,7 +340,7 @@ static void test_lifecycle_by_hand(void **state) {
   assert_int_equal(gw_fd_count(), before + 3);
   assert_int_equal(gw_adapter_connect(a, connect_cb), 0);
   assert_int_equal(calls.connect_calls, 0); /* never inside connect() */
-  assert_int_equal(hc_pump(&fx->loop, connected_or_failed, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, connected_or_failed, NULL, 1000), 0);
   assert_int_equal(calls.result, GW_CONNECT_OK);
   assert_int_equal(gw_adapter_state(a), GW_ADAPTER_CONNECTED);
   assert_int_equal(gw_fd_count(), before + 4);
@@ -348,7 +348,7 @@ static void test_lifecycle_by_hand(void **state) {
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), 0);
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), UV_EALREADY);
   assert_int_equal(calls.disconnect_calls, 0);
-  assert_int_equal(hc_pump(&fx->loop, disconnected, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, disconnected, NULL, 1000), 0);
   assert_int_equal(calls.disconnect_calls, 1);
   assert_int_equal(calls.disconnect_status, 0);
   assert_int_equal(gw_adapter_state(a), GW_ADAPTER_CLOSED);
@@ -371,20 +371,20 @@ static void test_disconnect_during_connect(void **state) {
   memset(&calls, 0, sizeof(calls));
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "");
-  assert_int_equal(gw_api_adapter_vtable.create(fx->r, &cfg, &a), 0);
+  assert_int_equal(gw_api_adapter_vtable.create(afx->r, &cfg, &a), 0);
   assert_int_equal(gw_api_adapter_vtable.open(a), 0);
   assert_int_equal(gw_adapter_connect(a, connect_cb), 0);
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), 0);
-  assert_int_equal(hc_pump(&fx->loop, disconnected, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, disconnected, NULL, 1000), 0);
   assert_int_equal(calls.connect_calls, 0);
   assert_int_equal(gw_fd_count(), before);
   gw_adapter_destroy(a);
 
   /* Disconnect of an adapter that was only created (open never ran). */
   memset(&calls, 0, sizeof(calls));
-  assert_int_equal(gw_api_adapter_vtable.create(fx->r, &cfg, &a), 0);
+  assert_int_equal(gw_api_adapter_vtable.create(afx->r, &cfg, &a), 0);
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), 0);
-  assert_int_equal(hc_pump(&fx->loop, disconnected, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, disconnected, NULL, 1000), 0);
   gw_adapter_destroy(a);
   assert_int_equal(gw_fd_count(), before);
   teardown_fx();
@@ -421,19 +421,19 @@ static void test_disconnect_closes_clients(void **state) {
   memset(&calls, 0, sizeof(calls));
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "");
-  assert_int_equal(gw_api_adapter_vtable.create(fx->r, &cfg, &a), 0);
+  assert_int_equal(gw_api_adapter_vtable.create(afx->r, &cfg, &a), 0);
   assert_int_equal(gw_api_adapter_vtable.open(a), 0);
   assert_int_equal(gw_adapter_connect(a, connect_cb), 0);
-  assert_int_equal(hc_pump(&fx->loop, connected_or_failed, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, connected_or_failed, NULL, 1000), 0);
   memset(&c, 0, sizeof(c));
   c.port = gw_api_adapter_port(a);
-  assert_int_equal(hc_run(&fx->loop, open_client_fn, &c), 0);
+  assert_int_equal(hc_run(&afx->loop, open_client_fn, &c), 0);
   assert_true(c.ok);
   assert_int_equal(gw_api_adapter_connections(a), 1);
   assert_int_equal(gw_api_adapter_requests(a), 1);
 
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), 0);
-  assert_int_equal(hc_pump(&fx->loop, disconnected, NULL, 1000), 0);
+  assert_int_equal(hc_pump(&afx->loop, disconnected, NULL, 1000), 0);
   assert_true(hc_closed(c.fd)); /* the server side is gone */
   close(c.fd);
 #if defined(GW_REGRESS)
@@ -463,10 +463,10 @@ static void test_store_close(void **state) {
   st = first_attempt(&cfg);
   assert_int_equal(st.state, GW_PLATFORM_RETRYING);
   for (i = 0; i < 3; i++) {
-    assert_int_equal(gw_clock_jump(&fx->clock), 0);
-    assert_int_equal(hc_pump(&fx->loop, attempt_over, fx->r, 5000), 0);
+    assert_int_equal(gw_clock_jump(&afx->clock), 0);
+    assert_int_equal(hc_pump(&afx->loop, attempt_over, afx->r, 5000), 0);
   }
-  st = fx_status(fx, "api");
+  st = fx_status(afx, "api");
   assert_int_equal(st.outcomes[GW_OUTCOME_RETRYABLE], 4);
 #ifdef GW_REGRESS
   /* The pre-fix disconnect forgot the store: db and -wal leak on every

@@ -29,8 +29,6 @@ static const path_case_t cases[] = {
 #define WARMUP 3
 #define CYCLES 20
 
-static fx_t fx;
-
 /* One reconnect cycle: the attempt's deadline comes due, the attempt runs to
  * its outcome, the adapter is disposed, the loop goes quiet. */
 static void cycle(const path_case_t *c) {

@@ -1,17 +1,6 @@
 /* test_runner.c - startup and runtime rules of the runner (upstream's). */
 #include "fixture.h"
 
-static fx_t fx;
-
-static int setup(void **state) {
-  fx_setup(&fx);
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx_teardown(&fx);
-  return 0;
-}
 
 static void start(void) {
   assert_int_equal(gw_runner_start(fx.r), 0);
@@ -232,7 +221,7 @@ static void test_backoff_formula(void **state) {
   assert_int_equal(gw_backoff_ms(0), 30000);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

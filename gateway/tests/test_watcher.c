@@ -5,17 +5,6 @@
  */
 #include "fixture.h"
 
-static fx_t fx;
-
-static int setup(void **state) {
-  fx_setup(&fx);
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx_teardown(&fx);
-  return 0;
-}
 
 /* Start the runner and let the first connect (and its disposal) finish. */
 static void start(void) {
@@ -323,7 +312,7 @@ static void test_26_hour_schedule_in_virtual_time(void **state) {
   assert_true(n > 300 && n < 320);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

@@ -239,6 +239,27 @@ static void stats_reset(fsk_stats_t *st) {
   st->slope = st->slope_lo = st->floor_rise = NAN;
 }
 
+/* Both rules start alike: describe the post-warm-up samples into st, and
+ * return how many there are (x points at the first, or NULL). */
+static size_t judge_begin(const int *counts, size_t n, size_t warmup, fsk_stats_t *st,
+                          const int **x) {
+  size_t m = (counts != NULL && n > warmup) ? n - warmup : 0;
+
+  stats_reset(st);
+  *x = m ? counts + warmup : NULL;
+  if (m)
+    describe(*x, m, st);
+  return m;
+}
+
+/* An fd that outlived its cycle is proof by identity, whatever the count
+ * did: it wins even over a short series. */
+static fsk_verdict_t judge_survivors(fsk_stats_t *st, size_t survivors) {
+  why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors,
+      survivors == 1 ? "" : "s", survivors == 1 ? "its" : "their");
+  return FSK_VERDICT_LEAK;
+}
+
 fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup, size_t survivors,
                                  fsk_stats_t *st) {
   fsk_stats_t local;
@@ -247,18 +268,9 @@ fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup, siz
 
   if (st == NULL)
     st = &local;
-  stats_reset(st);
-  m = (counts != NULL && n > warmup) ? n - warmup : 0;
-  x = m ? counts + warmup : NULL;
-  if (m)
-    describe(x, m, st);
-  /* An fd that outlived its cycle is proof by identity, whatever the
-   * count did: it wins even over a short series. */
-  if (survivors > 0) {
-    why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors,
-        survivors == 1 ? "" : "s", survivors == 1 ? "its" : "their");
-    return FSK_VERDICT_LEAK;
-  }
+  m = judge_begin(counts, n, warmup, st, &x);
+  if (survivors > 0)
+    return judge_survivors(st, survivors);
   if (m < 2) {
     why(st, "only %zu sample%s after a warm-up of %zu cycles: nothing to compare.", m,
         m == 1 ? "" : "s", warmup);
@@ -315,16 +327,9 @@ fsk_verdict_t fsk_verdict_stat(const int *counts, size_t n, size_t warmup, size_
 
   if (st == NULL)
     st = &local;
-  stats_reset(st);
-  m = (counts != NULL && n > warmup) ? n - warmup : 0;
-  x = m ? counts + warmup : NULL;
-  if (m)
-    describe(x, m, st);
-  if (survivors > 0) {
-    why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors,
-        survivors == 1 ? "" : "s", survivors == 1 ? "its" : "their");
-    return FSK_VERDICT_LEAK;
-  }
+  m = judge_begin(counts, n, warmup, st, &x);
+  if (survivors > 0)
+    return judge_survivors(st, survivors);
   if (m < STAT_MIN_SAMPLES) {
     why(st, "only %zu samples after a warm-up of %zu cycles; the statistical rule needs %d.", m,
         warmup, STAT_MIN_SAMPLES);
