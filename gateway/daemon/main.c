@@ -92,36 +92,6 @@ static void stop_timer_cb(uv_timer_t *t) {
   begin_stop(d, d->exit_code);
 }
 
-/*
- * The runner reports GW_EV_STOPPED for a runtime fatal error that leaves
- * nothing; a startup whose every platform failed fatally leaves nothing too,
- * and upstream stops then as well.  Checked from the stop timer, outside the
- * runner's call stack, once the outcome has been fully applied.
- */
-static int nothing_left(daemon_t *d) {
-  gw_platform_status_t st;
-  size_t i, n = gw_runner_platform_count(d->runner);
-
-  for (i = 0; i < n; i++) {
-    if (gw_runner_status_at(d->runner, i, &st) != 0)
-      return 0;
-    if (st.state != GW_PLATFORM_FATAL && st.state != GW_PLATFORM_STOPPED)
-      return 0;
-    if (st.queued || st.in_flight)
-      return 0;
-  }
-  return 1;
-}
-
-static void check_timer_cb(uv_timer_t *t) {
-  daemon_t *d = t->data;
-
-  if (d->stopping || !nothing_left(d))
-    return;
-  log_line(GW_LOG_ERROR, "no platform connected and none queued: stopping");
-  begin_stop(d, 1);
-}
-
 static void event_cb(void *data, const gw_event_t *ev) {
   daemon_t *d = data;
   gw_platform_status_t st;
@@ -163,16 +133,9 @@ static void event_cb(void *data, const gw_event_t *ev) {
     default:
       break;
     }
-    if ((ev->outcome == GW_OUTCOME_FATAL || ev->outcome == GW_OUTCOME_DROPPED) && !d->stopping &&
-        !uv_is_active((uv_handle_t *) &d->stop_timer))
-      uv_timer_start(&d->stop_timer, check_timer_cb, 0, 0);
     break;
   case GW_EV_DISPOSED:
     log_line(GW_LOG_DEBUG, "platform %s: failed attempt %u disposed of", name, ev->attempt);
-    /* A fatal outcome is final only once its adapter is gone. */
-    if (have_st && st.state == GW_PLATFORM_FATAL && !d->stopping &&
-        !uv_is_active((uv_handle_t *) &d->stop_timer))
-      uv_timer_start(&d->stop_timer, check_timer_cb, 0, 0);
     break;
   case GW_EV_RUNTIME_ERROR:
     log_line(ev->outcome == GW_OUTCOME_FATAL ? GW_LOG_ERROR : GW_LOG_WARN,
@@ -181,6 +144,9 @@ static void event_cb(void *data, const gw_event_t *ev) {
              have_st ? st.last_error_code : "?", have_st ? st.last_error_message : "?");
     break;
   case GW_EV_STOPPED:
+    /* The runner's rule, upstream's: nothing connected, nothing queued or
+     * about to be queued -- after a runtime fatal error or a startup where
+     * every platform failed fatally. */
     log_line(GW_LOG_ERROR, "nothing connected and nothing queued: stopping");
     if (!d->stopping) {
       /* Not from inside the runner's own call stack. */
