@@ -129,6 +129,7 @@ typedef struct {
   int path;    /* index into fsk__path_names */
   int adapter; /* index into fsk__adapter_names */
   unsigned hang_ms;
+  unsigned quiet_ms;
   char name[GW_NAME_MAX];
   uint64_t outcomes;
   gw_outcome_t last_outcome;
@@ -336,7 +337,7 @@ static int scen_cycle(scen_t *s) {
       gw_runner_retry(s->runner, s->name);
     else
       gw_clock_jump(&s->clock); /* the retry deadline, or a hang's timeout */
-    gw_clock_settle(&s->clock, s->o->quiet_ms);
+    gw_clock_settle(&s->clock, s->quiet_ms);
     /* Still connecting after a quiet spell: a slow peer on a busy machine
      * or a real hang.  Give real I/O a longer, bounded chance before virtual
      * time declares a connect timeout, so a loaded CI box cannot turn the
@@ -345,7 +346,7 @@ static int scen_cycle(scen_t *s) {
       gw_clock_settle(&s->clock, s->hang_ms);
   }
   /* The disposal may still be closing handles: finish it before sampling. */
-  gw_clock_settle(&s->clock, s->o->quiet_ms);
+  gw_clock_settle(&s->clock, s->quiet_ms);
   return s->outcomes >= want ? 0 : -ETIMEDOUT;
 }
 
@@ -480,6 +481,9 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
   s.path = path;
   s.adapter = adapter;
   s.hang_ms = def->hang_ms != 0 ? def->hang_ms : o->hang_ms;
+  /* A scenario that hangs on purpose has nothing to wait for: its quiet
+   * period is no longer than its hang allowance. */
+  s.quiet_ms = def->hang_ms != 0 && def->hang_ms < o->quiet_ms ? def->hang_ms : o->quiet_ms;
   if (def->fault != NULL) {
     snprintf(s.name, sizeof(s.name), "%s-%s", def->fault, fsk__adapter_names[adapter]);
     snprintf(pathname, sizeof(pathname), "%s:%s", fsk__path_names[path], def->fault);
@@ -532,7 +536,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
   /* The first connect is the startup path, not a reconnect: it runs before
    * cycle 0 and is not sampled. */
   gw_runner_start(s.runner);
-  gw_clock_settle(&s.clock, o->quiet_ms);
+  gw_clock_settle(&s.clock, s.quiet_ms);
   if (scen_status(&s).in_flight)
     gw_clock_settle(&s.clock, s.hang_ms);
 
