@@ -28,20 +28,12 @@ list(APPEND GW_SOURCES
 )
 list(APPEND GW_LINK llhttp PkgConfig::CJSON)
 
-# Each test only once its source exists (the fragment is live as soon as
-# it is in the tree).
 foreach(t store http api keycmp)
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_${t}.c)
-    fdsoak_add_test(gw_test_${t} tests/test_${t}.c LIBS gw LABELS unit)
-    target_include_directories(gw_test_${t} PRIVATE src tests)
-  endif()
+  gw_unit_test(gw_test_${t} tests/test_${t}.c gw)
 endforeach()
 # The same api test against the regress library: with store-close chosen
 # it must see the store's fds outlive disconnect.
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_api.c)
-  fdsoak_add_test(gw_test_api_regress tests/test_api.c LIBS gw_regress LABELS unit)
-  target_include_directories(gw_test_api_regress PRIVATE src tests)
-endif()
+gw_unit_test(gw_test_api_regress tests/test_api.c gw_regress)
 
 # SQL only with bound parameters: every sqlite3_exec/prepare in the gateway
 # takes literal SQL (or a literal-only constant), and no SQL string builder

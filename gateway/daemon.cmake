@@ -8,24 +8,9 @@ add_executable(fdsoak-gateway daemon/main.c daemon/config_yaml.c)
 target_include_directories(fdsoak-gateway PRIVATE src daemon)
 target_link_libraries(fdsoak-gateway PRIVATE gw PkgConfig::YAML)
 
-# The api adapter lives in its own fragment; build it in when it is there.
-set(GW_DAEMON_HAVE_API OFF)
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/api.h AND
-   EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/adapter_api.c AND
-   EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/api.cmake)
-  set(GW_DAEMON_HAVE_API ON)
-  target_compile_definitions(fdsoak-gateway PRIVATE GW_HAVE_API=1)
-endif()
-
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_daemon_config.c)
-  fdsoak_add_test(gw_test_daemon_config tests/test_daemon_config.c LIBS gw PkgConfig::YAML
-                  LABELS unit)
-  target_sources(gw_test_daemon_config PRIVATE daemon/config_yaml.c)
-  target_include_directories(gw_test_daemon_config PRIVATE src daemon tests)
-  if(GW_DAEMON_HAVE_API)
-    target_compile_definitions(gw_test_daemon_config PRIVATE GW_HAVE_API=1)
-  endif()
-endif()
+gw_unit_test(gw_test_daemon_config tests/test_daemon_config.c gw PkgConfig::YAML)
+target_sources(gw_test_daemon_config PRIVATE daemon/config_yaml.c)
+target_include_directories(gw_test_daemon_config PRIVATE daemon)
 
 # The sample config must run as is: parse and validate it with the daemon.
 add_test(NAME gw_sample_config_checks

@@ -26,9 +26,6 @@
 #include "config_yaml.h"
 #include "gw.h"
 #include "platform.h"
-#ifdef GW_HAVE_API
-#include "api.h"
-#endif
 
 typedef struct {
   uv_loop_t loop;
@@ -44,9 +41,7 @@ typedef struct {
 } daemon_t;
 
 static const char *const kinds[] = {"platform",
-#ifdef GW_HAVE_API
                                     "api",
-#endif
                                     "test", NULL};
 
 static void log_line(gw_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -273,7 +268,6 @@ int main(int argc, char **argv) {
       goto out;
     }
   } else {
-#ifdef GW_HAVE_API
     /* No file: what upstream does with no platforms configured, an API. */
     static const char deflt[] = "api:\n  store_path: fdsoak-responses.db\n";
     rc = gw__daemon_config_parse(deflt, sizeof(deflt) - 1, "(built-in)", kinds, cfg, err,
@@ -282,7 +276,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "fdsoak-gateway: %s\n", err);
       goto out;
     }
-#endif
   }
   rc = gw__daemon_config_env(cfg, env_get, err, sizeof(err));
   if (rc != 0) {
@@ -341,10 +334,8 @@ int main(int argc, char **argv) {
   /* From here on every exit goes through the runner's close, so whatever
    * was created is released the same way a signal would release it. */
   rc = gw_runner_register_kind(d.runner, &gw_platform_adapter_vtable);
-#ifdef GW_HAVE_API
   if (rc == 0)
     rc = gw_runner_register_kind(d.runner, &gw_api_adapter_vtable);
-#endif
   exit_code = 0;
   if (rc != 0) {
     fprintf(stderr, "fdsoak-gateway: register kinds: %s\n", uv_strerror(rc));

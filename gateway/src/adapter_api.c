@@ -623,21 +623,28 @@ out:
   free(reply);
 }
 
+/* A store call on response `id` failed: 404 when there is no such
+ * response, else 500 with the store's own message in the log. */
+static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
+                                  gw_http_response_t *res) {
+  if (rc == UV_ENOENT) {
+    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
+                          "Response with id '%s' not found.", id);
+    return;
+  }
+  api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
+          gw_store_errmsg(&api->store));
+  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed");
+}
+
 static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response_t *res) {
   char *text = NULL;
   cJSON *data = NULL, *resp;
   int rc;
 
   rc = gw_store_get(&api->store, id, &text);
-  if (rc == UV_ENOENT) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
-                          "Response with id '%s' not found.", id);
-    return;
-  }
   if (rc != 0) {
-    api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-            gw_store_errmsg(&api->store));
-    gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed");
+    respond_store_failure(api, rc, id, res);
     return;
   }
   data = cJSON_Parse(text);
@@ -656,15 +663,8 @@ static void ep_response_delete(api_adapter_t *api, const char *id, gw_http_respo
   int rc;
 
   rc = gw_store_delete(&api->store, id);
-  if (rc == UV_ENOENT) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
-                          "Response with id '%s' not found.", id);
-    return;
-  }
   if (rc != 0) {
-    api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-            gw_store_errmsg(&api->store));
-    gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed");
+    respond_store_failure(api, rc, id, res);
     return;
   }
   o = cJSON_CreateObject();
