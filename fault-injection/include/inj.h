@@ -55,7 +55,10 @@ typedef enum inj_action {
   INJ_DO_ASYNC,         /* connect: faithful asynchronous failure, code is
                            the errno SO_ERROR reports (ECONNREFUSED = refuse) */
   INJ_DO_HANG,          /* connect: stays in progress until the caller quits */
-  INJ_DO_EAI            /* getaddrinfo: return an EAI_* code */
+  INJ_DO_EAI,           /* getaddrinfo: return an EAI_* code */
+  INJ_DO_PASS           /* any op: let the call through, count it as an
+                           observed attempt (a cycle source for programs
+                           whose failures are real) */
 } inj_action_t;
 
 typedef struct inj_rule {
@@ -134,7 +137,7 @@ int inj_glob_match(const char *pat, const char *s);
  * whenever they do.
  */
 #define INJ_STATS_MAGIC   UINT64_C(0x4a4e494b414f5346)  /* "FSOAKINJ" LE */
-#define INJ_STATS_VERSION 1u
+#define INJ_STATS_VERSION 2u
 #define INJ_FD_SLOTS      1024  /* fd origin ring, indexed by fd % slots */
 #define INJ_BT_FRAMES     8
 
@@ -142,18 +145,20 @@ typedef struct inj_rule_stats {
   uint64_t calls_seen;      /* calls of this rule's op evaluated against it */
   uint64_t matched;         /* calls that matched its filter (schedule index) */
   uint64_t injected;        /* faults it injected */
-  uint64_t reserved;
+  uint64_t observed;        /* calls it let through as do=pass */
   char text[96];            /* rule text, NUL-terminated (truncated) */
 } inj_rule_stats_t;         /* 128 bytes */
 
 typedef struct inj_fd_record {
   uint64_t seq;             /* 0: empty; odd while being written (seqlock) */
   int32_t fd;
+  int32_t pid;              /* process that created it: a tree shares the page */
   uint16_t op;              /* inj_op_t that created it */
   uint16_t nframes;
+  uint32_t reserved;
   uint64_t mono_ns;         /* CLOCK_MONOTONIC at creation */
   uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
-} inj_fd_record_t;          /* 88 bytes */
+} inj_fd_record_t;          /* 96 bytes */
 
 typedef struct inj_stats_page {
   uint64_t magic;           /* INJ_STATS_MAGIC once the shim initialised it */
@@ -170,7 +175,10 @@ typedef struct inj_stats_page {
   uint64_t attached;        /* processes that attached (exec'd children too) */
   uint32_t fd_track;        /* 1 if fds[] is being filled */
   uint32_t reserved0;
-  uint64_t reserved[6];
+  uint64_t observed_total;  /* calls let through by do=pass, all rules */
+  uint64_t fd_records;      /* fd records written (more than the slots:
+                               older records were overwritten) */
+  uint64_t reserved[4];
   inj_rule_stats_t rules[INJ_MAX_RULES];   /* offset 128 */
   inj_fd_record_t fds[INJ_FD_SLOTS];       /* offset 128 + 32*128 = 4224 */
 } inj_stats_page_t;
@@ -193,11 +201,17 @@ static inline uint64_t inj_stats_load(const uint64_t *p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+/* The ring slot of (pid, fd): spreads a process tree's fds over the ring. */
+static inline unsigned inj_fd_slot(int pid, int fd) {
+  return ((unsigned)fd + (unsigned)pid * 2654435761u) % INJ_FD_SLOTS;
+}
+
 /*
- * Copy fd record for fd out of the ring consistently (seqlock).  Returns 0,
- * or -ENOENT if the slot is empty or holds another fd.
+ * Copy the record of fd in process pid out of the ring consistently
+ * (seqlock).  Returns 0, or -ENOENT if the slot is empty or holds another
+ * fd (overwritten: more fds were created than the ring holds).
  */
-int inj_stats_fd_record(const inj_stats_view_t *v, int fd, inj_fd_record_t *out);
+int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
 
 #ifdef __cplusplus
 }

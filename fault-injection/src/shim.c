@@ -160,6 +160,7 @@ static void publish(unsigned idx, uint64_t now, int reset) {
       __atomic_store_n(&pg->rules[i].calls_seen, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&pg->rules[i].matched, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&pg->rules[i].injected, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&pg->rules[i].observed, 0, __ATOMIC_RELAXED);
       memset(pg->rules[i].text, 0, sizeof pg->rules[i].text);
       if (i < s->nrules)
         strncpy(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text - 1);
@@ -284,6 +285,16 @@ static int decide(const inj_spec_t *t, const call_t *c, int *matched_rule,
       elapsed = mono_ns(CLOCK_MONOTONIC) -
                 __atomic_load_n(&pg->applied_mono_ns, __ATOMIC_RELAXED);
     if (inj_when_fires(r, n, elapsed)) {
+      if (r->action == INJ_DO_PASS) {
+        /* Observed, not failed: the call goes through for real, and the
+           harness counts it as an attempt.  The first rule that fires
+           decides, so a pass rule shadows the rules after it. */
+        add64(&pg->rules[i].observed, 1);
+        add64(&pg->observed_total, 1);
+        *matched_rule = (int)i;
+        *seq = add64(&pg->seq, 1) + 1;
+        return -1;
+      }
       add64(&pg->rules[i].injected, 1);
       add64(&pg->injected_total, 1);
       *matched_rule = (int)i;
@@ -351,6 +362,7 @@ static const char *action_name(const inj_rule_t *r) {
   case INJ_DO_ERRNO: return "errno";
   case INJ_DO_ASYNC: return r->code == ECONNREFUSED ? "refuse" : "async";
   case INJ_DO_HANG:  return "hang";
+  case INJ_DO_PASS:  return "observe";
   default:           return "eai";
   }
 }
@@ -485,7 +497,8 @@ static void track_fd(int fd, int op) {
 
   if (fd < 0)
     return;
-  rec = &g_page->fds[fd % INJ_FD_SLOTS];
+  rec = &g_page->fds[inj_fd_slot((int)getpid(), fd)];
+  add64(&g_page->fd_records, 1);
   n = backtrace(frames, INJ_BT_FRAMES + 2);
   /* Skip track_fd and the hook itself: the first frame kept is the caller. */
   n = n > 2 ? n - 2 : 0;
@@ -493,6 +506,7 @@ static void track_fd(int fd, int op) {
   __atomic_store_n(&rec->seq, (s | 1) + 0, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   rec->fd = fd;
+  rec->pid = (int32_t)getpid();
   rec->op = (uint16_t)op;
   rec->nframes = (uint16_t)n;
   rec->mono_ns = mono_ns(CLOCK_MONOTONIC);

@@ -419,6 +419,13 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     r->code = code;
     return 0;
   }
+  if (slice_eq(name, "pass")) {
+    if (args.p)
+      return fail(pe, "this action takes no argument", v);
+    r->action = INJ_DO_PASS;
+    r->code = 0;
+    return 0;
+  }
   if (slice_eq(name, "eai")) {
     slice_t a = trim(args);
     int found = 0;
@@ -434,7 +441,7 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     r->code = code;
     return 0;
   }
-  return fail(pe, "unknown action (errno(E), refuse, async(E), hang, eai(EAI_X))", v);
+  return fail(pe, "unknown action (errno(E), refuse, async(E), hang, eai(EAI_X), pass)", v);
 }
 
 enum { F_ADDR = 1, F_PORT = 2, F_PATH = 4, F_HOST = 8, F_FAMILY = 16,

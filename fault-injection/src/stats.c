@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 _Static_assert(sizeof(inj_rule_stats_t) == 128, "rule stats layout");
-_Static_assert(sizeof(inj_fd_record_t) == 88, "fd record layout");
+_Static_assert(sizeof(inj_fd_record_t) == 96, "fd record layout");
 _Static_assert(offsetof(inj_stats_page_t, generation) == 24, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, injected_total) == 40, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, seq) == 48, "page layout");
@@ -71,14 +71,14 @@ void inj_stats_close(inj_stats_view_t *v) {
   v->len = 0;
 }
 
-int inj_stats_fd_record(const inj_stats_view_t *v, int fd, inj_fd_record_t *out) {
+int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out) {
   const inj_fd_record_t *rec;
   uint64_t s1, s2;
   int tries = 100;
 
   if (!v || !v->page || fd < 0 || !out)
     return -EINVAL;
-  rec = &v->page->fds[fd % INJ_FD_SLOTS];
+  rec = &v->page->fds[inj_fd_slot(pid, fd)];
   do {
     s1 = __atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1)
@@ -91,7 +91,7 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int fd, inj_fd_record_t *out)
   } while (--tries);
   if (!tries)
     return -EBUSY;
-  if (s1 == 0 || out->fd != fd)
+  if (s1 == 0 || out->fd != fd || out->pid != pid)
     return -ENOENT;
   out->seq = s1;
   return 0;

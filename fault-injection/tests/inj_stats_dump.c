@@ -30,23 +30,27 @@ int main(int argc, char **argv) {
   }
   p = v.page;
   printf("pid=%u\nnrules=%u\ngeneration=%llu\ninjected_total=%llu\nseq=%llu\n"
-         "control_errors=%llu\nattached=%llu\nfd_track=%u\n",
+         "control_errors=%llu\nattached=%llu\nfd_track=%u\nobserved_total=%llu\n",
          p->pid, p->nrules,
          (unsigned long long)inj_stats_load(&p->generation),
          (unsigned long long)inj_stats_load(&p->injected_total),
          (unsigned long long)inj_stats_load(&p->seq),
          (unsigned long long)inj_stats_load(&p->control_errors),
-         (unsigned long long)inj_stats_load(&p->attached), p->fd_track);
+         (unsigned long long)inj_stats_load(&p->attached), p->fd_track,
+         (unsigned long long)inj_stats_load(&p->observed_total));
   for (unsigned i = 0; i < p->nrules && i < INJ_MAX_RULES; i++)
-    printf("rule%u seen=%llu matched=%llu injected=%llu text=%s\n", i + 1,
+    printf("rule%u seen=%llu matched=%llu injected=%llu observed=%llu text=%s\n", i + 1,
            (unsigned long long)inj_stats_load(&p->rules[i].calls_seen),
            (unsigned long long)inj_stats_load(&p->rules[i].matched),
            (unsigned long long)inj_stats_load(&p->rules[i].injected),
+           (unsigned long long)inj_stats_load(&p->rules[i].observed),
            p->rules[i].text);
   if (argc > 2) {
     inj_fd_record_t r;
     int fd = atoi(argv[2]);
-    if (inj_stats_fd_record(&v, fd, &r) == 0) {
+    /* The fd's process: argv[3], else the one that set the page up. */
+    int pid = argc > 3 ? atoi(argv[3]) : (int)p->pid;
+    if (inj_stats_fd_record(&v, pid, fd, &r) == 0) {
       printf("fd%d op=%s nframes=%u", fd, inj_op_name(r.op), r.nframes);
       for (unsigned i = 0; i < r.nframes && i < INJ_BT_FRAMES; i++)
         printf(" %#llx", (unsigned long long)r.frames[i]);

@@ -286,7 +286,7 @@ EOF
   "$INJ_BIN/inj_stats_dump" "$st" >"$work/out"
   check "page readable while the target runs" 0 $?
   contains "injected_total counts the refusals" "^injected_total=2$" "$work/out"
-  contains "rule 1 counters (seen/matched/injected)" "^rule1 seen=3 matched=3 injected=2 text=connect:port=$port:when=first(2):do=refuse$" "$work/out"
+  contains "rule 1 counters (seen/matched/injected)" "^rule1 seen=3 matched=3 injected=2 observed=0 text=connect:port=$port:when=first(2):do=refuse$" "$work/out"
   contains "rule 2 never matched" "^rule2 seen=[0-9]* matched=0 injected=0" "$work/out"
   contains "attached processes counted" "^attached=[1-9]" "$work/out"
   touch "$work/go"; wait $py
@@ -305,6 +305,26 @@ EOF
   contains "fd tracking is on" "^fd_track=1$" "$work/out"
   contains "the socket's origin is recorded with frames" "^fd$fd op=socket nframes=[1-9]" "$work/out"
   touch "$work/go2"; wait $py
+  # do=pass observes: every matching connect goes through and is counted.
+  st3=$work/stats3
+  FDSOAK_INJECT_STATS=$st3 inj "connect:port=$port:do=pass" python3 - $port "$work/go3" <<'EOF' >"$work/pyout" &
+import socket, sys, os, time
+ok = 0
+for i in range(3):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    ok += 1; s.close()
+print("connected", ok, flush=True)
+open(sys.argv[2] + ".ready", "w").close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+EOF
+  py=$!
+  i=0; while [ ! -e "$work/go3.ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  "$INJ_BIN/inj_stats_dump" "$st3" >"$work/out"
+  contains "do=pass lets every connect through" "^connected 3$" "$work/pyout"
+  contains "do=pass counts observed attempts" "^observed_total=3$" "$work/out"
+  contains "do=pass injects nothing" "^injected_total=0$" "$work/out"
+  contains "do=pass rule counters" "^rule1 seen=3 matched=3 injected=0 observed=3 " "$work/out"
+  touch "$work/go3"; wait $py
   ;;
 
 log)

@@ -134,6 +134,11 @@ static void test_other_ops(void **state) {
   parse_ok("open : path = *.db-shm , when = every(2) , do = errno(111)");
   assert_int_equal(spec.rules[0].code, 111);
   assert_int_equal(spec.rules[0].k, 2);
+  /* pass observes any op: the call goes through and counts as an attempt */
+  parse_ok("connect:addr=127.0.0.1,port=5432:do=pass");
+  assert_int_equal(spec.rules[0].action, INJ_DO_PASS);
+  parse_ok("open:path=*.db:when=every(3):do=pass");
+  assert_int_equal(spec.rules[0].action, INJ_DO_PASS);
 }
 
 static void test_max_rules(void **state) {
@@ -218,7 +223,9 @@ static const struct bad bad_specs[] = {
   { "connect:when=down(31536001):do=refuse",
     "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'" },
   { "connect:do=explode",
-    "rule 1: unknown action (errno(E), refuse, async(E), hang, eai(EAI_X)) near 'explode'" },
+    "rule 1: unknown action (errno(E), refuse, async(E), hang, eai(EAI_X), pass) near 'explode'" },
+  { "connect:do=pass(1)",
+    "rule 1: this action takes no argument near 'pass(1)'" },
   { "connect:do=errno(ENOTANERRNO)",
     "rule 1: unknown errno (use a name such as ECONNREFUSED, or a number) near 'errno(ENOTANERRNO)'" },
   { "connect:do=refuse(1)",

@@ -73,7 +73,7 @@ void fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf,
 
   if (stats_path == NULL || used >= len || inj_stats_open(stats_path, &v) != 0)
     return;
-  if (inj_stats_fd_record(&v, fd, &rec) == 0 && rec.nframes > 0) {
+  if (inj_stats_fd_record(&v, pid == 0 ? (int)getpid() : (int)pid, fd, &rec) == 0 && rec.nframes > 0) {
     used += (size_t)snprintf(buf + used, len - used, "; opened by %s() at", inj_op_name(rec.op));
     for (i = 0; i < rec.nframes && i < INJ_BT_FRAMES && used < len; i++) {
       char fr[PATH_MAX];
