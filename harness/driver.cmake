@@ -4,13 +4,16 @@
 # --regress PATH` -- so the release gateway binary never carries regress code.
 
 target_sources(fsk PRIVATE src/fdtable.c src/tracker.c)
+# elfutils names the frames of a leaked fd's origin (origin.c).
+pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
-set(FDSOAK_DRIVER_SOURCES src/main.c src/soak.c src/watch.c src/bench.c src/gate.c src/origin.c)
+set(FDSOAK_DRIVER_SOURCES src/main.c src/soak.c src/watch.c src/bench.c src/gate.c src/origin.c
+    src/proc.c src/sampler.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
   target_link_libraries(${exe} PRIVATE fsk inj_spec PkgConfig::LIBUV PkgConfig::SQLITE3
-                        PkgConfig::CJSON dl)
+                        PkgConfig::CJSON PkgConfig::LIBDW dl)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)

@@ -49,8 +49,9 @@ typedef enum {
 
 typedef struct {
   int fd;
+  pid_t pid;    /* the process whose table it is in */
   fsk_fdclass_t cls;
-  uint64_t ino; /* st_ino of the target: with fd and target, the identity */
+  uint64_t ino; /* st_ino of the target: with pid, fd and target, the identity */
   char target[FSK_TARGET_MAX];
 } fsk_fd_t;
 
@@ -94,15 +95,42 @@ typedef struct {
 fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup,
                                  size_t survivors, fsk_stats_t *st);
 
+/* Thresholds of the statistical rule. */
+#define FSK_STAT_MIN_SAMPLES 20 /* fewer post-warm-up samples: no verdict */
+#define FSK_STAT_MIN_RISE 2     /* fds: the floor, not only the average, must rise */
+#define FSK_STAT_MIN_RATE 0.002 /* fd per attempt: below this, no red build */
+
+/* A series to judge: the count at each sample, and where the sample lies
+ * on the axis the rate is measured against (cumulative attempts, or
+ * seconds in interval mode). */
+typedef struct {
+  const int *counts;
+  const double *x;     /* nondecreasing; NULL: the sample index */
+  size_t n;
+  size_t warmup;       /* leading samples that are warm-up */
+  const char *unit;    /* "attempt", "second", "cycle": for the why */
+  double min_rate;     /* fds per unit below which nothing is a leak */
+  int identity;        /* 1: the survivors below are known */
+  const double *born;  /* x at which each surviving fd was first seen */
+  size_t nsurvivors;   /* fds opened after warm-up, open at the end */
+} fsk_series_t;
+
 /*
- * Statistical rule, for noisy targets (background.md): leak when the
- * least-squares slope's lower 99.9 % bound is > 0 AND the slope is
- * >= 0.002 fd/cycle AND the floor rose by >= 2; or when identity tracking
- * found survivors.  Inconclusive when fewer than 30 samples follow warm-up,
- * or the count never settles (see the implementation for the test).
+ * Statistical rule, for programs that are not ours: leak only on unbounded
+ * accumulation.  With the post-warm-up samples split in four quarters of
+ * the x span and F1..F4 their floors (minimum counts):
+ *   - the least-squares slope against x is significant at 99.9 % once its
+ *     error is inflated for the residuals' lag-1 autocorrelation, and at
+ *     least min_rate;
+ *   - the floor rose by at least FSK_STAT_MIN_RISE (F4 - F1);
+ *   - it rose in both halves: F3 - F1 and F4 - F2 are each at least
+ *     max(1, 0.35 x slope x span/2) -- a set that grew and then held rises
+ *     in one half only;
+ *   - with identity, at least two survivors, born in both halves.
+ * Inconclusive below FSK_STAT_MIN_SAMPLES samples or when the samples do
+ * not cover the span; flat otherwise.
  */
-fsk_verdict_t fsk_verdict_stat(const int *counts, size_t n, size_t warmup, size_t survivors,
-                               fsk_stats_t *st);
+fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st);
 
 /* ------------------------------------------------------------------ */
 /* Identity tracking: fds that outlive their cycle                     */
@@ -110,10 +138,12 @@ fsk_verdict_t fsk_verdict_stat(const int *counts, size_t n, size_t warmup, size_
 
 typedef struct {
   int fd;
+  pid_t pid;
   fsk_fdclass_t cls;
   uint64_t ino;
   char target[FSK_TARGET_MAX];
-  long opened_cycle;           /* first cycle it was seen in */
+  long opened_cycle;           /* first cycle it was seen in (watch: attempt,
+                                  or second in interval mode) */
   char origin[FSK_ORIGIN_MAX]; /* scenario / adapter step / stack */
 } fsk_leak_t;
 
@@ -152,6 +182,13 @@ typedef struct {
   double seconds; /* wall time of the scenario */
   int has_rss;
   long rss_growth_kib; /* resident growth from the end of warm-up to the end */
+  /* watch: where each sample lies (cumulative attempts, or seconds in
+   * interval mode), NULL for `run`, whose samples are its cycles. */
+  double *xs;
+  const char *unit;    /* the rate's unit: "cycle", "attempt" or "hour" */
+  double rate;         /* fds per unit (the verdict's rate), NaN if none */
+  double attempts;     /* attempts after warm-up (watch) */
+  size_t no_origin;    /* leaked fds whose origin the shim no longer held */
 } fsk_scenario_t;
 
 /* Resident growth after warm-up that fails a scenario of `fdsoak run`. */
@@ -162,13 +199,43 @@ void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter,
  * s->cycles to the samples after warm-up (override it afterwards if a
  * cycle is not a sample).  -ENOMEM leaves the scenario as it was. */
 int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts);
+/* The same, with the sample's place on the rate's axis (s->xs). */
+int fsk_scenario_push_x(fsk_scenario_t *s, int count, const int *class_counts, double x);
 /* s->leaked is owned by the scenario (malloc'd, freed by
  * fsk_scenario_free): this copies n leaks in, replacing any before. */
 int fsk_scenario_set_leaked(fsk_scenario_t *s, const fsk_leak_t *leaked, size_t n);
-/* s->verdict and s->stats from the samples, with s->nleaked survivors:
- * the strict rule when strict is non-zero, else the statistical one. */
+/* s->verdict, s->stats and s->rate from the samples, with s->nleaked
+ * survivors: the strict rule when strict is non-zero, else the statistical
+ * one (against s->xs when set, survivors born at their opened_cycle).
+ * The one judging path of `run` and `watch`. */
 fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict);
 void fsk_scenario_free(fsk_scenario_t *s);
+
+/* One process of a watched tree. */
+typedef struct {
+  pid_t pid, ppid;
+  char comm[32];
+  int fd_first, fd_last, fd_max;
+  int rlimit_nofile;      /* its soft limit, from /proc/PID/limits */
+} fsk_proc_info_t;
+
+/* The watched program's life (watch). */
+typedef struct {
+  int has;                /* 1 for watch */
+  pid_t pid;
+  char cmd[256];
+  char source[24];        /* cycle source: "faults", "observed", "faults+observed", "interval" */
+  int ended;              /* it ended by itself before fdsoak stopped it */
+  int exit_code;          /* -1 unless it exited */
+  int signal;             /* 0 unless a signal ended it */
+  double seconds;         /* its life (so far, if fdsoak stopped it) */
+  char end[256];          /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
+  char death[256];        /* evidence that it died of fd exhaustion, or "" */
+  double attempts;        /* attempts in all */
+  double attempts_per_sample;
+  fsk_proc_info_t *procs;
+  size_t nprocs;
+} fsk_target_info_t;
 
 typedef struct {
   const char *mode;       /* "run" or "watch" */
@@ -180,11 +247,14 @@ typedef struct {
   double cycle_period_s;  /* production cadence: 300 s at the backoff cap */
   int has_projection;
   double projection_hours; /* to RLIMIT_NOFILE at the worst scenario's rate */
-  char projection_text[256];
+  char projection_text[320];
+  int interrupted;         /* SIGINT/SIGTERM stopped it: partial results */
+  fsk_target_info_t target;
 } fsk_run_t;
 
 /* Hours until the soft fd limit at `per_cycle` fds a cycle, one cycle every
- * period_s seconds, from fd_now open; < 0 when per_cycle <= 0. */
+ * period_s seconds, from fd_now open; < 0 when per_cycle <= 0.  A rate per
+ * hour projects with period_s = 3600. */
 double fsk_projection_hours(double per_cycle, int fd_now, int rlimit, double period_s);
 /* Overall verdict, projection (worst leaking scenario) and its sentence. */
 void fsk_run_finish(fsk_run_t *run);

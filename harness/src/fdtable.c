@@ -119,6 +119,7 @@ int fsk_fd_snapshot(pid_t pid, fsk_fd_t *out, size_t max, size_t *n) {
     f = &out[count];
     memset(f, 0, sizeof(*f));
     f->fd = (int)fd;
+    f->pid = pid == 0 ? getpid() : pid;
     snprintf(path, sizeof(path), "%s/%ld", dir, fd);
     len = readlink(path, f->target, sizeof(f->target) - 1);
     if (len < 0)

@@ -326,6 +326,7 @@ static int run_worker(run_args_t *ra) {
          : run.verdict == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
                                            : FSK_EXIT_INCONCLUSIVE;
   fsk__run_free(&run);
+  fsk__origin_release();
   /* libuv keeps a process-wide signal pipe; release it so valgrind's fd
    * report at exit shows only what the soak itself left open. */
   uv_library_shutdown();

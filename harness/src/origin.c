@@ -1,14 +1,18 @@
 /* origin.c - where a leaked fd was opened, from the shim's fd records.
  *
  * With FDSOAK_INJECT_TRACK=1 the shim records, for every fd it sees created,
- * the operation and a short backtrace in its counter page (no fd, no
- * allocation).  The frames are return addresses in the target: in our own
- * process dladdr names them; in another one /proc/PID/maps turns them into
- * "object+0xoffset", which addr2line resolves.
+ * the process, the operation and a short backtrace in its counter page (no
+ * fd, no allocation).  The frames are return addresses in that process.
+ * elfutils' libdwfl maps them to modules through /proc/PID/maps and names
+ * them from .symtab/.dynsym, and from installed separate debug info
+ * (/usr/lib/debug, build-id) with file and line where there is any.  A
+ * frame no symbol covers is shown as "object+0xoffset", which addr2line
+ * resolves later.
  */
 #include "driver.h"
 
 #include <dlfcn.h>
+#include <elfutils/libdwfl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,73 +20,112 @@
 
 #include "inj.h"
 
-/* A frame of this process: "function", else "object+0xoffset". */
-static int name_own_frame(uint64_t addr, char *buf, size_t len) {
-  Dl_info info;
-  const char *base;
+/* One Dwfl per process described; reporting a process's modules reads its
+ * maps and opens its ELF files, so it is done once per lookup batch. */
+static Dwfl *dwfl_for(pid_t pid) {
+  static char *debuginfo_path = NULL;
+  static const Dwfl_Callbacks cb = {
+      .find_elf = dwfl_linux_proc_find_elf,
+      .find_debuginfo = dwfl_standard_find_debuginfo,
+      .debuginfo_path = &debuginfo_path,
+  };
+  Dwfl *d = dwfl_begin(&cb);
 
-  if (dladdr((void *)(uintptr_t)addr, &info) == 0 || info.dli_fname == NULL) {
+  if (d == NULL)
+    return NULL;
+  if (dwfl_linux_proc_report(d, pid) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+    dwfl_end(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* "function (file.c:12)", "function", or "object+0xoffset"; -1 for the
+ * shim's own frames, which say nothing about the target. */
+static int name_frame(Dwfl *d, pid_t pid, uint64_t addr, char *buf, size_t len) {
+  Dwfl_Module *m = d != NULL ? dwfl_addrmodule(d, (Dwarf_Addr)addr) : NULL;
+  const char *mod = NULL, *sym = NULL, *file = NULL, *base;
+  Dwarf_Addr lo = 0;
+  int line = 0;
+
+  (void)pid;
+  if (m == NULL) {
     snprintf(buf, len, "0x%llx", (unsigned long long)addr);
     return 0;
   }
-  if (strstr(info.dli_fname, "libfdsoak-inject") != NULL)
-    return -1; /* the shim's own frames say nothing about the target */
-  if (info.dli_sname != NULL) {
-    snprintf(buf, len, "%s", info.dli_sname);
-    return 0;
+  mod = dwfl_module_info(m, NULL, &lo, NULL, NULL, NULL, NULL, NULL);
+  if (mod != NULL && strstr(mod, "libfdsoak-inject") != NULL)
+    return -1;
+  sym = dwfl_module_addrname(m, (Dwarf_Addr)addr);
+  /* A return address points after the call: the call's own line is at
+   * addr - 1. */
+  {
+    Dwfl_Line *l = dwfl_module_getsrc(m, (Dwarf_Addr)addr - 1);
+
+    if (l != NULL)
+      file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
   }
-  base = strrchr(info.dli_fname, '/');
-  snprintf(buf, len, "%s+0x%lx", base != NULL ? base + 1 : info.dli_fname,
-           (unsigned long)(addr - (uintptr_t)info.dli_fbase));
+  base = mod != NULL ? strrchr(mod, '/') : NULL;
+  base = base != NULL ? base + 1 : mod != NULL ? mod : "?";
+  if (sym != NULL && file != NULL) {
+    const char *fb = strrchr(file, '/');
+    snprintf(buf, len, "%s (%s:%d)", sym, fb != NULL ? fb + 1 : file, line);
+  } else if (sym != NULL) {
+    snprintf(buf, len, "%s", sym);
+  } else {
+    snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)(addr - lo));
+  }
   return 0;
 }
 
-/* A frame of another process: "object+0xoffset" from its maps. */
-static int name_other_frame(pid_t pid, uint64_t addr, char *buf, size_t len) {
-  char maps[64], line[PATH_MAX + 128];
-  int rc = 0;
-  FILE *f;
+/* The modules of the last process described: a regress run names hundreds
+ * of fds of one process, and reporting its modules costs milliseconds. */
+static struct {
+  pid_t pid;
+  Dwfl *d;
+} g_cache;
 
-  snprintf(buf, len, "0x%llx", (unsigned long long)addr);
-  snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-  if ((f = fopen(maps, "r")) == NULL)
-    return 0;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    unsigned long long lo, hi, off;
-    char perms[8], path[PATH_MAX];
-    path[0] = '\0';
-    if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &lo, &hi, perms, &off, path) < 4)
-      continue;
-    if (addr >= lo && addr < hi && path[0] == '/') {
-      if (strstr(path, "libfdsoak-inject") != NULL)
-        rc = -1;
-      else
-        snprintf(buf, len, "%s+0x%llx", basename(path), (unsigned long long)(addr - lo + off));
-      break;
-    }
-  }
-  fclose(f);
-  return rc;
+void fsk__origin_release(void) {
+  /* Dwfl holds the ELF files it opened: release them before an fd report
+   * (valgrind's at exit) would count them. */
+  if (g_cache.d != NULL)
+    dwfl_end(g_cache.d);
+  g_cache.d = NULL;
+  g_cache.pid = 0;
 }
 
-void fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, size_t len) {
+static Dwfl *dwfl_cached(pid_t pid) {
+  if (g_cache.d != NULL && g_cache.pid == pid)
+    return g_cache.d;
+  fsk__origin_release();
+  g_cache.d = dwfl_for(pid);
+  g_cache.pid = g_cache.d != NULL ? pid : 0;
+  return g_cache.d;
+}
+
+int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, size_t len) {
   inj_stats_view_t v;
   inj_fd_record_t rec;
   size_t used = strlen(buf);
   unsigned i, named = 0;
+  int found = 0;
+  pid_t who = pid == 0 ? getpid() : pid;
 
   if (stats_path == NULL || used >= len || inj_stats_open(stats_path, &v) != 0)
-    return;
-  if (inj_stats_fd_record(&v, pid == 0 ? (int)getpid() : (int)pid, fd, &rec) == 0 && rec.nframes > 0) {
+    return 0;
+  if (inj_stats_fd_record(&v, (int)who, fd, &rec) == 0 && rec.nframes > 0) {
+    Dwfl *d = dwfl_cached(who);
+
+    found = 1;
     used += (size_t)snprintf(buf + used, len - used, "; opened by %s() at", inj_op_name(rec.op));
     for (i = 0; i < rec.nframes && i < INJ_BT_FRAMES && used < len; i++) {
       char fr[PATH_MAX];
-      int rc = pid == 0 || pid == getpid() ? name_own_frame(rec.frames[i], fr, sizeof(fr))
-                                           : name_other_frame(pid, rec.frames[i], fr, sizeof(fr));
-      if (rc != 0)
+
+      if (name_frame(d, who, rec.frames[i], fr, sizeof(fr)) != 0)
         continue;
       used += (size_t)snprintf(buf + used, len - used, "%s %s", named++ ? " <-" : "", fr);
     }
   }
   inj_stats_close(&v);
+  return found;
 }

@@ -46,18 +46,28 @@ void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter,
   s->warmup = warmup > 0 ? warmup : 0;
   s->verdict = FSK_VERDICT_INCONCLUSIVE; /* nothing judged yet */
   s->stats.slope = s->stats.slope_lo = s->stats.floor_rise = NAN;
+  s->rate = NAN;
+  s->unit = "cycle";
 }
 
-int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts) {
-  if (s == NULL)
-    return -EINVAL;
-  if (s->nsamples == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
+static int scenario_grow(fsk_scenario_t *s, int with_x) {
+  if (s->nsamples == s->cap || (with_x && s->xs == NULL)) {
+    size_t cap = s->nsamples == s->cap ? (s->cap ? s->cap * 2 : 1024) : s->cap;
     int *c;
     int (*cc)[FSK_FD_CLASS_COUNT];
 
     if (cap > SIZE_MAX / sizeof *cc)
       return -ENOMEM;
+    if (with_x || s->xs != NULL) {
+      double *x = realloc(s->xs, cap * sizeof *x);
+
+      if (x == NULL)
+        return -ENOMEM;
+      if (s->xs == NULL) /* samples pushed without x so far: their index */
+        for (size_t i = 0; i < s->nsamples; i++)
+          x[i] = (double)i;
+      s->xs = x;
+    }
     /* Grow both arrays before touching the scenario, so a failure leaves
      * it consistent (a realloc that moved one array is still owned). */
     c = realloc(s->counts, cap * sizeof *c);
@@ -70,6 +80,20 @@ int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts) {
     s->class_counts = cc;
     s->cap = cap;
   }
+  return 0;
+}
+
+/* with_x: x is the sample's place; else the sample index is. */
+static int scenario_push(fsk_scenario_t *s, int count, const int *class_counts, int with_x,
+                         double x) {
+  int rc;
+
+  if (s == NULL || (with_x && !isfinite(x)))
+    return -EINVAL;
+  if ((rc = scenario_grow(s, with_x)) != 0)
+    return rc;
+  if (s->xs != NULL)
+    s->xs[s->nsamples] = with_x ? x : (double)s->nsamples;
   s->counts[s->nsamples] = count;
   if (class_counts)
     memcpy(s->class_counts[s->nsamples], class_counts, sizeof s->class_counts[0]);
@@ -79,6 +103,14 @@ int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts) {
   /* As `--cycles` counts them: the cycles after warm-up. */
   s->cycles = (long)s->nsamples > s->warmup ? (long)s->nsamples - s->warmup : 0;
   return 0;
+}
+
+int fsk_scenario_push(fsk_scenario_t *s, int count, const int *class_counts) {
+  return scenario_push(s, count, class_counts, 0, 0.0);
+}
+
+int fsk_scenario_push_x(fsk_scenario_t *s, int count, const int *class_counts, double x) {
+  return scenario_push(s, count, class_counts, 1, x);
 }
 
 int fsk_scenario_set_leaked(fsk_scenario_t *s, const fsk_leak_t *leaked, size_t n) {
@@ -104,8 +136,29 @@ fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict) {
   if (s == NULL)
     return FSK_VERDICT_INCONCLUSIVE;
   warmup = (size_t)(s->warmup > 0 ? s->warmup : 0);
-  s->verdict = strict ? fsk_verdict_strict(s->counts, s->nsamples, warmup, s->nleaked, &s->stats)
-                      : fsk_verdict_stat(s->counts, s->nsamples, warmup, s->nleaked, &s->stats);
+  if (strict) {
+    s->verdict = fsk_verdict_strict(s->counts, s->nsamples, warmup, s->nleaked, &s->stats);
+    s->rate = s->stats.slope;
+  } else {
+    fsk_series_t ser = {.counts = s->counts, .x = s->xs, .n = s->nsamples, .warmup = warmup};
+    double *born = NULL;
+    size_t i;
+    int hour = s->unit != NULL && strcmp(s->unit, "hour") == 0;
+
+    /* Interval mode measures against seconds and reports per hour. */
+    ser.unit = hour ? "second" : s->unit != NULL ? s->unit : "cycle";
+    ser.min_rate = hour ? 0.0 : FSK_STAT_MIN_RATE;
+    if (s->nleaked > 0 && (born = malloc(s->nleaked * sizeof *born)) != NULL) {
+      for (i = 0; i < s->nleaked; i++)
+        born[i] = (double)s->leaked[i].opened_cycle;
+    }
+    ser.identity = s->nleaked == 0 || born != NULL;
+    ser.born = born;
+    ser.nsurvivors = born != NULL ? s->nleaked : 0;
+    s->verdict = fsk_verdict_stat(&ser, &s->stats);
+    s->rate = hour ? s->stats.slope * 3600.0 : s->stats.slope;
+    free(born);
+  }
   return s->verdict;
 }
 
@@ -115,9 +168,11 @@ void fsk_scenario_free(fsk_scenario_t *s) {
   free(s->counts);
   free(s->class_counts);
   free(s->leaked);
+  free(s->xs);
   s->counts = NULL;
   s->class_counts = NULL;
   s->leaked = NULL;
+  s->xs = NULL;
   s->nsamples = s->cap = s->nleaked = 0;
 }
 
@@ -209,6 +264,19 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
     cJSON_AddNullToObject(o, "fd_last");
   }
   cJSON_AddItemToObject(o, "slope_fds_per_cycle", num_or_null(s->stats.slope));
+  if (s->xs != NULL) {
+    /* watch: one rate, in the user's unit (per attempt, or per hour). */
+    cJSON *r = cJSON_AddObjectToObject(o, "rate");
+
+    if (r != NULL) {
+      cJSON_AddItemToObject(r, "fds", num_or_null(s->rate));
+      cJSON_AddStringToObject(r, "per", s->unit != NULL ? s->unit : "cycle");
+    }
+    cJSON_AddNumberToObject(o, "samples", (double)s->nsamples);
+    if (s->unit != NULL && strcmp(s->unit, "attempt") == 0)
+      cJSON_AddNumberToObject(o, "attempts", s->attempts);
+    cJSON_AddNumberToObject(o, "leaked_without_origin", (double)s->no_origin);
+  }
   cJSON_AddItemToObject(o, "slope_lower_bound", num_or_null(s->stats.slope_lo));
   cJSON_AddItemToObject(o, "floor_rise", num_or_null(s->stats.floor_rise));
   cJSON_AddNumberToObject(o, "seconds", isfinite(s->seconds) ? s->seconds : 0.0);
@@ -226,6 +294,8 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
     if (e == NULL)
       break;
     cJSON_AddNumberToObject(e, "fd", l->fd);
+    if (l->pid > 0)
+      cJSON_AddNumberToObject(e, "pid", (double)l->pid);
     cJSON_AddStringToObject(e, "target", l->target);
     cJSON_AddStringToObject(e, "class", fsk_fdclass_name(l->cls));
     cJSON_AddNumberToObject(e, "opened_cycle", (double)l->opened_cycle);
@@ -262,6 +332,52 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
     }
   } else {
     cJSON_AddNullToObject(root, "projection");
+  }
+  cJSON_AddBoolToObject(root, "interrupted", run->interrupted != 0);
+  if (run->target.has) {
+    const fsk_target_info_t *ti = &run->target;
+    cJSON *t = cJSON_AddObjectToObject(root, "target"), *pa;
+
+    if (t != NULL) {
+      cJSON_AddStringToObject(t, "command", ti->cmd);
+      cJSON_AddNumberToObject(t, "pid", (double)ti->pid);
+      cJSON_AddStringToObject(t, "cycle_source", ti->source);
+      cJSON_AddBoolToObject(t, "ended_by_itself", ti->ended != 0);
+      if (ti->exit_code >= 0)
+        cJSON_AddNumberToObject(t, "exit_code", ti->exit_code);
+      else
+        cJSON_AddNullToObject(t, "exit_code");
+      if (ti->signal > 0)
+        cJSON_AddNumberToObject(t, "signal", ti->signal);
+      else
+        cJSON_AddNullToObject(t, "signal");
+      cJSON_AddNumberToObject(t, "seconds", ti->seconds);
+      cJSON_AddStringToObject(t, "end", ti->end);
+      if (ti->death[0])
+        cJSON_AddStringToObject(t, "fd_exhaustion", ti->death);
+      else
+        cJSON_AddNullToObject(t, "fd_exhaustion");
+      if (strcmp(ti->source, "interval") != 0) {
+        cJSON_AddNumberToObject(t, "attempts", ti->attempts);
+        cJSON_AddNumberToObject(t, "attempts_per_sample", ti->attempts_per_sample);
+      }
+      pa = cJSON_AddArrayToObject(t, "processes");
+      for (i = 0; pa != NULL && ti->procs != NULL && i < ti->nprocs; i++) {
+        const fsk_proc_info_t *p = &ti->procs[i];
+        cJSON *e = cJSON_CreateObject();
+
+        if (e == NULL)
+          break;
+        cJSON_AddNumberToObject(e, "pid", (double)p->pid);
+        cJSON_AddNumberToObject(e, "ppid", (double)p->ppid);
+        cJSON_AddStringToObject(e, "comm", p->comm);
+        cJSON_AddNumberToObject(e, "fd_first", p->fd_first);
+        cJSON_AddNumberToObject(e, "fd_last", p->fd_last);
+        cJSON_AddNumberToObject(e, "fd_max", p->fd_max);
+        cJSON_AddNumberToObject(e, "rlimit_nofile", p->rlimit_nofile);
+        cJSON_AddItemToArray(pa, e);
+      }
+    }
   }
   arr = cJSON_AddArrayToObject(root, "scenarios");
   for (i = 0; arr != NULL && i < run->nscen; i++) {
@@ -617,7 +733,11 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
         snprintf(cell[3], sizeof cell[3], "-");
         snprintf(cell[4], sizeof cell[4], "-");
       }
-      if (isfinite(s->stats.slope))
+      if (s->xs != NULL && isfinite(s->rate))
+        snprintf(cell[5], sizeof cell[5],
+                 s->unit != NULL && strcmp(s->unit, "hour") == 0 ? "%+.1f/h" : "%+.4f/attempt",
+                 s->rate);
+      else if (isfinite(s->stats.slope))
         snprintf(cell[5], sizeof cell[5], "%+.4f", s->stats.slope);
       else
         snprintf(cell[5], sizeof cell[5], "-");
@@ -641,9 +761,13 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
                   s->nleaked - k);
           break;
         }
-        fprintf(out, "    leaked fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
-                fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
-                l->origin[0] ? l->origin : "unknown");
+        if (s->xs != NULL)
+          fprintf(out, "    leaked fd %d (%s) %s, opened by %s\n", l->fd,
+                  fsk_fdclass_name(l->cls), l->target, l->origin[0] ? l->origin : "unknown");
+        else
+          fprintf(out, "    leaked fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
+                  fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
+                  l->origin[0] ? l->origin : "unknown");
       }
       if (s->verdict != FSK_VERDICT_FLAT && s->stats.why[0])
         fprintf(out, "    %s\n", s->stats.why);

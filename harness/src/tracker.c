@@ -40,7 +40,8 @@ void fsk_tracker_free(fsk_tracker_t *t) {
 }
 
 static int same(const fsk_fd_t *a, const fsk_fd_t *b) {
-  return a->fd == b->fd && a->ino == b->ino && strcmp(a->target, b->target) == 0;
+  return a->fd == b->fd && a->pid == b->pid && a->ino == b->ino &&
+         strcmp(a->target, b->target) == 0;
 }
 
 static entry_t *find(fsk_tracker_t *t, const fsk_fd_t *f) {
@@ -123,6 +124,7 @@ size_t fsk_tracker_survivors(const fsk_tracker_t *t, fsk_leak_t *out, size_t max
     if (k < max) {
       memset(&out[k], 0, sizeof(out[k]));
       out[k].fd = e->fd.fd;
+      out[k].pid = e->fd.pid;
       out[k].cls = e->fd.cls;
       out[k].ino = e->fd.ino;
       memcpy(out[k].target, e->fd.target, sizeof(out[k].target));

@@ -8,32 +8,30 @@
  *         any post-warm-up sample above the first post-warm-up sample, or
  *         any fd that outlived its cycle, is a leak.
  *
- * stat    for noisy targets: least-squares slope, its lower 99.9 % bound,
- *         the floor rise, identity survivors, and a settling test that
- *         turns "the warm-up was too short" into inconclusive instead of a
- *         guess.  The exact definitions are at fsk_verdict_stat().
+ * stat    for programs that are not ours (`fdsoak watch`): a leak is
+ *         unbounded accumulation -- the count's floor keeps rising, in the
+ *         first half of the run and in the second, at a rate that is
+ *         significant once the autocorrelation of pooled fds is allowed
+ *         for, and (when identity is known) fds opened all along the run
+ *         are still open.  A bounded set -- a pool, a cache, keep-alive
+ *         sockets, a one-time step, a bounded random walk -- is never a
+ *         leak, however large.  The exact definitions are at
+ *         fsk_verdict_stat().
  */
 #include "fsk.h"
 #include "verdict_internal.h"
 
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Thresholds of the statistical rule.  Each one alone misfires on
- * autocorrelated noise (pooled sockets); together they held 0/400. */
-#define STAT_MIN_SAMPLES 30     /* fewer post-warm-up samples: no verdict */
-#define STAT_MIN_SLOPE 0.002    /* fd/cycle: below this nothing is worth a red build */
-#define STAT_MIN_FLOOR_RISE 2.0 /* fds: the floor, not only the average, must rise */
+/* Window of the strict rule's floor description (stats only). */
 #define STAT_MIN_WINDOW 10
-/* Settling test: how far (fds) the first window may sit below the later
- * trend, and how many times the later windows' own scatter it must exceed
- * before we call the count unsettled. */
-#define SETTLE_MIN_DEFICIT 2.0
-#define SETTLE_NOISE_FACTOR 4.0
 
 const char *fsk_verdict_name(fsk_verdict_t v) {
   switch (v) {
@@ -200,15 +198,6 @@ static int min_of(const int *y, size_t n) {
   return m;
 }
 
-static double mean_of(const int *y, size_t n) {
-  double s = 0.0;
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    s += y[i];
-  return s / (double)n;
-}
-
 /* Slope, bound and floor rise of x[0..n); NaN where undefined. */
 static void describe(const int *x, size_t n, fsk_stats_t *st) {
   size_t w;
@@ -225,11 +214,6 @@ static void describe(const int *x, size_t n, fsk_stats_t *st) {
   st->floor_rise = (double)(min_of(x + n - w, w) - min_of(x, w));
 }
 
-/* The combined leak test of background.md on x[0..n), n >= 3. */
-static int stat_rises(const fsk_stats_t *s) {
-  return s->slope_lo > 0.0 && s->slope >= STAT_MIN_SLOPE && s->floor_rise >= STAT_MIN_FLOOR_RISE;
-}
-
 /* ------------------------------------------------------------------ */
 /* Rules                                                               */
 /* ------------------------------------------------------------------ */
@@ -239,8 +223,8 @@ static void stats_reset(fsk_stats_t *st) {
   st->slope = st->slope_lo = st->floor_rise = NAN;
 }
 
-/* Both rules start alike: describe the post-warm-up samples into st, and
- * return how many there are (x points at the first, or NULL). */
+/* Describe the post-warm-up samples into st, and return how many there
+ * are (x points at the first, or NULL). */
 static size_t judge_begin(const int *counts, size_t n, size_t warmup, fsk_stats_t *st,
                           const int **x) {
   size_t m = (counts != NULL && n > warmup) ? n - warmup : 0;
@@ -252,8 +236,8 @@ static size_t judge_begin(const int *counts, size_t n, size_t warmup, fsk_stats_
   return m;
 }
 
-/* An fd that outlived its cycle is proof by identity, whatever the count
- * did: it wins even over a short series. */
+/* For the deterministic gateway, an fd that outlived its cycle is proof by
+ * identity, whatever the count did: it wins even over a short series. */
 static fsk_verdict_t judge_survivors(fsk_stats_t *st, size_t survivors) {
   why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors,
       survivors == 1 ? "" : "s", survivors == 1 ? "its" : "their");
@@ -289,108 +273,169 @@ fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup, siz
   return FSK_VERDICT_FLAT;
 }
 
+/* ------------------------------------------------------------------ */
+/* The statistical rule: unbounded accumulation, not survivors          */
+/* ------------------------------------------------------------------ */
+
 /*
- * The statistical rule, on the m = n - warmup samples x[] after warm-up,
- * with W = max(10, m/10) samples per window:
- *
- * 1. survivors > 0 (identity tracking) -> leak.
- * 2. m < 30 -> inconclusive: too few points for a slope bound.
- * 3. "Settled": the count has settled when the first window sits where
- *    the rest of the series says it should.  Fit a least-squares line to
- *    the late samples x[2W..m) (skipping the second window, which a slow
- *    climb still reaches into) and extrapolate it back to the centre of
- *    the first window.  The deficit is that prediction minus the first
- *    window's mean.  The count is unsettled when the deficit is at least
- *    2 fds AND at least 4 times the scatter of the late windows' means
- *    around that line (the noise of a window mean, measured on this very
- *    series, so pooled sockets that wander by several fds raise the bar
- *    by themselves).  In words: after warm-up the count was still
- *    climbing towards a level it only reached later — the warm-up was too
- *    short.  Only a climb counts: a count that falls towards its plateau
- *    cannot fake a leak.
- * 4. Leak test (background.md): slope_lo > 0 AND slope >= 0.002 fd/cycle
- *    AND floor_rise = min(last W) - min(first W) >= 2.
- *    - settled: the leak test on all of x[] decides leak / flat.
- *    - unsettled: the leak test on the late samples x[2W..m) alone
- *      (when there are at least 30): a count that keeps rising after it
- *      should have settled is a leak; otherwise inconclusive, with a
- *      warm-up to use next time (warmup + 2W).
- *
- * st gets slope, bound and floor rise of all m samples either way.
+ * Least squares of y against x (x nondecreasing, not all equal), with the
+ * lag-1 autocorrelation of the residuals.  A pool or a random walk moves in
+ * long runs, so its residuals are strongly correlated and n samples carry
+ * far fewer than n independent pieces of evidence; the slope's standard
+ * error is inflated accordingly (AR(1): variance x (1+r)/(1-r)).
  */
-fsk_verdict_t fsk_verdict_stat(const int *counts, size_t n, size_t warmup, size_t survivors,
-                               fsk_stats_t *st) {
-  fsk_stats_t local, late_st;
-  const int *x;
-  size_t m, w, lo, nlate, k, nwin;
-  double b, a, pred0, deficit, scatter = 0.0;
+int fsk__olsx(const double *x, const int *y, size_t n, fsk__fit_t *f) {
+  double xbar = 0.0, ybar = 0.0, sxx = 0.0, sxy = 0.0, ssr = 0.0, num = 0.0, den = 0.0, prev = 0.0;
+  size_t i;
+
+  if (x == NULL || y == NULL || f == NULL || n < 3)
+    return -EINVAL;
+  for (i = 0; i < n; i++) {
+    xbar += x[i];
+    ybar += y[i];
+  }
+  xbar /= (double)n;
+  ybar /= (double)n;
+  for (i = 0; i < n; i++) {
+    sxx += (x[i] - xbar) * (x[i] - xbar);
+    sxy += (x[i] - xbar) * (y[i] - ybar);
+  }
+  if (!(sxx > 0.0))
+    return -EDOM; /* every sample at the same x: no slope */
+  f->slope = sxy / sxx;
+  f->intercept = ybar - f->slope * xbar;
+  for (i = 0; i < n; i++) {
+    double r = y[i] - (f->intercept + f->slope * x[i]);
+
+    ssr += r * r;
+    den += r * r;
+    if (i > 0)
+      num += r * prev;
+    prev = r;
+  }
+  f->r1 = den > 0.0 ? num / den : 0.0;
+  if (f->r1 < 0.0)
+    f->r1 = 0.0; /* anti-correlation would shrink the bound: never trust that */
+  if (f->r1 > 0.98)
+    f->r1 = 0.98;
+  f->n_eff = (double)n * (1.0 - f->r1) / (1.0 + f->r1);
+  if (f->n_eff < 3.0)
+    f->n_eff = 3.0;
+  f->se = sqrt(ssr / (double)(n - 2) / sxx) * sqrt((1.0 + f->r1) / (1.0 - f->r1));
+  f->slope_lo = f->se > 0.0 ? f->slope - fsk__t999(f->n_eff - 2.0) * f->se : f->slope;
+  return 0;
+}
+
+/* Floor (minimum) of the samples whose x lies in [lo, hi); INT_MAX if none. */
+static int floor_in(const double *x, const int *y, size_t n, double lo, double hi) {
+  int m = INT_MAX;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (x[i] >= lo && x[i] < hi && y[i] < m)
+      m = y[i];
+  return m;
+}
+
+fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
+  fsk_stats_t local;
+  fsk__fit_t fit;
+  double *xs = NULL, span, q, mid, half_growth, need;
+  const int *y;
+  int fl[4], early, late;
+  size_t m, i, born_early = 0, born_late = 0;
+  const char *unit;
+  fsk_verdict_t v = FSK_VERDICT_INCONCLUSIVE;
 
   if (st == NULL)
     st = &local;
-  m = judge_begin(counts, n, warmup, st, &x);
-  if (survivors > 0)
-    return judge_survivors(st, survivors);
-  if (m < STAT_MIN_SAMPLES) {
-    why(st, "only %zu samples after a warm-up of %zu cycles; the statistical rule needs %d.", m,
-        warmup, STAT_MIN_SAMPLES);
+  stats_reset(st);
+  if (s == NULL || s->counts == NULL || s->n <= s->warmup) {
+    why(st, "no samples after warm-up.");
     return FSK_VERDICT_INCONCLUSIVE;
   }
-
-  /* Settling test.  m >= 30 and W <= max(10, m/10) leave >= W late samples. */
-  w = window_of(m);
-  lo = 2 * w;
-  nlate = m - lo;
-  fsk__ols(x + lo, nlate, &b, &a, NULL);
-  /* The late line is indexed from lo; the first window's centre is at
-   * (w-1)/2, i.e. lo - (w-1)/2 before the late origin. */
-  pred0 = a + b * ((double)(w - 1) / 2.0 - (double)lo);
-  deficit = pred0 - mean_of(x, w);
-  nwin = nlate / w;
-  if (nwin >= 2) {
-    double ss = 0.0;
-
-    for (k = 0; k < nwin; k++) {
-      double centre = (double)(k * w) + (double)(w - 1) / 2.0;
-      double r = mean_of(x + lo + k * w, w) - (a + b * centre);
-
-      ss += r * r;
-    }
-    /* Two parameters were fitted to the same samples. */
-    scatter = sqrt(ss / (double)(nwin > 2 ? nwin - 2 : 1));
-  }
-
-  if (deficit >= SETTLE_MIN_DEFICIT && deficit >= SETTLE_NOISE_FACTOR * scatter) {
-    stats_reset(&late_st);
-    if (nlate >= STAT_MIN_SAMPLES) {
-      describe(x + lo, nlate, &late_st);
-      if (stat_rises(&late_st)) {
-        why(st, "the count was still climbing after warm-up, and kept rising at %.4f fd/cycle "
-            "(lower bound %.4f, floor +%.0f) from cycle %zu on.",
-            late_st.slope, late_st.slope_lo, late_st.floor_rise, warmup + lo);
-        return FSK_VERDICT_LEAK;
-      }
-    }
-    why(st, "the count never settled: after warm-up it was still climbing (first %zu cycles "
-        "%.1f fds below the later level); rerun with --warmup %zu or more.",
-        w, deficit, warmup + lo);
+  m = s->n - s->warmup;
+  y = s->counts + s->warmup;
+  unit = s->unit != NULL ? s->unit : "cycle";
+  st->n = m;
+  if (m < FSK_STAT_MIN_SAMPLES) {
+    why(st, "only %zu samples after warm-up; the statistical rule needs %d: run more cycles.", m,
+        FSK_STAT_MIN_SAMPLES);
     return FSK_VERDICT_INCONCLUSIVE;
   }
-
-  if (stat_rises(st)) {
-    why(st, "the count rises %.4f fd/cycle (99.9%% lower bound %.4f > 0) and its floor rose by %.0f.",
-        st->slope, st->slope_lo, st->floor_rise);
-    return FSK_VERDICT_LEAK;
+  if ((xs = malloc(m * sizeof *xs)) == NULL) {
+    why(st, "out of memory.");
+    return FSK_VERDICT_INCONCLUSIVE;
   }
-  if (!(st->slope_lo > 0.0))
-    why(st, "no significant trend: slope %.4f fd/cycle, 99.9%% lower bound %.4f.", st->slope,
-        st->slope_lo);
-  else if (st->slope < STAT_MIN_SLOPE)
-    why(st, "slope %.4f fd/cycle is below the %.3f that counts as a leak.", st->slope,
-        STAT_MIN_SLOPE);
-  else
-    why(st, "the average drifted (%.4f fd/cycle) but the floor rose by only %.0f fd.", st->slope,
-        st->floor_rise);
-  return FSK_VERDICT_FLAT;
+  for (i = 0; i < m; i++)
+    xs[i] = s->x != NULL ? s->x[s->warmup + i] : (double)i;
+  span = xs[m - 1] - xs[0];
+  if (!(span > 0.0) || fsk__olsx(xs, y, m, &fit) != 0) {
+    why(st, "no %ss happened after warm-up: nothing to relate the count to.", unit);
+    goto out;
+  }
+  st->slope = fit.slope;
+  st->slope_lo = fit.slope_lo;
+
+  /* The floor of each quarter of the span: pooled and in-flight fds come
+   * and go above it, accumulated ones raise it. */
+  q = span / 4.0;
+  for (i = 0; i < 4; i++)
+    fl[i] = floor_in(xs, y, m, xs[0] + q * (double)i, i == 3 ? INFINITY : xs[0] + q * (double)(i + 1));
+  for (i = 0; i < 4; i++)
+    if (fl[i] == INT_MAX) {
+      why(st, "the samples after warm-up do not cover the run (a quarter of it has none); "
+          "run more cycles.");
+      goto out;
+    }
+  st->floor_rise = (double)(fl[3] - fl[0]);
+  early = fl[2] - fl[0];
+  late = fl[3] - fl[1];
+  half_growth = fit.slope * span / 2.0;
+  /* A leak grows in both halves at its rate; a set that stops growing
+   * (a pool grown lazily, a cache filled, a one-time step) rises in one
+   * half only.  Allow half the expected rise for noise in the floors. */
+  need = half_growth * 0.35 > 1.0 ? half_growth * 0.35 : 1.0;
+
+  mid = xs[0] + span / 2.0;
+  for (i = 0; s->born != NULL && i < s->nsurvivors; i++) {
+    if (s->born[i] < mid)
+      born_early++;
+    else
+      born_late++;
+  }
+
+  if (!(fit.slope_lo > 0.0)) {
+    why(st, "no significant growth: %.4f fd/%s, 99.9%% lower bound %.4f (autocorrelation %.2f); "
+        "the count moves within a bounded range.", fit.slope, unit, fit.slope_lo, fit.r1);
+    v = FSK_VERDICT_FLAT;
+  } else if (fit.slope < s->min_rate) {
+    why(st, "growth of %.5f fd/%s is below the %.4f that counts as a leak.", fit.slope, unit,
+        s->min_rate);
+    v = FSK_VERDICT_FLAT;
+  } else if (fl[3] - fl[0] < FSK_STAT_MIN_RISE) {
+    why(st, "the floor of the count rose by only %d fd (a leak needs %d): the rise is noise "
+        "above a steady floor.", fl[3] - fl[0], FSK_STAT_MIN_RISE);
+    v = FSK_VERDICT_FLAT;
+  } else if (early < need || late < need) {
+    why(st, "bounded: the floor rose by %d in the first half and %d in the second (a leak "
+        "rises in both, here about %.1f each); a set that grew and then held — a pool, a "
+        "cache, a one-time step — is not a leak.", early, late, half_growth);
+    v = FSK_VERDICT_FLAT;
+  } else if (s->identity && (born_early == 0 || born_late == 0 || s->nsurvivors < 2)) {
+    why(st, "the count rose, but the fds opened after warm-up that are still open (%zu: %zu "
+        "from the first half, %zu from the second) do not accumulate: they are replaced, "
+        "not kept.", s->nsurvivors, born_early, born_late);
+    v = FSK_VERDICT_FLAT;
+  } else {
+    why(st, "accumulating: %.4f fd/%s (99.9%% lower bound %.4f), the floor rose by %d in the "
+        "first half and %d in the second%s.", fit.slope, unit, fit.slope_lo, early, late,
+        s->identity ? ", and fds opened all along the run are still open" : "");
+    v = FSK_VERDICT_LEAK;
+  }
+out:
+  free(xs);
+  return v;
 }
 
 /* ------------------------------------------------------------------ */
@@ -413,6 +458,12 @@ double fsk_projection_hours(double per_cycle, int fd_now, int rlimit, double per
  * the survivors spread over the cycles after warm-up. */
 static double leak_rate(const fsk_scenario_t *s) {
   double r = s->stats.slope;
+
+  /* watch measured its rate against attempts or time (fsk_scenario_judge):
+   * survivors per sample would be a rate per sample, in no one's unit. */
+  if (s->xs != NULL)
+    return isfinite(s->rate) && s->rate > 0.0 ? s->rate : 0.0;
+  {
   size_t post = s->nsamples > (size_t)(s->warmup > 0 ? s->warmup : 0)
                     ? s->nsamples - (size_t)(s->warmup > 0 ? s->warmup : 0)
                     : 0;
@@ -426,6 +477,11 @@ static double leak_rate(const fsk_scenario_t *s) {
       r = by_id;
   }
   return r;
+  }
+}
+
+static int per_hour(const fsk_scenario_t *s) {
+  return s->unit != NULL && strcmp(s->unit, "hour") == 0;
 }
 
 void fsk_run_finish(fsk_run_t *run) {
@@ -454,7 +510,8 @@ void fsk_run_finish(fsk_run_t *run) {
     any_leak = 1;
     rate = leak_rate(s);
     last = (s->counts != NULL && s->nsamples > 0) ? s->counts[s->nsamples - 1] : 0;
-    h = fsk_projection_hours(rate, last, run->rlimit_nofile, run->cycle_period_s);
+    h = fsk_projection_hours(rate, last, run->rlimit_nofile,
+                             per_hour(s) ? 3600.0 : run->cycle_period_s);
     /* The worst scenario is the one that runs out first. */
     if (h >= 0.0 && (worst == NULL || h < worst_h)) {
       worst = s;
@@ -486,10 +543,17 @@ void fsk_run_finish(fsk_run_t *run) {
       snprintf(when, sizeof when, "%.1f h (%.1f days)", worst_h, worst_h / 24.0);
     else
       snprintf(when, sizeof when, "%.1f h", worst_h);
-    snprintf(run->projection_text, sizeof run->projection_text,
-             "%s/%s leaks %.4f fd per attempt: at this rate (one attempt every %.0f s) %s runs "
-             "out of fds (limit %d) in %s",
-             worst->path, worst->adapter, worst_rate, run->cycle_period_s, who,
-             run->rlimit_nofile, when);
+    if (per_hour(worst))
+      snprintf(run->projection_text, sizeof run->projection_text,
+               "%s/%s leaks %.1f fd per hour of wall time: at this rate %s runs out of fds "
+               "(limit %d) in %s",
+               worst->path, worst->adapter, worst_rate, who, run->rlimit_nofile, when);
+    else
+      snprintf(run->projection_text, sizeof run->projection_text,
+               "%s/%s leaks %.4f fd per %s: at this rate (one attempt every %.0f s) %s runs "
+               "out of fds (limit %d) in %s",
+               worst->path, worst->adapter, worst_rate,
+               worst->unit != NULL ? worst->unit : "attempt", run->cycle_period_s, who,
+               run->rlimit_nofile, when);
   }
 }

@@ -14,4 +14,17 @@ double fsk__t999(double df);
  * the lower 99.9 % one-sided bound of the slope.  -EINVAL when n < 3. */
 int fsk__ols(const int *y, size_t n, double *slope, double *intercept, double *slope_lo);
 
+/* A least-squares fit of y against x, with the lag-1 autocorrelation of its
+ * residuals and the slope's bound corrected for it. */
+typedef struct {
+  double slope, intercept;
+  double se;       /* standard error of the slope, inflated by (1+r1)/(1-r1) */
+  double slope_lo; /* lower 99.9 % one-sided bound with n_eff - 2 df */
+  double r1;       /* lag-1 autocorrelation of the residuals, in [0, 0.98] */
+  double n_eff;    /* n (1-r1)/(1+r1), at least 3 */
+} fsk__fit_t;
+
+/* -EINVAL when n < 3, -EDOM when every x is the same. */
+int fsk__olsx(const double *x, const int *y, size_t n, fsk__fit_t *f);
+
 #endif

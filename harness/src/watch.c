@@ -1,43 +1,55 @@
-/* watch.c - `fdsoak watch`: soak any process from the outside.
+/* watch.c - `fdsoak watch`: soak any program from the outside.
  *
- *   --pid PID      sample a running process every --interval ms
- *   -- CMD ARGS    start CMD with the shim preloaded and --inject SPEC; every
- *                  fault the shim injects (read from its counter page) is a
- *                  cycle boundary, sampled once the fd count has settled
+ *   -- CMD ARGS    start CMD with the shim preloaded.  With --inject, a cycle
+ *                  is an attempt: a fault the shim injected or a call it
+ *                  observed (do=pass), read from its counter page; rates are
+ *                  fds per attempt against the cumulative attempt count.
+ *                  Without --inject (or with --interval), a cycle is a time
+ *                  interval and rates are fds per hour.
+ *   --pid PID      sample a running process and its descendants every
+ *                  --interval ms (interval mode).
  *
- * The target is noisy and not ours, so the statistical rule decides, with
- * identity tracking beside it.  Exit codes as for `run`.
+ * The target is the started process and every descendant (proc.c); each
+ * sample is the floor of the tree's count over a short window, taken at a
+ * quiescent point between attempts (sampler.c).  The statistical rule
+ * judges (verdict.c) through the same fsk_scenario_judge as `run`; the
+ * target's life -- its exit, an fd-exhaustion death -- is part of the
+ * result.  Exit codes as for `run`.
  */
 #include "driver.h"
+#include "proc.h"
+#include "sampler.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <signal.h>
-#include <spawn.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "inj.h"
 
-extern char **environ;
-
-#define WATCH_MAX_FDS 65536
+/* No new attempt for this long: say so, with the rules' counters. */
+#define STALL_WARN_S 10.0
+/* How long the target gets to stop after SIGTERM before SIGKILL. */
+#define STOP_GRACE_S 2.0
 
 typedef struct {
   const char *inject;
   long cycles;
   double duration_s;
   long interval_ms;
+  int interval_given;
   long settle_ms;
   long warmup;
+  double period_s;
+  double timeout_s;
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -46,6 +58,7 @@ typedef struct {
   int quiet;
 } watch_opts_t;
 
+static int werr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int werr(const char *fmt, ...) {
   va_list ap;
   fputs("fdsoak watch: ", stderr);
@@ -54,12 +67,6 @@ static int werr(const char *fmt, ...) {
   va_end(ap);
   fputc('\n', stderr);
   return FSK_EXIT_USAGE;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int num(const char *flag, const char *v, double lo, double hi, double *out) {
@@ -76,6 +83,21 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
   return 0;
 }
 
+static void watch_usage(FILE *f) {
+  fprintf(f,
+          "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
+          "                    [--interval MS] [--settle MS] [--period S] [--timeout S]\n"
+          "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
+          "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
+          "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
+          "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
+          "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
+          "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
+          "  --period S      production cadence of attempts for the projection (default 300)\n"
+          "  --timeout S     bound on the whole run (default 3600)\n"
+          "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
+}
+
 static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   int i, rc;
   double x = 0;
@@ -85,6 +107,8 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   w->interval_ms = 100;
   w->settle_ms = 20;
   w->warmup = -1;
+  w->period_s = 300;
+  w->timeout_s = 3600;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--") == 0) {
@@ -92,6 +116,9 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
         return werr("'--' must be followed by a command");
       w->cmd = argv + i + 1;
       break;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      watch_usage(stdout);
+      return -1;
     } else if (strcmp(a, "--inject") == 0) {
       if (v == NULL)
         return werr("--inject needs a rule spec");
@@ -111,6 +138,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if ((rc = num(a, v, 1, 3600000, &x)) != 0)
         return rc;
       w->interval_ms = (long)x;
+      w->interval_given = 1;
       i++;
     } else if (strcmp(a, "--settle") == 0) {
       if ((rc = num(a, v, 0, 60000, &x)) != 0)
@@ -121,6 +149,16 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if ((rc = num(a, v, 0, 1e8, &x)) != 0)
         return rc;
       w->warmup = (long)x;
+      i++;
+    } else if (strcmp(a, "--period") == 0) {
+      if ((rc = num(a, v, 0.001, 365 * 86400.0, &x)) != 0)
+        return rc;
+      w->period_s = x;
+      i++;
+    } else if (strcmp(a, "--timeout") == 0) {
+      if ((rc = num(a, v, 0.1, 30 * 86400.0, &x)) != 0)
+        return rc;
+      w->timeout_s = x;
       i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
@@ -138,7 +176,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       w->quiet = 1;
     } else {
-      return werr("unknown flag '%s'", a);
+      return werr("unknown flag '%s' (see fdsoak watch --help)", a);
     }
   }
   if ((w->pid != 0) == (w->cmd != NULL))
@@ -156,225 +194,519 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
 
 /* ------------------------------------------------------------------ */
 
-static int start_target(watch_opts_t *w, const char *stats, pid_t *pid) {
-  char shim[PATH_MAX];
-  int rc;
+typedef struct {
+  watch_opts_t w;
+  int attempts_mode;   /* cycles are attempts (the shim's page) */
+  int has_faults, has_pass;
+  inj_stats_view_t view;
+  int have_view;
+  char stats[PATH_MAX];
+  fsk_target_t tgt;
+  int child;
+  fsk_sampler_t smp;
+  fsk_scenario_t sc;
+  long warm_idx;       /* first post-warm-up sample, -1 until reached */
+  double x0;           /* attempts (seconds) at the start of judging */
+  double t0;
+  char stop_reason[160];
+} watch_t;
 
-  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
-    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
-  fsk__set_preload(shim, 0);
-  setenv("FDSOAK_INJECT", w->inject != NULL ? w->inject : "", 1);
-  setenv("FDSOAK_INJECT_STATS", stats, 1);
-  setenv("FDSOAK_INJECT_TRACK", "1", 1);
-  rc = posix_spawnp(pid, w->cmd[0], NULL, NULL, w->cmd, environ);
-  unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
-  if (rc != 0)
-    return werr("cannot start '%s': %s", w->cmd[0], strerror(rc));
+static double attempts_now(const watch_t *wt) {
+  if (!wt->have_view)
+    return 0.0;
+  return (double)(inj_stats_load(&wt->view.page->injected_total) +
+                  inj_stats_load(&wt->view.page->observed_total));
+}
+
+/* x of a sample: cumulative attempts, or seconds since the start. */
+static double x_now(const watch_t *wt) {
+  return wt->attempts_mode ? attempts_now(wt) : fsk__now() - wt->t0;
+}
+
+static void rules_line(const watch_t *wt, char *buf, size_t len) {
+  const inj_stats_page_t *p = wt->view.page;
+  size_t used = 0;
+  uint32_t i;
+
+  buf[0] = '\0';
+  for (i = 0; p != NULL && i < p->nrules && i < INJ_MAX_RULES && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used,
+                             "%srule %u '%s': %llu calls seen, %llu matched, %llu injected, "
+                             "%llu observed",
+                             i ? "; " : "", i + 1, p->rules[i].text,
+                             (unsigned long long)inj_stats_load(&p->rules[i].calls_seen),
+                             (unsigned long long)inj_stats_load(&p->rules[i].matched),
+                             (unsigned long long)inj_stats_load(&p->rules[i].injected),
+                             (unsigned long long)inj_stats_load(&p->rules[i].observed));
+}
+
+static int target_alive(watch_t *wt) {
+  if (wt->child && fsk__target_poll(&wt->tgt))
+    return 1;
+  /* The root is gone (or not ours): the tree lives while any member does.
+   * Relist it now, not from the cache, so a dead tree is seen at once. */
+  return fsk__sampler_tree(&wt->smp, wt->child) > 0;
+}
+
+/* Wait for ms, watching for a signal and for the target's end.  Returns 0
+ * when the time passed, 1 when something ended the wait. */
+static int wait_ms(watch_t *wt, long ms) {
+  double until = fsk__now() + (double)ms / 1000.0;
+
+  while (fsk__now() < until) {
+    if (fsk__signal_caught() || !target_alive(wt))
+      return 1;
+    usleep(ms > 2 ? 1000 : 250);
+  }
   return 0;
 }
 
-static void stop_target(pid_t pid) {
+/* One sample: the floor of the tree's count over the settle window, and
+ * x when it was seen.  -1 when the tree is gone. */
+static int sample_floor(watch_t *wt, double *x_at) {
+  double until = fsk__now() + (double)wt->w.settle_ms / 1000.0;
+  int floor_c = INT_MAX;
+
+  do {
+    double x = x_now(wt);
+    int c = fsk__sampler_count(&wt->smp);
+
+    if (c < 0)
+      break;
+    /* Ties move x forward: the floor held at least until this attempt. */
+    if (c <= floor_c) {
+      floor_c = c;
+      *x_at = x;
+    }
+    if (fsk__now() >= until)
+      break;
+    usleep(250);
+  } while (!fsk__signal_caught());
+  return floor_c == INT_MAX ? -1 : floor_c;
+}
+
+/* Take a snapshot at a moment the count is at its floor, so in-flight fds
+ * stay out of the identity record as far as the target allows. */
+static void snapshot_at(watch_t *wt, int floor_c) {
   int i;
 
-  if (waitpid(pid, NULL, WNOHANG) == pid)
-    return;
-  kill(pid, SIGTERM);
-  for (i = 0; i < 200; i++) {
-    if (waitpid(pid, NULL, WNOHANG) == pid)
-      return;
-    usleep(10000);
+  for (i = 0; i < 20; i++) {
+    int c = fsk__sampler_count(&wt->smp);
+
+    if (c <= floor_c || c < 0)
+      break;
+    usleep(250);
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
+  fsk__sampler_snapshot(&wt->smp);
 }
 
-static int alive(pid_t pid, int child) {
-  if (child) {
-    int st;
-    return waitpid(pid, &st, WNOHANG) == 0;
-  }
-  return kill(pid, 0) == 0 || errno == EPERM;
-}
+/* The sampling loop.  Returns 0, or an exit code for a usage error. */
+static int watch_loop(watch_t *wt) {
+  const watch_opts_t *w = &wt->w;
+  double last_attempts = 0.0, last_progress, next_warn, deadline, end_x;
+  long nsamples = 0;
 
-/* Wait until the fd count has not moved for settle_ms (bounded by 1 s). */
-static int settled_count(pid_t pid, long settle_ms) {
-  double start = now_s(), since = now_s();
-  int last = fsk_fd_count(pid), c;
+  wt->t0 = fsk__now();
+  last_progress = wt->t0;
+  next_warn = wt->t0 + STALL_WARN_S;
+  deadline = wt->t0 + (w->duration_s > 0 && w->duration_s < w->timeout_s ? w->duration_s
+                                                                          : w->timeout_s);
+  /* Attempts mode: warm-up and cycles count attempts; interval mode: samples. */
+  end_x = (double)(w->warmup + (w->cycles > 0 ? w->cycles : 0));
+  wt->warm_idx = -1;
 
-  while (settle_ms > 0 && now_s() - start < 1.0) {
-    usleep(1000);
-    c = fsk_fd_count(pid);
-    if (c != last) {
-      last = c;
-      since = now_s();
-    } else if ((now_s() - since) * 1000 >= (double)settle_ms) {
+  for (;;) {
+    double x = 0.0;
+    int count, sig;
+
+    if ((sig = fsk__signal_caught()) != 0) {
+      snprintf(wt->stop_reason, sizeof wt->stop_reason, "interrupted by %s",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (fsk__now() >= deadline) {
+      if (w->duration_s > 0 && w->duration_s <= w->timeout_s)
+        snprintf(wt->stop_reason, sizeof wt->stop_reason, "--duration %.1f s reached",
+                 w->duration_s);
+      else
+        snprintf(wt->stop_reason, sizeof wt->stop_reason, "--timeout %.1f s reached",
+                 w->timeout_s);
+      break;
+    }
+    if (!target_alive(wt)) {
+      snprintf(wt->stop_reason, sizeof wt->stop_reason, "the target ended");
+      break;
+    }
+    if (wt->attempts_mode) {
+      double a = attempts_now(wt);
+
+      if (a == last_attempts) {
+        if (fsk__now() >= next_warn) {
+          char rules[1024];
+
+          rules_line(wt, rules, sizeof rules);
+          fprintf(stderr, "fdsoak watch: no attempt for %.0f s (%.0f so far); %s\n",
+                  fsk__now() - last_progress, a, rules);
+          next_warn = fsk__now() + STALL_WARN_S;
+        }
+        usleep(1000);
+        continue;
+      }
+      last_attempts = a;
+      last_progress = fsk__now();
+      next_warn = last_progress + STALL_WARN_S;
+    } else if (nsamples > 0 && wait_ms(wt, w->interval_ms)) {
+      continue; /* the loop head says why */
+    }
+
+    count = sample_floor(wt, &x);
+    /* A sample that straddles the target's end is no sample: the kernel
+     * closed its fds, the program did not. */
+    if (count < 0 || !target_alive(wt))
+      continue;
+    if (!wt->attempts_mode)
+      x = fsk__now() - wt->t0;
+
+    if (wt->warm_idx < 0 && (wt->attempts_mode ? x >= (double)w->warmup
+                                               : nsamples >= w->warmup)) {
+      wt->warm_idx = nsamples;
+      wt->x0 = x;
+      snapshot_at(wt, count);
+      fsk__sampler_baseline(&wt->smp, x);
+    } else if (count != wt->smp.snap_count || nsamples % 50 == 0) {
+      snapshot_at(wt, count);
+      if (wt->warm_idx >= 0)
+        fsk__sampler_feed(&wt->smp, x);
+    }
+    if (fsk_scenario_push_x(&wt->sc, count, wt->smp.cls, x) != 0)
+      return werr("out of memory");
+    nsamples++;
+    if (w->cycles > 0 && (wt->attempts_mode ? x >= end_x : nsamples >= (long)end_x)) {
+      snprintf(wt->stop_reason, sizeof wt->stop_reason, "%ld %s after warm-up", w->cycles,
+               wt->attempts_mode ? "attempts" : "samples");
       break;
     }
   }
-  return last;
+  /* The last look is the last sample: feed it, so survivors are judged
+   * against it, and it is not a cycle of its own. */
+  if (wt->warm_idx >= 0 && nsamples > wt->warm_idx && wt->smp.nfds > 0) {
+    snapshot_at(wt, wt->sc.counts[nsamples - 1]);
+    if (wt->smp.nfds > 0 && target_alive(wt))
+      fsk__sampler_feed(&wt->smp, wt->sc.xs[nsamples - 1]);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int start_target(watch_t *wt) {
+  char shim[PATH_MAX];
+  int rc, fd;
+
+  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
+    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
+  snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
+           getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+  if ((fd = mkstemp(wt->stats)) < 0) {
+    wt->stats[0] = '\0';
+    return werr("cannot create the shim's counter page: %s", strerror(errno));
+  }
+  close(fd);
+  fsk__set_preload(shim, 0);
+  setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
+  setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
+  setenv("FDSOAK_INJECT_TRACK", "1", 1);
+  fsk__subreaper();
+  rc = fsk__target_spawn(&wt->tgt, wt->w.cmd);
+  unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
+  if (rc != 0)
+    return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
+  wt->child = 1;
+  /* The shim initialises the page in its constructor: if that never
+   * happens the target is static, or LD_PRELOAD was refused. */
+  {
+    double t0 = fsk__now();
+
+    while ((rc = inj_stats_open(wt->stats, &wt->view)) == -EAGAIN && fsk__now() - t0 < 5.0 &&
+           fsk__target_poll(&wt->tgt) && !fsk__signal_caught())
+      usleep(2000);
+  }
+  if (rc != 0) {
+    char life[160];
+
+    fsk__target_poll(&wt->tgt);
+    if (wt->tgt.exited) {
+      fsk__target_describe(&wt->tgt, life, sizeof life);
+      return werr("'%s' %s, before the shim could load: nothing was watched", wt->w.cmd[0],
+                  life);
+    }
+    return werr("the shim never loaded in '%s' (a statically linked program, or one that "
+                "clears LD_PRELOAD?): no fault can be injected or counted",
+                wt->w.cmd[0]);
+  }
+  wt->have_view = 1;
+  return 0;
+}
+
+/* Leaked fds get their origin: the process and attempt, and the shim's
+ * record of the call that made them. */
+static void name_origins(watch_t *wt, const char *label) {
+  fsk_scenario_t *sc = &wt->sc;
+  size_t i;
+
+  for (i = 0; i < sc->nleaked; i++) {
+    fsk_leak_t *l = &sc->leaked[i];
+    const char *comm = label;
+    size_t k;
+
+    for (k = 0; k < wt->smp.nprocs; k++)
+      if (wt->smp.procs[k].pid == l->pid)
+        comm = wt->smp.procs[k].comm;
+    snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
+             wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
+    if (!wt->child || !fsk__origin_from_shim(wt->stats, l->pid, l->fd, l->origin,
+                                             sizeof l->origin))
+      sc->no_origin++;
+  }
+}
+
+/* The process that grew most: its limit and count project the run out. */
+static const fsk_proc_info_t *grower(const fsk_sampler_t *s) {
+  const fsk_proc_info_t *best = NULL;
+  size_t i;
+
+  for (i = 0; i < s->nprocs; i++) {
+    const fsk_proc_info_t *p = &s->procs[i];
+
+    if (p->fd_first < 0)
+      continue;
+    if (best == NULL || p->fd_last - p->fd_first > best->fd_last - best->fd_first)
+      best = p;
+  }
+  return best;
+}
+
+static void fill_target(watch_t *wt, fsk_run_t *run) {
+  fsk_target_info_t *ti = &run->target;
+  size_t i, used = 0;
+
+  ti->has = 1;
+  ti->pid = wt->child ? wt->tgt.pid : wt->w.pid;
+  for (i = 0; wt->w.cmd != NULL && wt->w.cmd[i] != NULL && used < sizeof ti->cmd; i++)
+    used += (size_t)snprintf(ti->cmd + used, sizeof ti->cmd - used, "%s%s", i ? " " : "",
+                             wt->w.cmd[i]);
+  if (wt->w.cmd == NULL)
+    snprintf(ti->cmd, sizeof ti->cmd, "pid %d", (int)wt->w.pid);
+  snprintf(ti->source, sizeof ti->source, "%s",
+           !wt->attempts_mode ? "interval"
+           : wt->has_faults && wt->has_pass ? "faults+observed"
+           : wt->has_pass ? "observed" : "faults");
+  ti->exit_code = -1;
+  if (wt->child) {
+    fsk__target_poll(&wt->tgt);
+    ti->ended = wt->tgt.exited;
+    if (wt->tgt.exited && WIFEXITED(wt->tgt.status))
+      ti->exit_code = WEXITSTATUS(wt->tgt.status);
+    if (wt->tgt.exited && WIFSIGNALED(wt->tgt.status))
+      ti->signal = WTERMSIG(wt->tgt.status);
+    ti->seconds = (wt->tgt.exited ? wt->tgt.t_exit : fsk__now()) - wt->tgt.t_start;
+    if (wt->tgt.exited)
+      fsk__target_describe(&wt->tgt, ti->end, sizeof ti->end);
+    else
+      snprintf(ti->end, sizeof ti->end, "stopped by fdsoak after %.2f s (%s)", ti->seconds,
+               wt->stop_reason);
+    snprintf(ti->death, sizeof ti->death, "%s", wt->tgt.death);
+  } else {
+    ti->seconds = fsk__now() - wt->t0;
+    snprintf(ti->end, sizeof ti->end, "%s after %.2f s",
+             target_alive(wt) ? "still running (not ours to stop)" : "ended", ti->seconds);
+  }
+  if (wt->smp.at_limit && ti->death[0] == '\0')
+    snprintf(ti->death, sizeof ti->death, "%s", wt->smp.limit_note);
+  else if (wt->smp.at_limit)
+    snprintf(ti->death + strlen(ti->death), sizeof ti->death - strlen(ti->death), "; %s",
+             wt->smp.limit_note);
+  ti->attempts = wt->attempts_mode ? attempts_now(wt) : 0.0;
+  if (wt->sc.nsamples > 0 && wt->attempts_mode)
+    ti->attempts_per_sample =
+        (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
+  ti->procs = wt->smp.procs;
+  ti->nprocs = wt->smp.nprocs;
+}
+
+static void print_target(const fsk_run_t *run) {
+  const fsk_target_info_t *ti = &run->target;
+
+  printf("target: %s (pid %d): %s\n", ti->cmd, (int)ti->pid, ti->end);
+  if (strcmp(ti->source, "interval") != 0)
+    printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
+           ti->attempts_per_sample);
+  if (ti->nprocs > 1)
+    printf("processes: %zu in the tree\n", ti->nprocs);
+  if (ti->death[0])
+    printf("fd exhaustion: %s\n", ti->death);
+  if (run->interrupted)
+    printf("interrupted: partial results\n");
 }
 
 int fsk__watch_main(int argc, char **argv) {
-  watch_opts_t w;
+  static watch_t wt; /* large (the sampler's tree): not on the stack */
+  watch_opts_t *w = &wt.w;
   fsk_run_t run;
-  fsk_scenario_t sc;
-  fsk_tracker_t *tracker = NULL;
-  fsk_fd_t *fds = NULL;
-  inj_spec_t *spec = NULL;
-  inj_stats_view_t view;
-  char stats[PATH_MAX], err[256], ts[32], label[64];
-  int cls[FSK_FD_CLASS_COUNT];
-  int rc, code = FSK_EXIT_USAGE, child = 0, have_view = 0, last = -1, fd;
-  long c = 0, limit;
-  uint64_t seen_injected = 0;
-  double t0, deadline;
-  size_t nfds = 0, i;
-  struct rlimit rl;
+  char err[256], ts[32], label[64];
+  int rc, code = FSK_EXIT_USAGE;
+  size_t post;
+  const fsk_proc_info_t *g;
 
-  if ((rc = parse_watch(argc, argv, &w)) != 0)
-    return rc;
-  memset(&sc, 0, sizeof(sc));
+  memset(&wt, 0, sizeof wt);
+  if ((rc = parse_watch(argc, argv, w)) != 0)
+    return rc < 0 ? 0 : rc;
   memset(&run, 0, sizeof(run));
-  stats[0] = '\0';
 
-  if (w.inject != NULL) {
+  if (w->inject != NULL) {
     /* A spec the shim would reject kills the target with exit 2; say what
      * is wrong here first, before anything starts. */
-    spec = malloc(sizeof(*spec));
+    inj_spec_t *spec = malloc(sizeof(*spec));
+    uint32_t i;
+
     if (spec == NULL)
       return werr("out of memory");
-    rc = inj_spec_parse(w.inject, spec, err, sizeof(err));
+    rc = inj_spec_parse(w->inject, spec, err, sizeof(err));
+    for (i = 0; rc == 0 && i < spec->nrules; i++) {
+      if (spec->rules[i].action == INJ_DO_PASS)
+        wt.has_pass = 1;
+      else
+        wt.has_faults = 1;
+    }
     free(spec);
     if (rc != 0)
       return werr("--inject: %s", err);
   }
-  fds = calloc(WATCH_MAX_FDS, sizeof(*fds));
-  if (fds == NULL || fsk_tracker_new(&tracker) != 0) {
-    free(fds);
-    return werr("out of memory");
-  }
+  wt.attempts_mode = w->cmd != NULL && (wt.has_faults || wt.has_pass) && !w->interval_given;
+  if (w->duration_s > 0 && wt.attempts_mode)
+    w->cycles = -1; /* --duration bounds the run; attempts still make the x axis */
 
-  if (w.cmd != NULL) {
-    snprintf(stats, sizeof(stats), "%s/fdsoak-watch-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if ((fd = mkstemp(stats)) < 0) {
-      code = werr("cannot create the shim's counter page: %s", strerror(errno));
-      goto out;
-    }
-    close(fd);
-    if ((rc = start_target(&w, stats, &w.pid)) != 0) {
+  fsk__signals_catch();
+  fsk_scenario_init(&wt.sc, "watch", "", w->warmup);
+  wt.stats[0] = '\0';
+  if (w->cmd != NULL) {
+    if ((rc = start_target(&wt)) != 0) {
       code = rc;
       goto out;
     }
-    child = 1;
-    /* The shim initialises the page in its constructor: if that never
-     * happens the target is static, or LD_PRELOAD was refused. */
-    t0 = now_s();
-    while ((rc = inj_stats_open(stats, &view)) == -EAGAIN && now_s() - t0 < 5.0 &&
-           alive(w.pid, 1))
-      usleep(2000);
-    if (rc != 0) {
-      code = werr("the shim never loaded in '%s' (a statically linked program, or one that "
-                  "clears LD_PRELOAD?): no fault can be injected or counted",
-                  w.cmd[0]);
-      goto out;
-    }
-    have_view = 1;
   } else {
     char dir[64];
-    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)w.pid);
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)w->pid);
     if (access(dir, R_OK | X_OK) != 0) {
       code = werr("cannot read %s: %s (no such process, or not yours?)", dir, strerror(errno));
       goto out;
     }
   }
-
-  snprintf(label, sizeof(label), "%s", w.cmd != NULL ? basename(w.cmd[0]) : "pid");
-  if (w.cmd == NULL)
-    snprintf(label, sizeof(label), "pid-%d", (int)w.pid);
-  fsk_scenario_init(&sc, "watch", label, w.warmup);
-  limit = w.cycles > 0 ? w.cycles + w.warmup : -1;
-  t0 = now_s();
-  deadline = w.duration_s > 0 ? t0 + w.duration_s : t0 + 3600.0; /* bounded either way */
-  memset(cls, 0, sizeof(cls));
-
-  while ((limit < 0 || c < limit) && now_s() < deadline && alive(w.pid, child)) {
-    int count;
-    if (have_view) {
-      uint64_t inj = inj_stats_load(&view.page->injected_total);
-      if (inj == seen_injected) {
-        usleep(1000);
-        continue;
-      }
-      seen_injected = inj;
-      count = settled_count(w.pid, w.settle_ms);
-    } else {
-      usleep((useconds_t)w.interval_ms * 1000);
-      count = fsk_fd_count(w.pid);
-    }
-    if (count < 0)
-      break; /* the process went away between checks */
-    if (count != last || c == w.warmup - 1 || c == 0) {
-      if (fsk_fd_snapshot(w.pid, fds, WATCH_MAX_FDS, &nfds) != 0)
-        break;
-      memset(cls, 0, sizeof(cls));
-      for (i = 0; i < nfds; i++)
-        cls[fds[i].cls]++;
-      if (c == (w.warmup > 0 ? w.warmup - 1 : 0))
-        fsk_tracker_baseline(tracker, fds, nfds, c);
-      else if (c >= w.warmup)
-        fsk_tracker_feed(tracker, fds, nfds, c);
-      last = count;
-    }
-    fsk_scenario_push(&sc, count, cls);
-    c++;
+  if (fsk__sampler_init(&wt.smp, wt.child ? wt.tgt.pid : w->pid, wt.child) != 0) {
+    code = werr("out of memory");
+    goto out;
   }
-  /* A last look at the table, so survivors are judged at the end. */
-  if (alive(w.pid, child) && fsk_fd_snapshot(w.pid, fds, WATCH_MAX_FDS, &nfds) == 0 &&
-      c > w.warmup)
-    fsk_tracker_feed(tracker, fds, nfds, c);
 
-  sc.cycles = c > w.warmup ? c - w.warmup : 0;
-  {
-    size_t n = fsk_tracker_survivors(tracker, NULL, 0);
-    if (n > 0 && (sc.leaked = calloc(n, sizeof(*sc.leaked))) != NULL) {
-      sc.nleaked = fsk_tracker_survivors(tracker, sc.leaked, n);
-      for (i = 0; i < sc.nleaked; i++) {
-        snprintf(sc.leaked[i].origin, sizeof(sc.leaked[i].origin), "%s, cycle %ld", label,
-                 sc.leaked[i].opened_cycle);
-        if (child)
-          fsk__origin_from_shim(stats, w.pid, sc.leaked[i].fd, sc.leaked[i].origin,
-                          sizeof(sc.leaked[i].origin));
-      }
-    }
+  if (w->cmd != NULL)
+    snprintf(label, sizeof(label), "%s", basename(w->cmd[0]));
+  else
+    snprintf(label, sizeof(label), "pid-%d", (int)w->pid);
+  snprintf(wt.sc.adapter, sizeof wt.sc.adapter, "%.31s", label);
+  wt.sc.unit = wt.attempts_mode ? "attempt" : "hour";
+
+  if ((rc = watch_loop(&wt)) != 0) {
+    code = rc;
+    goto out;
   }
-  sc.verdict = fsk_verdict_stat(sc.counts, sc.nsamples, (size_t)w.warmup, sc.nleaked, &sc.stats);
-  sc.seconds = now_s() - t0;
+  run.interrupted = fsk__signal_caught() != 0;
+
+  /* Nothing to judge: say why in the user's terms, never as advice about
+   * warm-up. */
+  post = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
+             ? wt.sc.nsamples - (size_t)wt.warm_idx
+             : 0;
+  if (wt.child)
+    fsk__target_poll(&wt.tgt);
+  if (wt.attempts_mode && attempts_now(&wt) == 0 && !run.interrupted &&
+      !(wt.child && wt.tgt.death[0])) {
+    char rules[1024], life[160];
+
+    rules_line(&wt, rules, sizeof rules);
+    if (wt.child)
+      fsk__target_describe(&wt.tgt, life, sizeof life);
+    code = werr("no attempt happened: the rule never fired (%s); the target %s", rules,
+                wt.child ? life : "ran");
+    goto out;
+  }
+  if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !wt.tgt.death[0] &&
+      !wt.smp.at_limit && !run.interrupted) {
+    char life[160];
+
+    fsk__target_describe(&wt.tgt, life, sizeof life);
+    code = werr("'%s' %s, after %.0f attempts and %zu samples: too early to judge", label, life,
+                attempts_now(&wt), post);
+    goto out;
+  }
+
+  /* Judge: the one path `run` uses too. */
+  wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
+  wt.sc.cycles = wt.attempts_mode ? (long)(attempts_now(&wt) - wt.x0) : (long)post;
+  wt.sc.attempts = wt.attempts_mode ? attempts_now(&wt) - wt.x0 : 0.0;
+  if (post > 0) {
+    fsk_leak_t *l = NULL;
+    size_t n = fsk__sampler_survivors(&wt.smp, wt.sc.xs[wt.sc.nsamples - 1], &l);
+
+    fsk_scenario_set_leaked(&wt.sc, l, n);
+    free(l);
+  }
+  fsk_scenario_judge(&wt.sc, 0);
+  fill_target(&wt, &run);
+  if (run.target.death[0]) {
+    /* Death by fd exhaustion is the leak, proven by the program itself. */
+    wt.sc.verdict = FSK_VERDICT_LEAK;
+    snprintf(wt.sc.stats.why, sizeof wt.sc.stats.why, "the program ran out of fds: %.200s.",
+             run.target.death);
+  } else if (run.interrupted && wt.sc.verdict == FSK_VERDICT_FLAT) {
+    wt.sc.verdict = FSK_VERDICT_INCONCLUSIVE;
+    snprintf(err, sizeof err, "%s", wt.sc.stats.why);
+    snprintf(wt.sc.stats.why, sizeof wt.sc.stats.why, "%.40s before the end; so far: %.180s",
+             wt.stop_reason, err);
+  }
+  if (wt.sc.verdict == FSK_VERDICT_LEAK)
+    name_origins(&wt, label);
+  wt.sc.seconds = fsk__now() - wt.t0;
 
   run.mode = "watch";
   fsk__utc_now(run.started_utc, sizeof(run.started_utc), ts, sizeof(ts));
-  run.scen = &sc;
+  run.scen = &wt.sc;
   run.nscen = 1;
-  if (prlimit(w.pid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    run.rlimit_nofile = (int)rl.rlim_cur;
-  else
-    run.rlimit_nofile = 1024;
-  run.cycle_period_s = 300;
+  g = grower(&wt.smp);
+  run.rlimit_nofile = g != NULL && g->rlimit_nofile > 0 ? g->rlimit_nofile : 1024;
+  run.cycle_period_s = w->period_s;
   fsk_run_finish(&run);
 
-  if (!w.out_given)
-    snprintf(w.out, sizeof(w.out), "results/runs/%s-watch", ts);
-  if ((rc = fsk_results_write(w.out, &run)) != 0) {
-    code = werr("cannot write results to %s: %s", w.out, strerror(-rc));
+  if (!w->out_given)
+    snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
+  if ((rc = fsk_results_write(w->out, &run)) != 0) {
+    code = werr("cannot write results to %s: %s", w->out, strerror(-rc));
     goto out;
   }
-  if (!w.out_given)
-    fsk_results_link_latest("results", w.out);
-  if (w.json) {
-    fsk__print_summary(w.out);
-  } else if (!w.quiet) {
+  if (!w->out_given)
+    fsk_results_link_latest("results", w->out);
+  if (w->json) {
+    fsk__print_summary(w->out);
+  } else if (!w->quiet) {
     fsk_print_table(stdout, &run);
-    printf("%s\nresults: %s\n", sc.stats.why, w.out);
+    print_target(&run);
+    if (wt.sc.no_origin > 0)
+      printf("%zu leaked fd%s without an origin: the shim's record of %s was overwritten "
+             "(its ring holds %d)\n",
+             wt.sc.no_origin, wt.sc.no_origin == 1 ? "" : "s",
+             wt.sc.no_origin == 1 ? "it" : "them", INJ_FD_SLOTS);
+    /* The table already gave the why of a verdict that is not flat. */
+    if (run.verdict == FSK_VERDICT_FLAT)
+      printf("%s\n", wt.sc.stats.why);
+    printf("results: %s\n", w->out);
   } else {
     printf("%s\n", fsk_verdict_name(run.verdict));
   }
@@ -383,14 +715,15 @@ int fsk__watch_main(int argc, char **argv) {
                                            : FSK_EXIT_INCONCLUSIVE;
 
 out:
-  if (have_view)
-    inj_stats_close(&view);
-  if (child)
-    stop_target(w.pid);
-  if (stats[0] != '\0')
-    unlink(stats);
-  fsk_scenario_free(&sc);
-  fsk_tracker_free(tracker);
-  free(fds);
+  fsk__origin_release();
+  /* Nothing the target started outlives the run. */
+  if (wt.child)
+    fsk__target_stop(&wt.tgt, STOP_GRACE_S);
+  if (wt.have_view)
+    inj_stats_close(&wt.view);
+  if (wt.stats[0] != '\0')
+    unlink(wt.stats);
+  fsk__sampler_free(&wt.smp);
+  fsk_scenario_free(&wt.sc);
   return code;
 }

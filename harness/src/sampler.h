@@ -1,0 +1,49 @@
+/* sampler.h - the sampling side of fdsoak's engine: the fd table of one
+ * process or of a whole process tree, counted cheaply, snapshotted when it
+ * moved, classified, and fed to identity tracking; per-process attribution
+ * for the report. */
+#ifndef FSK_SAMPLER_H
+#define FSK_SAMPLER_H
+
+#include "fsk.h"
+#include "proc.h"
+
+typedef struct {
+  pid_t root;          /* 0: this process alone (in-process `run`) */
+  int orphans;         /* include orphans we reaped as subreaper */
+  pid_t pids[FSK_TREE_MAX];
+  size_t npids;
+  double tree_at;      /* when the tree was last listed */
+  fsk_proc_info_t *procs; /* every process ever seen, for the report */
+  size_t nprocs, capprocs;
+  fsk_tracker_t *tracker;
+  fsk_fd_t *fds;       /* the last snapshot */
+  size_t nfds, capfds;
+  int cls[FSK_FD_CLASS_COUNT];
+  int snap_count;      /* the count the last snapshot had */
+  double *feed_x;      /* x of each feed: the tracker counts feeds, which
+                          always increase, while x may repeat */
+  size_t nfeeds, capfeeds;
+  int at_limit;        /* some process reached its RLIMIT_NOFILE */
+  char limit_note[160];
+} fsk_sampler_t;
+
+int fsk__sampler_init(fsk_sampler_t *s, pid_t root, int orphans);
+void fsk__sampler_free(fsk_sampler_t *s);
+/* Relist the tree (at most every 50 ms unless force); returns its size. */
+size_t fsk__sampler_tree(fsk_sampler_t *s, int force);
+/* Open fds of the whole tree now (sum over its processes); -1 when no
+ * process is left. */
+int fsk__sampler_count(fsk_sampler_t *s);
+/* Read every fd of the tree into s->fds with classes in s->cls; updates
+ * per-process attribution.  0 or a negative errno. */
+int fsk__sampler_snapshot(fsk_sampler_t *s);
+/* The last snapshot is the baseline (end of warm-up) / a later sample at x. */
+int fsk__sampler_baseline(fsk_sampler_t *s, double x);
+int fsk__sampler_feed(fsk_sampler_t *s, double x);
+/* Survivors of the last feed: fds opened after the baseline, still open,
+ * first seen before x_before (so an fd of the attempt in flight at the last
+ * look is not one).  Allocated into *out (free it); returns the count. */
+size_t fsk__sampler_survivors(fsk_sampler_t *s, double x_before, fsk_leak_t **out);
+
+#endif
