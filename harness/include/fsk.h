@@ -123,9 +123,10 @@ typedef struct {
  *     error is inflated for the residuals' lag-1 autocorrelation, and at
  *     least min_rate;
  *   - the floor rose by at least FSK_STAT_MIN_RISE (F4 - F1);
- *   - it rose in both halves: F3 - F1 and F4 - F2 are each at least
- *     max(1, 0.35 x slope x span/2) -- a set that grew and then held rises
- *     in one half only;
+ *   - it kept growing: each half of the x span, fitted on its own, has a
+ *     significant slope (99.75 %, and at least a quarter of the whole
+ *     run's slope), and the floor rises across each half (F3 > F1 and
+ *     F4 > F2) -- a set that grew and then held grows in one half only;
  *   - with identity, at least two survivors, born in both halves.
  * Inconclusive below FSK_STAT_MIN_SAMPLES samples or when the samples do
  * not cover the span; flat otherwise.

@@ -30,6 +30,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One-sided tail of each half's growth bound (the whole run's is 0.001). */
+#define HALF_TAIL 0.0025
+/* ... and the least part of the whole run's slope each half must show. */
+#define HALF_RATE 0.25
 /* Window of the strict rule's floor description (stats only). */
 #define STAT_MIN_WINDOW 10
 
@@ -118,7 +122,9 @@ static double t_upper(double t, double df) {
   return 0.5 * ibeta(df / 2.0, 0.5, df / (df + t * t));
 }
 
-double fsk__t999(double df) {
+double fsk__t999(double df) { return fsk__tq(df, 0.001); }
+
+double fsk__tq(double df, double tail) {
   double lo = 0.0, hi = 1000.0;
   int i;
 
@@ -131,7 +137,7 @@ double fsk__t999(double df) {
   for (i = 0; i < 60; i++) {
     double mid = 0.5 * (lo + hi);
 
-    if (t_upper(mid, df) > 0.001)
+    if (t_upper(mid, df) > tail)
       lo = mid;
     else
       hi = mid;
@@ -340,9 +346,10 @@ static int floor_in(const double *x, const int *y, size_t n, double lo, double h
 fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
   fsk_stats_t local;
   fsk__fit_t fit;
-  double *xs = NULL, span, q, mid, half_growth, need;
+  fsk__fit_t hf;
+  double *xs = NULL, span, q, mid, half_lo[2];
   const int *y;
-  int fl[4], early, late;
+  int fl[4];
   size_t m, i, born_early = 0, born_late = 0;
   const char *unit;
   fsk_verdict_t v = FSK_VERDICT_INCONCLUSIVE;
@@ -389,15 +396,25 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
       goto out;
     }
   st->floor_rise = (double)(fl[3] - fl[0]);
-  early = fl[2] - fl[0];
-  late = fl[3] - fl[1];
-  half_growth = fit.slope * span / 2.0;
-  /* A leak grows in both halves at its rate; a set that stops growing
-   * (a pool grown lazily, a cache filled, a one-time step) rises in one
-   * half only.  Allow half the expected rise for noise in the floors. */
-  need = half_growth * 0.35 > 1.0 ? half_growth * 0.35 : 1.0;
-
+  /* A leak keeps growing: each half of the run, fitted on its own, shows
+   * significant growth, and the floor rises across each half (F3 > F1,
+   * F4 > F2).  A set that grew and then held -- a pool grown
+   * lazily, a cache filled, a one-time step -- grows in one half only. */
   mid = xs[0] + span / 2.0;
+  for (i = 0; i < m && xs[i] < mid; i++)
+    ;
+  half_lo[0] = half_lo[1] = -INFINITY;
+  /* Each half confirms the whole (already significant at 99.9 %): a 99 %
+   * one-sided bound each is enough there. */
+  /* And each at a good part of the whole's rate: the tail of a climb to a
+   * plateau can look significant on its own, but not at the rate of the
+   * climb itself. */
+  if (i >= 3 && fsk__olsx(xs, y, i, &hf) == 0 && hf.slope >= HALF_RATE * fit.slope)
+    half_lo[0] = hf.slope - fsk__tq(hf.n_eff - 2.0, HALF_TAIL) * hf.se;
+  if (m - i >= 3 && fsk__olsx(xs + i, y + i, m - i, &hf) == 0 &&
+      hf.slope >= HALF_RATE * fit.slope)
+    half_lo[1] = hf.slope - fsk__tq(hf.n_eff - 2.0, HALF_TAIL) * hf.se;
+
   for (i = 0; s->born != NULL && i < s->nsurvivors; i++) {
     if (s->born[i] < mid)
       born_early++;
@@ -417,10 +434,11 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
     why(st, "the floor of the count rose by only %d fd (a leak needs %d): the rise is noise "
         "above a steady floor.", fl[3] - fl[0], FSK_STAT_MIN_RISE);
     v = FSK_VERDICT_FLAT;
-  } else if (early < need || late < need) {
-    why(st, "bounded: the floor rose by %d in the first half and %d in the second (a leak "
-        "rises in both, here about %.1f each); a set that grew and then held — a pool, a "
-        "cache, a one-time step — is not a leak.", early, late, half_growth);
+  } else if (!(half_lo[0] > 0.0) || !(half_lo[1] > 0.0) || fl[2] <= fl[0] || fl[3] <= fl[1]) {
+    why(st, "bounded: the count grew in the %s half of the run only (floor by quarter %d %d %d "
+        "%d); a set that grew and then held (a pool, a cache, a one-time step) is not a leak.",
+        half_lo[0] > 0.0 && fl[2] > fl[0] ? "first" : half_lo[1] > 0.0 && fl[3] > fl[1] ? "second" : "one", fl[0], fl[1], fl[2],
+        fl[3]);
     v = FSK_VERDICT_FLAT;
   } else if (s->identity && (born_early == 0 || born_late == 0 || s->nsurvivors < 2)) {
     why(st, "the count rose, but the fds opened after warm-up that are still open (%zu: %zu "
@@ -428,9 +446,9 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
         "not kept.", s->nsurvivors, born_early, born_late);
     v = FSK_VERDICT_FLAT;
   } else {
-    why(st, "accumulating: %.4f fd/%s (99.9%% lower bound %.4f), the floor rose by %d in the "
-        "first half and %d in the second%s.", fit.slope, unit, fit.slope_lo, early, late,
-        s->identity ? ", and fds opened all along the run are still open" : "");
+    why(st, "accumulating: %.4f fd/%s (99.9%% lower bound %.4f), the floor rose all along "
+        "the run (quarters %d %d %d %d)%s.", fit.slope, unit, fit.slope_lo, fl[0], fl[1], fl[2],
+        fl[3], s->identity ? ", and fds opened all along it are still open" : "");
     v = FSK_VERDICT_LEAK;
   }
 out:

@@ -9,6 +9,8 @@
 
 /* One-sided 99.9 % quantile of Student's t with df degrees of freedom. */
 double fsk__t999(double df);
+/* The t value with P(T > t) = tail, df degrees of freedom. */
+double fsk__tq(double df, double tail);
 
 /* Least-squares fit of y[i] against i (i = 0..n-1): slope, intercept and
  * the lower 99.9 % one-sided bound of the slope.  -EINVAL when n < 3. */
