@@ -35,8 +35,6 @@
 
 #include "inj.h"
 
-/* No new attempt for this long: say so, with the rules' counters. */
-#define STALL_WARN_S 10.0
 /* How long the target gets to stop after SIGTERM before SIGKILL. */
 #define STOP_GRACE_S 2.0
 
@@ -50,6 +48,7 @@ typedef struct {
   long warmup;
   double period_s;
   double timeout_s;
+  double stall_s;      /* no new attempt for this long: say so */
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -86,7 +85,7 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
 static void watch_usage(FILE *f) {
   fprintf(f,
           "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
-          "                    [--interval MS] [--settle MS] [--period S] [--timeout S]\n"
+          "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
           "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
           "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
           "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
@@ -95,6 +94,7 @@ static void watch_usage(FILE *f) {
           "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
           "  --period S      production cadence of attempts for the projection (default 300)\n"
           "  --timeout S     bound on the whole run (default 3600)\n"
+          "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
           "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
 
@@ -109,6 +109,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   w->warmup = -1;
   w->period_s = 300;
   w->timeout_s = 3600;
+  w->stall_s = 10;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--") == 0) {
@@ -159,6 +160,11 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if ((rc = num(a, v, 0.1, 30 * 86400.0, &x)) != 0)
         return rc;
       w->timeout_s = x;
+      i++;
+    } else if (strcmp(a, "--stall") == 0) {
+      if ((rc = num(a, v, 0.1, 86400.0, &x)) != 0)
+        return rc;
+      w->stall_s = x;
       i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
@@ -308,7 +314,7 @@ static int watch_loop(watch_t *wt) {
 
   wt->t0 = fsk__now();
   last_progress = wt->t0;
-  next_warn = wt->t0 + STALL_WARN_S;
+  next_warn = wt->t0 + w->stall_s;
   deadline = wt->t0 + (w->duration_s > 0 && w->duration_s < w->timeout_s ? w->duration_s
                                                                           : w->timeout_s);
   /* Attempts mode: warm-up and cycles count attempts; interval mode: samples. */
@@ -347,14 +353,14 @@ static int watch_loop(watch_t *wt) {
           rules_line(wt, rules, sizeof rules);
           fprintf(stderr, "fdsoak watch: no attempt for %.0f s (%.0f so far); %s\n",
                   fsk__now() - last_progress, a, rules);
-          next_warn = fsk__now() + STALL_WARN_S;
+          next_warn = fsk__now() + w->stall_s;
         }
         usleep(1000);
         continue;
       }
       last_attempts = a;
       last_progress = fsk__now();
-      next_warn = last_progress + STALL_WARN_S;
+      next_warn = last_progress + w->stall_s;
     } else if (nsamples > 0 && wait_ms(wt, w->interval_ms)) {
       continue; /* the loop head says why */
     }
@@ -435,14 +441,13 @@ static int start_target(watch_t *wt) {
     char life[160];
 
     fsk__target_poll(&wt->tgt);
-    if (wt->tgt.exited) {
-      fsk__target_describe(&wt->tgt, life, sizeof life);
-      return werr("'%s' %s, before the shim could load: nothing was watched", wt->w.cmd[0],
-                  life);
-    }
+    fsk__target_describe(&wt->tgt, life, sizeof life);
+    /* 127 is the shell's and posix_spawnp's "could not run it". */
+    if (wt->tgt.exited && WIFEXITED(wt->tgt.status) && WEXITSTATUS(wt->tgt.status) == 127)
+      return werr("'%s' %s: nothing was watched", wt->w.cmd[0], life);
     return werr("the shim never loaded in '%s' (a statically linked program, or one that "
-                "clears LD_PRELOAD?): no fault can be injected or counted",
-                wt->w.cmd[0]);
+                "clears LD_PRELOAD?): no fault can be injected or counted; it %s",
+                wt->w.cmd[0], life);
   }
   wt->have_view = 1;
   return 0;

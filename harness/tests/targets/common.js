@@ -49,6 +49,7 @@ class Run {
     this.attempts = 0;
     this.leaked = 0;
     this.leakEvents = 0;
+    this.leaks = [];   // [attempt, fds] per leak event (first 10,000)
     this.written = false;
     console.error(`${path.basename(process.argv[1])}: pid ${process.pid} seed ${opts.seed}`);
     process.on('exit', () => this.writeResult());
@@ -72,13 +73,20 @@ class Run {
     return new Promise((resolve) => setTimeout(resolve, d));
   }
 
+  // Book a leak of `fds` fds in the current attempt (1-based).
+  leak(fds) {
+    this.leaked += fds;
+    this.leakEvents++;
+    if (this.leaks.length < 10000) this.leaks.push([this.attempts, fds]);
+  }
+
   writeResult() {
     if (!this.opts.result || this.written) return;
     this.written = true;
     const tmp = `${this.opts.result}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({
       attempts: this.attempts, leaked: this.leaked, leak_events: this.leakEvents,
-      pid: process.pid, seed: this.opts.seed,
+      pid: process.pid, seed: this.opts.seed, leaks: this.leaks,
     }));
     fs.renameSync(tmp, this.opts.result);
   }

@@ -13,8 +13,9 @@ Flags common to all targets:
   --max-seconds S   the program stops by itself after S seconds (default 120)
   --max-attempts N  ... or after N attempts (default 1,000,000)
   --seed S          random seed (default: from the clock; printed on stderr)
-  --result PATH     where to write {"attempts":..,"leaked":..} at exit and on
-                    SIGTERM/SIGINT/SIGHUP (default $FDSOAK_TARGET_RESULT; none)
+  --result PATH     where to write {"attempts":..,"leaked":..,"leaks":[[attempt,
+                    fds],...]} at exit and on SIGTERM/SIGINT/SIGHUP (default
+                    $FDSOAK_TARGET_RESULT; none)
 
 Only loopback is ever contacted.
 """
@@ -56,6 +57,7 @@ class Run:
         self.attempts = 0
         self.leaked = 0          # fds deliberately left open (leaky targets)
         self.leak_events = 0     # how many times the leak happened
+        self.leaks = []          # [attempt, fds] per leak event (first 10,000)
         self.extra = {}
         self._written = False
         print(f"{os.path.basename(sys.argv[0])}: pid {os.getpid()} seed {args.seed}",
@@ -73,13 +75,20 @@ class Run:
         d = self.args.delay_ms / 1000.0
         time.sleep(d * self.rng.uniform(0.8, 1.2))
 
+    def leak(self, fds):
+        """Book a leak of FDS fds in the current attempt (1-based)."""
+        self.leaked += fds
+        self.leak_events += 1
+        if len(self.leaks) < 10_000:
+            self.leaks.append([self.attempts, fds])
+
     def write_result(self):
         if not self.args.result or self._written:
             return
         self._written = True
         doc = {"attempts": self.attempts, "leaked": self.leaked,
                "leak_events": self.leak_events, "pid": os.getpid(),
-               "seed": self.args.seed}
+               "seed": self.args.seed, "leaks": self.leaks}
         doc.update(self.extra)
         tmp = f"{self.args.result}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:

@@ -30,10 +30,9 @@ def main():
     while run.going():
         # The attempt's log is opened and never closed: one fd per attempt.
         logs.append(open(os.path.join(d, f"attempt-{run.attempts}.log"), "w"))
-        run.leaked += 1
-        run.leak_events += 1
         common.attempt_connect(args.port)
         run.attempts += 1
+        run.leak(1)
         run.backoff()
     run.finish(0)
 

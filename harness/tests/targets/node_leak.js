@@ -41,8 +41,7 @@ async function main() {
     run.attempts++;
     if (!ok && run.random() < 1 / opts.n) {
       forgotten.push(release.handle);   // the bug: never released
-      run.leaked++;
-      run.leakEvents++;
+      run.leak(1);
     } else {
       release();
     }

@@ -59,8 +59,7 @@ def loop(run, args):
             run.attempts += 1
             if not ok and run.rng.random() < 1.0 / args.n:
                 forgotten.append(adapter)       # the bug: dropped, never disposed
-                run.leaked += held
-                run.leak_events += 1
+                run.leak(held)
             else:
                 adapter.dispose()
             run.backoff()
