@@ -48,7 +48,7 @@ target_link_options(fsk_static_probe PRIVATE -fno-sanitize=all)
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
-        watch_python watch_pid watch_tree watch_life watch_signal watch_observed bad_input gate
+        watch_python watch_pid watch_tree watch_life watch_signal watch_observed run_signal bad_input gate
         matrix valgrind)
   add_test(NAME fsk_e2e_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e.sh ${case} $<TARGET_FILE_DIR:fdsoak>)

@@ -13,6 +13,7 @@
  * verdict.  Exit codes: 0 flat, 1 leak, 2 usage/environment, 3 inconclusive.
  */
 #include "driver.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -275,6 +276,7 @@ static int run_worker(run_args_t *ra) {
    * counts the gate compares do not depend on what the caller (a terminal,
    * ctest, a CI runner) happened to leave open. */
   close_inherited_fds();
+  fsk__signals_catch();
   o->stats_path = getenv("FDSOAK_INJECT_STATS");
   if (o->stats_path == NULL || (rc = inj_stats_open(o->stats_path, &v)) != 0) {
     fprintf(stderr, "fdsoak: the fault-injection shim is not loaded in the worker "
@@ -325,6 +327,11 @@ static int run_worker(run_args_t *ra) {
   code = run.verdict == FSK_VERDICT_LEAK   ? FSK_EXIT_LEAK
          : run.verdict == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
                                            : FSK_EXIT_INCONCLUSIVE;
+  /* Stopped before the end with no leak found: not a pass. */
+  if (run.interrupted && code == FSK_EXIT_FLAT) {
+    fprintf(stderr, "fdsoak: interrupted: partial results in %s\n", o->out);
+    code = FSK_EXIT_INCONCLUSIVE;
+  }
   fsk__run_free(&run);
   fsk__origin_release();
   /* libuv keeps a process-wide signal pipe; release it so valgrind's fd
@@ -557,10 +564,14 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     unlink(stats);
     return FSK_EXIT_USAGE;
   }
-  /* Ctrl-C reaches the worker (same process group); wait for it to stop. */
-  signal(SIGINT, SIG_IGN);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  /* Ctrl-C at a terminal reaches the worker too (same process group); a
+   * SIGTERM or SIGINT sent to this process alone is passed on, so the
+   * worker stops at a cycle boundary and writes its partial results. */
+  fsk__signals_catch();
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (fsk__signal_caught())
+      kill(pid, SIGTERM);
+  }
   unlink(stats);
   if (!WIFEXITED(status)) {
     fprintf(stderr, "fdsoak: the worker died (signal %d)\n",

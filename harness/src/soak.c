@@ -9,6 +9,7 @@
  * when the count moved.
  */
 #include "driver.h"
+#include "proc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -541,6 +542,10 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
     gw_clock_settle(&s.clock, s.hang_ms);
 
   for (c = 0; c < total; c++) {
+    /* SIGINT/SIGTERM: stop at a cycle boundary and judge what was
+     * gathered; the caller marks the run interrupted. */
+    if (fsk__signal_caught())
+      break;
     if ((rc = scen_cycle(&s)) != 0) {
       fprintf(stderr, "fdsoak: %s: cycle %ld: the attempt never finished\n", label, c);
       rc = -EIO;
@@ -576,7 +581,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
     if ((c & 15) == 0 || c == total - 1)
       fsk__progress(o, label, c + 1, total);
   }
-  out->cycles = o->cycles;
+  out->cycles = c > o->warmup ? c - o->warmup : 0;
 
   /* Every fd opened after warm-up and still open: a leak, with its origin. */
   nleak = fsk_tracker_survivors(tracker, NULL, 0);
@@ -598,8 +603,9 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
       fsk__origin_from_shim(o->stats_path, 0, l->fd, l->origin, sizeof(l->origin));
     }
   }
-  out->verdict = fsk_verdict_strict(out->counts, out->nsamples, (size_t)o->warmup, out->nleaked,
-                                    &out->stats);
+  /* The judging path `watch` uses too, with the strict rule: the gateway
+   * core in-process is deterministic. */
+  fsk_scenario_judge(out, 1);
   /* Memory is the other thing a dropped adapter takes with it: resident
    * growth after warm-up beyond the bound fails the scenario too. */
   if (rss_warm > 0 && !o->under_valgrind && !FSK_UNDER_ASAN) {
@@ -641,12 +647,6 @@ void fsk__run_free(fsk_run_t *run) {
   run->nscen = 0;
 }
 
-static void rm_tree(const char *dir) {
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "fdsoak: warning: could not remove %s\n", dir);
-}
 
 int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
   const scen_def_t *defs;
@@ -656,11 +656,9 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
   int rc = 0;
 
   memset(&e, 0, sizeof(e));
-  snprintf(e.dir, sizeof(e.dir), "%s/fdsoak-stores-XXXXXX",
-           getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-  if (mkdtemp(e.dir) == NULL) {
-    fprintf(stderr, "fdsoak: cannot create a store directory: %s\n", strerror(errno));
-    return -errno;
+  if ((rc = fsk__tmpdir("fdsoak-stores", e.dir, sizeof(e.dir))) != 0) {
+    fprintf(stderr, "fdsoak: cannot create a store directory: %s\n", strerror(-rc));
+    return rc;
   }
   e.fds = calloc(MAX_FDS, sizeof(*e.fds));
   e.before = calloc(MAX_FDS, sizeof(*e.before));
@@ -693,11 +691,17 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
     const scen_def_t *d = &defs[i];
     if (!(o->path_mask >> d->path & 1) || !(o->adapter_mask >> d->adapter & 1))
       continue;
+    if (fsk__signal_caught()) {
+      run->interrupted = 1;
+      break;
+    }
     rc = run_scenario(o, &e, d, &run->scen[run->nscen]);
     run->nscen++;
     if (rc != 0)
       goto out;
   }
+  if (fsk__signal_caught())
+    run->interrupted = 1;
   fsk_run_finish(run);
 
 out:
@@ -705,6 +709,7 @@ out:
     peer_stop(&e.peers[i]);
   free(e.fds);
   free(e.before);
-  rm_tree(e.dir);
+  if (fsk__rmtree(e.dir) != 0)
+    fprintf(stderr, "fdsoak: warning: could not remove %s\n", e.dir);
   return rc;
 }

@@ -165,6 +165,17 @@ watch_signal)
   sleep 0.2
   pgrep -f "$mark" >/dev/null && bad "the target outlived fdsoak" || ok "the target was stopped"
   ;;
+run_signal)
+  # SIGTERM to the run parent: the worker stops too, results are partial.
+  "$FDSOAK" run --path retryable --adapter platform --cycles 1000000 --out "$T/rs" -q >"$T/out" 2>"$T/err" &
+  fp=$!
+  i=0; while ! pgrep -f "__worker.*$T/rs" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  sleep 1
+  kill -TERM "$fp"; wait "$fp"; rc=$?
+  [ "$rc" -eq 3 ] && ok "run interrupted: exit 3" || bad "run: exit $rc after SIGTERM"
+  json "$T/rs/summary.json" "d['interrupted']" | grep -q True && ok "summary marked interrupted" || bad "not marked"
+  pgrep -f "__worker.*$T/rs" >/dev/null && bad "the worker outlived the run" || ok "no worker left"
+  ;;
 watch_observed)
   # Real refusals (nothing listens on the port), observed with do=pass:
   # every attempt is a cycle, and the fixed loop is flat.
