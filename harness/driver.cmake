@@ -55,6 +55,13 @@ foreach(case run_flat regress_fatal regress_retryable regress_exception regress_
   set_tests_properties(fsk_e2e_${case} PROPERTIES LABELS "integration;soak" TIMEOUT 300)
 endforeach()
 
+# The realistic target suite of watch: real Python and node programs, clean
+# ones with bounded noise of each kind and leaky ones, each asserting the
+# exit code (harness/tests/targets/manifest.tsv).
+add_test(NAME fsk_watch_targets COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/targets/run_suite.sh)
+set_tests_properties(fsk_watch_targets PROPERTIES LABELS "integration;soak" TIMEOUT 600
+                     ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>;SUITE_JOBS=2")
+
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples
          COMMAND python3 ${PROJECT_SOURCE_DIR}/ci/readme-check ${PROJECT_BINARY_DIR})

@@ -343,6 +343,22 @@ static int floor_in(const double *x, const int *y, size_t n, double lo, double h
   return m;
 }
 
+/* Distinct first-seen moments among the survivors born in [lo, hi). */
+static size_t distinct_births(const double *born, size_t n, double lo, double hi) {
+  size_t i, j, k = 0;
+
+  for (i = 0; born != NULL && i < n; i++) {
+    if (!(born[i] >= lo && born[i] < hi))
+      continue;
+    for (j = 0; j < i; j++)
+      if (born[j] == born[i])
+        break;
+    if (j == i)
+      k++;
+  }
+  return k;
+}
+
 fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
   fsk_stats_t local;
   fsk__fit_t fit;
@@ -351,6 +367,7 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
   const int *y;
   int fl[4];
   size_t m, i, born_early = 0, born_late = 0;
+  int id_kept, grows;
   const char *unit;
   fsk_verdict_t v = FSK_VERDICT_INCONCLUSIVE;
 
@@ -422,7 +439,17 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
       born_late++;
   }
 
-  if (!(fit.slope_lo > 0.0)) {
+  /* Identity evidence of accumulation: fds still open that were first seen
+   * at several distinct moments in each half of the run.  A leak that
+   * strikes at random attempts is a counting process: its count departs
+   * from any straight line in long runs, exactly like a pooled set, so
+   * the autocorrelation-corrected bounds alone would miss it; the fds
+   * themselves show it is kept, not replaced. */
+  id_kept = s->identity && distinct_births(s->born, s->nsurvivors, -INFINITY, mid) >= 2 &&
+            distinct_births(s->born, s->nsurvivors, mid, INFINITY) >= 2;
+  grows = fit.slope_lo > 0.0 && half_lo[0] > 0.0 && half_lo[1] > 0.0;
+
+  if (!(fit.slope > 0.0) || (!(fit.slope_lo > 0.0) && !id_kept)) {
     why(st, "no significant growth: %.4f fd/%s, 99.9%% lower bound %.4f (autocorrelation %.2f); "
         "the count moves within a bounded range.", fit.slope, unit, fit.slope_lo, fit.r1);
     v = FSK_VERDICT_FLAT;
@@ -434,7 +461,7 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
     why(st, "the floor of the count rose by only %d fd (a leak needs %d): the rise is noise "
         "above a steady floor.", fl[3] - fl[0], FSK_STAT_MIN_RISE);
     v = FSK_VERDICT_FLAT;
-  } else if (!(half_lo[0] > 0.0) || !(half_lo[1] > 0.0) || fl[2] <= fl[0] || fl[3] <= fl[1]) {
+  } else if ((!grows && !id_kept) || fl[2] <= fl[0] || fl[3] <= fl[1]) {
     why(st, "bounded: the count grew in the %s half of the run only (floor by quarter %d %d %d "
         "%d); a set that grew and then held (a pool, a cache, a one-time step) is not a leak.",
         half_lo[0] > 0.0 && fl[2] > fl[0] ? "first" : half_lo[1] > 0.0 && fl[3] > fl[1] ? "second" : "one", fl[0], fl[1], fl[2],
