@@ -345,11 +345,22 @@ int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(cons
   char *end;
   long port;
 
+  /* Every override treats an empty value as absent: `export VAR=` in a
+   * profile or an unset CI secret must not change what the config says --
+   * least of all switch authentication off.  A value that is not a boolean
+   * is refused rather than read as "no": the operator meant something. */
   v = getenv_fn("API_SERVER_ENABLED");
-  if (v != NULL && !cfg->has_api &&
-      (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)) {
-    api_defaults(&cfg->api);
-    cfg->has_api = 1;
+  if (v != NULL && *v != '\0') {
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0) {
+      if (!cfg->has_api) {
+        api_defaults(&cfg->api);
+        cfg->has_api = 1;
+      }
+    } else if (strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0) {
+      snprintf(err, errlen, "API_SERVER_ENABLED: must be true, false, yes, no, 1 or 0, got '%s'",
+               v);
+      return GW_ECONFIG;
+    }
   }
   if (!cfg->has_api)
     return 0; /* overrides apply to an api the config (or the above) enabled */
@@ -373,7 +384,7 @@ int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(cons
     cfg->api.port = (int) port;
   }
   v = getenv_fn("API_SERVER_KEY");
-  if (v != NULL) {
+  if (v != NULL && *v != '\0') {
     if (strlen(v) >= sizeof(cfg->api.key)) {
       snprintf(err, errlen, "API_SERVER_KEY: longer than %zu bytes", sizeof(cfg->api.key) - 1);
       return GW_ECONFIG;

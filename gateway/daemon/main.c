@@ -198,6 +198,15 @@ static void walk_cb(uv_handle_t *h, void *arg) {
 
 static const char *env_get(const char *name) { return getenv(name); }
 
+static const char *auth_state(const gw_daemon_config_t *cfg) {
+  const char *env = getenv("API_SERVER_KEY");
+
+  if (cfg->api.key[0] == '\0')
+    return "off: no key is set, every endpoint is open to whoever reaches the port";
+  return env != NULL && env[0] != '\0' ? "on (key from API_SERVER_KEY)"
+                                        : "on (key from the config file)";
+}
+
 static void usage(FILE *f) {
   fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
              "[--check]\n"
@@ -354,9 +363,12 @@ int main(int argc, char **argv) {
     }
   }
   if (exit_code != 0 || check_only) {
-    if (check_only && exit_code == 0)
+    if (check_only && exit_code == 0) {
       printf("%s: ok (%s%zu platform%s)\n", config_path ? config_path : "(config)",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s");
+      if (cfg->has_api)
+        printf("api: authentication %s\n", auth_state(cfg));
+    }
     begin_stop(&d, exit_code);
   } else {
     uv_signal_start(&d.sig_int, signal_cb, SIGINT);
@@ -364,6 +376,11 @@ int main(int argc, char **argv) {
     log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
              (int) getpid());
+    /* Whether the API asks for a key is the first thing an operator (or an
+     * auditor reading the log) needs to know, whatever decided it. */
+    if (cfg->has_api)
+      log_line(cfg->api.key[0] != '\0' ? GW_LOG_INFO : GW_LOG_WARN, "api: authentication %s",
+               auth_state(cfg));
     rc = gw_runner_start(d.runner);
     if (rc != 0) {
       log_line(GW_LOG_ERROR, "start: %s", uv_strerror(rc));

@@ -171,6 +171,47 @@ static void test_env(void **state) {
   assert_non_null(strstr(err, "API_SERVER_PORT"));
 }
 
+/* An exported but empty API_SERVER_KEY (a CI secret that was not set, a
+ * `export API_SERVER_KEY=` in a profile) must not switch authentication off
+ * behind the config's back: empty is treated as absent, like the other
+ * overrides.  And API_SERVER_ENABLED takes a boolean or nothing. */
+static void test_env_empty_and_bad_values(void **state) {
+  assert_int_equal(parse("api:\n  key: config-key-123\n  store_path: /tmp/r.db\n"), 0);
+  memset(env_table, 0, sizeof(env_table));
+  env_table[0][0] = "API_SERVER_KEY";
+  env_table[0][1] = "";
+  env_table[1][0] = "API_SERVER_HOST";
+  env_table[1][1] = "";
+  env_table[2][0] = "API_SERVER_PORT";
+  env_table[2][1] = "";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_string_equal(cfg.api.key, "config-key-123");
+  assert_string_equal(cfg.api.host, "127.0.0.1");
+  assert_int_equal(cfg.api.port, 8642);
+
+  env_table[0][1] = "env-key-4567";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_string_equal(cfg.api.key, "env-key-4567");
+
+  assert_int_equal(parse("platforms:\n"), 0);
+  memset(env_table, 0, sizeof(env_table));
+  env_table[0][0] = "API_SERVER_ENABLED";
+  env_table[0][1] = "maybe";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), GW_ECONFIG);
+  assert_non_null(strstr(err, "API_SERVER_ENABLED"));
+  assert_non_null(strstr(err, "maybe"));
+  assert_false(cfg.has_api);
+  env_table[0][1] = "false";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_false(cfg.has_api);
+  env_table[0][1] = "";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_false(cfg.has_api);
+  env_table[0][1] = "YES";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_true(cfg.has_api);
+}
+
 static void test_load_missing_file(void **state) {
   assert_int_equal(gw__daemon_config_load("/nonexistent/gw.yaml", kinds, &cfg, err, sizeof(err)),
                    GW_ECONFIG);
@@ -182,6 +223,7 @@ int main(void) {
       cmocka_unit_test(test_good),          cmocka_unit_test(test_empty_and_minimal),
       cmocka_unit_test(test_bad),           cmocka_unit_test(test_name_too_long),
       cmocka_unit_test(test_api_without_api_kind), cmocka_unit_test(test_env),
+      cmocka_unit_test(test_env_empty_and_bad_values),
       cmocka_unit_test(test_load_missing_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
