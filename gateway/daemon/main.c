@@ -7,7 +7,9 @@
  * (when built with it) the api adapter.  Exit codes: 0 after SIGINT or
  * SIGTERM with everything closed; 1 when the runner stops because nothing
  * is connected and nothing is queued (or the loop could not be closed);
- * 2 for usage and configuration errors.  One log line per event on stderr:
+ * 2 for usage and configuration errors.  SIGHUP is logged and ignored (the
+ * config is read only at start).  Started with fds 0-2 closed, it puts
+ * /dev/null there first.  One log line per event on stderr:
  *   2026-01-02T03:04:05.678Z INFO  platform chat: attempt 2 (retry)
  */
 #include <errno.h>
@@ -25,13 +27,14 @@
 
 #include "config_yaml.h"
 #include "gw.h"
+#include "internal.h"
 #include "platform.h"
 
 typedef struct {
   uv_loop_t loop;
   gw_clock_t clock;
   gw_runner_t *runner;
-  uv_signal_t sig_int, sig_term;
+  uv_signal_t sig_int, sig_term, sig_hup;
   uv_timer_t stop_timer; /* defers a stop out of the runner's callback */
   gw_log_level_t log_level;
   int stopping;
@@ -166,6 +169,7 @@ static void runner_closed_cb(gw_runner_t *r) {
   log_line(GW_LOG_INFO, "all platforms closed");
   uv_close((uv_handle_t *) &d->sig_int, NULL);
   uv_close((uv_handle_t *) &d->sig_term, NULL);
+  uv_close((uv_handle_t *) &d->sig_hup, NULL);
   uv_close((uv_handle_t *) &d->stop_timer, NULL);
   d->clock.data = d;
   gw_clock_close(&d->clock, clock_closed_cb);
@@ -189,6 +193,15 @@ static void signal_cb(uv_signal_t *s, int signum) {
   }
   log_line(GW_LOG_INFO, "signal %d (%s)", signum, signum == SIGINT ? "SIGINT" : "SIGTERM");
   begin_stop(d, 0);
+}
+
+/* SIGHUP's default action kills the process without a shutdown, and a
+ * terminal closing or a supervisor's "reload" sends it.  The daemon has no
+ * file of its own to reopen (it logs to stderr) and reads its config only at
+ * start, so it says so and keeps running. */
+static void sighup_cb(uv_signal_t *s, int signum) {
+  log_line(GW_LOG_WARN, "signal %d (SIGHUP): ignored; the configuration is read only at start, "
+           "restart to apply changes", signum);
 }
 
 static void walk_cb(uv_handle_t *h, void *arg) {
@@ -241,6 +254,12 @@ int main(int argc, char **argv) {
   int rc;
   int exit_code = 2;
 
+  /* Before any fd is opened: see gw__process_guard. */
+  rc = gw__process_guard();
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
+    return 2;
+  }
   for (i = 1; i < (size_t) argc; i++) {
     if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t) argc) {
       config_path = argv[++i];
@@ -299,9 +318,6 @@ int main(int argc, char **argv) {
   d.log_level = have_cli_level ? cli_level : cfg->log_level;
   the_daemon = &d;
 
-  /* A peer that closes while we write must be an EPIPE, not our death. */
-  signal(SIGPIPE, SIG_IGN);
-
   exit_code = 1;
   rc = uv_loop_init(&d.loop);
   if (rc != 0) {
@@ -318,8 +334,9 @@ int main(int argc, char **argv) {
    * the same way (runner_closed_cb). */
   uv_signal_init(&d.loop, &d.sig_int);
   uv_signal_init(&d.loop, &d.sig_term);
+  uv_signal_init(&d.loop, &d.sig_hup);
   uv_timer_init(&d.loop, &d.stop_timer);
-  d.sig_int.data = d.sig_term.data = d.stop_timer.data = &d;
+  d.sig_int.data = d.sig_term.data = d.sig_hup.data = d.stop_timer.data = &d;
 
   memset(&opts, 0, sizeof(opts));
   opts.log = runner_log_cb;
@@ -333,6 +350,7 @@ int main(int argc, char **argv) {
     d.runner_closed = 1;
     uv_close((uv_handle_t *) &d.sig_int, NULL);
     uv_close((uv_handle_t *) &d.sig_term, NULL);
+    uv_close((uv_handle_t *) &d.sig_hup, NULL);
     uv_close((uv_handle_t *) &d.stop_timer, NULL);
     d.clock.data = &d;
     gw_clock_close(&d.clock, clock_closed_cb);
@@ -373,6 +391,7 @@ int main(int argc, char **argv) {
   } else {
     uv_signal_start(&d.sig_int, signal_cb, SIGINT);
     uv_signal_start(&d.sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&d.sig_hup, sighup_cb, SIGHUP);
     log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
              (int) getpid());
