@@ -153,6 +153,10 @@ static int parse_platform(ctx_t *c, yaml_node_t *map, const char *where, int is_
       rc = get_seconds(c, v, field, 3600, &cfg->connect_timeout_s);
     } else if (strcmp(key, "disconnect_timeout") == 0) {
       rc = get_seconds(c, v, field, 600, &cfg->disconnect_timeout_s);
+    } else if (is_api && strcmp(key, "header_timeout") == 0) {
+      rc = get_seconds(c, v, field, 3600, &cfg->header_timeout_s);
+    } else if (is_api && strcmp(key, "request_timeout") == 0) {
+      rc = get_seconds(c, v, field, 3600, &cfg->request_timeout_s);
     } else if (!is_api && strcmp(key, "script") == 0) {
       rc = get_string(c, v, field, cfg->script, sizeof(cfg->script));
     } else {

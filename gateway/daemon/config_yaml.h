@@ -10,6 +10,9 @@
  *     max_responses: 100
  *     connect_timeout: 30           # seconds, (0, 3600]
  *     disconnect_timeout: 5         # seconds, (0, 600]
+ *     header_timeout: 10            # seconds from a request's first byte to
+ *                                   # the end of its headers, (0, 3600]
+ *     request_timeout: 60           # ... to the end of its body, (0, 3600]
  *   platforms:                      # a list
  *     - kind: platform              # a registered kind
  *       name: chat                  # unique; letters, digits, _ - .

@@ -965,6 +965,7 @@ static void connect_outcome_cb(uv_timer_t *t) {
 static int api_connect(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
   struct sockaddr_storage ss;
+  gw_http_limits_t limits;
   size_t klen = strlen(a->cfg.key);
   int rc;
 
@@ -989,7 +990,12 @@ static int api_connect(gw_adapter_t *a) {
     goto deliver;
   }
 
-  rc = gw_http_server_init(a->loop, &api->http, NULL, api_handle);
+  gw_http_limits_default(&limits);
+  if (a->cfg.header_timeout_s > 0)
+    limits.header_timeout_ms = (uint64_t)(a->cfg.header_timeout_s * 1000.0);
+  if (a->cfg.request_timeout_s > 0)
+    limits.request_timeout_ms = (uint64_t)(a->cfg.request_timeout_s * 1000.0);
+  rc = gw_http_server_init(a->loop, &api->http, &limits, api_handle);
   if (rc != 0)
     return rc;
   api->http.data = api;

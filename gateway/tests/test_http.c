@@ -6,6 +6,8 @@
  * server keeps serving the next one.  Ends every test with all handles
  * closed, uv_loop_close() == 0 and the fd count it started with.
  */
+#include <time.h>
+
 #include "fixture.h"
 #include "httpc.h"
 
@@ -650,6 +652,194 @@ static void server_closed_cb(gw_http_server_t *srv) {
   *(int *)srv->data = 1;
 }
 
+/* A raw server with small limits for the tests below; stop_raw closes it. */
+static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
+  gw_http_server_t *srv = malloc(sizeof(*srv));
+  struct sockaddr_in sin;
+
+  assert_non_null(srv);
+  ctx = calloc(1, sizeof(*ctx));
+  fx_setup(&ctx->fx);
+  assert_int_equal(gw_http_server_init(&ctx->fx.loop, srv, lim, echo_handler), 0);
+  srv->data = closed;
+  uv_ip4_addr("127.0.0.1", 0, &sin);
+  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 64), 0);
+  ctx->port = gw_http_server_port(srv);
+  assert_true(ctx->port > 0);
+  return srv;
+}
+
+static void stop_raw(gw_http_server_t *srv, int *closed) {
+  int i;
+
+  gw_http_server_close(srv, server_closed_cb);
+  for (i = 0; i < 100 && !*closed; i++)
+    uv_run(&ctx->fx.loop, UV_RUN_ONCE);
+  assert_true(*closed);
+  free(srv);
+  stop();
+}
+
+#define BP_REQUESTS 3000
+
+typedef struct {
+  int got, in_order;
+} bp_t;
+
+/* Send every request before reading a byte: the server must pause parsing
+ * at its write-queue cap, keep the unparsed rest, and resume as we read. */
+static void backpressure_fn(void *p) {
+  bp_t *b = p;
+  hc_conn_buf_t cb = {NULL, 0};
+  static char all[BP_REQUESTS * 64];
+  size_t len = 0;
+  int fd = hc_connect(ctx->port);
+  int i;
+
+  if (fd < 0)
+    return;
+  for (i = 0; i < BP_REQUESTS; i++)
+    len += (size_t)sprintf(all + len, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%*s",
+                           i % 10, i % 10, "");
+  if (hc_send(fd, all, len) != 0)
+    goto out;
+  b->in_order = 1;
+  for (i = 0; i < BP_REQUESTS; i++) {
+    hc_resp_t r;
+    char want[32];
+
+    if (hc_read(fd, &r, 1, &cb) != 1)
+      break;
+    snprintf(want, sizeof(want), "{\"len\":%d}", i % 10);
+    if (r.status != 200 || strcmp(r.body, want) != 0)
+      b->in_order = 0;
+    hc_free(&r, 1);
+    b->got++;
+  }
+out:
+  free(cb.buf);
+  close(fd);
+}
+
+static void test_pipelining_backpressure(void **state) {
+  gw_http_limits_t lim;
+  gw_http_server_t *srv;
+  int closed = 0;
+  bp_t b;
+
+  gw_http_limits_default(&lim);
+  lim.max_write_queue = 4096; /* a few dozen responses */
+  srv = start_raw(&lim, &closed);
+  memset(&b, 0, sizeof(b));
+  assert_int_equal(hc_run(&ctx->fx.loop, backpressure_fn, &b), 0);
+  assert_int_equal(b.got, BP_REQUESTS);
+  assert_true(b.in_order);
+  stop_raw(srv, &closed);
+}
+
+/* Slow clients: one trickles its headers, one its body, one is idle.  The
+ * header and request deadlines run from a request's first byte, however
+ * often bytes come; an idle connection is left to the idle timeout. */
+typedef struct {
+  int status[2];  /* what the two slow clients got (0: nothing) */
+  int closed[2];  /* and whether they were then closed */
+  double took[2]; /* seconds until the answer */
+  int health;     /* a normal client meanwhile */
+  int idle_open;  /* the idle client still open after both deadlines */
+} slow_t;
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void slow_fn(void *p) {
+  slow_t *sl = p;
+  static const char *slow[2] = {"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  hc_conn_buf_t cb = {NULL, 0};
+  double t0 = mono_s();
+  int fd[3], sent[2] = {0, 0};
+  int i, k;
+
+  for (i = 0; i < 3; i++)
+    fd[i] = hc_connect(ctx->port);
+  /* The body's client sends its headers at once, then the body a byte at
+   * a time; the header client a byte at a time from the start.  20 ms a
+   * byte is 50 bytes a second: never idle, never done. */
+  sent[1] = (int)(strstr(slow[1], "\r\n\r\n") - slow[1]) + 4;
+  hc_send(fd[1], slow[1], (size_t)sent[1]);
+  for (k = 0; k < 60; k++) {
+    for (i = 0; i < 2; i++) {
+      if (sl->status[i] == 0 && slow[i][sent[i]] != '\0' && fd[i] >= 0) {
+        if (send(fd[i], slow[i] + sent[i], 1, MSG_NOSIGNAL) == 1)
+          sent[i]++;
+      }
+    }
+    usleep(20000);
+  }
+  for (i = 0; i < 2; i++) {
+    hc_resp_t r;
+    if (fd[i] >= 0 && hc_read(fd[i], &r, 1, &cb) == 1) {
+      sl->status[i] = r.status;
+      sl->took[i] = mono_s() - t0;
+      hc_free(&r, 1);
+      sl->closed[i] = hc_closed(fd[i]);
+    }
+    free(cb.buf);
+    cb.buf = NULL;
+    cb.len = 0;
+  }
+  {
+    hc_resp_t r;
+    if (hc_request(ctx->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 29, &r) == 0) {
+      sl->health = r.status;
+      hc_free(&r, 1);
+    }
+  }
+  /* The idle one sent nothing: no request, so no request deadline. */
+  {
+    char c;
+    struct timeval tv = {0, 1000};
+    setsockopt(fd[2], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sl->idle_open = recv(fd[2], &c, 1, 0) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  for (i = 0; i < 3; i++)
+    if (fd[i] >= 0)
+      close(fd[i]);
+}
+
+static void test_slow_clients_meet_deadlines(void **state) {
+  gw_http_limits_t lim;
+  gw_http_server_t *srv;
+  int closed = 0;
+  slow_t sl;
+
+  gw_http_limits_default(&lim);
+  lim.header_timeout_ms = 300;
+  lim.request_timeout_ms = 600;
+  lim.idle_timeout_ms = 5000;
+  srv = start_raw(&lim, &closed);
+  memset(&sl, 0, sizeof(sl));
+  assert_int_equal(hc_run(&ctx->fx.loop, slow_fn, &sl), 0);
+  /* Answered 408 at the deadline (reading starts after the trickle, 1.2 s
+   * in, so "took" only bounds it from above) and closed. */
+  assert_int_equal(sl.status[0], 408);
+  assert_int_equal(sl.status[1], 408);
+  assert_true(sl.closed[0]);
+  assert_true(sl.closed[1]);
+  /* Before the trickle even ended plus slack -- not at the idle timeout,
+   * which every byte pushed back (the old slowloris hole). */
+  assert_true(sl.took[0] < 2.5);
+  assert_true(sl.took[1] < 2.5);
+  assert_int_equal(sl.health, 200);
+  assert_true(sl.idle_open);
+  assert_int_equal(hc_pump(&ctx->fx.loop, no_conns, srv, 5000), 0);
+  stop_raw(srv, &closed);
+}
+
 static void test_server_limits(void **state) {
   gw_http_server_t *srv = malloc(sizeof(*srv));
   gw_http_limits_t lim;
@@ -710,6 +900,8 @@ int main(void) {
     cmocka_unit_test(test_responses),
     cmocka_unit_test(test_detailed_metrics_admin),
     cmocka_unit_test(test_server_limits),
+    cmocka_unit_test(test_pipelining_backpressure),
+    cmocka_unit_test(test_slow_clients_meet_deadlines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
