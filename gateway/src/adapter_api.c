@@ -452,6 +452,35 @@ static int append_input(const cJSON *input, cJSON *history, gw_http_response_t *
   return 0;
 }
 
+/*
+ * A store call failed: 404 when response `id` (if any) is not there; 503
+ * with Retry-After when the store is busy (another process holds its lock)
+ * or unusable (closed, or its files were removed under it) -- the request
+ * was not carried out and may be retried; else 500.  Every failure but the
+ * 404 is logged with the store's own message.
+ */
+static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
+                                  gw_http_response_t *res) {
+  if (rc == UV_ENOENT && id != NULL) {
+    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
+                          "Response with id '%s' not found.", id);
+    return;
+  }
+  api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
+          uv_strerror(rc), gw_store_errmsg(&api->store));
+  if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
+    gw_http_respond_error(res, 503, "server_error",
+                          rc == UV_EBUSY ? "store_busy" : "store_unavailable",
+                          "The response store is %s; nothing was stored",
+                          rc == UV_EBUSY ? "locked by another process, retry shortly"
+                                         : "unavailable");
+    gw_http_add_header(res, "Retry-After", "1");
+    return;
+  }
+  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
+                        uv_strerror(rc));
+}
+
 static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,
                                 gw_http_response_t *res) {
   cJSON *body = parse_body(req, res);
@@ -607,10 +636,7 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   goto out;
 
 store_error:
-  api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-          gw_store_errmsg(&api->store));
-  gw_http_respond_error(res, rc == UV_EBADF ? 503 : 500, "server_error", "store_error",
-                        "The response store failed: %s", uv_strerror(rc));
+  respond_store_failure(api, rc, NULL, res);
 out:
   cJSON_Delete(stored);
   cJSON_Delete(resp);
@@ -623,19 +649,6 @@ out:
   free(reply);
 }
 
-/* A store call on response `id` failed: 404 when there is no such
- * response, else 500 with the store's own message in the log. */
-static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
-                                  gw_http_response_t *res) {
-  if (rc == UV_ENOENT) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
-                          "Response with id '%s' not found.", id);
-    return;
-  }
-  api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-          gw_store_errmsg(&api->store));
-  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed");
-}
 
 static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response_t *res) {
   char *text = NULL;
