@@ -198,7 +198,67 @@ static char *content_text(const cJSON *content) {
   return out;
 }
 
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past
+ * U+10FFFF.  cJSON copies string bytes as they come, so without this a
+ * client's invalid bytes would be echoed into a response that is not JSON. */
+static int utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t len, k;
+    unsigned cp;
+
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+      len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+      len = 4, cp = c & 0x07;
+    else
+      return 0; /* a continuation byte first, 0xc0/0xc1 (overlong), or > 0xf4 */
+    if (n - i < len)
+      return 0;
+    for (k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* A \u0000 escape inside a string of (syntactically valid) JSON text.
+ * cJSON decodes it into a NUL that ends its C string, so the rest of the
+ * value would be dropped without a word. */
+static int json_has_nul_escape(const char *s, size_t n) {
+  int in_string = 0;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (!in_string) {
+      in_string = s[i] == '"';
+    } else if (s[i] == '"') {
+      in_string = 0;
+    } else if (s[i] == '\\' && i + 1 < n) {
+      if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+        return 1;
+      i++; /* the escaped character, so \\ and \" do not mislead us */
+    }
+  }
+  return 0;
+}
+
 static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) {
+  const char *end = NULL;
   cJSON *body;
 
   if (req->body_len == 0) {
@@ -206,7 +266,31 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
                           "Request body is empty; expected a JSON object");
     return NULL;
   }
-  body = cJSON_ParseWithLength(req->body, req->body_len);
+  /* A raw NUL is never valid JSON, and inside a string it would cut the
+   * value short just as \u0000 would. */
+  if (!utf8_valid((const unsigned char *)req->body, req->body_len) ||
+      memchr(req->body, '\0', req->body_len) != NULL) {
+    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                          "Request body is not valid UTF-8 text");
+    return NULL;
+  }
+  body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+  /* JSON text is one value: anything but whitespace after it is an error,
+   * not something to ignore. */
+  for (; body != NULL && end != NULL && end < req->body + req->body_len; end++) {
+    if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+      cJSON_Delete(body);
+      gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                            "Request body has data after the JSON value");
+      return NULL;
+    }
+  }
+  if (body != NULL && json_has_nul_escape(req->body, req->body_len)) {
+    cJSON_Delete(body);
+    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                          "Strings in the request body must not contain \\u0000");
+    return NULL;
+  }
   if (body == NULL) {
     gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body is not valid JSON");

@@ -274,6 +274,41 @@ static void test_status_codes(void **state) {
   assert_error(&r, 400, "invalid_json");
   hc_free(&r, 1);
   free(raw);
+  /* Not JSON, although cJSON alone would take each of them: invalid UTF-8
+   * (it would be echoed into a response that is not JSON either), a
+   * \u0000 (it would silently cut the stored input short) and bytes after
+   * the object. */
+  {
+    static const char *const bad[] = {
+        "{\"input\":\"caf\xc3\"}",         /* truncated sequence */
+        "{\"input\":\"\xff\xfe\"}",        /* never valid */
+        "{\"input\":\"\xc0\xaf\"}",        /* overlong '/' */
+        "{\"input\":\"\xed\xa0\x80\"}",   /* a UTF-16 surrogate */
+        "{\"input\":\"ab\\u0000cd\"}",     /* NUL in a string */
+        "{\"input\":\"x\"} trailing",
+        "{\"input\":\"x\"}{}",
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+      raw = post("/v1/responses", bad[k], NULL);
+      r = one(raw);
+      if (r.status != 400)
+        fail_msg("body %zu (%s): want 400, got %d: %s", k, bad[k], r.status, r.body);
+      assert_error(&r, 400, "invalid_json");
+      hc_free(&r, 1);
+      free(raw);
+    }
+    /* Valid UTF-8, an escaped backslash before "u0000", trailing
+     * whitespace: all fine. */
+    raw = post("/v1/responses", "{\"input\":\"caf\xc3\xa9 \\\\u0000 \xf0\x9f\x98\x80\"} \r\n", NULL);
+    r = one(raw);
+    if (r.status != 200)
+      fail_msg("valid UTF-8: want 200, got %d: %s", r.status, r.body);
+    assert_non_null(strstr(r.body, "caf\xc3\xa9 \\\\u0000 \xf0\x9f\x98\x80"));
+    hc_free(&r, 1);
+    free(raw);
+  }
   raw = post("/v1/responses", "{\"model\":\"x\"}", NULL);
   r = one(raw);
   assert_error(&r, 400, "missing_required_parameter");
