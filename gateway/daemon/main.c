@@ -25,6 +25,9 @@
 
 #include <uv.h>
 
+#include <sys/stat.h>
+
+#include "api.h"
 #include "config_yaml.h"
 #include "gw.h"
 #include "internal.h"
@@ -220,6 +223,57 @@ static const char *auth_state(const gw_daemon_config_t *cfg) {
                                         : "on (key from the config file)";
 }
 
+/* The directory a store file goes in must exist and take new files (the
+ * store creates the db, -wal and -shm there). */
+static int check_store_dir(const char *path, char *err, size_t errlen) {
+  char dir[GW_PATH_MAX];
+  struct stat st;
+  char *slash;
+
+  gw__strlcpy(dir, path, sizeof(dir));
+  slash = strrchr(dir, '/');
+  if (slash == NULL)
+    gw__strlcpy(dir, ".", sizeof(dir));
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "store_path '%s': directory '%s' does not exist", path, dir);
+    return GW_ECONFIG;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    snprintf(err, errlen, "store_path '%s': directory '%s' is not writable: %s", path, dir,
+             strerror(errno));
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+/*
+ * --check: what the adapters would find wrong once running, said now.  The
+ * api's host and key checks are the very ones its connect makes (fatal
+ * there); a store directory that is missing would fail every attempt.
+ */
+static int preflight(const gw_daemon_config_t *cfg, const char *name) {
+  char err[2 * GW_PATH_MAX + 128];
+  size_t i;
+
+  if (cfg->has_api && (gw_api_preflight(&cfg->api, err, sizeof(err)) != 0 ||
+                       check_store_dir(cfg->api.store_path, err, sizeof(err)) != 0)) {
+    fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", name, err);
+    return GW_ECONFIG;
+  }
+  for (i = 0; i < cfg->nplatforms; i++) {
+    if (cfg->platforms[i].store_path[0] != '\0' &&
+        check_store_dir(cfg->platforms[i].store_path, err, sizeof(err)) != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s: platforms[%zu]: %s\n", name, i, err);
+      return GW_ECONFIG;
+    }
+  }
+  return 0;
+}
+
 static void usage(FILE *f) {
   fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
              "[--check]\n"
@@ -380,6 +434,9 @@ int main(int argc, char **argv) {
       exit_code = 2;
     }
   }
+  if (exit_code == 0 && check_only &&
+      preflight(cfg, config_path != NULL ? config_path : "(config)") != 0)
+    exit_code = 2;
   if (exit_code != 0 || check_only) {
     if (check_only && exit_code == 0) {
       printf("%s: ok (%s%zu platform%s)\n", config_path ? config_path : "(config)",

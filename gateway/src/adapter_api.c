@@ -1053,6 +1053,36 @@ static void http_pressure_cb(gw_http_server_t *srv, int err, uint64_t count) {
           count == 1 ? "" : "s");
 }
 
+/* One place for the pre-bind checks, shared by connect and --check. */
+static int api_check_bind(const gw_platform_config_t *cfg, struct sockaddr_storage *ss, char *err,
+                          size_t errlen) {
+  size_t klen = strlen(cfg->key);
+
+  memset(ss, 0, sizeof(*ss));
+  if (parse_host(cfg->host, cfg->port, ss) != 0) {
+    snprintf(err, errlen, "api host '%s' is not an IP address", cfg->host);
+    return GW_ECONFIG;
+  }
+  /* A reachable API without a key, or with a placeholder key, is a
+   * configuration error: retrying cannot fix it, so it is fatal. */
+  if (klen == 0 && !is_loopback((struct sockaddr *)ss)) {
+    snprintf(err, errlen, "api host '%s' is not loopback and no API key is set", cfg->host);
+    return GW_ECONFIG;
+  }
+  if (klen > 0 && klen < GW_API_KEY_MIN) {
+    snprintf(err, errlen, "api key is shorter than %d characters (a placeholder?)",
+             GW_API_KEY_MIN);
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+int gw_api_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+
+  return api_check_bind(cfg, &ss, err, errlen);
+}
+
 static void connect_outcome_cb(uv_timer_t *t) {
   api_adapter_t *api = t->data;
 
@@ -1063,27 +1093,12 @@ static int api_connect(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
   struct sockaddr_storage ss;
   gw_http_limits_t limits;
-  size_t klen = strlen(a->cfg.key);
+  char why[GW_MSG_MAX];
   int rc;
 
-  memset(&ss, 0, sizeof(ss));
   api->result = GW_CONNECT_FAILED;
-  if (parse_host(a->cfg.host, a->cfg.port, &ss) != 0) {
-    gw_adapter_set_failure(a, 0, "config_error", "api host '%s' is not an IP address",
-                           a->cfg.host);
-    goto deliver;
-  }
-  /* A reachable API without a key, or with a placeholder key, is a
-   * configuration error: retrying cannot fix it, so it is fatal. */
-  if (klen == 0 && !is_loopback((struct sockaddr *)&ss)) {
-    gw_adapter_set_failure(a, 0, "config_error",
-                           "api host '%s' is not loopback and no API key is set", a->cfg.host);
-    goto deliver;
-  }
-  if (klen > 0 && klen < GW_API_KEY_MIN) {
-    gw_adapter_set_failure(a, 0, "config_error",
-                           "api key is shorter than %d characters (a placeholder?)",
-                           GW_API_KEY_MIN);
+  if (api_check_bind(&a->cfg, &ss, why, sizeof(why)) != 0) {
+    gw_adapter_set_failure(a, 0, "config_error", "%s", why);
     goto deliver;
   }
 

@@ -34,3 +34,27 @@ rc=$?
 [ $rc -eq 2 ] || fail "API_SERVER_ENABLED=maybe: exit $rc, want 2"
 grep -q "API_SERVER_ENABLED.*maybe" "$WORK/maybe.err" || fail "no reason: $(cat "$WORK/maybe.err")"
 echo "ok: API_SERVER_ENABLED=maybe refused (exit 2)"
+
+# --- --check refuses what startup would refuse -------------------------------
+check_refuses() { # NAME WHY, with $WORK/NAME.yaml written
+  "$GW" --config "$WORK/$1.yaml" --check >/dev/null 2>"$WORK/$1.err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "--check $1: exit $rc, want 2"
+  grep -q "$2" "$WORK/$1.err" || fail "--check $1: no '$2' in: $(cat "$WORK/$1.err")"
+  echo "ok: --check refuses $1 ($2)"
+}
+api_yaml "short" >"$WORK/shortkey.yaml"
+check_refuses shortkey "shorter than 8 characters"
+api_yaml "" >"$WORK/namehost.yaml"
+sed -i 's/host: 127.0.0.1/host: api.example/' "$WORK/namehost.yaml"
+check_refuses namehost "is not an IP address"
+api_yaml "" >"$WORK/openlan.yaml"
+sed -i 's/host: 127.0.0.1/host: 0.0.0.0/' "$WORK/openlan.yaml"
+check_refuses openlan "not loopback and no API key"
+api_yaml "" "$WORK/no/such/dir/responses.db" >"$WORK/nodir.yaml"
+check_refuses nodir "does not exist"
+{
+  echo "platforms:"
+  platform_yaml chat 9 | sed "s#store_path: .*#store_path: $WORK/missing/ledger.db#"
+} >"$WORK/nodirplat.yaml"
+check_refuses nodirplat "platforms\[0\]: store_path.*does not exist"
