@@ -524,6 +524,11 @@ static int on_header_field_complete(llhttp_t *p) {
     return reject(c, 431, "request_header_fields_too_large", "too many request headers");
   if (hbuf_append(c, "", 1) != 0)
     return -1;
+  /* "Name : value" is not a header (RFC 9112 5.1: no whitespace between
+   * name and colon), and servers that strip it disagree with proxies that
+   * do not about which header it is -- a request smuggling vector. */
+  if (!is_token(c->hbuf + c->cur))
+    return reject(c, 400, "bad_request", "invalid header name");
   c->hdr[c->nhdr].name = (uint32_t)c->cur;
   c->cur = c->hlen;
   return 0;
@@ -554,12 +559,30 @@ static const char *conn_header(gw_http_conn_t *c, const char *name) {
   return NULL;
 }
 
+/* How many times a header occurs in the current request. */
+static unsigned conn_header_count(gw_http_conn_t *c, const char *name) {
+  unsigned i, n = 0;
+
+  for (i = 0; i < c->nhdr; i++)
+    n += strcasecmp(c->hbuf + c->hdr[i].name, name) == 0;
+  return n;
+}
+
 static int on_headers_complete(llhttp_t *p) {
   gw_http_conn_t *c = p->data;
   const char *expect;
   int has_body = (p->flags & F_CHUNKED) != 0 || p->content_length > 0;
+  unsigned hosts = conn_header_count(c, "Host");
 
   c->headers_done = 1;
+  /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host; one without it
+   * or with two is answered 400. */
+  if ((p->http_major == 1 && p->http_minor >= 1 && hosts == 0) || hosts > 1)
+    return reject(c, 400, "bad_request", hosts == 0 ? "missing Host header" : "more than one Host header");
+  /* Two credentials: which one a proxy checked and which one we would use
+   * could differ, so neither is used. */
+  if (conn_header_count(c, "Authorization") > 1)
+    return reject(c, 400, "bad_request", "more than one Authorization header");
 
   /* Refuse before reading a byte of an oversized body. */
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->limits.max_body)

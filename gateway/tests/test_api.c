@@ -405,7 +405,7 @@ static void open_client_fn(void *p) {
   c->fd = hc_connect(c->port);
   if (c->fd < 0)
     return;
-  hc_send(c->fd, "GET /health HTTP/1.1\r\n\r\n", 24);
+  hc_send(c->fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 33);
   c->ok = hc_read(c->fd, &r, 1, &cb) == 1 && r.status == 200;
   hc_free(&r, c->ok ? 1 : 0);
   free(cb.buf);

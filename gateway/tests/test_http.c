@@ -200,7 +200,7 @@ static void test_keep_alive(void **state) {
   hc_free(e.r, 1);
 
   memset(&e, 0, sizeof(e));
-  e.raw[0] = "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+  e.raw[0] = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   e.expect = 1;
   e.check_closed = 1;
   exchange(&e);
@@ -252,15 +252,15 @@ static void test_status_codes(void **state) {
 
   start(NULL, 0);
 
-  r = one("GET /v1/nope HTTP/1.1\r\n\r\n");
+  r = one("GET /v1/nope HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 404, "not_found");
   hc_free(&r, 1);
 
-  r = one("POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_error(&r, 405, "method_not_allowed");
   assert_non_null(strstr(r.head, "Allow: GET"));
   hc_free(&r, 1);
-  r = one("GET /v1/responses HTTP/1.1\r\n\r\n");
+  r = one("GET /v1/responses HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 405, "method_not_allowed");
   hc_free(&r, 1);
 
@@ -327,14 +327,14 @@ static void test_status_codes(void **state) {
   free(raw);
 
   /* 413 is decided from Content-Length, before any of the body is read. */
-  r = one("POST /v1/responses HTTP/1.1\r\nContent-Length: 10485761\r\n\r\n");
+  r = one("POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n");
   assert_error(&r, 413, "request_too_large");
   hc_free(&r, 1);
   assert_health_ok();
 
   /* 431: too many header lines, and too many header bytes. */
   big = malloc(64 * 1024);
-  strcpy(big, "GET /health HTTP/1.1\r\n");
+  strcpy(big, "GET /health HTTP/1.1\r\nHost: x\r\n");
   for (i = 0; i < 150; i++)
     sprintf(big + strlen(big), "X-Flood-%zu: y\r\n", i);
   strcat(big, "\r\n");
@@ -342,9 +342,9 @@ static void test_status_codes(void **state) {
   assert_error(&r, 431, "request_header_fields_too_large");
   hc_free(&r, 1);
   assert_health_ok();
-  strcpy(big, "GET /health HTTP/1.1\r\nX-Big: ");
+  strcpy(big, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
   memset(big + strlen(big), 'a', 20000);
-  strcpy(big + strlen("GET /health HTTP/1.1\r\nX-Big: ") + 20000, "\r\n\r\n");
+  strcpy(big + strlen("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ") + 20000, "\r\n\r\n");
   r = one(big);
   assert_error(&r, 431, "request_header_fields_too_large");
   hc_free(&r, 1);
@@ -362,13 +362,13 @@ static void test_status_codes(void **state) {
   assert_health_ok();
 
   /* Invalid response ids are refused before they reach the store. */
-  r = one("GET /v1/responses/not-an-id HTTP/1.1\r\n\r\n");
+  r = one("GET /v1/responses/not-an-id HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 400, "invalid_response_id");
   hc_free(&r, 1);
-  r = one("GET /v1/responses/resp_'%20OR%201=1 HTTP/1.1\r\n\r\n");
+  r = one("GET /v1/responses/resp_'%20OR%201=1 HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 400, "invalid_response_id");
   hc_free(&r, 1);
-  r = one("DELETE /v1/responses/resp_doesnotexist HTTP/1.1\r\n\r\n");
+  r = one("DELETE /v1/responses/resp_doesnotexist HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 404, "response_not_found");
   hc_free(&r, 1);
   assert_health_ok();
@@ -380,7 +380,7 @@ static void test_truncated_body(void **state) {
 
   start(NULL, 0);
   memset(&e, 0, sizeof(e));
-  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"input\":";
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"input\":";
   e.shut_wr = 1;
   e.expect = 1;
   e.check_closed = 1;
@@ -392,14 +392,14 @@ static void test_truncated_body(void **state) {
 
   /* A client that vanishes mid-body gets nothing and costs nothing. */
   memset(&e, 0, sizeof(e));
-  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"in";
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"in";
   e.expect = 0;
   exchange(&e);
   assert_health_ok();
 
   /* Chunked body over the limit is caught while it streams. */
   memset(&e, 0, sizeof(e));
-  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  e.raw[0] = "POST /v1/responses HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
              "5\r\n{\"inp\r\nzz\r\n";
   e.expect = 1;
   exchange(&e);
@@ -411,6 +411,33 @@ static void test_truncated_body(void **state) {
   stop();
 }
 
+/* Framing the RFC requires: exactly one Host in HTTP/1.1, no whitespace
+ * between a header's name and its colon. */
+static void test_request_framing(void **state) {
+  hc_resp_t r;
+
+  start(NULL, 0);
+  r = one("GET /health HTTP/1.1\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  assert_non_null(strstr(r.body, "Host"));
+  hc_free(&r, 1);
+  r = one("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  hc_free(&r, 1);
+  r = one("GET /health HTTP/1.1\r\nHost : x\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  hc_free(&r, 1);
+  r = one("GET /health HTTP/1.1\r\nHost: x\r\nX-Pad\t: y\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  hc_free(&r, 1);
+  /* HTTP/1.0 has no Host requirement. */
+  r = one("GET /health HTTP/1.0\r\n\r\n");
+  assert_int_equal(r.status, 200);
+  hc_free(&r, 1);
+  assert_health_ok();
+  stop();
+}
+
 static void test_auth(void **state) {
   hc_resp_t r;
   const char *key = "s3cret-key-123";
@@ -419,30 +446,36 @@ static void test_auth(void **state) {
   start(key, 0);
   /* /health is open. */
   assert_health_ok();
-  r = one("GET /v1/models HTTP/1.1\r\n\r\n");
+  /* Two credentials (the right one first): neither is used. */
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-key-123\r\n"
+          "Authorization: Bearer wrong-key-9999\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  assert_non_null(strstr(r.body, "Authorization"));
+  hc_free(&r, 1);
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 401, "invalid_api_key");
   assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
   hc_free(&r, 1);
-  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-124\r\n\r\n");
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-key-124\r\n\r\n");
   assert_error(&r, 401, "invalid_api_key");
   hc_free(&r, 1);
-  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-1234\r\n\r\n");
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-key-1234\r\n\r\n");
   assert_error(&r, 401, "invalid_api_key");
   hc_free(&r, 1);
-  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Basic czNjcmV0\r\n\r\n");
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Basic czNjcmV0\r\n\r\n");
   assert_error(&r, 401, "invalid_api_key");
   hc_free(&r, 1);
   /* Unknown paths too: no key, no map of the API. */
-  r = one("GET /nowhere HTTP/1.1\r\n\r\n");
+  r = one("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_error(&r, 401, "invalid_api_key");
   hc_free(&r, 1);
-  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  r = one("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_int_equal(r.status, 401);
   hc_free(&r, 1);
-  r = one("GET /v1/models HTTP/1.1\r\nAuthorization: Bearer s3cret-key-123\r\n\r\n");
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-key-123\r\n\r\n");
   assert_int_equal(r.status, 200);
   hc_free(&r, 1);
-  r = one("GET /v1/models HTTP/1.1\r\nauthorization: bearer s3cret-key-123\r\n\r\n");
+  r = one("GET /v1/models HTTP/1.1\r\nHost: x\r\nauthorization: bearer s3cret-key-123\r\n\r\n");
   assert_int_equal(r.status, 200);
   hc_free(&r, 1);
   raw = post("/v1/responses", "{\"input\":\"hi\"}", key);
@@ -493,7 +526,7 @@ static void test_responses(void **state) {
   response_id(r.body, id2, sizeof(id2));
   hc_free(&r, 1);
 
-  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\n\r\n", id2);
+  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\nHost: x\r\n\r\n", id2);
   r = one(path);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, id2));
@@ -529,13 +562,13 @@ static void test_responses(void **state) {
   free(raw);
   response_id(r.body, id1, sizeof(id1));
   hc_free(&r, 1);
-  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\n\r\n", id1);
+  snprintf(path, sizeof(path), "GET /v1/responses/%s HTTP/1.1\r\nHost: x\r\n\r\n", id1);
   r = one(path);
   assert_error(&r, 404, "response_not_found");
   hc_free(&r, 1);
 
   /* Delete, then it is gone. */
-  snprintf(path, sizeof(path), "DELETE /v1/responses/%s HTTP/1.1\r\n\r\n", id2);
+  snprintf(path, sizeof(path), "DELETE /v1/responses/%s HTTP/1.1\r\nHost: x\r\n\r\n", id2);
   r = one(path);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "\"deleted\":true"));
@@ -564,7 +597,7 @@ static void test_detailed_metrics_admin(void **state) {
   hc_resp_t r;
 
   start(NULL, 1);
-  r = one("GET /health/detailed HTTP/1.1\r\n\r\n");
+  r = one("GET /health/detailed HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "\"fds\":{\"open\":"));
   assert_non_null(strstr(r.body, "\"limit\":"));
@@ -576,7 +609,7 @@ static void test_detailed_metrics_admin(void **state) {
   assert_non_null(strstr(r.body, "\"state\":\"connected\""));
   hc_free(&r, 1);
 
-  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  r = one("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.head, "text/plain; version=0.0.4"));
   assert_non_null(strstr(r.body, "\nprocess_open_fds "));
@@ -587,38 +620,38 @@ static void test_detailed_metrics_admin(void **state) {
   assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"paused\"} 0\n"));
   hc_free(&r, 1);
 
-  r = one("POST /admin/platforms/flaky/pause HTTP/1.1\r\nContent-Length: 21\r\n\r\n"
+  r = one("POST /admin/platforms/flaky/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 21\r\n\r\n"
           "{\"reason\":\"maint-42\"}");
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "\"state\":\"paused\""));
   hc_free(&r, 1);
-  r = one("GET /health/detailed HTTP/1.1\r\n\r\n");
+  r = one("GET /health/detailed HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_non_null(strstr(r.body, "\"paused\":true"));
   assert_non_null(strstr(r.body, "\"pause_reason\":\"maint-42\""));
   assert_non_null(strstr(r.body, "\"next_retry_in_ms\":null"));
   hc_free(&r, 1);
-  r = one("GET /metrics HTTP/1.1\r\n\r\n");
+  r = one("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"paused\"} 1\n"));
   hc_free(&r, 1);
 
-  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "\"state\":\"retrying\""));
   hc_free(&r, 1);
-  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /admin/platforms/flaky/resume HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_int_equal(r.status, 409);
   hc_free(&r, 1);
   /* The connected api platform is not in the retry queue. */
-  r = one("POST /admin/platforms/api/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /admin/platforms/api/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_error(&r, 409, "platform_not_queued");
   hc_free(&r, 1);
-  r = one("POST /admin/platforms/ghost/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /admin/platforms/ghost/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_error(&r, 404, "platform_not_found");
   hc_free(&r, 1);
-  r = one("GET /admin/platforms/flaky/pause HTTP/1.1\r\n\r\n");
+  r = one("GET /admin/platforms/flaky/pause HTTP/1.1\r\nHost: x\r\n\r\n");
   assert_int_equal(r.status, 405);
   hc_free(&r, 1);
-  r = one("POST /admin/platforms/fl%2Fky/pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = one("POST /admin/platforms/fl%2Fky/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   assert_int_equal(r.status, 404);
   hc_free(&r, 1);
   stop();
@@ -654,7 +687,7 @@ static void limits_fn(void *p) {
     l->fds[i] = hc_connect(ctx->port);
   for (i = 0; i < 3; i++) {
     if (l->fds[i] >= 0) {
-      hc_send(l->fds[i], "GET / HTTP/1.1\r\n\r\n", 18);
+      hc_send(l->fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
       l->got[i] = hc_read(l->fds[i], &l->r[i], 1, &cb[i]);
     }
   }
@@ -672,7 +705,7 @@ static void chunked_fn(void *p) {
   {
     hc_conn_buf_t c = {NULL, 0};
     int fd = hc_connect(ctx->port);
-    const char *raw = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    const char *raw = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                       "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
     hc_send(fd, raw, strlen(raw));
     l->chunked_got = hc_read(fd, &l->chunked, 1, &c);
@@ -829,7 +862,7 @@ static void slow_fn(void *p) {
   }
   {
     hc_resp_t r;
-    if (hc_request(ctx->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 29, &r) == 0) {
+    if (hc_request(ctx->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, &r) == 0) {
       sl->health = r.status;
       hc_free(&r, 1);
     }
@@ -931,6 +964,7 @@ int main(void) {
     cmocka_unit_test(test_pipelining),
     cmocka_unit_test(test_status_codes),
     cmocka_unit_test(test_truncated_body),
+    cmocka_unit_test(test_request_framing),
     cmocka_unit_test(test_auth),
     cmocka_unit_test(test_responses),
     cmocka_unit_test(test_detailed_metrics_admin),
