@@ -115,8 +115,10 @@ def served():
     r = read_response(s)[0][0]
     s.close()
     return r
-# The server counts a connection once it has accepted it: wait for all.
-time.sleep(0.5)
+# The server counts a connection once it has accepted it.  The kernel
+# hands connections over in the order they were made, so the first 503 to
+# a probe means all 256 are counted; wait for it (bounded), no sleep.
+assert wait_until(lambda: served() == 503, 5), "no 503 with 256 connections held"
 over = [served() for _ in range(5)]
 assert over == [503] * 5, over
 for s in held:
