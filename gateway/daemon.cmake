@@ -26,3 +26,14 @@ foreach(script ${GW_INTEGRATION_TESTS})
     COMMAND sh ${script} $<TARGET_FILE:fdsoak-gateway> $<TARGET_FILE:fdsoak-platformd>)
   set_tests_properties(gw_integration_${tname} PROPERTIES LABELS integration TIMEOUT 180)
 endforeach()
+
+# Hostile: what a hostile client, a hostile peer or a careless operator does
+# (slowloris, flood peers, deleted or locked stores, closed stdio, signals,
+# the peer under valgrind with many clients).  Each bounded to seconds.
+file(GLOB GW_HOSTILE_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile/*.sh)
+foreach(script ${GW_HOSTILE_TESTS})
+  get_filename_component(tname ${script} NAME_WE)
+  add_test(NAME gw_hostile_${tname}
+    COMMAND sh ${script} $<TARGET_FILE:fdsoak-gateway> $<TARGET_FILE:fdsoak-platformd>)
+  set_tests_properties(gw_hostile_${tname} PROPERTIES LABELS hostile TIMEOUT 120)
+endforeach()

@@ -14,6 +14,11 @@
 /* A config file is a few hundred bytes; this bound only stops a mistaken
  * path (a log, a core file) from being read whole. */
 #define CONFIG_MAX_BYTES (1024 * 1024)
+/* The deepest a gateway config goes is 4 (root, platforms, an item, a
+ * value); libyaml's scanner costs time quadratic in the nesting depth
+ * (100k levels took over 30 s), so deeper input is refused before it is
+ * composed into a document. */
+#define CONFIG_MAX_DEPTH 32
 
 typedef struct {
   const char *name;
@@ -153,6 +158,10 @@ static int parse_platform(ctx_t *c, yaml_node_t *map, const char *where, int is_
       rc = get_seconds(c, v, field, 3600, &cfg->connect_timeout_s);
     } else if (strcmp(key, "disconnect_timeout") == 0) {
       rc = get_seconds(c, v, field, 600, &cfg->disconnect_timeout_s);
+    } else if (is_api && strcmp(key, "header_timeout") == 0) {
+      rc = get_seconds(c, v, field, 3600, &cfg->header_timeout_s);
+    } else if (is_api && strcmp(key, "request_timeout") == 0) {
+      rc = get_seconds(c, v, field, 3600, &cfg->request_timeout_s);
     } else if (!is_api && strcmp(key, "script") == 0) {
       rc = get_string(c, v, field, cfg->script, sizeof(cfg->script));
     } else {
@@ -257,6 +266,50 @@ void gw__daemon_config_init(gw_daemon_config_t *cfg) {
   cfg->log_level = GW_LOG_INFO;
 }
 
+/*
+ * Walk the event stream only as deep as CONFIG_MAX_DEPTH: events come from
+ * the scanner on demand, so stopping at the limit also stops the quadratic
+ * work.  A syntax error is left for the loader to report in full.
+ */
+static int check_depth(const char *text, size_t len, const char *name, char *err, size_t errlen) {
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  int depth = 0, done = 0;
+  int rc = 0;
+
+  if (!yaml_parser_initialize(&parser)) {
+    snprintf(err, errlen, "%s: out of memory", name);
+    return UV_ENOMEM;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  while (!done && rc == 0) {
+    if (!yaml_parser_parse(&parser, &ev))
+      break;
+    switch (ev.type) {
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      if (++depth > CONFIG_MAX_DEPTH) {
+        snprintf(err, errlen, "%s:%lu: nested deeper than %d levels; not a gateway config", name,
+                 (unsigned long)ev.start_mark.line + 1, CONFIG_MAX_DEPTH);
+        rc = GW_ECONFIG;
+      }
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      depth--;
+      break;
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  return rc;
+}
+
 int gw__daemon_config_parse(const char *text, size_t len, const char *name,
                             const char *const *kinds, gw_daemon_config_t *out, char *err,
                             size_t errlen) {
@@ -273,6 +326,10 @@ int gw__daemon_config_parse(const char *text, size_t len, const char *name,
   c.err = err;
   c.errlen = errlen;
 
+  rc = check_depth(text, len, c.name, err, errlen);
+  if (rc != 0)
+    return rc;
+  rc = GW_ECONFIG;
   if (!yaml_parser_initialize(&parser)) {
     snprintf(err, errlen, "%s: out of memory", c.name);
     return UV_ENOMEM;
@@ -345,11 +402,22 @@ int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(cons
   char *end;
   long port;
 
+  /* Every override treats an empty value as absent: `export VAR=` in a
+   * profile or an unset CI secret must not change what the config says --
+   * least of all switch authentication off.  A value that is not a boolean
+   * is refused rather than read as "no": the operator meant something. */
   v = getenv_fn("API_SERVER_ENABLED");
-  if (v != NULL && !cfg->has_api &&
-      (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0)) {
-    api_defaults(&cfg->api);
-    cfg->has_api = 1;
+  if (v != NULL && *v != '\0') {
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0) {
+      if (!cfg->has_api) {
+        api_defaults(&cfg->api);
+        cfg->has_api = 1;
+      }
+    } else if (strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0) {
+      snprintf(err, errlen, "API_SERVER_ENABLED: must be true, false, yes, no, 1 or 0, got '%s'",
+               v);
+      return GW_ECONFIG;
+    }
   }
   if (!cfg->has_api)
     return 0; /* overrides apply to an api the config (or the above) enabled */
@@ -373,7 +441,7 @@ int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(cons
     cfg->api.port = (int) port;
   }
   v = getenv_fn("API_SERVER_KEY");
-  if (v != NULL) {
+  if (v != NULL && *v != '\0') {
     if (strlen(v) >= sizeof(cfg->api.key)) {
       snprintf(err, errlen, "API_SERVER_KEY: longer than %zu bytes", sizeof(cfg->api.key) - 1);
       return GW_ECONFIG;

@@ -10,6 +10,9 @@
  *     max_responses: 100
  *     connect_timeout: 30           # seconds, (0, 3600]
  *     disconnect_timeout: 5         # seconds, (0, 600]
+ *     header_timeout: 10            # seconds from a request's first byte to
+ *                                   # the end of its headers, (0, 3600]
+ *     request_timeout: 60           # ... to the end of its body, (0, 3600]
  *   platforms:                      # a list
  *     - kind: platform              # a registered kind
  *       name: chat                  # unique; letters, digits, _ - .
@@ -56,10 +59,12 @@ int gw__daemon_config_load(const char *path, const char *const *kinds, gw_daemon
                            char *err, size_t errlen);
 
 /*
- * Environment overrides, as upstream has them: API_SERVER_ENABLED (true
- * adds an api section with defaults when there is none), API_SERVER_HOST,
- * API_SERVER_PORT, API_SERVER_KEY.  getenv_fn is getenv in the daemon and a
- * table lookup in tests.  Returns 0 or GW_ECONFIG (a malformed port).
+ * Environment overrides, as upstream has them: API_SERVER_ENABLED (true,
+ * yes or 1 adds an api section with defaults when there is none; false, no
+ * or 0 adds nothing; anything else is an error), API_SERVER_HOST,
+ * API_SERVER_PORT, API_SERVER_KEY.  An empty value counts as unset.
+ * getenv_fn is getenv in the daemon and a table lookup in tests.  Returns 0
+ * or GW_ECONFIG (a malformed port or boolean) with the reason in err.
  */
 int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(const char *),
                           char *err, size_t errlen);

@@ -7,7 +7,9 @@
  * (when built with it) the api adapter.  Exit codes: 0 after SIGINT or
  * SIGTERM with everything closed; 1 when the runner stops because nothing
  * is connected and nothing is queued (or the loop could not be closed);
- * 2 for usage and configuration errors.  One log line per event on stderr:
+ * 2 for usage and configuration errors.  SIGHUP is logged and ignored (the
+ * config is read only at start).  Started with fds 0-2 closed, it puts
+ * /dev/null there first.  One log line per event on stderr:
  *   2026-01-02T03:04:05.678Z INFO  platform chat: attempt 2 (retry)
  */
 #include <errno.h>
@@ -23,15 +25,19 @@
 
 #include <uv.h>
 
+#include <sys/stat.h>
+
+#include "api.h"
 #include "config_yaml.h"
 #include "gw.h"
+#include "internal.h"
 #include "platform.h"
 
 typedef struct {
   uv_loop_t loop;
   gw_clock_t clock;
   gw_runner_t *runner;
-  uv_signal_t sig_int, sig_term;
+  uv_signal_t sig_int, sig_term, sig_hup;
   uv_timer_t stop_timer; /* defers a stop out of the runner's callback */
   gw_log_level_t log_level;
   int stopping;
@@ -166,6 +172,7 @@ static void runner_closed_cb(gw_runner_t *r) {
   log_line(GW_LOG_INFO, "all platforms closed");
   uv_close((uv_handle_t *) &d->sig_int, NULL);
   uv_close((uv_handle_t *) &d->sig_term, NULL);
+  uv_close((uv_handle_t *) &d->sig_hup, NULL);
   uv_close((uv_handle_t *) &d->stop_timer, NULL);
   d->clock.data = d;
   gw_clock_close(&d->clock, clock_closed_cb);
@@ -191,12 +198,81 @@ static void signal_cb(uv_signal_t *s, int signum) {
   begin_stop(d, 0);
 }
 
+/* SIGHUP's default action kills the process without a shutdown, and a
+ * terminal closing or a supervisor's "reload" sends it.  The daemon has no
+ * file of its own to reopen (it logs to stderr) and reads its config only at
+ * start, so it says so and keeps running. */
+static void sighup_cb(uv_signal_t *s, int signum) {
+  log_line(GW_LOG_WARN, "signal %d (SIGHUP): ignored; the configuration is read only at start, "
+           "restart to apply changes", signum);
+}
+
 static void walk_cb(uv_handle_t *h, void *arg) {
   log_line(GW_LOG_ERROR, "handle left open at exit: %s%s", uv_handle_type_name(h->type),
            uv_is_closing(h) ? " (closing)" : "");
 }
 
 static const char *env_get(const char *name) { return getenv(name); }
+
+static const char *auth_state(const gw_daemon_config_t *cfg) {
+  const char *env = getenv("API_SERVER_KEY");
+
+  if (cfg->api.key[0] == '\0')
+    return "off: no key is set, every endpoint is open to whoever reaches the port";
+  return env != NULL && env[0] != '\0' ? "on (key from API_SERVER_KEY)"
+                                        : "on (key from the config file)";
+}
+
+/* The directory a store file goes in must exist and take new files (the
+ * store creates the db, -wal and -shm there). */
+static int check_store_dir(const char *path, char *err, size_t errlen) {
+  char dir[GW_PATH_MAX];
+  struct stat st;
+  char *slash;
+
+  gw__strlcpy(dir, path, sizeof(dir));
+  slash = strrchr(dir, '/');
+  if (slash == NULL)
+    gw__strlcpy(dir, ".", sizeof(dir));
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "store_path '%s': directory '%s' does not exist", path, dir);
+    return GW_ECONFIG;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    snprintf(err, errlen, "store_path '%s': directory '%s' is not writable: %s", path, dir,
+             strerror(errno));
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+/*
+ * --check: what the adapters would find wrong once running, said now.  The
+ * api's host and key checks are the very ones its connect makes (fatal
+ * there); a store directory that is missing would fail every attempt.
+ */
+static int preflight(const gw_daemon_config_t *cfg, const char *name) {
+  char err[2 * GW_PATH_MAX + 128];
+  size_t i;
+
+  if (cfg->has_api && (gw_api_preflight(&cfg->api, err, sizeof(err)) != 0 ||
+                       check_store_dir(cfg->api.store_path, err, sizeof(err)) != 0)) {
+    fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", name, err);
+    return GW_ECONFIG;
+  }
+  for (i = 0; i < cfg->nplatforms; i++) {
+    if (cfg->platforms[i].store_path[0] != '\0' &&
+        check_store_dir(cfg->platforms[i].store_path, err, sizeof(err)) != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s: platforms[%zu]: %s\n", name, i, err);
+      return GW_ECONFIG;
+    }
+  }
+  return 0;
+}
 
 static void usage(FILE *f) {
   fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
@@ -232,6 +308,12 @@ int main(int argc, char **argv) {
   int rc;
   int exit_code = 2;
 
+  /* Before any fd is opened: see gw__process_guard. */
+  rc = gw__process_guard();
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
+    return 2;
+  }
   for (i = 1; i < (size_t) argc; i++) {
     if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t) argc) {
       config_path = argv[++i];
@@ -290,9 +372,6 @@ int main(int argc, char **argv) {
   d.log_level = have_cli_level ? cli_level : cfg->log_level;
   the_daemon = &d;
 
-  /* A peer that closes while we write must be an EPIPE, not our death. */
-  signal(SIGPIPE, SIG_IGN);
-
   exit_code = 1;
   rc = uv_loop_init(&d.loop);
   if (rc != 0) {
@@ -309,8 +388,9 @@ int main(int argc, char **argv) {
    * the same way (runner_closed_cb). */
   uv_signal_init(&d.loop, &d.sig_int);
   uv_signal_init(&d.loop, &d.sig_term);
+  uv_signal_init(&d.loop, &d.sig_hup);
   uv_timer_init(&d.loop, &d.stop_timer);
-  d.sig_int.data = d.sig_term.data = d.stop_timer.data = &d;
+  d.sig_int.data = d.sig_term.data = d.sig_hup.data = d.stop_timer.data = &d;
 
   memset(&opts, 0, sizeof(opts));
   opts.log = runner_log_cb;
@@ -324,6 +404,7 @@ int main(int argc, char **argv) {
     d.runner_closed = 1;
     uv_close((uv_handle_t *) &d.sig_int, NULL);
     uv_close((uv_handle_t *) &d.sig_term, NULL);
+    uv_close((uv_handle_t *) &d.sig_hup, NULL);
     uv_close((uv_handle_t *) &d.stop_timer, NULL);
     d.clock.data = &d;
     gw_clock_close(&d.clock, clock_closed_cb);
@@ -353,17 +434,29 @@ int main(int argc, char **argv) {
       exit_code = 2;
     }
   }
+  if (exit_code == 0 && check_only &&
+      preflight(cfg, config_path != NULL ? config_path : "(config)") != 0)
+    exit_code = 2;
   if (exit_code != 0 || check_only) {
-    if (check_only && exit_code == 0)
+    if (check_only && exit_code == 0) {
       printf("%s: ok (%s%zu platform%s)\n", config_path ? config_path : "(config)",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s");
+      if (cfg->has_api)
+        printf("api: authentication %s\n", auth_state(cfg));
+    }
     begin_stop(&d, exit_code);
   } else {
     uv_signal_start(&d.sig_int, signal_cb, SIGINT);
     uv_signal_start(&d.sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&d.sig_hup, sighup_cb, SIGHUP);
     log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
              (int) getpid());
+    /* Whether the API asks for a key is the first thing an operator (or an
+     * auditor reading the log) needs to know, whatever decided it. */
+    if (cfg->has_api)
+      log_line(cfg->api.key[0] != '\0' ? GW_LOG_INFO : GW_LOG_WARN, "api: authentication %s",
+               auth_state(cfg));
     rc = gw_runner_start(d.runner);
     if (rc != 0) {
       log_line(GW_LOG_ERROR, "start: %s", uv_strerror(rc));

@@ -18,8 +18,11 @@
  *
  * Prints the bound port on stdout (one line) and, with --port-file, writes
  * it there too (atomically: tests poll for the file).  SIGINT and SIGTERM
- * close everything and exit 0.  A bad flag prints why and exits 2.
+ * close everything and exit 0.  A bad flag or a --port-file that cannot be
+ * written prints why and exits 2.  Started with fds 0-2 closed it opens
+ * /dev/null in their place; SIGPIPE is ignored.
  */
+#include "internal.h"
 #include "platform.h"
 
 #include <errno.h>
@@ -60,6 +63,7 @@ struct client_s {
   uv_timer_t drop;
   uv_timer_t tick;
   int closing;
+  int open_handles; /* close callbacks still to come; the last frees */
   int ready;
   unsigned id;
   unsigned long received;
@@ -229,8 +233,11 @@ static int parse_args(int argc, char **argv) {
 static void client_free_cb(uv_handle_t *h) {
   client_t *c = h->data;
 
-  /* The tcp handle is closed last: its callback frees the client. */
-  free(c);
+  /* libuv does not promise to run close callbacks in the order uv_close
+   * was called (a tcp with a pending write or shutdown finishes later than
+   * a timer), so whichever callback comes last frees the client. */
+  if (--c->open_handles == 0)
+    free(c);
 }
 
 static void client_close(client_t *c, int reset) {
@@ -243,9 +250,8 @@ static void client_close(client_t *c, int reset) {
     clients = c->next;
   if (c->next != NULL)
     c->next->prev = c->prev;
-  uv_close((uv_handle_t *) &c->drop, NULL);
-  uv_close((uv_handle_t *) &c->tick, NULL);
-  /* Close callbacks run in order, so the tcp's, queued last, frees c. */
+  uv_close((uv_handle_t *) &c->drop, client_free_cb);
+  uv_close((uv_handle_t *) &c->tick, client_free_cb);
   if (!reset || uv_tcp_close_reset(&c->tcp, client_free_cb) != 0)
     uv_close((uv_handle_t *) &c->tcp, client_free_cb);
 }
@@ -296,10 +302,16 @@ static void drop_cb(uv_timer_t *t) {
   client_close(c, 0);
 }
 
+/* A client that does not read must not grow our write queue without bound:
+ * past this many unsent bytes its messages are skipped, not queued. */
+#define CLIENT_WRITE_QUEUE_MAX (64 * 1024)
+
 static void tick_cb(uv_timer_t *t) {
   client_t *c = t->data;
   gw_plat_msg_t m;
 
+  if (uv_stream_get_write_queue_size((uv_stream_t *) &c->tcp) > CLIENT_WRITE_QUEUE_MAX)
+    return;
   memset(&m, 0, sizeof(m));
   m.type = GW_PLAT_MSG_MESSAGE;
   snprintf(m.chat, sizeof(m.chat), "%s", opt.chat);
@@ -402,6 +414,7 @@ static void connection_cb(uv_stream_t *srv, int status) {
   uv_timer_init(&loop, &c->drop);
   uv_timer_init(&loop, &c->tick);
   c->tcp.data = c->drop.data = c->tick.data = c;
+  c->open_handles = 3;
   c->id = next_id++;
   gw__plat_linebuf_init(&c->lines);
   c->next = clients;
@@ -485,6 +498,11 @@ int main(int argc, char **argv) {
   int rc;
   int exit_code = 1;
 
+  rc = gw__process_guard();
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-platformd: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
+    return 2;
+  }
   if (parse_args(argc, argv) != 0) {
     usage(stderr);
     return 2;
@@ -529,6 +547,7 @@ int main(int argc, char **argv) {
     rc = write_port_file(opt.port_file, port);
     if (rc != 0) {
       fprintf(stderr, "fdsoak-platformd: --port-file %s: %s\n", opt.port_file, uv_strerror(rc));
+      exit_code = 2; /* an environment error, like a bad flag */
       goto out;
     }
   }

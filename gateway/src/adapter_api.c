@@ -198,7 +198,67 @@ static char *content_text(const cJSON *content) {
   return out;
 }
 
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past
+ * U+10FFFF.  cJSON copies string bytes as they come, so without this a
+ * client's invalid bytes would be echoed into a response that is not JSON. */
+static int utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0;
+
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t len, k;
+    unsigned cp;
+
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+      len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+      len = 4, cp = c & 0x07;
+    else
+      return 0; /* a continuation byte first, 0xc0/0xc1 (overlong), or > 0xf4 */
+    if (n - i < len)
+      return 0;
+    for (k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/* A \u0000 escape inside a string of (syntactically valid) JSON text.
+ * cJSON decodes it into a NUL that ends its C string, so the rest of the
+ * value would be dropped without a word. */
+static int json_has_nul_escape(const char *s, size_t n) {
+  int in_string = 0;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (!in_string) {
+      in_string = s[i] == '"';
+    } else if (s[i] == '"') {
+      in_string = 0;
+    } else if (s[i] == '\\' && i + 1 < n) {
+      if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+        return 1;
+      i++; /* the escaped character, so \\ and \" do not mislead us */
+    }
+  }
+  return 0;
+}
+
 static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) {
+  const char *end = NULL;
   cJSON *body;
 
   if (req->body_len == 0) {
@@ -206,7 +266,31 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
                           "Request body is empty; expected a JSON object");
     return NULL;
   }
-  body = cJSON_ParseWithLength(req->body, req->body_len);
+  /* A raw NUL is never valid JSON, and inside a string it would cut the
+   * value short just as \u0000 would. */
+  if (!utf8_valid((const unsigned char *)req->body, req->body_len) ||
+      memchr(req->body, '\0', req->body_len) != NULL) {
+    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                          "Request body is not valid UTF-8 text");
+    return NULL;
+  }
+  body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+  /* JSON text is one value: anything but whitespace after it is an error,
+   * not something to ignore. */
+  for (; body != NULL && end != NULL && end < req->body + req->body_len; end++) {
+    if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+      cJSON_Delete(body);
+      gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                            "Request body has data after the JSON value");
+      return NULL;
+    }
+  }
+  if (body != NULL && json_has_nul_escape(req->body, req->body_len)) {
+    cJSON_Delete(body);
+    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+                          "Strings in the request body must not contain \\u0000");
+    return NULL;
+  }
   if (body == NULL) {
     gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body is not valid JSON");
@@ -452,6 +536,35 @@ static int append_input(const cJSON *input, cJSON *history, gw_http_response_t *
   return 0;
 }
 
+/*
+ * A store call failed: 404 when response `id` (if any) is not there; 503
+ * with Retry-After when the store is busy (another process holds its lock)
+ * or unusable (closed, or its files were removed under it) -- the request
+ * was not carried out and may be retried; else 500.  Every failure but the
+ * 404 is logged with the store's own message.
+ */
+static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
+                                  gw_http_response_t *res) {
+  if (rc == UV_ENOENT && id != NULL) {
+    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
+                          "Response with id '%s' not found.", id);
+    return;
+  }
+  api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
+          uv_strerror(rc), gw_store_errmsg(&api->store));
+  if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
+    gw_http_respond_error(res, 503, "server_error",
+                          rc == UV_EBUSY ? "store_busy" : "store_unavailable",
+                          "The response store is %s; nothing was stored",
+                          rc == UV_EBUSY ? "locked by another process, retry shortly"
+                                         : "unavailable");
+    gw_http_add_header(res, "Retry-After", "1");
+    return;
+  }
+  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
+                        uv_strerror(rc));
+}
+
 static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,
                                 gw_http_response_t *res) {
   cJSON *body = parse_body(req, res);
@@ -607,10 +720,7 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   goto out;
 
 store_error:
-  api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-          gw_store_errmsg(&api->store));
-  gw_http_respond_error(res, rc == UV_EBADF ? 503 : 500, "server_error", "store_error",
-                        "The response store failed: %s", uv_strerror(rc));
+  respond_store_failure(api, rc, NULL, res);
 out:
   cJSON_Delete(stored);
   cJSON_Delete(resp);
@@ -623,19 +733,6 @@ out:
   free(reply);
 }
 
-/* A store call on response `id` failed: 404 when there is no such
- * response, else 500 with the store's own message in the log. */
-static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
-                                  gw_http_response_t *res) {
-  if (rc == UV_ENOENT) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
-                          "Response with id '%s' not found.", id);
-    return;
-  }
-  api_log(&api->base, GW_LOG_ERROR, "store: %s (%s)", uv_strerror(rc),
-          gw_store_errmsg(&api->store));
-  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed");
-}
 
 static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response_t *res) {
   char *text = NULL;
@@ -956,6 +1053,36 @@ static void http_pressure_cb(gw_http_server_t *srv, int err, uint64_t count) {
           count == 1 ? "" : "s");
 }
 
+/* One place for the pre-bind checks, shared by connect and --check. */
+static int api_check_bind(const gw_platform_config_t *cfg, struct sockaddr_storage *ss, char *err,
+                          size_t errlen) {
+  size_t klen = strlen(cfg->key);
+
+  memset(ss, 0, sizeof(*ss));
+  if (parse_host(cfg->host, cfg->port, ss) != 0) {
+    snprintf(err, errlen, "api host '%s' is not an IP address", cfg->host);
+    return GW_ECONFIG;
+  }
+  /* A reachable API without a key, or with a placeholder key, is a
+   * configuration error: retrying cannot fix it, so it is fatal. */
+  if (klen == 0 && !is_loopback((struct sockaddr *)ss)) {
+    snprintf(err, errlen, "api host '%s' is not loopback and no API key is set", cfg->host);
+    return GW_ECONFIG;
+  }
+  if (klen > 0 && klen < GW_API_KEY_MIN) {
+    snprintf(err, errlen, "api key is shorter than %d characters (a placeholder?)",
+             GW_API_KEY_MIN);
+    return GW_ECONFIG;
+  }
+  return 0;
+}
+
+int gw_api_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+
+  return api_check_bind(cfg, &ss, err, errlen);
+}
+
 static void connect_outcome_cb(uv_timer_t *t) {
   api_adapter_t *api = t->data;
 
@@ -965,31 +1092,22 @@ static void connect_outcome_cb(uv_timer_t *t) {
 static int api_connect(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
   struct sockaddr_storage ss;
-  size_t klen = strlen(a->cfg.key);
+  gw_http_limits_t limits;
+  char why[GW_MSG_MAX];
   int rc;
 
-  memset(&ss, 0, sizeof(ss));
   api->result = GW_CONNECT_FAILED;
-  if (parse_host(a->cfg.host, a->cfg.port, &ss) != 0) {
-    gw_adapter_set_failure(a, 0, "config_error", "api host '%s' is not an IP address",
-                           a->cfg.host);
-    goto deliver;
-  }
-  /* A reachable API without a key, or with a placeholder key, is a
-   * configuration error: retrying cannot fix it, so it is fatal. */
-  if (klen == 0 && !is_loopback((struct sockaddr *)&ss)) {
-    gw_adapter_set_failure(a, 0, "config_error",
-                           "api host '%s' is not loopback and no API key is set", a->cfg.host);
-    goto deliver;
-  }
-  if (klen > 0 && klen < GW_API_KEY_MIN) {
-    gw_adapter_set_failure(a, 0, "config_error",
-                           "api key is shorter than %d characters (a placeholder?)",
-                           GW_API_KEY_MIN);
+  if (api_check_bind(&a->cfg, &ss, why, sizeof(why)) != 0) {
+    gw_adapter_set_failure(a, 0, "config_error", "%s", why);
     goto deliver;
   }
 
-  rc = gw_http_server_init(a->loop, &api->http, NULL, api_handle);
+  gw_http_limits_default(&limits);
+  if (a->cfg.header_timeout_s > 0)
+    limits.header_timeout_ms = (uint64_t)(a->cfg.header_timeout_s * 1000.0);
+  if (a->cfg.request_timeout_s > 0)
+    limits.request_timeout_ms = (uint64_t)(a->cfg.request_timeout_s * 1000.0);
+  rc = gw_http_server_init(a->loop, &api->http, &limits, api_handle);
   if (rc != 0)
     return rc;
   api->http.data = api;

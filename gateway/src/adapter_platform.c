@@ -53,14 +53,27 @@ typedef struct {
   gw_connect_result_t defer_result;
   int defer_err;
   gw_plat_linebuf_t lines;
+  int read_paused; /* back-pressure: too many reply bytes unsent */
   char rbuf[16384];
 } plat_adapter_t;
+
+/*
+ * Replies the peer has not read yet, per connection.  Past the cap the
+ * adapter stops reading until the queue drains below half of it, so a peer
+ * that floods messages and never reads replies costs at most the cap plus
+ * one read buffer's worth of replies (each line of rbuf gives at most one
+ * reply of at most GW_PLAT_LINE_MAX + 1 bytes), whatever it sends.
+ */
+#define PLAT_WRITE_QUEUE_MAX (64 * 1024)
 
 typedef struct {
   uv_write_t req;
   size_t len;
   char data[];
 } plat_write_t;
+
+static void plat_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static gw_plat_stats_t stats;
 
@@ -303,8 +316,19 @@ static void plat_write_cb(uv_write_t *req, int status) {
 
   free(w);
   /* UV_ECANCELED: disconnect closed the handle; nothing to report. */
-  if (status == 0 || status == UV_ECANCELED || plat_disposing(p))
+  if (status == UV_ECANCELED || plat_disposing(p))
     return;
+  if (status == 0) {
+    if (p->read_paused && p->phase == PLAT_CONNECTED &&
+        uv_stream_get_write_queue_size((uv_stream_t *) &p->tcp) <= PLAT_WRITE_QUEUE_MAX / 2) {
+      int rc = uv_read_start((uv_stream_t *) &p->tcp, plat_alloc_cb, plat_read_cb);
+
+      p->read_paused = 0;
+      if (rc != 0)
+        plat_link_lost(p, "connection_lost", "resuming reads failed: %s", rc);
+    }
+    return;
+  }
   if (p->phase == PLAT_HANDSHAKE) {
     if (status == UV_EPIPE || status == UV_ECONNRESET) {
       gw_adapter_set_failure(&p->base, 1, "connection_closed",
@@ -321,17 +345,19 @@ static void plat_write_cb(uv_write_t *req, int status) {
 
 static int plat_send(plat_adapter_t *p, const gw_plat_msg_t *msg) {
   plat_write_t *w;
+  char line[GW_PLAT_LINE_MAX + 2];
   uv_buf_t buf;
   int n, rc;
 
-  w = malloc(sizeof(*w) + GW_PLAT_LINE_MAX + 2);
+  /* Formatted on the stack and queued at its own size: a queued reply
+   * costs its length, not a line's maximum. */
+  n = gw__plat_format(msg, line, sizeof(line));
+  if (n < 0)
+    return n;
+  w = malloc(sizeof(*w) + (size_t) n);
   if (w == NULL)
     return UV_ENOMEM;
-  n = gw__plat_format(msg, w->data, GW_PLAT_LINE_MAX + 2);
-  if (n < 0) {
-    free(w);
-    return n;
-  }
+  memcpy(w->data, line, (size_t) n);
   w->len = (size_t) n;
   w->req.data = p;
   buf = uv_buf_init(w->data, (unsigned) w->len);
@@ -446,6 +472,14 @@ static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       plat_attempt_done(p, GW_CONNECT_ERROR, rc);
     else
       plat_link_lost(p, "protocol_error", "peer broke the protocol: %s", rc);
+    return;
+  }
+  /* Back-pressure: a peer that sends faster than it reads our replies
+   * waits for them to drain (plat_write_cb resumes). */
+  if (p->phase == PLAT_CONNECTED && !plat_disposing(p) &&
+      uv_stream_get_write_queue_size(s) > PLAT_WRITE_QUEUE_MAX) {
+    uv_read_stop(s);
+    p->read_paused = 1;
   }
 }
 

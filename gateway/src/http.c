@@ -25,7 +25,7 @@
 #include <llhttp.h>
 
 #define LINGER_MS 1000
-#define DEFAULT_WRITE_QUEUE (1u << 20)
+#define DEFAULT_WRITE_QUEUE (256u * 1024)
 
 struct gw_http_conn_s {
   gw_http_server_t *srv;
@@ -50,6 +50,11 @@ struct gw_http_conn_s {
   const char *err_msg;
 
   unsigned writes;   /* uv_write requests in flight */
+  size_t queued;     /* their bytes, bookkeeping included: what they cost us */
+  char *pending;     /* input after the message that paused reading */
+  size_t plen;
+  uint64_t msg_start; /* uv_now when the current request's first byte came */
+  int headers_done;  /* the current request is past its headers */
   int in_message;
   int closing;       /* uv_close started */
   int draining;      /* no more requests: close once writes are done */
@@ -72,6 +77,8 @@ static void conn_close(gw_http_conn_t *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_error(gw_http_conn_t *c, int status, const char *code, const char *msg);
+static void conn_parse(gw_http_conn_t *c, const char *data, size_t len);
+static void idle_timer_cb(uv_timer_t *t);
 
 const char *gw_http_reason(int status) {
   switch (status) {
@@ -106,6 +113,8 @@ void gw_http_limits_default(gw_http_limits_t *l) {
   l->max_headers = GW_HTTP_MAX_HEADERS_DEFAULT;
   l->max_connections = GW_HTTP_MAX_CONNECTIONS_DEFAULT;
   l->idle_timeout_ms = GW_HTTP_IDLE_TIMEOUT_DEFAULT;
+  l->header_timeout_ms = GW_HTTP_HEADER_TIMEOUT_DEFAULT;
+  l->request_timeout_ms = GW_HTTP_REQUEST_TIMEOUT_DEFAULT;
   l->max_write_queue = DEFAULT_WRITE_QUEUE;
 }
 
@@ -301,6 +310,7 @@ static void write_cb(uv_write_t *req, int status) {
   http_write_t *w = (http_write_t *)req;
   gw_http_conn_t *c = w->conn;
 
+  c->queued -= sizeof(*w) + w->len;
   free(w);
   c->writes--;
   if (c->closing)
@@ -309,10 +319,27 @@ static void write_cb(uv_write_t *req, int status) {
     conn_close(c);
     return;
   }
-  if (c->read_paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < c->srv->limits.max_write_queue) {
+  /* Resume below half the cap, not just under it: one response per resume
+   * would make a read syscall per response. */
+  if (c->read_paused && !c->draining && c->queued <= c->srv->limits.max_write_queue / 2) {
+    size_t n = c->plen;
+
     c->read_paused = 0;
-    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+    llhttp_resume(&c->parser);
+    if (n > 0) {
+      /* The requests that arrived behind the one that paused us; parsing
+       * them may pause again, keeping the rest (conn_parse moves it). */
+      c->plen = 0;
+      conn_parse(c, c->pending, n);
+      if (c->closing)
+        return;
+    }
+    if (c->plen == 0) {
+      free(c->pending);
+      c->pending = NULL;
+    }
+    if (!c->read_paused && !c->draining &&
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
       conn_close(c);
       return;
     }
@@ -338,6 +365,7 @@ static int conn_write_raw(gw_http_conn_t *c, const char *data, size_t len) {
     return rc;
   }
   c->writes++;
+  c->queued += sizeof(*w) + w->len;
   return 0;
 }
 
@@ -378,6 +406,7 @@ static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int h
     return rc;
   }
   c->writes++;
+  c->queued += sizeof(*w) + w->len;
   return 0;
 }
 
@@ -462,6 +491,8 @@ static int on_message_begin(llhttp_t *p) {
   c->nhdr = 0;
   c->blen = 0;
   c->in_target = 1;
+  c->headers_done = 0;
+  c->msg_start = uv_now(c->srv->loop);
   return 0;
 }
 
@@ -493,6 +524,11 @@ static int on_header_field_complete(llhttp_t *p) {
     return reject(c, 431, "request_header_fields_too_large", "too many request headers");
   if (hbuf_append(c, "", 1) != 0)
     return -1;
+  /* "Name : value" is not a header (RFC 9112 5.1: no whitespace between
+   * name and colon), and servers that strip it disagree with proxies that
+   * do not about which header it is -- a request smuggling vector. */
+  if (!is_token(c->hbuf + c->cur))
+    return reject(c, 400, "bad_request", "invalid header name");
   c->hdr[c->nhdr].name = (uint32_t)c->cur;
   c->cur = c->hlen;
   return 0;
@@ -523,10 +559,30 @@ static const char *conn_header(gw_http_conn_t *c, const char *name) {
   return NULL;
 }
 
+/* How many times a header occurs in the current request. */
+static unsigned conn_header_count(gw_http_conn_t *c, const char *name) {
+  unsigned i, n = 0;
+
+  for (i = 0; i < c->nhdr; i++)
+    n += strcasecmp(c->hbuf + c->hdr[i].name, name) == 0;
+  return n;
+}
+
 static int on_headers_complete(llhttp_t *p) {
   gw_http_conn_t *c = p->data;
   const char *expect;
   int has_body = (p->flags & F_CHUNKED) != 0 || p->content_length > 0;
+  unsigned hosts = conn_header_count(c, "Host");
+
+  c->headers_done = 1;
+  /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host; one without it
+   * or with two is answered 400. */
+  if ((p->http_major == 1 && p->http_minor >= 1 && hosts == 0) || hosts > 1)
+    return reject(c, 400, "bad_request", hosts == 0 ? "missing Host header" : "more than one Host header");
+  /* Two credentials: which one a proxy checked and which one we would use
+   * could differ, so neither is used. */
+  if (conn_header_count(c, "Authorization") > 1)
+    return reject(c, 400, "bad_request", "more than one Authorization header");
 
   /* Refuse before reading a byte of an oversized body. */
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->limits.max_body)
@@ -620,6 +676,13 @@ static int on_message_complete(llhttp_t *p) {
     c->draining = 1;
     return HPE_PAUSED; /* nothing after this request is read */
   }
+  /* Back-pressure per request, not per read: a 64 KiB read of pipelined
+   * requests could otherwise queue thousands of responses past the cap.
+   * conn_parse keeps what follows until write_cb resumes. */
+  if (c->queued >= srv->limits.max_write_queue) {
+    c->read_paused = 1;
+    return HPE_PAUSED;
+  }
   return 0;
 }
 
@@ -671,6 +734,7 @@ static void conn_handle_closed_cb(uv_handle_t *h) {
   free(c->hbuf);
   free(c->hdr);
   free(c->body);
+  free(c->pending);
   free(c);
   server_maybe_done(srv);
 }
@@ -683,10 +747,44 @@ static void conn_close(gw_http_conn_t *c) {
   uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
 }
 
+/*
+ * One timer per connection, three deadlines: idle_timeout_ms since the last
+ * byte between requests; and, once a request's first byte is in,
+ * header_timeout_ms for its request line and headers and request_timeout_ms
+ * for all of it, counted from that first byte.  A byte a minute restarts the
+ * idle wait but never moves a request's deadline, so a slowloris client
+ * holds its slot for header_timeout_ms at most.
+ */
+static void conn_arm_timer(gw_http_conn_t *c) {
+  const gw_http_limits_t *l = &c->srv->limits;
+  uint64_t t = l->idle_timeout_ms;
+
+  if (c->in_message) {
+    uint64_t now = uv_now(c->srv->loop);
+    uint64_t end = c->msg_start + (c->headers_done ? l->request_timeout_ms : l->header_timeout_ms);
+    uint64_t left = end > now ? end - now : 0;
+
+    if (left < t)
+      t = left;
+  }
+  uv_timer_start(&c->timer, idle_timer_cb, t, 0);
+}
+
 static void idle_timer_cb(uv_timer_t *t) {
-  /* A client that sends nothing for this long, idle or half-way through a
-   * request (slowloris), gives up its slot. */
-  conn_close(t->data);
+  gw_http_conn_t *c = t->data;
+
+  /* Half-way through a request: say why, then linger and close; an idle
+   * (or draining) connection just gives up its slot. */
+  if (c->in_message && !c->draining && !c->lingering) {
+    conn_error(c, 408, "request_timeout",
+               c->headers_done ? "request not complete within its deadline"
+                               : "request headers not complete within their deadline");
+    /* The 408 may never be read: close at the linger deadline regardless. */
+    if (!c->closing && !c->lingering)
+      uv_timer_start(&c->timer, linger_timer_cb, LINGER_MS, 0);
+    return;
+  }
+  conn_close(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -695,9 +793,55 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
+/* Feed input to the parser and act on the outcome. */
+static void conn_parse(gw_http_conn_t *c, const char *data, size_t len) {
+  llhttp_errno_t err;
+
+  c->err_status = 0;
+  err = llhttp_execute(&c->parser, data, len);
+  if (c->closing)
+    return;
+  if (err == HPE_PAUSED && c->read_paused && !c->draining) {
+    /* Too much unsent: keep what follows the paused request (it lives in
+     * the shared read buffer, or in c->pending itself) and stop reading. */
+    const char *rest = llhttp_get_error_pos(&c->parser);
+    size_t n = rest != NULL && rest >= data && rest <= data + len ? (size_t)(data + len - rest) : 0;
+
+    if (n > 0) {
+      if (c->pending == NULL) {
+        c->pending = malloc(GW_HTTP_READ_BUF);
+        if (c->pending == NULL) {
+          conn_close(c);
+          return;
+        }
+      }
+      memmove(c->pending, rest, n);
+    }
+    c->plen = n;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    conn_arm_timer(c);
+    return;
+  }
+  if (err == HPE_OK || (err == HPE_PAUSED && c->draining) || err == HPE_PAUSED_UPGRADE) {
+    if (err == HPE_PAUSED_UPGRADE)
+      c->draining = 1; /* we speak no other protocol */
+    if (c->draining) {
+      conn_finish_if_done(c);
+      return;
+    }
+    conn_arm_timer(c);
+    return;
+  }
+  if (c->err_status != 0)
+    conn_error(c, c->err_status, c->err_code, c->err_msg);
+  else
+    conn_error(c, 400, "bad_request", llhttp_get_error_reason(&c->parser) != NULL
+                                          ? llhttp_get_error_reason(&c->parser)
+                                          : "malformed request");
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   gw_http_conn_t *c = s->data;
-  gw_http_server_t *srv = c->srv;
   llhttp_errno_t err;
 
   if (c->closing)
@@ -724,37 +868,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0)
     return;
-  if (c->lingering)
-    return; /* discarded: see conn_finish_if_done */
-  uv_timer_start(&c->timer, idle_timer_cb, srv->limits.idle_timeout_ms, 0);
-  if (c->draining)
+  /* Lingering: discarded (see conn_finish_if_done).  Draining: no more
+   * requests are read, and input does not extend the drain's deadline. */
+  if (c->lingering || c->draining)
     return;
-
-  c->err_status = 0;
-  err = llhttp_execute(&c->parser, buf->base, (size_t)nread);
-  if (c->closing)
-    return;
-  if (err == HPE_OK || (err == HPE_PAUSED && c->draining) || err == HPE_PAUSED_UPGRADE) {
-    if (err == HPE_PAUSED_UPGRADE)
-      c->draining = 1; /* we speak no other protocol */
-    if (c->draining) {
-      conn_finish_if_done(c);
-      return;
-    }
-    /* Backpressure: a client pipelining faster than it reads would grow
-     * our write queue without bound. */
-    if (uv_stream_get_write_queue_size(s) >= srv->limits.max_write_queue) {
-      uv_read_stop(s);
-      c->read_paused = 1;
-    }
-    return;
-  }
-  if (c->err_status != 0)
-    conn_error(c, c->err_status, c->err_code, c->err_msg);
-  else
-    conn_error(c, 400, "bad_request", llhttp_get_error_reason(&c->parser) != NULL
-                                          ? llhttp_get_error_reason(&c->parser)
-                                          : "malformed request");
+  conn_parse(c, buf->base, (size_t)nread);
 }
 
 /* A connection with its handles initialized and linked into srv, its
@@ -799,7 +917,7 @@ static void conn_start(gw_http_conn_t *c) {
     conn_close(c);
     return;
   }
-  uv_timer_start(&c->timer, idle_timer_cb, srv->limits.idle_timeout_ms, 0);
+  conn_arm_timer(c);
   if (srv->nconns > srv->limits.max_connections) {
     srv->rejected++;
     /* Past twice the limit even the 503 costs too much: just hang up. */
@@ -905,6 +1023,10 @@ int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_li
   if (srv->limits.max_header_bytes == 0 || srv->limits.max_header_bytes > UINT32_MAX ||
       srv->limits.max_headers == 0 || srv->limits.idle_timeout_ms == 0)
     return UV_EINVAL;
+  if (srv->limits.header_timeout_ms == 0)
+    srv->limits.header_timeout_ms = GW_HTTP_HEADER_TIMEOUT_DEFAULT;
+  if (srv->limits.request_timeout_ms == 0)
+    srv->limits.request_timeout_ms = GW_HTTP_REQUEST_TIMEOUT_DEFAULT;
   settings_init();
   return 0;
 }

@@ -11,6 +11,13 @@
  * more than max_headers headers get 431 (a request target alone over the
  * limit gets 414), a malformed request 400; then the connection is closed
  * after the error is written.  Over max_connections a client gets 503.
+ * Deadlines: a request's line and headers must arrive within
+ * header_timeout_ms of its first byte, and all of it within
+ * request_timeout_ms (else 408 and the connection closes); a connection
+ * with no request under way closes after idle_timeout_ms without a byte.
+ * Memory: at most max_write_queue bytes of responses wait unsent per
+ * connection before the server stops reading (and parsing) that client's
+ * input; it resumes once half has drained.
  * Errors are JSON in the OpenAI shape {"error":{"message","type","code"}}.
  * A bad client only ever loses its own connection.
  *
@@ -30,6 +37,8 @@
 #define GW_HTTP_MAX_HEADERS_DEFAULT 100u
 #define GW_HTTP_MAX_CONNECTIONS_DEFAULT 256u
 #define GW_HTTP_IDLE_TIMEOUT_DEFAULT 30000u /* ms */
+#define GW_HTTP_HEADER_TIMEOUT_DEFAULT 10000u /* ms, from a request's first byte */
+#define GW_HTTP_REQUEST_TIMEOUT_DEFAULT 60000u /* ms, from a request's first byte */
 #define GW_HTTP_EXTRA_HEADERS_MAX 512
 #define GW_HTTP_READ_BUF 65536
 
@@ -43,6 +52,8 @@ typedef struct {
   unsigned max_connections;  /* concurrent clients; more get 503 */
   uint64_t idle_timeout_ms;  /* no byte from the client this long: close */
   size_t max_write_queue;    /* unsent response bytes before reading pauses */
+  uint64_t header_timeout_ms;  /* request line + headers; 0 = default */
+  uint64_t request_timeout_ms; /* the whole request; 0 = default */
 } gw_http_limits_t;
 
 typedef struct {

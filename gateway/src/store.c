@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -206,10 +207,10 @@ int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
     goto fail;
   }
   sqlite3_extended_result_codes(s->db, 1);
-  /* Another process may hold the write lock for a moment (an operator's
-   * sqlite3 shell); wait briefly rather than fail, but never long enough
-   * to stall the event loop noticeably. */
-  sqlite3_busy_timeout(s->db, 200);
+  /* Opening happens once per connect attempt; a moment's wait for another
+   * process's lock is cheaper there than a failed attempt and its backoff.
+   * Requests never wait: see the end of this function. */
+  sqlite3_busy_timeout(s->db, 50);
 
   err = store_pragma_wal(s);
   if (err != 0)
@@ -243,6 +244,21 @@ int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
   }
   s->last_access = sqlite3_column_double(st, 0);
   sqlite3_finalize(st);
+  st = NULL;
+  /* SQLite's busy handler sleeps on the calling thread, which is the event
+   * loop: with another process holding the lock each request would stall
+   * every client.  Without it a locked store answers SQLITE_BUSY at once. */
+  sqlite3_busy_timeout(s->db, 0);
+  {
+    /* Remember which -wal file is ours (the db file SQLite tracks itself). */
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    struct stat sb;
+
+    if (wal != NULL && stat(wal, &sb) == 0) {
+      s->wal_dev = (unsigned long long)sb.st_dev;
+      s->wal_ino = (unsigned long long)sb.st_ino;
+    }
+  }
   return 0;
 
 fail:
@@ -280,6 +296,35 @@ void gw_store_close(gw_store_t *s) {
     sqlite3_close_v2(s->db);
   }
   s->db = NULL;
+}
+
+/*
+ * 0 while the files we hold are still the ones at the path; GW_STORE_ESTALE when
+ * the database was unlinked or renamed away (SQLite checks its own fd's
+ * link count and the path's inode) or the -wal at the path is not ours.
+ */
+static int store_check_files(gw_store_t *s) {
+  const char *wal;
+  struct stat sb;
+  int moved = 0;
+
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+    snprintf(s->errmsg, sizeof(s->errmsg),
+             "the database file was removed or replaced under the running store; "
+             "restart to reopen it");
+    return GW_STORE_ESTALE;
+  }
+  if (s->wal_ino == 0)
+    return 0;
+  wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+  if (wal != NULL && (stat(wal, &sb) != 0 || (unsigned long long)sb.st_ino != s->wal_ino ||
+                      (unsigned long long)sb.st_dev != s->wal_dev)) {
+    snprintf(s->errmsg, sizeof(s->errmsg),
+             "the -wal file was removed or replaced under the running store; "
+             "restart to reopen it");
+    return GW_STORE_ESTALE;
+  }
+  return 0;
 }
 
 int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation) {
@@ -333,6 +378,11 @@ int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *co
   if (err != 0)
     goto rollback;
 
+  /* Last thing before the commit, so nothing is acknowledged into a file
+   * that no path leads to any more. */
+  err = store_check_files(s);
+  if (err != 0)
+    goto rollback;
   err = store_step_done(s, GW__STORE_COMMIT, "commit");
   if (err != 0)
     goto rollback;
@@ -432,6 +482,9 @@ int gw_store_delete(gw_store_t *s, const char *id) {
     return UV_EBADF;
   if (id == NULL)
     return UV_EINVAL;
+  err = store_check_files(s);
+  if (err != 0)
+    return err;
   st = s->stmt[GW__STORE_DELETE];
   rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {

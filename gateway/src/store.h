@@ -20,9 +20,13 @@
 #ifndef GW_STORE_H
 #define GW_STORE_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #define GW_STORE_DEFAULT_MAX 100
+/* The store's files were removed or replaced under it (libuv has no
+ * UV_ESTALE; like UV_* it is a negative errno). */
+#define GW_STORE_ESTALE (-ESTALE)
 #define GW_STORE_ERRMSG_MAX 256
 
 struct sqlite3;
@@ -49,6 +53,7 @@ typedef struct gw_store_s {
   struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
   int max_responses;
   double last_access; /* strictly increasing accessed_at: a total LRU order */
+  unsigned long long wal_dev, wal_ino; /* the -wal file we opened (0: unknown) */
   char errmsg[GW_STORE_ERRMSG_MAX];
 } gw_store_t;
 
@@ -74,6 +79,13 @@ void gw_store_close(gw_store_t *s);
  * point conversation (if not NULL or "") at it, and evict the least
  * recently accessed responses beyond the bound -- one transaction, so a
  * 0 return means the row is durable (see the synchronous note in store.c).
+ *
+ * Never waits: another process holding the write lock gives UV_EBUSY at
+ * once (the loop must not sleep in SQLite's busy handler).  A database or
+ * -wal file that was unlinked or replaced under the open store gives
+ * GW_STORE_ESTALE and nothing is committed: a commit into an unlinked file would
+ * be acknowledged and then lost at the next open.  gw_store_delete checks
+ * the same.
  */
 int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation);
 

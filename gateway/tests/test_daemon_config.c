@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -171,6 +172,86 @@ static void test_env(void **state) {
   assert_non_null(strstr(err, "API_SERVER_PORT"));
 }
 
+/* An exported but empty API_SERVER_KEY (a CI secret that was not set, a
+ * `export API_SERVER_KEY=` in a profile) must not switch authentication off
+ * behind the config's back: empty is treated as absent, like the other
+ * overrides.  And API_SERVER_ENABLED takes a boolean or nothing. */
+static void test_env_empty_and_bad_values(void **state) {
+  assert_int_equal(parse("api:\n  key: config-key-123\n  store_path: /tmp/r.db\n"), 0);
+  memset(env_table, 0, sizeof(env_table));
+  env_table[0][0] = "API_SERVER_KEY";
+  env_table[0][1] = "";
+  env_table[1][0] = "API_SERVER_HOST";
+  env_table[1][1] = "";
+  env_table[2][0] = "API_SERVER_PORT";
+  env_table[2][1] = "";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_string_equal(cfg.api.key, "config-key-123");
+  assert_string_equal(cfg.api.host, "127.0.0.1");
+  assert_int_equal(cfg.api.port, 8642);
+
+  env_table[0][1] = "env-key-4567";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_string_equal(cfg.api.key, "env-key-4567");
+
+  assert_int_equal(parse("platforms:\n"), 0);
+  memset(env_table, 0, sizeof(env_table));
+  env_table[0][0] = "API_SERVER_ENABLED";
+  env_table[0][1] = "maybe";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), GW_ECONFIG);
+  assert_non_null(strstr(err, "API_SERVER_ENABLED"));
+  assert_non_null(strstr(err, "maybe"));
+  assert_false(cfg.has_api);
+  env_table[0][1] = "false";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_false(cfg.has_api);
+  env_table[0][1] = "";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_false(cfg.has_api);
+  env_table[0][1] = "YES";
+  assert_int_equal(gw__daemon_config_env(&cfg, fake_getenv, err, sizeof(err)), 0);
+  assert_true(cfg.has_api);
+}
+
+/* 100k levels of flow nesting took libyaml over 30 s (quadratic); the
+ * depth bound refuses them at once, with a message that says why. */
+static void test_deep_nesting_refused_fast(void **state) {
+  const size_t depth = 100000;
+  static const char head[] = "platforms: ";
+  size_t n = sizeof(head) - 1, i;
+  char *text = malloc(n + 2 * depth + 2);
+  struct timespec t0, t1;
+  double took;
+  int rc;
+
+  assert_non_null(text);
+  memcpy(text, head, n);
+  for (i = 0; i < depth; i++)
+    text[n++] = '[';
+  for (i = 0; i < depth; i++)
+    text[n++] = ']';
+  text[n++] = '\n';
+  text[n] = '\0';
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  rc = parse(text);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  free(text);
+  took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  assert_int_equal(rc, GW_ECONFIG);
+  if (strstr(err, "nested deeper than") == NULL)
+    fail_msg("message '%s' does not say the nesting is too deep", err);
+  assert_true(took < 1.0);
+  /* Block nesting is bounded the same way. */
+  {
+    char block[512] = "platforms:\n  ";
+    for (i = 0; i < 40; i++)
+      strcat(block, "- ");
+    strcat(block, "x\n");
+    assert_int_equal(parse(block), GW_ECONFIG);
+    assert_non_null(strstr(err, "nested deeper than"));
+  }
+}
+
 static void test_load_missing_file(void **state) {
   assert_int_equal(gw__daemon_config_load("/nonexistent/gw.yaml", kinds, &cfg, err, sizeof(err)),
                    GW_ECONFIG);
@@ -182,6 +263,8 @@ int main(void) {
       cmocka_unit_test(test_good),          cmocka_unit_test(test_empty_and_minimal),
       cmocka_unit_test(test_bad),           cmocka_unit_test(test_name_too_long),
       cmocka_unit_test(test_api_without_api_kind), cmocka_unit_test(test_env),
+      cmocka_unit_test(test_env_empty_and_bad_values),
+      cmocka_unit_test(test_deep_nesting_refused_fast),
       cmocka_unit_test(test_load_missing_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

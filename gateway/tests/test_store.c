@@ -269,6 +269,66 @@ static void test_open_failures_release_everything(void **state) {
   assert_int_equal(fd_count(), before);
 }
 
+/* Files removed or replaced under an open store: nothing is acknowledged
+ * into them (the row would be gone at the next open). */
+static void test_deleted_files_refuse_writes(void **state) {
+  gw_store_t s;
+  char wal[400], other[400];
+  static const char *const sfx[] = {"", "-wal", "-shm"};
+  size_t i;
+
+  /* The database file unlinked (with its -wal and -shm, as `rm *.db*`). */
+  assert_int_equal(gw_store_open(&s, path, 10), 0);
+  assert_int_equal(gw_store_put(&s, "resp_a", "{}", NULL), 0);
+  for (i = 0; i < 3; i++) {
+    snprintf(wal, sizeof(wal), "%s%s", path, sfx[i]);
+    unlink(wal);
+  }
+  assert_int_equal(gw_store_put(&s, "resp_b", "{}", NULL), GW_STORE_ESTALE);
+  assert_non_null(strstr(gw_store_errmsg(&s), "removed or replaced"));
+  assert_int_equal(gw_store_delete(&s, "resp_a"), GW_STORE_ESTALE);
+  gw_store_close(&s);
+
+  /* Only the -wal replaced by another file (the db itself untouched). */
+  assert_int_equal(gw_store_open(&s, path, 10), 0);
+  assert_int_equal(gw_store_put(&s, "resp_c", "{}", NULL), 0);
+  snprintf(wal, sizeof(wal), "%s-wal", path);
+  snprintf(other, sizeof(other), "%s/other", dir);
+  FILE *f = fopen(other, "w");
+  assert_non_null(f);
+  fclose(f);
+  assert_int_equal(rename(other, wal), 0);
+  assert_int_equal(gw_store_put(&s, "resp_d", "{}", NULL), GW_STORE_ESTALE);
+  gw_store_close(&s);
+}
+
+/* Another process (here: another connection) holds the write lock: the
+ * store answers UV_EBUSY at once instead of sleeping in the loop. */
+static void test_locked_store_does_not_wait(void **state) {
+  gw_store_t s;
+  sqlite3 *other;
+  uv_timeval64_t t0, t1;
+  char *data = NULL;
+  long us;
+
+  assert_int_equal(gw_store_open(&s, path, 10), 0);
+  assert_int_equal(gw_store_put(&s, "resp_a", "{\"x\":1}", NULL), 0);
+  assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  uv_gettimeofday(&t0);
+  assert_int_equal(gw_store_put(&s, "resp_b", "{}", NULL), UV_EBUSY);
+  uv_gettimeofday(&t1);
+  us = (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_usec - t0.tv_usec));
+  assert_true(us < 20000);
+  /* WAL readers are not blocked by a writer. */
+  assert_int_equal(gw_store_get(&s, "resp_a", &data), 0);
+  free(data);
+  assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(other);
+  assert_int_equal(gw_store_put(&s, "resp_b", "{}", NULL), 0);
+  gw_store_close(&s);
+}
+
 static void test_error_translation(void **state) {
   assert_int_equal(gw__store_errno(SQLITE_OK, 0), 0);
   assert_int_equal(gw__store_errno(SQLITE_DONE, 0), 0);
@@ -302,6 +362,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_close_releases_three_fds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_survives_kill9, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_failures_release_everything, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_deleted_files_refuse_writes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_locked_store_does_not_wait, setup, teardown),
     cmocka_unit_test(test_error_translation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,7 +141,7 @@ cases = [
     ("header flood", b"GET /health HTTP/1.1\r\n" +
      b"".join(b"X-H%d: v\r\n" % i for i in range(500)) + b"\r\n", 431),
     ("invalid JSON", post("/v1/responses", "{not json", key), 400),
-    ("bad header line", b"GET /health HTTP/1.1\r\nNo colon here\r\n\r\n", 400),
+    ("bad header line", b"GET /health HTTP/1.1\r\nHost: t\r\nNo colon here\r\n\r\n", 400),
 ]
 for name, raw, want in cases:
     st, _, body = request(port, raw)
@@ -154,7 +154,7 @@ for name, raw, want in cases:
 # a client that just stalls is timed out by the idle timer (not tested:
 # 30 s); either way the next client is served meanwhile.
 s = connect(port)
-s.sendall(b"POST /v1/responses HTTP/1.1\r\nAuthorization: Bearer " + key.encode() +
+s.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key.encode() +
           b"\r\nContent-Length: 100\r\n\r\n{\"input\":")
 healthy()                       # served while the truncated one is pending
 s.shutdown(socket.SHUT_WR)

@@ -98,7 +98,7 @@ body = b"z" * (10 * 1024 * 1024)
 st = status(post("/v1/responses", body, key))
 assert st == 400, st
 s = connect(port, 10)
-s.sendall(b"POST /v1/responses HTTP/1.1\r\nAuthorization: Bearer %s\r\n"
+s.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
           b"Content-Length: %d\r\n\r\n" % (key.encode(), len(body) + 1))
 assert read_response(s)[0][0] == 413
 s.close()
@@ -115,8 +115,10 @@ def served():
     r = read_response(s)[0][0]
     s.close()
     return r
-# The server counts a connection once it has accepted it: wait for all.
-time.sleep(0.5)
+# The server counts a connection once it has accepted it.  The kernel
+# hands connections over in the order they were made, so the first 503 to
+# a probe means all 256 are counted; wait for it (bounded), no sleep.
+assert wait_until(lambda: served() == 503, 5), "no 503 with 256 connections held"
 over = [served() for _ in range(5)]
 assert over == [503] * 5, over
 for s in held:
@@ -129,7 +131,7 @@ for rid in ["'%3B%20DROP%20TABLE%20responses%3B--", "resp_'%3BDROP%20TABLE%20res
             "resp_';DROP/**/TABLE/**/responses;--", "resp_" + "a" * 65, "resp_", "x" * 300,
             "resp_a%00b", "..%2F..%2Fetc%2Fpasswd"]:
     for m in ("GET", "DELETE"):
-        raw = ("%s /v1/responses/%s HTTP/1.1\r\nAuthorization: Bearer %s\r\n\r\n"
+        raw = ("%s /v1/responses/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n\r\n"
                % (m, rid, key)).encode()
         st, _, body = request(port, raw)
         assert st == 400 and b"invalid_response_id" in body, (m, rid, st, body)
