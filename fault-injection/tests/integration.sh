@@ -57,8 +57,11 @@ curl)
   contains "curl says it could not connect" "Couldn't connect to server" "$work/err"
   inj "connect:port=$port:do=errno(ENETUNREACH)" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
   check "curl + errno(ENETUNREACH) exits 7" 7 $?
-  inj "connect:port=$port:do=async(ETIMEDOUT)" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
-  check "curl + async(ETIMEDOUT) exits 28" 28 $?
+  inj "connect:port=$port:do=unreachable(host)" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
+  check "curl + unreachable(host) exits 7" 7 $?
+  inj "connect:port=$port:do=reset" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
+  check "curl + reset: the request is sent, the reply is a reset (56)" 56 $?
+  contains "curl says the connection was reset" "Connection reset by peer" "$work/err"
   inj "connect:port=1-1000:do=refuse" curl -sS -o /dev/null http://127.0.0.1:$port/
   check "a rule for other ports does not touch curl" 0 $?
   cp=$(closed_port)
@@ -194,8 +197,8 @@ EOF
   check "node connects without the shim" connect "$(cat "$work/out")"
   inj "connect:port=$port:do=refuse" node "$work/n.js" $port >"$work/out"
   check "node error event carries ECONNREFUSED" "error ECONNREFUSED connect" "$(cat "$work/out")"
-  inj "connect:port=$port:do=async(ETIMEDOUT)" node "$work/n.js" $port >"$work/out"
-  check "node error event carries async ETIMEDOUT" "error ETIMEDOUT connect" "$(cat "$work/out")"
+  inj "connect:port=$port:do=unreachable(host)" node "$work/n.js" $port >"$work/out"
+  check "node error event carries EHOSTUNREACH" "error EHOSTUNREACH connect" "$(cat "$work/out")"
   inj "connect:port=$port:do=errno(ENETUNREACH)" node "$work/n.js" $port >"$work/out"
   check "node error event carries ENETUNREACH" "error ENETUNREACH connect" "$(cat "$work/out")"
   ;;
@@ -208,20 +211,23 @@ libuv)
   check "libuv: ECONNREFUSED through the connect callback" "cb ECONNREFUSED 0" "$(cat "$work/out") $?"
   inj "connect:port=$port:do=errno(ENETUNREACH)" "$INJ_BIN/inj_uv" $port >"$work/out"
   check "libuv: ENETUNREACH returned synchronously" "sync ENETUNREACH 0" "$(cat "$work/out") $?"
-  inj "connect:port=$port:do=async(ETIMEDOUT)" "$INJ_BIN/inj_uv" $port >"$work/out"
-  check "libuv: async ETIMEDOUT through the callback" "cb ETIMEDOUT 0" "$(cat "$work/out") $?"
+  inj "connect:port=$port:do=unreachable(net)" "$INJ_BIN/inj_uv" $port >"$work/out"
+  check "libuv: unreachable(net) through the callback" "cb ENETUNREACH 0" "$(cat "$work/out") $?"
   ;;
 
 async)
   start_listener
-  for e in ETIMEDOUT EHOSTUNREACH ENETUNREACH ECONNRESET; do
+  for e in EHOSTUNREACH ENETUNREACH; do
     inj "connect:port=$port:do=async($e)" "$INJ_BIN/inj_uv" $port >"$work/out"
     check "libuv: async($e) through the callback" "cb $e" "$(cat "$work/out")"
   done
+  # No real event fails a connect with ECONNRESET: the rule is refused.
+  inj "connect:port=$port:do=async(ECONNRESET)" /bin/true 2>/dev/null
+  check "async(ECONNRESET) is not a fault any network makes: exit 2" 2 $?
   # The translation is one-shot and per fd: a real refusal afterwards on a
   # reused fd number must read ECONNREFUSED again.
   cp=$(closed_port)
-  inj "connect:port=$port:when=first(1):do=async(ETIMEDOUT)" python3 - $port $cp <<'EOF' >"$work/out"
+  inj "connect:port=$port:when=first(1):do=async(EHOSTUNREACH)" python3 - $port $cp <<'EOF' >"$work/out"
 import socket, sys, select, errno
 def attempt(port):
     s = socket.socket(); s.setblocking(False); s.connect_ex(("127.0.0.1", port))
@@ -230,7 +236,7 @@ def attempt(port):
     return errno.errorcode.get(e, str(e))
 print(attempt(int(sys.argv[1])), attempt(int(sys.argv[2])))
 EOF
-  check "SO_ERROR translation does not stick to a reused fd" "ETIMEDOUT ECONNREFUSED" "$(cat "$work/out")"
+  check "SO_ERROR translation does not stick to a reused fd" "EHOSTUNREACH ECONNREFUSED" "$(cat "$work/out")"
   ;;
 
 threads)
