@@ -239,6 +239,51 @@ EOF
   check "SO_ERROR translation does not stick to a reused fd" "EHOSTUNREACH ECONNREFUSED" "$(cat "$work/out")"
   ;;
 
+longjmp)
+  # wget's alarm timeout leaves a blocking connect by siglongjmp: the shim
+  # must go on deciding (it used to keep its guard set for good).
+  cp=$(closed_port)
+  spec="connect:port=$cp:when=first(1):do=hang;connect:port=$cp:do=errno(ENETUNREACH)"
+  FDSOAK_INJECT_STATS=$work/st1 inj "$spec" "$INJ_BIN/inj_longjmp" $cp "$work/st1" >"$work/out"
+  check "longjmp out of a hung connect: the next connect is still decided" \
+        "first=longjmp second=ENETUNREACH undecided=0 seq=2" "$(cat "$work/out")"
+  # Out of the shim's own work (blocked opening a log FIFO with the guard
+  # held): the next call reclaims the guard by its frame address.
+  mkfifo "$work/fifo"
+  FDSOAK_INJECT_LOG=$work/fifo FDSOAK_INJECT_STATS=$work/st2 \
+    inj "connect:port=$cp:do=errno(ENETUNREACH)" "$INJ_BIN/inj_longjmp" $cp "$work/st2" "$work/fifo" >"$work/out"
+  check "longjmp out of the shim's own work: the guard is reclaimed" \
+        "first=longjmp second=ENETUNREACH undecided=0 seq=2" "$(cat "$work/out")"
+  ;;
+
+reset)
+  start_listener
+  inj "connect:port=$port:do=reset" python3 - $port <<'EOF' >"$work/out"
+import socket, sys, errno
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+out = ["connected"]
+try:
+    s.sendall(b"x" * 10); out.append("sent")
+    d = s.recv(100); out.append("recv %d" % len(d))
+except OSError as e:
+    out.append(errno.errorcode[e.errno])
+print(" ".join(out))
+EOF
+  check "reset: connect succeeds, the write goes, the read is reset" "connected sent ECONNRESET" "$(cat "$work/out")"
+  inj "connect:port=$port:do=reset(100)" python3 - $port <<'EOF' >"$work/out"
+import socket, sys, errno, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"x" * 100); time.sleep(0.2)
+out = ["100 taken"]
+try:
+    s.sendall(b"y"); time.sleep(0.2); s.recv(10); out.append("no reset")
+except OSError as e:
+    out.append(errno.errorcode[e.errno])
+print(" ".join(out))
+EOF
+  check "reset(100): 100 bytes are taken, the 101st resets" "100 taken ECONNRESET" "$(cat "$work/out")"
+  ;;
+
 threads)
   for spec in "connect:port=0:do=errno(ENETUNREACH):when=every(3)" \
               "connect:port=0:when=prob(0.3,7):do=errno(ENETUNREACH)" \
