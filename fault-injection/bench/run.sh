@@ -29,7 +29,7 @@ refuse|shim, faithful refuse (blocking)|blk|env LD_PRELOAD=$S FDSOAK_INJECT=conn
 fiu|fiu-run -x posix/io/net/connect|blk|fiu-run -x -c enable_name=posix/io/net/connect
 nbplain|plain non-blocking (kernel refuses)|nb|env
 nbrefuse|shim, faithful refuse (non-blocking)|nb|env LD_PRELOAD=$S FDSOAK_INJECT=connect:port=$port:do=refuse
-nbasync|shim, async(ETIMEDOUT) (non-blocking)|nb|env LD_PRELOAD=$S FDSOAK_INJECT=connect:port=$port:do=async(ETIMEDOUT)"
+nbunreach|shim, unreachable(host) (non-blocking)|nb|env LD_PRELOAD=$S FDSOAK_INJECT=connect:port=$port:do=unreachable(host)"
 
 command -v fiu-run >/dev/null || variants=$(echo "$variants" | grep -v '^fiu|')
 

@@ -51,14 +51,26 @@ typedef enum inj_when_kind {
 } inj_when_kind_t;
 
 typedef enum inj_action {
-  INJ_DO_ERRNO = 0,     /* return -1 with errno at once */
-  INJ_DO_ASYNC,         /* connect: faithful asynchronous failure, code is
-                           the errno SO_ERROR reports (ECONNREFUSED = refuse) */
-  INJ_DO_HANG,          /* connect: stays in progress until the caller quits */
+  INJ_DO_ERRNO = 0,     /* return -1 with errno at once (synchronous, the
+                           libfiu-style failure) */
+  INJ_DO_ASYNC,         /* connect: a real refusal (SYN answered by RST);
+                           code is ECONNREFUSED.  Spelled refuse or
+                           async(ECONNREFUSED). */
+  INJ_DO_HANG,          /* connect: a real SYN-SENT socket whose SYNs are
+                           dropped: in progress until the caller gives up,
+                           the kernel's own ETIMEDOUT after
+                           net.ipv4.tcp_syn_retries.  Spelled hang, timeout
+                           or async(ETIMEDOUT). */
   INJ_DO_EAI,           /* getaddrinfo: return an EAI_* code */
-  INJ_DO_PASS           /* any op: let the call through, count it as an
+  INJ_DO_PASS,          /* any op: let the call through, count it as an
                            observed attempt (a cycle source for programs
                            whose failures are real) */
+  INJ_DO_UNREACH,       /* connect: ICMP net/host unreachable answering the
+                           SYN; code is ENETUNREACH or EHOSTUNREACH.  Spelled
+                           unreachable(net|host) or async(E). */
+  INJ_DO_RESET          /* connect: accepted, then reset: connect succeeds,
+                           the peer resets once it has received more than
+                           k bytes.  Spelled reset or reset(N). */
 } inj_action_t;
 
 typedef struct inj_rule {
@@ -178,7 +190,12 @@ typedef struct inj_stats_page {
   uint64_t observed_total;  /* calls let through by do=pass, all rules */
   uint64_t fd_records;      /* fd records written (more than the slots:
                                older records were overwritten) */
-  uint64_t reserved[4];
+  uint64_t undecided;       /* offset 96: hooked calls of an op with an
+                               active rule that went through undecided
+                               because the thread was already inside the
+                               shim (its re-entry guard was held).  Nonzero
+                               means faults were silently not injected. */
+  uint64_t reserved[3];
   inj_rule_stats_t rules[INJ_MAX_RULES];   /* offset 128 */
   inj_fd_record_t fds[INJ_FD_SLOTS];       /* offset 128 + 32*128 = 4224 */
 } inj_stats_page_t;

@@ -17,4 +17,13 @@
 /* The 64-bit draw behind prob(P,SEED) for the n-th matching call. */
 uint64_t inj__prob_draw(uint64_t seed, uint64_t n);
 
+/* ---- stats page writer (stats.c; pure, so inj_spec carries it) ----------------------------------------- */
+
+int inj__page_matches_spec(const inj_stats_page_t *pg, const inj_spec_t *s);
+/* Map path and either attach to a page with the same spec or initialise it
+   (init_cb runs with the file locked, before the magic is published).
+   Returns 0 or a negative errno; *out is the mapped page. */
+int inj__stats_attach(const char *path, const inj_spec_t *s, inj_stats_page_t **out,
+                      void (*init_cb)(inj_stats_page_t *pg, int fresh));
+
 #endif /* INJ_INTERNAL_H */

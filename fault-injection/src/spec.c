@@ -398,24 +398,76 @@ static int parse_when(perr_t *pe, slice_t v, inj_rule_t *r) {
                   "prob(P[,SEED]), pattern(XO..), down(T), window(A,B))", v);
 }
 
+/* The asynchronous errors that model a real network event, and the
+   faithful action each one is (README: "real event -> rule"). */
+static int async_action(int code) {
+  switch (code) {
+  case ECONNREFUSED: return INJ_DO_ASYNC;
+  case ETIMEDOUT:    return INJ_DO_HANG;
+  case ENETUNREACH:
+  case EHOSTUNREACH: return INJ_DO_UNREACH;
+  default:           return -1;
+  }
+}
+
 static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
   slice_t name, args;
   int code;
 
   if (split_call(v, &name, &args) < 0)
     return fail(pe, "expected NAME(ARGS)", v);
-  if (slice_eq(name, "refuse") || slice_eq(name, "hang")) {
+  if (slice_eq(name, "refuse") || slice_eq(name, "hang") || slice_eq(name, "timeout")) {
     if (args.p)
       return fail(pe, "this action takes no argument", v);
     r->action = slice_eq(name, "refuse") ? INJ_DO_ASYNC : INJ_DO_HANG;
-    r->code = slice_eq(name, "refuse") ? ECONNREFUSED : 0;
+    r->code = slice_eq(name, "refuse") ? ECONNREFUSED : ETIMEDOUT;
+    return 0;
+  }
+  if (slice_eq(name, "unreachable")) {
+    slice_t a = trim(args);
+    if (!args.p || !(slice_eq(a, "net") || slice_eq(a, "host")))
+      return fail(pe, "unreachable(net) or unreachable(host)", v);
+    r->action = INJ_DO_UNREACH;
+    r->code = slice_eq(a, "net") ? ENETUNREACH : EHOSTUNREACH;
+    return 0;
+  }
+  if (slice_eq(name, "reset")) {
+    slice_t a = trim(args);
+    uint64_t n = 0;
+    if (args.p) {
+      char buf[24];
+      char *end;
+      if (!a.n || a.n >= sizeof buf)
+        return fail(pe, "reset(N) needs a byte count", v);
+      memcpy(buf, a.p, a.n);
+      buf[a.n] = '\0';
+      errno = 0;
+      n = strtoull(buf, &end, 10);
+      if (*end || errno || buf[0] == '-' || n > UINT32_MAX)
+        return fail(pe, "reset(N) needs a byte count", v);
+    }
+    r->action = INJ_DO_RESET;
+    r->code = ECONNRESET;
+    r->k = n;
     return 0;
   }
   if (slice_eq(name, "errno") || slice_eq(name, "async")) {
     if (!args.p || lookup_code(errno_table, sizeof errno_table / sizeof *errno_table,
                                args, &code) < 0)
       return fail(pe, "unknown errno (use a name such as ECONNREFUSED, or a number)", v);
-    r->action = slice_eq(name, "errno") ? INJ_DO_ERRNO : INJ_DO_ASYNC;
+    if (slice_eq(name, "errno")) {
+      r->action = INJ_DO_ERRNO;
+    } else {
+      /* async(E) used to fail any E at once through SO_ERROR, which no
+         network does for ECONNRESET and the like: only the errors a real
+         event delivers asynchronously are accepted. */
+      int a = async_action(code);
+      if (a < 0)
+        return fail(pe, "async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or "
+                        "EHOSTUNREACH (reset for an accepted-then-reset peer, "
+                        "errno(E) for a synchronous failure)", v);
+      r->action = (uint8_t)a;
+    }
     r->code = code;
     return 0;
   }
@@ -441,7 +493,8 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     r->code = code;
     return 0;
   }
-  return fail(pe, "unknown action (errno(E), refuse, async(E), hang, eai(EAI_X), pass)", v);
+  return fail(pe, "unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
+                  "reset[(N)], async(E), eai(EAI_X), pass)", v);
 }
 
 enum { F_ADDR = 1, F_PORT = 2, F_PATH = 4, F_HOST = 8, F_FAMILY = 16,
@@ -552,8 +605,10 @@ static int parse_rule(perr_t *pe, slice_t text, inj_rule_t *r) {
   switch (r->action) {
   case INJ_DO_ASYNC:
   case INJ_DO_HANG:
+  case INJ_DO_UNREACH:
+  case INJ_DO_RESET:
     if (op != INJ_OP_CONNECT)
-      return fail(pe, "refuse/async/hang apply only to connect", text);
+      return fail(pe, "refuse/hang/timeout/unreachable/reset/async apply only to connect", text);
     break;
   case INJ_DO_EAI:
     if (op != INJ_OP_GETADDRINFO)

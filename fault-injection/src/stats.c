@@ -1,8 +1,11 @@
 /*
- * stats.c — reader side of the shared counter page (FDSOAK_INJECT_STATS).
+ * stats.c — the shared counter page (FDSOAK_INJECT_STATS): the shim's
+ * writer (create or attach) and the harness's reader, side by side.
  *
  * The layout is an ABI between a running target and the harness, possibly
- * built at different times, so the offsets are pinned here.
+ * built at different times, so the offsets are pinned here.  The writer
+ * uses no shim state (it is handed the spec and a callback), so the
+ * inj_spec library that the harness links carries it without the hooks.
  */
 #include "internal.h"
 
@@ -11,7 +14,9 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(inj_rule_stats_t) == 128, "rule stats layout");
@@ -19,6 +24,9 @@ _Static_assert(sizeof(inj_fd_record_t) == 96, "fd record layout");
 _Static_assert(offsetof(inj_stats_page_t, generation) == 24, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, injected_total) == 40, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, seq) == 48, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, observed_total) == 80, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, fd_records) == 88, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, undecided) == 96, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, rules) == 128, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, fds) == 128 + INJ_MAX_RULES * 128, "page layout");
 
@@ -95,4 +103,61 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_recor
     return -ENOENT;
   out->seq = s1;
   return 0;
+}
+
+/* ---- writer (the shim) -------------------------------------------------------- */
+
+int inj__page_matches_spec(const inj_stats_page_t *pg, const inj_spec_t *s) {
+  if (pg->nrules != s->nrules)
+    return 0;
+  for (unsigned i = 0; i < s->nrules; i++)
+    if (strncmp(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text - 1))
+      return 0;
+  return 1;
+}
+
+int inj__stats_attach(const char *path, const inj_spec_t *s, inj_stats_page_t **out,
+                      void (*init_cb)(inj_stats_page_t *pg, int fresh)) {
+  inj_stats_page_t *pg;
+  struct stat st;
+  int fd, rc = 0;
+
+  /* A raw system call: inside the shim, open() is our own hook. */
+  fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno;
+  /* Serialise initialisation with sibling processes starting at once.  The
+     lock must be dropped explicitly: the mapping keeps the open file
+     description (and with it an flock) alive after close(). */
+  flock(fd, LOCK_EX);
+  if (fstat(fd, &st) < 0 ||
+      ((size_t)st.st_size < sizeof *pg && ftruncate(fd, sizeof *pg) < 0)) {
+    rc = -errno;
+    goto out;
+  }
+  pg = mmap(NULL, sizeof *pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (pg == MAP_FAILED) {
+    rc = -errno;
+    goto out;
+  }
+  *out = pg;
+  if (pg->magic == INJ_STATS_MAGIC && pg->version == INJ_STATS_VERSION &&
+      inj__page_matches_spec(pg, s)) {
+    /* A parent with the same spec set it up: share its counters, so a
+       process tree is one target and first(K) counts across it. */
+    __atomic_fetch_add(&pg->attached, 1, __ATOMIC_RELAXED);
+    init_cb(pg, 0);
+    goto out;
+  }
+  memset(pg, 0, sizeof *pg);
+  pg->version = INJ_STATS_VERSION;
+  pg->size = sizeof *pg;
+  pg->pid = (uint32_t)getpid();
+  pg->attached = 1;
+  init_cb(pg, 1);
+  __atomic_store_n(&pg->magic, INJ_STATS_MAGIC, __ATOMIC_RELEASE);
+out:
+  flock(fd, LOCK_UN);
+  close(fd);
+  return rc;
 }

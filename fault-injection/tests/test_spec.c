@@ -80,8 +80,21 @@ static void test_ipv6_and_ranges(void **state) {
   assert_int_equal(r->addr[15], 1);
   assert_int_equal(r->port_lo, 8000);
   assert_int_equal(r->port_hi, 8099);
-  assert_int_equal(r->action, INJ_DO_ASYNC);
+  /* async(ETIMEDOUT) is the real timeout: the hang mechanism */
+  assert_int_equal(r->action, INJ_DO_HANG);
   assert_int_equal(r->code, ETIMEDOUT);
+  parse_ok("connect:do=timeout;connect:do=unreachable(net);connect:do=async(EHOSTUNREACH);"
+           "connect:do=reset;connect:do=reset(100);connect:do=async(ECONNREFUSED)");
+  assert_int_equal(spec.rules[0].action, INJ_DO_HANG);
+  assert_int_equal(spec.rules[1].action, INJ_DO_UNREACH);
+  assert_int_equal(spec.rules[1].code, ENETUNREACH);
+  assert_int_equal(spec.rules[2].action, INJ_DO_UNREACH);
+  assert_int_equal(spec.rules[2].code, EHOSTUNREACH);
+  assert_int_equal(spec.rules[3].action, INJ_DO_RESET);
+  assert_int_equal(spec.rules[3].k, 0);
+  assert_int_equal(spec.rules[4].k, 100);
+  assert_int_equal(spec.rules[5].action, INJ_DO_ASYNC);
+  assert_int_equal(spec.rules[5].code, ECONNREFUSED);
   parse_ok("connect:addr=[fe80::]/10:do=hang");
   assert_int_equal(spec.rules[0].prefix, 10);
   assert_int_equal(spec.rules[0].action, INJ_DO_HANG);
@@ -223,7 +236,16 @@ static const struct bad bad_specs[] = {
   { "connect:when=down(31536001):do=refuse",
     "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'" },
   { "connect:do=explode",
-    "rule 1: unknown action (errno(E), refuse, async(E), hang, eai(EAI_X), pass) near 'explode'" },
+    "rule 1: unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
+    "reset[(N)], async(E), eai(EAI_X), pass) near 'explode'" },
+  { "connect:do=async(ECONNRESET)",
+    "rule 1: async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or EHOSTUNREACH "
+    "(reset for an accepted-then-reset peer, errno(E) for a synchronous failure) "
+    "near 'async(ECONNRESET)'" },
+  { "connect:do=unreachable(port)",
+    "rule 1: unreachable(net) or unreachable(host) near 'unreachable(port)'" },
+  { "connect:do=reset(-1)",
+    "rule 1: reset(N) needs a byte count near 'reset(-1)'" },
   { "connect:do=pass(1)",
     "rule 1: this action takes no argument near 'pass(1)'" },
   { "connect:do=errno(ENOTANERRNO)",
@@ -233,9 +255,9 @@ static const struct bad bad_specs[] = {
   { "getaddrinfo:do=eai(EAI_WHAT)",
     "rule 1: unknown EAI code (EAI_AGAIN, EAI_FAIL, EAI_NONAME, ...) near 'eai(EAI_WHAT)'" },
   { "open:path=*.db:do=refuse",
-    "rule 1: refuse/async/hang apply only to connect near 'open:path=*.db:do=refuse'" },
+    "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to connect near 'open:path=*.db:do=refuse'" },
   { "bind:do=hang",
-    "rule 1: refuse/async/hang apply only to connect near 'bind:do=hang'" },
+    "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to connect near 'bind:do=hang'" },
   { "connect:do=eai(EAI_AGAIN)",
     "rule 1: eai(...) applies only to getaddrinfo near 'connect:do=eai(EAI_AGAIN)'" },
   { "open:host=x:do=errno(EIO)",

@@ -1,0 +1,99 @@
+/*
+ * decide.c — the active rule table and the decision for one call.
+ *
+ * Rules live in two static tables (a double buffer for the control file):
+ * nothing here allocates or locks; counters are relaxed atomic adds on the
+ * stats page (the private one, or the shared mmap'd one).
+ */
+#include "shim.h"
+
+#include <string.h>
+#include <time.h>
+
+inj_spec_t inj__tables[2];
+unsigned inj__active;
+uint64_t inj__my_generation;   /* page generation this process applied */
+
+/* Publish table idx as the active one; with reset, fresh rule counters. */
+void inj__publish(unsigned idx, uint64_t now, int reset) {
+  inj_stats_page_t *pg = inj__page;
+  const inj_spec_t *s = &inj__tables[idx];
+
+  if (reset) {
+    for (unsigned i = 0; i < INJ_MAX_RULES; i++) {
+      __atomic_store_n(&pg->rules[i].calls_seen, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&pg->rules[i].matched, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&pg->rules[i].injected, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&pg->rules[i].observed, 0, __ATOMIC_RELAXED);
+      memset(pg->rules[i].text, 0, sizeof pg->rules[i].text);
+      if (i < s->nrules)
+        strncpy(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text - 1);
+    }
+    __atomic_store_n(&pg->nrules, s->nrules, __ATOMIC_RELAXED);
+    __atomic_store_n(&pg->applied_mono_ns, now, __ATOMIC_RELAXED);
+    inj__my_generation = __atomic_add_fetch(&pg->generation, 1, __ATOMIC_RELEASE);
+  } else {
+    inj__my_generation = __atomic_load_n(&pg->generation, __ATOMIC_ACQUIRE);
+  }
+  __atomic_store_n(&inj__active, idx, __ATOMIC_RELEASE);
+  {
+    uint32_t old = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED), nw;
+    do
+      nw = (old & ~((1u << INJ_OP_COUNT) - 1)) | s->opmask;
+    while (!__atomic_compare_exchange_n(&inj__hot, &old, nw, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+  }
+}
+
+static int rule_matches(const inj_rule_t *r, const call_t *c) {
+  switch (c->op) {
+  case INJ_OP_CONNECT:
+  case INJ_OP_BIND:
+    return inj_match_sockaddr(r, c->sa, c->salen);
+  case INJ_OP_SOCKET:
+    return (!r->sock_family || r->sock_family == c->family) &&
+           (!r->sock_type || r->sock_type == (c->type & 0xf));
+  default:
+    return !r->glob[0] || inj_glob_match(r->glob, c->str ? c->str : "");
+  }
+}
+
+int inj__decide(const inj_spec_t *t, const call_t *c, int *matched_rule, uint64_t *seq) {
+  inj_stats_page_t *pg = inj__page;
+  int first = -1;
+
+  for (unsigned i = 0; i < t->nrules; i++) {
+    const inj_rule_t *r = &t->rules[i];
+    uint64_t n, elapsed = 0;
+    if (r->op != c->op)
+      continue;
+    inj__add64(&pg->rules[i].calls_seen, 1);
+    if (!rule_matches(r, c))
+      continue;
+    if (first < 0)
+      first = (int)i;
+    n = inj__add64(&pg->rules[i].matched, 1);
+    if (r->when == INJ_WHEN_WINDOW)
+      elapsed = inj__mono_ns(CLOCK_MONOTONIC) -
+                __atomic_load_n(&pg->applied_mono_ns, __ATOMIC_RELAXED);
+    if (inj_when_fires(r, n, elapsed)) {
+      *matched_rule = (int)i;
+      *seq = inj__add64(&pg->seq, 1) + 1;
+      if (r->action == INJ_DO_PASS) {
+        /* Observed, not failed: the call goes through for real, and the
+           harness counts it as an attempt.  The first rule that fires
+           decides, so a pass rule shadows the rules after it. */
+        inj__add64(&pg->rules[i].observed, 1);
+        inj__add64(&pg->observed_total, 1);
+        return -1;
+      }
+      inj__add64(&pg->rules[i].injected, 1);
+      inj__add64(&pg->injected_total, 1);
+      return (int)i;
+    }
+  }
+  *matched_rule = first;
+  if (first >= 0)
+    *seq = inj__add64(&pg->seq, 1) + 1;
+  return -1;
+}

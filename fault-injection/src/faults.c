@@ -1,0 +1,554 @@
+/*
+ * faults.c — what an injected connect failure is made of.
+ *
+ * Each fault hands the caller's own socket to the kernel in a state where
+ * the kernel itself produces the real event, so every later call on the
+ * socket (poll, send, a second connect, SO_ERROR, getpeername) behaves as
+ * it would on the real network.  Measured against the real events on
+ * loopback in a network namespace (tests/fidelity/):
+ *
+ *   refuse        connect to 127.0.0.1:0 / [::1]:0, closed by construction
+ *                 (binding port 0 means "pick one", so nothing ever listens
+ *                 there): the SYN is answered by RST.  No fd held.
+ *   hang/timeout  connect to the private *sink*: a loopback listener with
+ *                 backlog 0 whose accept queue one connection of ours
+ *                 already fills, and that nobody accepts from.  The kernel
+ *                 drops every further SYN, so the caller's socket is a real
+ *                 SYN-SENT socket: not readable or writable, send() EAGAIN,
+ *                 a second connect() EALREADY, SYN retransmits, and ETIMEDOUT
+ *                 after net.ipv4.tcp_syn_retries — a blackhole.
+ *   unreachable   ICMP net/host unreachable.  The real event (kernel 6.x):
+ *                 IPv4 non-blocking connects see POLLERR and SO_ERROR = E at
+ *                 once (a soft error while the SYN is retried); blocking
+ *                 IPv4 connects and all IPv6 ones fail with E at the first
+ *                 SYN retransmit, ~1 s.  Made of: IPv4 non-blocking, a
+ *                 refusal whose SO_ERROR is reported as E; otherwise the sink
+ *                 with TCP_USER_TIMEOUT = 1 ms, which the kernel enforces at
+ *                 the first retransmit (~1 s), its ETIMEDOUT reported as E.
+ *   reset(N)      connect to the private *reset listener* (TCP_DEFER_ACCEPT:
+ *                 a connection becomes acceptable only when the client has
+ *                 sent data).  connect succeeds; when data arrives a helper
+ *                 thread accepts the connection and closes it with SO_LINGER
+ *                 0 once more than N bytes came, so the kernel sends RST: the
+ *                 client's write succeeded, its next read (or write) fails
+ *                 with ECONNRESET.
+ *
+ * fds the shim holds for this, each created on the first fault that needs
+ * it and kept for the life of the process (constant, never one per fault;
+ * FD_CLOEXEC, so an exec'd child makes its own):
+ *   sink:  per address family used, a listener and the connection that
+ *          fills its queue (2 fds);
+ *   reset: per family, a listener (1 fd), plus one helper thread in all;
+ *          transiently, the accepted end of a reset connection, closed as
+ *          soon as more than N bytes arrived (at once for reset).
+ * A program that closes fds it does not own (closefrom) may close them; the
+ * shim notices (inode check) and makes new ones.
+ */
+#include "shim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- SO_ERROR translations ------------------------------------------------- */
+
+/*
+ * Some faults are made of a different real kernel error than the one they
+ * model (unreachable: a refusal or a user timeout).  The fd is marked
+ * (kernel errno -> modelled errno) and the hooked getsockopt(SO_ERROR)
+ * reports the modelled one, once.  fds below PENDING_DIRECT index a plain
+ * array; larger ones (a process with a high RLIMIT_NOFILE) go to a small
+ * open-addressed table, so every fd is covered.  No allocation, no lock.
+ */
+#define PENDING_DIRECT 65536
+#define PENDING_HIGH   256
+
+static uint16_t g_pending[PENDING_DIRECT];
+static struct { int fd; uint16_t v; } g_pending_high[PENDING_HIGH];
+
+static uint16_t *pending_slot(int fd, int create) {
+  unsigned h;
+  if (fd < 0)
+    return NULL;
+  if (fd < PENDING_DIRECT)
+    return &g_pending[fd];
+  h = ((unsigned)fd * 2654435761u) % PENDING_HIGH;
+  for (unsigned i = 0; i < PENDING_HIGH; i++) {
+    unsigned k = (h + i) % PENDING_HIGH;
+    int cur = __atomic_load_n(&g_pending_high[k].fd, __ATOMIC_ACQUIRE);
+    if (cur == fd + 1)
+      return &g_pending_high[k].v;
+    if (cur == 0) {
+      int expect = 0;
+      if (!create)
+        return NULL;
+      if (__atomic_compare_exchange_n(&g_pending_high[k].fd, &expect, fd + 1, 0,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+          expect == fd + 1)
+        return &g_pending_high[k].v;
+    }
+  }
+  return NULL;   /* 256 high fds with a pending fault at once: not marked */
+}
+
+static void pending_set(int fd, int kernel_err, int modelled) {
+  uint16_t *p = pending_slot(fd, 1);
+  if (!p)
+    return;
+  __atomic_store_n(p, (uint16_t)((kernel_err & 0xff) << 8 | (modelled & 0xff)),
+                   __ATOMIC_RELEASE);
+  __atomic_fetch_or(&inj__hot, HOT_PENDING, __ATOMIC_RELEASE);
+}
+
+void inj__pending_clear(int fd) {
+  uint16_t *p = pending_slot(fd, 0);
+  if (p)
+    __atomic_store_n(p, 0, __ATOMIC_RELAXED);
+}
+
+int inj__pending_take(int fd, int kernel_err) {
+  uint16_t *p = pending_slot(fd, 0), v;
+  if (!p || !(v = __atomic_load_n(p, __ATOMIC_ACQUIRE)) || (v >> 8) != (kernel_err & 0xff))
+    return 0;
+  if (!__atomic_compare_exchange_n(p, &v, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return 0;
+  return v & 0xff;
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/* Where a fault for destination sa must point the caller's socket: the
+   loopback of the destination's family (an IPv4-mapped destination of a
+   dual-stack socket gets ::ffff:127.0.0.1), port `port`.  Returns the
+   family of the private endpoint to use, or -1. */
+static int target_addr(const struct sockaddr *sa, socklen_t salen, uint16_t port,
+                       struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+    struct sockaddr_in *in = (void *)ss;
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    in->sin_port = htons(port);
+    *len = sizeof *in;
+    return AF_INET;
+  }
+  if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *dst = (const void *)sa;
+    struct sockaddr_in6 *in6 = (void *)ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    *len = sizeof *in6;
+    if (IN6_IS_ADDR_V4MAPPED(&dst->sin6_addr)) {
+      in6->sin6_addr.s6_addr[10] = 0xff;
+      in6->sin6_addr.s6_addr[11] = 0xff;
+      in6->sin6_addr.s6_addr[12] = 127;
+      in6->sin6_addr.s6_addr[15] = 1;
+      return AF_INET;
+    }
+    in6->sin6_addr = in6addr_loopback;
+    return AF_INET6;
+  }
+  return -1;
+}
+
+static int sock_is_stream(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+static int sock_is_nonblocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* ---- private endpoints ------------------------------------------------------ */
+
+typedef struct endpoint {
+  int fd;          /* the listener, -1 until made */
+  int aux;         /* sink: the connection filling its queue; else -1 */
+  ino_t ino, aux_ino;
+  uint16_t port;
+} endpoint_t;
+
+static pthread_mutex_t g_ep_lock = PTHREAD_MUTEX_INITIALIZER;
+static endpoint_t g_sink[2] = { { -1, -1, 0, 0, 0 }, { -1, -1, 0, 0, 0 } };
+static endpoint_t g_resetl[2] = { { -1, -1, 0, 0, 0 }, { -1, -1, 0, 0, 0 } };
+
+static int fam_index(int fam) { return fam == AF_INET6; }
+
+static ino_t fd_ino(int fd) {
+  struct stat st;
+  return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? st.st_ino : 0;
+}
+
+/* Still ours?  A program may close fds it does not own (closefrom) and get
+   the numbers back for its own files: then they are not ours to close. */
+static int ep_alive(endpoint_t *ep) {
+  if (ep->fd < 0)
+    return 0;
+  if (fd_ino(ep->fd) == ep->ino && (ep->aux < 0 || fd_ino(ep->aux) == ep->aux_ino))
+    return 1;
+  if (fd_ino(ep->fd) == ep->ino)
+    close(ep->fd);
+  if (ep->aux >= 0 && fd_ino(ep->aux) == ep->aux_ino)
+    close(ep->aux);
+  ep->fd = ep->aux = -1;
+  return 0;
+}
+
+static int loopback_listener(int fam, int backlog, int defer, endpoint_t *ep) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int fd = real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+  struct sockaddr_in any4 = { .sin_family = AF_INET };
+
+  if (fd < 0)
+    return -errno;
+  target_addr((const struct sockaddr *)&any4, sizeof any4, 0, &ss, &len);
+  if (fam == AF_INET6) {
+    struct sockaddr_in6 *in6 = (void *)&ss;
+    memset(in6, 0, sizeof *in6);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_addr = in6addr_loopback;
+    len = sizeof *in6;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (defer) {
+    /* Long enough that only data (or the client's FIN) makes a
+       connection acceptable. */
+    int secs = 3600;
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+  }
+  if (real_bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0 ||
+      getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  ep->fd = fd;
+  ep->ino = fd_ino(fd);
+  ep->port = ntohs(fam == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  return 0;
+}
+
+/* The sink: backlog 0 and one established connection in the accept queue.
+   With the queue full the kernel drops every further SYN (counted as
+   ListenOverflows), whatever tcp_syncookies says. */
+static int sink_make(int fam, endpoint_t *ep) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  struct sockaddr_in any4 = { .sin_family = AF_INET };
+  struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+  struct pollfd p;
+  int rc, fl, err = 0;
+  socklen_t el = sizeof err;
+
+  if ((rc = loopback_listener(fam, 0, 0, ep)) < 0)
+    return rc;
+  fl = real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fl < 0)
+    goto fail;
+  target_addr(fam == AF_INET ? (struct sockaddr *)&any4 : (struct sockaddr *)&any6,
+              fam == AF_INET ? sizeof any4 : sizeof any6, ep->port, &ss, &len);
+  if (real_connect(fl, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
+    goto fail_fl;
+  /* Loopback: the handshake is done within microseconds; bounded wait. */
+  p = (struct pollfd){ fl, POLLOUT, 0 };
+  if (poll(&p, 1, 2000) != 1 || real_getsockopt(fl, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+      err != 0) {
+    errno = err ? err : ETIMEDOUT;
+    goto fail_fl;
+  }
+  ep->aux = fl;
+  ep->aux_ino = fd_ino(fl);
+  return 0;
+fail_fl:
+  rc = -errno;
+  close(fl);
+  close(ep->fd);
+  ep->fd = -1;
+  return rc;
+fail:
+  rc = -errno;
+  close(ep->fd);
+  ep->fd = -1;
+  return rc;
+}
+
+static int sink_port(int fam, uint16_t *port) {
+  endpoint_t *ep = &g_sink[fam_index(fam)];
+  int rc = 0;
+  pthread_mutex_lock(&g_ep_lock);
+  if (!ep_alive(ep))
+    rc = sink_make(fam, ep);
+  if (rc == 0)
+    *port = ep->port;
+  pthread_mutex_unlock(&g_ep_lock);
+  return rc;
+}
+
+/* ---- the reset helper thread -------------------------------------------------- */
+
+#define RESET_HELD 64
+
+/* Byte budget per client port, set by the connecting thread before it
+   returns to the caller (so before the caller can send anything). */
+static struct { uint32_t key; uint32_t n; } g_budget[RESET_HELD];
+static pid_t g_reset_pid;   /* process whose helper thread runs */
+
+static uint32_t budget_key(int fam, uint16_t port) { return (uint32_t)fam << 16 | port; }
+
+static void budget_set(int fam, uint16_t port, uint32_t n) {
+  uint32_t key = budget_key(fam, port);
+  for (int i = 0; i < RESET_HELD; i++) {
+    uint32_t cur = __atomic_load_n(&g_budget[i].key, __ATOMIC_ACQUIRE), zero = 0;
+    if (cur == key || (cur == 0 && __atomic_compare_exchange_n(&g_budget[i].key, &zero, key,
+                                    0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+      __atomic_store_n(&g_budget[i].n, n, __ATOMIC_RELEASE);
+      return;
+    }
+  }
+}
+
+static uint32_t budget_take(int fam, uint16_t port) {
+  uint32_t key = budget_key(fam, port);
+  for (int i = 0; i < RESET_HELD; i++)
+    if (__atomic_load_n(&g_budget[i].key, __ATOMIC_ACQUIRE) == key) {
+      uint32_t n = __atomic_load_n(&g_budget[i].n, __ATOMIC_ACQUIRE);
+      __atomic_store_n(&g_budget[i].key, 0, __ATOMIC_RELEASE);
+      return n;
+    }
+  return 0;
+}
+
+static void reset_now(int fd) {
+  struct linger lg = { 1, 0 };
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);   /* linger 0 (or unread data): the kernel sends RST */
+}
+
+static void *reset_main(void *arg) {
+  struct pollfd p[2 + RESET_HELD];
+  uint32_t left[2 + RESET_HELD];
+  int nheld = 0;
+  char buf[4096];
+
+  (void)arg;
+  for (;;) {
+    int n = 0;
+    for (int f = 0; f < 2; f++)
+      p[n++] = (struct pollfd){ __atomic_load_n(&g_resetl[f].fd, __ATOMIC_ACQUIRE), POLLIN, 0 };
+    for (int i = 0; i < nheld; i++)
+      p[n + i].revents = 0;
+    if (poll(p, (nfds_t)(n + nheld), -1) < 0)
+      continue;
+    /* Held connections first: compact the array while walking it. */
+    for (int i = 0, w = 0, m = nheld; i < m; i++) {
+      struct pollfd q = p[n + i];
+      uint32_t l = left[n + i];
+      if (q.revents) {
+        ssize_t r = read(q.fd, buf, l + 1 < sizeof buf ? l + 1 : sizeof buf);
+        if (r <= 0 || (uint32_t)r > l) {
+          reset_now(q.fd);
+          nheld--;
+          continue;
+        }
+        l -= (uint32_t)r;
+      }
+      p[n + w] = q;
+      p[n + w].events = POLLIN;
+      left[n + w] = l;
+      w++;
+    }
+    for (int f = 0; f < 2; f++) {
+      int s;
+      struct sockaddr_storage peer;
+      socklen_t plen;
+      if (p[f].fd < 0 || !(p[f].revents & POLLIN))
+        continue;
+      while (plen = sizeof peer,
+             (s = accept4(p[f].fd, (struct sockaddr *)&peer, &plen,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        uint16_t port = ntohs(peer.ss_family == AF_INET6
+                                  ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                  : ((struct sockaddr_in *)&peer)->sin_port);
+        uint32_t budget = budget_take(f ? AF_INET6 : AF_INET, port);
+        /* The connection became acceptable because data (or a FIN)
+           arrived: take up to the budget, reset at the first byte over. */
+        ssize_t r = read(s, buf, budget + 1 < sizeof buf ? budget + 1 : sizeof buf);
+        if (r == 0 || (r > 0 && (uint32_t)r > budget) || nheld == RESET_HELD ||
+            (r < 0 && errno != EAGAIN)) {
+          reset_now(s);
+          continue;
+        }
+        p[n + nheld] = (struct pollfd){ s, POLLIN, 0 };
+        left[n + nheld] = budget - (r > 0 ? (uint32_t)r : 0);
+        nheld++;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* Listener for fam, and the helper thread of this process.  Both families'
+   listeners exist before the thread polls them (the v6 one may fail: no
+   IPv6 on the host). */
+static int reset_port(int fam, uint16_t *port) {
+  endpoint_t *ep = &g_resetl[fam_index(fam)];
+  int rc = 0;
+
+  pthread_mutex_lock(&g_ep_lock);
+  if (g_reset_pid != getpid()) {
+    pthread_t th;
+    pthread_attr_t at;
+    sigset_t all, old;
+    for (int f = 0; f < 2; f++)
+      if (!ep_alive(&g_resetl[f]))
+        loopback_listener(f ? AF_INET6 : AF_INET, 64, 1, &g_resetl[f]);
+    /* The helper must never run the program's signal handlers. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    rc = -pthread_create(&th, &at, reset_main, NULL);
+    pthread_attr_destroy(&at);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) {
+      g_reset_pid = getpid();
+      pthread_setname_np(th, "fdsoak-reset");
+    }
+  }
+  if (rc == 0 && ep->fd < 0)
+    rc = -EAFNOSUPPORT;
+  if (rc == 0)
+    *port = ep->port;
+  pthread_mutex_unlock(&g_ep_lock);
+  return rc;
+}
+
+void inj__faults_atfork_child(void) {
+  /* The child has no helper thread (nor the lock's owner): it starts its
+     own on its first reset; the inherited endpoints stay usable. */
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  g_ep_lock = fresh;
+  g_reset_pid = 0;
+}
+
+/* ---- the faults ------------------------------------------------------------- */
+
+static int fault_refuse(int fd, const struct sockaddr *sa, socklen_t salen, int modelled) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int rc, e;
+
+  if (!sa || !sock_is_stream(fd) || target_addr(sa, salen, 0, &ss, &len) < 0) {
+    errno = modelled;   /* AF_UNIX and datagram connects fail synchronously */
+    return -1;
+  }
+  rc = real_connect(fd, (struct sockaddr *)&ss, len);
+  e = errno;
+  if (rc == 0) {
+    /* Cannot happen on a sane kernel; never report success for a fault. */
+    errno = modelled;
+    return -1;
+  }
+  if (e == EINPROGRESS) {
+    if (modelled != ECONNREFUSED)
+      pending_set(fd, ECONNREFUSED, modelled);
+    errno = EINPROGRESS;
+    return -1;
+  }
+  /* Blocking socket (ECONNREFUSED from the kernel) or an odd state such as
+     a socket bound to an address that cannot reach loopback. */
+  errno = e == ECONNREFUSED ? modelled : e;
+  return -1;
+}
+
+/* Point the caller's socket at the sink: a real SYN-SENT socket.  uto_ms > 0
+   asks the kernel to give up at the first SYN retransmit (unreachable). */
+static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int uto_ms,
+                      int modelled) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  uint16_t port = 0;
+  int fam, rc;
+
+  if (!sa || !sock_is_stream(fd))
+    return real_connect(fd, sa, salen);   /* only TCP has a handshake to lose */
+  fam = target_addr(sa, salen, 0, &ss, &len);
+  if (fam < 0)
+    return real_connect(fd, sa, salen);
+  if ((rc = sink_port(fam, &port)) < 0) {
+    /* No silent pass: the caller sees the resource error. */
+    errno = -rc;
+    return -1;
+  }
+  target_addr(sa, salen, port, &ss, &len);
+  if (uto_ms > 0)
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto_ms, sizeof uto_ms);
+  rc = real_connect(fd, (struct sockaddr *)&ss, len);
+  if (rc < 0 && modelled) {
+    if (errno == ETIMEDOUT)
+      errno = modelled;
+    else if (errno == EINPROGRESS)
+      pending_set(fd, ETIMEDOUT, modelled);
+  }
+  return rc;
+}
+
+static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint32_t budget) {
+  struct sockaddr_storage ss, me;
+  socklen_t len, mlen = sizeof me;
+  uint16_t port = 0;
+  int fam, rc, e;
+
+  if (!sa || !sock_is_stream(fd))
+    return real_connect(fd, sa, salen);
+  fam = target_addr(sa, salen, 0, &ss, &len);
+  if (fam < 0)
+    return real_connect(fd, sa, salen);
+  if ((rc = reset_port(fam, &port)) < 0) {
+    errno = -rc;
+    return -1;
+  }
+  target_addr(sa, salen, port, &ss, &len);
+  rc = real_connect(fd, (struct sockaddr *)&ss, len);
+  e = errno;
+  if ((rc == 0 || e == EINPROGRESS) && budget &&
+      getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
+    budget_set(fam, ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                                   : ((struct sockaddr_in *)&me)->sin_port),
+               budget);
+  errno = e;
+  return rc;
+}
+
+int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa,
+                       socklen_t len) {
+  switch (r->action) {
+  case INJ_DO_ASYNC:
+    return fault_refuse(fd, sa, len, r->code);
+  case INJ_DO_HANG:
+    return fault_sink(fd, sa, len, 0, 0);
+  case INJ_DO_UNREACH:
+    if (sa && sa->sa_family == AF_INET && sock_is_nonblocking(fd))
+      return fault_refuse(fd, sa, len, r->code);
+    return fault_sink(fd, sa, len, 1, r->code);
+  case INJ_DO_RESET:
+    return fault_reset(fd, sa, len, (uint32_t)r->k);
+  default:
+    errno = r->code;
+    return -1;
+  }
+}

@@ -1,0 +1,381 @@
+/*
+ * hooks.c — the exported wrappers (generated from hooks.def), the re-entry
+ * guard, each hook's slow path, and the constructor.
+ *
+ * Hot-path contract (why the code looks the way it does):
+ *   - A hooked call whose operation has no rule costs one relaxed load of
+ *     inj__hot and one branch, then a call through a pointer resolved once.
+ *   - Nothing on the hot path allocates, locks or opens a file descriptor.
+ *
+ * The re-entry guard.  The shim's own libc calls (backtrace, snprintf, ...)
+ * could re-enter the hooks; a thread-local guard sends those straight to the
+ * real functions.  It used to be held across the whole hooked call,
+ * including a blocking connect: a program that left that connect by
+ * siglongjmp from a signal handler (wget's alarm timeout) kept the guard set
+ * for good, and every later call on the thread went through undecided — the
+ * shim silently stopped injecting.  Now:
+ *   1. The guard covers only the shim's own work (deciding, logging, the
+ *      control file, fd records), never the real call or a fault, which
+ *      may block for as long as the real network event would.
+ *   2. It records the frame address of the hook that took it.  The stack
+ *      grows down, so a genuine re-entry (from inside the shim's work, or a
+ *      signal handler running on top of it) sits deeper, below that
+ *      address; a call at or above it means the frame that took the guard
+ *      is gone (left by longjmp or unwinding), and the guard is reclaimed.
+ *   3. A call that is sent through undecided while its op has a rule is
+ *      counted in the page's `undecided`, so it can never go unnoticed.
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+uint32_t inj__hot;
+static inj_stats_page_t g_private_page;
+inj_stats_page_t *inj__page = &g_private_page;
+
+#define HOOK(name, ret, params, args, hot, kind, fallback) ret (*real_##name) params;
+#include "hooks.def"
+#undef HOOK
+
+void inj__resolve_real(void) {
+  /* Idempotent; a hook that runs before our constructor (another library's
+     constructor opening a file) calls it lazily. */
+#define HOOK(name, ret, params, args, hot, kind, fallback) \
+  if (!real_##name) *(void **)&real_##name = dlsym(RTLD_NEXT, #name);
+#include "hooks.def"
+#undef HOOK
+}
+
+/* ---- small utilities ------------------------------------------------------ */
+
+uint64_t inj__mono_ns(int clk) {
+  struct timespec ts;
+  clock_gettime((clockid_t)clk, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void inj__say(const char *msg) {
+  size_t n = strlen(msg);
+  while (n) {
+    ssize_t w = write(2, msg, n);
+    if (w <= 0)
+      break;
+    msg += w;
+    n -= (size_t)w;
+  }
+}
+
+/* Files the shim opens itself go around the hooks. */
+int inj__raw_open(const char *path, int flags, unsigned mode) {
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+static int sys_openat(int dirfd, const char *path, int flags, mode_t mode) {
+  return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+/* ---- the re-entry guard (see the top of the file) ------------------------- */
+
+static __thread uintptr_t t_guard __attribute__((tls_model("initial-exec")));
+
+/* Take the guard for the calling hook's frame; 0 when the thread is
+   genuinely inside the shim already (the call must pass undecided). */
+static inline int guard_take(uintptr_t here, uint32_t opbit) {
+  uintptr_t g = t_guard;
+  if (INJ_UNLIKELY(g != 0) && here < g) {
+    if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & opbit)
+      inj__add64(&inj__page->undecided, 1);
+    return 0;
+  }
+  t_guard = here;
+  return 1;
+}
+#define GUARD_TAKE(opbit) guard_take((uintptr_t)__builtin_frame_address(0), (opbit))
+#define GUARD_DROP() (t_guard = 0)
+
+/* Decide a call of an op whose only actions are errno/eai/pass (and the
+   connect faults, which the caller carries out).  Returns the firing rule or
+   NULL; runs under the guard. */
+static const inj_rule_t *decide_call(const call_t *c) {
+  const inj_spec_t *t;
+  int fire, mr;
+  uint64_t seq = 0;
+
+  if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_CTRL)
+    inj__ctl_poll();
+  t = inj__active_table();
+  if (!(t->opmask & HOT_OP(c->op)))
+    return NULL;
+  fire = inj__decide(t, c, &mr, &seq);
+  if (mr >= 0)
+    inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
+  return fire >= 0 ? &t->rules[fire] : NULL;
+}
+
+/* ---- slow paths ------------------------------------------------------------ */
+
+static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
+  uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);
+  const inj_rule_t *r;
+  inj_rule_t rule;
+  call_t c = { .op = INJ_OP_CONNECT, .sa = sa, .salen = len };
+
+  if (hot & HOT_PENDING)
+    inj__pending_clear(fd);   /* a new connect: the fd number was reused */
+  if (!GUARD_TAKE(HOT_OP(INJ_OP_CONNECT)))
+    return real_connect(fd, sa, len);
+  r = decide_call(&c);
+  if (r)
+    rule = *r;   /* a control-file swap may reuse the table meanwhile */
+  GUARD_DROP();
+  if (!r)
+    return real_connect(fd, sa, len);
+  if (rule.action == INJ_DO_ERRNO) {
+    errno = rule.code;
+    return -1;
+  }
+  return inj__fault_connect(&rule, fd, sa, len);
+}
+
+static int slow_bind(int fd, const struct sockaddr *sa, socklen_t len) {
+  call_t c = { .op = INJ_OP_BIND, .sa = sa, .salen = len };
+  const inj_rule_t *r;
+  int code = 0;
+
+  if (!GUARD_TAKE(HOT_OP(INJ_OP_BIND)))
+    return real_bind(fd, sa, len);
+  r = decide_call(&c);
+  if (r)
+    code = r->code;
+  GUARD_DROP();
+  if (r) {
+    errno = code;
+    return -1;
+  }
+  return real_bind(fd, sa, len);
+}
+
+__attribute__((noinline)) static int slow_socket(int family, int type, int proto) {
+  call_t c = { .op = INJ_OP_SOCKET, .family = family, .type = type };
+  const inj_rule_t *r;
+  int code = 0, fd, e;
+
+  if (!GUARD_TAKE(HOT_OP(INJ_OP_SOCKET)))
+    return real_socket(family, type, proto);
+  r = decide_call(&c);
+  if (r)
+    code = r->code;
+  GUARD_DROP();
+  if (r) {
+    errno = code;
+    return -1;
+  }
+  fd = real_socket(family, type, proto);
+  e = errno;
+  if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_TRACK && GUARD_TAKE(0)) {
+    inj__track_fd(fd, INJ_OP_SOCKET);
+    GUARD_DROP();
+  }
+  errno = e;
+  return fd;
+}
+
+static int slow_getaddrinfo(const char *node, const char *service,
+                            const struct addrinfo *hints, struct addrinfo **res) {
+  call_t c = { .op = INJ_OP_GETADDRINFO, .str = node };
+  const inj_rule_t *r;
+  int code = 0, action = 0;
+
+  if (!GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
+    return real_getaddrinfo(node, service, hints, res);
+  r = decide_call(&c);
+  if (r) {
+    code = r->code;
+    action = r->action;
+  }
+  GUARD_DROP();
+  if (r && action == INJ_DO_EAI)
+    return code;
+  if (r) {
+    errno = code;
+    return EAI_SYSTEM;
+  }
+  return real_getaddrinfo(node, service, hints, res);
+}
+
+/*
+ * getsockopt(SO_ERROR) is where an asynchronous connect error is read (libuv,
+ * Python, Node, curl all do).  Some faults are built from a different real
+ * kernel error (see faults.c); it is reported as the modelled one, once.
+ */
+static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
+  int rc = real_getsockopt(fd, level, name, val, len);
+  if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
+      *len >= sizeof(int) && *(int *)val != 0) {
+    int e = inj__pending_take(fd, *(int *)val);
+    if (e)
+      *(int *)val = e;
+  }
+  return rc;
+}
+
+/* Decide an open; 0 to let it through, else the errno to fail with. */
+static int open_pre(uint32_t hot, const char *path) {
+  call_t c = { .op = INJ_OP_OPEN, .str = path };
+  const inj_rule_t *r;
+  int code = 0;
+
+  if (!(hot & (HOT_OP(INJ_OP_OPEN) | HOT_CTRL)) || !GUARD_TAKE(HOT_OP(INJ_OP_OPEN)))
+    return 0;
+  r = decide_call(&c);
+  if (r)
+    code = r->code;
+  GUARD_DROP();
+  return code;
+}
+
+__attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
+  if (hot & HOT_TRACK && fd >= 0) {
+    int e = errno;
+    if (GUARD_TAKE(0)) {
+      inj__track_fd(fd, INJ_OP_OPEN);
+      GUARD_DROP();
+    }
+    errno = e;
+  }
+  return fd;
+}
+
+/* ---- the wrappers, generated ------------------------------------------------- */
+
+#define NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE)
+
+/* The one variadic-open prologue: fetch the mode only when the flags say a
+   mode was passed (reading an absent vararg is undefined). */
+#define PROLOGUE_NET
+#define PROLOGUE_OPEN const mode_t mode = 0; (void)mode;
+#define PROLOGUE_OPENVA                                                        \
+  mode_t mode = 0;                                                             \
+  if (NEEDS_MODE(flags)) {                                                     \
+    va_list ap;                                                                \
+    va_start(ap, flags);                                                       \
+    mode = va_arg(ap, mode_t);                                                 \
+    va_end(ap);                                                                \
+  }
+
+#define REAL_CALL(name, args, fallback) (real_##name ? real_##name args : (fallback))
+
+#define BODY_NET(name, args, fallback) return slow_##name args;
+#define BODY_OPEN(name, args, fallback)                                        \
+  {                                                                            \
+    int e_ = open_pre(hot, path);                                              \
+    if (e_) {                                                                  \
+      errno = e_;                                                              \
+      return -1;                                                               \
+    }                                                                          \
+    return open_post(hot, REAL_CALL(name, args, fallback));                    \
+  }
+#define BODY_OPENVA BODY_OPEN
+
+#define FAST_NET(name, args, fallback) return real_##name args;
+#define FAST_OPEN(name, args, fallback) return REAL_CALL(name, args, fallback);
+#define FAST_OPENVA FAST_OPEN
+
+#define HOOK(name, ret, params, args, hotbits, kind, fallback)                  \
+  EXPORT ret name params {                                                     \
+    PROLOGUE_##kind                                                            \
+    uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);               \
+    if (INJ_UNLIKELY(!real_##name))                                            \
+      inj__resolve_real();                                                     \
+    if (INJ_LIKELY(!(hot & (hotbits))))                                        \
+      FAST_##kind(name, args, fallback)                                        \
+    BODY_##kind(name, args, fallback)                                          \
+  }
+#include "hooks.def"
+#undef HOOK
+
+/* ---- constructor ---------------------------------------------------------- */
+
+/* A fork taken while another thread was inside the shim must not leave the
+   child's state stuck. */
+static void atfork_child(void) {
+  inj__ctl_atfork_child();
+  inj__faults_atfork_child();
+  t_guard = 0;
+}
+
+static void die_spec(const char *var, const char *err) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "fdsoak-inject: %s %s\n", var, err);
+  inj__say(msg);
+  _exit(2);
+}
+
+static void init_page(inj_stats_page_t *pg, int fresh) {
+  inj__page = pg;
+  if (fresh)
+    inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
+  else
+    inj__publish(0, 0, 0);
+}
+
+__attribute__((constructor)) static void inj_init(void) {
+  const char *spec = getenv("FDSOAK_INJECT");
+  const char *stats = getenv("FDSOAK_INJECT_STATS");
+  const char *logp = getenv("FDSOAK_INJECT_LOG");
+  const char *ctl = getenv("FDSOAK_INJECT_CONTROL");
+  const char *track = getenv("FDSOAK_INJECT_TRACK");
+  char err[256];
+  uint32_t extra = 0;
+
+  t_guard = (uintptr_t)__builtin_frame_address(0);
+  inj__resolve_real();
+  if (inj_spec_parse(spec ? spec : "", &inj__tables[0], err, sizeof err) < 0)
+    die_spec("FDSOAK_INJECT", err);
+  if (ctl && *ctl) {
+    inj__ctl_init(ctl, getenv("FDSOAK_INJECT_CONTROL_MS"), &inj__tables[0]);
+    extra |= HOT_CTRL;
+  }
+  pthread_atfork(NULL, NULL, atfork_child);
+  if (logp && *logp)
+    inj__log_init(logp);
+  if (stats && *stats) {
+    int rc = inj__stats_attach(stats, &inj__tables[0], &inj__page, init_page);
+    if (rc < 0) {
+      char msg[PATH_MAX + 128];
+      snprintf(msg, sizeof msg, "fdsoak-inject: FDSOAK_INJECT_STATS %s: %s\n", stats,
+               strerror(-rc));
+      inj__say(msg);
+      _exit(2);
+    }
+  } else {
+    g_private_page.magic = INJ_STATS_MAGIC;
+    g_private_page.version = INJ_STATS_VERSION;
+    g_private_page.size = sizeof g_private_page;
+    g_private_page.pid = (uint32_t)getpid();
+    inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
+  }
+  if (track && *track == '1') {
+    void *warm[2];
+    /* The first backtrace() loads libgcc_s (dlopen, malloc): do it here,
+       not inside somebody's open(). */
+    backtrace(warm, 2);
+    inj__page->fd_track = 1;
+    extra |= HOT_TRACK;
+  }
+  __atomic_fetch_or(&inj__hot, extra, __ATOMIC_RELEASE);
+  t_guard = 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * shim.h — what the parts of libfdsoak-inject.so share (not installed, not
+ * part of inj_spec).  One concern per file:
+ *
+ *   hooks.c    the wrappers generated from hooks.def, the re-entry guard,
+ *              the slow path of each hook, the constructor
+ *   decide.c   the active rule table, publishing a spec, the decision
+ *   faults.c   what an injected connect failure is made of (refuse, hang,
+ *              unreachable, reset) and the SO_ERROR translations
+ *   log.c      the JSONL decision log
+ *   control.c  the control file (runtime spec swaps)
+ *   track.c    fd origin records in the stats page
+ *   stats.c    the stats page: writer (attach/initialise) and reader
+ */
+#ifndef INJ_SHIM_H
+#define INJ_SHIM_H
+
+#include "internal.h"
+
+#include <netdb.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* g_hot: what the hooks must look at.  Bits 0..INJ_OP_COUNT-1 mirror the
+   active table's opmask; the others switch on work that is independent of
+   the rules. */
+#define HOT_OP(op)   (1u << (op))
+#define HOT_CTRL     (1u << 8)   /* poll the control file */
+#define HOT_TRACK    (1u << 9)   /* record fd origins in the stats page */
+#define HOT_PENDING  (1u << 10)  /* some fd awaits an SO_ERROR translation */
+
+extern uint32_t inj__hot;
+extern inj_stats_page_t *inj__page;
+
+/* ---- real functions (hooks.c) ---------------------------------------------- */
+
+#define HOOK(name, ret, params, args, hot, kind, fallback) \
+  extern ret (*real_##name) params;
+#include "hooks.def"
+#undef HOOK
+void inj__resolve_real(void);
+
+static inline uint64_t inj__add64(uint64_t *p, uint64_t v) {
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+uint64_t inj__mono_ns(int clk);
+void inj__say(const char *msg);
+int inj__raw_open(const char *path, int flags, unsigned mode);
+
+/* ---- decisions (decide.c) ------------------------------------------------ */
+
+typedef struct call {
+  int op;
+  const struct sockaddr *sa;   /* connect, bind */
+  socklen_t salen;
+  int family, type;            /* socket */
+  const char *str;             /* host or path */
+} call_t;
+
+extern inj_spec_t inj__tables[2];
+extern unsigned inj__active;
+extern uint64_t inj__my_generation;
+
+static inline const inj_spec_t *inj__active_table(void) {
+  return &inj__tables[__atomic_load_n(&inj__active, __ATOMIC_ACQUIRE)];
+}
+void inj__publish(unsigned idx, uint64_t now, int reset);
+/* The rule that fires for c (index), or -1.  *mr: first rule whose filter
+   matched (for the log); *seq: the decision number when one matched. */
+int inj__decide(const inj_spec_t *t, const call_t *c, int *mr, uint64_t *seq);
+
+/* ---- log (log.c), control file (control.c), tracking (track.c) ----------- */
+
+void inj__log_init(const char *path);
+void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no,
+                       uint64_t seq);
+/* Returns 1 when a control file at start replaced *table0 (exits 2 when it
+   is invalid). */
+int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0);
+void inj__ctl_poll(void);
+void inj__ctl_atfork_child(void);
+void inj__track_fd(int fd, int op);
+
+/* ---- connect faults (faults.c) -------------------------------------------- */
+
+/* Carry out rule r's fault on connect(fd, sa, len).  Runs outside the
+   re-entry guard: it may block in the kernel as long as the real event would
+   (and a signal handler may leave it by longjmp). */
+int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa,
+                       socklen_t len);
+/* A new connect on fd: forget any SO_ERROR translation left on the number. */
+void inj__pending_clear(int fd);
+/* The SO_ERROR translation for fd if the kernel reported `kernel_err`
+   (one-shot), or 0. */
+int inj__pending_take(int fd, int kernel_err);
+void inj__faults_atfork_child(void);
+
+#endif /* INJ_SHIM_H */

@@ -1,0 +1,95 @@
+"""Python clients for the fidelity suite: python client.py MODE HOST PORT TIMEOUT_S.
+
+MODE blocking: a blocking socket; the caller's own timeout is an alarm
+  whose handler raises (the Python face of wget's siglongjmp).
+MODE nonblocking: connect_ex + poll + SO_ERROR, then send/recv with poll.
+MODE asyncio: asyncio.open_connection under wait_for.
+Prints "ok" or "error <ErrorType> <errno name>"; exit 0 / 1.
+"""
+import asyncio, errno, select, signal, socket, sys, time
+
+REQ = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+
+def ename(e):
+    return errno.errorcode.get(e.errno, str(e.errno)) if isinstance(e, OSError) and e.errno else "-"
+
+
+def blocking(host, port, t):
+    def alarm(sig, frm):
+        raise TimeoutError("caller timeout")
+    signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, t)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.connect((host, port))
+    s.sendall(REQ)
+    d = s.recv(65536)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    return d
+
+
+def nonblocking(host, port, t):
+    deadline = time.monotonic() + t
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.setblocking(False)
+    r = s.connect_ex((host, port))
+    if r not in (0, errno.EINPROGRESS):
+        raise OSError(r, "connect")
+    p = select.poll()
+    p.register(s, select.POLLOUT)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("caller timeout")
+        if p.poll(int(left * 1000) + 1):
+            break
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if e:
+        raise OSError(e, "connect")
+    s.send(REQ)
+    p.modify(s, select.POLLIN)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("caller timeout")
+        if p.poll(int(left * 1000) + 1):
+            break
+    return s.recv(65536)
+
+
+async def aio(host, port, t):
+    r, w = await asyncio.wait_for(asyncio.open_connection(host, port), t)
+    w.write(REQ)
+    await w.drain()
+    d = await asyncio.wait_for(r.read(65536), t)
+    w.close()
+    return d
+
+
+def main():
+    mode, host, port, t = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    # The client's own clock, from its first socket call: the suite compares
+    # this, not the wall time, which a loaded machine's start-up costs skew.
+    t0 = time.monotonic()
+    try:
+        return attempt(mode, host, port, t)
+    finally:
+        print("elapsed %.3f" % (time.monotonic() - t0), file=sys.stderr)
+
+
+def attempt(mode, host, port, t):
+    try:
+        if mode == "blocking":
+            d = blocking(host, port, t)
+        elif mode == "nonblocking":
+            d = nonblocking(host, port, t)
+        else:
+            d = asyncio.run(aio(host, port, t))
+        print("ok" if d else "error eof")
+        return 0 if d else 1
+    except (OSError, asyncio.TimeoutError) as e:
+        print("error", type(e).__name__, ename(e))
+        return 1
+
+
+sys.exit(main())
