@@ -105,9 +105,11 @@ static const scen_def_t soak_defs[] = {
 static const scen_def_t matrix_defs[] = {
     {"refused", PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47121, 0},
     {"unreachable", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47122, 0},
-    {"timedout", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47123, 0},
-    /* The connect stays in progress: after 5 ms of real silence the
-     * virtual clock jumps to the runner's 30 s connect timeout. */
+    /* A real SYN-SENT socket (the kernel would give ETIMEDOUT after its SYN
+     * retries), and hang: the connect stays in progress; after 5 ms of real
+     * silence the virtual clock jumps to the runner's 30 s connect timeout,
+     * which fires first, as it does against a real blackhole. */
+    {"timedout", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47123, 5},
     {"hang", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47124, 5},
     {"reset", PLAT, RETRY, "127.0.0.1", PORT_PEER_RESET, 0, 0},
     {"dns", PLAT, EXC, "peer.fdsoak.invalid", PORT_FIXED, 47125, 0},

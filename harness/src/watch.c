@@ -624,6 +624,14 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
   run.interrupted = fsk__signal_caught() != 0;
+  if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
+    /* The shim saw calls it could not decide (a thread still inside the
+     * shim's own work): some faults or observations may be missing. */
+    fprintf(stderr, "fdsoak watch: warning: the shim let %llu matching call%s through "
+                    "undecided (a thread's re-entry guard was held); the attempt count may "
+                    "be short\n",
+            (unsigned long long)inj_stats_load(&wt.view.page->undecided),
+            inj_stats_load(&wt.view.page->undecided) == 1 ? "" : "s");
 
   /* Nothing to judge: say why in the user's terms, never as advice about
    * warm-up. */
