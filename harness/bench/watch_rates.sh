@@ -16,6 +16,8 @@
 #             runs each (default 3): the true rate (the program's own count of
 #             leaked fds / attempts) against the rate in summary.json.
 #   all       both (default).
+#   --report DIR  only print the tables again from DIR/records.tsv (a
+#             BENCH_OUT of an earlier, possibly interrupted, run).
 #
 # Environment: R (runs, default 30; use 200+ for the targets),
 # FDSOAK (binary, default build/bin/fdsoak under the repo root), BENCH_JOBS
@@ -29,12 +31,14 @@ RUNS="${R:-30}"
 ACC_RUNS=3
 MODE=all
 ONLY=""
+REPORT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --accuracy-runs) ACC_RUNS="$2"; shift 2 ;;
     --mode) MODE="$2"; shift 2 ;;
     --only) ONLY=",$2,"; shift 2 ;;
+    --report) REPORT="$2"; shift 2 ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "watch_rates: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -43,11 +47,15 @@ JOBS="${BENCH_JOBS:-2}"
 [ "$JOBS" -ge 1 ] 2>/dev/null || JOBS=1
 [ "$JOBS" -le 2 ] || JOBS=2
 case "$MODE" in rates|accuracy|all) ;; *) echo "watch_rates: --mode rates|accuracy|all" >&2; exit 2 ;; esac
-[ -x "$FDSOAK" ] || { echo "watch_rates: no fdsoak binary at $FDSOAK (set FDSOAK)" >&2; exit 2; }
-OUT="${BENCH_OUT:-$(mktemp -d /tmp/fdsoak-bench-XXXXXX)}"
-mkdir -p "$OUT"
-RECORDS="$OUT/records.tsv"
-: >"$RECORDS"
+[ -n "$REPORT" ] || [ -x "$FDSOAK" ] || { echo "watch_rates: no fdsoak binary at $FDSOAK (set FDSOAK)" >&2; exit 2; }
+if [ -n "$REPORT" ]; then
+  OUT="$REPORT"; RECORDS="$OUT/records.tsv"; MODE=report
+else
+  OUT="${BENCH_OUT:-$(mktemp -d /tmp/fdsoak-bench-XXXXXX)}"
+  mkdir -p "$OUT"
+  RECORDS="$OUT/records.tsv"
+  : >"$RECORDS"
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -120,12 +128,13 @@ PY
 
 # The job list: one line per run, fields as run_one takes them.
 JOBLIST="$OUT/jobs.tsv"
+[ -z "$REPORT" ] || JOBLIST=/dev/null
 : >"$JOBLIST"
 n=0
 add() { n=$((n + 1)); printf '%s' "$n" >>"$JOBLIST"; printf '\t%s' "$@" >>"$JOBLIST"; printf '\n' >>"$JOBLIST"; }
 SPEC='connect:addr=127.0.0.1,port={PORT}:do=refuse'
 
-if [ "$MODE" != accuracy ]; then
+if [ "$MODE" = rates ] || [ "$MODE" = all ]; then
   # Clean programs: the manifest's rows that expect 0, with a fresh seed.
   while IFS=$'\t' read -r name argv inject cycles warmup timeout expect notes; do
     case "$name" in ''|'#'*) continue ;; esac
@@ -151,7 +160,7 @@ if [ "$MODE" != accuracy ]; then
   leaky fork_leak "python3 {TARGETS}/fork_leak.py --n {N} $common"
 fi
 
-if [ "$MODE" != rates ]; then
+if [ "$MODE" = accuracy ] || [ "$MODE" = all ]; then
   for delay in 50 5 1; do
     for _ in $(seq "$ACC_RUNS"); do
       add py_leak accuracy "$delay" \
@@ -162,7 +171,7 @@ if [ "$MODE" != rates ]; then
 fi
 
 total=$n
-echo "watch_rates: $total runs, $JOBS at a time, output in $OUT" >&2
+[ "$total" -gt 0 ] && echo "watch_rates: $total runs, $JOBS at a time, output in $OUT" >&2
 running=0 done_=0
 while IFS=$'\t' read -r id prog class delay argv inject cycles warmup timeout; do
   if [ "$running" -ge "$JOBS" ]; then

@@ -481,8 +481,9 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   }
   if (!o->out_given) {
     fsk__utc_now(NULL, 0, ts, sizeof(ts));
-    snprintf(o->out, sizeof(o->out), "results/runs/%s%s%s", ts, o->regress ? "-regress-" : "",
-             o->regress ? o->regress : "");
+    /* The pid makes runs started in the same second distinct. */
+    snprintf(o->out, sizeof(o->out), "results/runs/%s-%d%s%s", ts, (int)getpid(),
+             o->regress ? "-regress-" : "", o->regress ? o->regress : "");
     ra->link_latest = "results";
   }
   if ((rc = mkdir_p(o->out)) != 0) {
