@@ -550,8 +550,11 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
                           "Response with id '%s' not found.", id);
     return;
   }
+  /* strerror, not uv_strerror: the store's codes are negative errnos, and
+   * uv_strerror allocates (and never frees) a string for one it has no name
+   * for, such as GW_STORE_ESTALE. */
   api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
-          uv_strerror(rc), gw_store_errmsg(&api->store));
+          strerror(-rc), gw_store_errmsg(&api->store));
   if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
     gw_http_respond_error(res, 503, "server_error",
                           rc == UV_EBUSY ? "store_busy" : "store_unavailable",
@@ -562,7 +565,7 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
     return;
   }
   gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
-                        uv_strerror(rc));
+                        strerror(-rc));
 }
 
 static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,

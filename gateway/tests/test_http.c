@@ -425,6 +425,14 @@ static void test_request_framing(void **state) {
   r = one("GET /health HTTP/1.1\r\nHost : x\r\n\r\n");
   assert_error(&r, 400, "bad_request");
   hc_free(&r, 1);
+  /* The same with a proper Host, so that only the space can be the reason. */
+  r = one("GET /health HTTP/1.1\r\nHost: x\r\nX-Pad : y\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  assert_non_null(strstr(r.body, "invalid header name"));
+  hc_free(&r, 1);
+  r = one("GET /health HTTP/1.0\r\nAuthorization : Bearer x\r\n\r\n");
+  assert_error(&r, 400, "bad_request");
+  hc_free(&r, 1);
   r = one("GET /health HTTP/1.1\r\nHost: x\r\nX-Pad\t: y\r\n\r\n");
   assert_error(&r, 400, "bad_request");
   hc_free(&r, 1);

@@ -10,6 +10,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# Under ASan freed memory sits in a quarantine (256 MiB by default), so RSS
+# would measure throughput, not what the gateway holds: no quarantine here.
+if ldd "$GW" 2>/dev/null | grep -q libasan; then
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
+  export ASAN_OPTIONS
+fi
+
 # --- the platform adapter against a flooding peer -----------------------------
 python3 "$HERE/flood.py" peer "$WORK/flood.port" 4 >"$WORK/flood.out" 2>&1 &
 F=$!
