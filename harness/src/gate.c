@@ -1,11 +1,14 @@
 /* gate.c - `fdsoak gate`: compare a soak's results with the baseline.
  *
- *   fdsoak gate [--baseline results/baseline.json] RESULT_DIR
- *   fdsoak gate [--baseline FILE] --update-baseline RESULT_DIR
+ *   fdsoak gate [--baseline results/baseline.json] RESULT_DIR [RESULT_DIR...]
+ *   fdsoak gate [--baseline FILE] --update-baseline RESULT_DIR [RESULT_DIR...]
  *
- * A release passes when, for every scenario of the baseline, the result has
- * the scenario, its verdict is flat, no fd outlived its cycle, and the
- * steady-state fd count, in total and per class, equals the baseline's.
+ * A release passes when every scenario of the baseline is in exactly one of
+ * the result directories (a soak spread over CI jobs is judged as a whole),
+ * its verdict is flat, no fd outlived its cycle, and the steady-state fd
+ * count, in total and per class, equals the baseline's; and when no result
+ * scenario is missing from the baseline.  The baseline itself must be well
+ * typed: kind "baseline", whole counts, known classes, no entry twice.
  * Updating the baseline is deliberate: it writes the file for review and
  * refuses a result that is not flat.
  * Exit: 0 pass, 1 fail (which check, and why, on stderr), 2 usage or bad
@@ -127,15 +130,93 @@ static int last_classes(const char *dir, const char *path, const char *adapter,
   return 0;
 }
 
-static cJSON *find_scenario(cJSON *arr, const char *path, const char *adapter) {
+/* A result scenario, and the run directory it came from. */
+typedef struct {
   cJSON *s;
-  cJSON_ArrayForEach(s, arr) {
-    cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
-    if (cJSON_IsString(p) && cJSON_IsString(a) && strcmp(p->valuestring, path) == 0 &&
-        strcmp(a->valuestring, adapter) == 0)
-      return s;
-  }
+  const char *dir;
+  const char *path, *adapter;
+  int matched;
+} entry_t;
+
+static entry_t *find_entry(entry_t *e, size_t n, const char *path, const char *adapter) {
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (strcmp(e[i].path, path) == 0 && strcmp(e[i].adapter, adapter) == 0)
+      return &e[i];
   return NULL;
+}
+
+/* A whole, non-negative JSON number: a count. */
+static int is_count(const cJSON *v) {
+  return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e9 &&
+         v->valuedouble == (double)(long)v->valuedouble;
+}
+
+/* The baseline is reviewed like code, and a typo in it must not pass
+ * silently: every entry well typed, every class known, no entry twice.
+ * Returns 0, or prints what is wrong and returns FSK_EXIT_USAGE. */
+static int check_baseline(const char *file, cJSON *base) {
+  cJSON *kind = cJSON_GetObjectItem(base, "kind"), *arr = cJSON_GetObjectItem(base, "scenarios");
+  cJSON *b, *c;
+  int i = 0, bad = 0;
+
+  if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "baseline") != 0)
+    return gerr("%s: \"kind\" is %s%s%s, not \"baseline\" (is this a summary.json?)", file,
+                cJSON_IsString(kind) ? "\"" : "", cJSON_IsString(kind) ? kind->valuestring : "missing",
+                cJSON_IsString(kind) ? "\"" : "");
+  if (!cJSON_IsArray(arr))
+    return gerr("%s has no 'scenarios' array", file);
+  cJSON_ArrayForEach(b, arr) {
+    cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
+    cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
+    cJSON *o;
+    int j = 0;
+
+    i++;
+    if (!cJSON_IsString(p) || !cJSON_IsString(a)) {
+      gerr("%s: scenario %d: \"path\" and \"adapter\" must be strings", file, i);
+      bad = 1;
+      continue;
+    }
+    if (!is_count(steady)) {
+      gerr("%s: %s/%s: \"fd_steady\" must be a whole number >= 0", file, p->valuestring,
+           a->valuestring);
+      bad = 1;
+    }
+    if (!cJSON_IsObject(cls)) {
+      gerr("%s: %s/%s: \"classes\" must be an object of counts", file, p->valuestring,
+           a->valuestring);
+      bad = 1;
+    } else {
+      cJSON_ArrayForEach(c, cls) {
+        int k, known = 0;
+
+        for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
+          known |= strcmp(c->string, fsk_fdclass_name((fsk_fdclass_t)k)) == 0;
+        if (!known || !is_count(c)) {
+          gerr("%s: %s/%s: class \"%s\" %s", file, p->valuestring, a->valuestring, c->string,
+               known ? "must be a whole number >= 0" : "is not an fd class");
+          bad = 1;
+        }
+      }
+    }
+    cJSON_ArrayForEach(o, arr) {
+      cJSON *op = cJSON_GetObjectItem(o, "path"), *oa = cJSON_GetObjectItem(o, "adapter");
+
+      if (++j >= i)
+        break;
+      if (cJSON_IsString(op) && cJSON_IsString(oa) && strcmp(op->valuestring, p->valuestring) == 0 &&
+          strcmp(oa->valuestring, a->valuestring) == 0) {
+        gerr("%s: %s/%s is listed twice (scenarios %d and %d)", file, p->valuestring,
+             a->valuestring, j, i);
+        bad = 1;
+      }
+    }
+  }
+  if (i == 0)
+    return gerr("%s has no scenarios: nothing to gate", file);
+  return bad ? FSK_EXIT_USAGE : 0;
 }
 
 static int write_atomic(const char *file, const char *text) {
@@ -160,38 +241,25 @@ static int write_atomic(const char *file, const char *text) {
   return 0;
 }
 
-static int update_baseline(const char *baseline, const char *dir, cJSON *summary) {
-  cJSON *out = cJSON_CreateObject(), *arr, *s, *v;
-  int counts[FSK_FD_CLASS_COUNT], found, k, rc;
-  char *text;
+/* Append the steady state of every scenario of one run directory to arr. */
+static int baseline_entries(cJSON *arr, const char *dir, cJSON *summary) {
+  int counts[FSK_FD_CLASS_COUNT], found, k;
+  cJSON *s, *o;
 
-  v = cJSON_GetObjectItem(summary, "verdict");
-  if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
-    cJSON_Delete(out);
-    fprintf(stderr, "fdsoak gate: refusing to baseline a result whose verdict is '%s'\n",
-            cJSON_IsString(v) ? v->valuestring : "?");
-    return FSK_EXIT_LEAK;
-  }
-  cJSON_AddStringToObject(out, "tool", "fdsoak");
-  cJSON_AddStringToObject(out, "kind", "baseline");
-  v = cJSON_GetObjectItem(summary, "started_utc");
-  cJSON_AddStringToObject(out, "source_started_utc", cJSON_IsString(v) ? v->valuestring : "");
-  cJSON_AddStringToObject(out, "note",
-                          "steady-state fd count per scenario and class; written by "
-                          "`fdsoak gate --update-baseline`, reviewed like code");
-  arr = cJSON_AddArrayToObject(out, "scenarios");
   cJSON_ArrayForEach(s, cJSON_GetObjectItem(summary, "scenarios")) {
     cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
     cJSON *last = cJSON_GetObjectItem(s, "fd_last"), *e, *cls;
-    if (!cJSON_IsString(p) || !cJSON_IsString(a) || !cJSON_IsNumber(last)) {
-      cJSON_Delete(out);
+
+    if (!cJSON_IsString(p) || !cJSON_IsString(a) || !cJSON_IsNumber(last))
       return gerr("%s/summary.json: a scenario lacks path, adapter or fd_last", dir);
+    cJSON_ArrayForEach(o, arr) {
+      if (strcmp(cJSON_GetObjectItem(o, "path")->valuestring, p->valuestring) == 0 &&
+          strcmp(cJSON_GetObjectItem(o, "adapter")->valuestring, a->valuestring) == 0)
+        return gerr("%s/%s is in more than one result directory (again in %s)", p->valuestring,
+                    a->valuestring, dir);
     }
-    if ((rc = last_classes(dir, p->valuestring, a->valuestring, counts, &found)) != 0 ||
-        !found) {
-      cJSON_Delete(out);
+    if (last_classes(dir, p->valuestring, a->valuestring, counts, &found) != 0 || !found)
       return gerr("%s/series.csv: no samples for %s/%s", dir, p->valuestring, a->valuestring);
-    }
     e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "path", p->valuestring);
     cJSON_AddStringToObject(e, "adapter", a->valuestring);
@@ -200,6 +268,37 @@ static int update_baseline(const char *baseline, const char *dir, cJSON *summary
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
       cJSON_AddNumberToObject(cls, fsk_fdclass_name((fsk_fdclass_t)k), counts[k]);
     cJSON_AddItemToArray(arr, e);
+  }
+  return 0;
+}
+
+static int update_baseline(const char *baseline, char **dirs, cJSON **summaries, int ndirs) {
+  cJSON *out = cJSON_CreateObject(), *arr, *v;
+  int rc, d;
+  char *text;
+
+  for (d = 0; d < ndirs; d++) {
+    v = cJSON_GetObjectItem(summaries[d], "verdict");
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
+      cJSON_Delete(out);
+      fprintf(stderr, "fdsoak gate: refusing to baseline %s: its verdict is '%s'\n", dirs[d],
+              cJSON_IsString(v) ? v->valuestring : "?");
+      return FSK_EXIT_LEAK;
+    }
+  }
+  cJSON_AddStringToObject(out, "tool", "fdsoak");
+  cJSON_AddStringToObject(out, "kind", "baseline");
+  v = cJSON_GetObjectItem(summaries[0], "started_utc");
+  cJSON_AddStringToObject(out, "source_started_utc", cJSON_IsString(v) ? v->valuestring : "");
+  cJSON_AddStringToObject(out, "note",
+                          "steady-state fd count per scenario and class; written by "
+                          "`fdsoak gate --update-baseline`, reviewed like code");
+  arr = cJSON_AddArrayToObject(out, "scenarios");
+  for (d = 0; d < ndirs; d++) {
+    if ((rc = baseline_entries(arr, dirs[d], summaries[d])) != 0) {
+      cJSON_Delete(out);
+      return rc;
+    }
   }
   text = cJSON_Print(out);
   cJSON_Delete(out);
@@ -214,72 +313,119 @@ static int update_baseline(const char *baseline, const char *dir, cJSON *summary
 }
 
 int fsk__gate_main(int argc, char **argv) {
-  const char *baseline = "results/baseline.json", *dir = NULL;
+  const char *baseline = "results/baseline.json";
   char file[PATH_MAX + 16];
-  cJSON *summary = NULL, *base = NULL, *b, *v;
-  int update = 0, i, code, failures = 0, inconclusive = 0, checked = 0;
+  char **dirs = NULL;
+  cJSON **summaries = NULL, *base = NULL, *b, *v, *s;
+  entry_t *ent = NULL;
+  size_t nent = 0, cap = 0, x;
+  int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0,
+      checked = 0;
   struct stat st;
 
+  dirs = calloc((size_t)argc + 1, sizeof *dirs);
+  summaries = calloc((size_t)argc + 1, sizeof *summaries);
+  if (dirs == NULL || summaries == NULL) {
+    code = gerr("out of memory");
+    goto out;
+  }
   for (i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--baseline") == 0) {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0')
-        return gerr("--baseline needs a file");
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        code = gerr("--baseline needs a file");
+        goto out;
+      }
       baseline = argv[++i];
     } else if (strcmp(argv[i], "--update-baseline") == 0) {
       update = 1;
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      printf("usage: fdsoak gate [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
+             "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
+             "  outliving its cycle, at the baseline's steady-state count in total and per class\n");
+      code = 0;
+      goto out;
     } else if (argv[i][0] == '-') {
-      return gerr("unknown flag '%s'", argv[i]);
-    } else if (dir == NULL) {
-      dir = argv[i];
+      code = gerr("unknown flag '%s'", argv[i]);
+      goto out;
     } else {
-      return gerr("one RESULT_DIR only (got '%s' and '%s')", dir, argv[i]);
+      dirs[ndirs++] = argv[i];
     }
   }
-  if (dir == NULL)
-    return gerr("usage: fdsoak gate [--baseline FILE] [--update-baseline] RESULT_DIR");
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return gerr("result directory %s: %s", dir, stat(dir, &st) != 0 ? strerror(errno)
-                                                                     : "not a directory");
-  snprintf(file, sizeof(file), "%s/summary.json", dir);
-  if ((summary = load_json(file, "summary", &code)) == NULL)
-    return code;
+  if (ndirs == 0) {
+    code = gerr("usage: fdsoak gate [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]");
+    goto out;
+  }
+  for (i = 0; i < ndirs; i++) {
+    if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+      code = gerr("result directory %s: %s", dirs[i],
+                  stat(dirs[i], &st) != 0 ? strerror(errno) : "not a directory");
+      goto out;
+    }
+    snprintf(file, sizeof(file), "%s/summary.json", dirs[i]);
+    if ((summaries[i] = load_json(file, "summary", &code)) == NULL)
+      goto out;
+    if (!cJSON_IsArray(cJSON_GetObjectItem(summaries[i], "scenarios"))) {
+      code = gerr("%s has no 'scenarios' array", file);
+      goto out;
+    }
+  }
   if (update) {
-    code = update_baseline(baseline, dir, summary);
-    cJSON_Delete(summary);
-    return code;
+    code = update_baseline(baseline, dirs, summaries, ndirs);
+    goto out;
   }
-  if ((base = load_json(baseline, "baseline", &code)) == NULL) {
-    cJSON_Delete(summary);
-    return code;
-  }
-  if (!cJSON_IsArray(cJSON_GetObjectItem(base, "scenarios")) ||
-      !cJSON_IsArray(cJSON_GetObjectItem(summary, "scenarios"))) {
-    cJSON_Delete(summary);
-    cJSON_Delete(base);
-    return gerr("%s or %s has no 'scenarios' array", baseline, file);
+  if ((base = load_json(baseline, "baseline", &code)) == NULL)
+    goto out;
+  if ((code = check_baseline(baseline, base)) != 0)
+    goto out;
+
+  /* Every result scenario, across the directories: each exactly once. */
+  for (i = 0; i < ndirs; i++) {
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(summaries[i], "scenarios")) {
+      cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
+      entry_t *dup;
+
+      if (!cJSON_IsString(p) || !cJSON_IsString(a)) {
+        code = gerr("%s/summary.json: a scenario lacks path or adapter", dirs[i]);
+        goto out;
+      }
+      if ((dup = find_entry(ent, nent, p->valuestring, a->valuestring)) != NULL) {
+        failures++;
+        fprintf(stderr, "FAIL %s/%s: in the results twice (%s and %s): which one counts?\n",
+                p->valuestring, a->valuestring, dup->dir, dirs[i]);
+        continue;
+      }
+      if (nent == cap) {
+        entry_t *e2 = realloc(ent, (cap = cap ? cap * 2 : 16) * sizeof *ent);
+
+        if (e2 == NULL) {
+          code = gerr("out of memory");
+          goto out;
+        }
+        ent = e2;
+      }
+      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0};
+    }
   }
 
   cJSON_ArrayForEach(b, cJSON_GetObjectItem(base, "scenarios")) {
     cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
     cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
-    cJSON *s, *last, *leaked, *l;
+    cJSON *last, *leaked, *l;
+    entry_t *e;
     int counts[FSK_FD_CLASS_COUNT], found = 0, k;
     char name[96];
 
-    if (!cJSON_IsString(p) || !cJSON_IsString(a) || !cJSON_IsNumber(steady)) {
-      failures++;
-      fprintf(stderr, "FAIL baseline: an entry lacks path, adapter or fd_steady\n");
-      continue;
-    }
     snprintf(name, sizeof(name), "%s/%s", p->valuestring, a->valuestring);
     checked++;
-    s = find_scenario(cJSON_GetObjectItem(summary, "scenarios"), p->valuestring, a->valuestring);
-    if (s == NULL) {
+    e = find_entry(ent, nent, p->valuestring, a->valuestring);
+    if (e == NULL) {
       failures++;
-      fprintf(stderr, "FAIL %s: not in the result (the soak must cover every baseline scenario)\n",
-              name);
+      fprintf(stderr, "FAIL %s: not in the results (the soak must cover every baseline "
+                      "scenario)\n", name);
       continue;
     }
+    e->matched = 1;
+    s = e->s;
     v = cJSON_GetObjectItem(s, "verdict");
     if (cJSON_IsString(v) && strcmp(v->valuestring, "inconclusive") == 0) {
       inconclusive++;
@@ -313,9 +459,9 @@ int fsk__gate_main(int argc, char **argv) {
       fprintf(stderr, "FAIL %s: steady-state fd count %d, baseline %d\n", name,
               cJSON_IsNumber(last) ? last->valueint : -1, steady->valueint);
     }
-    if (last_classes(dir, p->valuestring, a->valuestring, counts, &found) != 0 || !found) {
+    if (last_classes(e->dir, p->valuestring, a->valuestring, counts, &found) != 0 || !found) {
       failures++;
-      fprintf(stderr, "FAIL %s: no per-class samples in %s/series.csv\n", name, dir);
+      fprintf(stderr, "FAIL %s: no per-class samples in %s/series.csv\n", name, e->dir);
       continue;
     }
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++) {
@@ -328,19 +474,31 @@ int fsk__gate_main(int argc, char **argv) {
       }
     }
   }
-  cJSON_Delete(summary);
-  cJSON_Delete(base);
-  if (checked == 0)
-    return gerr("%s has no scenarios: nothing to gate", baseline);
+  /* A result the baseline does not know was never judged against it. */
+  for (x = 0; x < nent; x++) {
+    if (ent[x].matched)
+      continue;
+    failures++;
+    fprintf(stderr, "FAIL %s/%s (%s): not in the baseline %s: update the baseline, or soak "
+                    "only what it lists\n", ent[x].path, ent[x].adapter, ent[x].dir, baseline);
+  }
   if (failures > 0) {
     fprintf(stderr, "fdsoak gate: FAIL (%d check(s) failed over %d scenario(s))\n", failures,
             checked);
-    return FSK_EXIT_LEAK;
-  }
-  if (inconclusive > 0) {
+    code = FSK_EXIT_LEAK;
+  } else if (inconclusive > 0) {
     fprintf(stderr, "fdsoak gate: INCONCLUSIVE (%d scenario(s))\n", inconclusive);
-    return FSK_EXIT_INCONCLUSIVE;
+    code = FSK_EXIT_INCONCLUSIVE;
+  } else {
+    printf("fdsoak gate: PASS (%d scenarios match %s)\n", checked, baseline);
+    code = 0;
   }
-  printf("fdsoak gate: PASS (%d scenarios match %s)\n", checked, baseline);
-  return 0;
+out:
+  for (i = 0; summaries != NULL && i < ndirs; i++)
+    cJSON_Delete(summaries[i]);
+  free(summaries);
+  free(dirs);
+  free(ent);
+  cJSON_Delete(base);
+  return code;
 }

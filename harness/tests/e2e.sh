@@ -244,6 +244,38 @@ PY
     && ok "count and class mismatch named" || bad "mismatch message"
   echo '[1,2' > "$T/bad.json"
   expect_rc 2 "gate: a baseline that is not JSON" "$FDSOAK" gate --baseline "$T/bad.json" "$T/flat"
+  # The baseline is checked as strictly as the result: one-sided, typo'd
+  # or duplicated baselines do not pass.
+  python3 - "$SRC/results/baseline.json" "$T" <<'PY'
+import json, sys, copy
+d = json.load(open(sys.argv[1])); t = sys.argv[2]
+one = copy.deepcopy(d); one["scenarios"] = one["scenarios"][:1]; json.dump(one, open(t + "/one.json", "w"))
+dup = copy.deepcopy(d); dup["scenarios"].append(dup["scenarios"][0]); json.dump(dup, open(t + "/dup.json", "w"))
+frac = copy.deepcopy(d); frac["scenarios"][2]["fd_steady"] += 0.5; json.dump(frac, open(t + "/frac.json", "w"))
+cls = copy.deepcopy(d); cls["scenarios"][1]["classes"]["sokcet"] = 0; json.dump(cls, open(t + "/cls.json", "w"))
+PY
+  expect_rc 1 "gate: a baseline listing 1 of 6 scenarios fails" "$FDSOAK" gate --baseline "$T/one.json" "$T/flat"
+  grep -q "not in the baseline" "$T/err" && ok "the unlisted scenarios are named" || bad "one-sided message"
+  expect_rc 2 "gate: a scenario listed twice" "$FDSOAK" gate --baseline "$T/dup.json" "$T/flat"
+  grep -q "listed twice" "$T/err" && ok "duplicate named" || bad "duplicate message"
+  expect_rc 2 "gate: a fractional count" "$FDSOAK" gate --baseline "$T/frac.json" "$T/flat"
+  grep -q "whole number" "$T/err" && ok "fraction named" || bad "fraction message"
+  expect_rc 2 "gate: an unknown class" "$FDSOAK" gate --baseline "$T/cls.json" "$T/flat"
+  grep -q '"sokcet" is not an fd class' "$T/err" && ok "class named" || bad "class message"
+  expect_rc 2 "gate: a summary given as the baseline" "$FDSOAK" gate --baseline "$T/flat/summary.json" "$T/flat"
+  grep -q '"kind"' "$T/err" && ok "kind named" || bad "kind message"
+  # A soak spread over machines: judged as a whole.
+  "$FDSOAK" run --adapter api --cycles 200 --warmup 20 --out "$T/api" -q >/dev/null
+  "$FDSOAK" run --adapter platform --cycles 200 --warmup 20 --out "$T/plat" -q >/dev/null
+  expect_rc 0 "gate: complementary run directories pass together" \
+    "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/api" "$T/plat"
+  expect_rc 1 "gate: one part alone is incomplete" "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/api"
+  grep -q "retryable/platform: not in the results" "$T/err" && ok "the missing scenario is named" || bad "missing message"
+  expect_rc 1 "gate: overlapping run directories fail" \
+    "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/api" "$T/plat" "$T/flat"
+  grep -q "in the results twice" "$T/err" && ok "the overlap is named" || bad "overlap message"
+  expect_rc 1 "gate: a leak in one part fails the whole" \
+    "$FDSOAK" gate --baseline "$SRC/results/baseline.json" "$T/api" "$T/leak"
   ;;
 matrix)
   expect_rc 0 "fault matrix, 300 cycles per fault: flat" \

@@ -51,12 +51,14 @@ class Run {
     this.leakEvents = 0;
     this.leaks = [];   // [attempt, fds] per leak event (first 10,000)
     this.written = false;
+    this.cleanups = [];   // run at exit and on a stop signal
     console.error(`${path.basename(process.argv[1])}: pid ${process.pid} seed ${opts.seed}`);
-    process.on('exit', () => this.writeResult());
+    process.on('exit', () => { this.writeResult(); this.cleanup(); });
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
       process.on(sig, () => {
         // Record, then die of the signal as without a handler.
         this.writeResult();
+        this.cleanup();
         process.removeAllListeners(sig);
         process.kill(process.pid, sig);
       });
@@ -71,6 +73,12 @@ class Run {
   backoff() {
     const d = this.opts['delay-ms'] * (0.8 + 0.4 * this.random());
     return new Promise((resolve) => setTimeout(resolve, d));
+  }
+
+  cleanup() {
+    for (const fn of this.cleanups.splice(0)) {
+      try { fn(); } catch (e) { /* best effort */ }
+    }
   }
 
   // Book a leak of `fds` fds in the current attempt (1-based).

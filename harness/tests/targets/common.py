@@ -23,9 +23,11 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 
@@ -59,6 +61,7 @@ class Run:
         self.leak_events = 0     # how many times the leak happened
         self.leaks = []          # [attempt, fds] per leak event (first 10,000)
         self.extra = {}
+        self._dirs = []
         self._written = False
         print(f"{os.path.basename(sys.argv[0])}: pid {os.getpid()} seed {args.seed}",
               file=sys.stderr, flush=True)
@@ -74,6 +77,18 @@ class Run:
         little jitter, as retry loops do so that clients do not synchronise."""
         d = self.args.delay_ms / 1000.0
         time.sleep(d * self.rng.uniform(0.8, 1.2))
+
+    def tempdir(self, prefix):
+        """A scratch directory removed at exit or on a stop signal (removing
+        files that are still open is fine on Linux: the fds stay valid)."""
+        d = tempfile.mkdtemp(prefix=prefix)
+        self._dirs.append(d)
+        return d
+
+    def cleanup(self):
+        for d in self._dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        self._dirs = []
 
     def leak(self, fds):
         """Book a leak of FDS fds in the current attempt (1-based)."""
@@ -103,6 +118,7 @@ class Run:
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
             self.write_result()
+            self.cleanup()
         finally:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
@@ -110,6 +126,7 @@ class Run:
 
     def finish(self, status=0):
         self.write_result()
+        self.cleanup()
         sys.exit(status)
 
 

@@ -24,7 +24,7 @@ def main():
     run = common.Run(args)
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (args.limit, min(hard, args.limit)))
-    d = tempfile.mkdtemp(prefix="fdsoak-emfile-")
+    d = run.tempdir("fdsoak-emfile-")
     logs = []
 
     while run.going():

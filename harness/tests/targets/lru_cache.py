@@ -29,7 +29,7 @@ def main():
     run = common.Run(args)
     rng = run.rng
 
-    d = tempfile.mkdtemp(prefix="fdsoak-lru-")
+    d = run.tempdir("fdsoak-lru-")
     for k in range(args.keys):
         with open(os.path.join(d, f"seg-{k:04d}.dat"), "wb") as f:
             f.write(b"x" * 64)

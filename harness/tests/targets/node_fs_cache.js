@@ -19,6 +19,7 @@ async function main() {
   const opts = parseArgs({ capacity: 32, keys: 150 });
   const run = new Run(opts);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdsoak-nodecache-'));
+  run.cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (let k = 0; k < opts.keys; k++) fs.writeFileSync(path.join(dir, `seg-${k}.dat`), 'x'.repeat(64));
   const cache = new Map();   // insertion order = recency order
 

@@ -22,6 +22,7 @@ async function main() {
   const opts = parseArgs({ n: 10 });
   const run = new Run(opts);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdsoak-nodeleak-'));
+  run.cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const forgotten = [];
 
   while (run.going()) {

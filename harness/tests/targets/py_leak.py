@@ -18,7 +18,6 @@ exception path of a retry loop that forgets to dispose of what the attempt
 created.
 """
 import os
-import shutil
 import sqlite3
 import tempfile
 
@@ -48,7 +47,7 @@ class Adapter:
 
 def loop(run, args):
     """The reconnect loop; shared with fork_leak.py's worker."""
-    store_dir = tempfile.mkdtemp(prefix="fdsoak-pyleak-")
+    store_dir = run.tempdir("fdsoak-pyleak-")
     forgotten = []
     try:
         while run.going():
@@ -65,8 +64,7 @@ def loop(run, args):
             run.backoff()
     finally:
         run.write_result()
-        if not forgotten:
-            shutil.rmtree(store_dir, ignore_errors=True)
+        run.cleanup()
 
 
 def main():

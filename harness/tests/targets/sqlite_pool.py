@@ -55,7 +55,7 @@ async def main():
     args = ap.parse_args()
     run = common.Run(args)
     rng = run.rng
-    d = tempfile.mkdtemp(prefix="fdsoak-sqlpool-")
+    d = run.tempdir("fdsoak-sqlpool-")
     pool = Pool(os.path.join(d, "state.db"), args.pool_max)
 
     while run.going():

@@ -33,7 +33,7 @@ def main():
         common.attempt_connect(args.port)
         run.attempts += 1
         if run.attempts == step_at:
-            d = tempfile.mkdtemp(prefix="fdsoak-step-")
+            d = run.tempdir("fdsoak-step-")
             kept.append(open(os.path.join(d, "subsystem.log"), "a"))
             kept.append(open(os.path.join(d, "subsystem.lock"), "w"))
             r, w = os.pipe()
