@@ -137,6 +137,14 @@ typedef struct {
  */
 fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st);
 
+/* The rate a leak report gives (fds per unit of x): the growth of the
+ * count's floor from the first tenth of the samples to the last, over the
+ * attempts (or seconds) between.  A leak that strikes at random attempts is
+ * a staircase; a least-squares line through it misses the fds that really
+ * leaked by 10-20 % over a few hundred attempts, this does not.  NaN when
+ * undefined. */
+double fsk_realized_rate(const int *y, const double *x, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Identity tracking: fds that outlive their cycle                     */
 /* ------------------------------------------------------------------ */
@@ -193,6 +201,8 @@ typedef struct {
   const char *unit;    /* the rate's unit: "cycle", "attempt" or "hour" */
   double rate;         /* fds per unit (the verdict's rate), NaN if none */
   double attempts;     /* attempts after warm-up (watch) */
+  double warmup_x;     /* watch: the warm-up as given (attempts or samples);
+                          s->warmup is then the first judged sample */
   size_t no_origin;    /* leaked fds whose origin the shim no longer held */
 } fsk_scenario_t;
 

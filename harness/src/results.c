@@ -156,7 +156,11 @@ fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict) {
     ser.born = born;
     ser.nsurvivors = born != NULL ? s->nleaked : 0;
     s->verdict = fsk_verdict_stat(&ser, &s->stats);
-    s->rate = hour ? s->stats.slope * 3600.0 : s->stats.slope;
+    s->rate = s->xs != NULL && s->nsamples > warmup
+                  ? fsk_realized_rate(s->counts + warmup, s->xs + warmup, s->nsamples - warmup)
+                  : s->stats.slope;
+    if (hour)
+      s->rate *= 3600.0;
     free(born);
   }
   return s->verdict;
@@ -255,7 +259,11 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
   cJSON_AddStringToObject(o, "path", s->path);
   cJSON_AddStringToObject(o, "adapter", s->adapter);
   cJSON_AddNumberToObject(o, "cycles", (double)s->cycles);
-  cJSON_AddNumberToObject(o, "warmup", (double)s->warmup);
+  /* watch: the warm-up as the user gave it (attempts); the sample it
+   * ended at is warmup_samples. */
+  cJSON_AddNumberToObject(o, "warmup", s->xs != NULL ? s->warmup_x : (double)s->warmup);
+  if (s->xs != NULL)
+    cJSON_AddNumberToObject(o, "warmup_samples", (double)s->warmup);
   if (fsk__scenario_ends(s, &first, &last) == 0) {
     cJSON_AddNumberToObject(o, "fd_first", first);
     cJSON_AddNumberToObject(o, "fd_last", last);

@@ -663,6 +663,7 @@ int fsk__watch_main(int argc, char **argv) {
 
   /* Judge: the one path `run` uses too. */
   wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
+  wt.sc.warmup_x = (double)w->warmup;
   wt.sc.cycles = wt.attempts_mode ? (long)(attempts_now(&wt) - wt.x0) : (long)post;
   wt.sc.attempts = wt.attempts_mode ? attempts_now(&wt) - wt.x0 : 0.0;
   if (post > 0) {

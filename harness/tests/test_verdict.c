@@ -260,6 +260,29 @@ static void test_stat_rate_per_attempt(void **state) {
   assert_true(fabs(st.slope - 0.1) < 0.01);
 }
 
+/* The reported rate is what really leaked: a staircase of random 3-fd
+ * jumps, with in-flight fds on top, over 300 attempts. */
+static void test_realized_rate(void **state) {
+  static int y[300];
+  static double x[300];
+  uint64_t s = 7;
+  int leaked = 0;
+  size_t i;
+
+  (void)state;
+  for (i = 0; i < 300; i++) {
+    x[i] = (double)i;
+    if (rng_unit(&s) < 0.1)
+      leaked += 3;
+    y[i] = 20 + leaked + (rng_unit(&s) < 0.3 ? 2 : 0); /* 2 in flight at 30 % of the looks */
+  }
+  printf("# realized %.4f, leaked %d over 299 attempts (%.4f)\n", fsk_realized_rate(y, x, 300),
+         leaked, (double)leaked / 299.0);
+  assert_true(fabs(fsk_realized_rate(y, x, 300) - (double)leaked / 299.0) < 0.1 * (double)leaked / 299.0);
+  assert_true(isnan(fsk_realized_rate(y, x, 1)));
+  assert_true(isnan(fsk_realized_rate(NULL, x, 300)));
+}
+
 /* Identity: survivors that all date from one half are replaced, not kept. */
 static void test_stat_identity(void **state) {
   static int y[200];
@@ -474,6 +497,7 @@ int main(void) {
       cmocka_unit_test(test_stat_leak_behind_a_climb),
       cmocka_unit_test(test_stat_rate_per_attempt),
       cmocka_unit_test(test_stat_identity),
+      cmocka_unit_test(test_realized_rate),
       cmocka_unit_test(test_projection_hours),
       cmocka_unit_test(test_run_finish),
   };
