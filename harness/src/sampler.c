@@ -114,7 +114,7 @@ int fsk__sampler_count(fsk_sampler_t *s) {
     total += c;
     note_count(s, s->pids[i], c);
   }
-  return any ? total : -1;
+  return any ? total - (s->skip_stdio ? s->nstdio : 0) : -1;
 }
 
 int fsk__sampler_snapshot(fsk_sampler_t *s) {
@@ -149,9 +149,14 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
     got = 1;
     s->nfds += n;
   }
-  for (i = 0; i < s->nfds; i++)
-    s->cls[s->fds[i].cls]++;
-  s->snap_count = (int)s->nfds;
+  s->nstdio = 0;
+  for (i = 0; i < s->nfds; i++) {
+    if (s->skip_stdio && s->fds[i].fd <= 2)
+      s->nstdio++;
+    else
+      s->cls[s->fds[i].cls]++;
+  }
+  s->snap_count = (int)s->nfds - (s->skip_stdio ? s->nstdio : 0);
   return got ? 0 : -ESRCH;
 }
 

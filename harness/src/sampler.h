@@ -11,6 +11,9 @@
 typedef struct {
   pid_t root;          /* 0: this process alone (in-process `run`) */
   int orphans;         /* include orphans we reaped as subreaper */
+  int skip_stdio;      /* counts and classes leave fds 0-2 out (in-process
+                          `run`: they depend on who started fdsoak) */
+  int nstdio;          /* fds 0-2 open at the last snapshot */
   pid_t pids[FSK_TREE_MAX];
   size_t npids;
   double tree_at;      /* when the tree was last listed */

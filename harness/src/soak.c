@@ -10,9 +10,11 @@
  */
 #include "driver.h"
 #include "proc.h"
+#include "sampler.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -353,28 +355,6 @@ static int scen_cycle(scen_t *s) {
   return s->outcomes >= want ? 0 : -ETIMEDOUT;
 }
 
-/*
- * Counts leave out fds 0-2: what stdin, stdout and stderr are (a terminal, a
- * pipe, /dev/null) depends on who started fdsoak, and a baseline compared
- * across machines must not.  Everything else the worker holds is its own.
- */
-static int stdio_open(const fsk_fd_t *fds, size_t n) {
-  size_t i;
-  int k = 0;
-  for (i = 0; i < n && fds[i].fd <= 2; i++)
-    k++;
-  return k;
-}
-
-static void count_classes(const fsk_fd_t *fds, size_t n, int *cls) {
-  size_t i;
-  memset(cls, 0, sizeof(int) * FSK_FD_CLASS_COUNT);
-  for (i = 0; i < n; i++) {
-    if (fds[i].fd > 2)
-      cls[fds[i].cls]++;
-  }
-}
-
 static const char *step_of(const fsk_fd_t *f) {
   size_t n = strlen(f->target);
   if (f->cls == FSK_FD_FILE && n > 4 && strcmp(f->target + n - 4, "-wal") == 0)
@@ -468,14 +448,14 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
                         fsk_scenario_t *out) {
   gw_runner_options_t ropts;
   gw_platform_config_t cfg;
-  fsk_tracker_t *tracker = NULL;
+  fsk_sampler_t smp;
+  fsk_leak_t *surv = NULL;
   scen_t s;
   char err[256], label[64], pathname[32];
-  int cls[FSK_FD_CLASS_COUNT];
   long total = o->warmup + o->cycles, c, rss_warm = -1;
-  int last_count = -1, count, nstdio = 0, rc, busy_fd = -1, busy_port = 0;
+  int last_count = -1, count, rc, busy_fd = -1, busy_port = 0;
   int path = def->path, adapter = def->adapter;
-  size_t nfds = 0, nleak, i;
+  size_t nleak, i;
   uint64_t t0 = uv_hrtime();
 
   memset(&s, 0, sizeof(s));
@@ -496,7 +476,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
   }
   snprintf(label, sizeof(label), "%s/%s", pathname, fsk__adapter_names[adapter]);
   fsk_scenario_init(out, pathname, fsk__adapter_names[adapter], o->warmup);
-  memset(cls, 0, sizeof(cls));
+  memset(&smp, 0, sizeof(smp)); /* freeing a zeroed sampler is harmless */
 
   if (def->port_kind == PORT_PEER_REJECT || def->port_kind == PORT_PEER_RESET) {
     if ((rc = peer_start(e, def->port_kind, o->platformd)) != 0)
@@ -533,8 +513,11 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
     fprintf(stderr, "fdsoak: %s: %s\n", label, err);
     goto out;
   }
-  if ((rc = fsk_tracker_new(&tracker)) != 0)
+  /* The engine `watch` samples with, on this process alone; fds 0-2 are
+   * left out (what they are depends on who started fdsoak). */
+  if ((rc = fsk__sampler_init(&smp, 0, 0)) != 0)
     goto out;
+  smp.skip_stdio = 1;
 
   /* The first connect is the startup path, not a reconnect: it runs before
    * cycle 0 and is not sampled. */
@@ -562,21 +545,22 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
       rc = -EPROTO;
       goto out;
     }
-    /* The quiescent point: sample. */
-    count = fsk_fd_count(0);
+    /* The quiescent point: sample (count every cycle, the table when it
+     * moved). */
+    count = fsk__sampler_count(&smp);
     if (count != last_count || c == o->warmup - 1 || c == total - 1 || c == 0) {
-      rc = fsk_fd_snapshot(0, e->fds, MAX_FDS, &nfds);
+      if ((rc = fsk__sampler_snapshot(&smp)) != 0)
+        goto out;
+      count = fsk__sampler_count(&smp); /* with this snapshot's fds 0-2 */
+      if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
+        rc = fsk__sampler_baseline(&smp, (double)c);
+      else if (c >= o->warmup)
+        rc = fsk__sampler_feed(&smp, (double)c);
       if (rc != 0)
         goto out;
-      count_classes(e->fds, nfds, cls);
-      nstdio = stdio_open(e->fds, nfds);
-      if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
-        fsk_tracker_baseline(tracker, e->fds, nfds, c);
-      else if (c >= o->warmup)
-        fsk_tracker_feed(tracker, e->fds, nfds, c);
       last_count = count;
     }
-    if ((rc = fsk_scenario_push(out, count - nstdio, cls)) != 0)
+    if ((rc = fsk_scenario_push(out, count, smp.cls)) != 0)
       goto out;
     if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
       rss_warm = rss_kib();
@@ -586,14 +570,10 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
   out->cycles = c > o->warmup ? c - o->warmup : 0;
 
   /* Every fd opened after warm-up and still open: a leak, with its origin. */
-  nleak = fsk_tracker_survivors(tracker, NULL, 0);
+  nleak = fsk__sampler_survivors(&smp, INFINITY, &surv);
   if (nleak > 0) {
-    out->leaked = calloc(nleak, sizeof(*out->leaked));
-    if (out->leaked == NULL) {
-      rc = -ENOMEM;
+    if ((rc = fsk_scenario_set_leaked(out, surv, nleak)) != 0)
       goto out;
-    }
-    out->nleaked = fsk_tracker_survivors(tracker, out->leaked, nleak);
     for (i = 0; i < out->nleaked; i++) {
       fsk_leak_t *l = &out->leaked[i];
       fsk_fd_t f;
@@ -625,7 +605,8 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
 
 out:
   out->seconds = (double)(uv_hrtime() - t0) / 1e9;
-  fsk_tracker_free(tracker);
+  free(surv);
+  fsk__sampler_free(&smp);
   scen_teardown(&s);
   if (!o->under_valgrind)
     close_leftovers(e->before, e->nbefore, e->fds);
