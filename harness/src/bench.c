@@ -202,6 +202,12 @@ int fsk__bench_main(int argc, char **argv) {
   int r;
   char cmd[64];
 
+  if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+    printf("usage: fdsoak bench\n"
+           "  the cost of a soak cycle against a bare loop doing the same store and network\n"
+           "  work, per path and adapter, best of 3 interleaved rounds; figures on stdout\n");
+    return 0;
+  }
   if (argc > 0) {
     fprintf(stderr, "fdsoak bench: takes no arguments\n");
     return FSK_EXIT_USAGE;

@@ -55,6 +55,11 @@ void fsk__origin_release(void);
 /* Progress bar on stderr. */
 void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
 
+/* `fdsoak run`, and its worker (argv from "run" on). */
+int fsk__run_main(int argc, char **argv);
+int fsk__run_worker_main(int argc, char **argv);
+/* A usage error: "fdsoak: MESSAGE" and a pointer to --help; FSK_EXIT_USAGE. */
+int fsk__usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `fdsoak watch`. */
 int fsk__watch_main(int argc, char **argv);
 /* `fdsoak bench`. */

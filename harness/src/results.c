@@ -601,7 +601,7 @@ int fsk_write_junit(const char *file, const fsk_run_t *run) {
 /* ------------------------------------------------------------------ */
 
 /* mkdir -p: every missing component, 0755. */
-static int mkdir_p(const char *dir) {
+int fsk__mkdir_p(const char *dir) {
   char buf[PATH_MAX];
   size_t len = strlen(dir), i;
   struct stat st;
@@ -645,7 +645,7 @@ int fsk_results_write(const char *dir, const fsk_run_t *run) {
 
   if (dir == NULL || *dir == '\0' || run == NULL)
     return -EINVAL;
-  r = mkdir_p(dir);
+  r = fsk__mkdir_p(dir);
   if (r != 0)
     return r;
   for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -668,7 +668,7 @@ int fsk_results_link_latest(const char *root, const char *dir) {
 
   if (root == NULL || dir == NULL || *root == '\0' || *dir == '\0')
     return -EINVAL;
-  r = mkdir_p(root);
+  r = fsk__mkdir_p(root);
   if (r != 0)
     return r;
   if (realpath(root, rroot) == NULL || realpath(dir, rdir) == NULL)

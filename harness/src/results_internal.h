@@ -27,6 +27,9 @@ void fsk__xml_escape(FILE *f, const char *s);
 
 /* First and last post-warm-up count; -ENODATA when the run never got
  * past warm-up. */
+/* mkdir -p: every missing directory of dir, 0755; -ENOTDIR when a part is
+ * not a directory. */
+int fsk__mkdir_p(const char *dir);
 int fsk__scenario_ends(const fsk_scenario_t *s, int *first, int *last);
 
 #endif

@@ -77,7 +77,7 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
   errno = 0;
   x = strtod(v, &end);
   if (errno != 0 || end == v || *end != '\0' || !(x >= lo && x <= hi))
-    return werr("%s: '%s' is not a number in %g..%g", flag, v, lo, hi);
+    return werr("%s: '%s' is not a number in %.15g..%.15g", flag, v, lo, hi);
   *out = x;
   return 0;
 }

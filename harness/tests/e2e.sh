@@ -191,6 +191,11 @@ watch_observed)
     && ok "rate per attempt within 10 %" || bad "rate $(json "$T/obs2/summary.json" "d['scenarios'][0]['rate']")"
   ;;
 bad_input)
+  expect_rc 0 "--version" "$FDSOAK" --version
+  grep -q "^fdsoak [0-9]" "$T/out" && ok "version printed" || bad "version"
+  for verb in run watch bench gate; do expect_rc 0 "$verb --help" "$FDSOAK" $verb --help; done
+  expect_rc 2 "watch: a pid out of range names the range" "$FDSOAK" watch --pid 99999999
+  grep -q "1..4194304" "$T/err" && ok "range printed as integers" || bad "range: $(cat "$T/err")"
   expect_rc 2 "no verb" "$FDSOAK"
   expect_rc 2 "unknown verb" "$FDSOAK" frobnicate
   expect_rc 2 "run: bad --cycles" "$FDSOAK" run --cycles ten
