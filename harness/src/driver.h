@@ -46,9 +46,11 @@ void fsk__run_free(fsk_run_t *run);
 /* Describe where fd of pid (0: this process) came from using the shim's fd
  * record (a backtrace) in the counter page at stats_path, if any; appends
  * "; opened by OP() at FRAME <- FRAME ..." to buf (frames symbolized with
- * libdwfl).  Returns 1 when the shim had a record, 0 when not (never
+ * libdwfl, through maps -- a copy of /proc/PID/maps -- when the process is
+ * gone; NULL: the live process only).  Returns 1 when the shim had a record, 0 when not (never
  * tracked, or overwritten in its ring). */
-int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, size_t len);
+int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
+                          size_t len);
 /* Release what symbolizing keeps open (ELF files of the last process). */
 void fsk__origin_release(void);
 

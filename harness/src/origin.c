@@ -22,7 +22,7 @@
 
 /* One Dwfl per process described; reporting a process's modules reads its
  * maps and opens its ELF files, so it is done once per lookup batch. */
-static Dwfl *dwfl_for(pid_t pid) {
+static Dwfl *dwfl_for(pid_t pid, const char *maps) {
   static char *debuginfo_path = NULL;
   static const Dwfl_Callbacks cb = {
       .find_elf = dwfl_linux_proc_find_elf,
@@ -33,7 +33,20 @@ static Dwfl *dwfl_for(pid_t pid) {
 
   if (d == NULL)
     return NULL;
-  if (dwfl_linux_proc_report(d, pid) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+  /* The live process, else the maps kept while it lived (it may have
+   * died of the very leak being reported). */
+  if (dwfl_linux_proc_report(d, pid) != 0) {
+    FILE *f = maps != NULL ? fmemopen((void *)maps, strlen(maps), "r") : NULL;
+    int rc = f != NULL ? dwfl_linux_proc_maps_report(d, f) : -1;
+
+    if (f != NULL)
+      fclose(f);
+    if (rc != 0) {
+      dwfl_end(d);
+      return NULL;
+    }
+  }
+  if (dwfl_report_end(d, NULL, NULL) != 0) {
     dwfl_end(d);
     return NULL;
   }
@@ -94,16 +107,17 @@ void fsk__origin_release(void) {
   g_cache.pid = 0;
 }
 
-static Dwfl *dwfl_cached(pid_t pid) {
+static Dwfl *dwfl_cached(pid_t pid, const char *maps) {
   if (g_cache.d != NULL && g_cache.pid == pid)
     return g_cache.d;
   fsk__origin_release();
-  g_cache.d = dwfl_for(pid);
+  g_cache.d = dwfl_for(pid, maps);
   g_cache.pid = g_cache.d != NULL ? pid : 0;
   return g_cache.d;
 }
 
-int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, size_t len) {
+int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
+                          size_t len) {
   inj_stats_view_t v;
   inj_fd_record_t rec;
   size_t used = strlen(buf);
@@ -114,7 +128,7 @@ int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, char *buf, 
   if (stats_path == NULL || used >= len || inj_stats_open(stats_path, &v) != 0)
     return 0;
   if (inj_stats_fd_record(&v, (int)who, fd, &rec) == 0 && rec.nframes > 0) {
-    Dwfl *d = dwfl_cached(who);
+    Dwfl *d = dwfl_cached(who, maps);
 
     found = 1;
     used += (size_t)snprintf(buf + used, len - used, "; opened by %s() at", inj_op_name(rec.op));

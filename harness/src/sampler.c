@@ -9,6 +9,8 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,11 @@ int fsk__sampler_init(fsk_sampler_t *s, pid_t root, int orphans) {
 }
 
 void fsk__sampler_free(fsk_sampler_t *s) {
+  size_t i;
+
+  for (i = 0; s->maps != NULL && i < s->nprocs; i++)
+    free(s->maps[i]);
+  free(s->maps);
   fsk_tracker_free(s->tracker);
   free(s->procs);
   free(s->fds);
@@ -47,12 +54,17 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
   if (s->nprocs == s->capprocs) {
     size_t cap = s->capprocs ? s->capprocs * 2 : 8;
     fsk_proc_info_t *p = realloc(s->procs, cap * sizeof *p);
+    char **m;
 
     if (p == NULL)
       return NULL;
     s->procs = p;
+    if ((m = realloc(s->maps, cap * sizeof *m)) == NULL)
+      return NULL;
+    s->maps = m;
     s->capprocs = cap;
   }
+  s->maps[s->nprocs] = NULL;
   memset(&s->procs[s->nprocs], 0, sizeof s->procs[0]);
   s->procs[s->nprocs].pid = pid;
   s->procs[s->nprocs].fd_first = -1;
@@ -80,6 +92,44 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
   return s->npids;
 }
 
+/* A copy of /proc/PID/maps (NULL if unreadable). */
+static char *read_maps(pid_t pid) {
+  char path[64], *buf = NULL;
+  size_t len = 0, cap = 0;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return NULL;
+  for (;;) {
+    if (cap - len < 4096) {
+      char *b = realloc(buf, cap = cap ? cap * 2 : 16384);
+
+      if (b == NULL)
+        break;
+      buf = b;
+    }
+    n = read(fd, buf + len, cap - len - 1);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  close(fd);
+  if (buf != NULL)
+    buf[len] = '\0';
+  return buf;
+}
+
+const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid) {
+  size_t i;
+
+  for (i = 0; i < s->nprocs; i++)
+    if (s->procs[i].pid == pid)
+      return s->maps[i];
+  return NULL;
+}
+
 /* Attribution and the fd limit: a process at its own limit is the
  * strongest evidence there is. */
 static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
@@ -90,8 +140,17 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
   if (p->fd_first < 0)
     p->fd_first = c;
   p->fd_last = c;
-  if (c > p->fd_max)
+  if (c > p->fd_max) {
+    /* A new high: what it holds now is what a leak report names, and the
+     * process may be gone (an EMFILE death) before the report is made. */
+    char *m = s->root != 0 ? read_maps(pid) : NULL;
+
+    if (m != NULL) {
+      free(s->maps[p - s->procs]);
+      s->maps[p - s->procs] = m;
+    }
     p->fd_max = c;
+  }
   if (p->rlimit_nofile > 0 && c >= p->rlimit_nofile - 1 && !s->at_limit) {
     s->at_limit = 1;
     snprintf(s->limit_note, sizeof s->limit_note,

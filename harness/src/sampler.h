@@ -18,6 +18,8 @@ typedef struct {
   size_t npids;
   double tree_at;      /* when the tree was last listed */
   fsk_proc_info_t *procs; /* every process ever seen, for the report */
+  char **maps;         /* per process: /proc/PID/maps at its highest count,
+                          so a leak's frames can be named after it exited */
   size_t nprocs, capprocs;
   fsk_tracker_t *tracker;
   fsk_fd_t *fds;       /* the last snapshot */
@@ -44,6 +46,8 @@ int fsk__sampler_snapshot(fsk_sampler_t *s);
 /* The last snapshot is the baseline (end of warm-up) / a later sample at x. */
 int fsk__sampler_baseline(fsk_sampler_t *s, double x);
 int fsk__sampler_feed(fsk_sampler_t *s, double x);
+/* The last /proc/PID/maps kept for pid, or NULL. */
+const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid);
 /* Survivors of the last feed: fds opened after the baseline, still open,
  * first seen before x_before (so an fd of the attempt in flight at the last
  * look is not one).  Allocated into *out (free it); returns the count. */

@@ -469,7 +469,8 @@ static void name_origins(watch_t *wt, const char *label) {
         comm = wt->smp.procs[k].comm;
     snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
              wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
-    if (!wt->child || !fsk__origin_from_shim(wt->stats, l->pid, l->fd, l->origin,
+    if (!wt->child || !fsk__origin_from_shim(wt->stats, l->pid, l->fd,
+                                             fsk__sampler_maps(&wt->smp, l->pid), l->origin,
                                              sizeof l->origin))
       sc->no_origin++;
   }

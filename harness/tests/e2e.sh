@@ -133,6 +133,10 @@ PY
     && ok "the evidence is named" || bad "no fd_exhaustion evidence"
   json "$T/emfile/summary.json" "d['target']['exit_code']" | grep -q '^1$' && ok "its exit code is kept" || bad "exit code"
   json "$T/emfile/summary.json" "d['rlimit_nofile']" | grep -q '^128$' && ok "projection from its own limit" || bad "rlimit"
+  # Its frames are named from the maps kept while it lived.
+  json "$T/emfile/summary.json" "d['scenarios'][0]['leaked'][0]['origin']" >"$T/origin"
+  grep -q "opened by open() at [A-Za-z_]" "$T/origin" && ok "a dead target's frames are named" \
+    || bad "origin: $(cat "$T/origin")"
   # A target that exits early: exit 2 and why, never advice about warm-up.
   expect_rc 2 "watch: a target that exits at once" \
     "$FDSOAK" watch --inject 'connect:port=47305:do=refuse' --cycles 60 --out "$T/early" -- \
