@@ -9,6 +9,7 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ void fsk__sampler_free(fsk_sampler_t *s) {
   free(s->procs);
   free(s->fds);
   free(s->feed_x);
+  free(s->peak);
   memset(s, 0, sizeof *s);
 }
 
@@ -205,6 +207,14 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
     }
     if (rc != 0)
       continue; /* gone */
+    /* A process that exited while its table was read shows it empty: the
+     * kernel closed those fds, the program did not.  Such a snapshot would
+     * erase the identity record just before it matters most (a target dead
+     * of its own leak), so it is no snapshot. */
+    if (s->root != 0 && fsk__proc_info(pid, NULL, 0, NULL) != 0) {
+      s->nfds = 0;
+      return -ESRCH;
+    }
     got = 1;
     s->nfds += n;
   }
@@ -243,11 +253,27 @@ int fsk__sampler_baseline(fsk_sampler_t *s, double x) {
 }
 
 int fsk__sampler_feed(fsk_sampler_t *s, double x) {
-  int k = add_feed(s, x);
+  int k = add_feed(s, x), rc;
 
   if (k < 0)
     return k;
-  return fsk_tracker_feed(s->tracker, s->fds, s->nfds, k);
+  if ((rc = fsk_tracker_feed(s->tracker, s->fds, s->nfds, k)) != 0)
+    return rc;
+  if (s->root != 0 && (int)s->nfds >= s->peak_count) {
+    fsk_leak_t *l = NULL;
+    size_t n = fsk__sampler_survivors(s, INFINITY, &l);
+
+    free(s->peak);
+    s->peak = l;
+    s->npeak = n;
+    s->peak_count = (int)s->nfds;
+  }
+  return 0;
+}
+
+size_t fsk__sampler_peak_survivors(const fsk_sampler_t *s, const fsk_leak_t **out) {
+  *out = s->peak;
+  return s->npeak;
 }
 
 size_t fsk__sampler_survivors(fsk_sampler_t *s, double x_before, fsk_leak_t **out) {

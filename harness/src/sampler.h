@@ -29,6 +29,12 @@ typedef struct {
   double *feed_x;      /* x of each feed: the tracker counts feeds, which
                           always increase, while x may repeat */
   size_t nfeeds, capfeeds;
+  fsk_leak_t *peak;    /* the survivors at the fullest table fed so far: a
+                          program that ends by itself may close what it
+                          leaked on the way out (an interpreter's shutdown
+                          does), and its report is about before that */
+  size_t npeak;
+  int peak_count;
   int at_limit;        /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;
@@ -46,6 +52,9 @@ int fsk__sampler_snapshot(fsk_sampler_t *s);
 /* The last snapshot is the baseline (end of warm-up) / a later sample at x. */
 int fsk__sampler_baseline(fsk_sampler_t *s, double x);
 int fsk__sampler_feed(fsk_sampler_t *s, double x);
+/* The survivors at the fullest table fed (see peak); *out is the sampler's
+ * own array, valid until the next feed.  Returns the count. */
+size_t fsk__sampler_peak_survivors(const fsk_sampler_t *s, const fsk_leak_t **out);
 /* The last /proc/PID/maps kept for pid, or NULL. */
 const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid);
 /* Survivors of the last feed: fds opened after the baseline, still open,

@@ -292,8 +292,10 @@ static int sample_floor(watch_t *wt, double *x_at) {
 }
 
 /* Take a snapshot at a moment the count is at its floor, so in-flight fds
- * stay out of the identity record as far as the target allows. */
-static void snapshot_at(watch_t *wt, int floor_c) {
+ * stay out of the identity record as far as the target allows.  0, or a
+ * negative errno when the tree is gone (then nothing may be fed: an empty
+ * table would close every fd in the identity record). */
+static int snapshot_at(watch_t *wt, int floor_c) {
   int i;
 
   for (i = 0; i < 20; i++) {
@@ -303,7 +305,7 @@ static void snapshot_at(watch_t *wt, int floor_c) {
       break;
     usleep(250);
   }
-  fsk__sampler_snapshot(&wt->smp);
+  return fsk__sampler_snapshot(&wt->smp);
 }
 
 /* The sampling loop.  Returns 0, or an exit code for a usage error. */
@@ -375,12 +377,14 @@ static int watch_loop(watch_t *wt) {
 
     if (wt->warm_idx < 0 && (wt->attempts_mode ? x >= (double)w->warmup
                                                : nsamples >= w->warmup)) {
+      if (snapshot_at(wt, count) != 0)
+        continue; /* the tree went away: the loop head says so */
       wt->warm_idx = nsamples;
       wt->x0 = x;
-      snapshot_at(wt, count);
       fsk__sampler_baseline(&wt->smp, x);
     } else if (count != wt->smp.snap_count || nsamples % 50 == 0) {
-      snapshot_at(wt, count);
+      if (snapshot_at(wt, count) != 0)
+        continue;
       if (wt->warm_idx >= 0)
         fsk__sampler_feed(&wt->smp, x);
     }
@@ -395,11 +399,9 @@ static int watch_loop(watch_t *wt) {
   }
   /* The last look is the last sample: feed it, so survivors are judged
    * against it, and it is not a cycle of its own. */
-  if (wt->warm_idx >= 0 && nsamples > wt->warm_idx && wt->smp.nfds > 0) {
-    snapshot_at(wt, wt->sc.counts[nsamples - 1]);
-    if (wt->smp.nfds > 0 && target_alive(wt))
-      fsk__sampler_feed(&wt->smp, wt->sc.xs[nsamples - 1]);
-  }
+  if (wt->warm_idx >= 0 && nsamples > wt->warm_idx && wt->smp.nfds > 0 &&
+      snapshot_at(wt, wt->sc.counts[nsamples - 1]) == 0 && target_alive(wt))
+    fsk__sampler_feed(&wt->smp, wt->sc.xs[nsamples - 1]);
   return 0;
 }
 
@@ -669,9 +671,17 @@ int fsk__watch_main(int argc, char **argv) {
   wt.sc.attempts = wt.attempts_mode ? attempts_now(&wt) - wt.x0 : 0.0;
   if (post > 0) {
     fsk_leak_t *l = NULL;
+    const fsk_leak_t *peak = NULL;
     size_t n = fsk__sampler_survivors(&wt.smp, wt.sc.xs[wt.sc.nsamples - 1], &l);
+    size_t np = fsk__sampler_peak_survivors(&wt.smp, &peak);
 
-    fsk_scenario_set_leaked(&wt.sc, l, n);
+    /* A program that ended by itself may have closed what it leaked on its
+     * way out (an interpreter's shutdown closes every file object): its
+     * survivors are those of its fullest table. */
+    if (wt.child && wt.tgt.exited && np > n)
+      fsk_scenario_set_leaked(&wt.sc, peak, np);
+    else
+      fsk_scenario_set_leaked(&wt.sc, l, n);
     free(l);
   }
   fsk_scenario_judge(&wt.sc, 0);
