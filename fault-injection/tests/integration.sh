@@ -427,22 +427,42 @@ seen = []
 deadline = time.monotonic() + 20
 while time.monotonic() < deadline and not os.path.exists(d + "/stop"):
     r = attempt()
-    if not seen or seen[-1] != r: seen.append(r)
+    if not seen or seen[-1] != r:
+        seen.append(r)
+        open(d + "/seen.tmp", "w").write(" ".join(seen)); os.rename(d + "/seen.tmp", d + "/seen")
     if not os.path.exists(d + "/ready"): open(d + "/ready", "w").close()
     time.sleep(0.01)
 print(" ".join(seen))
 EOF
   py=$!
   i=0; while [ ! -e "$work/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-  sleep 0.1
+  # Each swap is waited for on what the program saw and on the page
+  # (control_errors),
+  # not with a sleep: a loaded machine only makes the wait longer.
+  page_has() { # page_has LINE: poll the stats page for up to 10 s
+    j=0
+    while [ $j -lt 500 ]; do
+      "$INJ_BIN/inj_stats_dump" "$st" 2>/dev/null | grep -qx "$1" && return 0
+      sleep 0.02; j=$((j + 1))
+    done
+    return 1
+  }
+  seen_is() { # seen_is TEXT: poll what the program has seen, up to 10 s
+    j=0
+    while [ $j -lt 500 ]; do
+      [ "$(cat "$work/seen" 2>/dev/null)" = "$1" ] && return 0
+      sleep 0.02; j=$((j + 1))
+    done
+    return 1
+  }
   # Replace the file atomically (write + rename), as the README asks.
   printf 'connect:port=%s:do=errno(ENETUNREACH)' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  sleep 0.4
+  seen_is "ok ENETUNREACH" || fail "the outage spec was never applied"
   printf 'connect:port=%s:do=bogus' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  sleep 0.4
+  page_has "control_errors=1" || fail "the bad spec was never reported"
   "$INJ_BIN/inj_stats_dump" "$st" >"$work/st1"
   : >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  sleep 0.4
+  seen_is "ok ENETUNREACH ok" || fail "the empty spec was never applied"
   touch "$work/stop"; wait $py
   check "outage applied and lifted at runtime; bad spec kept the old rules" "ok ENETUNREACH ok" "$(cat "$work/out")"
   contains "bad control spec reported, not fatal" "FDSOAK_INJECT_CONTROL $ctl: rule 1: unknown action" "$work/err"
