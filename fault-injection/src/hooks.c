@@ -310,9 +310,12 @@ __attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
 #define HOOK(name, ret, params, args, hotbits, kind, fallback)                  \
   EXPORT ret name params {                                                     \
     PROLOGUE_##kind                                                            \
-    uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);               \
+    uint32_t hot;                                                              \
+    /* resolve first, load hot after: nothing lives across the cold call, so  \
+       the fast path needs no frame (objdump: load, test, jmp *real_) */      \
     if (INJ_UNLIKELY(!real_##name))                                            \
       inj__resolve_real();                                                     \
+    hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);                        \
     if (INJ_LIKELY(!(hot & (hotbits))))                                        \
       FAST_##kind(name, args, fallback)                                        \
     BODY_##kind(name, args, fallback)                                          \
