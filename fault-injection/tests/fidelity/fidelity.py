@@ -76,6 +76,7 @@ if BIN and os.path.exists(os.path.join(BIN, "fid_curlm")):
 
 # (client, event) -> why the pair cannot match.  Empty: every pair matches.
 KNOWN = {}
+RERUNS = []   # pairs that matched only on a re-run (time differed first)
 
 
 def sh(*cmd):
@@ -126,18 +127,31 @@ def pair(client, event):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     ienv = dict(env, LD_PRELOAD=SHIM, FDSOAK_INJECT=rule)
-    # The two runs of a pair go side by side, so they see the same load.
-    with cf.ThreadPoolExecutor(max_workers=1) as one:
-        fut = one.submit(run, mk(real[0], real[1], t), real[1], real[0], env)
-        inj = run(mk(inj_at[0], inj_at[1], t), inj_at[1], inj_at[0], ienv)
-        real_r = fut.result()
-    why = []
-    if real_r[0] != inj[0]:
-        why.append("exit %s vs %s" % (real_r[0], inj[0]))
-    if real_r[1] != inj[1]:
-        why.append("output %r vs %r" % (real_r[1], inj[1]))
-    if abs(real_r[2] - inj[2]) > max(0.35, 0.25 * max(real_r[2], inj[2])):
-        why.append("time %.2f s vs %.2f s" % (real_r[2], inj[2]))
+    # A pair that differs in time only is run again, up to twice: on a
+    # loaded machine a client's own start-up work (Node compiling its http
+    # stack: 0.2-0.6 s for an event that takes none) can land in the timed
+    # part.  A real difference of timing (the event's seconds against none)
+    # shows in every attempt; exit code and output are never retried.
+    for attempt in range(3):
+        # The two runs of a pair go side by side, so they see the same load.
+        with cf.ThreadPoolExecutor(max_workers=1) as one:
+            fut = one.submit(run, mk(real[0], real[1], t), real[1], real[0], env)
+            inj = run(mk(inj_at[0], inj_at[1], t), inj_at[1], inj_at[0], ienv)
+            real_r = fut.result()
+        why = []
+        if real_r[0] != inj[0]:
+            why.append("exit %s vs %s" % (real_r[0], inj[0]))
+        if real_r[1] != inj[1]:
+            why.append("output %r vs %r" % (real_r[1], inj[1]))
+        if why:
+            break
+        if abs(real_r[2] - inj[2]) > max(0.35, 0.25 * max(real_r[2], inj[2])):
+            why.append("time %.2f s vs %.2f s%s" % (real_r[2], inj[2],
+                                                  " (after %d re-runs)" % attempt if attempt else ""))
+        else:
+            break
+    if attempt and not why:
+        RERUNS.append("%s x %s" % (cname, ename))
     return cname, ename, real_r, inj, why
 
 
@@ -264,6 +278,8 @@ def main():
         for (cname, ename), r in sorted(res.items()):
             print("%s x %s: real exit %s %.2f s %r | shim exit %s %.2f s %r"
                   % (cname, ename, r[2][0], r[2][2], r[2][1], r[3][0], r[3][2], r[3][1]))
+    if RERUNS:
+        print("\nmatched on a re-run (time only differed first): " + ", ".join(sorted(RERUNS)))
     print("\nfidelity: %s" % ("%d unexplained mismatch(es)" % bad if bad else "all pairs match or are explained"))
     return 1 if bad else 0
 
