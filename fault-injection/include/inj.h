@@ -61,7 +61,8 @@ typedef enum inj_action {
                            the kernel's own ETIMEDOUT after
                            net.ipv4.tcp_syn_retries.  Spelled hang, timeout
                            or async(ETIMEDOUT). */
-  INJ_DO_EAI,           /* getaddrinfo: return an EAI_* code */
+  INJ_DO_EAI,           /* getaddrinfo: return an EAI_* code, after arg ns
+                           (a resolver that never answers: eai(EAI_AGAIN,T)) */
   INJ_DO_PASS,          /* any op: let the call through, count it as an
                            observed attempt (a cycle source for programs
                            whose failures are real) */
@@ -99,6 +100,9 @@ typedef struct inj_rule {
   uint64_t win_start_ns, win_end_ns;  /* end == UINT64_MAX: forever */
   /* action */
   int code;                 /* errno (ERRNO/ASYNC) or EAI_* code (EAI) */
+  uint64_t arg;             /* the action's own argument, apart from the
+                               schedule's k: reset(N) bytes; eai(E,T) delay
+                               in ns (0: at once) */
   char text[INJ_RULE_TEXT]; /* the rule as written, truncated */
 } inj_rule_t;
 

@@ -546,7 +546,7 @@ int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa,
       return fault_refuse(fd, sa, len, r->code);
     return fault_sink(fd, sa, len, 1, r->code);
   case INJ_DO_RESET:
-    return fault_reset(fd, sa, len, (uint32_t)r->k);
+    return fault_reset(fd, sa, len, (uint32_t)r->arg);
   default:
     errno = r->code;
     return -1;

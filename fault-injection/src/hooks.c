@@ -198,6 +198,7 @@ static int slow_getaddrinfo(const char *node, const char *service,
   call_t c = { .op = INJ_OP_GETADDRINFO, .str = node };
   const inj_rule_t *r;
   int code = 0, action = 0;
+  uint64_t delay = 0;
 
   if (!GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
     return real_getaddrinfo(node, service, hints, res);
@@ -205,10 +206,22 @@ static int slow_getaddrinfo(const char *node, const char *service,
   if (r) {
     code = r->code;
     action = r->action;
+    delay = r->arg;
   }
   GUARD_DROP();
-  if (r && action == INJ_DO_EAI)
+  if (r && action == INJ_DO_EAI) {
+    /* eai(E,T): the resolver that never answers.  glibc waits out its
+       timeout in poll() and resumes it after a signal; so does this, outside
+       the guard (a longjmp out of it leaves the shim working). */
+    if (delay) {
+      struct timespec ts = { (time_t)(delay / 1000000000u), (long)(delay % 1000000000u) };
+      int e = errno;
+      while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+      errno = e;
+    }
     return code;
+  }
   if (r) {
     errno = code;
     return EAI_SYSTEM;
@@ -297,9 +310,12 @@ __attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
 #define HOOK(name, ret, params, args, hotbits, kind, fallback)                  \
   EXPORT ret name params {                                                     \
     PROLOGUE_##kind                                                            \
-    uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);               \
+    uint32_t hot;                                                              \
+    /* resolve first, load hot after: nothing lives across the cold call, so  \
+       the fast path needs no frame (objdump: load, test, jmp *real_) */      \
     if (INJ_UNLIKELY(!real_##name))                                            \
       inj__resolve_real();                                                     \
+    hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);                        \
     if (INJ_LIKELY(!(hot & (hotbits))))                                        \
       FAST_##kind(name, args, fallback)                                        \
     BODY_##kind(name, args, fallback)                                          \

@@ -448,7 +448,7 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     }
     r->action = INJ_DO_RESET;
     r->code = ECONNRESET;
-    r->k = n;
+    r->arg = n;
     return 0;
   }
   if (slice_eq(name, "errno") || slice_eq(name, "async")) {
@@ -479,8 +479,15 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     return 0;
   }
   if (slice_eq(name, "eai")) {
-    slice_t a = trim(args);
+    slice_t a = trim(args), t = { NULL, 0 };
+    const char *comma = args.p ? memchr(a.p, ',', a.n) : NULL;
     int found = 0;
+    if (comma) {
+      t.p = comma + 1;
+      t.n = a.n - (size_t)(comma - a.p) - 1;
+      a.n = (size_t)(comma - a.p);
+      a = trim(a);
+    }
     if (args.p)
       for (size_t i = 0; i < sizeof eai_table / sizeof *eai_table; i++)
         if (slice_eq(a, eai_table[i].name)) {
@@ -489,12 +496,15 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
         }
     if (!found)
       return fail(pe, "unknown EAI code (EAI_AGAIN, EAI_FAIL, EAI_NONAME, ...)", v);
+    r->arg = 0;
+    if (comma && (parse_duration_ns(t, &r->arg) < 0 || r->arg > 600000000000ull))
+      return fail(pe, "eai(EAI_X,T): T is a delay up to 600 s, like 1, 1.5s or 250ms", v);
     r->action = INJ_DO_EAI;
     r->code = code;
     return 0;
   }
   return fail(pe, "unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-                  "reset[(N)], async(E), eai(EAI_X), pass)", v);
+                  "reset[(N)], async(E), eai(EAI_X[,T]), pass)", v);
 }
 
 enum { F_ADDR = 1, F_PORT = 2, F_PATH = 4, F_HOST = 8, F_FAMILY = 16,

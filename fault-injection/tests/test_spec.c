@@ -91,8 +91,20 @@ static void test_ipv6_and_ranges(void **state) {
   assert_int_equal(spec.rules[2].action, INJ_DO_UNREACH);
   assert_int_equal(spec.rules[2].code, EHOSTUNREACH);
   assert_int_equal(spec.rules[3].action, INJ_DO_RESET);
-  assert_int_equal(spec.rules[3].k, 0);
-  assert_int_equal(spec.rules[4].k, 100);
+  assert_int_equal(spec.rules[3].arg, 0);
+  assert_int_equal(spec.rules[4].arg, 100);
+  /* reset's byte count is not the schedule's k (they once shared a field:
+     when=first(3):do=reset made first(0), which never fires) */
+  parse_ok("connect:when=first(3):do=reset;connect:do=reset(7):when=every(2)");
+  assert_int_equal(spec.rules[0].k, 3);
+  assert_int_equal(spec.rules[0].arg, 0);
+  assert_int_equal(spec.rules[1].k, 2);
+  assert_int_equal(spec.rules[1].arg, 7);
+  parse_ok("getaddrinfo:do=eai(EAI_AGAIN, 1.5s);getaddrinfo:do=eai(EAI_NONAME)");
+  assert_int_equal(spec.rules[0].code, EAI_AGAIN);
+  assert_int_equal(spec.rules[0].arg, 1500000000ull);
+  assert_int_equal(spec.rules[1].code, EAI_NONAME);
+  assert_int_equal(spec.rules[1].arg, 0);
   assert_int_equal(spec.rules[5].action, INJ_DO_ASYNC);
   assert_int_equal(spec.rules[5].code, ECONNREFUSED);
   parse_ok("connect:addr=[fe80::]/10:do=hang");
@@ -237,7 +249,7 @@ static const struct bad bad_specs[] = {
     "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'" },
   { "connect:do=explode",
     "rule 1: unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-    "reset[(N)], async(E), eai(EAI_X), pass) near 'explode'" },
+    "reset[(N)], async(E), eai(EAI_X[,T]), pass) near 'explode'" },
   { "connect:do=async(ECONNRESET)",
     "rule 1: async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or EHOSTUNREACH "
     "(reset for an accepted-then-reset peer, errno(E) for a synchronous failure) "
@@ -252,6 +264,10 @@ static const struct bad bad_specs[] = {
     "rule 1: unknown errno (use a name such as ECONNREFUSED, or a number) near 'errno(ENOTANERRNO)'" },
   { "connect:do=refuse(1)",
     "rule 1: this action takes no argument near 'refuse(1)'" },
+  { "getaddrinfo:do=eai(EAI_AGAIN,soon)",
+    "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, 1.5s or 250ms near 'eai(EAI_AGAIN,soon)'" },
+  { "getaddrinfo:do=eai(EAI_AGAIN,601)",
+    "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, 1.5s or 250ms near 'eai(EAI_AGAIN,601)'" },
   { "getaddrinfo:do=eai(EAI_WHAT)",
     "rule 1: unknown EAI code (EAI_AGAIN, EAI_FAIL, EAI_NONAME, ...) near 'eai(EAI_WHAT)'" },
   { "open:path=*.db:do=refuse",

@@ -4,7 +4,10 @@ MODE blocking: a blocking socket; the caller's own timeout is an alarm
   whose handler raises (the Python face of wget's siglongjmp).
 MODE nonblocking: connect_ex + poll + SO_ERROR, then send/recv with poll.
 MODE asyncio: asyncio.open_connection under wait_for.
-Prints "ok" or "error <ErrorType> <errno name>"; exit 0 / 1.
+HOST is an address or a name (resolved with getaddrinfo, as
+socket.create_connection does; asyncio resolves it itself).
+Prints "ok" or "error <ErrorType> <errno name>" ("error gaierror EAI <code>
+<message>" for a resolver failure); exit 0 / 1.
 """
 import asyncio, errno, select, signal, socket, sys, time
 
@@ -12,7 +15,14 @@ REQ = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 
 
 def ename(e):
+    if isinstance(e, socket.gaierror):
+        return "EAI %d %s" % (e.errno, e.strerror)
     return errno.errorcode.get(e.errno, str(e.errno)) if isinstance(e, OSError) and e.errno else "-"
+
+
+def resolve(host, port):
+    fam, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    return fam, addr
 
 
 def blocking(host, port, t):
@@ -20,8 +30,9 @@ def blocking(host, port, t):
         raise TimeoutError("caller timeout")
     signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, t)
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    s.connect((host, port))
+    fam, addr = resolve(host, port)
+    s = socket.socket(fam)
+    s.connect(addr)
     s.sendall(REQ)
     d = s.recv(65536)
     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -30,9 +41,10 @@ def blocking(host, port, t):
 
 def nonblocking(host, port, t):
     deadline = time.monotonic() + t
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    fam, addr = resolve(host, port)
+    s = socket.socket(fam)
     s.setblocking(False)
-    r = s.connect_ex((host, port))
+    r = s.connect_ex(addr)
     if r not in (0, errno.EINPROGRESS):
         raise OSError(r, "connect")
     p = select.poll()

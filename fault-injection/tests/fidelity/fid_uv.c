@@ -2,6 +2,8 @@
  * fid_uv.c — a libuv client for the fidelity suite: connect, send an HTTP
  * request, read the reply, with the caller's own timeout (a uv timer).
  *   fid_uv HOST PORT TIMEOUT_S
+ * HOST is an address, or a name resolved with uv_getaddrinfo (the thread
+ * pool's getaddrinfo, as Node's dns.lookup).
  * Prints "ok" or "error <uv error name> <where>"; exit 0 / 1.
  */
 #include <stdio.h>
@@ -13,6 +15,7 @@ static uv_tcp_t tcp;
 static uv_timer_t timer;
 static uv_connect_t creq;
 static uv_write_t wreq;
+static uv_getaddrinfo_t greq;
 static int done, rc = 1;
 static char rbuf[65536];
 
@@ -65,22 +68,42 @@ static void on_connect(uv_connect_t *c, int status) {
   uv_read_start((uv_stream_t *)&tcp, on_alloc, on_read);
 }
 
+static void start_connect(const struct sockaddr *sa) {
+  int r;
+  if ((r = uv_tcp_connect(&creq, &tcp, sa, on_connect)) < 0)
+    fail(r, "connect-sync");
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
+  (void)g;
+  if (done) {
+    uv_freeaddrinfo(res);
+    return;
+  }
+  if (status < 0)
+    fail(status, "getaddrinfo");
+  else
+    start_connect(res->ai_addr);
+  uv_freeaddrinfo(res);
+}
+
 int main(int argc, char **argv) {
   struct sockaddr_storage ss;
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
   uint64_t t0;
   int r;
   if (argc < 4)
     return 2;
-  if (strchr(argv[1], ':'))
-    uv_ip6_addr(argv[1], atoi(argv[2]), (struct sockaddr_in6 *)&ss);
-  else
-    uv_ip4_addr(argv[1], atoi(argv[2]), (struct sockaddr_in *)&ss);
   t0 = uv_hrtime();
   uv_tcp_init(uv_default_loop(), &tcp);
   uv_timer_init(uv_default_loop(), &timer);
   uv_timer_start(&timer, on_timeout, (uint64_t)(atof(argv[3]) * 1000), 0);
-  if ((r = uv_tcp_connect(&creq, &tcp, (struct sockaddr *)&ss, on_connect)) < 0)
-    fail(r, "connect-sync");
+  if (uv_ip6_addr(argv[1], atoi(argv[2]), (struct sockaddr_in6 *)&ss) == 0 ||
+      uv_ip4_addr(argv[1], atoi(argv[2]), (struct sockaddr_in *)&ss) == 0)
+    start_connect((struct sockaddr *)&ss);
+  else if ((r = uv_getaddrinfo(uv_default_loop(), &greq, on_resolved, argv[1], argv[2],
+                               &hints)) < 0)
+    fail(r, "getaddrinfo-sync");
   uv_run(uv_default_loop(), UV_RUN_DEFAULT);
   uv_loop_close(uv_default_loop());
   /* The client's own clock: the suite compares it, not wall time. */

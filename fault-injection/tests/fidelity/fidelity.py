@@ -1,26 +1,31 @@
 """The fidelity suite: every injected fault against the real network event.
 
-Run by run.sh inside a network namespace it made (unshare -n); everything
-here happens on that namespace's loopback.  For each real event (made with
+Run by run.sh inside a network and mount namespace it made (unshare -n -m);
+everything here happens on that namespace's loopback, and the resolv.conf
+the clients read is a private one bind-mounted in that mount namespace.  For each real event (made with
 iptables/ip6tables, a closed port, a resetting server, and
 net.ipv4.tcp_syn_retries=1 so a dropped SYN times out in ~3 s) and each
 client, the client runs once against the real event and once against an
 open port under the shim rule that models it; exit code, output (stdout +
 stderr, addresses/ports/timestamps normalised) and time (equal within
-max(0.35 s, 25 %)) must agree.  Prints the table client x event; exits 1 on
+max(0.35 s, 25 %)) must agree.  The DNS events (NXDOMAIN, SERVFAIL, a
+resolver that never answers) come from resolver.py on 127.0.0.1:53 of the
+namespace; see DNS_EVENTS.  Prints the table client x event; exits 1 on
 a mismatch that is not listed, with its reason, in KNOWN.
 
 Environment: INJ_SHIM (the .so), FID_BIN (fid_uv, fid_curlm; optional),
 FID_DIR (this directory).
 """
 import concurrent.futures as cf
-import os, re, subprocess, sys, time
+import os, re, shutil, subprocess, sys, tempfile, time
 
 SHIM, BIN, DIR = os.environ["INJ_SHIM"], os.environ.get("FID_BIN", ""), os.environ["FID_DIR"]
 HTTP, RESET, CLOSED, DROP, NET4, HOST4, NET6, HOST6 = 8080, 8006, 8001, 8002, 8003, 8004, 8005, 8007
 V4, V6 = "127.0.0.1", "::1"
 
-# event: (host, real port, shim action, the caller's own timeout in s)
+# A connect event: (name, host, real port, shim action, the caller's own
+# timeout in s).  The injected run aims at HTTP, an open port, under
+# connect:addr=HOST,port=HTTP:do=ACTION.
 EVENTS = [
     ("refused", V4, CLOSED, "refuse", 10),
     ("timeout", V4, DROP, "timeout", 10),
@@ -31,6 +36,19 @@ EVENTS = [
     ("host-unreach-v6", V6, HOST6, "unreachable(host)", 10),
     ("reset", V4, RESET, "reset", 10),
 ]
+# A DNS event: (name, prefix of the real name, shim action).  The real run
+# resolves PREFIX-CLIENT.fdsoak.test, which resolver.py fails as the event;
+# the injected run resolves ok-PREFIX-CLIENT.fdsoak.test (the resolver would answer
+# 127.0.0.1, where HTTP listens) under getaddrinfo:host=ok-*:do=ACTION.  The
+# resolver's log proves the real run asked and the injected one never did.
+# Private resolv.conf: one nameserver, timeout 1 s, one attempt, no search.
+DOMAIN = "fdsoak.test"
+DNS_EVENTS = [
+    ("dns-nxdomain", "nx", "eai(EAI_NONAME)"),
+    ("dns-servfail", "sf", "eai(EAI_AGAIN)"),
+    ("dns-no-answer", "to", "eai(EAI_AGAIN,1s)"),
+]
+RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
 
 
 def url(host, port):
@@ -58,6 +76,7 @@ if BIN and os.path.exists(os.path.join(BIN, "fid_curlm")):
 
 # (client, event) -> why the pair cannot match.  Empty: every pair matches.
 KNOWN = {}
+RERUNS = []   # pairs that matched only on a re-run (time differed first)
 
 
 def sh(*cmd):
@@ -77,14 +96,14 @@ def setup():
            "-j", "REJECT", "--reject-with", kind)
 
 
-def norm(text, port):
-    text = text.replace(str(port), "PORT")
+def norm(text, port, host):
+    text = text.replace(host, "HOST").replace(str(port), "PORT")
     text = re.sub(r"after \d+ ms", "after N ms", text)
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "TS", text)
     return text.strip()
 
 
-def run(cmd, port, env):
+def run(cmd, port, host, env):
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
@@ -98,55 +117,142 @@ def run(cmd, port, env):
     if m:
         took = float(m.group(1))
         out = out[:m.start()] + out[m.end():]
-    return rc, norm(out, port), took
+    return rc, norm(out, port, host), took
 
 
 def pair(client, event):
-    (cname, mk), (ename, host, rport, action, t) = client, event
+    """Both runs of one client against one event: (real host, port), (injected
+    host, port), the rule, the caller's timeout."""
+    (cname, mk), (ename, real, inj_at, rule, t) = client, event
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
-    ienv = dict(env, LD_PRELOAD=SHIM,
-                FDSOAK_INJECT="connect:addr=%s,port=%d:do=%s" % (
-                    "[%s]" % host if ":" in host else host, HTTP, action))
-    # The two runs of a pair go side by side, so they see the same load.
-    with cf.ThreadPoolExecutor(max_workers=1) as one:
-        fut = one.submit(run, mk(host, rport, t), rport, env)
-        inj = run(mk(host, HTTP, t), HTTP, ienv)
-        real = fut.result()
-    why = []
-    if real[0] != inj[0]:
-        why.append("exit %s vs %s" % (real[0], inj[0]))
-    if real[1] != inj[1]:
-        why.append("output %r vs %r" % (real[1], inj[1]))
-    if abs(real[2] - inj[2]) > max(0.35, 0.25 * max(real[2], inj[2])):
-        why.append("time %.2f s vs %.2f s" % (real[2], inj[2]))
-    return cname, ename, real, inj, why
+    ienv = dict(env, LD_PRELOAD=SHIM, FDSOAK_INJECT=rule)
+    # A pair that differs in time only is run again, up to twice: on a
+    # loaded machine a client's own start-up work (Node compiling its http
+    # stack: 0.2-0.6 s for an event that takes none) can land in the timed
+    # part.  A real difference of timing (the event's seconds against none)
+    # shows in every attempt; exit code and output are never retried.
+    for attempt in range(3):
+        # The two runs of a pair go side by side, so they see the same load.
+        with cf.ThreadPoolExecutor(max_workers=1) as one:
+            fut = one.submit(run, mk(real[0], real[1], t), real[1], real[0], env)
+            inj = run(mk(inj_at[0], inj_at[1], t), inj_at[1], inj_at[0], ienv)
+            real_r = fut.result()
+        why = []
+        if real_r[0] != inj[0]:
+            why.append("exit %s vs %s" % (real_r[0], inj[0]))
+        if real_r[1] != inj[1]:
+            why.append("output %r vs %r" % (real_r[1], inj[1]))
+        if why:
+            break
+        if abs(real_r[2] - inj[2]) > max(0.35, 0.25 * max(real_r[2], inj[2])):
+            why.append("time %.2f s vs %.2f s%s" % (real_r[2], inj[2],
+                                                  " (after %d re-runs)" % attempt if attempt else ""))
+        else:
+            break
+    if attempt and not why:
+        RERUNS.append("%s x %s" % (cname, ename))
+    return cname, ename, real_r, inj, why
+
+
+def connect_pair(client, ev):
+    ename, host, rport, action, t = ev
+    rule = "connect:addr=%s,port=%d:do=%s" % ("[%s]" % host if ":" in host else host, HTTP, action)
+    return pair(client, (ename, (host, rport), (host, HTTP), rule, t))
+
+
+def dns_name(prefix, cname):
+    return "%s-%s.%s" % (prefix, cname, DOMAIN)
+
+
+def dns_pair(client, ev):
+    ename, prefix, action = ev
+    rule = "getaddrinfo:host=ok-*.%s:do=%s" % (DOMAIN, action)
+    return pair(client, (ename, (dns_name(prefix, client[0]), HTTP),
+                         (dns_name("ok-" + prefix, client[0]), HTTP), rule, 10))
+
+
+def private_resolver(tmp):
+    """Point this mount namespace (made by run.sh with unshare -m) at
+    resolver.py: a private resolv.conf and a hosts line of files + dns only
+    (so no nscd / systemd-resolved socket outside the namespace is asked),
+    bind-mounted over the real ones after making every mount private.
+    Returns None, or why the DNS events cannot run."""
+    if os.environ.get("FID_NO_DNS"):
+        return os.environ["FID_NO_DNS"]
+    rc = os.path.join(tmp, "resolv.conf")
+    ns = os.path.join(tmp, "nsswitch.conf")
+    with open(rc, "w") as f:
+        f.write(RESOLV_CONF)
+    lines = []
+    if os.path.exists("/etc/nsswitch.conf"):
+        with open("/etc/nsswitch.conf") as f:
+            lines = [l for l in f if not re.match(r"\s*hosts\s*:", l)]
+    with open(ns, "w") as f:
+        f.writelines(lines + ["hosts: files dns\n"])
+    for cmd in (["mount", "--make-rprivate", "/"],
+                ["mount", "--bind", rc, "/etc/resolv.conf"],
+                ["mount", "--bind", ns, "/etc/nsswitch.conf"]):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode:
+            return "%s: %s" % (" ".join(cmd), (p.stdout + p.stderr).strip())
+    return None
+
+
+def wait_for(path):
+    for _ in range(400):
+        if os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def main():
     setup()
-    ready = "/tmp/fidelity-ready.%d" % os.getpid()
-    srv = subprocess.Popen(["python3", os.path.join(DIR, "servers.py"), str(HTTP), str(RESET), ready])
+    tmp = tempfile.mkdtemp(prefix="fidelity.")
+    no_dns = private_resolver(tmp)
+    events = [e[0] for e in EVENTS]
+    if no_dns:
+        print("fidelity: SKIP the DNS events: %s" % no_dns)
+    else:
+        events += [e[0] for e in DNS_EVENTS]
+    procs = [subprocess.Popen(["python3", os.path.join(DIR, "servers.py"), str(HTTP), str(RESET),
+                               os.path.join(tmp, "servers.ready")])]
+    qlog = os.path.join(tmp, "queries")
+    if not no_dns:
+        procs.append(subprocess.Popen(["python3", os.path.join(DIR, "resolver.py"), qlog,
+                                       os.path.join(tmp, "resolver.ready")]))
     try:
-        for _ in range(200):
-            if os.path.exists(ready):
-                break
-            time.sleep(0.05)
-        else:
-            print("fidelity: the loopback servers did not start")
-            return 1
+        for name in ("servers",) + (() if no_dns else ("resolver",)):
+            if not wait_for(os.path.join(tmp, name + ".ready")):
+                print("fidelity: the loopback %s did not start" % name)
+                return 1
         t0 = time.monotonic()
+        jobs = [(connect_pair, c, e) for e in EVENTS for c in CLIENTS]
+        if not no_dns:
+            jobs += [(dns_pair, c, e) for e in DNS_EVENTS for c in CLIENTS]
         with cf.ThreadPoolExecutor(max_workers=5) as ex:
-            results = list(ex.map(lambda ce: pair(*ce), [(c, e) for e in EVENTS for c in CLIENTS]))
+            results = list(ex.map(lambda j: j[0](j[1], j[2]), jobs))
     finally:
-        srv.kill()
-        srv.wait()
-        if os.path.exists(ready):
-            os.unlink(ready)
+        for p in procs:
+            p.kill()
+            p.wait()
+    if not no_dns:
+        # The real runs must have asked the resolver, the injected ones never.
+        with open(qlog) as f:
+            asked = {l.split()[0] for l in f if l.strip()}
+        prefix = {e[0]: e[1] for e in DNS_EVENTS}
+        for r in results:
+            if r[1] in prefix:
+                if dns_name(prefix[r[1]], r[0]) not in asked:
+                    r[4].append("the real run never asked the resolver")
+                if dns_name("ok-" + prefix[r[1]], r[0]) in asked:
+                    r[4].append("the injected run reached the resolver (the hook was bypassed)")
+    shutil.rmtree(tmp, ignore_errors=True)
     res = {(r[0], r[1]): r for r in results}
-    names = [e[0] for e in EVENTS]
+    names = events
     print("fidelity: %d clients x %d events, %.1f s (real event vs injected rule)\n"
-          % (len(CLIENTS), len(EVENTS), time.monotonic() - t0))
+          % (len(CLIENTS), len(names), time.monotonic() - t0))
     w = max(len(c[0]) for c in CLIENTS)
     cw = [max(len(n), 5) for n in names]
     print("| %-*s | %s |" % (w, "client", " | ".join(n.ljust(k) for n, k in zip(names, cw))))
@@ -160,7 +266,8 @@ def main():
             bad += mark == "DIFF"
             cells.append(mark.ljust(k))
         print("| %-*s | %s |" % (w, c[0], " | ".join(cells)))
-    print("\nrules: " + "; ".join("%s=%s" % (e[0], e[3]) for e in EVENTS))
+    print("\nrules: " + "; ".join(["%s=%s" % (e[0], e[3]) for e in EVENTS] +
+                                  ([] if no_dns else ["%s=%s" % (e[0], e[2]) for e in DNS_EVENTS])))
     for (cname, ename), r in sorted(res.items()):
         if r[4]:
             print("\n%s x %s: %s%s" % (cname, ename, "; ".join(r[4]),
@@ -171,6 +278,8 @@ def main():
         for (cname, ename), r in sorted(res.items()):
             print("%s x %s: real exit %s %.2f s %r | shim exit %s %.2f s %r"
                   % (cname, ename, r[2][0], r[2][2], r[2][1], r[3][0], r[3][2], r[3][1]))
+    if RERUNS:
+        print("\nmatched on a re-run (time only differed first): " + ", ".join(sorted(RERUNS)))
     print("\nfidelity: %s" % ("%d unexplained mismatch(es)" % bad if bad else "all pairs match or are explained"))
     return 1 if bad else 0
 
