@@ -8,7 +8,7 @@ target_sources(fsk PRIVATE src/fdtable.c src/tracker.c)
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/origin.c src/proc.c src/sampler.c)
+    src/gate.c src/origin.c src/proc.c src/sampler.c src/lang.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -17,7 +17,8 @@ foreach(exe fdsoak fdsoak-regress)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
-  target_compile_definitions(${exe} PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}")
+  target_compile_definitions(${exe} PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}"
+                             FSK_LANG_SRC_DIR="${CMAKE_CURRENT_SOURCE_DIR}/lang")
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()
 # gcc's ASan runtime is a shared library that must come first in a

@@ -40,6 +40,10 @@ typedef enum inj_op {
   INJ_OP_COUNT
 } inj_op_t;
 
+/* fd records only (no rules): calls the shim tracks but never fails. */
+#define INJ_REC_PIPE       16   /* pipe, pipe2 */
+#define INJ_REC_SOCKETPAIR 17
+
 typedef enum inj_when_kind {
   INJ_WHEN_ALWAYS = 0,
   INJ_WHEN_FIRST,       /* the first k matching calls */
@@ -121,7 +125,7 @@ typedef struct inj_spec {
  */
 int inj_spec_parse(const char *text, inj_spec_t *out, char *err, size_t errlen);
 
-/* Name of an operation ("connect", ...), or "?" */
+/* Name of an operation ("connect", ...) or record-only call ("pipe"), or "?" */
 const char *inj_op_name(int op);
 /* Name of an errno ("ECONNREFUSED") or EAI code ("EAI_AGAIN"); NULL if unknown. */
 const char *inj_errno_name(int e);
@@ -233,6 +237,20 @@ static inline unsigned inj_fd_slot(int pid, int fd) {
  * fd (overwritten: more fds were created than the ring holds).
  */
 int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
+
+/* ---- language origins (FDSOAK_LANG_LOG) ------------------------------- */
+
+/*
+ * An interpreter's own hook (Python's sitecustomize, see harness/lang/) may
+ * register a callback with the preloaded shim.  With fd tracking on and
+ * FDSOAK_LANG_LOG set, the shim calls it right after each fd it tracks is
+ * created, on the creating thread: it writes the interpreter's stack as a
+ * JSON array into buf (at most len bytes) and returns its length (0: none).
+ * The shim appends {"pid","fd","lang","kind","stack"} to the log.  NULL
+ * unregisters (before the interpreter shuts down).
+ */
+typedef int (*inj_lang_cb_t)(int fd, int op, char *buf, int len);
+void inj_lang_register(inj_lang_cb_t cb, const char *lang);
 
 #ifdef __cplusplus
 }

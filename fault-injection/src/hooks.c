@@ -272,6 +272,19 @@ __attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
   return fd;
 }
 
+__attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
+  if (rc == 0) {
+    int e = errno;
+    if (GUARD_TAKE(0)) {
+      inj__track_fd(fds[0], op);
+      inj__track_fd(fds[1], op);
+      GUARD_DROP();
+    }
+    errno = e;
+  }
+  return rc;
+}
+
 /* ---- the wrappers, generated ------------------------------------------------- */
 
 #define NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE)
@@ -279,6 +292,7 @@ __attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
 /* The one variadic-open prologue: fetch the mode only when the flags say a
    mode was passed (reading an absent vararg is undefined). */
 #define PROLOGUE_NET
+#define PROLOGUE_PAIR
 #define PROLOGUE_OPEN const mode_t mode = 0; (void)mode;
 #define PROLOGUE_OPENVA                                                        \
   mode_t mode = 0;                                                             \
@@ -302,10 +316,15 @@ __attribute__((noinline)) static int open_post(uint32_t hot, int fd) {
     return open_post(hot, REAL_CALL(name, args, fallback));                    \
   }
 #define BODY_OPENVA BODY_OPEN
+#define BODY_PAIR(name, args, fallback)                                        \
+  return pair_post(REAL_CALL(name, args, fallback), fds,                       \
+                   __builtin_strcmp(#name, "socketpair") == 0 ? INJ_REC_SOCKETPAIR \
+                                                              : INJ_REC_PIPE);
 
 #define FAST_NET(name, args, fallback) return real_##name args;
 #define FAST_OPEN(name, args, fallback) return REAL_CALL(name, args, fallback);
 #define FAST_OPENVA FAST_OPEN
+#define FAST_PAIR FAST_OPEN
 
 #define HOOK(name, ret, params, args, hotbits, kind, fallback)                  \
   EXPORT ret name params {                                                     \
@@ -368,6 +387,7 @@ __attribute__((constructor)) static void inj_init(void) {
   pthread_atfork(NULL, NULL, atfork_child);
   if (logp && *logp)
     inj__log_init(logp);
+  inj__lang_init(getenv("FDSOAK_LANG_LOG"));
   if (stats && *stats) {
     int rc = inj__stats_attach(stats, &inj__tables[0], &inj__page, init_page);
     if (rc < 0) {

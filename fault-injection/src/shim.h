@@ -83,6 +83,8 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
 void inj__ctl_poll(void);
 void inj__ctl_atfork_child(void);
 void inj__track_fd(int fd, int op);
+/* FDSOAK_LANG_LOG: where language stacks go (track.c). */
+void inj__lang_init(const char *path);
 
 /* ---- connect faults (faults.c) -------------------------------------------- */
 

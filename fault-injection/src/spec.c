@@ -34,6 +34,10 @@ static const char *const op_names[INJ_OP_COUNT] = {
 };
 
 const char *inj_op_name(int op) {
+  if (op == INJ_REC_PIPE)
+    return "pipe";
+  if (op == INJ_REC_SOCKETPAIR)
+    return "socketpair";
   if (op < 0 || op >= INJ_OP_COUNT)
     return "?";
   return op_names[op];

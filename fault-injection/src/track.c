@@ -4,9 +4,73 @@
  */
 #include "shim.h"
 
+#include <dlfcn.h>
 #include <execinfo.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ---- language origins ------------------------------------------------------
+
+   The interpreter registers a callback (inj_lang_register); after each
+   tracked fd is created the shim asks it for the interpreter's stack on
+   that thread and appends one JSON line to FDSOAK_LANG_LOG.  The line is
+   written like the decision log: opened, appended and closed with raw
+   system calls, so the shim holds no fd and meets no hook. */
+
+static char g_lang_path[PATH_MAX];
+static char g_lang_name[16];
+static inj_lang_cb_t g_lang_cb;
+/* CPython's "is it shutting down" (3.11: _Py_IsFinalizing, 3.13:
+   Py_IsFinalizing): a callback into a finalizing interpreter would crash. */
+static int (*g_lang_finalizing)(void);
+
+void inj__lang_init(const char *path) {
+  if (path != NULL && strlen(path) < sizeof g_lang_path)
+    strcpy(g_lang_path, path);
+}
+
+EXPORT void inj_lang_register(inj_lang_cb_t cb, const char *lang) {
+  if (cb != NULL && g_lang_finalizing == NULL) {
+    *(void **)&g_lang_finalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
+    if (g_lang_finalizing == NULL)
+      *(void **)&g_lang_finalizing = dlsym(RTLD_DEFAULT, "_Py_IsFinalizing");
+  }
+  snprintf(g_lang_name, sizeof g_lang_name, "%s", lang != NULL ? lang : "?");
+  __atomic_store_n(&g_lang_cb, cb, __ATOMIC_RELEASE);
+}
+
+static const char *kind_of(int op) {
+  return op == INJ_OP_OPEN ? "file" : op == INJ_REC_PIPE ? "pipe" : "socket";
+}
+
+static void lang_record(int fd, int op) {
+  inj_lang_cb_t cb = __atomic_load_n(&g_lang_cb, __ATOMIC_ACQUIRE);
+  char line[6144];
+  int n, m, lfd;
+
+  if (cb == NULL || g_lang_path[0] == '\0' ||
+      (g_lang_finalizing != NULL && g_lang_finalizing()))
+    return;
+  n = snprintf(line, sizeof line, "{\"pid\":%d,\"fd\":%d,\"lang\":\"%s\",\"kind\":\"%s\",\"stack\":",
+               (int)getpid(), fd, g_lang_name, kind_of(op));
+  m = cb(fd, op, line + n, (int)sizeof line - n - 3);
+  if (m <= 0 || m > (int)sizeof line - n - 3)
+    return;
+  n += m;
+  line[n++] = '}';
+  line[n++] = '\n';
+  lfd = inj__raw_open(g_lang_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (lfd < 0)
+    return;
+  if (write(lfd, line, (size_t)n) < 0) {
+    /* nothing to do: the native record stands */
+  }
+  close(lfd);
+}
 
 
 void inj__track_fd(int fd, int op) {
@@ -34,5 +98,6 @@ void inj__track_fd(int fd, int op) {
   for (int i = 0; i < INJ_BT_FRAMES; i++)
     rec->frames[i] = i < n ? (uint64_t)(uintptr_t)frames[i + 3] : 0;
   __atomic_store_n(&rec->seq, (s | 1) + 1, __ATOMIC_RELEASE);
+  lang_record(fd, op);
 }
 

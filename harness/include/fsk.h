@@ -26,7 +26,7 @@ extern "C" {
 #define FSK_EXIT_INCONCLUSIVE 3
 
 #define FSK_TARGET_MAX 256
-#define FSK_ORIGIN_MAX 512
+#define FSK_ORIGIN_MAX 1536
 
 /* ------------------------------------------------------------------ */
 /* The fd table                                                       */
@@ -246,6 +246,8 @@ typedef struct {
   double seconds;         /* its life (so far, if fdsoak stopped it) */
   char end[256];          /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
   char death[256];        /* evidence that it died of fd exhaustion, or "" */
+  char origins[8];        /* "off", "native" or "lang" */
+  char lang_note[256];    /* why some leaked fds have no language frames, or "" */
   double attempts;        /* attempts in all */
   double attempts_per_sample;
   fsk_proc_info_t *procs;

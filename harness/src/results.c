@@ -361,6 +361,9 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
         cJSON_AddNullToObject(t, "signal");
       cJSON_AddNumberToObject(t, "seconds", ti->seconds);
       cJSON_AddStringToObject(t, "end", ti->end);
+      cJSON_AddStringToObject(t, "origins", ti->origins);
+      if (ti->lang_note[0])
+        cJSON_AddStringToObject(t, "lang_note", ti->lang_note);
       if (ti->death[0])
         cJSON_AddStringToObject(t, "fd_exhaustion", ti->death);
       else

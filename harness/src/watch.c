@@ -17,6 +17,7 @@
  * result.  Exit codes as for `run`.
  */
 #include "driver.h"
+#include "lang.h"
 #include "proc.h"
 #include "sampler.h"
 
@@ -49,6 +50,7 @@ typedef struct {
   double period_s;
   double timeout_s;
   double stall_s;      /* no new attempt for this long: say so */
+  int origins;         /* fsk_origins_t */
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -86,6 +88,7 @@ static void watch_usage(FILE *f) {
   fprintf(f,
           "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
           "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
+          "                    [--origins lang|native|off]\n"
           "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
           "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
           "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
@@ -95,6 +98,8 @@ static void watch_usage(FILE *f) {
           "  --period S      production cadence of attempts for the projection (default 300)\n"
           "  --timeout S     bound on the whole run (default 3600)\n"
           "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
+          "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
+          "                  frames, the default), native, or off\n"
           "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
 
@@ -110,6 +115,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   w->period_s = 300;
   w->timeout_s = 3600;
   w->stall_s = 10;
+  w->origins = FSK_ORIGINS_LANG;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--") == 0) {
@@ -166,6 +172,10 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
         return rc;
       w->stall_s = x;
       i++;
+    } else if (strcmp(a, "--origins") == 0) {
+      if ((w->origins = fsk__origins_parse(v)) < 0)
+        return werr("--origins: '%s' is not native, lang or off", v != NULL ? v : "");
+      i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
         return rc;
@@ -207,11 +217,15 @@ typedef struct {
   inj_stats_view_t view;
   int have_view;
   char stats[PATH_MAX];
+  char lang_log[PATH_MAX]; /* FDSOAK_LANG_LOG, or "" */
+  char lang_err[200];      /* why the language hooks are off, or "" */
   fsk_target_t tgt;
   int child;
   fsk_sampler_t smp;
   fsk_scenario_t sc;
   long warm_idx;       /* first post-warm-up sample, -1 until reached */
+  int lang_note_set;
+  char lang_note[256];
   double x0;           /* attempts (seconds) at the start of judging */
   double t0;
   char stop_reason[160];
@@ -391,7 +405,10 @@ static int watch_loop(watch_t *wt) {
     if (fsk_scenario_push_x(&wt->sc, count, wt->smp.cls, x) != 0)
       return werr("out of memory");
     nsamples++;
-    if (w->cycles > 0 && (wt->attempts_mode ? x >= end_x : nsamples >= (long)end_x)) {
+    /* A fast program fits several attempts in one sample: the run goes on
+     * past --cycles until the rule has the samples it needs. */
+    if (w->cycles > 0 && (wt->attempts_mode ? x >= end_x : nsamples >= (long)end_x) &&
+        wt->warm_idx >= 0 && nsamples - wt->warm_idx >= FSK_STAT_MIN_SAMPLES) {
       snprintf(wt->stop_reason, sizeof wt->stop_reason, "%ld %s after warm-up", w->cycles,
                wt->attempts_mode ? "attempts" : "samples");
       break;
@@ -423,7 +440,27 @@ static int start_target(watch_t *wt) {
   fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
-  setenv("FDSOAK_INJECT_TRACK", "1", 1);
+  if (wt->w.origins != FSK_ORIGINS_OFF)
+    setenv("FDSOAK_INJECT_TRACK", "1", 1);
+  else
+    unsetenv("FDSOAK_INJECT_TRACK");
+  if (wt->w.origins == FSK_ORIGINS_LANG) {
+    snprintf(wt->lang_log, sizeof wt->lang_log, "%s/fdsoak-lang-XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if ((fd = mkstemp(wt->lang_log)) < 0) {
+      wt->lang_log[0] = '\0';
+      snprintf(wt->lang_err, sizeof wt->lang_err, "cannot create the language log: %s",
+               strerror(errno));
+    } else {
+      close(fd);
+      if (fsk__lang_setup(wt->lang_log, wt->lang_err, sizeof wt->lang_err) != 0) {
+        unlink(wt->lang_log);
+        wt->lang_log[0] = '\0';
+      }
+    }
+    if (wt->lang_err[0])
+      fprintf(stderr, "fdsoak watch: no language frames: %s\n", wt->lang_err);
+  }
   fsk__subreaper();
   rc = fsk__target_spawn(&wt->tgt, wt->w.cmd);
   unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
@@ -457,25 +494,62 @@ static int start_target(watch_t *wt) {
 
 /* Leaked fds get their origin: the process and attempt, and the shim's
  * record of the call that made them. */
+/* Why a leaked fd of process comm has no language frames. */
+static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
+  if (wt->lang_note_set)
+    return;
+  wt->lang_note_set = 1;
+  if (wt->lang_err[0])
+    snprintf(wt->lang_note, sizeof wt->lang_note, "%s", wt->lang_err);
+  else if (strncmp(comm, "python", 6) == 0)
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "process %d (%s) gave no Python frames: it ran without site customisation "
+             "(python -S or -I), ignored PYTHONPATH, or opened the fd outside Python code",
+             (int)pid, comm);
+  else if (strncmp(comm, "node", 4) == 0)
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "process %d (%s) gave no JavaScript frames: NODE_OPTIONS was not honoured, or the "
+             "fd was opened by a call fdsoak does not wrap",
+             (int)pid, comm);
+  else
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "no language frames for process %d (%s): it is not a Python or Node process "
+             "(native frames only)",
+             (int)pid, comm);
+}
+
 static void name_origins(watch_t *wt, const char *label) {
   fsk_scenario_t *sc = &wt->sc;
+  fsk_lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
   size_t i;
 
   for (i = 0; i < sc->nleaked; i++) {
     fsk_leak_t *l = &sc->leaked[i];
     const char *comm = label;
+    char stack[1024];
     size_t k;
+    int n;
 
     for (k = 0; k < wt->smp.nprocs; k++)
       if (wt->smp.procs[k].pid == l->pid)
         comm = wt->smp.procs[k].comm;
-    snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
-             wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
+    n = snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
+                 wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
+    /* The program's own frames first: they are what its author reads. */
+    if (wt->w.origins == FSK_ORIGINS_LANG) {
+      if (fsk__lang_stack(lang, l->pid, l->fd, stack, sizeof stack))
+        snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
+      else
+        lang_reason(wt, comm, l->pid);
+    }
+    if (wt->w.origins == FSK_ORIGINS_OFF)
+      continue;
     if (!wt->child || !fsk__origin_from_shim(wt->stats, l->pid, l->fd,
                                              fsk__sampler_maps(&wt->smp, l->pid), l->origin,
                                              sizeof l->origin))
       sc->no_origin++;
   }
+  fsk__lang_free(lang);
 }
 
 /* The process that grew most: its limit and count project the run out. */
@@ -534,6 +608,8 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
   else if (wt->smp.at_limit)
     snprintf(ti->death + strlen(ti->death), sizeof ti->death - strlen(ti->death), "; %s",
              wt->smp.limit_note);
+  snprintf(ti->origins, sizeof ti->origins, "%s",
+           wt->w.origins == FSK_ORIGINS_LANG ? "lang" : wt->w.origins == FSK_ORIGINS_NATIVE ? "native" : "off");
   ti->attempts = wt->attempts_mode ? attempts_now(wt) : 0.0;
   if (wt->sc.nsamples > 0 && wt->attempts_mode)
     ti->attempts_per_sample =
@@ -553,6 +629,8 @@ static void print_target(const fsk_run_t *run) {
     printf("processes: %zu in the tree\n", ti->nprocs);
   if (ti->death[0])
     printf("fd exhaustion: %s\n", ti->death);
+  if (ti->lang_note[0])
+    printf("origins: %s\n", ti->lang_note);
   if (run->interrupted)
     printf("interrupted: partial results\n");
 }
@@ -699,6 +777,7 @@ int fsk__watch_main(int argc, char **argv) {
   }
   if (wt.sc.verdict == FSK_VERDICT_LEAK)
     name_origins(&wt, label);
+  snprintf(run.target.lang_note, sizeof run.target.lang_note, "%s", wt.lang_note);
   wt.sc.seconds = fsk__now() - wt.t0;
 
   run.mode = "watch";
@@ -748,6 +827,8 @@ out:
     inj_stats_close(&wt.view);
   if (wt.stats[0] != '\0')
     unlink(wt.stats);
+  if (wt.lang_log[0] != '\0')
+    unlink(wt.lang_log);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;

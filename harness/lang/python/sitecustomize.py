@@ -1,0 +1,93 @@
+"""fdsoak's language origins for Python: which Python line created each fd.
+
+`fdsoak watch --origins lang` puts this directory first on PYTHONPATH, so
+every Python process of the watched tree imports this module at start-up,
+with no change to the program.  It registers a callback with the preloaded
+fault-injection shim (inj_lang_register).  Right after the shim records a
+new fd -- a file, a socket, a pipe, or a file SQLite opens on its own, such
+as a database's -wal and -shm during a later execute() -- it calls back on
+the creating thread, and we hand it the Python stack at that moment,
+innermost first.  The shim writes it to FDSOAK_LANG_LOG next to the fd.
+
+Why a callback from the shim and not an audit hook (PEP 578) or a profile
+function: audit events fire before the fd exists and not at all for the
+files SQLite opens during execute(), so they could only guess which fd a
+stack belongs to; sys.setprofile sees every call of the program, so its
+cost grows with the program's own work.  The callback runs only when an fd
+is created, and knows the fd (harness/bench/lang_overhead.sh measures it).
+
+The callback reads frames only (code name, file, line number): it never
+opens a file (no linecache), imports nothing, and unregisters itself at exit
+before the interpreter shuts down.  Any other sitecustomize on the path
+(Debian ships one) is still imported after this one.
+"""
+import os
+import sys
+
+
+def _install():
+    log = os.environ.get("FDSOAK_LANG_LOG")
+    if not log:
+        return
+    import atexit
+    import ctypes
+    import json
+
+    try:
+        register = ctypes.CDLL(None).inj_lang_register
+    except (OSError, AttributeError):
+        return  # the shim is not preloaded: native frames only
+    here = os.path.dirname(os.path.abspath(__file__))
+    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+    getframe, dumps, memmove = sys._getframe, json.dumps, ctypes.memmove
+
+    def stack(fd, op, buf, size):
+        try:
+            f = getframe(1)
+            out = []
+            while f is not None and len(out) < 16:
+                code = f.f_code
+                if not code.co_filename.startswith(here):
+                    out.append({"fn": getattr(code, "co_qualname", code.co_name),
+                                "file": code.co_filename, "line": f.f_lineno})
+                f = f.f_back
+            data = dumps(out).encode()
+            while len(data) >= size and out:
+                out.pop()
+                data = dumps(out).encode()
+            if not out:
+                return 0
+            memmove(buf, data, len(data))
+            return len(data)
+        except BaseException:  # never let a report break the program
+            return 0
+
+    callback = proto(stack)
+    register.argtypes = [proto, ctypes.c_char_p]
+    register.restype = None
+    register(callback, b"python")
+    # Keep the callback alive, and withdraw it before the interpreter goes.
+    sys.modules[__name__]._fdsoak_callback = callback
+    atexit.register(lambda: register(proto(), b"python"))
+
+
+def _chain():
+    """Import the sitecustomize this one shadows, if there is one."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    me = sys.modules.pop("sitecustomize", None)
+    saved = sys.path[:]
+    try:
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+        import importlib
+        try:
+            importlib.import_module("sitecustomize")
+        except ImportError:
+            pass
+    finally:
+        sys.path[:] = saved
+        if me is not None:
+            sys.modules["sitecustomize"] = me
+
+
+_install()
+_chain()

@@ -1,0 +1,220 @@
+/* lang.c - leak origins in the program's own language.
+ *
+ * The native frames of a leak in an interpreted program are the
+ * interpreter's C functions (`_io_FileIO___init__ <- type_call <- ...`):
+ * true, and no help to the person who has to fix the Python or JavaScript.
+ * Each runtime gets a hook it loads by itself, with no change to the
+ * target (harness/lang/):
+ *
+ *   python  sitecustomize.py on PYTHONPATH registers a callback with the
+ *           preloaded shim, which calls it right after each tracked fd is
+ *           created and logs the Python stack with the fd;
+ *   node    fdsoak-origins.js through NODE_OPTIONS=--require wraps the fs,
+ *           net and child_process calls that create fds and logs the
+ *           JavaScript stack once the fd is known.
+ *
+ * Both append JSON lines {pid, fd, lang, kind, stack:[{fn, file, line}]}
+ * to FDSOAK_LANG_LOG; a leaked fd (pid, fd) takes the last line for it,
+ * since an fd number still open cannot have been given out again.
+ */
+#include "lang.h"
+#include "driver.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef FSK_LANG_SRC_DIR
+#define FSK_LANG_SRC_DIR ""
+#endif
+
+int fsk__origins_parse(const char *s) {
+  if (s == NULL)
+    return -1;
+  if (strcmp(s, "off") == 0)
+    return FSK_ORIGINS_OFF;
+  if (strcmp(s, "native") == 0)
+    return FSK_ORIGINS_NATIVE;
+  if (strcmp(s, "lang") == 0)
+    return FSK_ORIGINS_LANG;
+  return -1;
+}
+
+/* The hooks: FDSOAK_LANG_DIR, the install layout (bin/../share/fdsoak/lang),
+ * else the source tree this fdsoak was built from. */
+static int lang_dir(char *buf, size_t len, char *err, size_t errlen) {
+  const char *env = getenv("FDSOAK_LANG_DIR");
+  char exe[PATH_MAX], probe[PATH_MAX + 64];
+
+  if (env != NULL && env[0] != '\0') {
+    snprintf(buf, len, "%s", env);
+  } else {
+    buf[0] = '\0';
+    if (fsk__exe_dir(exe, sizeof exe) == 0) {
+      snprintf(probe, sizeof probe, "%s/../share/fdsoak/lang/python/sitecustomize.py", exe);
+      /* probe ends in the 24 bytes of "/python/sitecustomize.py":
+       * what is left is the directory. */
+      if (access(probe, R_OK) == 0 && strlen(probe) - 24 < len)
+        snprintf(buf, len, "%.*s", (int)(strlen(probe) - 24), probe);
+    }
+    if (buf[0] == '\0')
+      snprintf(buf, len, "%s", FSK_LANG_SRC_DIR);
+  }
+  snprintf(probe, sizeof probe, "%s/python/sitecustomize.py", buf);
+  if (buf[0] == '\0' || access(probe, R_OK) != 0) {
+    snprintf(err, errlen, "the language hooks are not at '%s' (set FDSOAK_LANG_DIR)", buf);
+    return -ENOENT;
+  }
+  return 0;
+}
+
+/* Prepend item to the variable name, separated by sep. */
+static int prepend_env(const char *name, const char *item, const char *sep) {
+  const char *old = getenv(name);
+  size_t n = strlen(item) + (old != NULL ? strlen(old) + strlen(sep) : 0) + 1;
+  char *v = malloc(n);
+  int rc;
+
+  if (v == NULL)
+    return -ENOMEM;
+  if (old != NULL && old[0] != '\0')
+    snprintf(v, n, "%s%s%s", item, sep, old);
+  else
+    snprintf(v, n, "%s", item);
+  rc = setenv(name, v, 1) == 0 ? 0 : -errno;
+  free(v);
+  return rc;
+}
+
+int fsk__lang_setup(const char *log, char *err, size_t errlen) {
+  char dir[PATH_MAX], item[PATH_MAX + 64];
+  int rc;
+
+  if ((rc = lang_dir(dir, sizeof dir, err, errlen)) != 0)
+    return rc;
+  if (strchr(dir, ' ') != NULL || strchr(dir, '"') != NULL) {
+    /* NODE_OPTIONS splits on spaces; quoting rules differ across versions. */
+    snprintf(err, errlen, "the language hooks' path '%s' holds a space or a quote", dir);
+    return -EINVAL;
+  }
+  snprintf(item, sizeof item, "%s/python", dir);
+  if ((rc = prepend_env("PYTHONPATH", item, ":")) != 0)
+    return rc;
+  snprintf(item, sizeof item, "--require=%s/node/fdsoak-origins.js", dir);
+  if ((rc = prepend_env("NODE_OPTIONS", item, " ")) != 0)
+    return rc;
+  return setenv("FDSOAK_LANG_LOG", log, 1) == 0 ? 0 : -errno;
+}
+
+/* ------------------------------------------------------------------ */
+/* The log                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  pid_t pid;
+  int fd;
+  cJSON *stack;
+} lang_rec_t;
+
+struct fsk_lang_log {
+  lang_rec_t *r;
+  size_t n;
+};
+
+fsk_lang_log_t *fsk__lang_load(const char *log) {
+  fsk_lang_log_t *l;
+  char *line = NULL;
+  size_t cap = 0, rcap = 0;
+  ssize_t len;
+  FILE *f;
+
+  if (log == NULL || (f = fopen(log, "re")) == NULL)
+    return NULL;
+  if ((l = calloc(1, sizeof *l)) == NULL) {
+    fclose(f);
+    return NULL;
+  }
+  while ((len = getline(&line, &cap, f)) > 0) {
+    cJSON *j = cJSON_Parse(line), *pid, *fd, *st;
+
+    pid = cJSON_GetObjectItem(j, "pid");
+    fd = cJSON_GetObjectItem(j, "fd");
+    st = cJSON_GetObjectItem(j, "stack");
+    /* A line cut short by a process killed mid-write is skipped. */
+    if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(fd) || !cJSON_IsArray(st)) {
+      cJSON_Delete(j);
+      continue;
+    }
+    if (l->n == rcap) {
+      lang_rec_t *r = realloc(l->r, (rcap = rcap ? rcap * 2 : 256) * sizeof *r);
+
+      if (r == NULL) {
+        cJSON_Delete(j);
+        break;
+      }
+      l->r = r;
+    }
+    l->r[l->n].pid = (pid_t)pid->valueint;
+    l->r[l->n].fd = fd->valueint;
+    l->r[l->n].stack = cJSON_DetachItemFromObject(j, "stack");
+    l->n++;
+    cJSON_Delete(j);
+  }
+  free(line);
+  fclose(f);
+  return l;
+}
+
+void fsk__lang_free(fsk_lang_log_t *l) {
+  size_t i;
+
+  if (l == NULL)
+    return;
+  for (i = 0; i < l->n; i++)
+    cJSON_Delete(l->r[i].stack);
+  free(l->r);
+  free(l);
+}
+
+/* A file as a person reads it: relative to where fdsoak runs, if inside. */
+static const char *short_path(const char *file, const char *cwd) {
+  size_t n = strlen(cwd);
+
+  if (n > 1 && strncmp(file, cwd, n) == 0 && file[n] == '/')
+    return file + n + 1;
+  return file;
+}
+
+int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, char *out, size_t len) {
+  char cwd[PATH_MAX];
+  size_t i, used = 0;
+  cJSON *fr;
+  int k = 0;
+
+  if (l == NULL || len == 0)
+    return 0;
+  if (getcwd(cwd, sizeof cwd) == NULL)
+    cwd[0] = '\0';
+  for (i = l->n; i-- > 0;) {
+    if (l->r[i].pid != pid || l->r[i].fd != fd)
+      continue;
+    out[0] = '\0';
+    cJSON_ArrayForEach(fr, l->r[i].stack) {
+      cJSON *fn = cJSON_GetObjectItem(fr, "fn"), *file = cJSON_GetObjectItem(fr, "file");
+      cJSON *line = cJSON_GetObjectItem(fr, "line");
+
+      if (used >= len)
+        break;
+      used += (size_t)snprintf(out + used, len - used, "%s%s (%s:%d)", k++ ? " <- " : "",
+                               cJSON_IsString(fn) ? fn->valuestring : "?",
+                               cJSON_IsString(file) ? short_path(file->valuestring, cwd) : "?",
+                               cJSON_IsNumber(line) ? line->valueint : 0);
+    }
+    return k > 0;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+/* lang.h - leak origins in the program's own language (Python, Node): the
+ * environment that makes a watched interpreter report its stacks, and the
+ * log it reports them in (FDSOAK_LANG_LOG, written through the shim). */
+#ifndef FSK_LANG_H
+#define FSK_LANG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef enum { FSK_ORIGINS_OFF = 0, FSK_ORIGINS_NATIVE, FSK_ORIGINS_LANG } fsk_origins_t;
+
+/* Parse "off", "native" or "lang"; -1 if none of them. */
+int fsk__origins_parse(const char *s);
+
+/* Point this process's environment (inherited by the target) at the
+ * language hooks: PYTHONPATH gets lang/python first, NODE_OPTIONS a
+ * --require of lang/node/fdsoak-origins.js, FDSOAK_LANG_LOG the log.
+ * 0, or a negative errno when the hooks are not installed (err says where
+ * they were looked for). */
+int fsk__lang_setup(const char *log, char *err, size_t errlen);
+
+typedef struct fsk_lang_log fsk_lang_log_t;
+/* Load the log (NULL when empty or unreadable). */
+fsk_lang_log_t *fsk__lang_load(const char *log);
+void fsk__lang_free(fsk_lang_log_t *l);
+/* The stack of the last fd numbered fd that pid created, as
+ * "fn (file:line) <- fn (file:line) ..." innermost first; 1 if found. */
+int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, char *out, size_t len);
+
+#endif
