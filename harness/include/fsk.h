@@ -77,6 +77,8 @@ typedef enum {
 } fsk_verdict_t;
 
 const char *fsk_verdict_name(fsk_verdict_t v);
+/* The exit code of a verdict: FSK_EXIT_FLAT, _LEAK or _INCONCLUSIVE. */
+int fsk_exit_code(fsk_verdict_t v);
 
 typedef struct {
   double slope;       /* least-squares fds per cycle after warm-up */

@@ -49,6 +49,12 @@ const char *fsk_verdict_name(fsk_verdict_t v) {
   return "unknown";
 }
 
+int fsk_exit_code(fsk_verdict_t v) {
+  return v == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK
+         : v == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
+                                 : FSK_EXIT_INCONCLUSIVE;
+}
+
 static void why(fsk_stats_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void why(fsk_stats_t *st, const char *fmt, ...) {
   va_list ap;
