@@ -8,7 +8,7 @@ target_sources(fsk PRIVATE src/fdtable.c src/tracker.c)
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/origin.c src/proc.c src/sampler.c)
+    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -79,3 +79,7 @@ set_tests_properties(ci_soak_short PROPERTIES LABELS "integration;soak" TIMEOUT 
 add_test(NAME ci_release_gate_short COMMAND ${PROJECT_SOURCE_DIR}/ci/release-gate)
 set_tests_properties(ci_release_gate_short PROPERTIES LABELS soak TIMEOUT 600
   ENVIRONMENT "FDSOAK_BUILD_DIR=${PROJECT_BINARY_DIR};GATE_CYCLES=300;GATE_OUT=${PROJECT_BINARY_DIR}/release-gate-short")
+
+# fdsoak bisect on a generated twelve-commit history of a Python program.
+add_test(NAME fsk_bisect COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/bisect.sh $<TARGET_FILE_DIR:fdsoak>)
+set_tests_properties(fsk_bisect PROPERTIES LABELS integration TIMEOUT 300)
