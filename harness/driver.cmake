@@ -83,3 +83,8 @@ set_tests_properties(ci_release_gate_short PROPERTIES LABELS soak TIMEOUT 600
 # fdsoak bisect on a generated twelve-commit history of a Python program.
 add_test(NAME fsk_bisect COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/bisect.sh $<TARGET_FILE_DIR:fdsoak>)
 set_tests_properties(fsk_bisect PROPERTIES LABELS integration TIMEOUT 300)
+
+# fdsoak gate over several run directories (a soak spread over CI jobs):
+# complementary, overlapping, leaking and incomplete sets, report.md and SVG.
+add_test(NAME fsk_gate_fanin COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/gate_fanin.sh $<TARGET_FILE_DIR:fdsoak>)
+set_tests_properties(fsk_gate_fanin PROPERTIES LABELS integration TIMEOUT 300)
