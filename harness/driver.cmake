@@ -88,3 +88,8 @@ set_tests_properties(fsk_bisect PROPERTIES LABELS integration TIMEOUT 300)
 # complementary, overlapping, leaking and incomplete sets, report.md and SVG.
 add_test(NAME fsk_gate_fanin COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/gate_fanin.sh $<TARGET_FILE_DIR:fdsoak>)
 set_tests_properties(fsk_gate_fanin PROPERTIES LABELS integration TIMEOUT 300)
+
+# The GitHub Action's steps (action.yml -> ci/action-run) run on this
+# machine, with the job summary in a temp file.
+add_test(NAME ci_action_steps COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/action_steps.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(ci_action_steps PROPERTIES LABELS integration TIMEOUT 300)
