@@ -93,3 +93,8 @@ set_tests_properties(fsk_gate_fanin PROPERTIES LABELS integration TIMEOUT 300)
 # machine, with the job summary in a temp file.
 add_test(NAME ci_action_steps COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/action_steps.sh ${PROJECT_BINARY_DIR})
 set_tests_properties(ci_action_steps PROPERTIES LABELS integration TIMEOUT 300)
+
+# The hosted workflow and the action pass ci/lint-workflows (yamllint and a
+# structural check); broken copies fail.
+add_test(NAME ci_lint_workflows COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lint_workflows.sh)
+set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 60)
