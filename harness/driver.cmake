@@ -97,4 +97,4 @@ set_tests_properties(ci_action_steps PROPERTIES LABELS integration TIMEOUT 300)
 # The hosted workflow and the action pass ci/lint-workflows (yamllint and a
 # structural check); broken copies fail.
 add_test(NAME ci_lint_workflows COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lint_workflows.sh)
-set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 60)
+set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 240)

@@ -89,10 +89,11 @@ expect_rc 1 "a flat BAD: nothing leaks" "$FDSOAK" bisect "$GOOD" "$BEFORE" -- $S
 grep -q "^no leak: BAD" "$T/out" && ok "says BAD is flat" || bad "flat message"
 restored "after a flat BAD"
 
-# 3. A failed build is a skip, and the answer stands.
+# 3. A failed build is a skip, and the answer stands.  With --build the
+#    soak may start with a program's path (here this fdsoak's own).
 # shellcheck disable=SC2086
 expect_rc 0 "bisect with --build (one commit does not build)" "$FDSOAK" bisect "$GOOD" "$BAD" \
-  --build "echo built >> '$T/builds'; ! grep -q broken notes.txt" -- $SOAK
+  --build "echo built >> '$T/builds'; ! grep -q broken notes.txt" -- "$FDSOAK" $SOAK
 grep -qxF "$answer" "$T/out" && ok "the same answer with --build" || bad "answer with --build"
 [ "$(wc -l < "$T/builds")" -ge 3 ] && ok "the build ran at every step ($(wc -l < "$T/builds"))" || bad "builds: $(cat "$T/builds")"
 restored "after --build"
