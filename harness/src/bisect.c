@@ -581,6 +581,8 @@ int fsk__bisect_main(int argc, char **argv) {
     const char *mark;
     int soak;
 
+    if (interrupted)
+      goto interrupted;
     if (rc != 0 && strstr(out, "only 'skip'ped commits left") == NULL) {
       code = berr("git bisect failed (exit %d):\n%s", rc, out);
       goto restore;
@@ -643,8 +645,6 @@ restore:
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  if (interrupted && code == FSK_EXIT_INCONCLUSIVE)
-    fflush(stdout);
 out:
   free(b.soak);
   return code;

@@ -11,6 +11,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 FDSOAK="$BIN/fdsoak"
 T="$(mktemp -d /tmp/fsk-bisect-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
+# bisect keeps each step's results in a new dir under TMPDIR: here, $T.
+export TMPDIR="$T"
 fails=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
