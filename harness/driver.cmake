@@ -64,6 +64,16 @@ add_test(NAME fsk_watch_targets COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/t
 set_tests_properties(fsk_watch_targets PROPERTIES LABELS "integration;soak" TIMEOUT 600
                      ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>;SUITE_JOBS=2")
 
+# Leak origins in the program's own language: Python and Node programs that
+# leak from a known line, each checked to name it, and flat when fixed.
+add_test(NAME fsk_lang_origins COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/run.sh)
+set_tests_properties(fsk_lang_origins PROPERTIES LABELS integration TIMEOUT 600
+                     ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>;LANG_JOBS=2")
+# The Node preload against /proc/self/fd, and without changing behaviour.
+add_test(NAME fsk_lang_node_preload
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/node_preload_check.sh)
+set_tests_properties(fsk_lang_node_preload PROPERTIES LABELS integration TIMEOUT 120)
+
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples
          COMMAND python3 ${PROJECT_SOURCE_DIR}/ci/readme-check ${PROJECT_BINARY_DIR})

@@ -44,7 +44,9 @@ def attempt(port):
 
 
 class Loop:
-    """Runs the loop; counts attempts and failures; prints them at exit."""
+    """Runs the loop; counts attempts and failures; prints them at exit
+    ("attempts A seconds S rate R cpu_us_per_attempt C": C is the process's
+    user+system CPU time over its attempts, start-up included)."""
 
     def __init__(self, args, prefix):
         self.args = args
@@ -76,5 +78,7 @@ class Loop:
 
     def report(self):
         secs = time.monotonic() - self.start
-        print("attempts %d seconds %.3f rate %.1f" % (self.attempts, secs, self.attempts / secs if secs else 0.0),
-              file=sys.stderr, flush=True)
+        t = os.times()
+        cpu = (t.user + t.system) * 1e6 / self.attempts if self.attempts else 0.0
+        print("attempts %d seconds %.3f rate %.1f cpu_us_per_attempt %.1f" % (
+            self.attempts, secs, self.attempts / secs if secs else 0.0, cpu), file=sys.stderr, flush=True)
