@@ -246,7 +246,8 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_recor
  * FDSOAK_LANG_LOG set, the shim calls it right after each fd it tracks is
  * created, on the creating thread: it writes the interpreter's stack as a
  * JSON array into buf (at most len bytes) and returns its length (0: none).
- * The shim appends {"pid","fd","lang","kind","stack"} to the log.  NULL
+ * The shim appends {"pid","fd","t","lang","kind","stack"} to the log
+ * (t: CLOCK_MONOTONIC ns, as the fd records' mono_ns).  NULL
  * unregisters (before the interpreter shuts down).
  */
 typedef int (*inj_lang_cb_t)(int fd, int op, char *buf, int len);

@@ -55,8 +55,10 @@ static void lang_record(int fd, int op) {
   if (cb == NULL || g_lang_path[0] == '\0' ||
       (g_lang_finalizing != NULL && g_lang_finalizing()))
     return;
-  n = snprintf(line, sizeof line, "{\"pid\":%d,\"fd\":%d,\"lang\":\"%s\",\"kind\":\"%s\",\"stack\":",
-               (int)getpid(), fd, g_lang_name, kind_of(op));
+  n = snprintf(line, sizeof line,
+               "{\"pid\":%d,\"fd\":%d,\"t\":%llu,\"lang\":\"%s\",\"kind\":\"%s\",\"stack\":",
+               (int)getpid(), fd, (unsigned long long)inj__mono_ns(CLOCK_MONOTONIC), g_lang_name,
+               kind_of(op));
   m = cb(fd, op, line + n, (int)sizeof line - n - 3);
   if (m <= 0 || m > (int)sizeof line - n - 3)
     return;

@@ -3,6 +3,7 @@
 #define FSK_DRIVER_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "fsk.h"
 
@@ -51,6 +52,9 @@ void fsk__run_free(fsk_run_t *run);
  * tracked, or overwritten in its ring). */
 int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
                           size_t len);
+/* When the shim saw fd of pid created (CLOCK_MONOTONIC ns), 0 if it holds
+ * no record of it. */
+uint64_t fsk__origin_born(const char *stats_path, pid_t pid, int fd);
 /* Release what symbolizing keeps open (ELF files of the last process). */
 void fsk__origin_release(void);
 

@@ -117,6 +117,7 @@ int fsk__lang_setup(const char *log, char *err, size_t errlen) {
 typedef struct {
   pid_t pid;
   int fd;
+  uint64_t t; /* CLOCK_MONOTONIC ns when written; 0 if the line has none */
   cJSON *stack;
 } lang_rec_t;
 
@@ -139,7 +140,7 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
     return NULL;
   }
   while ((len = getline(&line, &cap, f)) > 0) {
-    cJSON *j = cJSON_Parse(line), *pid, *fd, *st;
+    cJSON *j = cJSON_Parse(line), *pid, *fd, *st, *t;
 
     pid = cJSON_GetObjectItem(j, "pid");
     fd = cJSON_GetObjectItem(j, "fd");
@@ -160,6 +161,8 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
     }
     l->r[l->n].pid = (pid_t)pid->valueint;
     l->r[l->n].fd = fd->valueint;
+    t = cJSON_GetObjectItem(j, "t");
+    l->r[l->n].t = cJSON_IsNumber(t) && t->valuedouble > 0 ? (uint64_t)t->valuedouble : 0;
     l->r[l->n].stack = cJSON_DetachItemFromObject(j, "stack");
     l->n++;
     cJSON_Delete(j);
@@ -189,7 +192,8 @@ static const char *short_path(const char *file, const char *cwd) {
   return file;
 }
 
-int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, char *out, size_t len) {
+int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
+                    size_t len) {
   char cwd[PATH_MAX];
   size_t i, used = 0;
   cJSON *fr;
@@ -202,6 +206,11 @@ int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, char *out, size_
   for (i = l->n; i-- > 0;) {
     if (l->r[i].pid != pid || l->r[i].fd != fd)
       continue;
+    /* The last line for this number is older than the fd itself: the
+     * runtime's hook never saw this one (an accepted socket, a native
+     * addon's file).  A stale stack would be worse than none. */
+    if (born_ns != 0 && l->r[i].t != 0 && l->r[i].t < born_ns)
+      return 0;
     out[0] = '\0';
     cJSON_ArrayForEach(fr, l->r[i].stack) {
       cJSON *fn = cJSON_GetObjectItem(fr, "fn"), *file = cJSON_GetObjectItem(fr, "file");

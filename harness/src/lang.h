@@ -5,6 +5,7 @@
 #define FSK_LANG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef enum { FSK_ORIGINS_OFF = 0, FSK_ORIGINS_NATIVE, FSK_ORIGINS_LANG } fsk_origins_t;
@@ -24,7 +25,11 @@ typedef struct fsk_lang_log fsk_lang_log_t;
 fsk_lang_log_t *fsk__lang_load(const char *log);
 void fsk__lang_free(fsk_lang_log_t *l);
 /* The stack of the last fd numbered fd that pid created, as
- * "fn (file:line) <- fn (file:line) ..." innermost first; 1 if found. */
-int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, char *out, size_t len);
+ * "fn (file:line) <- fn (file:line) ..." innermost first; 1 if found.
+ * born_ns: when the shim saw that fd created (CLOCK_MONOTONIC), 0 if
+ * unknown: a line written before it is about an earlier fd of the same
+ * number (one the runtime's hook did not see) and is not used. */
+int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
+                    size_t len);
 
 #endif

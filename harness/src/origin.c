@@ -116,6 +116,19 @@ static Dwfl *dwfl_cached(pid_t pid, const char *maps) {
   return g_cache.d;
 }
 
+uint64_t fsk__origin_born(const char *stats_path, pid_t pid, int fd) {
+  inj_stats_view_t v;
+  inj_fd_record_t rec;
+  uint64_t t = 0;
+
+  if (stats_path == NULL || inj_stats_open(stats_path, &v) != 0)
+    return 0;
+  if (inj_stats_fd_record(&v, pid == 0 ? (int)getpid() : (int)pid, fd, &rec) == 0)
+    t = rec.mono_ns;
+  inj_stats_close(&v);
+  return t;
+}
+
 int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
                           size_t len) {
   inj_stats_view_t v;

@@ -174,8 +174,11 @@ static void signal_tree(fsk_target_t *t, int sig) {
   pid_t pids[FSK_TREE_MAX];
   size_t n = fsk__proc_tree(t->pid, 1, pids, FSK_TREE_MAX), i;
 
-  if (t->pgid_own)
-    kill(-t->pid, sig); /* the group may outlive its leader */
+  /* The group only while its leader is unreaped: after that its number may
+   * have been given to a stranger's group.  Members still alive are in the
+   * tree and get the signal by pid below. */
+  if (t->pgid_own && !t->exited)
+    kill(-t->pid, sig);
   for (i = 0; i < n; i++)
     kill(pids[i], sig); /* and a member may have left the group (setsid) */
 }
@@ -183,17 +186,21 @@ static void signal_tree(fsk_target_t *t, int sig) {
 static int all_gone(fsk_target_t *t) {
   pid_t pids[FSK_TREE_MAX];
 
-  return t->exited && fsk__proc_tree(t->pid, 1, pids, FSK_TREE_MAX) == 0 &&
-         (!t->pgid_own || kill(-t->pid, 0) != 0);
+  return t->exited && fsk__proc_tree(t->pid, 1, pids, FSK_TREE_MAX) == 0;
 }
 
 void fsk__target_stop(fsk_target_t *t, double grace_s) {
   double until;
   int killed = 0;
 
-  if (t->pid <= 0)
+  if (t->pid <= 0 || t->stopped)
     return;
   reap(t);
+  if (all_gone(t)) {
+    t->stopped = 1;
+    pump_err(t);
+    return;
+  }
   signal_tree(t, SIGTERM);
   until = fsk__now() + grace_s;
   for (;;) {
@@ -215,6 +222,7 @@ void fsk__target_stop(fsk_target_t *t, double grace_s) {
     close(t->err_fd);
     t->err_fd = -1;
   }
+  t->stopped = 1;
 }
 
 /* ------------------------------------------------------------------ */

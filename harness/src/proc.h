@@ -14,6 +14,7 @@ typedef struct {
   pid_t pid;           /* the started process (the tree's root) */
   int pgid_own;        /* it leads its own process group */
   int exited;          /* reaped: status below is valid */
+  int stopped;         /* fsk__target_stop is done: nothing of it is left */
   int status;          /* waitpid status */
   double t_start, t_exit;
   int err_fd;          /* read end of its stderr, tee'd to ours; -1 if none */

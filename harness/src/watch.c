@@ -537,7 +537,8 @@ static void name_origins(watch_t *wt, const char *label) {
                  wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, l->pid, l->fd, stack, sizeof stack))
+      if (fsk__lang_stack(lang, l->pid, l->fd, fsk__origin_born(wt->stats, l->pid, l->fd),
+                          stack, sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
@@ -762,8 +763,13 @@ int fsk__watch_main(int argc, char **argv) {
       fsk_scenario_set_leaked(&wt.sc, l, n);
     free(l);
   }
-  fsk_scenario_judge(&wt.sc, 0);
+  /* Everything is gathered: stop the target now, not after the report
+   * (symbolizing hundreds of fds takes a while, and the program's end
+   * must not wait for it); its maps were kept for the report. */
   fill_target(&wt, &run);
+  if (wt.child)
+    fsk__target_stop(&wt.tgt, STOP_GRACE_S);
+  fsk_scenario_judge(&wt.sc, 0);
   if (run.target.death[0]) {
     /* Death by fd exhaustion is the leak, proven by the program itself. */
     wt.sc.verdict = FSK_VERDICT_LEAK;

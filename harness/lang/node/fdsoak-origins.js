@@ -175,7 +175,10 @@
   const q = JSON.stringify;
   function record(fd, kind, stack) {
     if (!enabled || typeof fd !== 'number' || fd < 0 || stack === null) return;
-    let line = '{"pid":' + pid + ',"fd":' + fd + ',"lang":"node","kind":"' + kind + '","stack":[';
+    // "t": CLOCK_MONOTONIC ns (process.hrtime), so fdsoak can tell a line
+    // about this fd from one about an earlier fd with the same number.
+    let line = '{"pid":' + pid + ',"fd":' + fd + ',"t":' + process.hrtime.bigint() +
+      ',"lang":"node","kind":"' + kind + '","stack":[';
     try {
       for (let i = 0; i < stack.length; i++) {
         const f = stack[i];
