@@ -124,6 +124,7 @@ typedef struct {
 struct fsk_lang_log {
   lang_rec_t *r;
   size_t n;
+  char note[256]; /* the first {"pid","note"} line: a hook that stopped */
 };
 
 fsk_lang_log_t *fsk__lang_load(const char *log) {
@@ -145,6 +146,10 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
     pid = cJSON_GetObjectItem(j, "pid");
     fd = cJSON_GetObjectItem(j, "fd");
     st = cJSON_GetObjectItem(j, "stack");
+    if (cJSON_IsNumber(pid) && cJSON_IsString(cJSON_GetObjectItem(j, "note")) &&
+        l->note[0] == '\0')
+      snprintf(l->note, sizeof l->note, "process %d: %s", pid->valueint,
+               cJSON_GetObjectItem(j, "note")->valuestring);
     /* A line cut short by a process killed mid-write is skipped. */
     if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(fd) || !cJSON_IsArray(st)) {
       cJSON_Delete(j);
@@ -170,6 +175,10 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
   free(line);
   fclose(f);
   return l;
+}
+
+const char *fsk__lang_note(const fsk_lang_log_t *l) {
+  return l != NULL && l->note[0] ? l->note : NULL;
 }
 
 void fsk__lang_free(fsk_lang_log_t *l) {

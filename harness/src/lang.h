@@ -24,6 +24,8 @@ typedef struct fsk_lang_log fsk_lang_log_t;
 /* Load the log (NULL when empty or unreadable). */
 fsk_lang_log_t *fsk__lang_load(const char *log);
 void fsk__lang_free(fsk_lang_log_t *l);
+/* What a runtime's hook said when it stopped itself (too costly), or NULL. */
+const char *fsk__lang_note(const fsk_lang_log_t *l);
 /* The stack of the last fd numbered fd that pid created, as
  * "fn (file:line) <- fn (file:line) ..." innermost first; 1 if found.
  * born_ns: when the shim saw that fd created (CLOCK_MONOTONIC), 0 if

@@ -550,6 +550,9 @@ static void name_origins(watch_t *wt, const char *label) {
                                              sizeof l->origin))
       sc->no_origin++;
   }
+  /* A hook that stopped itself says so, whatever else is missing. */
+  if (fsk__lang_note(lang) != NULL)
+    snprintf(wt->lang_note, sizeof wt->lang_note, "%s", fsk__lang_note(lang));
   fsk__lang_free(lang);
 }
 
