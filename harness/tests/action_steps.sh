@@ -53,12 +53,14 @@ has "$T/flat.md" "flat heading" "## fdsoak: ✅ flat"
 has "$T/flat.md" "flat projection" "**Projection:** none"
 has "$T/flat.log" "the verdict step passes" "step verdict: exit 0"
 
-# Too few attempts to judge: inconclusive, which fails only when asked to.
-act inconclusive-pass 0 command="python3 service.py --port $PORT --sleep 0.01" \
-  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=12 warmup=2 fail-on-inconclusive=false
+# Too few attempts to judge (a slow program, and --timeout ends the run
+# first): inconclusive, which fails only when asked to.
+act inconclusive-pass 0 command="python3 service.py --port $PORT --sleep 0.2" \
+  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=60 warmup=2 args="--timeout 2" \
+  fail-on-inconclusive=false
 has "$T/inconclusive-pass.md" "inconclusive heading" "## fdsoak: ⚠️ inconclusive"
-act inconclusive-fail 3 command="python3 service.py --port $PORT --sleep 0.01" \
-  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=12 warmup=2
+act inconclusive-fail 3 command="python3 service.py --port $PORT --sleep 0.2" \
+  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=60 warmup=2 args="--timeout 2"
 
 # A program that cannot start: the summary says why, the job fails.
 act broken 2 command="exec /nonexistent/service" cycles=20 warmup=2
