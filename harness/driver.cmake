@@ -15,7 +15,7 @@ set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/origin.c src/proc.c src/sampler.c src/lang.c)
+    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -75,6 +75,16 @@ add_test(NAME fsk_watch_targets COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/t
 set_tests_properties(fsk_watch_targets PROPERTIES LABELS "integration;soak" TIMEOUT 600
                      ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>;SUITE_JOBS=2")
 
+# Leak origins in the program's own language: Python and Node programs that
+# leak from a known line, each checked to name it, and flat when fixed.
+add_test(NAME fsk_lang_origins COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/run.sh)
+set_tests_properties(fsk_lang_origins PROPERTIES LABELS integration TIMEOUT 600
+                     ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>;LANG_JOBS=2")
+# The Node preload against /proc/self/fd, and without changing behaviour.
+add_test(NAME fsk_lang_node_preload
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/node_preload_check.sh)
+set_tests_properties(fsk_lang_node_preload PROPERTIES LABELS integration TIMEOUT 120)
+
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples
          COMMAND python3 ${PROJECT_SOURCE_DIR}/ci/readme-check ${PROJECT_BINARY_DIR})
@@ -91,3 +101,22 @@ set_tests_properties(ci_soak_short PROPERTIES LABELS "integration;soak" TIMEOUT 
 add_test(NAME ci_release_gate_short COMMAND ${PROJECT_SOURCE_DIR}/ci/release-gate)
 set_tests_properties(ci_release_gate_short PROPERTIES LABELS soak TIMEOUT 600
   ENVIRONMENT "FDSOAK_BUILD_DIR=${PROJECT_BINARY_DIR};GATE_CYCLES=300;GATE_OUT=${PROJECT_BINARY_DIR}/release-gate-short")
+
+# fdsoak bisect on a generated twelve-commit history of a Python program.
+add_test(NAME fsk_bisect COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/bisect.sh $<TARGET_FILE_DIR:fdsoak>)
+set_tests_properties(fsk_bisect PROPERTIES LABELS integration TIMEOUT 300)
+
+# fdsoak gate over several run directories (a soak spread over CI jobs):
+# complementary, overlapping, leaking and incomplete sets, report.md and SVG.
+add_test(NAME fsk_gate_fanin COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/gate_fanin.sh $<TARGET_FILE_DIR:fdsoak>)
+set_tests_properties(fsk_gate_fanin PROPERTIES LABELS integration TIMEOUT 300)
+
+# The GitHub Action's steps (action.yml -> ci/action-run) run on this
+# machine, with the job summary in a temp file.
+add_test(NAME ci_action_steps COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/action_steps.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(ci_action_steps PROPERTIES LABELS integration TIMEOUT 300)
+
+# The hosted workflow and the action pass ci/lint-workflows (yamllint and a
+# structural check); broken copies fail.
+add_test(NAME ci_lint_workflows COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lint_workflows.sh)
+set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 240)

@@ -77,6 +77,8 @@ typedef enum {
 } fsk_verdict_t;
 
 const char *fsk_verdict_name(fsk_verdict_t v);
+/* The exit code of a verdict: FSK_EXIT_FLAT, _LEAK or _INCONCLUSIVE. */
+int fsk_exit_code(fsk_verdict_t v);
 
 typedef struct {
   double slope;       /* least-squares fds per cycle after warm-up */
@@ -128,8 +130,8 @@ typedef struct {
  *     run's slope), and the floor rises across each half (F3 > F1 and
  *     F4 > F2) -- a set that grew and then held grows in one half only;
  *   - with identity, at least two survivors, born in both halves.
- * With identity, survivors first seen at two or more distinct moments in
- * each half stand in for the two significance tests: a leak that strikes
+ * With identity, survivors first seen at four or more distinct moments,
+ * in both halves, stand in for the two significance tests: a leak that strikes
  * at random attempts departs from a line in long runs, like pooled noise,
  * but its fds are kept, not replaced.
  * Inconclusive below FSK_STAT_MIN_SAMPLES samples or when the samples do

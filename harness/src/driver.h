@@ -68,6 +68,8 @@ int fsk__watch_main(int argc, char **argv);
 int fsk__bench_main(int argc, char **argv);
 /* `fdsoak gate`. */
 int fsk__gate_main(int argc, char **argv);
+/* `fdsoak bisect`. */
+int fsk__bisect_main(int argc, char **argv);
 
 /* The directory of this executable (for the shim and sibling binaries). */
 int fsk__exe_dir(char *buf, size_t len);

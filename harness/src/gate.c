@@ -11,10 +11,16 @@
  * typed: kind "baseline", whole counts, known classes, no entry twice.
  * Updating the baseline is deliberate: it writes the file for review and
  * refuses a result that is not flat.
+ * With --report FILE it also writes one markdown report over every
+ * directory (a row per baseline scenario: where it ran, its verdict, its
+ * steady count against the baseline, its leaked fds, what failed) and, next
+ * to it, one SVG with every scenario's fd series (FILE minus .md, plus
+ * .svg), so a soak spread over CI jobs has one page to read.
  * Exit: 0 pass, 1 fail (which check, and why, on stderr), 2 usage or bad
  * input, 3 a result that was inconclusive.
  */
 #include "driver.h"
+#include "results_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -136,7 +142,40 @@ typedef struct {
   const char *dir;
   const char *path, *adapter;
   int matched;
+  const char *again;   /* another directory that has it too */
 } entry_t;
+
+/* One row of the report: a baseline scenario and what the gate found. */
+typedef struct {
+  const char *path, *adapter;
+  const char *dir;        /* where it ran; NULL: missing */
+  const char *verdict;
+  int steady, base_steady; /* steady < 0: unknown */
+  int nleaked;
+  const char *leak_target; /* the first leaked fd's target */
+  const char *status;      /* "pass", "FAIL", "INCONCLUSIVE" */
+  char notes[1024];
+} row_t;
+
+/* A failed check: on stderr as "KIND NAME: WHY", and in the row's notes. */
+static void rnote(row_t *r, const char *kind, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void rnote(row_t *r, const char *kind, const char *name, const char *fmt, ...) {
+  char msg[512];
+  size_t used;
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s %s: %s\n", kind, name, msg);
+  if (r == NULL)
+    return;
+  if (strcmp(kind, "FAIL") == 0 || r->status == NULL || strcmp(r->status, "pass") == 0)
+    r->status = kind;
+  used = strlen(r->notes);
+  snprintf(r->notes + used, sizeof r->notes - used, "%s%s", used ? "; " : "", msg);
+}
 
 static entry_t *find_entry(entry_t *e, size_t n, const char *path, const char *adapter) {
   size_t i;
@@ -312,6 +351,188 @@ static int update_baseline(const char *baseline, char **dirs, cJSON **summaries,
   return 0;
 }
 
+/* The report's SVG name: FILE with .md replaced by .svg (or .svg added). */
+static void svg_name(const char *report, char *buf, size_t len) {
+  size_t n = strlen(report);
+
+  if (n > 3 && strcmp(report + n - 3, ".md") == 0)
+    snprintf(buf, len, "%.*s.svg", (int)(n - 3), report);
+  else
+    snprintf(buf, len, "%s.svg", report);
+}
+
+/* One scenario's series from DIR/series.csv into sc (its counts per
+ * sample, per class), with the verdict and warm-up its summary gives. */
+static int load_series(const char *dir, cJSON *summ_scen, fsk_scenario_t *sc) {
+  char file[PATH_MAX + 16], line[4096], *cols[64];
+  cJSON *p = cJSON_GetObjectItem(summ_scen, "path"), *a = cJSON_GetObjectItem(summ_scen, "adapter");
+  cJSON *v = cJSON_GetObjectItem(summ_scen, "verdict");
+  cJSON *w = cJSON_GetObjectItem(summ_scen, "warmup_samples");
+  int col_of[FSK_FD_CLASS_COUNT], counts[FSK_FD_CLASS_COUNT], ncols, i, k, header = 1, rc = 0;
+  FILE *f;
+
+  if (!cJSON_IsNumber(w))
+    w = cJSON_GetObjectItem(summ_scen, "warmup");
+  fsk_scenario_init(sc, p->valuestring, a->valuestring, cJSON_IsNumber(w) ? (long)w->valuedouble : 0);
+  sc->verdict = cJSON_IsString(v) && strcmp(v->valuestring, "leak") == 0 ? FSK_VERDICT_LEAK
+                : cJSON_IsString(v) && strcmp(v->valuestring, "flat") == 0 ? FSK_VERDICT_FLAT
+                                                                            : FSK_VERDICT_INCONCLUSIVE;
+  snprintf(file, sizeof(file), "%s/series.csv", dir);
+  if ((f = fopen(file, "r")) == NULL)
+    return -errno;
+  for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
+    col_of[k] = -1;
+  while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+    char *save = NULL, *tok;
+
+    line[strcspn(line, "\r\n")] = '\0';
+    ncols = 0;
+    for (tok = strtok_r(line, ",", &save); tok != NULL && ncols < 64; tok = strtok_r(NULL, ",", &save))
+      cols[ncols++] = tok;
+    if (header) {
+      for (i = 0; i < ncols; i++)
+        for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
+          if (strcmp(cols[i], fsk_fdclass_name((fsk_fdclass_t)k)) == 0)
+            col_of[k] = i;
+      header = 0;
+      continue;
+    }
+    if (ncols < 4 || strcmp(cols[1], p->valuestring) != 0 || strcmp(cols[2], a->valuestring) != 0)
+      continue;
+    for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
+      counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? atoi(cols[col_of[k]]) : 0;
+    rc = fsk_scenario_push(sc, atoi(cols[3]), counts);
+  }
+  fclose(f);
+  return rc;
+}
+
+/* One SVG of every scenario of the report (the baseline's, in its order),
+ * from the directories they ran in: the plot of a soak spread over jobs. */
+static int write_merged_svg(const char *file, row_t *rows, size_t nrows, entry_t *ent, size_t nent,
+                            const char *verdict) {
+  fsk_run_t run;
+  size_t r, n = 0;
+  int rc = 0;
+
+  memset(&run, 0, sizeof run);
+  run.mode = "gate";
+  run.scen = calloc(nrows + 1, sizeof *run.scen);
+  if (run.scen == NULL)
+    return -ENOMEM;
+  run.verdict = strcmp(verdict, "PASS") == 0 ? FSK_VERDICT_FLAT
+                : strcmp(verdict, "FAIL") == 0 ? FSK_VERDICT_LEAK
+                                              : FSK_VERDICT_INCONCLUSIVE;
+  for (r = 0; r < nrows && rc == 0; r++) {
+    entry_t *e = rows[r].dir != NULL ? find_entry(ent, nent, rows[r].path, rows[r].adapter) : NULL;
+
+    if (e == NULL)
+      continue;
+    /* A series.csv that cannot be read is already a FAIL in the rows. */
+    rc = load_series(e->dir, e->s, &run.scen[n]);
+    if (rc == -ENOENT)
+      rc = 0;
+    n++;
+  }
+  run.nscen = n;
+  if (rc == 0)
+    rc = fsk_write_svg(file, &run);
+  for (r = 0; r < n; r++)
+    fsk_scenario_free(&run.scen[r]);
+  free(run.scen);
+  return rc;
+}
+
+/* A markdown cell: no newline or pipe may break the table. */
+static void md_cell(FILE *f, const char *s) {
+  for (; s != NULL && *s; s++)
+    fputs(*s == '|' ? "\\|" : *s == '\n' ? " " : (char[2]){*s, 0}, f);
+}
+
+/* report.md: the verdict, a row per baseline scenario, and whatever else
+ * failed; the SVG beside it. */
+static int write_report(const char *file, const char *baseline, char **dirs, int ndirs, row_t *rows,
+                        size_t nrows, entry_t *ent, size_t nent, const char *verdict) {
+  char svg[PATH_MAX + 8], tmp[PATH_MAX + 16];
+  const char *svg_base;
+  size_t r, x;
+  int i, rc;
+  FILE *f;
+
+  svg_name(file, svg, sizeof svg);
+  snprintf(tmp, sizeof tmp, "%s", file);
+  if (strrchr(tmp, '/') != NULL && strrchr(tmp, '/') != tmp) {
+    *strrchr(tmp, '/') = '\0';
+    if ((rc = fsk__mkdir_p(tmp)) != 0)
+      return rc;
+  }
+  svg_base = strrchr(svg, '/') != NULL ? strrchr(svg, '/') + 1 : svg;
+  if ((rc = write_merged_svg(svg, rows, nrows, ent, nent, verdict)) != 0)
+    return rc;
+  snprintf(tmp, sizeof tmp, "%s.tmp", file);
+  if ((f = fopen(tmp, "w")) == NULL)
+    return -errno;
+  fprintf(f, "# fdsoak gate: %s\n\n", verdict);
+  fprintf(f, "Baseline `%s`; %d run director%s:", baseline, ndirs, ndirs == 1 ? "y" : "ies");
+  for (i = 0; i < ndirs; i++)
+    fprintf(f, " `%s`", dirs[i]);
+  fprintf(f, ".\n\n");
+  fprintf(f, "| scenario | run directory | verdict | steady fds (baseline) | leaked fds | result |\n");
+  fprintf(f, "| --- | --- | --- | --- | --- | --- |\n");
+  for (r = 0; r < nrows; r++) {
+    row_t *w = &rows[r];
+
+    fprintf(f, "| %s/%s | ", w->path, w->adapter);
+    if (w->dir != NULL) {
+      fputc('`', f);
+      md_cell(f, w->dir);
+      fputc('`', f);
+    } else {
+      fputs("missing", f);
+    }
+    fprintf(f, " | %s | ", w->verdict != NULL ? w->verdict : "-");
+    if (w->steady >= 0)
+      fprintf(f, "%d (%d)%s", w->steady, w->base_steady, w->steady != w->base_steady ? " **differs**" : "");
+    else
+      fprintf(f, "- (%d)", w->base_steady);
+    fputs(" | ", f);
+    if (w->nleaked > 0) {
+      fprintf(f, "%d, e.g. `", w->nleaked);
+      md_cell(f, w->leak_target != NULL ? w->leak_target : "?");
+      fputc('`', f);
+    } else {
+      fputs(w->dir != NULL ? "0" : "-", f);
+    }
+    fprintf(f, " | %s%s", strcmp(w->status, "pass") == 0 ? "pass" : w->status, w->notes[0] ? ": " : "");
+    md_cell(f, w->notes);
+    fputs(" |\n", f);
+  }
+  for (x = 0, i = 0; x < nent; x++) {
+    if (ent[x].matched)
+      continue;
+    if (i++ == 0)
+      fprintf(f, "\nResults the baseline does not list (never judged against it: a failure):\n\n");
+    fprintf(f, "- %s/%s in `", ent[x].path, ent[x].adapter);
+    md_cell(f, ent[x].dir);
+    fprintf(f, "`\n");
+  }
+  fprintf(f, "\n![open fds per cycle, every scenario](%s)\n", svg_base);
+  if (fflush(f) != 0 || ferror(f)) {
+    rc = -errno;
+    fclose(f);
+    unlink(tmp);
+    return rc ? rc : -EIO;
+  }
+  fclose(f);
+  if (rename(tmp, file) != 0) {
+    rc = -errno;
+    unlink(tmp);
+    return rc;
+  }
+  printf("fdsoak gate: report %s, plot %s\n", file, svg);
+  return 0;
+}
+
 int fsk__gate_main(int argc, char **argv) {
   const char *baseline = "results/baseline.json";
   char file[PATH_MAX + 16];
@@ -319,8 +540,11 @@ int fsk__gate_main(int argc, char **argv) {
   cJSON **summaries = NULL, *base = NULL, *b, *v, *s;
   entry_t *ent = NULL;
   size_t nent = 0, cap = 0, x;
+  const char *report = NULL;
+  row_t *rows = NULL;
+  size_t nrows = 0;
   int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0,
-      checked = 0;
+      checked = 0, rc;
   struct stat st;
 
   dirs = calloc((size_t)argc + 1, sizeof *dirs);
@@ -338,10 +562,19 @@ int fsk__gate_main(int argc, char **argv) {
       baseline = argv[++i];
     } else if (strcmp(argv[i], "--update-baseline") == 0) {
       update = 1;
+    } else if (strcmp(argv[i], "--report") == 0) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        code = gerr("--report needs a file (report.md; the SVG goes next to it)");
+        goto out;
+      }
+      report = argv[++i];
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-      printf("usage: fdsoak gate [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
+      printf("usage: fdsoak gate [--baseline FILE] [--update-baseline] [--report FILE.md]\n"
+             "                   RESULT_DIR [RESULT_DIR...]\n"
              "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
-             "  outliving its cycle, at the baseline's steady-state count in total and per class\n");
+             "  outliving its cycle, at the baseline's steady-state count in total and per class\n"
+             "  --report FILE.md  one markdown report over every RESULT_DIR, and FILE.svg beside\n"
+             "                    it with every scenario's fd count per cycle\n");
       code = 0;
       goto out;
     } else if (argv[i][0] == '-') {
@@ -352,7 +585,8 @@ int fsk__gate_main(int argc, char **argv) {
     }
   }
   if (ndirs == 0) {
-    code = gerr("usage: fdsoak gate [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]");
+    code = gerr("usage: fdsoak gate [--baseline FILE] [--update-baseline] [--report FILE.md] "
+                "RESULT_DIR [RESULT_DIR...]");
     goto out;
   }
   for (i = 0; i < ndirs; i++) {
@@ -392,6 +626,7 @@ int fsk__gate_main(int argc, char **argv) {
         failures++;
         fprintf(stderr, "FAIL %s/%s: in the results twice (%s and %s): which one counts?\n",
                 p->valuestring, a->valuestring, dup->dir, dirs[i]);
+        dup->again = dirs[i];
         continue;
       }
       if (nent == cap) {
@@ -403,45 +638,67 @@ int fsk__gate_main(int argc, char **argv) {
         }
         ent = e2;
       }
-      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0};
+      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0, NULL};
     }
   }
 
+  nrows = (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(base, "scenarios"));
+  if ((rows = calloc(nrows + 1, sizeof *rows)) == NULL) {
+    code = gerr("out of memory");
+    goto out;
+  }
+  nrows = 0;
   cJSON_ArrayForEach(b, cJSON_GetObjectItem(base, "scenarios")) {
     cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
     cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
     cJSON *last, *leaked, *l;
     entry_t *e;
+    row_t *r = &rows[nrows++];
     int counts[FSK_FD_CLASS_COUNT], found = 0, k;
     char name[96];
 
     snprintf(name, sizeof(name), "%s/%s", p->valuestring, a->valuestring);
+    r->path = p->valuestring;
+    r->adapter = a->valuestring;
+    r->base_steady = steady->valueint;
+    r->steady = -1;
+    r->status = "pass";
     checked++;
     e = find_entry(ent, nent, p->valuestring, a->valuestring);
     if (e == NULL) {
       failures++;
-      fprintf(stderr, "FAIL %s: not in the results (the soak must cover every baseline "
-                      "scenario)\n", name);
+      rnote(r, "FAIL", name, "not in the results (the soak must cover every baseline scenario)");
       continue;
     }
     e->matched = 1;
     s = e->s;
+    r->dir = e->dir;
+    if (e->again != NULL) {
+      /* Counted and printed when the directories were read. */
+      r->status = "FAIL";
+      snprintf(r->notes, sizeof r->notes, "also in %s: which one counts?", e->again);
+    }
     v = cJSON_GetObjectItem(s, "verdict");
+    r->verdict = cJSON_IsString(v) ? v->valuestring : "?";
     if (cJSON_IsString(v) && strcmp(v->valuestring, "inconclusive") == 0) {
       inconclusive++;
-      fprintf(stderr, "INCONCLUSIVE %s: %s\n", name,
-              cJSON_IsString(cJSON_GetObjectItem(s, "why"))
-                  ? cJSON_GetObjectItem(s, "why")->valuestring
-                  : "the count never settled");
+      rnote(r, "INCONCLUSIVE", name, "%s",
+            cJSON_IsString(cJSON_GetObjectItem(s, "why"))
+                ? cJSON_GetObjectItem(s, "why")->valuestring
+                : "the count never settled");
     } else if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
       failures++;
-      fprintf(stderr, "FAIL %s: verdict %s\n", name, cJSON_IsString(v) ? v->valuestring : "?");
+      rnote(r, "FAIL", name, "verdict %s", cJSON_IsString(v) ? v->valuestring : "?");
     }
     leaked = cJSON_GetObjectItem(s, "leaked");
+    r->nleaked = cJSON_GetArraySize(leaked);
     if (cJSON_GetArraySize(leaked) > 0) {
       int shown = 0, nleak = cJSON_GetArraySize(leaked);
+      cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(leaked, 0), "target");
+
+      r->leak_target = cJSON_IsString(t0) ? t0->valuestring : NULL;
       failures++;
-      fprintf(stderr, "FAIL %s: %d fd(s) outlived their cycle\n", name, nleak);
+      rnote(r, "FAIL", name, "%d fd(s) outlived their cycle", nleak);
       cJSON_ArrayForEach(l, leaked) {
         cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
         cJSON *o = cJSON_GetObjectItem(l, "origin");
@@ -454,14 +711,16 @@ int fsk__gate_main(int argc, char **argv) {
       }
     }
     last = cJSON_GetObjectItem(s, "fd_last");
+    if (cJSON_IsNumber(last))
+      r->steady = last->valueint;
     if (!cJSON_IsNumber(last) || last->valueint != steady->valueint) {
       failures++;
-      fprintf(stderr, "FAIL %s: steady-state fd count %d, baseline %d\n", name,
-              cJSON_IsNumber(last) ? last->valueint : -1, steady->valueint);
+      rnote(r, "FAIL", name, "steady-state fd count %d, baseline %d",
+            cJSON_IsNumber(last) ? last->valueint : -1, steady->valueint);
     }
     if (last_classes(e->dir, p->valuestring, a->valuestring, counts, &found) != 0 || !found) {
       failures++;
-      fprintf(stderr, "FAIL %s: no per-class samples in %s/series.csv\n", name, e->dir);
+      rnote(r, "FAIL", name, "no per-class samples in %s/series.csv", e->dir);
       continue;
     }
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++) {
@@ -469,8 +728,8 @@ int fsk__gate_main(int argc, char **argv) {
       int w = cJSON_IsNumber(want) ? want->valueint : 0;
       if (counts[k] != w) {
         failures++;
-        fprintf(stderr, "FAIL %s: %d %s fds at steady state, baseline %d\n", name, counts[k],
-                fsk_fdclass_name((fsk_fdclass_t)k), w);
+        rnote(r, "FAIL", name, "%d %s fds at steady state, baseline %d", counts[k],
+              fsk_fdclass_name((fsk_fdclass_t)k), w);
       }
     }
   }
@@ -481,6 +740,12 @@ int fsk__gate_main(int argc, char **argv) {
     failures++;
     fprintf(stderr, "FAIL %s/%s (%s): not in the baseline %s: update the baseline, or soak "
                     "only what it lists\n", ent[x].path, ent[x].adapter, ent[x].dir, baseline);
+  }
+  if (report != NULL &&
+      (rc = write_report(report, baseline, dirs, ndirs, rows, nrows, ent, nent,
+                         failures > 0 ? "FAIL" : inconclusive > 0 ? "INCONCLUSIVE" : "PASS")) != 0) {
+    code = gerr("cannot write the report %s: %s", report, strerror(-rc));
+    goto out;
   }
   if (failures > 0) {
     fprintf(stderr, "fdsoak gate: FAIL (%d check(s) failed over %d scenario(s))\n", failures,
@@ -499,6 +764,7 @@ out:
   free(summaries);
   free(dirs);
   free(ent);
+  free(rows);
   cJSON_Delete(base);
   return code;
 }

@@ -4,6 +4,7 @@
  *   fdsoak watch  ...   (watch.c: any program, from outside)
  *   fdsoak bench  ...   (bench.c)
  *   fdsoak gate   ...   (gate.c)
+ *   fdsoak bisect ...   (bisect.c)
  *
  * Exit codes of every verb: 0 flat/pass, 1 leak, 2 usage or environment
  * error, 3 inconclusive.
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
           "                    [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
           "       fdsoak bench\n"
           "       fdsoak gate  [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
+          "       fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
           "       fdsoak --version;  fdsoak VERB --help\n"
           "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
 }
@@ -50,5 +52,7 @@ int main(int argc, char **argv) {
     return fsk__bench_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "gate") == 0)
     return fsk__gate_main(argc - 2, argv + 2);
-  return fsk__usage_error("unknown verb '%s' (run, watch, bench, gate)", argv[1]);
+  if (strcmp(argv[1], "bisect") == 0)
+    return fsk__bisect_main(argc - 2, argv + 2);
+  return fsk__usage_error("unknown verb '%s' (run, watch, bench, gate, bisect)", argv[1]);
 }

@@ -237,9 +237,7 @@ static int run_worker(run_args_t *ra) {
   } else {
     printf("%s\n", fsk_verdict_name(run.verdict));
   }
-  code = run.verdict == FSK_VERDICT_LEAK   ? FSK_EXIT_LEAK
-         : run.verdict == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
-                                           : FSK_EXIT_INCONCLUSIVE;
+  code = fsk_exit_code(run.verdict);
   /* Stopped before the end with no leak found: not a pass. */
   if (run.interrupted && code == FSK_EXIT_FLAT) {
     fprintf(stderr, "fdsoak: interrupted: partial results in %s\n", o->out);

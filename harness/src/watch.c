@@ -814,9 +814,7 @@ int fsk__watch_main(int argc, char **argv) {
   } else {
     printf("%s\n", fsk_verdict_name(run.verdict));
   }
-  code = run.verdict == FSK_VERDICT_LEAK   ? FSK_EXIT_LEAK
-         : run.verdict == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
-                                           : FSK_EXIT_INCONCLUSIVE;
+  code = fsk_exit_code(run.verdict);
 
 out:
   fsk__origin_release();

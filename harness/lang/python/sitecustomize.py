@@ -41,22 +41,35 @@ def _install():
     proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
     getframe, dumps, memmove = sys._getframe, json.dumps, ctypes.memmove
 
+    # Each code object's part of a frame, formatted once: the callback runs
+    # for every fd the program creates, and most come from a few places.
+    prefix = {}
+
+    def frame_text(code):
+        t = prefix.get(code)
+        if t is None:
+            t = '{"fn":%s,"file":%s,"line":' % (
+                dumps(getattr(code, "co_qualname", code.co_name)), dumps(code.co_filename))
+            prefix[code] = t
+        return t
+
     def stack(fd, op, buf, size):
         try:
             f = getframe(1)
-            out = []
-            while f is not None and len(out) < 16:
+            parts = []
+            used = 2
+            while f is not None and len(parts) < 16:
                 code = f.f_code
                 if not code.co_filename.startswith(here):
-                    out.append({"fn": getattr(code, "co_qualname", code.co_name),
-                                "file": code.co_filename, "line": f.f_lineno})
+                    p = "%s%d}" % (frame_text(code), f.f_lineno)
+                    if used + len(p) + 1 >= size:
+                        break
+                    parts.append(p)
+                    used += len(p) + 1
                 f = f.f_back
-            data = dumps(out).encode()
-            while len(data) >= size and out:
-                out.pop()
-                data = dumps(out).encode()
-            if not out:
+            if not parts:
                 return 0
+            data = ("[" + ",".join(parts) + "]").encode()
             memmove(buf, data, len(data))
             return len(data)
         except BaseException:  # never let a report break the program

@@ -1,0 +1,651 @@
+/* bisect.c - `fdsoak bisect`: the first commit that leaks.
+ *
+ *   fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...
+ *
+ * Run in a git work tree.  Drives `git bisect` with a soak as the test:
+ * at each step CMD (if given) runs through `sh -c`, then `fdsoak VERB
+ * --out STEP_DIR ARGS...`.  Flat (0) marks the commit good, leak (1) bad;
+ * inconclusive (3), a usage error (2), anything else, or a build that
+ * failed marks it skipped -- a step that cannot be judged must not steer
+ * the search.  BAD is soaked first (a flat BAD means there is nothing to
+ * find: exit 1) and so is GOOD (a leaking GOOD would make the answer a
+ * lie: exit 2).  At the end it prints `first leaking commit: SHA SUBJECT`
+ * and that commit's leak table from the summary.json its step wrote.
+ *
+ * The VERB runs with this very fdsoak, so every commit is judged by the
+ * same rules; with --build, a command that is a path (./build/bin/fdsoak
+ * VERB ...) runs instead, for bisecting a tree that builds fdsoak itself.
+ *
+ * The work tree is left on the branch or commit it was on: `git bisect
+ * reset` runs on every way out, SIGINT and SIGTERM included.
+ * Exit: 0 found, 1 BAD is flat, 2 usage or environment error (not a git
+ * work tree, unknown revision, dirty tree, GOOD leaks), 3 no answer (only
+ * skipped commits left, or interrupted).
+ */
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define OUT_MAX 65536
+#define SHOW_LEAKS 8 /* places a leak table shows */
+
+static volatile sig_atomic_t interrupted;
+static volatile pid_t current_child;
+
+static int berr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int berr(const char *fmt, ...) {
+  va_list ap;
+  fputs("fdsoak bisect: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return FSK_EXIT_USAGE;
+}
+
+/* A terminal's Ctrl-C reaches the whole foreground group, the soak
+ * included, which then writes its partial results and exits; a signal sent
+ * to bisect alone (kill, a CI runner's cancel) is passed on to the step. */
+static void on_signal(int sig, siginfo_t *si, void *ctx) {
+  (void)ctx;
+  interrupted = sig;
+  if (current_child > 0 && (si == NULL || si->si_code == SI_USER || si->si_code == SI_QUEUE))
+    kill(current_child, sig);
+}
+
+/* Run argv; its stdout and stderr go to the file log (appended), or into
+ * buf when log is NULL and buf is not.  git runs in the C locale so its
+ * messages can be read.  Returns the exit status, 128+N for a signal, or
+ * a negative errno when it could not start. */
+static int run(char *const argv[], const char *log, char *buf, size_t len, int git) {
+  int pfd[2] = {-1, -1}, status, fd;
+  size_t used = 0;
+  pid_t pid;
+
+  if (buf != NULL && len > 0)
+    buf[0] = '\0';
+  if (log == NULL && buf != NULL && pipe2(pfd, O_CLOEXEC) != 0)
+    return -errno;
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0) {
+    int e = -errno;
+    if (pfd[0] >= 0) {
+      close(pfd[0]);
+      close(pfd[1]);
+    }
+    return e;
+  }
+  if (pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (git) {
+      setenv("LC_ALL", "C", 1);
+      unsetenv("LANGUAGE");
+      setenv("GIT_TERMINAL_PROMPT", "0", 1);
+    }
+    if (log != NULL) {
+      fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0)
+        _exit(126);
+    } else if (buf != NULL) {
+      fd = pfd[1];
+    } else {
+      fd = -1;
+    }
+    if (fd >= 0 && (dup2(fd, 1) < 0 || dup2(fd, 2) < 0))
+      _exit(126);
+    fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0 && fd != 0) {
+      dup2(fd, 0);
+      close(fd);
+    }
+    execvp(argv[0], argv);
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  current_child = pid;
+  if (pfd[0] >= 0) {
+    close(pfd[1]);
+    for (;;) {
+      char sink[4096];
+      ssize_t n = len - used > 1 ? read(pfd[0], buf + used, len - used - 1)
+                                 : read(pfd[0], sink, sizeof sink);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      if (len - used > 1)
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    close(pfd[0]);
+  }
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      current_child = 0;
+      return -errno;
+    }
+  }
+  current_child = 0;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+/* git ARGS..., output into buf (NULL-terminated list). */
+static int git(char *buf, size_t len, ...) {
+  char *argv[16];
+  int n = 0;
+  va_list ap;
+
+  argv[n++] = "git";
+  va_start(ap, len);
+  while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
+    n++;
+  va_end(ap);
+  argv[n] = NULL;
+  return run(argv, NULL, buf, len, 1);
+}
+
+static void chomp(char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+    s[--n] = '\0';
+}
+
+/* The full sha of a revision that names a commit, or an error. */
+static int resolve(const char *rev, char sha[64]) {
+  char spec[512], out[256];
+
+  snprintf(spec, sizeof spec, "%s^{commit}", rev);
+  if (git(out, sizeof out, "rev-parse", "--verify", "--quiet", spec, NULL) != 0)
+    return -1;
+  chomp(out);
+  if (strlen(out) < 40 || strlen(out) >= 64)
+    return -1;
+  snprintf(sha, 64, "%s", out);
+  return 0;
+}
+
+static void subject_of(const char *sha, char *buf, size_t len) {
+  if (git(buf, len, "log", "-1", "--format=%s", sha, NULL) != 0)
+    snprintf(buf, len, "?");
+  chomp(buf);
+}
+
+typedef struct {
+  const char *build;      /* --build CMD, or NULL */
+  char root[PATH_MAX];    /* where each step's results go */
+  char **soak;            /* argv of the soak, with "--out" and a slot for its dir */
+  int out_slot;           /* index of the dir in soak */
+  int steps;
+} bisect_t;
+
+/* One step: build and soak the checked-out commit sha.  Returns the
+ * soak's exit code, or -1 when the build failed (a skip). */
+static int step(bisect_t *b, const char *sha, const char *role) {
+  char dir[PATH_MAX + 16], log[PATH_MAX + 32], subject[256], shortsha[13];
+  int rc;
+
+  snprintf(shortsha, sizeof shortsha, "%.12s", sha);
+  subject_of(sha, subject, sizeof subject);
+  snprintf(dir, sizeof dir, "%s/%s", b->root, shortsha);
+  snprintf(log, sizeof log, "%s.log", dir);
+  b->steps++;
+  if (b->build != NULL) {
+    char *argv[] = {"sh", "-c", (char *)b->build, NULL};
+
+    rc = run(argv, log, NULL, 0, 0);
+    if (rc != 0) {
+      printf("  %-6s %s %s: build failed (exit %d, %s) -> skip\n", role, shortsha, subject, rc,
+             log);
+      fflush(stdout);
+      return -1;
+    }
+  }
+  b->soak[b->out_slot] = dir;
+  rc = run(b->soak, log, NULL, 0, 0);
+  printf("  %-6s %s %s: %s (exit %d)", role, shortsha, subject,
+         rc == 0 ? "flat" : rc == 1 ? "leak" : rc == 3 ? "inconclusive" : rc == 2 ? "error" : "failed",
+         rc);
+  if (strcmp(role, "step") == 0)
+    printf(" -> %s", rc == 0 ? "good" : rc == 1 ? "bad" : "skip");
+  if (rc != 0 && rc != 1)
+    printf(" [%s]", log);
+  putchar('\n');
+  fflush(stdout);
+  return rc;
+}
+
+/* The leak table of the commit whose results are in dir: every scenario
+ * that leaked, with its rate and why, and its fds (target, process,
+ * origin); then the projection.  From summary.json, so the same facts as
+ * the soak's own table, without its terminal layout. */
+static void print_leaks(const char *dir) {
+  char file[PATH_MAX + 64], *text = NULL;
+  cJSON *d = NULL, *s, *l, *proj;
+  FILE *f;
+  long len;
+
+  snprintf(file, sizeof file, "%s/summary.json", dir);
+  if ((f = fopen(file, "r")) == NULL) {
+    printf("  (no summary at %s)\n", file);
+    return;
+  }
+  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && len < (64L << 20) &&
+      (text = malloc((size_t)len + 1)) != NULL) {
+    rewind(f);
+    text[fread(text, 1, (size_t)len, f)] = '\0';
+    d = cJSON_Parse(text);
+  }
+  fclose(f);
+  free(text);
+  if (d == NULL) {
+    printf("  (%s is not readable JSON)\n", file);
+    return;
+  }
+  cJSON_ArrayForEach(s, cJSON_GetObjectItem(d, "scenarios")) {
+    cJSON *v = cJSON_GetObjectItem(s, "verdict"), *leaked = cJSON_GetObjectItem(s, "leaked");
+    cJSON *rate = cJSON_GetObjectItem(s, "rate"), *why = cJSON_GetObjectItem(s, "why");
+    cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
+    cJSON *first = cJSON_GetObjectItem(s, "fd_first"), *last = cJSON_GetObjectItem(s, "fd_last");
+    int n = cJSON_GetArraySize(leaked);
+    /* watch counts attempts (or seconds, per hour rates); run cycles. */
+    const char *per = cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
+                          ? cJSON_GetObjectItem(rate, "per")->valuestring : "cycle";
+    const char *unit = strcmp(per, "hour") == 0 ? "second" : per;
+
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, "leak") != 0)
+      continue;
+    printf("  %s/%s: leak, fds %d -> %d", cJSON_IsString(p) ? p->valuestring : "?",
+           cJSON_IsString(a) ? a->valuestring : "?",
+           cJSON_IsNumber(first) ? first->valueint : -1, cJSON_IsNumber(last) ? last->valueint : -1);
+    if (cJSON_IsObject(rate) && cJSON_IsNumber(cJSON_GetObjectItem(rate, "fds")))
+      printf(", %+.4f fd per %s", cJSON_GetObjectItem(rate, "fds")->valuedouble,
+             cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
+                 ? cJSON_GetObjectItem(rate, "per")->valuestring
+                 : "cycle");
+    else if (cJSON_IsNumber(cJSON_GetObjectItem(s, "slope_fds_per_cycle")))
+      printf(", %+.4f fd per cycle", cJSON_GetObjectItem(s, "slope_fds_per_cycle")->valuedouble);
+    printf("\n");
+    if (cJSON_IsString(why) && why->valuestring[0])
+      printf("    %s\n", why->valuestring);
+    /* Hundreds of fds leak from a handful of places: one line per
+     * (target, class, stack), with its fds, processes and attempts. */
+    {
+      struct grp {
+        const char *target, *cls, *stack;
+        int count, fds[6], nfds;
+        long oc_lo, oc_hi;
+        int pid;
+        int pids;
+      } g[SHOW_LEAKS];
+      int ng = 0, other = 0, j, m;
+
+      cJSON_ArrayForEach(l, leaked) {
+        cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
+        cJSON *c = cJSON_GetObjectItem(l, "class"), *o = cJSON_GetObjectItem(l, "origin");
+        cJSON *pid = cJSON_GetObjectItem(l, "pid"), *oc = cJSON_GetObjectItem(l, "opened_cycle");
+        const char *tt = cJSON_IsString(t) ? t->valuestring : "?";
+        const char *cc = cJSON_IsString(c) ? c->valuestring : "?";
+        const char *st = cJSON_IsString(o) && o->valuestring[0] ? o->valuestring : "unknown";
+        const char *semi = strstr(st, "; ");
+        long ocv = cJSON_IsNumber(oc) ? (long)oc->valuedouble : -1;
+        int pv = cJSON_IsNumber(pid) ? pid->valueint : 0;
+
+        /* The origin is "process P (comm), attempt N; opened by OP() at
+         * FRAMES": the part after "; " is the same for every fd of a
+         * place, the part before is in the other columns. */
+        if (semi != NULL)
+          st = semi + 2;
+        for (j = 0; j < ng; j++)
+          if (strcmp(g[j].target, tt) == 0 && strcmp(g[j].cls, cc) == 0 &&
+              strcmp(g[j].stack, st) == 0)
+            break;
+        if (j == ng) {
+          if (ng == SHOW_LEAKS) {
+            other++;
+            continue;
+          }
+          g[ng++] = (struct grp){tt, cc, st, 0, {0}, 0, ocv, ocv, pv, 1};
+        }
+        g[j].count++;
+        if (g[j].nfds < 6 && cJSON_IsNumber(fd))
+          g[j].fds[g[j].nfds++] = fd->valueint;
+        if (ocv >= 0 && (g[j].oc_lo < 0 || ocv < g[j].oc_lo))
+          g[j].oc_lo = ocv;
+        if (ocv > g[j].oc_hi)
+          g[j].oc_hi = ocv;
+        if (pv != g[j].pid)
+          g[j].pids = 2;
+      }
+      printf("    %d fd%s outlived %s cycle:\n", n, n == 1 ? "" : "s", n == 1 ? "its" : "their");
+      for (j = 0; j < ng; j++) {
+        printf("    %4d x %-6s %s\n", g[j].count, g[j].cls, g[j].target);
+        printf("           fds");
+        for (m = 0; m < g[j].nfds; m++)
+          printf("%s%d", m ? ", " : " ", g[j].fds[m]);
+        if (g[j].count > g[j].nfds)
+          printf(", ...");
+        if (g[j].pid > 0)
+          printf("; %s %d", g[j].pids > 1 ? "pids incl." : "pid", g[j].pid);
+        if (g[j].oc_lo >= 0)
+          printf(g[j].oc_lo == g[j].oc_hi ? "; opened in %s %ld" : "; opened in %ss %ld to %ld",
+                 unit, g[j].oc_lo, g[j].oc_hi);
+        printf("\n           origin: %s\n", g[j].stack);
+      }
+      if (other > 0)
+        printf("    ... and %d more from other places (all of them in %s)\n", other, file);
+    }
+    if (n == 0)
+      printf("    (no fd outlived its cycle by identity; the count grew)\n");
+  }
+  proj = cJSON_GetObjectItem(d, "projection");
+  if (cJSON_IsObject(proj) && cJSON_IsString(cJSON_GetObjectItem(proj, "text")))
+    printf("  projection: %s\n", cJSON_GetObjectItem(proj, "text")->valuestring);
+  printf("  results: %s\n", dir);
+  cJSON_Delete(d);
+}
+
+static void bisect_usage(FILE *f) {
+  fprintf(f,
+          "usage: fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
+          "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
+          "  with git bisect, in the current git work tree (which must be clean)\n"
+          "  VERB ARGS    the soak: `watch ...` or `run ...`, run by this fdsoak at every step\n"
+          "               with --out set by bisect; with --build, a path (./build/bin/fdsoak\n"
+          "               watch ...) runs that program instead\n"
+          "  --build CMD  run `sh -c CMD` before each soak; a failed build skips the commit\n"
+          "  --keep DIR   keep each step's results and log in DIR (default: a new /tmp dir)\n"
+          "  flat -> good, leak -> bad, inconclusive, error or failed build -> skip\n"
+          "exit: 0 found, 1 BAD is flat, 2 usage/environment error, 3 no answer\n");
+}
+
+int fsk__bisect_main(int argc, char **argv) {
+  const char *good_rev = NULL, *bad_rev = NULL, *keep = NULL;
+  char good[64], bad[64], head_sha[64], found[64] = "", self[PATH_MAX], out[OUT_MAX];
+  char subject[256], dir[PATH_MAX + 16];
+  bisect_t b;
+  int i, dash = -1, rc, code = FSK_EXIT_USAGE, started = 0, nsoak, k;
+  struct sigaction sa, old_int, old_term;
+  ssize_t n;
+
+  memset(&b, 0, sizeof b);
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      dash = i;
+      break;
+    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      bisect_usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--build") == 0 || strcmp(argv[i], "--keep") == 0) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0')
+        return fsk__usage_error("bisect: %s needs a value", argv[i]);
+      if (argv[i][2] == 'b')
+        b.build = argv[++i];
+      else
+        keep = argv[++i];
+    } else if (argv[i][0] == '-') {
+      return fsk__usage_error("bisect: unknown flag '%s'", argv[i]);
+    } else if (good_rev == NULL) {
+      good_rev = argv[i];
+    } else if (bad_rev == NULL) {
+      bad_rev = argv[i];
+    } else {
+      return fsk__usage_error("bisect: unexpected '%s' (the soak goes after --)", argv[i]);
+    }
+  }
+  if (good_rev == NULL || bad_rev == NULL)
+    return fsk__usage_error("bisect: needs GOOD and BAD revisions: fdsoak bisect GOOD BAD -- VERB ARGS...");
+  if (dash < 0 || dash + 1 >= argc)
+    return fsk__usage_error("bisect: the soak is missing: fdsoak bisect GOOD BAD -- watch ... "
+                            "(everything after -- is the soak)");
+
+  /* The soak's argv: PROGRAM VERB --out DIR ARGS... */
+  {
+    char **u = argv + dash + 1;
+    int nu = argc - dash - 1, path = strchr(u[0], '/') != NULL, vi = path ? 1 : 0;
+
+    if (path && b.build == NULL)
+      return fsk__usage_error("bisect: '%s' is a path: a program from the tree needs --build "
+                              "(else every step runs the same binary); give a VERB (watch, run) "
+                              "to soak with this fdsoak",
+                              u[0]);
+    if (vi >= nu)
+      return fsk__usage_error("bisect: '%s' needs a VERB (watch, run) after it", u[0]);
+    if (strcmp(u[vi], "watch") != 0 && strcmp(u[vi], "run") != 0)
+      return fsk__usage_error("bisect: the soak's VERB is watch or run, not '%s'", u[vi]);
+    for (k = vi + 1; k < nu && strcmp(u[k], "--") != 0; k++)
+      if (strcmp(u[k], "--out") == 0 || strcmp(u[k], "--pid") == 0 || strcmp(u[k], "--json") == 0)
+        return fsk__usage_error("bisect: the soak must not take %s: %s", u[k],
+                                strcmp(u[k], "--pid") == 0
+                                    ? "a running process is not rebuilt at each commit"
+                                    : "bisect sets where each step's results go and reads them");
+    if (!path) {
+      n = readlink("/proc/self/exe", self, sizeof self - 1);
+      if (n <= 0)
+        return berr("cannot find this fdsoak: %s", strerror(errno));
+      self[n] = '\0';
+    }
+    nsoak = nu + 3;
+    b.soak = calloc((size_t)nsoak + 1, sizeof *b.soak);
+    if (b.soak == NULL)
+      return berr("out of memory");
+    b.soak[0] = path ? u[0] : self;
+    b.soak[1] = u[vi];
+    b.soak[2] = "--out";
+    b.out_slot = 3;
+    for (k = vi + 1; k < nu; k++)
+      b.soak[k + 3 - vi] = u[k];
+  }
+
+  /* The work tree: git, clean, no bisect under way, known revisions. */
+  if (git(out, sizeof out, "rev-parse", "--is-inside-work-tree", NULL) != 0 ||
+      strncmp(out, "true", 4) != 0) {
+    code = berr("not in a git work tree (%s)", out[0] ? (chomp(out), out) : "git failed");
+    goto out;
+  }
+  if (git(out, sizeof out, "rev-parse", "--git-path", "BISECT_START", NULL) == 0) {
+    chomp(out);
+    if (access(out, F_OK) == 0) {
+      code = berr("a git bisect is already under way here: finish it, or `git bisect reset`");
+      goto out;
+    }
+  }
+  if (git(out, sizeof out, "status", "--porcelain", "--untracked-files=no", NULL) != 0) {
+    code = berr("git status failed: %s", out);
+    goto out;
+  }
+  if (out[0] != '\0') {
+    code = berr("the work tree has uncommitted changes: commit or stash them first\n%s", out);
+    goto out;
+  }
+  if (resolve(good_rev, good) != 0) {
+    code = berr("GOOD '%s' is not a commit here", good_rev);
+    goto out;
+  }
+  if (resolve(bad_rev, bad) != 0) {
+    code = berr("BAD '%s' is not a commit here", bad_rev);
+    goto out;
+  }
+  if (strcmp(good, bad) == 0) {
+    code = berr("GOOD and BAD are the same commit");
+    goto out;
+  }
+  if (git(out, sizeof out, "merge-base", "--is-ancestor", good, bad, NULL) != 0) {
+    code = berr("GOOD %.12s is not an ancestor of BAD %.12s", good, bad);
+    goto out;
+  }
+  if (keep != NULL) {
+    if (mkdir(keep, 0755) != 0 && errno != EEXIST) {
+      code = berr("cannot create %s: %s", keep, strerror(errno));
+      goto out;
+    }
+    if (realpath(keep, b.root) == NULL) {
+      code = berr("cannot use %s: %s", keep, strerror(errno));
+      goto out;
+    }
+  } else {
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(b.root, sizeof b.root, "%s/fdsoak-bisect-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (mkdtemp(b.root) == NULL) {
+      code = berr("cannot create %s: %s", b.root, strerror(errno));
+      goto out;
+    }
+  }
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+
+  /* From here on every way out resets the bisect. */
+  if (git(out, sizeof out, "bisect", "start", NULL) != 0) {
+    code = berr("git bisect start failed:\n%s", out);
+    goto restore;
+  }
+  started = 1;
+  printf("fdsoak bisect: GOOD %.12s, BAD %.12s; soak: %s", good, bad, b.soak[1]);
+  for (k = 4; b.soak[k] != NULL; k++)
+    printf(" %s", b.soak[k]);
+  printf("\n");
+  if (b.build != NULL)
+    printf("build: %s\n", b.build);
+  printf("steps (results and logs in %s):\n", b.root);
+  fflush(stdout);
+
+  /* The ends first: a flat BAD has nothing to find, and a leaking GOOD
+   * would make whatever the search returns wrong. */
+  if (git(out, sizeof out, "checkout", "-q", "--detach", bad, NULL) != 0) {
+    code = berr("cannot check out BAD:\n%s", out);
+    goto restore;
+  }
+  rc = step(&b, bad, "BAD");
+  if (interrupted)
+    goto interrupted;
+  if (rc == 0) {
+    printf("no leak: BAD %.12s is flat, so no commit between GOOD and BAD leaks under this soak\n",
+           bad);
+    code = FSK_EXIT_LEAK;
+    goto restore;
+  }
+  if (rc != 1) {
+    code = berr("BAD %.12s cannot be judged (%s): see %s/%.12s.log", bad,
+                rc < 0 ? "build failed" : rc == 3 ? "inconclusive" : "soak error", b.root, bad);
+    if (rc == 3)
+      code = FSK_EXIT_INCONCLUSIVE;
+    goto restore;
+  }
+  if (git(out, sizeof out, "checkout", "-q", "--detach", good, NULL) != 0) {
+    code = berr("cannot check out GOOD:\n%s", out);
+    goto restore;
+  }
+  rc = step(&b, good, "GOOD");
+  if (interrupted)
+    goto interrupted;
+  if (rc == 1) {
+    code = berr("GOOD %.12s already leaks: the leak is older than GOOD; give an older GOOD "
+                "(its table: %s/%.12s/summary.json)", good, b.root, good);
+    goto restore;
+  }
+  if (rc != 0) {
+    code = berr("GOOD %.12s cannot be judged (%s): see %s/%.12s.log", good,
+                rc < 0 ? "build failed" : rc == 3 ? "inconclusive" : "soak error", b.root, good);
+    if (rc == 3)
+      code = FSK_EXIT_INCONCLUSIVE;
+    goto restore;
+  }
+
+  /* git checks out the next commit after each mark, and names the first
+   * bad one when no other is left. */
+  rc = git(out, sizeof out, "bisect", "bad", bad, NULL);
+  if (rc == 0)
+    rc = git(out, sizeof out, "bisect", "good", good, NULL);
+  for (;;) {
+    char *hit;
+    const char *mark;
+    int soak;
+
+    if (interrupted)
+      goto interrupted;
+    if (rc != 0 && strstr(out, "only 'skip'ped commits left") == NULL) {
+      code = berr("git bisect failed (exit %d):\n%s", rc, out);
+      goto restore;
+    }
+    if ((hit = strstr(out, " is the first bad commit")) != NULL) {
+      char *start = hit;
+
+      while (start > out && start[-1] != '\n')
+        start--;
+      snprintf(found, sizeof found, "%.*s", (int)(hit - start), start);
+      break;
+    }
+    if (strstr(out, "only 'skip'ped commits left") != NULL) {
+      char *list = strstr(out, "could be any of:");
+
+      printf("no answer: the commits that could not be judged (build failed, inconclusive or "
+             "error) hide the first leaking commit; it is one of:\n%s",
+             list != NULL ? strchr(list, '\n') + 1 : out);
+      code = FSK_EXIT_INCONCLUSIVE;
+      goto restore;
+    }
+    if (git(head_sha, sizeof head_sha, "rev-parse", "HEAD", NULL) != 0) {
+      code = berr("git rev-parse HEAD failed");
+      goto restore;
+    }
+    chomp(head_sha);
+    soak = step(&b, head_sha, "step");
+    if (interrupted)
+      goto interrupted;
+    mark = soak == 0 ? "good" : soak == 1 ? "bad" : "skip";
+    rc = git(out, sizeof out, "bisect", mark, NULL);
+    if (b.steps > 4096) {
+      code = berr("git bisect did not converge");
+      goto restore;
+    }
+  }
+
+  subject_of(found, subject, sizeof subject);
+  snprintf(dir, sizeof dir, "%s/%.12s", b.root, found);
+  printf("\nfirst leaking commit: %s %s\n", found, subject);
+  /* BAD itself may be the answer; its soak ran first.  Any other answer
+   * was soaked when git marked it bad. */
+  print_leaks(dir);
+  code = 0;
+  goto restore;
+
+interrupted:
+  fprintf(stderr, "fdsoak bisect: interrupted by signal %d: no answer\n", (int)interrupted);
+  code = FSK_EXIT_INCONCLUSIVE;
+restore:
+  if (started) {
+    char here[256];
+
+    if (git(out, sizeof out, "bisect", "reset", NULL) != 0)
+      fprintf(stderr, "fdsoak bisect: git bisect reset failed; run it yourself:\n%s", out);
+    else if (git(here, sizeof here, "rev-parse", "--abbrev-ref", "HEAD", NULL) == 0) {
+      chomp(here);
+      fprintf(stderr, "fdsoak bisect: checkout restored (%s)\n", here);
+    }
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+out:
+  free(b.soak);
+  return code;
+}
