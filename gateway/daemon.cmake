@@ -7,6 +7,11 @@ pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 add_executable(fdsoak-gateway daemon/main.c daemon/config_yaml.c)
 target_include_directories(fdsoak-gateway PRIVATE src daemon)
 target_link_libraries(fdsoak-gateway PRIVATE gw PkgConfig::YAML)
+fdsoak_target_defaults(fdsoak-gateway)
+
+if(NOT BUILD_TESTING)
+  return()
+endif()
 
 gw_unit_test(gw_test_daemon_config tests/test_daemon_config.c gw PkgConfig::YAML)
 target_sources(gw_test_daemon_config PRIVATE daemon/config_yaml.c)

@@ -1,17 +1,20 @@
 # The platform adapter (kind "platform"), its peer fdsoak-platformd, and
-# their tests.  Included by gateway/CMakeLists.txt before the gw and
-# gw_regress libraries are defined, so the core sources go into GW_SOURCES;
-# targets that link gw are fine here because CMake resolves names at
-# generate time.
+# their tests.  Included by gateway/CMakeLists.txt after the gw and
+# gw_regress libraries are defined.
 
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
 
-list(APPEND GW_SOURCES src/adapter_platform.c src/ledger.c)
-list(APPEND GW_LINK PkgConfig::CJSON)
+gw_core_sources(src/adapter_platform.c src/ledger.c)
+gw_core_link(PkgConfig::CJSON)
 
 add_executable(fdsoak-platformd platformd/platformd.c)
 target_include_directories(fdsoak-platformd PRIVATE src)
 target_link_libraries(fdsoak-platformd PRIVATE gw)
+fdsoak_target_defaults(fdsoak-platformd)
+
+if(NOT BUILD_TESTING)
+  return()
+endif()
 
 gw_unit_test(gw_test_handshake tests/test_handshake.c gw)
 

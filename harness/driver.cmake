@@ -3,7 +3,14 @@
 # same driver linked against the regress core, started by `fdsoak run
 # --regress PATH` -- so the release gateway binary never carries regress code.
 
-target_sources(fsk PRIVATE src/fdtable.c src/tracker.c)
+# Where an fdsoak finds the shim: from its own directory to the library
+# directory of the install layout, by the shim's soname (so the runtime
+# package needs no libfdsoak-inject.so link).  cli.c falls back to the
+# build tree's ../lib/libfdsoak-inject.so; FDSOAK_INJECT_LIB overrides both.
+file(RELATIVE_PATH FSK_BIN_TO_LIB /fdsoak-prefix/${CMAKE_INSTALL_BINDIR}
+     /fdsoak-prefix/${CMAKE_INSTALL_LIBDIR})
+set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
+
 # elfutils names the frames of a leaked fd's origin (origin.c).
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
@@ -18,7 +25,9 @@ foreach(exe fdsoak fdsoak-regress)
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
   target_compile_definitions(${exe} PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}"
-                             FSK_LANG_SRC_DIR="${CMAKE_CURRENT_SOURCE_DIR}/lang")
+                             FSK_LANG_SRC_DIR="${CMAKE_CURRENT_SOURCE_DIR}/lang"
+                             FSK_SHIM_INSTALL_PATH="${FSK_SHIM_INSTALL_PATH}")
+  fdsoak_target_defaults(${exe})
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()
 # gcc's ASan runtime is a shared library that must come first in a
@@ -37,16 +46,18 @@ if(FDSOAK_ASAN AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
 endif()
 target_link_libraries(fdsoak PRIVATE gw)
 target_link_libraries(fdsoak-regress PRIVATE gw_regress)
+# The regress worker uses gw.h's regress API (gw_regress_set).
+target_compile_definitions(fdsoak-regress PRIVATE GW_REGRESS=1)
 
-fdsoak_add_test(fsk_test_fdtable tests/test_fdtable.c LIBS fsk PkgConfig::SQLITE3 LABELS unit)
-fdsoak_add_test(fsk_test_tracker tests/test_tracker.c LIBS fsk LABELS unit)
+if(NOT BUILD_TESTING)
+  return()
+endif()
 
-# A static binary for the "shim never loaded" refusal.
+# A static binary for the "shim never loaded" refusal.  The sanitizer
+# runtimes cannot be linked statically: no fdsoak_sanitizers here.
 add_executable(fsk_static_probe tests/fsk_static_probe.c)
 target_link_options(fsk_static_probe PRIVATE -static)
-# The sanitizer runtimes cannot be linked statically (FDSOAK_ASAN/UBSAN).
-target_compile_options(fsk_static_probe PRIVATE -fno-sanitize=all)
-target_link_options(fsk_static_probe PRIVATE -fno-sanitize=all)
+fdsoak_target_defaults(fsk_static_probe NO_SANITIZE)
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

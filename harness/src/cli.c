@@ -38,9 +38,17 @@ int fsk__exe_dir(char *buf, size_t len) {
   return 0;
 }
 
+/* The shim from this executable's directory: the install layout's libdir
+ * by soname (the build sets the path), else the build tree's lib/. */
+#ifndef FSK_SHIM_INSTALL_PATH
+#define FSK_SHIM_INSTALL_PATH "../lib/libfdsoak-inject.so.0"
+#endif
+
 int fsk__shim_path(char *buf, size_t len) {
+  static const char *const rel[] = {FSK_SHIM_INSTALL_PATH, "../lib/libfdsoak-inject.so"};
   const char *env = getenv("FDSOAK_INJECT_LIB");
   char dir[PATH_MAX];
+  size_t i;
   int rc;
 
   if (env != NULL && env[0] != '\0') {
@@ -48,7 +56,11 @@ int fsk__shim_path(char *buf, size_t len) {
   } else {
     if ((rc = fsk__exe_dir(dir, sizeof(dir))) != 0)
       return rc;
-    snprintf(buf, len, "%s/../lib/libfdsoak-inject.so", dir);
+    for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+      snprintf(buf, len, "%s/%s", dir, rel[i]);
+      if (access(buf, R_OK) == 0)
+        return 0;
+    }
   }
   return access(buf, R_OK) == 0 ? 0 : -errno;
 }

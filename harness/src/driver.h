@@ -77,7 +77,8 @@ int fsk__bisect_main(int argc, char **argv);
 
 /* The directory of this executable (for the shim and sibling binaries). */
 int fsk__exe_dir(char *buf, size_t len);
-/* The shim's path: FDSOAK_INJECT_LIB, else EXE_DIR/../lib/libfdsoak-inject.so. */
+/* The shim's path: FDSOAK_INJECT_LIB, else the install layout from EXE_DIR
+ * (bin/../lib/libfdsoak-inject.so.0), else EXE_DIR/../lib/libfdsoak-inject.so. */
 int fsk__shim_path(char *buf, size_t len);
 /* Put the shim first in LD_PRELOAD, keeping what the caller had there;
  * asan_first: an instrumented fdsoak's own ASan runtime before it. */

@@ -1,0 +1,26 @@
+# Tests of the install tree and the package (cmake/tests/).  Both install
+# from this build directory, so they take a lock rather than run together.
+if(NOT BUILD_TESTING OR NOT TARGET fdsoak OR NOT TARGET fdsoak-gateway)
+  return()
+endif()
+
+add_test(NAME install_tree
+  COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/tests/install_tree.sh ${PROJECT_BINARY_DIR}
+             ${PROJECT_SOURCE_DIR})
+set_tests_properties(install_tree PROPERTIES LABELS integration TIMEOUT 120
+  RESOURCE_LOCK fdsoak_install)
+
+add_test(NAME package_deb
+  COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/tests/package_deb.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(package_deb PROPERTIES LABELS package TIMEOUT 180 SKIP_RETURN_CODE 77
+  RESOURCE_LOCK fdsoak_install)
+
+# The man pages format without a groff warning.
+find_program(FDSOAK_GROFF groff)
+if(FDSOAK_GROFF)
+  add_test(NAME man_pages
+    COMMAND sh -c "st=0; for f in \"$@\"; do out=$(${FDSOAK_GROFF} -man -ww -z \"$f\" 2>&1); if [ -n \"$out\" ]; then echo \"$f: $out\"; st=1; fi; done; exit $st"
+            sh ${PROJECT_SOURCE_DIR}/docs/man/fdsoak.1 ${PROJECT_SOURCE_DIR}/docs/man/fdsoak-gateway.1
+            ${PROJECT_SOURCE_DIR}/docs/man/fdsoak-platformd.1 ${PROJECT_SOURCE_DIR}/docs/man/fdsoak-inject.7)
+  set_tests_properties(man_pages PROPERTIES LABELS unit TIMEOUT 30)
+endif()
