@@ -1,7 +1,8 @@
 /*
  * gw.h - public interface of the fdsoak reference gateway core.
  *
- * The core models the upstream gateway's reconnect machinery: adapters
+ * The core models the upstream gateway's reconnect machinery ("upstream":
+ * the program whose bug fdsoak was born from, docs/architecture.md): adapters
  * created from platform configs, a runner that starts them, and a reconnect
  * watcher that retries failed platforms with exponential backoff.  Every
  * failure path disposes of the adapter it created; the regress build

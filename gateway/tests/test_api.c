@@ -247,7 +247,7 @@ static void test_unbindable_address_is_fatal(void **state) {
   setup_fx();
   before = gw_fd_count();
   /* TEST-NET-1 is not a local address: bind says EADDRNOTAVAIL at once,
-   * which no retry can fix (design.md: a configuration errno, fatal).
+   * which no retry can fix (docs/architecture.md: a configuration errno, fatal).
    * Nothing is sent anywhere; only bind(2) is asked. */
   api_config(&cfg, "192.0.2.1", 0, "long-enough-key");
   st = first_attempt(&cfg);

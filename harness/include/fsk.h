@@ -5,7 +5,7 @@
  * The soak driver (in-process, `fdsoak run`) and the watcher (any process,
  * `fdsoak watch`) both feed a series of per-cycle samples into this library
  * and get back a verdict, the leaked fds with their origin, and the files of
- * design.md.  Functions return 0 or a negative errno.
+ * docs/architecture.md.  Functions return 0 or a negative errno.
  */
 #ifndef FSK_H
 #define FSK_H
@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-/* Exit codes of every fdsoak verb (design.md). */
+/* Exit codes of every fdsoak verb (docs/architecture.md). */
 #define FSK_EXIT_FLAT 0
 #define FSK_EXIT_LEAK 1
 #define FSK_EXIT_USAGE 2
@@ -278,7 +278,7 @@ double fsk_projection_hours(double per_cycle, int fd_now, int rlimit, double per
 /* Overall verdict, projection (worst leaking scenario) and its sentence. */
 void fsk_run_finish(fsk_run_t *run);
 
-/* The files of design.md in dir (created if missing), each written to a
+/* The files of docs/architecture.md in dir (created if missing), each written to a
  * temporary name and renamed, so a reader never sees half a file:
  * summary.json, series.csv, junit.xml, fd-soak.svg. */
 int fsk_results_write(const char *dir, const fsk_run_t *run);

@@ -1,5 +1,5 @@
 /*
- * results.c - scenario series, and the result files of design.md:
+ * results.c - scenario series, and the result files of docs/architecture.md:
  * summary.json, series.csv, junit.xml (fd-soak.svg is in svg.c), the
  * results/latest link and the table on stdout.
  *

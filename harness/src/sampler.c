@@ -1,6 +1,6 @@
 /* sampler.c - count, snapshot, classify and track the fds of a process tree.
  *
- * Counting is the hot part (background.md): st_size of /proc/PID/fd costs
+ * Counting is the hot part (docs/architecture.md): st_size of /proc/PID/fd costs
  * about 2 us per process at any table size, so the count of a tree is read
  * as often as the sampling loop likes.  A snapshot (readlink and stat of
  * every fd) costs 0.5 ms per 1,000 fds; callers take one only when the

@@ -43,7 +43,7 @@ const char *const fsk__adapter_names[FSK_ADAPTERS] = {"api", "platform"};
  * them all; nothing ever listens on or binds to those ports (the shim fails
  * the call first; a faithful refusal goes to a closed loopback port).
  *
- * The soak's six scenarios (design.md, "The three failure paths"):
+ * The soak's six scenarios (docs/architecture.md, "The three failure paths"):
  *   fatal/api           bind fails EADDRNOTAVAIL: a configuration error
  *   retryable/api       bind fails EADDRINUSE: the port is taken
  *   exception/api       bind fails ENOBUFS: neither retryable nor configuration,

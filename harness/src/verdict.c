@@ -2,7 +2,7 @@
  * verdict.c - flat / leak / inconclusive from a per-cycle fd count series,
  * and the projection a person reading a leak report wants.
  *
- * Two rules (background.md, "fd-leak detection facts"):
+ * Two rules (docs/architecture.md, "Deciding"):
  *
  * strict  for deterministic targets (the reference gateway in-process):
  *         any post-warm-up sample above the first post-warm-up sample, or

@@ -1,4 +1,4 @@
-/* test_results.c - the result files of design.md, read back: summary.json
+/* test_results.c - the result files of docs/architecture.md, read back: summary.json
  * field by field, series.csv, junit.xml, fd-soak.svg, results/latest, and
  * failures that must come back as a negative errno. */
 #include <dirent.h>
