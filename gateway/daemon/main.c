@@ -46,9 +46,7 @@ typedef struct {
   int clock_closed;
 } daemon_t;
 
-static const char *const kinds[] = {"platform",
-                                    "api",
-                                    "test", NULL};
+static const char *const kinds[] = {"platform", "api", NULL};
 
 static void log_line(gw_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -98,7 +98,7 @@ void gw_clock_close(gw_clock_t *clock, gw_close_cb cb);
 
 typedef struct {
   char name[GW_NAME_MAX];  /* required, unique in a runner */
-  char kind[GW_NAME_MAX];  /* required: "test", "api", "platform" */
+  char kind[GW_NAME_MAX];  /* required: a registered kind ("api", "platform") */
   char host[GW_HOST_MAX];  /* api: bind host; platform: peer host */
   int port;                /* 0..65535; api 0 picks an ephemeral port */
   char token[GW_SECRET_MAX]; /* platform: identifies the bot */
@@ -107,7 +107,7 @@ typedef struct {
   int max_responses;       /* api store LRU bound; 0 means 100 */
   double connect_timeout_s;    /* 0 means 30; (0, 3600] */
   double disconnect_timeout_s; /* 0 means 5;  (0, 600] */
-  char script[GW_NAME_MAX];    /* test kind: outcome script, see gw_test_adapter */
+  char script[GW_NAME_MAX];    /* test kind: outcome script (gateway/tests/gw_testing.h) */
   double header_timeout_s;  /* api: a request's line and headers; 0 means 10 */
   double request_timeout_s; /* api: a whole request; 0 means 60 */
 } gw_platform_config_t;
@@ -228,41 +228,6 @@ extern const gw_adapter_vtable_t gw_platform_adapter_vtable;
 int gw_api_adapter_port(gw_adapter_t *a);
 
 /* ------------------------------------------------------------------ */
-/* The test adapter (kind "test"): real fds, scripted outcomes         */
-/* ------------------------------------------------------------------ */
-
-/*
- * create copies the config; open opens an SQLite database in WAL mode at
- * cfg.store_path (db, -wal and, per process, one shared -shm) -- the same
- * shape as the upstream response store.  cfg.script is a string of outcome
- * letters, one per connect, the last repeating:
- *   O ok            R retryable failure     F non-retryable failure
- *   E connect returns UV_ENETUNREACH at once (exception path)
- *   A async error (UV_ECONNRESET through the callback, exception path)
- *   H hang: never completes (the runner's connect timeout fires)
- *   C create fails (platform dropped)
- *   P open fails half-way (db opened, WAL not yet)
- *   D like R, but disconnect then reports an error (resources still freed)
- *   W like R, but disconnect never completes until released
- */
-extern const gw_adapter_vtable_t gw_test_adapter_vtable;
-
-typedef struct {
-  uint64_t created, opened, connects, disconnects, disconnect_calls, destroyed;
-  uint64_t live; /* created and not destroyed */
-} gw_test_adapter_stats_t;
-
-void gw_test_adapter_stats(gw_test_adapter_stats_t *out);
-void gw_test_adapter_reset(void);
-/* Complete every disconnect held back by 'W'. */
-void gw_test_adapter_release_hung(void);
-/* Make a connected test adapter report a runtime fatal error. */
-void gw_test_adapter_runtime_error(gw_adapter_t *a, int retryable);
-/* Close and free adapters nobody disposed of (the regress leaks), so a test
- * can end with a clean loop.  Returns how many it reaped. */
-int gw_test_adapter_reap_leaked(void);
-
-/* ------------------------------------------------------------------ */
 /* Runner and reconnect watcher                                       */
 /* ------------------------------------------------------------------ */
 
@@ -337,7 +302,7 @@ typedef struct {
 
 int gw_runner_init(uv_loop_t *loop, gw_clock_t *clock, const gw_runner_options_t *opts,
                    gw_runner_t **out);
-/* Add an adapter kind (the test kind is built in). */
+/* Add an adapter kind.  A runner starts with none. */
 int gw_runner_register_kind(gw_runner_t *r, const gw_adapter_vtable_t *vt);
 /* Validate and add a platform; on error writes a message naming the field. */
 int gw_runner_add_platform(gw_runner_t *r, const gw_platform_config_t *cfg, char *err,

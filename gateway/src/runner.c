@@ -617,7 +617,6 @@ int gw_runner_init(uv_loop_t *loop, gw_clock_t *clock, const gw_runner_options_t
     return rc;
   }
   r->defer.data = r;
-  r->kinds[r->nkinds++] = &gw_test_adapter_vtable;
   *out = r;
   return 0;
 }

@@ -144,12 +144,37 @@ static double store_stamp(gw_store_t *s) {
   return now;
 }
 
+/*
+ * The statement idx, prepared on its first use and kept until close.  An
+ * adapter whose connect fails (most cycles of a soak) never runs one, so
+ * opening the store prepares none: that was most of an attempt's cost.
+ */
+static int store_stmt(gw_store_t *s, int idx, sqlite3_stmt **out) {
+  int rc;
+
+  *out = NULL;
+  if (s->stmt[idx] == NULL) {
+    rc = sqlite3_prepare_v3(s->db, stmt_sql[idx], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[idx],
+                            NULL);
+    if (rc != SQLITE_OK) {
+      s->stmt[idx] = NULL;
+      return store_fail(s, rc, "prepare");
+    }
+  }
+  *out = s->stmt[idx];
+  return 0;
+}
+
 /* Run a statement that returns no row of interest; leaves it reset. */
 static int store_step_done(gw_store_t *s, int idx, const char *what) {
-  sqlite3_stmt *st = s->stmt[idx];
-  int rc = sqlite3_step(st);
-  int err = 0;
+  sqlite3_stmt *st;
+  int rc;
+  int err;
 
+  err = store_stmt(s, idx, &st);
+  if (err != 0)
+    return err;
+  rc = sqlite3_step(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     err = store_fail(s, rc, what);
   sqlite3_reset(st);
@@ -191,7 +216,6 @@ int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
   sqlite3_stmt *st = NULL;
   int rc;
   int err;
-  int i;
 
   if (s == NULL || path == NULL || path[0] == '\0')
     return UV_EINVAL;
@@ -225,13 +249,7 @@ int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
     err = store_fail(s, rc, "schema");
     goto fail;
   }
-  for (i = 0; i < GW__STORE_NSTMT; i++) {
-    rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-    if (rc != SQLITE_OK) {
-      err = store_fail(s, rc, "prepare");
-      goto fail;
-    }
-  }
+  /* The statements are prepared on first use (store_stmt). */
 
   /* Seed the LRU clock past every stored stamp (a reopened store may hold
    * stamps from a wall clock that has since stepped back). */
@@ -337,11 +355,18 @@ int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *co
   if (id == NULL || id[0] == '\0' || data == NULL)
     return UV_EINVAL;
 
+  /* ROLLBACK is ready before the transaction starts, so a transaction
+   * that fails half-way can always be rolled back. */
+  err = store_stmt(s, GW__STORE_ROLLBACK, &st);
+  if (err != 0)
+    return err;
   err = store_step_done(s, GW__STORE_BEGIN, "begin");
   if (err != 0)
     return err;
 
-  st = s->stmt[GW__STORE_PUT];
+  err = store_stmt(s, GW__STORE_PUT, &st);
+  if (err != 0)
+    goto rollback;
   if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK ||
       (rc = sqlite3_bind_text(st, 2, data, -1, SQLITE_STATIC)) != SQLITE_OK ||
       (rc = sqlite3_bind_double(st, 3, store_stamp(s))) != SQLITE_OK) {
@@ -355,7 +380,9 @@ int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *co
     goto rollback;
 
   if (conversation != NULL && conversation[0] != '\0') {
-    st = s->stmt[GW__STORE_CONV_PUT];
+    err = store_stmt(s, GW__STORE_CONV_PUT, &st);
+    if (err != 0)
+      goto rollback;
     if ((rc = sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) != SQLITE_OK) {
       err = store_fail(s, rc, "conversation");
@@ -368,7 +395,9 @@ int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *co
       goto rollback;
   }
 
-  st = s->stmt[GW__STORE_TRIM];
+  err = store_stmt(s, GW__STORE_TRIM, &st);
+  if (err != 0)
+    goto rollback;
   rc = sqlite3_bind_int(st, 1, s->max_responses);
   if (rc != SQLITE_OK) {
     err = store_fail(s, rc, "trim");
@@ -392,8 +421,9 @@ rollback:
   /* A failed statement may already have rolled back (SQLITE_FULL...);
    * ROLLBACK then fails harmlessly and the first error is what we report. */
   if (!sqlite3_get_autocommit(s->db)) {
-    rc = sqlite3_step(s->stmt[GW__STORE_ROLLBACK]);
-    sqlite3_reset(s->stmt[GW__STORE_ROLLBACK]);
+    st = s->stmt[GW__STORE_ROLLBACK]; /* prepared before BEGIN */
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
     (void)rc;
   }
   return err;
@@ -406,13 +436,16 @@ rollback:
  */
 static int store_lookup_text(gw_store_t *s, int idx, const char *key, const char *what,
                              char **out) {
-  sqlite3_stmt *st = s->stmt[idx];
+  sqlite3_stmt *st;
   const unsigned char *text;
   char *copy = NULL;
   int bytes;
   int rc;
-  int err = 0;
+  int err;
 
+  err = store_stmt(s, idx, &st);
+  if (err != 0)
+    return err;
   rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     err = store_fail(s, rc, what);
@@ -461,7 +494,8 @@ int gw_store_get(gw_store_t *s, const char *id, char **data) {
   if (err == 0) {
     /* "Most recently accessed" includes reads.  A failed touch only skews
      * the eviction order, so the caller still gets its data. */
-    st = s->stmt[GW__STORE_TOUCH];
+    if (store_stmt(s, GW__STORE_TOUCH, &st) != 0)
+      return err;
     if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_bind_double(st, 2, store_stamp(s)) == SQLITE_OK)
       (void)store_step_done(s, GW__STORE_TOUCH, "touch");
@@ -485,7 +519,9 @@ int gw_store_delete(gw_store_t *s, const char *id) {
   err = store_check_files(s);
   if (err != 0)
     return err;
-  st = s->stmt[GW__STORE_DELETE];
+  err = store_stmt(s, GW__STORE_DELETE, &st);
+  if (err != 0)
+    return err;
   rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     err = store_fail(s, rc, "delete");
@@ -516,7 +552,9 @@ int gw_store_count(gw_store_t *s, int *count) {
     return UV_EBADF;
   if (count == NULL)
     return UV_EINVAL;
-  st = s->stmt[GW__STORE_COUNT];
+  err = store_stmt(s, GW__STORE_COUNT, &st);
+  if (err != 0)
+    return err;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
     *count = sqlite3_column_int(st, 0);

@@ -14,8 +14,10 @@
  *
  * All functions return 0 or a negative errno (UV_E* values); SQLite result
  * codes are translated at this boundary and SQLite's own message is kept for
- * the log (gw_store_errmsg).  Every statement is prepared once and takes its
- * values through bound parameters: no SQL is ever built from request text.
+ * the log (gw_store_errmsg).  Every statement is prepared on its first use
+ * (opening prepares none: an adapter that never serves a request never pays
+ * for them), kept until close, and takes its values through bound
+ * parameters: no SQL is ever built from request text.
  */
 #ifndef GW_STORE_H
 #define GW_STORE_H

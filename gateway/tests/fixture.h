@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "gw.h"
+#include "gw_testing.h"
 
 #define FX_MAX_EVENTS 8192
 #define FX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -92,6 +93,8 @@ static inline void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
   opts.event = fx_event;
   opts.data = fx;
   assert_int_equal(gw_runner_init(&fx->loop, &fx->clock, &opts, &fx->r), 0);
+  /* The test kind is test scaffolding: registered here, never by default. */
+  assert_int_equal(gw_runner_register_kind(fx->r, &gw_test_adapter_vtable), 0);
 }
 
 static inline void fx_setup(fx_t *fx) { fx_setup_kind(fx, GW_CLOCK_VIRTUAL); }

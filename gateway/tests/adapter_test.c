@@ -5,8 +5,12 @@
  * upstream response store does, so an adapter dropped undisposed leaks the
  * db and -wal fds (and the -shm, which SQLite shares per process and inode,
  * stays open as long as any connection to that file does).
+ *
+ * Test scaffolding: it lives in the gw_testing library (gw_testing.h), which
+ * only the tests link, and a runner has it only when a test registers it.
  */
 #include "internal.h"
+#include "gw_testing.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
