@@ -234,6 +234,7 @@ typedef struct {
   char comm[32];
   int fd_first, fd_last, fd_max;
   int rlimit_nofile;      /* its soft limit, from /proc/PID/limits */
+  unsigned long long start; /* its start time: tells it from a reused pid */
 } fsk_proc_info_t;
 
 /* The watched program's life (watch). */

@@ -289,6 +289,27 @@ size_t fsk__proc_tree(pid_t root, int include_self_orphans, pid_t *out, size_t m
   return n;
 }
 
+int fsk__proc_start(pid_t pid, unsigned long long *start) {
+  char path[64], buf[1024], *close_p;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return -1;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  /* Field 22, starttime: after ") S" come fields 3..21, 19 of them. */
+  if ((close_p = strrchr(buf, ')')) == NULL ||
+      sscanf(close_p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                          "%*d %*d %llu", start) != 1)
+    return -1;
+  return 0;
+}
+
 int fsk__proc_info(pid_t pid, char *comm, size_t len, pid_t *ppid) {
   char path[64], buf[512], *open_p, *close_p;
   ssize_t n;

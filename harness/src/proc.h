@@ -46,6 +46,8 @@ void fsk__target_stop(fsk_target_t *t, double grace_s);
  * first; with include_self_orphans, also the other children of this
  * process (orphans we reaped as subreaper) and theirs.  Returns the count. */
 size_t fsk__proc_tree(pid_t root, int include_self_orphans, pid_t *out, size_t max);
+/* When pid started (clock ticks since boot): with the pid, who it is. */
+int fsk__proc_start(pid_t pid, unsigned long long *start);
 /* Soft RLIMIT_NOFILE of pid read from /proc/PID/limits; -1 if unknown,
  * 0 for unlimited. */
 int fsk__proc_nofile(pid_t pid);

@@ -71,6 +71,7 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
   s->procs[s->nprocs].pid = pid;
   s->procs[s->nprocs].fd_first = -1;
   s->procs[s->nprocs].rlimit_nofile = fsk__proc_nofile(pid);
+  fsk__proc_start(pid, &s->procs[s->nprocs].start);
   fsk__proc_info(pid, s->procs[s->nprocs].comm, sizeof s->procs[0].comm,
                  &s->procs[s->nprocs].ppid);
   return &s->procs[s->nprocs++];
@@ -88,7 +89,33 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
   if (!force && s->tree_at >= 0.0 && now - s->tree_at < TREE_REFRESH_S)
     return s->npids;
   s->tree_at = now;
-  s->npids = fsk__proc_tree(s->root, s->orphans, s->pids, FSK_TREE_MAX);
+  {
+    pid_t prev[FSK_TREE_MAX];
+    size_t nprev = s->npids, k;
+
+    memcpy(prev, s->pids, nprev * sizeof *prev);
+    s->npids = fsk__proc_tree(s->root, s->orphans, s->pids, FSK_TREE_MAX);
+    /* /proc/PID/task/TID/children is a racy view (a child being forked or
+     * reparented can be missing from it for a moment): a member seen
+     * before stays until it is really gone -- same pid, same start time,
+     * not a zombie -- or its fds would drop out of the count for a sample. */
+    for (k = 0; k < nprev && s->npids < FSK_TREE_MAX; k++) {
+      const fsk_proc_info_t *p = NULL;
+      unsigned long long st = 0;
+      size_t j;
+
+      for (j = 0; j < s->npids && s->pids[j] != prev[k]; j++)
+        ;
+      if (j < s->npids)
+        continue;
+      for (j = 0; j < s->nprocs; j++)
+        if (s->procs[j].pid == prev[k])
+          p = &s->procs[j];
+      if (p != NULL && fsk__proc_info(prev[k], NULL, 0, NULL) == 0 &&
+          fsk__proc_start(prev[k], &st) == 0 && st == p->start)
+        s->pids[s->npids++] = prev[k];
+    }
+  }
   for (i = 0; i < s->npids; i++)
     (void)proc_of(s, s->pids[i]); /* first sight: name and limit, while it lives */
   return s->npids;
