@@ -97,22 +97,23 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
   return j;
 }
 
-/* Per-class counts at the last sample of (path, adapter) in series.csv. */
-static int last_classes(const char *dir, const char *path, const char *adapter,
-                        int counts[FSK_FD_CLASS_COUNT], int *found) {
+/* Every sample of (path, adapter) in DIR/series.csv, pushed onto sc with
+ * its per-class counts: the one reader of the file, for the steady-state
+ * check and for the merged plot alike. */
+static int read_series(const char *dir, const char *path, const char *adapter,
+                       fsk_scenario_t *sc) {
   char file[PATH_MAX + 16], line[4096], *cols[64];
-  int col_of[FSK_FD_CLASS_COUNT];
-  int ncols, i, k, header = 1;
+  int col_of[FSK_FD_CLASS_COUNT], counts[FSK_FD_CLASS_COUNT], ncols, i, k, header = 1, rc = 0;
   FILE *f;
 
-  *found = 0;
   snprintf(file, sizeof(file), "%s/series.csv", dir);
   if ((f = fopen(file, "r")) == NULL)
     return -errno;
   for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
     col_of[k] = -1;
-  while (fgets(line, sizeof(line), f) != NULL) {
+  while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
     char *save = NULL, *tok;
+
     line[strcspn(line, "\r\n")] = '\0';
     ncols = 0;
     for (tok = strtok_r(line, ",", &save); tok != NULL && ncols < 64;
@@ -126,14 +127,29 @@ static int last_classes(const char *dir, const char *path, const char *adapter,
       header = 0;
       continue;
     }
-    if (ncols < 3 || strcmp(cols[1], path) != 0 || strcmp(cols[2], adapter) != 0)
+    if (ncols < 4 || strcmp(cols[1], path) != 0 || strcmp(cols[2], adapter) != 0)
       continue;
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
       counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? atoi(cols[col_of[k]]) : 0;
-    *found = 1;
+    rc = fsk_scenario_push(sc, atoi(cols[3]), counts);
   }
   fclose(f);
-  return 0;
+  return rc;
+}
+
+/* Per-class counts at the last sample of (path, adapter) in series.csv. */
+static int last_classes(const char *dir, const char *path, const char *adapter,
+                        int counts[FSK_FD_CLASS_COUNT], int *found) {
+  fsk_scenario_t sc;
+  int rc;
+
+  fsk_scenario_init(&sc, path, adapter, 0);
+  rc = read_series(dir, path, adapter, &sc);
+  *found = rc == 0 && sc.nsamples > 0;
+  if (*found)
+    memcpy(counts, sc.class_counts[sc.nsamples - 1], sizeof(int) * FSK_FD_CLASS_COUNT);
+  fsk_scenario_free(&sc);
+  return rc;
 }
 
 /* A result scenario, and the run directory it came from. */
@@ -361,15 +377,12 @@ static void svg_name(const char *report, char *buf, size_t len) {
     snprintf(buf, len, "%s.svg", report);
 }
 
-/* One scenario's series from DIR/series.csv into sc (its counts per
- * sample, per class), with the verdict and warm-up its summary gives. */
+/* One scenario's series from DIR/series.csv into sc, with the verdict and
+ * warm-up its summary gives. */
 static int load_series(const char *dir, cJSON *summ_scen, fsk_scenario_t *sc) {
-  char file[PATH_MAX + 16], line[4096], *cols[64];
   cJSON *p = cJSON_GetObjectItem(summ_scen, "path"), *a = cJSON_GetObjectItem(summ_scen, "adapter");
   cJSON *v = cJSON_GetObjectItem(summ_scen, "verdict");
   cJSON *w = cJSON_GetObjectItem(summ_scen, "warmup_samples");
-  int col_of[FSK_FD_CLASS_COUNT], counts[FSK_FD_CLASS_COUNT], ncols, i, k, header = 1, rc = 0;
-  FILE *f;
 
   if (!cJSON_IsNumber(w))
     w = cJSON_GetObjectItem(summ_scen, "warmup");
@@ -377,34 +390,7 @@ static int load_series(const char *dir, cJSON *summ_scen, fsk_scenario_t *sc) {
   sc->verdict = cJSON_IsString(v) && strcmp(v->valuestring, "leak") == 0 ? FSK_VERDICT_LEAK
                 : cJSON_IsString(v) && strcmp(v->valuestring, "flat") == 0 ? FSK_VERDICT_FLAT
                                                                             : FSK_VERDICT_INCONCLUSIVE;
-  snprintf(file, sizeof(file), "%s/series.csv", dir);
-  if ((f = fopen(file, "r")) == NULL)
-    return -errno;
-  for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
-    col_of[k] = -1;
-  while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-    char *save = NULL, *tok;
-
-    line[strcspn(line, "\r\n")] = '\0';
-    ncols = 0;
-    for (tok = strtok_r(line, ",", &save); tok != NULL && ncols < 64; tok = strtok_r(NULL, ",", &save))
-      cols[ncols++] = tok;
-    if (header) {
-      for (i = 0; i < ncols; i++)
-        for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
-          if (strcmp(cols[i], fsk_fdclass_name((fsk_fdclass_t)k)) == 0)
-            col_of[k] = i;
-      header = 0;
-      continue;
-    }
-    if (ncols < 4 || strcmp(cols[1], p->valuestring) != 0 || strcmp(cols[2], a->valuestring) != 0)
-      continue;
-    for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
-      counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? atoi(cols[col_of[k]]) : 0;
-    rc = fsk_scenario_push(sc, atoi(cols[3]), counts);
-  }
-  fclose(f);
-  return rc;
+  return read_series(dir, p->valuestring, a->valuestring, sc);
 }
 
 /* One SVG of every scenario of the report (the baseline's, in its order),

@@ -289,51 +289,49 @@ size_t fsk__proc_tree(pid_t root, int include_self_orphans, pid_t *out, size_t m
   return n;
 }
 
-int fsk__proc_start(pid_t pid, unsigned long long *start) {
-  char path[64], buf[1024], *close_p;
+/* /proc/PID/stat into buf; returns the text after the ')' that closes the
+ * command name (which may itself hold spaces and parentheses), with *open_p
+ * at the '(' that opens it; NULL if the process is gone. */
+static char *read_stat(pid_t pid, char *buf, size_t len, char **open_p) {
+  char path[64], *close_p;
   ssize_t n;
   int fd;
 
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-    return -1;
-  n = read(fd, buf, sizeof buf - 1);
+    return NULL;
+  n = read(fd, buf, len - 1);
   close(fd);
   if (n <= 0)
-    return -1;
+    return NULL;
   buf[n] = '\0';
-  /* Field 22, starttime: after ") S" come fields 3..21, 19 of them. */
-  if ((close_p = strrchr(buf, ')')) == NULL ||
-      sscanf(close_p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                          "%*d %*d %llu", start) != 1)
+  if ((*open_p = strchr(buf, '(')) == NULL || (close_p = strrchr(buf, ')')) == NULL)
+    return NULL;
+  return close_p + 1;
+}
+
+int fsk__proc_start(pid_t pid, unsigned long long *start) {
+  char buf[1024], *open_p, *rest = read_stat(pid, buf, sizeof buf, &open_p);
+
+  /* Field 22, starttime: after the name come fields 3..21, 19 of them. */
+  if (rest == NULL ||
+      sscanf(rest, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                   "%*d %*d %llu", start) != 1)
     return -1;
   return 0;
 }
 
 int fsk__proc_info(pid_t pid, char *comm, size_t len, pid_t *ppid) {
-  char path[64], buf[512], *open_p, *close_p;
-  ssize_t n;
-  int fd;
+  char buf[1024], *open_p, *rest = read_stat(pid, buf, sizeof buf, &open_p);
   char state;
   int pp = 0;
 
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-    return -1;
-  n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  /* "PID (comm) S PPID ...": comm may hold spaces and parentheses. */
-  open_p = strchr(buf, '(');
-  close_p = strrchr(buf, ')');
-  if (open_p == NULL || close_p == NULL || sscanf(close_p + 1, " %c %d", &state, &pp) != 2)
+  if (rest == NULL || sscanf(rest, " %c %d", &state, &pp) != 2)
     return -1;
   if (state == 'Z' || state == 'X')
     return -1; /* exited: its fds are closed, it is no longer a member */
   if (comm != NULL && len > 0)
-    snprintf(comm, len, "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+    snprintf(comm, len, "%.*s", (int)(rest - 1 - open_p - 1), open_p + 1);
   if (ppid != NULL)
     *ppid = (pid_t)pp;
   return 0;
