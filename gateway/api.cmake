@@ -22,14 +22,14 @@ if(NOT TARGET llhttp)
 endif()
 
 gw_core_sources(
-  src/store.c
-  src/http.c
-  src/echo.c
-  src/adapter_api.c
-  src/keycmp.c
+  infra/store.c
+  infra/http.c
+  infra/keycmp.c
+  adapters/api/echo.c
+  adapters/api/adapter_api.c
   $<TARGET_OBJECTS:llhttp>
 )
-# src/http.h includes llhttp.h: the tests that reach the private headers
+# infra/http.h includes llhttp.h: the tests that reach the private headers
 # need it too (the installed gw.h does not).
 foreach(lib gw gw_regress)
   target_include_directories(${lib} PUBLIC $<BUILD_INTERFACE:${LLHTTP_INCLUDE_DIR}>)
@@ -53,7 +53,8 @@ gw_unit_test(gw_test_api_regress tests/test_api.c gw_regress)
 # rule, so a checker that stopped seeing anything would fail here.
 add_test(NAME gw_sql_bound_parameters
   COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/check_sql_bound.py
-          ${CMAKE_CURRENT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR}/daemon
+          ${CMAKE_CURRENT_SOURCE_DIR}/core ${CMAKE_CURRENT_SOURCE_DIR}/infra
+          ${CMAKE_CURRENT_SOURCE_DIR}/adapters ${CMAKE_CURRENT_SOURCE_DIR}/daemon
           ${CMAKE_CURRENT_SOURCE_DIR}/platformd)
 add_test(NAME gw_sql_bound_parameters_detects
   COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/check_sql_bound.py

@@ -5,7 +5,7 @@
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 
 add_executable(fdsoak-gateway daemon/main.c daemon/config_yaml.c)
-target_include_directories(fdsoak-gateway PRIVATE src daemon)
+target_include_directories(fdsoak-gateway PRIVATE ${GW_PRIVATE_INCLUDES} daemon)
 target_link_libraries(fdsoak-gateway PRIVATE gw PkgConfig::YAML)
 fdsoak_target_defaults(fdsoak-gateway)
 

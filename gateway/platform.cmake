@@ -4,11 +4,11 @@
 
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
 
-gw_core_sources(src/adapter_platform.c src/ledger.c)
+gw_core_sources(adapters/platform/adapter_platform.c adapters/platform/ledger.c)
 gw_core_link(PkgConfig::CJSON)
 
 add_executable(fdsoak-platformd platformd/platformd.c)
-target_include_directories(fdsoak-platformd PRIVATE src)
+target_include_directories(fdsoak-platformd PRIVATE ${GW_PRIVATE_INCLUDES})
 target_link_libraries(fdsoak-platformd PRIVATE gw)
 fdsoak_target_defaults(fdsoak-platformd)
 

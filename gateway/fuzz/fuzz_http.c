@@ -1,5 +1,5 @@
 /*
- * fuzz_http.c - libFuzzer target for the HTTP server (src/http.c).
+ * fuzz_http.c - libFuzzer target for the HTTP server (infra/http.c).
  *
  * Each input is everything one client sends on one connection.  The bytes
  * go through the real connection code -- libuv reads, llhttp, the header,

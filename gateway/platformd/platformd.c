@@ -2,7 +2,7 @@
  * fdsoak-platformd - the peer a platform adapter connects to.
  *
  * A real libuv TCP server on loopback that speaks the newline-delimited JSON
- * protocol of gateway/src/platform.h, with modes that drive every path of
+ * protocol of gateway/adapters/platform/platform.h, with modes that drive every path of
  * the gateway's reconnect watcher:
  *
  *   accept          identify -> ready (or reject when --token is given and
