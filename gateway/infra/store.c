@@ -22,6 +22,7 @@
  * most recently accessed" is always well defined.
  */
 #include "store.h"
+#include "wal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,69 +66,9 @@ static const char schema_sql[] =
   "  AFTER DELETE ON responses BEGIN "
   "  DELETE FROM conversations WHERE response_id = old.response_id; END;";
 
-int gw__store_errno(int rc, int sys_errno) {
-  switch (rc & 0xff) {
-  case SQLITE_OK:
-  case SQLITE_ROW:
-  case SQLITE_DONE:
-    return 0;
-  case SQLITE_IOERR:
-  case SQLITE_CANTOPEN:
-    /* The OS said why (EMFILE, ENOENT, EACCES...): that is the useful part,
-     * and what lets the watcher see e.g. fd exhaustion as such. */
-    if (sys_errno > 0)
-      return -sys_errno;
-    return (rc & 0xff) == SQLITE_CANTOPEN ? UV_ENOENT : UV_EIO;
-  case SQLITE_NOMEM:
-    return UV_ENOMEM;
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-    return UV_EBUSY;
-  case SQLITE_READONLY:
-    return UV_EROFS;
-  case SQLITE_PERM:
-  case SQLITE_AUTH:
-    return UV_EACCES;
-  case SQLITE_FULL:
-    return UV_ENOSPC;
-  case SQLITE_TOOBIG:
-    return UV_E2BIG;
-  case SQLITE_CONSTRAINT:
-    return UV_EEXIST;
-  case SQLITE_MISUSE:
-  case SQLITE_RANGE:
-  case SQLITE_MISMATCH:
-    return UV_EINVAL;
-  case SQLITE_NOTADB:
-  case SQLITE_CORRUPT:
-  case SQLITE_FORMAT:
-    return UV_EILSEQ;
-  case SQLITE_INTERRUPT:
-  case SQLITE_ABORT:
-    return UV_ECANCELED;
-  case SQLITE_PROTOCOL:
-    return UV_EPROTO;
-  case SQLITE_NOLFS:
-    return UV_EFBIG;
-  default:
-    return UV_EIO;
-  }
-}
-
 /* Record the connection's error and translate it. */
 static int store_fail(gw_store_t *s, int rc, const char *what) {
-  int sys = 0;
-  const char *msg = sqlite3_errstr(rc);
-
-  if (s->db != NULL) {
-    rc = sqlite3_extended_errcode(s->db);
-    sys = sqlite3_system_errno(s->db);
-    msg = sqlite3_errmsg(s->db);
-  }
-  snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s (sqlite %d%s%s)", what, msg, rc,
-           sys > 0 ? ", " : "", sys > 0 ? strerror(sys) : "");
-  rc = gw__store_errno(rc, sys);
-  return rc != 0 ? rc : UV_EIO;
+  return gw__sqlite_fail(s->db, rc, what, s->errmsg, sizeof(s->errmsg));
 }
 
 static double store_stamp(gw_store_t *s) {
@@ -182,36 +123,6 @@ static int store_step_done(gw_store_t *s, int idx, const char *what) {
   return err;
 }
 
-static int store_pragma_wal(gw_store_t *s) {
-  sqlite3_stmt *st = NULL;
-  const unsigned char *mode;
-  int rc;
-  int err = 0;
-
-  rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "journal_mode");
-    goto out;
-  }
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    err = store_fail(s, rc, "journal_mode");
-    goto out;
-  }
-  /* SQLite answers with the mode it ended up in; a filesystem without
-   * shared memory support stays in "delete" and would silently change the
-   * store's fd footprint, so refuse it. */
-  mode = sqlite3_column_text(st, 0);
-  if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-    snprintf(s->errmsg, sizeof(s->errmsg), "journal_mode: WAL refused (got %s)",
-             mode != NULL ? (const char *)mode : "nothing");
-    err = UV_ENOTSUP;
-  }
-out:
-  sqlite3_finalize(st);
-  return err;
-}
-
 int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
   sqlite3_stmt *st = NULL;
   int rc;
@@ -222,33 +133,12 @@ int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
   memset(s, 0, sizeof(*s));
   s->max_responses = max_responses > 0 ? max_responses : GW_STORE_DEFAULT_MAX;
 
-  /* NOMUTEX: one loop thread owns the connection.  sqlite3_open_v2 hands
-   * back a handle even on failure; store_close releases it either way. */
-  rc = sqlite3_open_v2(path, &s->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "open");
-    goto fail;
-  }
-  sqlite3_extended_result_codes(s->db, 1);
   /* Opening happens once per connect attempt; a moment's wait for another
    * process's lock is cheaper there than a failed attempt and its backoff.
    * Requests never wait: see the end of this function. */
-  sqlite3_busy_timeout(s->db, 50);
-
-  err = store_pragma_wal(s);
+  err = gw__wal_open(path, schema_sql, 50, &s->db, s->errmsg, sizeof(s->errmsg));
   if (err != 0)
     goto fail;
-  rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "synchronous");
-    goto fail;
-  }
-  rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
-  if (rc != SQLITE_OK) {
-    err = store_fail(s, rc, "schema");
-    goto fail;
-  }
   /* The statements are prepared on first use (store_stmt). */
 
   /* Seed the LRU clock past every stored stamp (a reopened store may hold

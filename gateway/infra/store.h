@@ -108,8 +108,4 @@ int gw_store_count(gw_store_t *s, int *count);
 /* SQLite's message for the last failure ("" when none). */
 const char *gw_store_errmsg(const gw_store_t *s);
 
-/* Translate an SQLite result code (extended or primary) to a negative errno.
- * sys_errno is sqlite3_system_errno() for I/O and open failures, 0 if none. */
-int gw__store_errno(int rc, int sys_errno);
-
 #endif /* GW_STORE_H */

@@ -1,6 +1,6 @@
 /*
  * test_store.c - the response store: CRUD, the LRU bound, conversation
- * chaining, durability across a killed process, error translation, and
+ * chaining, durability across a killed process, and
  * that close releases all three fds (db, -wal, -shm) and is idempotent.
  */
 #include <setjmp.h>
@@ -329,31 +329,6 @@ static void test_locked_store_does_not_wait(void **state) {
   gw_store_close(&s);
 }
 
-static void test_error_translation(void **state) {
-  assert_int_equal(gw__store_errno(SQLITE_OK, 0), 0);
-  assert_int_equal(gw__store_errno(SQLITE_DONE, 0), 0);
-  assert_int_equal(gw__store_errno(SQLITE_BUSY, 0), UV_EBUSY);
-  assert_int_equal(gw__store_errno(SQLITE_LOCKED, 0), UV_EBUSY);
-  assert_int_equal(gw__store_errno(SQLITE_NOMEM, 0), UV_ENOMEM);
-  assert_int_equal(gw__store_errno(SQLITE_FULL, 0), UV_ENOSPC);
-  assert_int_equal(gw__store_errno(SQLITE_READONLY, 0), UV_EROFS);
-  assert_int_equal(gw__store_errno(SQLITE_CONSTRAINT, 0), UV_EEXIST);
-  assert_int_equal(gw__store_errno(SQLITE_NOTADB, 0), UV_EILSEQ);
-  assert_int_equal(gw__store_errno(SQLITE_CORRUPT, 0), UV_EILSEQ);
-  assert_int_equal(gw__store_errno(SQLITE_PERM, 0), UV_EACCES);
-  assert_int_equal(gw__store_errno(SQLITE_MISUSE, 0), UV_EINVAL);
-  assert_int_equal(gw__store_errno(SQLITE_ERROR, 0), UV_EIO);
-  /* The OS reason wins for I/O and open failures: fd exhaustion must reach
-   * the watcher as EMFILE, not as a generic I/O error. */
-  assert_int_equal(gw__store_errno(SQLITE_CANTOPEN, EMFILE), UV_EMFILE);
-  assert_int_equal(gw__store_errno(SQLITE_IOERR_WRITE, ENOSPC), UV_ENOSPC);
-  assert_int_equal(gw__store_errno(SQLITE_IOERR, 0), UV_EIO);
-  assert_int_equal(gw__store_errno(SQLITE_CANTOPEN, 0), UV_ENOENT);
-  /* Extended codes reduce to their primary. */
-  assert_int_equal(gw__store_errno(SQLITE_BUSY_SNAPSHOT, 0), UV_EBUSY);
-  assert_int_equal(gw__store_errno(SQLITE_CONSTRAINT_PRIMARYKEY, 0), UV_EEXIST);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
@@ -364,7 +339,6 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_open_failures_release_everything, setup, teardown),
     cmocka_unit_test_setup_teardown(test_deleted_files_refuse_writes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_locked_store_does_not_wait, setup, teardown),
-    cmocka_unit_test(test_error_translation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

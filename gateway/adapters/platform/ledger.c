@@ -1,5 +1,6 @@
 /* ledger.c - the platform adapter's delivery ledger (SQLite, WAL). */
 #include "ledger.h"
+#include "wal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,35 +17,6 @@ struct gw_ledger_s {
   sqlite3_stmt *prune;
   sqlite3_stmt *count;
 };
-
-/* SQLite result codes to the project's errno space. */
-static int ledger__err(int rc) {
-  switch (rc & 0xff) {
-  case SQLITE_OK:
-  case SQLITE_DONE:
-  case SQLITE_ROW:
-    return 0;
-  case SQLITE_NOMEM:
-    return UV_ENOMEM;
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-    return UV_EBUSY;
-  case SQLITE_PERM:
-  case SQLITE_READONLY:
-  case SQLITE_AUTH:
-    return UV_EACCES;
-  case SQLITE_FULL:
-    return UV_ENOSPC;
-  default:
-    return UV_EIO;
-  }
-}
-
-static void ledger__msg(sqlite3 *db, char *errmsg, size_t errlen, const char *what) {
-  if (errmsg == NULL || errlen == 0)
-    return;
-  snprintf(errmsg, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
-}
 
 static void ledger__free(gw_ledger_t *l) {
   sqlite3_finalize(l->insert);
@@ -78,28 +50,12 @@ int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t er
   if (l == NULL)
     return UV_ENOMEM;
 
-  rc = sqlite3_open_v2(path, &l->db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    ledger__msg(l->db, errmsg, errlen, "open");
-    goto fail;
-  }
   /* A peer that holds the db briefly (another gateway process, a soak
    * sampler running sqlite3) must not turn into a spurious failure. */
-  sqlite3_busy_timeout(l->db, 2000);
-
-  /* WAL: readers never block the writer.  synchronous=NORMAL: in WAL mode a
-   * committed delivery survives the process being killed (the WAL is in the
-   * page cache of the kernel); only a power cut can lose the last few, which
-   * a delivery log can afford. */
-  rc = sqlite3_exec(l->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(l->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(l->db, schema, NULL, NULL, NULL);
-  if (rc != SQLITE_OK) {
-    ledger__msg(l->db, errmsg, errlen, "schema");
-    goto fail;
+  err = gw__wal_open(path, schema, 2000, &l->db, errmsg, errlen);
+  if (err != 0) {
+    free(l);
+    return err;
   }
 
   rc = sqlite3_prepare_v2(l->db,
@@ -110,21 +66,15 @@ int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t er
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(l->db, "SELECT count(*) FROM deliveries", -1, &l->count, NULL);
   if (rc != SQLITE_OK) {
-    ledger__msg(l->db, errmsg, errlen, "prepare");
-    goto fail;
+    /* The VFS keeps the errno of the failed system call: EMFILE stays
+     * EMFILE, the very failure this project exists to find. */
+    err = gw__sqlite_fail(l->db, rc, "prepare", errmsg, errlen);
+    ledger__free(l);
+    return err;
   }
 
   *out = l;
   return 0;
-
-fail:
-  /* The VFS keeps the errno of the failed system call: EMFILE must stay
-   * EMFILE, it is the very failure this project exists to find. */
-  err = l->db && sqlite3_system_errno(l->db) > 0 ? -sqlite3_system_errno(l->db) : ledger__err(rc);
-  if (err == 0)
-    err = UV_EIO;
-  ledger__free(l);
-  return err;
 }
 
 int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, const char *text) {
@@ -144,7 +94,7 @@ int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, c
   sqlite3_reset(l->insert);
   sqlite3_clear_bindings(l->insert);
   if (rc != SQLITE_DONE)
-    return ledger__err(rc) ? ledger__err(rc) : UV_EIO;
+    return gw__sqlite_fail(l->db, rc, "record", NULL, 0);
 
   /* Bounded: a long-running gateway must not grow its ledger forever. */
   id = sqlite3_last_insert_rowid(l->db);
@@ -153,7 +103,7 @@ int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, c
     rc = sqlite3_step(l->prune);
     sqlite3_reset(l->prune);
     if (rc != SQLITE_DONE)
-      return ledger__err(rc) ? ledger__err(rc) : UV_EIO;
+      return gw__sqlite_fail(l->db, rc, "record", NULL, 0);
   }
   return 0;
 }

@@ -19,3 +19,11 @@ int bad(sqlite3 *db, const char *id) {
   sqlite3_free(q);
   return 0;
 }
+
+/* The opener's SQL is held to the rule at its call sites. */
+int gw__wal_open(const char *path, const char *schema, int busy_ms, sqlite3 **db, char *err,
+                 size_t errlen);
+
+int bad_opener(sqlite3 **db, const char *name) {
+  return gw__wal_open("x.db", name, 0, db, NULL, 0);
+}
