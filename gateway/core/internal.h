@@ -22,9 +22,17 @@ int gw__process_guard(void);
 int gw__regress_drops(gw_outcome_t outcome);
 #endif
 
-
-
-
-/* Runner hooks the adapter base calls (runner.c). */
-void gw__runner_adapter_fatal(gw_runner_t *r, gw_adapter_t *a);
+/*
+ * What the adapter base needs from whoever runs its adapters: the loop, a
+ * log, and where a connected adapter's runtime fatal error goes.  The runner
+ * embeds one as its first member (runner.c), so the base (adapter.c) knows
+ * this interface and not the runner: the runner calls the base, never the
+ * other way round.
+ */
+typedef struct gw__host_s gw__host_t;
+struct gw__host_s {
+  uv_loop_t *loop;
+  void (*log)(gw__host_t *host, gw_log_level_t level, const char *msg);
+  void (*adapter_fatal)(gw__host_t *host, gw_adapter_t *a);
+};
 #endif /* GW_INTERNAL_H */

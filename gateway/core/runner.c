@@ -64,6 +64,7 @@ struct dispose_s {
 };
 
 struct gw_runner_s {
+  gw__host_t host; /* first: the adapter base sees a runner as its host */
   uv_loop_t *loop;
   gw_clock_t *clock;
   gw_runner_options_t opts;
@@ -109,8 +110,16 @@ uint64_t gw_backoff_ms(unsigned attempt) {
   return s * 1000;
 }
 
-void gw_runner_log(gw_runner_t *r, gw_log_level_t level, const char *fmt, ...) {
+static void runner_log_line(gw_runner_t *r, gw_log_level_t level, const char *msg) {
   static const char *const lv[] = {"debug", "info", "warn", "error"};
+
+  if (r->opts.log != NULL)
+    r->opts.log(r->opts.data, level, msg);
+  else if (level >= r->opts.log_level)
+    fprintf(stderr, "gw %s: %s\n", lv[level], msg);
+}
+
+void gw_runner_log(gw_runner_t *r, gw_log_level_t level, const char *fmt, ...) {
   char msg[512];
   va_list ap;
 
@@ -119,10 +128,11 @@ void gw_runner_log(gw_runner_t *r, gw_log_level_t level, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (r->opts.log != NULL)
-    r->opts.log(r->opts.data, level, msg);
-  else
-    fprintf(stderr, "gw %s: %s\n", lv[level], msg);
+  runner_log_line(r, level, msg);
+}
+
+static void host_log(gw__host_t *host, gw_log_level_t level, const char *msg) {
+  runner_log_line((gw_runner_t *)host, level, msg);
 }
 
 static void emit(gw_runner_t *r, gw_event_type_t type, platform_t *p, gw_outcome_t outcome,
@@ -405,7 +415,7 @@ static void start_attempt(gw_runner_t *r, platform_t *p, int startup) {
   p->attempt_deadline =
       gw_clock_now(r->clock) + (uint64_t)(p->cfg.connect_timeout_s * 1000.0);
 
-  rc = a->vt->open(a);
+  rc = gw_adapter_open(a);
   if (rc != 0) {
     fail_exception(r, p, rc, "open");
     return;
@@ -484,7 +494,8 @@ static void check_stop(gw_runner_t *r) {
   emit(r, GW_EV_STOPPED, NULL, GW_OUTCOME_FATAL, 0);
 }
 
-void gw__runner_adapter_fatal(gw_runner_t *r, gw_adapter_t *a) {
+static void host_adapter_fatal(gw__host_t *host, gw_adapter_t *a) {
+  gw_runner_t *r = (gw_runner_t *)host;
   const gw_failure_t *f = gw_adapter_failure(a);
   platform_t *p = NULL;
   size_t i;
@@ -606,6 +617,9 @@ int gw_runner_init(uv_loop_t *loop, gw_clock_t *clock, const gw_runner_options_t
   if (r == NULL)
     return UV_ENOMEM;
   r->loop = loop;
+  r->host.loop = loop;
+  r->host.log = host_log;
+  r->host.adapter_fatal = host_adapter_fatal;
   r->clock = clock;
   if (opts != NULL)
     r->opts = *opts;

@@ -37,6 +37,7 @@ typedef struct gw_clock_s gw_clock_t;
 typedef struct gw_runner_s gw_runner_t;
 typedef struct gw_adapter_s gw_adapter_t;
 typedef struct gw_adapter_vtable_s gw_adapter_vtable_t;
+typedef enum { GW_LOG_DEBUG = 0, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR } gw_log_level_t;
 
 /* ------------------------------------------------------------------ */
 /* Clock: real time for the daemon, virtual time for soaks and tests.  */
@@ -149,8 +150,10 @@ typedef enum {
  *   create  - allocate and take the config; no resources.  A failure here is
  *             upstream's "create returned nothing": the platform is dropped.
  *   open    - acquire resources (the api adapter opens its SQLite store).
- *             May fail half-way; the runner then disposes of the adapter,
- *             so close must release whatever open got.
+ *             Called through gw_adapter_open, which owns the state: the
+ *             adapter only acquires.  May fail half-way; the runner then
+ *             disposes of the adapter, so disconnect must release whatever
+ *             open got.
  *   connect - asynchronous.  A non-zero return is the exception path and no
  *             callback follows.  Otherwise cb runs exactly once, unless
  *             disconnect starts first (then it never runs).
@@ -158,7 +161,9 @@ typedef enum {
  *             every fd and handle; cb runs once everything is closed.  A
  *             second call returns UV_EALREADY and does nothing.
  *   destroy - free memory; only after disconnect's cb (or on an adapter
- *             that never opened anything).
+ *             that was never opened).  gw_adapter_destroy enforces this:
+ *             destroying an adapter that may hold fds aborts, because that
+ *             is the leak this project exists to catch.
  */
 struct gw_adapter_vtable_s {
   const char *kind;
@@ -184,6 +189,7 @@ struct gw_adapter_s {
   int disconnect_status;
   unsigned pending_close;
   unsigned disconnect_calls; /* how many times disconnect was asked for */
+  int open_called;           /* open ran (even if it failed): may hold fds */
   uv_timer_t done;           /* closed last: makes disconnect's cb async */
   void *data;                /* owner's */
 };
@@ -196,6 +202,12 @@ const gw_failure_t *gw_adapter_failure(const gw_adapter_t *a);
 int gw_adapter_connect(gw_adapter_t *a, gw_adapter_connect_cb cb);
 /* Start disconnecting; cb may be NULL.  Safe on a NULL adapter (returns 0). */
 int gw_adapter_disconnect(gw_adapter_t *a, gw_adapter_disconnect_cb cb);
+/* Acquire the adapter's resources (vt->open) and move it to OPEN.  Only
+ * once, from CREATED; UV_EINVAL otherwise.  On failure the state stays
+ * CREATED but the adapter may hold part of what open got: disconnect it. */
+int gw_adapter_open(gw_adapter_t *a);
+/* Free an adapter that is CLOSED (disconnect's cb ran) or was never opened;
+ * anything else aborts with a message naming the adapter.  NULL is a no-op. */
 void gw_adapter_destroy(gw_adapter_t *a);
 
 /* Helpers for adapter implementations. */
@@ -216,6 +228,9 @@ void gw_adapter_hold(gw_adapter_t *a);
 void gw_adapter_release(gw_adapter_t *a);
 /* A connected adapter reports a runtime fatal error to its runner. */
 void gw_adapter_report_fatal(gw_adapter_t *a);
+/* A line in the log of whoever runs the adapter (dropped when none). */
+void gw_adapter_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The real adapter kinds (register them with gw_runner_register_kind):
  * "api" - the HTTP API server with its SQLite response store;
@@ -285,7 +300,6 @@ typedef struct {
   uint64_t now;       /* clock ms */
 } gw_event_t;
 
-typedef enum { GW_LOG_DEBUG = 0, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR } gw_log_level_t;
 typedef void (*gw_log_fn)(void *data, gw_log_level_t level, const char *msg);
 typedef void (*gw_event_fn)(void *data, const gw_event_t *ev);
 typedef void (*gw_runner_close_cb)(gw_runner_t *r);

@@ -114,7 +114,6 @@ static int test_open(gw_adapter_t *a) {
                     0, &t->db, err, sizeof(err));
   if (rc != 0)
     return rc;
-  a->state = GW_ADAPTER_OPEN;
   stats.opened++;
   return 0;
 }

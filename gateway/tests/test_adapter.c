@@ -1,6 +1,10 @@
 /* test_adapter.c - the adapter base and the test adapter's fds. */
 #include "fixture.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 static int done_calls;
 static int done_status;
 static int connect_calls;
@@ -43,7 +47,7 @@ static void test_open_holds_db_wal_shm(void **state) {
   gw_adapter_t *a = make("O");
 
   assert_int_equal(gw_fd_count(), before); /* create opens nothing */
-  assert_int_equal(a->vt->open(a), 0);
+  assert_int_equal(gw_adapter_open(a), 0);
   assert_int_equal(gw_fd_count(), before + 3);
   assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
   assert_int_equal(done_calls, 0); /* never synchronous */
@@ -55,7 +59,7 @@ static void test_open_holds_db_wal_shm(void **state) {
 static void test_disconnect_idempotent(void **state) {
   gw_adapter_t *a = make("O");
 
-  assert_int_equal(a->vt->open(a), 0);
+  assert_int_equal(gw_adapter_open(a), 0);
   assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
   assert_int_equal(gw_adapter_disconnect(a, done_cb), UV_EALREADY);
   fx_settle(&fx);
@@ -68,7 +72,7 @@ static void test_disconnect_before_open_and_half_open(void **state) {
   gw_adapter_t *b = make("P");
 
   assert_int_equal(gw_adapter_disconnect(a, done_cb), 0); /* never opened */
-  assert_int_equal(b->vt->open(b), UV_EIO);
+  assert_int_equal(gw_adapter_open(b), UV_EIO);
   assert_int_equal(gw_fd_count(), before + 1); /* the db, not yet the WAL */
   assert_int_equal(gw_adapter_disconnect(b, done_cb), 0);
   assert_int_equal(gw_fd_count(), before);
@@ -79,7 +83,7 @@ static void test_disconnect_before_open_and_half_open(void **state) {
 static void test_disconnect_cancels_connect(void **state) {
   gw_adapter_t *a = make("O");
 
-  assert_int_equal(a->vt->open(a), 0);
+  assert_int_equal(gw_adapter_open(a), 0);
   assert_int_equal(gw_adapter_connect(a, connect_cb), 0);
   assert_int_equal(gw_adapter_state(a), GW_ADAPTER_CONNECTING);
   assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
@@ -92,7 +96,7 @@ static void test_connect_outcomes(void **state) {
   gw_adapter_t *a = make("F");
 
   assert_int_equal(gw_adapter_connect(a, connect_cb), UV_EINVAL); /* not open */
-  assert_int_equal(a->vt->open(a), 0);
+  assert_int_equal(gw_adapter_open(a), 0);
   assert_int_equal(gw_adapter_connect(a, connect_cb), 0);
   fx_settle(&fx);
   assert_int_equal(connect_calls, 1);
@@ -108,10 +112,78 @@ static void test_disconnect_error_still_releases(void **state) {
   int before = gw_fd_count();
   gw_adapter_t *a = make("D");
 
-  assert_int_equal(a->vt->open(a), 0);
+  assert_int_equal(gw_adapter_open(a), 0);
   assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
   fx_settle(&fx);
   assert_int_equal(done_status, UV_EIO);
+  assert_int_equal(gw_fd_count(), before);
+}
+
+/* The base owns the open state: open once, from CREATED; a failed open
+ * leaves CREATED (connect refused) but counts as opened for destroy. */
+static void test_base_owns_open_state(void **state) {
+  int before = gw_fd_count();
+  gw_adapter_t *a = make("O");
+  gw_adapter_t *b = make("P");
+
+  assert_int_equal(gw_adapter_state(a), GW_ADAPTER_CREATED);
+  assert_int_equal(gw_adapter_open(a), 0);
+  assert_int_equal(gw_adapter_state(a), GW_ADAPTER_OPEN);
+  assert_int_equal(gw_adapter_open(a), UV_EINVAL); /* not twice */
+  assert_int_equal(gw_fd_count(), before + 3);
+
+  assert_int_equal(gw_adapter_open(b), UV_EIO);
+  assert_int_equal(gw_adapter_state(b), GW_ADAPTER_CREATED);
+  assert_int_equal(gw_adapter_open(b), UV_EINVAL); /* a failed open is not retried */
+  assert_int_equal(gw_adapter_connect(b, connect_cb), UV_EINVAL);
+  assert_int_equal(gw_adapter_open(NULL), UV_EINVAL);
+
+  assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
+  assert_int_equal(gw_adapter_disconnect(b, done_cb), 0);
+  fx_settle(&fx);
+  assert_int_equal(done_calls, 2);
+  assert_int_equal(gw_fd_count(), before);
+}
+
+/* Destroy only after disconnect: in a child, each way of breaking the rule
+ * must abort with a message, and the lawful ones must not. */
+static int destroy_in_child(const char *script, int open, int connect) {
+  pid_t pid;
+  int status;
+
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    gw_adapter_t *a = make(script);
+
+    if (open)
+      gw_adapter_open(a);
+    if (connect)
+      gw_adapter_connect(a, connect_cb);
+    gw_adapter_destroy(a);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return WIFSIGNALED(status) ? WTERMSIG(status) : -WEXITSTATUS(status);
+}
+
+static void test_destroy_rule_enforced(void **state) {
+  int before = gw_fd_count();
+  gw_adapter_t *a;
+
+  assert_int_equal(destroy_in_child("O", 1, 0), SIGABRT); /* open */
+  assert_int_equal(destroy_in_child("H", 1, 1), SIGABRT); /* connecting */
+  assert_int_equal(destroy_in_child("P", 1, 0), SIGABRT); /* half-open */
+  assert_int_equal(destroy_in_child("O", 0, 0), 0);       /* never opened */
+
+  /* Disconnecting is not done yet: only its callback may destroy. */
+  a = make("O");
+  assert_int_equal(gw_adapter_open(a), 0);
+  assert_int_equal(gw_adapter_disconnect(a, done_cb), 0);
+  assert_int_equal(gw_adapter_state(a), GW_ADAPTER_DISCONNECTING);
+  fx_settle(&fx);
+  assert_int_equal(done_calls, 1); /* done_cb destroyed it, CLOSED */
   assert_int_equal(gw_fd_count(), before);
 }
 
@@ -128,7 +200,8 @@ int main(void) {
       T(test_open_holds_db_wal_shm),          T(test_disconnect_idempotent),
       T(test_disconnect_before_open_and_half_open), T(test_disconnect_cancels_connect),
       T(test_connect_outcomes),               T(test_disconnect_error_still_releases),
-      T(test_dispose_null_is_noop),
+      T(test_dispose_null_is_noop),           T(test_base_owns_open_state),
+      T(test_destroy_rule_enforced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

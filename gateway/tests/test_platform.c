@@ -189,7 +189,7 @@ static void pt_attempt(pt_t *t, const char *host, int port, int expect_done) {
   fd_before = gw_fd_count();
   assert_int_equal(gw_platform_adapter_vtable.create(t->fx.r, &cfg, &t->a), 0);
   t->a->data = t;
-  assert_int_equal(gw_platform_adapter_vtable.open(t->a), 0);
+  assert_int_equal(gw_adapter_open(t->a), 0);
   /* The ledger: db, -wal and -shm. */
   assert_int_equal(gw_fd_count(), fd_before + 3);
   rc = gw_adapter_connect(t->a, pt_connect_cb);
@@ -383,7 +383,7 @@ static void test_disconnect_while_resolving(void **state) {
   pt_config(t, &cfg, "localhost", closed_port());
   assert_int_equal(gw_platform_adapter_vtable.create(t->fx.r, &cfg, &t->a), 0);
   t->a->data = t;
-  assert_int_equal(gw_platform_adapter_vtable.open(t->a), 0);
+  assert_int_equal(gw_adapter_open(t->a), 0);
   assert_int_equal(gw_adapter_connect(t->a, pt_connect_cb), 0);
   /* Disconnect at once: the lookup is queued or running on a worker. */
   pt_disconnect(t);
@@ -422,7 +422,7 @@ static void test_open_fails(void **state) {
   snprintf(cfg.store_path, sizeof(cfg.store_path), "%s/no/such/dir/ledger.db", t->fx.dir);
   assert_int_equal(gw_platform_adapter_vtable.create(t->fx.r, &cfg, &t->a), 0);
   t->a->data = t;
-  assert_true(gw_platform_adapter_vtable.open(t->a) < 0);
+  assert_true(gw_adapter_open(t->a) < 0);
   assert_int_equal(gw_fd_count(), fd0);
   pt_disconnect(t);
   assert_int_equal(gw_fd_count(), fd0);

@@ -53,8 +53,7 @@ static void api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (a->runner != NULL)
-    gw_runner_log(a->runner, level, "platform %s: %s", a->cfg.name, msg);
+  gw_adapter_log(a, level, "platform %s: %s", a->cfg.name, msg);
 }
 
 static int is_loopback(const struct sockaddr *sa) {
@@ -1038,7 +1037,6 @@ static int api_open(gw_adapter_t *a) {
             gw_store_errmsg(&api->store));
     return rc;
   }
-  a->state = GW_ADAPTER_OPEN;
   return 0;
 }
 
@@ -1214,9 +1212,8 @@ static int api_disconnect(gw_adapter_t *a) {
 static void api_destroy(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
 
-  /* An adapter destroyed without disconnect (create succeeded, open was
-   * never called) holds nothing; one that did open was disconnected. */
-  gw_store_close(&api->store);
+  /* The base lets only a closed or never-opened adapter get here: the
+   * store is closed (or, in the regress build, deliberately forgotten). */
   free(api);
 }
 

@@ -374,8 +374,7 @@ static int plat_on_message(plat_adapter_t *p, const gw_plat_msg_t *in) {
   stats.messages_in++;
   /* The ledger is a record, not a gate: a full disk must not stop replies. */
   if (gw__ledger_record(p->ledger, "in", in->chat, in->text) != 0)
-    gw_runner_log(p->base.runner, GW_LOG_WARN, "platform %s: ledger write failed",
-                  p->base.cfg.name);
+    gw_adapter_log(&p->base, GW_LOG_WARN, "platform %s: ledger write failed", p->base.cfg.name);
   memset(&out, 0, sizeof(out));
   out.type = GW_PLAT_MSG_SEND;
   memcpy(out.chat, in->chat, sizeof(out.chat));
@@ -634,12 +633,10 @@ static int plat_open(gw_adapter_t *a) {
   msg[0] = '\0';
   rc = gw__ledger_open(a->cfg.store_path, &p->ledger, msg, sizeof(msg));
   if (rc != 0) {
-    if (a->runner != NULL)
-      gw_runner_log(a->runner, GW_LOG_WARN, "platform %s: ledger %s: %s", a->cfg.name,
-                    a->cfg.store_path, msg[0] ? msg : uv_strerror(rc));
+    gw_adapter_log(a, GW_LOG_WARN, "platform %s: ledger %s: %s", a->cfg.name, a->cfg.store_path,
+                   msg[0] ? msg : uv_strerror(rc));
     return rc;
   }
-  a->state = GW_ADAPTER_OPEN;
   return 0;
 }
 
@@ -718,10 +715,8 @@ static int plat_disconnect(gw_adapter_t *a) {
 static void plat_destroy(gw_adapter_t *a) {
   plat_adapter_t *p = (plat_adapter_t *) a;
 
-  /* An adapter destroyed without disconnect (create succeeded, open never
-   * ran) has only memory; the ledger close covers a caller that skipped
-   * disconnect after open, which the contract forbids but costs nothing. */
-  gw__ledger_close(p->ledger);
+  /* The base lets only a closed or never-opened adapter get here: the
+   * ledger is closed already (disconnect) or was never opened. */
   stats.destroyed++;
   free(p);
 }
