@@ -523,121 +523,174 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
                         strerror(-rc));
 }
 
-static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,
-                                gw_http_response_t *res) {
-  cJSON *body = parse_body(req, res);
-  const cJSON *input, *prev_j, *conv_j, *store_j, *instr_j, *m;
-  cJSON *history = NULL, *prev_data = NULL, *resp = NULL, *stored = NULL, *output, *msg, *content,
-        *part;
-  const char *prev_id = NULL, *conversation = NULL, *last_user = NULL;
-  char *conv_prev = NULL, *prev_text = NULL, *reply = NULL, *stored_text = NULL;
-  char id[ID_MAX] = "resp_", msg_id[ID_MAX] = "msg_";
-  unsigned turn = 0, in_tokens = 0;
-  int do_store;
-  int rc;
+/*
+ * POST /v1/responses, one step to a function.  A request travels through
+ * the steps in a responses_req_t: each step fills in its part, or answers
+ * the client with an error and returns non-zero, and responses_req_free
+ * releases whatever the steps got so far.
+ */
+typedef struct {
+  cJSON *body;               /* the parsed request */
+  const cJSON *input;        /* body's "input" */
+  const cJSON *instructions; /* body's "instructions": absent, null or a string */
+  const char *prev_id;       /* in body, or conv_prev when a conversation names it */
+  const char *conversation;  /* in body; NULL when none is named */
+  int do_store;              /* "store" is not false */
+  char *conv_prev;           /* the named conversation's latest response id */
+  cJSON *history;            /* the conversation so far, this input included */
+  unsigned turn;             /* user messages in history */
+  unsigned in_tokens;        /* of the last user message */
+  char *reply;               /* the echo agent's */
+  char id[ID_MAX];
+  char msg_id[ID_MAX];
+} responses_req_t;
 
-  if (body == NULL)
-    return;
-  input = cJSON_GetObjectItemCaseSensitive(body, "input");
-  prev_j = cJSON_GetObjectItemCaseSensitive(body, "previous_response_id");
-  conv_j = cJSON_GetObjectItemCaseSensitive(body, "conversation");
-  store_j = cJSON_GetObjectItemCaseSensitive(body, "store");
-  instr_j = cJSON_GetObjectItemCaseSensitive(body, "instructions");
-  do_store = !cJSON_IsFalse(store_j);
+static void responses_req_free(responses_req_t *rq) {
+  cJSON_Delete(rq->history);
+  cJSON_Delete(rq->body);
+  free(rq->conv_prev);
+  free(rq->reply);
+}
 
-  if (input == NULL) {
+/* The body and the shape of its fields; nothing is looked up yet. */
+static int responses_parse(const gw_http_request_t *req, responses_req_t *rq,
+                           gw_http_response_t *res) {
+  const cJSON *prev_j, *conv_j;
+
+  rq->body = parse_body(req, res);
+  if (rq->body == NULL)
+    return UV_EINVAL;
+  rq->input = cJSON_GetObjectItemCaseSensitive(rq->body, "input");
+  prev_j = cJSON_GetObjectItemCaseSensitive(rq->body, "previous_response_id");
+  conv_j = cJSON_GetObjectItemCaseSensitive(rq->body, "conversation");
+  rq->instructions = cJSON_GetObjectItemCaseSensitive(rq->body, "instructions");
+  rq->do_store = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rq->body, "store"));
+  if (rq->input == NULL) {
     missing(res, "input");
-    goto out;
+    return UV_EINVAL;
   }
   if (prev_j != NULL && !cJSON_IsNull(prev_j)) {
     if (!cJSON_IsString(prev_j) || !valid_response_id(prev_j->valuestring)) {
       invalid(res, "previous_response_id", "expected an id like resp_...");
-      goto out;
+      return UV_EINVAL;
     }
-    prev_id = prev_j->valuestring;
+    rq->prev_id = prev_j->valuestring;
   }
   if (conv_j != NULL && !cJSON_IsNull(conv_j)) {
     if (!cJSON_IsString(conv_j) || conv_j->valuestring[0] == '\0' ||
         strlen(conv_j->valuestring) > CONVERSATION_MAX) {
       invalid(res, "conversation", "expected a name of 1 to 256 characters");
-      goto out;
+      return UV_EINVAL;
     }
-    if (prev_id != NULL) {
+    if (rq->prev_id != NULL) {
       gw_http_respond_error(res, 400, "invalid_request_error", "invalid_request",
                             "Use either 'previous_response_id' or 'conversation', not both");
-      goto out;
+      return UV_EINVAL;
     }
-    conversation = conv_j->valuestring;
-    /* A conversation name continues from its latest response. */
-    rc = gw_store_conversation(&api->store, conversation, &conv_prev);
-    if (rc == 0)
-      prev_id = conv_prev;
-    else if (rc != UV_ENOENT)
-      goto store_error;
+    rq->conversation = conv_j->valuestring;
   }
-  if (instr_j != NULL && !cJSON_IsNull(instr_j) && !cJSON_IsString(instr_j)) {
-    invalid(res, "instructions", "expected a string");
-    goto out;
-  }
+  return 0;
+}
 
-  if (prev_id != NULL) {
-    rc = gw_store_get(&api->store, prev_id, &prev_text);
+/* A conversation name continues from its latest response; a name the
+ * store does not know starts the conversation. */
+static int responses_follow_conversation(api_adapter_t *api, responses_req_t *rq,
+                                         gw_http_response_t *res) {
+  int rc;
+
+  if (rq->conversation == NULL)
+    return 0;
+  rc = gw_store_conversation(&api->store, rq->conversation, &rq->conv_prev);
+  if (rc == UV_ENOENT)
+    return 0;
+  if (rc != 0) {
+    respond_store_failure(api, rc, NULL, res);
+    return rc;
+  }
+  rq->prev_id = rq->conv_prev;
+  return 0;
+}
+
+/* After the conversation lookup, not with the other fields: a store that
+ * fails there has always answered before a wrong 'instructions' does. */
+static int responses_check_instructions(const responses_req_t *rq, gw_http_response_t *res) {
+  const cJSON *instr = rq->instructions;
+
+  if (instr != NULL && !cJSON_IsNull(instr) && !cJSON_IsString(instr)) {
+    invalid(res, "instructions", "expected a string");
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
+/* The conversation so far -- the previous response's stored history, or a
+ * new one -- with this request's input appended. */
+static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
+                                  gw_http_response_t *res) {
+  char *prev_text = NULL;
+  cJSON *prev_data;
+  int rc;
+
+  if (rq->prev_id != NULL) {
+    rc = gw_store_get(&api->store, rq->prev_id, &prev_text);
     if (rc == UV_ENOENT) {
       gw_http_respond_error(res, 404, "invalid_request_error", "previous_response_not_found",
-                            "Previous response with id '%s' not found.", prev_id);
-      goto out;
+                            "Previous response with id '%s' not found.", rq->prev_id);
+      return rc;
     }
-    if (rc != 0)
-      goto store_error;
+    if (rc != 0) {
+      respond_store_failure(api, rc, NULL, res);
+      return rc;
+    }
     prev_data = cJSON_Parse(prev_text);
-    history = cJSON_DetachItemFromObjectCaseSensitive(prev_data, "history");
-    if (!cJSON_IsArray(history)) {
-      api_log(&api->base, GW_LOG_WARN, "stored response %s has no history", prev_id);
-      cJSON_Delete(history);
-      history = NULL;
+    free(prev_text);
+    rq->history = cJSON_DetachItemFromObjectCaseSensitive(prev_data, "history");
+    cJSON_Delete(prev_data);
+    if (!cJSON_IsArray(rq->history)) {
+      /* Answered as the start of a conversation rather than refused. */
+      api_log(&api->base, GW_LOG_WARN, "stored response %s has no history", rq->prev_id);
+      cJSON_Delete(rq->history);
+      rq->history = NULL;
     }
   }
-  if (history == NULL)
-    history = cJSON_CreateArray();
-  if (append_input(input, history, res) != 0)
-    goto out;
-  cJSON_ArrayForEach(m, history) {
+  if (rq->history == NULL)
+    rq->history = cJSON_CreateArray();
+  return append_input(rq->input, rq->history, res);
+}
+
+/* The echo agent answers the last user message of the history; the turn
+ * it names is how many user messages the history holds. */
+static int responses_run_agent(responses_req_t *rq, gw_http_response_t *res) {
+  const char *last_user = NULL;
+  const cJSON *m;
+
+  cJSON_ArrayForEach(m, rq->history) {
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
     if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0 && cJSON_IsString(c)) {
-      turn++;
+      rq->turn++;
       last_user = c->valuestring;
     }
   }
   if (last_user == NULL) {
     invalid(res, "input", "no message with role 'user'");
-    goto out;
+    return UV_EINVAL;
   }
-  in_tokens = gw_echo_tokens(last_user);
-  if (gw_echo_reply(last_user, strlen(last_user), turn, &reply, NULL) != 0 ||
-      random_hex(id + strlen(id), 16) != 0 || random_hex(msg_id + strlen(msg_id), 16) != 0) {
+  rq->in_tokens = gw_echo_tokens(last_user);
+  if (gw_echo_reply(last_user, strlen(last_user), rq->turn, &rq->reply, NULL) != 0 ||
+      random_hex(rq->id + strlen(rq->id), 16) != 0 ||
+      random_hex(rq->msg_id + strlen(rq->msg_id), 16) != 0) {
     gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
-    goto out;
+    return UV_ENOMEM;
   }
+  return 0;
+}
 
-  resp = cJSON_CreateObject();
-  cJSON_AddStringToObject(resp, "id", id);
-  cJSON_AddStringToObject(resp, "object", "response");
-  cJSON_AddNumberToObject(resp, "created_at", (double)(long long)now_seconds());
-  cJSON_AddStringToObject(resp, "status", "completed");
-  cJSON_AddStringToObject(resp, "model", model_of(body));
-  if (cJSON_IsString(instr_j))
-    cJSON_AddStringToObject(resp, "instructions", instr_j->valuestring);
-  else
-    cJSON_AddNullToObject(resp, "instructions");
-  if (prev_id != NULL)
-    cJSON_AddStringToObject(resp, "previous_response_id", prev_id);
-  else
-    cJSON_AddNullToObject(resp, "previous_response_id");
-  if (conversation != NULL)
-    cJSON_AddStringToObject(resp, "conversation", conversation);
-  output = cJSON_AddArrayToObject(resp, "output");
-  msg = cJSON_CreateObject();
+/* The response's one output item: an assistant message with the reply. */
+static cJSON *response_message_json(const char *msg_id, const char *reply) {
+  cJSON *msg = cJSON_CreateObject();
+  cJSON *content, *part;
+
   cJSON_AddStringToObject(msg, "type", "message");
   cJSON_AddStringToObject(msg, "id", msg_id);
   cJSON_AddStringToObject(msg, "status", "completed");
@@ -648,47 +701,90 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   cJSON_AddStringToObject(part, "text", reply);
   cJSON_AddItemToObject(part, "annotations", cJSON_CreateArray());
   cJSON_AddItemToArray(content, part);
-  cJSON_AddItemToArray(output, msg);
-  cJSON_AddStringToObject(resp, "output_text", reply);
-  cJSON_AddBoolToObject(resp, "store", do_store);
-  cJSON_AddItemToObject(resp, "usage", usage_json(in_tokens, gw_echo_tokens(reply), 0));
+  return msg;
+}
 
-  if (do_store) {
-    cJSON *am = cJSON_CreateObject();
-    cJSON_AddStringToObject(am, "role", "assistant");
-    cJSON_AddStringToObject(am, "content", reply);
-    cJSON_AddItemToArray(history, am);
-    stored = cJSON_CreateObject();
-    cJSON_AddItemReferenceToObject(stored, "response", resp);
-    cJSON_AddItemToObject(stored, "history", history);
-    history = NULL;
-    stored_text = cJSON_PrintUnformatted(stored);
-    if (stored_text == NULL) {
-      gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
-      goto out;
-    }
-    /* Committed before the 200 goes out: an acknowledged response is on
-     * disk (see store.c on why NORMAL sync is enough for kill -9). */
-    rc = gw_store_put(&api->store, id, stored_text, conversation);
-    if (rc != 0)
-      goto store_error;
-  }
-  respond_json(res, 200, resp);
-  resp = NULL;
-  goto out;
+/* The OpenAI response object, members in the order clients have seen. */
+static cJSON *responses_build(const responses_req_t *rq) {
+  cJSON *resp = cJSON_CreateObject();
+  cJSON *output;
 
-store_error:
-  respond_store_failure(api, rc, NULL, res);
-out:
+  cJSON_AddStringToObject(resp, "id", rq->id);
+  cJSON_AddStringToObject(resp, "object", "response");
+  cJSON_AddNumberToObject(resp, "created_at", (double)(long long)now_seconds());
+  cJSON_AddStringToObject(resp, "status", "completed");
+  cJSON_AddStringToObject(resp, "model", model_of(rq->body));
+  if (cJSON_IsString(rq->instructions))
+    cJSON_AddStringToObject(resp, "instructions", rq->instructions->valuestring);
+  else
+    cJSON_AddNullToObject(resp, "instructions");
+  if (rq->prev_id != NULL)
+    cJSON_AddStringToObject(resp, "previous_response_id", rq->prev_id);
+  else
+    cJSON_AddNullToObject(resp, "previous_response_id");
+  if (rq->conversation != NULL)
+    cJSON_AddStringToObject(resp, "conversation", rq->conversation);
+  output = cJSON_AddArrayToObject(resp, "output");
+  cJSON_AddItemToArray(output, response_message_json(rq->msg_id, rq->reply));
+  cJSON_AddStringToObject(resp, "output_text", rq->reply);
+  cJSON_AddBoolToObject(resp, "store", rq->do_store);
+  cJSON_AddItemToObject(resp, "usage",
+                        usage_json(rq->in_tokens, gw_echo_tokens(rq->reply), 0));
+  return resp;
+}
+
+/*
+ * Unless the request said "store": false, store the response with the
+ * history a follow-up continues from (the conversation so far and this
+ * reply).  Committed before the 200 goes out: an acknowledged response is
+ * on disk (see store.c on why NORMAL sync is enough for kill -9).
+ */
+static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *resp,
+                             gw_http_response_t *res) {
+  cJSON *am, *stored;
+  char *text;
+  int rc;
+
+  if (!rq->do_store)
+    return 0;
+  am = cJSON_CreateObject();
+  cJSON_AddStringToObject(am, "role", "assistant");
+  cJSON_AddStringToObject(am, "content", rq->reply);
+  cJSON_AddItemToArray(rq->history, am);
+  stored = cJSON_CreateObject();
+  /* A reference: resp stays the caller's, to answer with. */
+  cJSON_AddItemReferenceToObject(stored, "response", resp);
+  cJSON_AddItemToObject(stored, "history", rq->history);
+  rq->history = NULL; /* stored's now */
+  text = cJSON_PrintUnformatted(stored);
   cJSON_Delete(stored);
-  cJSON_Delete(resp);
-  cJSON_Delete(history);
-  cJSON_Delete(prev_data);
-  cJSON_Delete(body);
-  free(stored_text);
-  free(conv_prev);
-  free(prev_text);
-  free(reply);
+  if (text == NULL) {
+    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    return UV_ENOMEM;
+  }
+  rc = gw_store_put(&api->store, rq->id, text, rq->conversation);
+  free(text);
+  if (rc != 0)
+    respond_store_failure(api, rc, NULL, res);
+  return rc;
+}
+
+/* The steps run in the order a client sees their errors in. */
+static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,
+                                gw_http_response_t *res) {
+  responses_req_t rq = {.id = "resp_", .msg_id = "msg_"};
+  cJSON *resp;
+
+  if (responses_parse(req, &rq, res) == 0 && responses_follow_conversation(api, &rq, res) == 0 &&
+      responses_check_instructions(&rq, res) == 0 &&
+      responses_load_history(api, &rq, res) == 0 && responses_run_agent(&rq, res) == 0) {
+    resp = responses_build(&rq);
+    if (responses_persist(api, &rq, resp, res) == 0)
+      respond_json(res, 200, resp); /* and frees it */
+    else
+      cJSON_Delete(resp);
+  }
+  responses_req_free(&rq);
 }
 
 
