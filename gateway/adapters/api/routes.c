@@ -381,14 +381,66 @@ static void ep_models(gw_http_response_t *res) {
   gw_http_respond(res, 200, "application/json", body, sizeof(body) - 1);
 }
 
+/* Walk the messages: the last user message's text (*text, malloc'd), how
+ * many user messages there are (*turn, the agent's turn) and the tokens of
+ * them all (*in_tokens: the whole prompt is input). */
+static int chat_read_messages(const cJSON *msgs, char **text, unsigned *turn,
+                              unsigned *in_tokens, gw_http_response_t *res) {
+  const cJSON *m;
+
+  cJSON_ArrayForEach(m, msgs) {
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+    if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
+      invalid(res, "messages", "each message needs a string 'role'");
+      return UV_EINVAL;
+    }
+    if (strcmp(role->valuestring, "user") == 0) {
+      free(*text);
+      *text = content_text(content);
+      if (*text == NULL) {
+        invalid(res, "messages", "a user message needs text 'content'");
+        return UV_EINVAL;
+      }
+      (*turn)++;
+      *in_tokens += gw_echo_tokens(*text);
+    }
+  }
+  if (*text == NULL) {
+    invalid(res, "messages", "no message with role 'user'");
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
+/* The chat.completion object: one choice, the assistant's reply. */
+static cJSON *chat_completion_json(const char *id, const char *model, const char *reply,
+                                   unsigned in_tokens) {
+  cJSON *out = cJSON_CreateObject();
+  cJSON *choices, *choice, *msg;
+
+  cJSON_AddStringToObject(out, "id", id);
+  cJSON_AddStringToObject(out, "object", "chat.completion");
+  cJSON_AddNumberToObject(out, "created", (double)(long long)now_seconds());
+  cJSON_AddStringToObject(out, "model", model);
+  choices = cJSON_AddArrayToObject(out, "choices");
+  choice = cJSON_CreateObject();
+  cJSON_AddNumberToObject(choice, "index", 0);
+  msg = cJSON_AddObjectToObject(choice, "message");
+  cJSON_AddStringToObject(msg, "role", "assistant");
+  cJSON_AddStringToObject(msg, "content", reply);
+  cJSON_AddStringToObject(choice, "finish_reason", "stop");
+  cJSON_AddItemToArray(choices, choice);
+  cJSON_AddItemToObject(out, "usage", usage_json(in_tokens, gw_echo_tokens(reply), 1));
+  return out;
+}
+
 static void ep_chat(api_adapter_t *api, const gw_http_request_t *req, gw_http_response_t *res) {
   cJSON *body = parse_body(req, res);
-  const cJSON *msgs, *m, *stream;
-  const char *last_user = NULL;
+  const cJSON *msgs;
   char *text = NULL, *reply = NULL;
   char id[64] = "chatcmpl-";
   unsigned turn = 0, in_tokens = 0;
-  cJSON *out, *choices, *choice, *msg;
 
   if (body == NULL)
     return;
@@ -401,55 +453,19 @@ static void ep_chat(api_adapter_t *api, const gw_http_request_t *req, gw_http_re
     invalid(res, "messages", "expected a non-empty array of messages");
     goto out;
   }
-  stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
-  if (cJSON_IsTrue(stream)) {
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"))) {
     gw_http_respond_error(res, 400, "invalid_request_error", "unsupported_parameter",
                           "stream is not supported by the echo agent");
     goto out;
   }
-  cJSON_ArrayForEach(m, msgs) {
-    const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-    if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
-      invalid(res, "messages", "each message needs a string 'role'");
-      goto out;
-    }
-    if (strcmp(role->valuestring, "user") == 0) {
-      free(text);
-      text = content_text(content);
-      if (text == NULL) {
-        invalid(res, "messages", "a user message needs text 'content'");
-        goto out;
-      }
-      turn++;
-      in_tokens += gw_echo_tokens(text);
-      last_user = text;
-    }
-  }
-  if (last_user == NULL) {
-    invalid(res, "messages", "no message with role 'user'");
+  if (chat_read_messages(msgs, &text, &turn, &in_tokens, res) != 0)
     goto out;
-  }
   if (gw_echo_reply(text, strlen(text), turn, &reply, NULL) != 0 ||
       random_hex(id + strlen(id), 12) != 0) {
     gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     goto out;
   }
-  out = cJSON_CreateObject();
-  cJSON_AddStringToObject(out, "id", id);
-  cJSON_AddStringToObject(out, "object", "chat.completion");
-  cJSON_AddNumberToObject(out, "created", (double)(long long)now_seconds());
-  cJSON_AddStringToObject(out, "model", model_of(body));
-  choices = cJSON_AddArrayToObject(out, "choices");
-  choice = cJSON_CreateObject();
-  cJSON_AddNumberToObject(choice, "index", 0);
-  msg = cJSON_AddObjectToObject(choice, "message");
-  cJSON_AddStringToObject(msg, "role", "assistant");
-  cJSON_AddStringToObject(msg, "content", reply);
-  cJSON_AddStringToObject(choice, "finish_reason", "stop");
-  cJSON_AddItemToArray(choices, choice);
-  cJSON_AddItemToObject(out, "usage", usage_json(in_tokens, gw_echo_tokens(reply), 1));
-  respond_json(res, 200, out);
+  respond_json(res, 200, chat_completion_json(id, model_of(body), reply, in_tokens));
 out:
   free(text);
   free(reply);
