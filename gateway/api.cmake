@@ -27,6 +27,7 @@ gw_core_sources(
   infra/keycmp.c
   adapters/api/echo.c
   adapters/api/adapter_api.c
+  adapters/api/routes.c
   $<TARGET_OBJECTS:llhttp>
 )
 # infra/http.h includes llhttp.h: the tests that reach the private headers

@@ -1,0 +1,45 @@
+/*
+ * api_internal.h - what the api adapter's two files share (private).
+ *
+ * adapter_api.c is the adapter's lifecycle: the vtable, the listener and
+ * its connections, the store's open and close.  routes.c is the HTTP API:
+ * the dispatch of each request to its endpoint, the endpoints and their
+ * JSON, the key check.  This is all they need of each other.
+ */
+#ifndef GW_API_INTERNAL_H
+#define GW_API_INTERNAL_H
+
+#include "api.h"
+#include "http.h"
+#include "store.h"
+
+/* Both halves use it: the lifecycle fills it, the routes read the store,
+ * the server's counters and the config.  (A type has no linkage, so it
+ * keeps its name without the gw__api_ prefix.) */
+
+typedef struct api_adapter_s {
+  gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
+  gw_store_t store;
+  uv_timer_t done_timer; /* delivers the connect outcome on a later turn */
+  int timer_init;
+  int http_init;
+  gw_connect_result_t result;
+  gw_http_server_t http; /* last: it carries the read buffer */
+} api_adapter_t;
+
+/* The HTTP server's handler (routes.c): check the key, route the request
+ * to its endpoint and fill in res.  srv->data is the api_adapter_t. */
+void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
+                    gw_http_response_t *res);
+
+/* RLIMIT_NOFILE's soft and hard limits, -1 when unlimited or unknown
+ * (routes.c): /health/detailed and /metrics report them, and the fd
+ * pressure warning quotes the soft one. */
+void gw__api_fd_limits(long *soft, long *hard);
+
+/* One log line "platform NAME: ..." in the log of whoever runs the adapter
+ * (nothing without one) -- adapter_api.c. */
+void gw__api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* GW_API_INTERNAL_H */
