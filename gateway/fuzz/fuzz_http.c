@@ -81,25 +81,25 @@ static void fuzz_handler(gw_http_server_t *s, const gw_http_request_t *req,
 
   /* Request bytes in the places the api router puts them. */
   if (strcmp(req->path, "/echo") == 0) {
-    v = gw_http_header(req, "Content-Type");
-    gw_http_respond(res, 200, "text/plain", req->body, req->body_len);
+    v = gw__http_header(req, "Content-Type");
+    gw__http_respond(res, 200, "text/plain", req->body, req->body_len);
     (void)v;
   } else if (strcmp(req->path, "/header") == 0) {
-    v = gw_http_header(req, "X-Name");
+    v = gw__http_header(req, "X-Name");
     snprintf(name, sizeof(name), "%s", v != NULL ? v : "X-Echo");
-    v = gw_http_header(req, "X-Value");
-    (void)gw_http_add_header(res, name, v != NULL ? v : req->query);
-    (void)gw_http_add_header(res, "X-Query", req->query);
-    gw_http_respond(res, 200, NULL, "{}", 2);
+    v = gw__http_header(req, "X-Value");
+    (void)gw__http_add_header(res, name, v != NULL ? v : req->query);
+    (void)gw__http_add_header(res, "X-Query", req->query);
+    gw__http_respond(res, 200, NULL, "{}", 2);
   } else if (strncmp(req->path, "/v1/", 4) == 0) {
-    gw_http_respond_error(res, 404, NULL, req->query[0] != '\0' ? req->query : NULL,
+    gw__http_respond_error(res, 404, NULL, req->query[0] != '\0' ? req->query : NULL,
                           "no route %s %s (%zu headers, body %.*s)", req->method, req->path,
                           req->nheaders, (int)(req->body_len < 64 ? req->body_len : 64),
                           req->body);
   } else if (strcmp(req->path, "/none") == 0) {
     /* untouched: the server must turn it into a 500 */
   } else {
-    gw_http_respond_error(res, 404, "invalid_request_error", "not_found", "no route %s",
+    gw__http_respond_error(res, 404, "invalid_request_error", "not_found", "no route %s",
                           req->target);
   }
 }
@@ -181,15 +181,15 @@ static void init_once(void) {
   out_buf = malloc(OUT_MAX);
   if (srv == NULL || out_buf == NULL)
     fail("out of memory");
-  gw_http_limits_default(&limits);
+  gw__http_limits_default(&limits);
   limits.max_body = 2048;
   limits.max_header_bytes = 1024;
   limits.max_headers = 8;
   limits.max_connections = 4;
   limits.idle_timeout_ms = 10000; /* never reached: the client always ends */
   limits.max_write_queue = 4096;  /* small, so pipelining hits backpressure */
-  if (gw_http_server_init(&loop, srv, &limits, fuzz_handler) != 0)
-    fail("gw_http_server_init");
+  if (gw__http_server_init(&loop, srv, &limits, fuzz_handler) != 0)
+    fail("gw__http_server_init");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -203,8 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.out = out_buf;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
     fail("socketpair");
-  if (gw_http_server_adopt(srv, sv[0]) != 0)
-    fail("gw_http_server_adopt");
+  if (gw__http_server_adopt(srv, sv[0]) != 0)
+    fail("gw__http_server_adopt");
   c.fd = sv[1];
   cur = &c;
   if (uv_poll_init(&loop, &c.poll, c.fd) != 0)
@@ -214,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Until the server has closed the connection (it always does: we shut
    * down our side) and we have read all it wrote. */
-  while (!c.eof || gw_http_server_connections(srv) != 0)
+  while (!c.eof || gw__http_server_connections(srv) != 0)
     uv_run(&loop, UV_RUN_ONCE);
   uv_close((uv_handle_t *)&c.poll, poll_closed_cb);
   /* Close callbacks of the connection and the poll handle: after this no

@@ -80,7 +80,7 @@ static void conn_error(gw_http_conn_t *c, int status, const char *code, const ch
 static void conn_parse(gw_http_conn_t *c, const char *data, size_t len);
 static void idle_timer_cb(uv_timer_t *t);
 
-const char *gw_http_reason(int status) {
+const char *gw__http_reason(int status) {
   switch (status) {
   case 100: return "Continue";
   case 200: return "OK";
@@ -107,7 +107,7 @@ const char *gw_http_reason(int status) {
   }
 }
 
-void gw_http_limits_default(gw_http_limits_t *l) {
+void gw__http_limits_default(gw_http_limits_t *l) {
   l->max_body = GW_HTTP_MAX_BODY_DEFAULT;
   l->max_header_bytes = GW_HTTP_MAX_HEADER_BYTES_DEFAULT;
   l->max_headers = GW_HTTP_MAX_HEADERS_DEFAULT;
@@ -122,7 +122,7 @@ void gw_http_limits_default(gw_http_limits_t *l) {
 /* Responses                                                          */
 /* ------------------------------------------------------------------ */
 
-int gw_http_respond(gw_http_response_t *res, int status, const char *content_type,
+int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
                     const char *body, size_t len) {
   char *copy = malloc(len + 1);
 
@@ -164,7 +164,7 @@ static size_t json_escape(char *out, const char *s) {
   return n;
 }
 
-int gw_http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
+int gw__http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
                           const char *fmt, ...) {
   char msg[512];
   char emsg[6 * sizeof(msg) + 1];
@@ -227,7 +227,7 @@ static int is_field_value(const char *s) {
   return 1;
 }
 
-int gw_http_add_header(gw_http_response_t *res, const char *name, const char *value) {
+int gw__http_add_header(gw_http_response_t *res, const char *name, const char *value) {
   size_t used = strlen(res->extra_headers);
   int n;
 
@@ -245,7 +245,7 @@ int gw_http_add_header(gw_http_response_t *res, const char *name, const char *va
   return 0;
 }
 
-const char *gw_http_header(const gw_http_request_t *req, const char *name) {
+const char *gw__http_header(const gw_http_request_t *req, const char *name) {
   size_t i;
 
   for (i = 0; i < req->nheaders; i++) {
@@ -386,7 +386,7 @@ static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int h
                 "%s"
                 "Connection: %s\r\n"
                 "\r\n",
-                res->status, gw_http_reason(res->status),
+                res->status, gw__http_reason(res->status),
                 res->content_type != NULL ? res->content_type : "application/json",
                 res->body_len, res->extra_headers, keep_alive ? "keep-alive" : "close");
   if (hn < 0 || (size_t)hn >= sizeof(head))
@@ -420,7 +420,7 @@ static void conn_error(gw_http_conn_t *c, int status, const char *code, const ch
   memset(&res, 0, sizeof(res));
   c->srv->errors++;
   c->draining = 1;
-  if (gw_http_respond_error(&res, status, "invalid_request_error", code, "%s", msg) != 0 ||
+  if (gw__http_respond_error(&res, status, "invalid_request_error", code, "%s", msg) != 0 ||
       conn_write_response(c, &res, 0, 0) != 0) {
     free(res.body);
     conn_close(c);
@@ -656,7 +656,7 @@ static int on_message_complete(llhttp_t *p) {
   if (res.status < 100 || res.status > 599) {
     free(res.body);
     memset(&res, 0, sizeof(res));
-    gw_http_respond_error(&res, 500, "server_error", "server_error", "no response");
+    gw__http_respond_error(&res, 500, "server_error", "server_error", "no response");
   }
   head_only = p->method == HTTP_HEAD;
   rc = conn_write_response(c, &res, head_only, keep_alive);
@@ -983,7 +983,7 @@ static void connection_cb(uv_stream_t *server, int status) {
   conn_start(c);
 }
 
-int gw_http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
+int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
   gw_http_conn_t *c;
   int rc;
 
@@ -1007,7 +1007,7 @@ int gw_http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
 /* Server                                                             */
 /* ------------------------------------------------------------------ */
 
-int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
+int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
                         gw_http_handler_fn handler) {
   if (loop == NULL || srv == NULL || handler == NULL)
     return UV_EINVAL;
@@ -1017,7 +1017,7 @@ int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_li
   if (limits != NULL)
     srv->limits = *limits;
   else
-    gw_http_limits_default(&srv->limits);
+    gw__http_limits_default(&srv->limits);
   if (srv->limits.max_write_queue == 0)
     srv->limits.max_write_queue = DEFAULT_WRITE_QUEUE;
   if (srv->limits.max_header_bytes == 0 || srv->limits.max_header_bytes > UINT32_MAX ||
@@ -1038,7 +1038,7 @@ static void listener_closed_cb(uv_handle_t *h) {
   server_maybe_done(srv);
 }
 
-int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog) {
+int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog) {
   int rc;
 
   if (srv->closing)
@@ -1056,7 +1056,7 @@ int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, in
   return uv_listen((uv_stream_t *)&srv->listener, backlog > 0 ? backlog : 128, connection_cb);
 }
 
-int gw_http_server_port(const gw_http_server_t *srv) {
+int gw__http_server_port(const gw_http_server_t *srv) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
   int rc;
@@ -1073,7 +1073,7 @@ int gw_http_server_port(const gw_http_server_t *srv) {
   return UV_EAFNOSUPPORT;
 }
 
-unsigned gw_http_server_connections(const gw_http_server_t *srv) {
+unsigned gw__http_server_connections(const gw_http_server_t *srv) {
   const gw_http_conn_t *c;
   unsigned n = 0;
 
@@ -1082,7 +1082,7 @@ unsigned gw_http_server_connections(const gw_http_server_t *srv) {
   return n;
 }
 
-void gw_http_server_close(gw_http_server_t *srv, gw_http_close_cb cb) {
+void gw__http_server_close(gw_http_server_t *srv, gw_http_close_cb cb) {
   gw_http_conn_t *c;
 
   if (srv == NULL || srv->closing)

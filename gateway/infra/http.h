@@ -22,7 +22,7 @@
  * A bad client only ever loses its own connection.
  *
  * Ownership follows libuv: the server lives in memory its owner provides;
- * gw_http_server_close() closes the listener and every connection, frees
+ * gw__http_server_close() closes the listener and every connection, frees
  * the connections in their close callbacks and then calls cb.
  */
 #ifndef GW_HTTP_H
@@ -118,18 +118,18 @@ struct gw_http_server_s {
   char rbuf[GW_HTTP_READ_BUF]; /* one loop thread: reads never overlap */
 };
 
-void gw_http_limits_default(gw_http_limits_t *limits);
+void gw__http_limits_default(gw_http_limits_t *limits);
 
 /* No handle is opened here; limits NULL means the defaults. */
-int gw_http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
+int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
                         gw_http_handler_fn handler);
 
 /*
  * Bind and listen.  EADDRINUSE may surface from either step in libuv (bind
  * defers it to listen); both come back from here.  After a failure the
- * listener handle may still hold its socket: gw_http_server_close() frees it.
+ * listener handle may still hold its socket: gw__http_server_close() frees it.
  */
-int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog);
+int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog);
 
 /*
  * Serve a stream socket that is already connected -- one end of a
@@ -138,32 +138,32 @@ int gw_http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, in
  * real connection code without a listener.  On success the server owns
  * sock and closes it; on failure it is still the caller's.
  */
-int gw_http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock);
+int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock);
 
 /* The bound port, or a negative errno when not listening. */
-int gw_http_server_port(const gw_http_server_t *srv);
+int gw__http_server_port(const gw_http_server_t *srv);
 
 /* Open connections (not yet closing). */
-unsigned gw_http_server_connections(const gw_http_server_t *srv);
+unsigned gw__http_server_connections(const gw_http_server_t *srv);
 
 /*
  * Close the listener and every connection; cb runs once all handles have
  * closed -- synchronously if none was open.  A second call does nothing.
  */
-void gw_http_server_close(gw_http_server_t *srv, gw_http_close_cb cb);
+void gw__http_server_close(gw_http_server_t *srv, gw_http_close_cb cb);
 
 /* Case-insensitive header lookup; NULL when absent. */
-const char *gw_http_header(const gw_http_request_t *req, const char *name);
+const char *gw__http_header(const gw_http_request_t *req, const char *name);
 
 /* Response helpers; 0 or UV_ENOMEM (then the server answers 500). */
-int gw_http_respond(gw_http_response_t *res, int status, const char *content_type,
+int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
                     const char *body, size_t len);
 /* {"error":{"message":..., "type":..., "code":...}}; code NULL gives null. */
-int gw_http_respond_error(gw_http_response_t *res, int status, const char *type,
+int gw__http_respond_error(gw_http_response_t *res, int status, const char *type,
                           const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-int gw_http_add_header(gw_http_response_t *res, const char *name, const char *value);
+int gw__http_add_header(gw_http_response_t *res, const char *name, const char *value);
 
-const char *gw_http_reason(int status);
+const char *gw__http_reason(int status);
 
 #endif /* GW_HTTP_H */

@@ -123,7 +123,7 @@ static int store_step_done(gw_store_t *s, int idx, const char *what) {
   return err;
 }
 
-int gw_store_open(gw_store_t *s, const char *path, int max_responses) {
+int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
   sqlite3_stmt *st = NULL;
   int rc;
   int err;
@@ -175,17 +175,17 @@ fail:
     /* Keep the reason across the close, which resets nothing but could. */
     char msg[GW_STORE_ERRMSG_MAX];
     memcpy(msg, s->errmsg, sizeof(msg));
-    gw_store_close(s);
+    gw__store_close(s);
     memcpy(s->errmsg, msg, sizeof(msg));
   }
   return err;
 }
 
-int gw_store_is_open(const gw_store_t *s) {
+int gw__store_is_open(const gw_store_t *s) {
   return s != NULL && s->db != NULL;
 }
 
-void gw_store_close(gw_store_t *s) {
+void gw__store_close(gw_store_t *s) {
   int rc;
   int i;
 
@@ -235,7 +235,7 @@ static int store_check_files(gw_store_t *s) {
   return 0;
 }
 
-int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation) {
+int gw__store_put(gw_store_t *s, const char *id, const char *data, const char *conversation) {
   sqlite3_stmt *st;
   int err;
   int rc;
@@ -372,7 +372,7 @@ out:
   return err;
 }
 
-int gw_store_get(gw_store_t *s, const char *id, char **data) {
+int gw__store_get(gw_store_t *s, const char *id, char **data) {
   sqlite3_stmt *st;
   int err;
 
@@ -397,7 +397,7 @@ int gw_store_get(gw_store_t *s, const char *id, char **data) {
   return err;
 }
 
-int gw_store_delete(gw_store_t *s, const char *id) {
+int gw__store_delete(gw_store_t *s, const char *id) {
   sqlite3_stmt *st;
   int rc;
   int err;
@@ -425,7 +425,7 @@ int gw_store_delete(gw_store_t *s, const char *id) {
   return err;
 }
 
-int gw_store_conversation(gw_store_t *s, const char *name, char **id) {
+int gw__store_conversation(gw_store_t *s, const char *name, char **id) {
   if (s == NULL || s->db == NULL)
     return UV_EBADF;
   if (name == NULL || id == NULL)
@@ -433,7 +433,7 @@ int gw_store_conversation(gw_store_t *s, const char *name, char **id) {
   return store_lookup_text(s, GW__STORE_CONV_GET, name, "conversation", id);
 }
 
-int gw_store_count(gw_store_t *s, int *count) {
+int gw__store_count(gw_store_t *s, int *count) {
   sqlite3_stmt *st;
   int rc;
   int err = 0;
@@ -454,6 +454,6 @@ int gw_store_count(gw_store_t *s, int *count) {
   return err;
 }
 
-const char *gw_store_errmsg(const gw_store_t *s) {
+const char *gw__store_errmsg(const gw_store_t *s) {
   return s != NULL ? s->errmsg : "";
 }

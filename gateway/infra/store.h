@@ -10,11 +10,11 @@
  *
  * While open it holds exactly three fds: the database, its -wal and its
  * -shm.  That is the resource whose leak this project exists to catch, so
- * gw_store_close() must release all three whatever state the store is in.
+ * gw__store_close() must release all three whatever state the store is in.
  *
  * All functions return 0 or a negative errno (UV_E* values); SQLite result
  * codes are translated at this boundary and SQLite's own message is kept for
- * the log (gw_store_errmsg).  Every statement is prepared on its first use
+ * the log (gw__store_errmsg).  Every statement is prepared on its first use
  * (opening prepares none: an adapter that never serves a request never pays
  * for them), kept until close, and takes its values through bound
  * parameters: no SQL is ever built from request text.
@@ -49,7 +49,7 @@ enum {
   GW__STORE_NSTMT
 };
 
-/* Embed it (or zero it) before gw_store_open; fields are private. */
+/* Embed it (or zero it) before gw__store_open; fields are private. */
 typedef struct gw_store_s {
   struct sqlite3 *db;
   struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
@@ -64,17 +64,17 @@ typedef struct gw_store_s {
  * max_responses responses (<= 0 means GW_STORE_DEFAULT_MAX).  On failure
  * nothing stays open, s is left closed and the message is in s->errmsg.
  */
-int gw_store_open(gw_store_t *s, const char *path, int max_responses);
+int gw__store_open(gw_store_t *s, const char *path, int max_responses);
 
 /* 1 while the store holds its database open. */
-int gw_store_is_open(const gw_store_t *s);
+int gw__store_is_open(const gw_store_t *s);
 
 /*
  * Release the statements, the connection and with it all three fds.
  * Errors are swallowed (kept in errmsg), as upstream's close() did: a
  * dispose path must not fail.  Idempotent; NULL is harmless.
  */
-void gw_store_close(gw_store_t *s);
+void gw__store_close(gw_store_t *s);
 
 /*
  * Store a response (insert or replace), mark it most recently accessed,
@@ -86,26 +86,26 @@ void gw_store_close(gw_store_t *s);
  * once (the loop must not sleep in SQLite's busy handler).  A database or
  * -wal file that was unlinked or replaced under the open store gives
  * GW_STORE_ESTALE and nothing is committed: a commit into an unlinked file would
- * be acknowledged and then lost at the next open.  gw_store_delete checks
+ * be acknowledged and then lost at the next open.  gw__store_delete checks
  * the same.
  */
-int gw_store_put(gw_store_t *s, const char *id, const char *data, const char *conversation);
+int gw__store_put(gw_store_t *s, const char *id, const char *data, const char *conversation);
 
 /* Fetch a response's data (malloc'd, NUL-terminated; free() it) and mark it
  * most recently accessed.  UV_ENOENT when absent.  *data set on success. */
-int gw_store_get(gw_store_t *s, const char *id, char **data);
+int gw__store_get(gw_store_t *s, const char *id, char **data);
 
 /* Delete a response.  UV_ENOENT when absent. */
-int gw_store_delete(gw_store_t *s, const char *id);
+int gw__store_delete(gw_store_t *s, const char *id);
 
 /* The latest response id of a named conversation (malloc'd; free() it).
  * UV_ENOENT when the conversation is unknown. */
-int gw_store_conversation(gw_store_t *s, const char *name, char **id);
+int gw__store_conversation(gw_store_t *s, const char *name, char **id);
 
 /* Number of stored responses. */
-int gw_store_count(gw_store_t *s, int *count);
+int gw__store_count(gw_store_t *s, int *count);
 
 /* SQLite's message for the last failure ("" when none). */
-const char *gw_store_errmsg(const gw_store_t *s);
+const char *gw__store_errmsg(const gw_store_t *s);
 
 #endif /* GW_STORE_H */

@@ -376,7 +376,7 @@ static void test_status_codes(void **state) {
 }
 
 /* The api adapter holds no client connection (closing ones included). */
-static int no_api_conns(void *arg) { return gw_api_adapter_connections(arg) == 0; }
+static int no_api_conns(void *arg) { return gw__api_adapter_connections(arg) == 0; }
 
 static void test_truncated_body(void **state) {
   exch_t e;
@@ -405,7 +405,7 @@ static void test_truncated_body(void **state) {
   hc_free(e.r, 1);
   assert_health_ok();
   assert_int_equal(hc_pump(&ctx->fx.loop, no_api_conns, ctx->api, 2000), 0);
-  assert_int_equal(gw_api_adapter_connections(ctx->api), 0);
+  assert_int_equal(gw__api_adapter_connections(ctx->api), 0);
   stop();
 }
 
@@ -689,7 +689,7 @@ static void echo_handler(gw_http_server_t *srv, const gw_http_request_t *req,
                          gw_http_response_t *res) {
   char buf[64];
   int n = snprintf(buf, sizeof(buf), "{\"len\":%zu}", req->body_len);
-  gw_http_respond(res, 200, "application/json", buf, (size_t)n);
+  gw__http_respond(res, 200, "application/json", buf, (size_t)n);
 }
 
 typedef struct {
@@ -752,11 +752,11 @@ static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
   assert_non_null(srv);
   ctx = calloc(1, sizeof(*ctx));
   fx_setup(&ctx->fx);
-  assert_int_equal(gw_http_server_init(&ctx->fx.loop, srv, lim, echo_handler), 0);
+  assert_int_equal(gw__http_server_init(&ctx->fx.loop, srv, lim, echo_handler), 0);
   srv->data = closed;
   uv_ip4_addr("127.0.0.1", 0, &sin);
-  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 64), 0);
-  ctx->port = gw_http_server_port(srv);
+  assert_int_equal(gw__http_server_listen(srv, (struct sockaddr *)&sin, 64), 0);
+  ctx->port = gw__http_server_port(srv);
   assert_true(ctx->port > 0);
   return srv;
 }
@@ -764,7 +764,7 @@ static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
 static void stop_raw(gw_http_server_t *srv, int *closed) {
   int i;
 
-  gw_http_server_close(srv, server_closed_cb);
+  gw__http_server_close(srv, server_closed_cb);
   for (i = 0; i < 100 && !*closed; i++)
     uv_run(&ctx->fx.loop, UV_RUN_ONCE);
   assert_true(*closed);
@@ -819,7 +819,7 @@ static void test_pipelining_backpressure(void **state) {
   int closed = 0;
   bp_t b;
 
-  gw_http_limits_default(&lim);
+  gw__http_limits_default(&lim);
   lim.max_write_queue = 4096; /* a few dozen responses */
   srv = start_raw(&lim, &closed);
   memset(&b, 0, sizeof(b));
@@ -909,7 +909,7 @@ static void test_slow_clients_meet_deadlines(void **state) {
   int closed = 0;
   slow_t sl;
 
-  gw_http_limits_default(&lim);
+  gw__http_limits_default(&lim);
   lim.header_timeout_ms = 300;
   lim.request_timeout_ms = 600;
   lim.idle_timeout_ms = 5000;
@@ -942,16 +942,16 @@ static void test_server_limits(void **state) {
 
   ctx = calloc(1, sizeof(*ctx));
   fx_setup(&ctx->fx);
-  gw_http_limits_default(&lim);
+  gw__http_limits_default(&lim);
   lim.max_connections = 2;
   lim.max_body = 16;
-  assert_int_equal(gw_http_server_init(&ctx->fx.loop, srv, &lim, echo_handler), 0);
+  assert_int_equal(gw__http_server_init(&ctx->fx.loop, srv, &lim, echo_handler), 0);
   srv->data = &closed;
   uv_ip4_addr("127.0.0.1", 0, &sin);
-  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 16), 0);
-  ctx->port = gw_http_server_port(srv);
+  assert_int_equal(gw__http_server_listen(srv, (struct sockaddr *)&sin, 16), 0);
+  ctx->port = gw__http_server_port(srv);
   assert_true(ctx->port > 0);
-  assert_int_equal(gw_http_server_listen(srv, (struct sockaddr *)&sin, 16), UV_EALREADY);
+  assert_int_equal(gw__http_server_listen(srv, (struct sockaddr *)&sin, 16), UV_EALREADY);
 
   memset(&l, 0, sizeof(l));
   assert_int_equal(hc_run(&ctx->fx.loop, limits_fn, &l), 0);
@@ -971,13 +971,13 @@ static void test_server_limits(void **state) {
   assert_int_equal(l.chunked.status, 413);
   hc_free(&l.chunked, 1);
 
-  gw_http_server_close(srv, server_closed_cb);
-  gw_http_server_close(srv, server_closed_cb); /* second: nothing */
+  gw__http_server_close(srv, server_closed_cb);
+  gw__http_server_close(srv, server_closed_cb); /* second: nothing */
   uv_run(&ctx->fx.loop, UV_RUN_NOWAIT);
   for (i = 0; i < 100 && !closed; i++)
     uv_run(&ctx->fx.loop, UV_RUN_ONCE);
   assert_true(closed);
-  assert_int_equal(gw_http_server_port(srv), UV_ENOTCONN);
+  assert_int_equal(gw__http_server_port(srv), UV_ENOTCONN);
   free(srv);
   stop();
 }

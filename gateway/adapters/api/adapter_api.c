@@ -93,10 +93,10 @@ static int api_open(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
   int rc;
 
-  rc = gw_store_open(&api->store, a->cfg.store_path, a->cfg.max_responses);
+  rc = gw__store_open(&api->store, a->cfg.store_path, a->cfg.max_responses);
   if (rc != 0) {
     gw__api_log(a, GW_LOG_ERROR, "store open %s: %s (%s)", a->cfg.store_path, uv_strerror(rc),
-            gw_store_errmsg(&api->store));
+            gw__store_errmsg(&api->store));
     return rc;
   }
   return 0;
@@ -165,12 +165,12 @@ static int api_connect(gw_adapter_t *a) {
     goto deliver;
   }
 
-  gw_http_limits_default(&limits);
+  gw__http_limits_default(&limits);
   if (a->cfg.header_timeout_s > 0)
     limits.header_timeout_ms = (uint64_t)(a->cfg.header_timeout_s * 1000.0);
   if (a->cfg.request_timeout_s > 0)
     limits.request_timeout_ms = (uint64_t)(a->cfg.request_timeout_s * 1000.0);
-  rc = gw_http_server_init(a->loop, &api->http, &limits, gw__api_handle);
+  rc = gw__http_server_init(a->loop, &api->http, &limits, gw__api_handle);
   if (rc != 0)
     return rc;
   api->http.data = api;
@@ -178,7 +178,7 @@ static int api_connect(gw_adapter_t *a) {
   api->http_init = 1;
   /* The listener's socket exists from here, success or not: disconnect
    * closes it. */
-  rc = gw_http_server_listen(&api->http, (struct sockaddr *)&ss, 128);
+  rc = gw__http_server_listen(&api->http, (struct sockaddr *)&ss, 128);
   if (rc == UV_EADDRINUSE) {
     gw_adapter_set_failure(a, 1, "address_in_use", "api port %d on %s is in use", a->cfg.port,
                            a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1");
@@ -196,7 +196,7 @@ static int api_connect(gw_adapter_t *a) {
     return rc; /* the exception path; no callback follows */
   api->result = GW_CONNECT_OK;
   gw__api_log(a, GW_LOG_INFO, "listening on %s:%d", a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1",
-          gw_http_server_port(&api->http));
+          gw__http_server_port(&api->http));
 
 deliver:
   /* The contract says the callback never runs inside connect(). */
@@ -222,7 +222,7 @@ int gw_api_reap_leaked_stores(void) {
   while (forgotten != NULL) {
     forgotten_t *f = forgotten;
     forgotten = f->next;
-    gw_store_close(&f->store);
+    gw__store_close(&f->store);
     free(f);
     n++;
   }
@@ -248,7 +248,7 @@ static int api_disconnect(gw_adapter_t *a) {
     /* Client connections free themselves in their close callbacks; hold
      * the adapter until the last one has. */
     gw_adapter_hold(a);
-    gw_http_server_close(&api->http, http_closed_cb);
+    gw__http_server_close(&api->http, http_closed_cb);
     api->http_init = 0;
   }
 #ifdef GW_REGRESS
@@ -256,7 +256,7 @@ static int api_disconnect(gw_adapter_t *a) {
     /* The pre-fix bug: disconnect never closed the store.  Keep it
      * reachable (only) so a test can reap it after seeing the leak. */
     forgotten_t *f = malloc(sizeof(*f));
-    if (f != NULL && gw_store_is_open(&api->store)) {
+    if (f != NULL && gw__store_is_open(&api->store)) {
       f->store = api->store;
       f->next = forgotten;
       forgotten = f;
@@ -267,7 +267,7 @@ static int api_disconnect(gw_adapter_t *a) {
     return 0;
   }
 #endif
-  gw_store_close(&api->store);
+  gw__store_close(&api->store);
   return 0;
 }
 
@@ -288,17 +288,17 @@ int gw_api_adapter_port(gw_adapter_t *a) {
 
   if (a == NULL || a->vt != &gw_api_adapter_vtable || !api->http_init)
     return UV_ENOTCONN;
-  return gw_http_server_port(&api->http);
+  return gw__http_server_port(&api->http);
 }
 
-uint64_t gw_api_adapter_requests(gw_adapter_t *a) {
+uint64_t gw__api_adapter_requests(gw_adapter_t *a) {
   return a != NULL && a->vt == &gw_api_adapter_vtable ? ((api_adapter_t *)a)->http.requests : 0;
 }
 
-unsigned gw_api_adapter_connections(gw_adapter_t *a) {
+unsigned gw__api_adapter_connections(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
 
   if (a == NULL || a->vt != &gw_api_adapter_vtable || !api->http_init)
     return 0;
-  return gw_http_server_connections(&api->http);
+  return gw__http_server_connections(&api->http);
 }

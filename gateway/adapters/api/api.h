@@ -31,7 +31,7 @@
 int gw_api_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen);
 
 /* Requests handled and client connections open, for tests and logs. */
-uint64_t gw_api_adapter_requests(gw_adapter_t *a);
-unsigned gw_api_adapter_connections(gw_adapter_t *a);
+uint64_t gw__api_adapter_requests(gw_adapter_t *a);
+unsigned gw__api_adapter_connections(gw_adapter_t *a);
 
 #endif /* GW_API_H */

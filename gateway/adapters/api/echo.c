@@ -7,7 +7,7 @@
 #include <string.h>
 #include <uv.h>
 
-int gw_echo_reply(const char *text, size_t len, unsigned turn, char **out, size_t *outlen) {
+int gw__echo_reply(const char *text, size_t len, unsigned turn, char **out, size_t *outlen) {
   char prefix[48];
   size_t plen;
   char *buf;
@@ -31,7 +31,7 @@ int gw_echo_reply(const char *text, size_t len, unsigned turn, char **out, size_
   return 0;
 }
 
-unsigned gw_echo_tokens(const char *text) {
+unsigned gw__echo_tokens(const char *text) {
   unsigned n = 0;
   int in_word = 0;
 

@@ -18,10 +18,10 @@
  * *out is malloc'd and NUL-terminated (free() it), *outlen its length
  * (outlen may be NULL).  0 or UV_ENOMEM; outputs set only on success.
  */
-int gw_echo_reply(const char *text, size_t len, unsigned turn, char **out, size_t *outlen);
+int gw__echo_reply(const char *text, size_t len, unsigned turn, char **out, size_t *outlen);
 
 /* Deterministic token count of a text (whitespace-separated words), for
  * OpenAI-shaped usage fields. */
-unsigned gw_echo_tokens(const char *text);
+unsigned gw__echo_tokens(const char *text);
 
 #endif /* GW_ECHO_H */

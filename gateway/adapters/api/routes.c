@@ -87,7 +87,7 @@ static void respond_json(gw_http_response_t *res, int status, cJSON *obj) {
 
   cJSON_Delete(obj);
   if (text == NULL) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return;
   }
   free(res->body);
@@ -98,9 +98,9 @@ static void respond_json(gw_http_response_t *res, int status, cJSON *obj) {
 }
 
 static void respond_405(gw_http_response_t *res, const char *allow) {
-  gw_http_respond_error(res, 405, "invalid_request_error", "method_not_allowed",
+  gw__http_respond_error(res, 405, "invalid_request_error", "method_not_allowed",
                         "Method not allowed; use %s", allow);
-  gw_http_add_header(res, "Allow", allow);
+  gw__http_add_header(res, "Allow", allow);
 }
 
 static int method_is(const gw_http_request_t *req, const char *m) {
@@ -206,7 +206,7 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
   cJSON *body;
 
   if (req->body_len == 0) {
-    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+    gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body is empty; expected a JSON object");
     return NULL;
   }
@@ -214,7 +214,7 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
    * value short just as \u0000 would. */
   if (!utf8_valid((const unsigned char *)req->body, req->body_len) ||
       memchr(req->body, '\0', req->body_len) != NULL) {
-    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+    gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body is not valid UTF-8 text");
     return NULL;
   }
@@ -224,25 +224,25 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
   for (; body != NULL && end != NULL && end < req->body + req->body_len; end++) {
     if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
       cJSON_Delete(body);
-      gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+      gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                             "Request body has data after the JSON value");
       return NULL;
     }
   }
   if (body != NULL && json_has_nul_escape(req->body, req->body_len)) {
     cJSON_Delete(body);
-    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+    gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Strings in the request body must not contain \\u0000");
     return NULL;
   }
   if (body == NULL) {
-    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+    gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body is not valid JSON");
     return NULL;
   }
   if (!cJSON_IsObject(body)) {
     cJSON_Delete(body);
-    gw_http_respond_error(res, 400, "invalid_request_error", "invalid_json",
+    gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
                           "Request body must be a JSON object");
     return NULL;
   }
@@ -250,12 +250,12 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
 }
 
 static void missing(gw_http_response_t *res, const char *field) {
-  gw_http_respond_error(res, 400, "invalid_request_error", "missing_required_parameter",
+  gw__http_respond_error(res, 400, "invalid_request_error", "missing_required_parameter",
                         "Missing required parameter: '%s'", field);
 }
 
 static void invalid(gw_http_response_t *res, const char *field, const char *why) {
-  gw_http_respond_error(res, 400, "invalid_request_error", "invalid_value",
+  gw__http_respond_error(res, 400, "invalid_request_error", "invalid_value",
                         "Invalid value for '%s': %s", field, why);
 }
 
@@ -279,7 +279,7 @@ static cJSON *usage_json(unsigned in, unsigned out, int chat) {
 
 static void ep_health(api_adapter_t *api, gw_http_response_t *res) {
   static const char ok[] = "{\"status\":\"ok\",\"platform\":\"fdsoak-gateway\"}";
-  gw_http_respond(res, 200, "application/json", ok, sizeof(ok) - 1);
+  gw__http_respond(res, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 static cJSON *platform_json(const gw_platform_status_t *st, uint64_t now) {
@@ -344,10 +344,10 @@ static void ep_health_detailed(api_adapter_t *api, gw_http_response_t *res) {
   cJSON_AddNumberToObject(fds, "limit", (double)soft);
   cJSON_AddNumberToObject(fds, "limit_hard", (double)hard);
   http = cJSON_AddObjectToObject(o, "http");
-  cJSON_AddNumberToObject(http, "connections", gw_http_server_connections(&api->http));
+  cJSON_AddNumberToObject(http, "connections", gw__http_server_connections(&api->http));
   cJSON_AddNumberToObject(http, "requests", (double)api->http.requests);
   store = cJSON_AddObjectToObject(o, "store");
-  if (gw_store_count(&api->store, &count) == 0)
+  if (gw__store_count(&api->store, &count) == 0)
     cJSON_AddNumberToObject(store, "responses", count);
   else
     cJSON_AddNullToObject(store, "responses");
@@ -367,7 +367,7 @@ static void ep_health_detailed(api_adapter_t *api, gw_http_response_t *res) {
 static void ep_models(gw_http_response_t *res) {
   static const char body[] = "{\"object\":\"list\",\"data\":[{\"id\":\"" GW_ECHO_MODEL
                              "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"fdsoak\"}]}";
-  gw_http_respond(res, 200, "application/json", body, sizeof(body) - 1);
+  gw__http_respond(res, 200, "application/json", body, sizeof(body) - 1);
 }
 
 /* Walk the messages: the last user message's text (*text, malloc'd), how
@@ -392,7 +392,7 @@ static int chat_read_messages(const cJSON *msgs, char **text, unsigned *turn,
         return UV_EINVAL;
       }
       (*turn)++;
-      *in_tokens += gw_echo_tokens(*text);
+      *in_tokens += gw__echo_tokens(*text);
     }
   }
   if (*text == NULL) {
@@ -420,7 +420,7 @@ static cJSON *chat_completion_json(const char *id, const char *model, const char
   cJSON_AddStringToObject(msg, "content", reply);
   cJSON_AddStringToObject(choice, "finish_reason", "stop");
   cJSON_AddItemToArray(choices, choice);
-  cJSON_AddItemToObject(out, "usage", usage_json(in_tokens, gw_echo_tokens(reply), 1));
+  cJSON_AddItemToObject(out, "usage", usage_json(in_tokens, gw__echo_tokens(reply), 1));
   return out;
 }
 
@@ -443,15 +443,15 @@ static void ep_chat(api_adapter_t *api, const gw_http_request_t *req, gw_http_re
     goto out;
   }
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"))) {
-    gw_http_respond_error(res, 400, "invalid_request_error", "unsupported_parameter",
+    gw__http_respond_error(res, 400, "invalid_request_error", "unsupported_parameter",
                           "stream is not supported by the echo agent");
     goto out;
   }
   if (chat_read_messages(msgs, &text, &turn, &in_tokens, res) != 0)
     goto out;
-  if (gw_echo_reply(text, strlen(text), turn, &reply, NULL) != 0 ||
+  if (gw__echo_reply(text, strlen(text), turn, &reply, NULL) != 0 ||
       random_hex(id + strlen(id), 12) != 0) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     goto out;
   }
   respond_json(res, 200, chat_completion_json(id, model_of(body), reply, in_tokens));
@@ -506,7 +506,7 @@ static int append_input(const cJSON *input, cJSON *history, gw_http_response_t *
 static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
                                   gw_http_response_t *res) {
   if (rc == UV_ENOENT && id != NULL) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "response_not_found",
+    gw__http_respond_error(res, 404, "invalid_request_error", "response_not_found",
                           "Response with id '%s' not found.", id);
     return;
   }
@@ -514,17 +514,17 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
    * uv_strerror allocates (and never frees) a string for one it has no name
    * for, such as GW_STORE_ESTALE. */
   gw__api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
-          strerror(-rc), gw_store_errmsg(&api->store));
+          strerror(-rc), gw__store_errmsg(&api->store));
   if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
-    gw_http_respond_error(res, 503, "server_error",
+    gw__http_respond_error(res, 503, "server_error",
                           rc == UV_EBUSY ? "store_busy" : "store_unavailable",
                           "The response store is %s; nothing was stored",
                           rc == UV_EBUSY ? "locked by another process, retry shortly"
                                          : "unavailable");
-    gw_http_add_header(res, "Retry-After", "1");
+    gw__http_add_header(res, "Retry-After", "1");
     return;
   }
-  gw_http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
+  gw__http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
                         strerror(-rc));
 }
 
@@ -588,7 +588,7 @@ static int responses_parse(const gw_http_request_t *req, responses_req_t *rq,
       return UV_EINVAL;
     }
     if (rq->prev_id != NULL) {
-      gw_http_respond_error(res, 400, "invalid_request_error", "invalid_request",
+      gw__http_respond_error(res, 400, "invalid_request_error", "invalid_request",
                             "Use either 'previous_response_id' or 'conversation', not both");
       return UV_EINVAL;
     }
@@ -605,7 +605,7 @@ static int responses_follow_conversation(api_adapter_t *api, responses_req_t *rq
 
   if (rq->conversation == NULL)
     return 0;
-  rc = gw_store_conversation(&api->store, rq->conversation, &rq->conv_prev);
+  rc = gw__store_conversation(&api->store, rq->conversation, &rq->conv_prev);
   if (rc == UV_ENOENT)
     return 0;
   if (rc != 0) {
@@ -637,9 +637,9 @@ static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
   int rc;
 
   if (rq->prev_id != NULL) {
-    rc = gw_store_get(&api->store, rq->prev_id, &prev_text);
+    rc = gw__store_get(&api->store, rq->prev_id, &prev_text);
     if (rc == UV_ENOENT) {
-      gw_http_respond_error(res, 404, "invalid_request_error", "previous_response_not_found",
+      gw__http_respond_error(res, 404, "invalid_request_error", "previous_response_not_found",
                             "Previous response with id '%s' not found.", rq->prev_id);
       return rc;
     }
@@ -681,11 +681,11 @@ static int responses_run_agent(responses_req_t *rq, gw_http_response_t *res) {
     invalid(res, "input", "no message with role 'user'");
     return UV_EINVAL;
   }
-  rq->in_tokens = gw_echo_tokens(last_user);
-  if (gw_echo_reply(last_user, strlen(last_user), rq->turn, &rq->reply, NULL) != 0 ||
+  rq->in_tokens = gw__echo_tokens(last_user);
+  if (gw__echo_reply(last_user, strlen(last_user), rq->turn, &rq->reply, NULL) != 0 ||
       random_hex(rq->id + strlen(rq->id), 16) != 0 ||
       random_hex(rq->msg_id + strlen(rq->msg_id), 16) != 0) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return UV_ENOMEM;
   }
   return 0;
@@ -734,7 +734,7 @@ static cJSON *responses_build(const responses_req_t *rq) {
   cJSON_AddStringToObject(resp, "output_text", rq->reply);
   cJSON_AddBoolToObject(resp, "store", rq->do_store);
   cJSON_AddItemToObject(resp, "usage",
-                        usage_json(rq->in_tokens, gw_echo_tokens(rq->reply), 0));
+                        usage_json(rq->in_tokens, gw__echo_tokens(rq->reply), 0));
   return resp;
 }
 
@@ -764,10 +764,10 @@ static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *res
   text = cJSON_PrintUnformatted(stored);
   cJSON_Delete(stored);
   if (text == NULL) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return UV_ENOMEM;
   }
-  rc = gw_store_put(&api->store, rq->id, text, rq->conversation);
+  rc = gw__store_put(&api->store, rq->id, text, rq->conversation);
   free(text);
   if (rc != 0)
     respond_store_failure(api, rc, NULL, res);
@@ -798,7 +798,7 @@ static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response
   cJSON *data = NULL, *resp;
   int rc;
 
-  rc = gw_store_get(&api->store, id, &text);
+  rc = gw__store_get(&api->store, id, &text);
   if (rc != 0) {
     respond_store_failure(api, rc, id, res);
     return;
@@ -808,7 +808,7 @@ static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response
   resp = cJSON_DetachItemFromObjectCaseSensitive(data, "response");
   cJSON_Delete(data);
   if (resp == NULL) {
-    gw_http_respond_error(res, 500, "server_error", "store_error", "Stored response is corrupt");
+    gw__http_respond_error(res, 500, "server_error", "store_error", "Stored response is corrupt");
     return;
   }
   respond_json(res, 200, resp);
@@ -818,7 +818,7 @@ static void ep_response_delete(api_adapter_t *api, const char *id, gw_http_respo
   cJSON *o;
   int rc;
 
-  rc = gw_store_delete(&api->store, id);
+  rc = gw__store_delete(&api->store, id);
   if (rc != 0) {
     respond_store_failure(api, rc, id, res);
     return;
@@ -855,7 +855,7 @@ static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
   /* open_memstream is a FILE over a growing malloc'd buffer: no fd. */
   f = open_memstream(&buf, &len);
   if (f == NULL) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return;
   }
   gw__api_fd_limits(&soft, &hard);
@@ -897,10 +897,10 @@ static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
              "# HELP gw_http_connections Open HTTP client connections.\n"
              "# TYPE gw_http_connections gauge\n"
              "gw_http_connections %u\n",
-          (unsigned long long)api->http.requests, gw_http_server_connections(&api->http));
+          (unsigned long long)api->http.requests, gw__http_server_connections(&api->http));
   if (fclose(f) != 0 || buf == NULL) {
     free(buf);
-    gw_http_respond_error(res, 500, "server_error", "server_error", "out of memory");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return;
   }
   free(res->body);
@@ -922,7 +922,7 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
 
   if (slash == NULL || !valid_platform_name(rest, (size_t)(slash - rest)) ||
       (strcmp(slash, "/pause") != 0 && strcmp(slash, "/resume") != 0)) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "not_found", "Not found");
+    gw__http_respond_error(res, 404, "invalid_request_error", "not_found", "Not found");
     return;
   }
   if (!method_is(req, "POST") || strcmp(req->method, "HEAD") == 0) {
@@ -945,17 +945,17 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
     cJSON_Delete(body);
   }
   if (r == NULL) {
-    gw_http_respond_error(res, 503, "server_error", "no_runner", "No runner");
+    gw__http_respond_error(res, 503, "server_error", "no_runner", "No runner");
     return;
   }
   rc = pause ? gw_runner_pause(r, name, reason) : gw_runner_resume(r, name);
   if (rc == UV_ENOENT) {
-    gw_http_respond_error(res, 404, "invalid_request_error", "platform_not_found",
+    gw__http_respond_error(res, 404, "invalid_request_error", "platform_not_found",
                           "Platform '%s' not found", name);
     return;
   }
   if (rc != 0) {
-    gw_http_respond_error(res, 409, "invalid_request_error",
+    gw__http_respond_error(res, 409, "invalid_request_error",
                           pause ? "platform_not_queued" : "platform_not_paused",
                           "Cannot %s platform '%s': %s", pause ? "pause" : "resume", name,
                           rc == UV_EALREADY ? "it is not paused"
@@ -964,7 +964,7 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
   }
   gw__api_log(&api->base, GW_LOG_INFO, "admin: %s %s", pause ? "paused" : "resumed", name);
   if (gw_runner_status(r, name, &st) != 0) {
-    gw_http_respond_error(res, 500, "server_error", "server_error", "status unavailable");
+    gw__http_respond_error(res, 500, "server_error", "server_error", "status unavailable");
     return;
   }
   respond_json(res, 200,
@@ -977,7 +977,7 @@ static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
 
   if (key[0] == '\0')
     return 1;
-  h = gw_http_header(req, "Authorization");
+  h = gw__http_header(req, "Authorization");
   if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
     return 0;
   h += 7;
@@ -1001,9 +1001,9 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
   /* Before routing, so a client without the key learns nothing, not even
    * which paths exist. */
   if (!authorized(api, req)) {
-    gw_http_respond_error(res, 401, "invalid_request_error", "invalid_api_key",
+    gw__http_respond_error(res, 401, "invalid_request_error", "invalid_api_key",
                           "Invalid API key");
-    gw_http_add_header(res, "WWW-Authenticate", "Bearer");
+    gw__http_add_header(res, "WWW-Authenticate", "Bearer");
     return;
   }
   if (strcmp(path, "/health/detailed") == 0) {
@@ -1031,7 +1031,7 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
     if (!method_is(req, "GET") && !method_is(req, "DELETE")) {
       respond_405(res, "GET, DELETE");
     } else if (!valid_response_id(id)) {
-      gw_http_respond_error(res, 400, "invalid_request_error", "invalid_response_id",
+      gw__http_respond_error(res, 400, "invalid_request_error", "invalid_response_id",
                             "Invalid response id; expected resp_ followed by up to 64 "
                             "letters, digits, '_' or '-'");
     } else if (method_is(req, "GET")) {
@@ -1047,7 +1047,7 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
   } else if (strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0) {
     ep_admin(api, req, path + strlen(ADMIN_PREFIX), res);
   } else {
-    gw_http_respond_error(res, 404, "invalid_request_error", "not_found", "Not found: %s %s",
+    gw__http_respond_error(res, 404, "invalid_request_error", "not_found", "Not found: %s %s",
                           req->method, path);
   }
 }

@@ -18,7 +18,7 @@ struct gw_ledger_s {
   sqlite3_stmt *count;
 };
 
-static void ledger__free(gw_ledger_t *l) {
+static void ledger_free(gw_ledger_t *l) {
   sqlite3_finalize(l->insert);
   sqlite3_finalize(l->prune);
   sqlite3_finalize(l->count);
@@ -69,7 +69,7 @@ int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t er
     /* The VFS keeps the errno of the failed system call: EMFILE stays
      * EMFILE, the very failure this project exists to find. */
     err = gw__sqlite_fail(l->db, rc, "prepare", errmsg, errlen);
-    ledger__free(l);
+    ledger_free(l);
     return err;
   }
 
@@ -123,5 +123,5 @@ long gw__ledger_count(gw_ledger_t *l) {
 void gw__ledger_close(gw_ledger_t *l) {
   if (l == NULL)
     return;
-  ledger__free(l);
+  ledger_free(l);
 }
