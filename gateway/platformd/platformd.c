@@ -2,8 +2,8 @@
  * fdsoak-platformd - the peer a platform adapter connects to.
  *
  * A real libuv TCP server on loopback that speaks the newline-delimited JSON
- * protocol of gateway/adapters/platform/platform.h, with modes that drive every path of
- * the gateway's reconnect watcher:
+ * protocol of gateway/adapters/platform/codec.h, with modes that drive every
+ * path of the gateway's reconnect watcher:
  *
  *   accept          identify -> ready (or reject when --token is given and
  *                   differs); then sends messages (--message-every-ms) and
@@ -21,9 +21,13 @@
  * close everything and exit 0.  A bad flag or a --port-file that cannot be
  * written prints why and exits 2.  Started with fds 0-2 closed it opens
  * /dev/null in their place; SIGPIPE is ignored.
+ *
+ * It links the codec (gw_platcodec) and util.c (gw_util), not gw: the peer
+ * needs the protocol, and through gw it carried the runner, the adapters
+ * and the store it never runs, and libsqlite3 with them.
  */
-#include "internal.h"
-#include "platform.h"
+#include "codec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
