@@ -5,7 +5,9 @@
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 
 add_executable(fdsoak-gateway daemon/main.c daemon/config_yaml.c)
-target_include_directories(fdsoak-gateway PRIVATE ${GW_PRIVATE_INCLUDES} daemon)
+# Not GW_PRIVATE_INCLUDES: the daemon reaches the adapters through gw.h like
+# any program built on gw, and the core only through util.h (core/).
+target_include_directories(fdsoak-gateway PRIVATE core daemon)
 target_link_libraries(fdsoak-gateway PRIVATE gw PkgConfig::YAML)
 fdsoak_target_defaults(fdsoak-gateway)
 

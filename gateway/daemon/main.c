@@ -27,11 +27,11 @@
 
 #include <sys/stat.h>
 
-#include "api.h"
+/* The adapters through gw.h alone, like any other program built on gw;
+ * util.h for the two helpers every daemon's main() needs. */
 #include "config_yaml.h"
 #include "gw.h"
-#include "internal.h"
-#include "platform.h"
+#include "util.h"
 
 typedef struct {
   uv_loop_t loop;
@@ -257,7 +257,7 @@ static int preflight(const gw_daemon_config_t *cfg, const char *name) {
   char err[2 * GW_PATH_MAX + 128];
   size_t i;
 
-  if (cfg->has_api && (gw_api_preflight(&cfg->api, err, sizeof(err)) != 0 ||
+  if (cfg->has_api && (gw_api_adapter_preflight(&cfg->api, err, sizeof(err)) != 0 ||
                        check_store_dir(cfg->api.store_path, err, sizeof(err)) != 0)) {
     fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", name, err);
     return GW_ECONFIG;
