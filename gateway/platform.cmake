@@ -19,6 +19,7 @@ fdsoak_target_defaults(gw_platcodec)
 
 add_executable(fdsoak-platformd platformd/platformd.c)
 target_link_libraries(fdsoak-platformd PRIVATE gw_platcodec gw_util)
+target_compile_definitions(fdsoak-platformd PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}")
 fdsoak_target_defaults(fdsoak-platformd)
 
 if(NOT BUILD_TESTING)
@@ -32,6 +33,15 @@ gw_unit_test(gw_test_handshake tests/test_handshake.c gw)
 add_test(NAME gw_platformd_links_codec_only
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/platformd_deps.sh $<TARGET_FILE:fdsoak-platformd>)
 set_tests_properties(gw_platformd_links_codec_only PROPERTIES LABELS unit)
+
+# --version and --help answer on stdout and exit 0; an unknown flag is a
+# usage error, exit 2.
+gw_cli_test(gw_platformd_version "^fdsoak-platformd ${GW_VERSION_RE}\nexit 0\n$"
+  fdsoak-platformd --version)
+gw_cli_test(gw_platformd_help "^usage: fdsoak-platformd .*--version.*\nexit 0\n$"
+  fdsoak-platformd --help)
+gw_cli_test(gw_platformd_unknown_flag "unknown flag '--bogus'.*\nexit 2\n$"
+  fdsoak-platformd --bogus)
 
 # The platform test spawns the peer, so it needs the peer built and its path.
 foreach(t gw_test_platform gw_test_platform_regress)

@@ -2,6 +2,7 @@
  * fdsoak-gateway - the reference gateway daemon.
  *
  *   fdsoak-gateway [--config FILE] [--log-level LEVEL] [--check]
+ *   fdsoak-gateway --version | --help
  *
  * Runs the gateway core on the real clock with the platform adapter and
  * (when built with it) the api adapter.  Exit codes: 0 after SIGINT or
@@ -32,6 +33,10 @@
 #include "config_yaml.h"
 #include "gw.h"
 #include "util.h"
+
+#ifndef FDSOAK_VERSION
+#define FDSOAK_VERSION "0.0.0" /* set by the build (daemon.cmake) */
+#endif
 
 typedef struct {
   uv_loop_t loop;
@@ -275,10 +280,13 @@ static int preflight(const gw_daemon_config_t *cfg, const char *name) {
 static void usage(FILE *f) {
   fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
              "[--check]\n"
+             "       fdsoak-gateway --version | --help\n"
              "  --config FILE   YAML configuration (default: $FDSOAK_GATEWAY_CONFIG, else an\n"
              "                  api on 127.0.0.1:8642 and no platforms)\n"
              "  --log-level L   overrides the config's log_level\n"
-             "  --check         validate the configuration and exit\n");
+             "  --check         validate the configuration and exit\n"
+             "  --version       print the version and exit\n"
+             "  -h, --help      print this help and exit\n");
 }
 
 static int parse_level(const char *s, gw_log_level_t *out) {
@@ -325,6 +333,9 @@ int main(int argc, char **argv) {
       check_only = 1;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("fdsoak-gateway %s\n", FDSOAK_VERSION);
       return 0;
     } else {
       fprintf(stderr, "fdsoak-gateway: unknown or incomplete argument '%s'\n", argv[i]);
