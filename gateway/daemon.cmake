@@ -5,8 +5,11 @@
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 
 add_executable(fdsoak-gateway daemon/main.c daemon/config_yaml.c)
-target_include_directories(fdsoak-gateway PRIVATE ${GW_PRIVATE_INCLUDES} daemon)
+# Not GW_PRIVATE_INCLUDES: the daemon reaches the adapters through gw.h like
+# any program built on gw, and the core only through util.h (core/).
+target_include_directories(fdsoak-gateway PRIVATE core daemon)
 target_link_libraries(fdsoak-gateway PRIVATE gw PkgConfig::YAML)
+target_compile_definitions(fdsoak-gateway PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}")
 fdsoak_target_defaults(fdsoak-gateway)
 
 if(NOT BUILD_TESTING)
@@ -21,6 +24,15 @@ target_include_directories(gw_test_daemon_config PRIVATE daemon)
 add_test(NAME gw_sample_config_checks
   COMMAND fdsoak-gateway --config ${CMAKE_CURRENT_SOURCE_DIR}/gateway.sample.yaml --check)
 set_tests_properties(gw_sample_config_checks PROPERTIES LABELS unit)
+
+# --version and --help answer on stdout and exit 0; an unknown flag is a
+# usage error, exit 2.
+gw_cli_test(gw_gateway_version "^fdsoak-gateway ${GW_VERSION_RE}\nexit 0\n$"
+  fdsoak-gateway --version)
+gw_cli_test(gw_gateway_help "^usage: fdsoak-gateway .*--version.*\nexit 0\n$"
+  fdsoak-gateway --help)
+gw_cli_test(gw_gateway_unknown_flag "unknown or incomplete argument '--bogus'.*\nexit 2\n$"
+  fdsoak-gateway --bogus)
 
 # Integration: the daemon and the peer as processes, on ephemeral loopback
 # ports.

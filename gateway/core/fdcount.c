@@ -2,12 +2,7 @@
 #include "internal.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 int gw_fd_count(void) {
   struct stat st;
@@ -29,44 +24,4 @@ int gw_fd_count(void) {
   }
   closedir(d);
   return n - 1; /* the directory stream's own fd */
-}
-
-void gw__strlcpy(char *dst, const char *src, size_t size) {
-  size_t n;
-
-  if (size == 0)
-    return;
-  if (src == NULL)
-    src = "";
-  n = strlen(src);
-  if (n >= size)
-    n = size - 1;
-  memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
-int gw__process_guard(void) {
-  int fd;
-
-  /* A daemon started with stdin, stdout or stderr closed (`cmd <&- >&-`,
-   * some supervisors) would get its next fds -- libuv's epoll, its signal
-   * pipe, a client socket -- at 0, 1 and 2, and every log line would then be
-   * written into one of them; libuv aborts when its own fd is clobbered.
-   * /dev/null fills the holes before anything else is opened. */
-  for (;;) {
-    if (fcntl(0, F_GETFD) != -1 && fcntl(1, F_GETFD) != -1 && fcntl(2, F_GETFD) != -1)
-      break;
-    fd = open("/dev/null", O_RDWR);
-    if (fd < 0)
-      return -errno;
-    if (fd > 2) {
-      close(fd); /* cannot happen: the lowest free fd is one of 0..2 */
-      break;
-    }
-  }
-  /* A peer that closes while we write must be an EPIPE on that one
-   * connection, not the death of the process. */
-  if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-    return -errno;
-  return 0;
 }

@@ -3,20 +3,14 @@
 #define GW_INTERNAL_H
 
 #include "gw.h"
+#include "util.h" /* gw__strlcpy, gw__process_guard */
 
 #include <stdarg.h>
 
 #define GW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* snprintf that never overflows and never leaves dst unterminated. */
-void gw__strlcpy(char *dst, const char *src, size_t size);
-
 /* Validation of the fields common to every kind; the kind checks the rest. */
 int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_t errlen);
-
-/* For the daemons, first thing in main: fds 0-2 made valid (/dev/null
- * where closed) and SIGPIPE ignored.  0 or a negative errno. */
-int gw__process_guard(void);
 
 #ifdef GW_REGRESS
 int gw__regress_drops(gw_outcome_t outcome);

@@ -2,6 +2,7 @@
  * fdsoak-gateway - the reference gateway daemon.
  *
  *   fdsoak-gateway [--config FILE] [--log-level LEVEL] [--check]
+ *   fdsoak-gateway --version | --help
  *
  * Runs the gateway core on the real clock with the platform adapter and
  * (when built with it) the api adapter.  Exit codes: 0 after SIGINT or
@@ -27,11 +28,15 @@
 
 #include <sys/stat.h>
 
-#include "api.h"
+/* The adapters through gw.h alone, like any other program built on gw;
+ * util.h for the two helpers every daemon's main() needs. */
 #include "config_yaml.h"
 #include "gw.h"
-#include "internal.h"
-#include "platform.h"
+#include "util.h"
+
+#ifndef FDSOAK_VERSION
+#define FDSOAK_VERSION "0.0.0" /* set by the build (daemon.cmake) */
+#endif
 
 typedef struct {
   uv_loop_t loop;
@@ -257,7 +262,7 @@ static int preflight(const gw_daemon_config_t *cfg, const char *name) {
   char err[2 * GW_PATH_MAX + 128];
   size_t i;
 
-  if (cfg->has_api && (gw_api_preflight(&cfg->api, err, sizeof(err)) != 0 ||
+  if (cfg->has_api && (gw_api_adapter_preflight(&cfg->api, err, sizeof(err)) != 0 ||
                        check_store_dir(cfg->api.store_path, err, sizeof(err)) != 0)) {
     fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", name, err);
     return GW_ECONFIG;
@@ -275,10 +280,13 @@ static int preflight(const gw_daemon_config_t *cfg, const char *name) {
 static void usage(FILE *f) {
   fprintf(f, "usage: fdsoak-gateway [--config FILE] [--log-level debug|info|warn|error] "
              "[--check]\n"
+             "       fdsoak-gateway --version | --help\n"
              "  --config FILE   YAML configuration (default: $FDSOAK_GATEWAY_CONFIG, else an\n"
              "                  api on 127.0.0.1:8642 and no platforms)\n"
              "  --log-level L   overrides the config's log_level\n"
-             "  --check         validate the configuration and exit\n");
+             "  --check         validate the configuration and exit\n"
+             "  --version       print the version and exit\n"
+             "  -h, --help      print this help and exit\n");
 }
 
 static int parse_level(const char *s, gw_log_level_t *out) {
@@ -325,6 +333,9 @@ int main(int argc, char **argv) {
       check_only = 1;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("fdsoak-gateway %s\n", FDSOAK_VERSION);
       return 0;
     } else {
       fprintf(stderr, "fdsoak-gateway: unknown or incomplete argument '%s'\n", argv[i]);

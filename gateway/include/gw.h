@@ -242,6 +242,15 @@ extern const gw_adapter_vtable_t gw_platform_adapter_vtable;
  * (its config may say 0: an ephemeral port). */
 int gw_api_adapter_port(gw_adapter_t *a);
 
+/*
+ * The checks an api adapter's connect makes before it binds (host an IP
+ * address, a key when the host is not loopback, no key shorter than 8
+ * characters), for a daemon's --check: 0, or GW_ECONFIG with the reason in
+ * err.  Connect still makes them, as fatal outcomes, because the watcher
+ * must class a wrong host or key as fatal rather than retry it.
+ */
+int gw_api_adapter_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* Runner and reconnect watcher                                       */
 /* ------------------------------------------------------------------ */

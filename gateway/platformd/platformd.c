@@ -2,8 +2,8 @@
  * fdsoak-platformd - the peer a platform adapter connects to.
  *
  * A real libuv TCP server on loopback that speaks the newline-delimited JSON
- * protocol of gateway/adapters/platform/platform.h, with modes that drive every path of
- * the gateway's reconnect watcher:
+ * protocol of gateway/adapters/platform/codec.h, with modes that drive every
+ * path of the gateway's reconnect watcher:
  *
  *   accept          identify -> ready (or reject when --token is given and
  *                   differs); then sends messages (--message-every-ms) and
@@ -20,10 +20,19 @@
  * it there too (atomically: tests poll for the file).  SIGINT and SIGTERM
  * close everything and exit 0.  A bad flag or a --port-file that cannot be
  * written prints why and exits 2.  Started with fds 0-2 closed it opens
- * /dev/null in their place; SIGPIPE is ignored.
+ * /dev/null in their place; SIGPIPE is ignored.  --version prints
+ * "fdsoak-platformd VERSION" and --help the usage, both exiting 0.
+ *
+ * It links the codec (gw_platcodec) and util.c (gw_util), not gw: the peer
+ * needs the protocol, and through gw it carried the runner, the adapters
+ * and the store it never runs, and libsqlite3 with them.
  */
-#include "internal.h"
-#include "platform.h"
+#include "codec.h"
+#include "util.h"
+
+#ifndef FDSOAK_VERSION
+#define FDSOAK_VERSION "0.0.0" /* set by the build (platform.cmake) */
+#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -106,6 +115,7 @@ static void usage(FILE *f) {
           "usage: fdsoak-platformd [--host ADDR] [--port N] [--mode MODE] [--token TOKEN]\n"
           "                        [--port-file PATH] [--drop-after-ms N]\n"
           "                        [--message-every-ms N] [--chat ID] [-q]\n"
+          "       fdsoak-platformd --version | --help\n"
           "  --host ADDR            listen address (default 127.0.0.1; loopback only)\n"
           "  --port N               listen port, 0 = ephemeral (default 0)\n"
           "  --mode MODE            accept | reject | close | close-after=N | reset |\n"
@@ -115,7 +125,9 @@ static void usage(FILE *f) {
           "  --drop-after-ms N      accept mode: close each client N ms after ready\n"
           "  --message-every-ms N   accept mode: send a message every N ms after ready\n"
           "  --chat ID              chat id of the messages sent (default chat-1)\n"
-          "  -q                     no per-event log on stderr\n");
+          "  -q                     no per-event log on stderr\n"
+          "  --version              print the version and exit\n"
+          "  -h, --help             print this help and exit\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -172,6 +184,9 @@ static int parse_args(int argc, char **argv) {
 
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
+      exit(0);
+    } else if (strcmp(a, "--version") == 0) {
+      printf("fdsoak-platformd %s\n", FDSOAK_VERSION);
       exit(0);
     } else if (strcmp(a, "-q") == 0) {
       opt.quiet = 1;

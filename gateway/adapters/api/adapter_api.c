@@ -140,7 +140,7 @@ static int api_check_bind(const gw_platform_config_t *cfg, struct sockaddr_stora
   return 0;
 }
 
-int gw_api_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen) {
+int gw_api_adapter_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen) {
   struct sockaddr_storage ss;
 
   return api_check_bind(cfg, &ss, err, errlen);

@@ -19,16 +19,8 @@
 
 #define GW_API_KEY_MIN 8
 
-/* gw_api_adapter_vtable and gw_api_adapter_port are declared in gw.h. */
-
-/*
- * The checks connect makes before it binds (host an IP address, a key when
- * the host is not loopback, no key shorter than GW_API_KEY_MIN), for the
- * daemon's --check: 0, or GW_ECONFIG with the reason in err.  connect
- * still makes them, as fatal outcomes, because the watcher must class a
- * wrong host or key as fatal rather than retry it.
- */
-int gw_api_preflight(const gw_platform_config_t *cfg, char *err, size_t errlen);
+/* gw_api_adapter_vtable, gw_api_adapter_port and gw_api_adapter_preflight
+ * are declared in gw.h. */
 
 /* Requests handled and client connections open, for tests and logs. */
 uint64_t gw__api_adapter_requests(gw_adapter_t *a);
