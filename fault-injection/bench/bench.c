@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
       if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         int e = errno;
         if (nb && e == EINPROGRESS) {
-          struct pollfd p = { fd, POLLOUT, 0 };
+          struct pollfd p = {fd, POLLOUT, 0};
           socklen_t len = sizeof e;
           poll(&p, 1, 1000);
           getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);

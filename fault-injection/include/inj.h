@@ -23,11 +23,11 @@ extern "C" {
 
 /* ---- limits (fixed so the shim never allocates) ------------------------ */
 
-#define INJ_MAX_RULES    32    /* rules per spec */
-#define INJ_GLOB_MAX     128   /* host / path glob, including the NUL */
-#define INJ_PATTERN_MAX  64    /* outage pattern "XXOXO", including the NUL */
-#define INJ_RULE_TEXT    104   /* canonical rule text kept in the stats page */
-#define INJ_SPEC_MAX     8192  /* whole spec text, bytes */
+#define INJ_MAX_RULES 32   /* rules per spec */
+#define INJ_GLOB_MAX 128   /* host / path glob, including the NUL */
+#define INJ_PATTERN_MAX 64 /* outage pattern "XXOXO", including the NUL */
+#define INJ_RULE_TEXT 104  /* canonical rule text kept in the stats page */
+#define INJ_SPEC_MAX 8192  /* whole spec text, bytes */
 
 /* ---- the rule model ---------------------------------------------------- */
 
@@ -36,72 +36,72 @@ typedef enum inj_op {
   INJ_OP_BIND,
   INJ_OP_SOCKET,
   INJ_OP_GETADDRINFO,
-  INJ_OP_OPEN,          /* open, open64, openat, openat64, __open_2, ... */
+  INJ_OP_OPEN, /* open, open64, openat, openat64, __open_2, ... */
   INJ_OP_COUNT
 } inj_op_t;
 
 /* fd records only (no rules): calls the shim tracks but never fails. */
-#define INJ_REC_PIPE       16   /* pipe, pipe2 */
+#define INJ_REC_PIPE 16 /* pipe, pipe2 */
 #define INJ_REC_SOCKETPAIR 17
 
 typedef enum inj_when_kind {
   INJ_WHEN_ALWAYS = 0,
-  INJ_WHEN_FIRST,       /* the first k matching calls */
-  INJ_WHEN_AFTER,       /* every matching call after the first k */
-  INJ_WHEN_EVERY,       /* the k-th, 2k-th, ... matching call */
-  INJ_WHEN_PROB,        /* probability p, counter-based generator from seed */
-  INJ_WHEN_PATTERN,     /* outage pattern: X fails, O passes, repeated */
-  INJ_WHEN_WINDOW       /* fails while start <= elapsed < end (monotonic) */
+  INJ_WHEN_FIRST,   /* the first k matching calls */
+  INJ_WHEN_AFTER,   /* every matching call after the first k */
+  INJ_WHEN_EVERY,   /* the k-th, 2k-th, ... matching call */
+  INJ_WHEN_PROB,    /* probability p, counter-based generator from seed */
+  INJ_WHEN_PATTERN, /* outage pattern: X fails, O passes, repeated */
+  INJ_WHEN_WINDOW   /* fails while start <= elapsed < end (monotonic) */
 } inj_when_kind_t;
 
 typedef enum inj_action {
-  INJ_DO_ERRNO = 0,     /* return -1 with errno at once (synchronous, the
+  INJ_DO_ERRNO = 0, /* return -1 with errno at once (synchronous, the
                            libfiu-style failure) */
-  INJ_DO_ASYNC,         /* connect: a real refusal (SYN answered by RST);
+  INJ_DO_ASYNC,     /* connect: a real refusal (SYN answered by RST);
                            code is ECONNREFUSED.  Spelled refuse or
                            async(ECONNREFUSED). */
-  INJ_DO_HANG,          /* connect: a real SYN-SENT socket whose SYNs are
+  INJ_DO_HANG,      /* connect: a real SYN-SENT socket whose SYNs are
                            dropped: in progress until the caller gives up,
                            the kernel's own ETIMEDOUT after
                            net.ipv4.tcp_syn_retries.  Spelled hang, timeout
                            or async(ETIMEDOUT). */
-  INJ_DO_EAI,           /* getaddrinfo: return an EAI_* code, after arg ns
+  INJ_DO_EAI,       /* getaddrinfo: return an EAI_* code, after arg ns
                            (a resolver that never answers: eai(EAI_AGAIN,T)) */
-  INJ_DO_PASS,          /* any op: let the call through, count it as an
+  INJ_DO_PASS,      /* any op: let the call through, count it as an
                            observed attempt (a cycle source for programs
                            whose failures are real) */
-  INJ_DO_UNREACH,       /* connect: ICMP net/host unreachable answering the
+  INJ_DO_UNREACH,   /* connect: ICMP net/host unreachable answering the
                            SYN; code is ENETUNREACH or EHOSTUNREACH.  Spelled
                            unreachable(net|host) or async(E). */
-  INJ_DO_RESET          /* connect: accepted, then reset: connect succeeds,
+  INJ_DO_RESET      /* connect: accepted, then reset: connect succeeds,
                            the peer resets once it has received more than
                            k bytes.  Spelled reset or reset(N). */
 } inj_action_t;
 
 typedef struct inj_rule {
-  uint8_t op;               /* inj_op_t */
-  uint8_t when;             /* inj_when_kind_t */
-  uint8_t action;           /* inj_action_t */
+  uint8_t op;     /* inj_op_t */
+  uint8_t when;   /* inj_when_kind_t */
+  uint8_t action; /* inj_action_t */
   /* match: connect/bind address (family 0 = any inet/inet6 address) */
   uint8_t has_addr;
-  uint8_t prefix;           /* CIDR prefix length in bits */
+  uint8_t prefix; /* CIDR prefix length in bits */
   uint8_t has_port;
-  uint16_t addr_family;     /* AF_INET or AF_INET6 when has_addr */
-  uint8_t addr[16];         /* network byte order, masked to prefix */
+  uint16_t addr_family; /* AF_INET or AF_INET6 when has_addr */
+  uint8_t addr[16];     /* network byte order, masked to prefix */
   uint16_t port_lo, port_hi;
   /* match: socket() */
-  int sock_family;          /* 0 = any */
-  int sock_type;            /* 0 = any (SOCK_STREAM, SOCK_DGRAM) */
+  int sock_family; /* 0 = any */
+  int sock_type;   /* 0 = any (SOCK_STREAM, SOCK_DGRAM) */
   /* match: host (getaddrinfo), path (open; AF_UNIX connect/bind) */
-  char glob[INJ_GLOB_MAX];  /* "" = any */
+  char glob[INJ_GLOB_MAX]; /* "" = any */
   /* schedule */
-  uint64_t k;               /* first/after/every */
-  uint64_t prob_threshold;  /* prob: fire when hash < threshold (2^64 * p) */
-  int prob_always;          /* p == 1 */
+  uint64_t k;              /* first/after/every */
+  uint64_t prob_threshold; /* prob: fire when hash < threshold (2^64 * p) */
+  int prob_always;         /* p == 1 */
   uint64_t seed;
   char pattern[INJ_PATTERN_MAX];
   uint32_t pattern_len;
-  uint64_t win_start_ns, win_end_ns;  /* end == UINT64_MAX: forever */
+  uint64_t win_start_ns, win_end_ns; /* end == UINT64_MAX: forever */
   /* action */
   int code;                 /* errno (ERRNO/ASYNC) or EAI_* code (EAI) */
   uint64_t arg;             /* the action's own argument, apart from the
@@ -112,7 +112,7 @@ typedef struct inj_rule {
 
 typedef struct inj_spec {
   uint32_t nrules;
-  uint32_t opmask;          /* bit (1u << op) set when any rule has that op */
+  uint32_t opmask; /* bit (1u << op) set when any rule has that op */
   inj_rule_t rules[INJ_MAX_RULES];
 } inj_spec_t;
 
@@ -156,29 +156,29 @@ int inj_glob_match(const char *pat, const char *s);
  * Byte offsets are fixed by static assertions in stats.c; version changes
  * whenever they do.
  */
-#define INJ_STATS_MAGIC   UINT64_C(0x4a4e494b414f5346)  /* "FSOAKINJ" LE */
+#define INJ_STATS_MAGIC UINT64_C(0x4a4e494b414f5346) /* "FSOAKINJ" LE */
 #define INJ_STATS_VERSION 2u
-#define INJ_FD_SLOTS      1024  /* fd origin ring, indexed by fd % slots */
-#define INJ_BT_FRAMES     8
+#define INJ_FD_SLOTS 1024 /* fd origin ring, indexed by fd % slots */
+#define INJ_BT_FRAMES 8
 
 typedef struct inj_rule_stats {
-  uint64_t calls_seen;      /* calls of this rule's op evaluated against it */
-  uint64_t matched;         /* calls that matched its filter (schedule index) */
-  uint64_t injected;        /* faults it injected */
-  uint64_t observed;        /* calls it let through as do=pass */
-  char text[96];            /* rule text, NUL-terminated (truncated) */
-} inj_rule_stats_t;         /* 128 bytes */
+  uint64_t calls_seen; /* calls of this rule's op evaluated against it */
+  uint64_t matched;    /* calls that matched its filter (schedule index) */
+  uint64_t injected;   /* faults it injected */
+  uint64_t observed;   /* calls it let through as do=pass */
+  char text[96];       /* rule text, NUL-terminated (truncated) */
+} inj_rule_stats_t;    /* 128 bytes */
 
 typedef struct inj_fd_record {
-  uint64_t seq;             /* 0: empty; odd while being written (seqlock) */
+  uint64_t seq; /* 0: empty; odd while being written (seqlock) */
   int32_t fd;
-  int32_t pid;              /* process that created it: a tree shares the page */
-  uint16_t op;              /* inj_op_t that created it */
+  int32_t pid; /* process that created it: a tree shares the page */
+  uint16_t op; /* inj_op_t that created it */
   uint16_t nframes;
   uint32_t reserved;
-  uint64_t mono_ns;         /* CLOCK_MONOTONIC at creation */
+  uint64_t mono_ns;               /* CLOCK_MONOTONIC at creation */
   uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
-} inj_fd_record_t;          /* 96 bytes */
+} inj_fd_record_t;                /* 96 bytes */
 
 typedef struct inj_stats_page {
   uint64_t magic;           /* INJ_STATS_MAGIC once the shim initialised it */
@@ -195,17 +195,17 @@ typedef struct inj_stats_page {
   uint64_t attached;        /* processes that attached (exec'd children too) */
   uint32_t fd_track;        /* 1 if fds[] is being filled */
   uint32_t reserved0;
-  uint64_t observed_total;  /* calls let through by do=pass, all rules */
-  uint64_t fd_records;      /* fd records written (more than the slots:
+  uint64_t observed_total; /* calls let through by do=pass, all rules */
+  uint64_t fd_records;     /* fd records written (more than the slots:
                                older records were overwritten) */
-  uint64_t undecided;       /* offset 96: hooked calls of an op with an
+  uint64_t undecided;      /* offset 96: hooked calls of an op with an
                                active rule that went through undecided
                                because the thread was already inside the
                                shim (its re-entry guard was held).  Nonzero
                                means faults were silently not injected. */
   uint64_t reserved[3];
-  inj_rule_stats_t rules[INJ_MAX_RULES];   /* offset 128 */
-  inj_fd_record_t fds[INJ_FD_SLOTS];       /* offset 128 + 32*128 = 4224 */
+  inj_rule_stats_t rules[INJ_MAX_RULES]; /* offset 128 */
+  inj_fd_record_t fds[INJ_FD_SLOTS];     /* offset 128 + 32*128 = 4224 */
 } inj_stats_page_t;
 
 typedef struct inj_stats_view {

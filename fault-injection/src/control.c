@@ -27,12 +27,11 @@ static struct {
   char buf[INJ_SPEC_MAX + 2];
 } g_ctl;
 
-
 static void ctl_error(const char *what) {
   char msg[PATH_MAX + 400];
   snprintf(msg, sizeof msg,
-           "fdsoak-inject: FDSOAK_INJECT_CONTROL %s: %s (keeping the previous rules)\n",
-           g_ctl.path, what);
+           "fdsoak-inject: FDSOAK_INJECT_CONTROL %s: %s (keeping the previous rules)\n", g_ctl.path,
+           what);
   inj__say(msg);
   inj__add64(&inj__page->control_errors, 1);
 }
@@ -77,7 +76,7 @@ void inj__ctl_poll(void) {
       st.st_mtim.tv_sec == g_ctl.mtim.tv_sec && st.st_mtim.tv_nsec == g_ctl.mtim.tv_nsec)
     goto out;
   if (now - g_ctl.last_swap_ns < 2 * g_ctl.interval_ns)
-    goto out;  /* look again next interval */
+    goto out; /* look again next interval */
   g_ctl.dev = st.st_dev;
   g_ctl.ino = st.st_ino;
   g_ctl.size = st.st_size;
@@ -96,16 +95,13 @@ void inj__ctl_poll(void) {
      file change; the first one resets the counters, the others adopt its
      generation instead of resetting them again. */
   inj__publish(idx, inj__mono_ns(CLOCK_MONOTONIC),
-          !(__atomic_load_n(&inj__page->generation, __ATOMIC_ACQUIRE) != inj__my_generation &&
-            inj__page_matches_spec(inj__page, &inj__tables[idx])));
+               !(__atomic_load_n(&inj__page->generation, __ATOMIC_ACQUIRE) != inj__my_generation &&
+                 inj__page_matches_spec(inj__page, &inj__tables[idx])));
 out:
   __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELEASE);
 }
 
-
-void inj__ctl_atfork_child(void) {
-  __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELAXED);
-}
+void inj__ctl_atfork_child(void) { __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELAXED); }
 
 static void ctl_die(const char *err) {
   char msg[512];

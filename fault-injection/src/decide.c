@@ -12,7 +12,7 @@
 
 inj_spec_t inj__tables[2];
 unsigned inj__active;
-uint64_t inj__my_generation;   /* page generation this process applied */
+uint64_t inj__my_generation; /* page generation this process applied */
 
 /* Publish table idx as the active one; with reset, fresh rule counters. */
 void inj__publish(unsigned idx, uint64_t now, int reset) {
@@ -40,8 +40,8 @@ void inj__publish(unsigned idx, uint64_t now, int reset) {
     uint32_t old = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED), nw;
     do
       nw = (old & ~((1u << INJ_OP_COUNT) - 1)) | s->opmask;
-    while (!__atomic_compare_exchange_n(&inj__hot, &old, nw, 1, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
+    while (
+      !__atomic_compare_exchange_n(&inj__hot, &old, nw, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
   }
 }
 
@@ -74,8 +74,8 @@ int inj__decide(const inj_spec_t *t, const call_t *c, int *matched_rule, uint64_
       first = (int)i;
     n = inj__add64(&pg->rules[i].matched, 1);
     if (r->when == INJ_WHEN_WINDOW)
-      elapsed = inj__mono_ns(CLOCK_MONOTONIC) -
-                __atomic_load_n(&pg->applied_mono_ns, __ATOMIC_RELAXED);
+      elapsed =
+        inj__mono_ns(CLOCK_MONOTONIC) - __atomic_load_n(&pg->applied_mono_ns, __ATOMIC_RELAXED);
     if (inj_when_fires(r, n, elapsed)) {
       *matched_rule = (int)i;
       *seq = inj__add64(&pg->seq, 1) + 1;

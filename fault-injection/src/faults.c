@@ -69,10 +69,13 @@
  * open-addressed table, so every fd is covered.  No allocation, no lock.
  */
 #define PENDING_DIRECT 65536
-#define PENDING_HIGH   256
+#define PENDING_HIGH 256
 
 static uint16_t g_pending[PENDING_DIRECT];
-static struct { int fd; uint16_t v; } g_pending_high[PENDING_HIGH];
+static struct {
+  int fd;
+  uint16_t v;
+} g_pending_high[PENDING_HIGH];
 
 static uint16_t *pending_slot(int fd, int create) {
   unsigned h;
@@ -90,21 +93,20 @@ static uint16_t *pending_slot(int fd, int create) {
       int expect = 0;
       if (!create)
         return NULL;
-      if (__atomic_compare_exchange_n(&g_pending_high[k].fd, &expect, fd + 1, 0,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+      if (__atomic_compare_exchange_n(&g_pending_high[k].fd, &expect, fd + 1, 0, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE) ||
           expect == fd + 1)
         return &g_pending_high[k].v;
     }
   }
-  return NULL;   /* 256 high fds with a pending fault at once: not marked */
+  return NULL; /* 256 high fds with a pending fault at once: not marked */
 }
 
 static void pending_set(int fd, int kernel_err, int modelled) {
   uint16_t *p = pending_slot(fd, 1);
   if (!p)
     return;
-  __atomic_store_n(p, (uint16_t)((kernel_err & 0xff) << 8 | (modelled & 0xff)),
-                   __ATOMIC_RELEASE);
+  __atomic_store_n(p, (uint16_t)((kernel_err & 0xff) << 8 | (modelled & 0xff)), __ATOMIC_RELEASE);
   __atomic_fetch_or(&inj__hot, HOT_PENDING, __ATOMIC_RELEASE);
 }
 
@@ -173,15 +175,15 @@ static int sock_is_nonblocking(int fd) {
 /* ---- private endpoints ------------------------------------------------------ */
 
 typedef struct endpoint {
-  int fd;          /* the listener, -1 until made */
-  int aux;         /* sink: the connection filling its queue; else -1 */
+  int fd;  /* the listener, -1 until made */
+  int aux; /* sink: the connection filling its queue; else -1 */
   ino_t ino, aux_ino;
   uint16_t port;
 } endpoint_t;
 
 static pthread_mutex_t g_ep_lock = PTHREAD_MUTEX_INITIALIZER;
-static endpoint_t g_sink[2] = { { -1, -1, 0, 0, 0 }, { -1, -1, 0, 0, 0 } };
-static endpoint_t g_resetl[2] = { { -1, -1, 0, 0, 0 }, { -1, -1, 0, 0, 0 } };
+static endpoint_t g_sink[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
+static endpoint_t g_resetl[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
 
 static int fam_index(int fam) { return fam == AF_INET6; }
 
@@ -209,7 +211,7 @@ static int loopback_listener(int fam, int backlog, int defer, endpoint_t *ep) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   int fd = real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-  struct sockaddr_in any4 = { .sin_family = AF_INET };
+  struct sockaddr_in any4 = {.sin_family = AF_INET};
 
   if (fd < 0)
     return -errno;
@@ -247,8 +249,8 @@ static int loopback_listener(int fam, int backlog, int defer, endpoint_t *ep) {
 static int sink_make(int fam, endpoint_t *ep) {
   struct sockaddr_storage ss;
   socklen_t len;
-  struct sockaddr_in any4 = { .sin_family = AF_INET };
-  struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+  struct sockaddr_in any4 = {.sin_family = AF_INET};
+  struct sockaddr_in6 any6 = {.sin6_family = AF_INET6};
   struct pollfd p;
   int rc, fl, err = 0;
   socklen_t el = sizeof err;
@@ -263,7 +265,7 @@ static int sink_make(int fam, endpoint_t *ep) {
   if (real_connect(fl, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
     goto fail_fl;
   /* Loopback: the handshake is done within microseconds; bounded wait. */
-  p = (struct pollfd){ fl, POLLOUT, 0 };
+  p = (struct pollfd){fl, POLLOUT, 0};
   if (poll(&p, 1, 2000) != 1 || real_getsockopt(fl, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
       err != 0) {
     errno = err ? err : ETIMEDOUT;
@@ -303,8 +305,11 @@ static int sink_port(int fam, uint16_t *port) {
 
 /* Byte budget per client port, set by the connecting thread before it
    returns to the caller (so before the caller can send anything). */
-static struct { uint32_t key; uint32_t n; } g_budget[RESET_HELD];
-static pid_t g_reset_pid;   /* process whose helper thread runs */
+static struct {
+  uint32_t key;
+  uint32_t n;
+} g_budget[RESET_HELD];
+static pid_t g_reset_pid; /* process whose helper thread runs */
 
 static uint32_t budget_key(int fam, uint16_t port) { return (uint32_t)fam << 16 | port; }
 
@@ -312,8 +317,9 @@ static void budget_set(int fam, uint16_t port, uint32_t n) {
   uint32_t key = budget_key(fam, port);
   for (int i = 0; i < RESET_HELD; i++) {
     uint32_t cur = __atomic_load_n(&g_budget[i].key, __ATOMIC_ACQUIRE), zero = 0;
-    if (cur == key || (cur == 0 && __atomic_compare_exchange_n(&g_budget[i].key, &zero, key,
-                                    0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))) {
+    if (cur == key ||
+        (cur == 0 && __atomic_compare_exchange_n(&g_budget[i].key, &zero, key, 0, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_ACQUIRE))) {
       __atomic_store_n(&g_budget[i].n, n, __ATOMIC_RELEASE);
       return;
     }
@@ -332,9 +338,9 @@ static uint32_t budget_take(int fam, uint16_t port) {
 }
 
 static void reset_now(int fd) {
-  struct linger lg = { 1, 0 };
+  struct linger lg = {1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  close(fd);   /* linger 0 (or unread data): the kernel sends RST */
+  close(fd); /* linger 0 (or unread data): the kernel sends RST */
 }
 
 static void *reset_main(void *arg) {
@@ -347,7 +353,7 @@ static void *reset_main(void *arg) {
   for (;;) {
     int n = 0;
     for (int f = 0; f < 2; f++)
-      p[n++] = (struct pollfd){ __atomic_load_n(&g_resetl[f].fd, __ATOMIC_ACQUIRE), POLLIN, 0 };
+      p[n++] = (struct pollfd){__atomic_load_n(&g_resetl[f].fd, __ATOMIC_ACQUIRE), POLLIN, 0};
     for (int i = 0; i < nheld; i++)
       p[n + i].revents = 0;
     if (poll(p, (nfds_t)(n + nheld), -1) < 0)
@@ -376,12 +382,10 @@ static void *reset_main(void *arg) {
       socklen_t plen;
       if (p[f].fd < 0 || !(p[f].revents & POLLIN))
         continue;
-      while (plen = sizeof peer,
-             (s = accept4(p[f].fd, (struct sockaddr *)&peer, &plen,
-                          SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        uint16_t port = ntohs(peer.ss_family == AF_INET6
-                                  ? ((struct sockaddr_in6 *)&peer)->sin6_port
-                                  : ((struct sockaddr_in *)&peer)->sin_port);
+      while (plen = sizeof peer, (s = accept4(p[f].fd, (struct sockaddr *)&peer, &plen,
+                                              SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        uint16_t port = ntohs(peer.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                                         : ((struct sockaddr_in *)&peer)->sin_port);
         uint32_t budget = budget_take(f ? AF_INET6 : AF_INET, port);
         /* The connection became acceptable because data (or a FIN)
            arrived: take up to the budget, reset at the first byte over. */
@@ -391,7 +395,7 @@ static void *reset_main(void *arg) {
           reset_now(s);
           continue;
         }
-        p[n + nheld] = (struct pollfd){ s, POLLIN, 0 };
+        p[n + nheld] = (struct pollfd){s, POLLIN, 0};
         left[n + nheld] = budget - (r > 0 ? (uint32_t)r : 0);
         nheld++;
       }
@@ -453,7 +457,7 @@ static int fault_refuse(int fd, const struct sockaddr *sa, socklen_t salen, int 
   int rc, e;
 
   if (!sa || !sock_is_stream(fd) || target_addr(sa, salen, 0, &ss, &len) < 0) {
-    errno = modelled;   /* AF_UNIX and datagram connects fail synchronously */
+    errno = modelled; /* AF_UNIX and datagram connects fail synchronously */
     return -1;
   }
   rc = real_connect(fd, (struct sockaddr *)&ss, len);
@@ -485,7 +489,7 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
   int fam, rc;
 
   if (!sa || !sock_is_stream(fd))
-    return real_connect(fd, sa, salen);   /* only TCP has a handshake to lose */
+    return real_connect(fd, sa, salen); /* only TCP has a handshake to lose */
   fam = target_addr(sa, salen, 0, &ss, &len);
   if (fam < 0)
     return real_connect(fd, sa, salen);
@@ -527,15 +531,15 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint3
   e = errno;
   if ((rc == 0 || e == EINPROGRESS) && budget &&
       getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
-    budget_set(fam, ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
-                                                   : ((struct sockaddr_in *)&me)->sin_port),
+    budget_set(fam,
+               ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                              : ((struct sockaddr_in *)&me)->sin_port),
                budget);
   errno = e;
   return rc;
 }
 
-int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa,
-                       socklen_t len) {
+int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa, socklen_t len) {
   switch (r->action) {
   case INJ_DO_ASYNC:
     return fault_refuse(fd, sa, len, r->code);

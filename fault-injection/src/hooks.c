@@ -46,17 +46,23 @@ uint32_t inj__hot;
 static inj_stats_page_t g_private_page;
 inj_stats_page_t *inj__page = &g_private_page;
 
+/* An X-macro over hooks.def: kept as written. */
+/* clang-format off */
 #define HOOK(name, ret, params, args, hot, kind, fallback) ret (*real_##name) params;
 #include "hooks.def"
 #undef HOOK
+/* clang-format on */
 
 void inj__resolve_real(void) {
   /* Idempotent; a hook that runs before our constructor (another library's
      constructor opening a file) calls it lazily. */
+/* An X-macro over hooks.def: kept as written. */
+/* clang-format off */
 #define HOOK(name, ret, params, args, hot, kind, fallback) \
   if (!real_##name) *(void **)&real_##name = dlsym(RTLD_NEXT, #name);
 #include "hooks.def"
 #undef HOOK
+  /* clang-format on */
 }
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -131,15 +137,15 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);
   const inj_rule_t *r;
   inj_rule_t rule;
-  call_t c = { .op = INJ_OP_CONNECT, .sa = sa, .salen = len };
+  call_t c = {.op = INJ_OP_CONNECT, .sa = sa, .salen = len};
 
   if (hot & HOT_PENDING)
-    inj__pending_clear(fd);   /* a new connect: the fd number was reused */
+    inj__pending_clear(fd); /* a new connect: the fd number was reused */
   if (!GUARD_TAKE(HOT_OP(INJ_OP_CONNECT)))
     return real_connect(fd, sa, len);
   r = decide_call(&c);
   if (r)
-    rule = *r;   /* a control-file swap may reuse the table meanwhile */
+    rule = *r; /* a control-file swap may reuse the table meanwhile */
   GUARD_DROP();
   if (!r)
     return real_connect(fd, sa, len);
@@ -151,7 +157,7 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 static int slow_bind(int fd, const struct sockaddr *sa, socklen_t len) {
-  call_t c = { .op = INJ_OP_BIND, .sa = sa, .salen = len };
+  call_t c = {.op = INJ_OP_BIND, .sa = sa, .salen = len};
   const inj_rule_t *r;
   int code = 0;
 
@@ -169,7 +175,7 @@ static int slow_bind(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 __attribute__((noinline)) static int slow_socket(int family, int type, int proto) {
-  call_t c = { .op = INJ_OP_SOCKET, .family = family, .type = type };
+  call_t c = {.op = INJ_OP_SOCKET, .family = family, .type = type};
   const inj_rule_t *r;
   int code = 0, fd, e;
 
@@ -193,9 +199,9 @@ __attribute__((noinline)) static int slow_socket(int family, int type, int proto
   return fd;
 }
 
-static int slow_getaddrinfo(const char *node, const char *service,
-                            const struct addrinfo *hints, struct addrinfo **res) {
-  call_t c = { .op = INJ_OP_GETADDRINFO, .str = node };
+static int slow_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                            struct addrinfo **res) {
+  call_t c = {.op = INJ_OP_GETADDRINFO, .str = node};
   const inj_rule_t *r;
   int code = 0, action = 0;
   uint64_t delay = 0;
@@ -214,7 +220,7 @@ static int slow_getaddrinfo(const char *node, const char *service,
        timeout in poll() and resumes it after a signal; so does this, outside
        the guard (a longjmp out of it leaves the shim working). */
     if (delay) {
-      struct timespec ts = { (time_t)(delay / 1000000000u), (long)(delay % 1000000000u) };
+      struct timespec ts = {(time_t)(delay / 1000000000u), (long)(delay % 1000000000u)};
       int e = errno;
       while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
@@ -236,8 +242,8 @@ static int slow_getaddrinfo(const char *node, const char *service,
  */
 static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
   int rc = real_getsockopt(fd, level, name, val, len);
-  if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
-      *len >= sizeof(int) && *(int *)val != 0) {
+  if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len && *len >= sizeof(int) &&
+      *(int *)val != 0) {
     int e = inj__pending_take(fd, *(int *)val);
     if (e)
       *(int *)val = e;
@@ -247,7 +253,7 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 
 /* Decide an open; 0 to let it through, else the errno to fail with. */
 static int open_pre(uint32_t hot, const char *path) {
-  call_t c = { .op = INJ_OP_OPEN, .str = path };
+  call_t c = {.op = INJ_OP_OPEN, .str = path};
   const inj_rule_t *r;
   int code = 0;
 
@@ -287,10 +293,13 @@ __attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
 
 /* ---- the wrappers, generated ------------------------------------------------- */
 
-#define NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE)
+#define NEEDS_MODE(flags) ((O_CREAT & (flags)) || (__O_TMPFILE & (flags)) == __O_TMPFILE)
 
 /* The one variadic-open prologue: fetch the mode only when the flags say a
    mode was passed (reading an absent vararg is undefined). */
+/* The hook bodies are statement macros spliced by HOOK below: reflowing
+   them would hide where one statement ends and the next begins. */
+/* clang-format off */
 #define PROLOGUE_NET
 #define PROLOGUE_PAIR
 #define PROLOGUE_OPEN const mode_t mode = 0; (void)mode;
@@ -341,6 +350,7 @@ __attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
   }
 #include "hooks.def"
 #undef HOOK
+/* clang-format on */
 
 /* ---- constructor ---------------------------------------------------------- */
 

@@ -7,10 +7,10 @@
 #include "inj.h"
 
 #if defined(__GNUC__)
-#define INJ_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define INJ_LIKELY(x) __builtin_expect(!!(x), 1)
 #define INJ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define INJ_LIKELY(x)   (x)
+#define INJ_LIKELY(x) (x)
 #define INJ_UNLIKELY(x) (x)
 #endif
 

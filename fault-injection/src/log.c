@@ -26,7 +26,6 @@ void inj__log_init(const char *path) {
   g_log_enabled = 1;
 }
 
-
 static size_t json_str(char *o, size_t cap, const char *s) {
   size_t n = 0;
   if (cap < 3)
@@ -34,9 +33,13 @@ static size_t json_str(char *o, size_t cap, const char *s) {
   o[n++] = '"';
   for (; *s && n + 8 < cap; s++) {
     unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') { o[n++] = '\\'; o[n++] = (char)ch; }
-    else if (ch < 0x20) n += (size_t)snprintf(o + n, cap - n, "\\u%04x", ch);
-    else o[n++] = (char)ch;
+    if (ch == '"' || ch == '\\') {
+      o[n++] = '\\';
+      o[n++] = (char)ch;
+    } else if (ch < 0x20)
+      n += (size_t)snprintf(o + n, cap - n, "\\u%04x", ch);
+    else
+      o[n++] = (char)ch;
   }
   o[n++] = '"';
   o[n] = '\0';
@@ -48,7 +51,8 @@ static void format_dest(const call_t *c, char *buf, size_t cap) {
   buf[0] = '\0';
   if (c->op == INJ_OP_CONNECT || c->op == INJ_OP_BIND) {
     const struct sockaddr *sa = c->sa;
-    if (!sa) return;
+    if (!sa)
+      return;
     if (sa->sa_family == AF_INET && c->salen >= sizeof(struct sockaddr_in)) {
       const struct sockaddr_in *in = (const void *)sa;
       inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
@@ -65,10 +69,13 @@ static void format_dest(const call_t *c, char *buf, size_t cap) {
     }
   } else if (c->op == INJ_OP_SOCKET) {
     snprintf(buf, cap, "%s/%s",
-             c->family == AF_INET ? "inet" : c->family == AF_INET6 ? "inet6"
-             : c->family == AF_UNIX ? "unix" : "other",
-             (c->type & 0xf) == SOCK_STREAM ? "stream"
-             : (c->type & 0xf) == SOCK_DGRAM ? "dgram" : "other");
+             c->family == AF_INET    ? "inet"
+             : c->family == AF_INET6 ? "inet6"
+             : c->family == AF_UNIX  ? "unix"
+                                     : "other",
+             (c->type & 0xf) == SOCK_STREAM  ? "stream"
+             : (c->type & 0xf) == SOCK_DGRAM ? "dgram"
+                                             : "other");
   } else if (c->str) {
     snprintf(buf, cap, "%s", c->str);
   }
@@ -76,13 +83,20 @@ static void format_dest(const call_t *c, char *buf, size_t cap) {
 
 static const char *action_name(const inj_rule_t *r) {
   switch (r->action) {
-  case INJ_DO_ERRNO:   return "errno";
-  case INJ_DO_ASYNC:   return "refuse";
-  case INJ_DO_HANG:    return "hang";
-  case INJ_DO_UNREACH: return "unreachable";
-  case INJ_DO_RESET:   return "reset";
-  case INJ_DO_PASS:    return "observe";
-  default:             return "eai";
+  case INJ_DO_ERRNO:
+    return "errno";
+  case INJ_DO_ASYNC:
+    return "refuse";
+  case INJ_DO_HANG:
+    return "hang";
+  case INJ_DO_UNREACH:
+    return "unreachable";
+  case INJ_DO_RESET:
+    return "reset";
+  case INJ_DO_PASS:
+    return "observe";
+  default:
+    return "eai";
   }
 }
 
@@ -92,8 +106,7 @@ static const char *action_name(const inj_rule_t *r) {
  * so the shim holds no fd between calls; this costs ~3 µs per matched call,
  * only when FDSOAK_INJECT_LOG is set.
  */
-void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired,
-                         int rule_no, uint64_t seq) {
+void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no, uint64_t seq) {
   char line[PATH_MAX + 512], dest[PATH_MAX + 16];
   const char *ename = NULL;
   size_t n;
@@ -103,16 +116,16 @@ void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired,
     return;
   format_dest(c, dest, sizeof dest);
   if (fired)
-    ename = r->action == INJ_DO_EAI ? inj_eai_name(r->code)
-          : r->action == INJ_DO_HANG ? NULL : inj_errno_name(r->code);
+    ename = r->action == INJ_DO_EAI    ? inj_eai_name(r->code)
+            : r->action == INJ_DO_HANG ? NULL
+                                       : inj_errno_name(r->code);
   n = (size_t)snprintf(line, sizeof line,
                        "{\"seq\":%llu,\"pid\":%d,\"tid\":%d,\"op\":\"%s\",\"dest\":",
-                       (unsigned long long)seq, (int)getpid(), (int)gettid(),
-                       inj_op_name(c->op));
+                       (unsigned long long)seq, (int)getpid(), (int)gettid(), inj_op_name(c->op));
   n += json_str(line + n, sizeof line - n - 200, dest);
   n += (size_t)snprintf(line + n, sizeof line - n,
-                        ",\"rule\":%d,\"action\":\"%s\",\"errno\":",
-                        rule_no + 1, fired ? action_name(r) : "pass");
+                        ",\"rule\":%d,\"action\":\"%s\",\"errno\":", rule_no + 1,
+                        fired ? action_name(r) : "pass");
   if (ename)
     n += (size_t)snprintf(line + n, sizeof line - n, "\"%s\"", ename);
   else if (fired && r->action != INJ_DO_HANG)
@@ -129,4 +142,3 @@ void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired,
   }
   close(fd);
 }
-

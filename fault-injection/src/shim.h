@@ -27,18 +27,17 @@
 /* g_hot: what the hooks must look at.  Bits 0..INJ_OP_COUNT-1 mirror the
    active table's opmask; the others switch on work that is independent of
    the rules. */
-#define HOT_OP(op)   (1u << (op))
-#define HOT_CTRL     (1u << 8)   /* poll the control file */
-#define HOT_TRACK    (1u << 9)   /* record fd origins in the stats page */
-#define HOT_PENDING  (1u << 10)  /* some fd awaits an SO_ERROR translation */
+#define HOT_OP(op) (1u << (op))
+#define HOT_CTRL (1u << 8)     /* poll the control file */
+#define HOT_TRACK (1u << 9)    /* record fd origins in the stats page */
+#define HOT_PENDING (1u << 10) /* some fd awaits an SO_ERROR translation */
 
 extern uint32_t inj__hot;
 extern inj_stats_page_t *inj__page;
 
 /* ---- real functions (hooks.c) ---------------------------------------------- */
 
-#define HOOK(name, ret, params, args, hot, kind, fallback) \
-  extern ret (*real_##name) params;
+#define HOOK(name, ret, params, args, hot, kind, fallback) extern ret(*real_##name) params;
 #include "hooks.def"
 #undef HOOK
 void inj__resolve_real(void);
@@ -54,10 +53,10 @@ int inj__raw_open(const char *path, int flags, unsigned mode);
 
 typedef struct call {
   int op;
-  const struct sockaddr *sa;   /* connect, bind */
+  const struct sockaddr *sa; /* connect, bind */
   socklen_t salen;
-  int family, type;            /* socket */
-  const char *str;             /* host or path */
+  int family, type; /* socket */
+  const char *str;  /* host or path */
 } call_t;
 
 extern inj_spec_t inj__tables[2];
@@ -75,8 +74,7 @@ int inj__decide(const inj_spec_t *t, const call_t *c, int *mr, uint64_t *seq);
 /* ---- log (log.c), control file (control.c), tracking (track.c) ----------- */
 
 void inj__log_init(const char *path);
-void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no,
-                       uint64_t seq);
+void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no, uint64_t seq);
 /* Returns 1 when a control file at start replaced *table0 (exits 2 when it
    is invalid). */
 int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0);
@@ -91,8 +89,7 @@ void inj__lang_init(const char *path);
 /* Carry out rule r's fault on connect(fd, sa, len).  Runs outside the
    re-entry guard: it may block in the kernel as long as the real event would
    (and a signal handler may leave it by longjmp). */
-int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa,
-                       socklen_t len);
+int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa, socklen_t len);
 /* A new connect on fd: forget any SO_ERROR translation left on the number. */
 void inj__pending_clear(int fd);
 /* The SO_ERROR translation for fd if the kernel reported `kernel_err`

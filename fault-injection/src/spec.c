@@ -43,26 +43,31 @@ const char *inj_op_name(int op) {
   return op_names[op];
 }
 
-struct name_code { const char *name; int code; };
+struct name_code {
+  const char *name;
+  int code;
+};
 
-#define E(x) { #x, x }
+#define E(x)                                                                                       \
+  { #x, x }
 static const struct name_code errno_table[] = {
-  E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(EBADF),
-  E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(EBUSY), E(EEXIST),
-  E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENFILE), E(EMFILE),
-  E(ETXTBSY), E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EPIPE),
-  E(ENAMETOOLONG), E(ELOOP), E(EDQUOT), E(ENOBUFS), E(EAFNOSUPPORT),
-  E(EPROTONOSUPPORT), E(ESOCKTNOSUPPORT), E(EPROTOTYPE), E(ENOTSOCK),
-  E(EADDRINUSE), E(EADDRNOTAVAIL), E(ENETDOWN), E(ENETUNREACH),
-  E(ENETRESET), E(ECONNABORTED), E(ECONNRESET), E(EISCONN), E(ENOTCONN),
-  E(ETIMEDOUT), E(ECONNREFUSED), E(EHOSTDOWN), E(EHOSTUNREACH),
-  E(EALREADY), E(EINPROGRESS), E(EOPNOTSUPP), E(EPROTO), E(ENOSYS),
-  E(EWOULDBLOCK), E(ESTALE), E(EOVERFLOW), E(ECANCELED),
+  E(EPERM),           E(ENOENT),          E(EINTR),       E(EIO),         E(ENXIO),
+  E(E2BIG),           E(EBADF),           E(EAGAIN),      E(ENOMEM),      E(EACCES),
+  E(EFAULT),          E(EBUSY),           E(EEXIST),      E(ENODEV),      E(ENOTDIR),
+  E(EISDIR),          E(EINVAL),          E(ENFILE),      E(EMFILE),      E(ETXTBSY),
+  E(EFBIG),           E(ENOSPC),          E(ESPIPE),      E(EROFS),       E(EPIPE),
+  E(ENAMETOOLONG),    E(ELOOP),           E(EDQUOT),      E(ENOBUFS),     E(EAFNOSUPPORT),
+  E(EPROTONOSUPPORT), E(ESOCKTNOSUPPORT), E(EPROTOTYPE),  E(ENOTSOCK),    E(EADDRINUSE),
+  E(EADDRNOTAVAIL),   E(ENETDOWN),        E(ENETUNREACH), E(ENETRESET),   E(ECONNABORTED),
+  E(ECONNRESET),      E(EISCONN),         E(ENOTCONN),    E(ETIMEDOUT),   E(ECONNREFUSED),
+  E(EHOSTDOWN),       E(EHOSTUNREACH),    E(EALREADY),    E(EINPROGRESS), E(EOPNOTSUPP),
+  E(EPROTO),          E(ENOSYS),          E(EWOULDBLOCK), E(ESTALE),      E(EOVERFLOW),
+  E(ECANCELED),
 };
 static const struct name_code eai_table[] = {
-  E(EAI_AGAIN), E(EAI_FAIL), E(EAI_NONAME), E(EAI_NODATA), E(EAI_MEMORY),
-  E(EAI_FAMILY), E(EAI_SERVICE), E(EAI_SOCKTYPE), E(EAI_SYSTEM),
-  E(EAI_ADDRFAMILY), E(EAI_BADFLAGS), E(EAI_OVERFLOW),
+  E(EAI_AGAIN),  E(EAI_FAIL),       E(EAI_NONAME),   E(EAI_NODATA),
+  E(EAI_MEMORY), E(EAI_FAMILY),     E(EAI_SERVICE),  E(EAI_SOCKTYPE),
+  E(EAI_SYSTEM), E(EAI_ADDRFAMILY), E(EAI_BADFLAGS), E(EAI_OVERFLOW),
 };
 #undef E
 
@@ -84,7 +89,10 @@ const char *inj_eai_name(int code) {
 /* ---- lexical helpers -------------------------------------------------- */
 
 /* A slice of the spec text; never NUL-terminated in place (the spec is const). */
-typedef struct { const char *p; size_t n; } slice_t;
+typedef struct {
+  const char *p;
+  size_t n;
+} slice_t;
 
 typedef struct {
   char *err;
@@ -95,14 +103,17 @@ typedef struct {
 static int fail(perr_t *pe, const char *what, slice_t near) {
   size_t n = near.n > 60 ? 60 : near.n;
   if (pe->err && pe->errlen)
-    snprintf(pe->err, pe->errlen, "rule %u: %s near '%.*s'", pe->rule_no,
-             what, (int)n, near.p);
+    snprintf(pe->err, pe->errlen, "rule %u: %s near '%.*s'", pe->rule_no, what, (int)n, near.p);
   return -EINVAL;
 }
 
 static slice_t trim(slice_t s) {
-  while (s.n && isspace((unsigned char)s.p[0])) { s.p++; s.n--; }
-  while (s.n && isspace((unsigned char)s.p[s.n - 1])) s.n--;
+  while (s.n && isspace((unsigned char)s.p[0])) {
+    s.p++;
+    s.n--;
+  }
+  while (s.n && isspace((unsigned char)s.p[s.n - 1]))
+    s.n--;
   return s;
 }
 
@@ -129,18 +140,30 @@ static int next_item(slice_t *rest, const char *seps, slice_t *item) {
   size_t i;
   for (i = 0; i < rest->n; i++) {
     char c = rest->p[i];
-    if (c == '(') paren++;
-    else if (c == ')') { if (--paren < 0) return -EINVAL; }
-    else if (c == '[') brack++;
-    else if (c == ']') { if (--brack < 0) return -EINVAL; }
-    else if (!paren && !brack && strchr(seps, c)) break;
+    if (c == '(')
+      paren++;
+    else if (c == ')') {
+      if (--paren < 0)
+        return -EINVAL;
+    } else if (c == '[')
+      brack++;
+    else if (c == ']') {
+      if (--brack < 0)
+        return -EINVAL;
+    } else if (!paren && !brack && strchr(seps, c))
+      break;
   }
   if (paren || brack)
     return -EINVAL;
   item->p = rest->p;
   item->n = i;
-  if (i < rest->n) { rest->p += i + 1; rest->n -= i + 1; }
-  else { rest->p += i; rest->n = 0; }
+  if (i < rest->n) {
+    rest->p += i + 1;
+    rest->n -= i + 1;
+  } else {
+    rest->p += i;
+    rest->n = 0;
+  }
   return 0;
 }
 
@@ -172,12 +195,18 @@ static int parse_decimal(slice_t s, double *out) {
     return -EINVAL;
   for (size_t i = 0; i < s.n; i++) {
     char c = s.p[i];
-    if (c == '.' && !seen_dot) { seen_dot = 1; continue; }
+    if (c == '.' && !seen_dot) {
+      seen_dot = 1;
+      continue;
+    }
     if (!isdigit((unsigned char)c))
       return -EINVAL;
     seen_digit = 1;
-    if (seen_dot) { scale /= 10; v += (c - '0') * scale; }
-    else v = v * 10 + (c - '0');
+    if (seen_dot) {
+      scale /= 10;
+      v += (c - '0') * scale;
+    } else
+      v = v * 10 + (c - '0');
     if (v > 1e12)
       return -ERANGE;
   }
@@ -191,8 +220,11 @@ static int parse_decimal(slice_t s, double *out) {
 static int parse_duration_ns(slice_t s, uint64_t *out) {
   double v, mult = 1e9;
   s = trim(s);
-  if (s.n > 2 && s.p[s.n - 2] == 'm' && s.p[s.n - 1] == 's') { mult = 1e6; s.n -= 2; }
-  else if (s.n > 1 && s.p[s.n - 1] == 's') s.n -= 1;
+  if (s.n > 2 && s.p[s.n - 2] == 'm' && s.p[s.n - 1] == 's') {
+    mult = 1e6;
+    s.n -= 2;
+  } else if (s.n > 1 && s.p[s.n - 1] == 's')
+    s.n -= 1;
   if (parse_decimal(s, &v) < 0)
     return -EINVAL;
   /* Nanoseconds in a uint64_t: converting a larger double is undefined
@@ -241,7 +273,7 @@ static int lookup_code(const struct name_code *t, size_t n, slice_t s, int *out)
 
 static int parse_addr(perr_t *pe, slice_t v, inj_rule_t *r) {
   char buf[64];
-  slice_t a = v, pfx = { NULL, 0 };
+  slice_t a = v, pfx = {NULL, 0};
   const char *slash = NULL;
   int family;
   unsigned maxbits;
@@ -279,8 +311,8 @@ static int parse_addr(perr_t *pe, slice_t v, inj_rule_t *r) {
   if (pfx.p) {
     uint64_t bits;
     if (parse_u64(pfx, &bits) < 0 || bits > maxbits)
-      return fail(pe, family == AF_INET ? "prefix length must be 0..32"
-                                        : "prefix length must be 0..128", v);
+      return fail(
+        pe, family == AF_INET ? "prefix length must be 0..32" : "prefix length must be 0..128", v);
     r->prefix = (uint8_t)bits;
   } else {
     r->prefix = (uint8_t)maxbits;
@@ -288,8 +320,10 @@ static int parse_addr(perr_t *pe, slice_t v, inj_rule_t *r) {
   /* Keep the address masked so matching is a plain prefix compare. */
   for (unsigned i = 0; i < 16; i++) {
     unsigned lo = i * 8;
-    if (lo >= r->prefix) r->addr[i] = 0;
-    else if (lo + 8 > r->prefix) r->addr[i] &= (uint8_t)(0xff << (8 - (r->prefix - lo)));
+    if (lo >= r->prefix)
+      r->addr[i] = 0;
+    else if (lo + 8 > r->prefix)
+      r->addr[i] &= (uint8_t)(0xff << (8 - (r->prefix - lo)));
   }
   r->addr_family = (uint16_t)family;
   r->has_addr = 1;
@@ -300,8 +334,8 @@ static int parse_port(perr_t *pe, slice_t v, inj_rule_t *r) {
   uint64_t lo, hi;
   const char *dash = memchr(v.p, '-', v.n);
   if (dash) {
-    slice_t a = { v.p, (size_t)(dash - v.p) };
-    slice_t b = { dash + 1, v.n - a.n - 1 };
+    slice_t a = {v.p, (size_t)(dash - v.p)};
+    slice_t b = {dash + 1, v.n - a.n - 1};
     if (parse_u64(a, &lo) < 0 || parse_u64(b, &hi) < 0 || lo > 65535 || hi > 65535)
       return fail(pe, "port range must be N-M with 0 <= N <= M <= 65535", v);
     if (lo > hi)
@@ -330,21 +364,24 @@ static int parse_when(perr_t *pe, slice_t v, inj_rule_t *r) {
     return 0;
   }
   if (!args.p)
-    return fail(pe, "unknown schedule (always, first(K), after(K), every(N), "
-                    "prob(P[,SEED]), pattern(XO..), down(T), window(A,B))", v);
+    return fail(pe,
+                "unknown schedule (always, first(K), after(K), every(N), "
+                "prob(P[,SEED]), pattern(XO..), down(T), window(A,B))",
+                v);
   if (slice_eq(name, "first") || slice_eq(name, "after") || slice_eq(name, "every")) {
     if (parse_u64(args, &u) < 0)
       return fail(pe, "expected a whole number", v);
     if (slice_eq(name, "every") && u == 0)
       return fail(pe, "every(N) needs N >= 1", v);
     r->k = u;
-    r->when = slice_eq(name, "first") ? INJ_WHEN_FIRST
-            : slice_eq(name, "after") ? INJ_WHEN_AFTER : INJ_WHEN_EVERY;
+    r->when = slice_eq(name, "first")   ? INJ_WHEN_FIRST
+              : slice_eq(name, "after") ? INJ_WHEN_AFTER
+                                        : INJ_WHEN_EVERY;
     return 0;
   }
   if (slice_eq(name, "prob")) {
     const char *comma = memchr(args.p, ',', args.n);
-    slice_t ps = args, ss = { NULL, 0 };
+    slice_t ps = args, ss = {NULL, 0};
     double p;
     if (comma) {
       ps.n = (size_t)(comma - args.p);
@@ -384,7 +421,7 @@ static int parse_when(perr_t *pe, slice_t v, inj_rule_t *r) {
   }
   if (slice_eq(name, "window")) {
     const char *comma = memchr(args.p, ',', args.n);
-    slice_t a = args, b = { NULL, 0 };
+    slice_t a = args, b = {NULL, 0};
     if (comma) {
       a.n = (size_t)(comma - args.p);
       b.p = comma + 1;
@@ -398,19 +435,25 @@ static int parse_when(perr_t *pe, slice_t v, inj_rule_t *r) {
     r->when = INJ_WHEN_WINDOW;
     return 0;
   }
-  return fail(pe, "unknown schedule (always, first(K), after(K), every(N), "
-                  "prob(P[,SEED]), pattern(XO..), down(T), window(A,B))", v);
+  return fail(pe,
+              "unknown schedule (always, first(K), after(K), every(N), "
+              "prob(P[,SEED]), pattern(XO..), down(T), window(A,B))",
+              v);
 }
 
 /* The asynchronous errors that model a real network event, and the
    faithful action each one is (README: "real event -> rule"). */
 static int async_action(int code) {
   switch (code) {
-  case ECONNREFUSED: return INJ_DO_ASYNC;
-  case ETIMEDOUT:    return INJ_DO_HANG;
+  case ECONNREFUSED:
+    return INJ_DO_ASYNC;
+  case ETIMEDOUT:
+    return INJ_DO_HANG;
   case ENETUNREACH:
-  case EHOSTUNREACH: return INJ_DO_UNREACH;
-  default:           return -1;
+  case EHOSTUNREACH:
+    return INJ_DO_UNREACH;
+  default:
+    return -1;
   }
 }
 
@@ -456,8 +499,8 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     return 0;
   }
   if (slice_eq(name, "errno") || slice_eq(name, "async")) {
-    if (!args.p || lookup_code(errno_table, sizeof errno_table / sizeof *errno_table,
-                               args, &code) < 0)
+    if (!args.p ||
+        lookup_code(errno_table, sizeof errno_table / sizeof *errno_table, args, &code) < 0)
       return fail(pe, "unknown errno (use a name such as ECONNREFUSED, or a number)", v);
     if (slice_eq(name, "errno")) {
       r->action = INJ_DO_ERRNO;
@@ -467,9 +510,11 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
          event delivers asynchronously are accepted. */
       int a = async_action(code);
       if (a < 0)
-        return fail(pe, "async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or "
-                        "EHOSTUNREACH (reset for an accepted-then-reset peer, "
-                        "errno(E) for a synchronous failure)", v);
+        return fail(pe,
+                    "async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or "
+                    "EHOSTUNREACH (reset for an accepted-then-reset peer, "
+                    "errno(E) for a synchronous failure)",
+                    v);
       r->action = (uint8_t)a;
     }
     r->code = code;
@@ -483,7 +528,7 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     return 0;
   }
   if (slice_eq(name, "eai")) {
-    slice_t a = trim(args), t = { NULL, 0 };
+    slice_t a = trim(args), t = {NULL, 0};
     const char *comma = args.p ? memchr(a.p, ',', a.n) : NULL;
     int found = 0;
     if (comma) {
@@ -507,12 +552,22 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
     r->code = code;
     return 0;
   }
-  return fail(pe, "unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-                  "reset[(N)], async(E), eai(EAI_X[,T]), pass)", v);
+  return fail(pe,
+              "unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
+              "reset[(N)], async(E), eai(EAI_X[,T]), pass)",
+              v);
 }
 
-enum { F_ADDR = 1, F_PORT = 2, F_PATH = 4, F_HOST = 8, F_FAMILY = 16,
-       F_TYPE = 32, F_WHEN = 64, F_DO = 128 };
+enum {
+  F_ADDR = 1,
+  F_PORT = 2,
+  F_PATH = 4,
+  F_HOST = 8,
+  F_FAMILY = 16,
+  F_TYPE = 32,
+  F_WHEN = 64,
+  F_DO = 128
+};
 
 static int parse_rule(perr_t *pe, slice_t text, inj_rule_t *r) {
   slice_t rest = text, item;
@@ -558,14 +613,22 @@ static int parse_rule(perr_t *pe, slice_t text, inj_rule_t *r) {
     val.n = item.n - (size_t)(eq - item.p) - 1;
     val = trim(val);
 
-    if (slice_eq(key, "addr")) bit = F_ADDR;
-    else if (slice_eq(key, "port")) bit = F_PORT;
-    else if (slice_eq(key, "path")) bit = F_PATH;
-    else if (slice_eq(key, "host")) bit = F_HOST;
-    else if (slice_eq(key, "family")) bit = F_FAMILY;
-    else if (slice_eq(key, "type")) bit = F_TYPE;
-    else if (slice_eq(key, "when")) bit = F_WHEN;
-    else if (slice_eq(key, "do")) bit = F_DO;
+    if (slice_eq(key, "addr"))
+      bit = F_ADDR;
+    else if (slice_eq(key, "port"))
+      bit = F_PORT;
+    else if (slice_eq(key, "path"))
+      bit = F_PATH;
+    else if (slice_eq(key, "host"))
+      bit = F_HOST;
+    else if (slice_eq(key, "family"))
+      bit = F_FAMILY;
+    else if (slice_eq(key, "type"))
+      bit = F_TYPE;
+    else if (slice_eq(key, "when"))
+      bit = F_WHEN;
+    else if (slice_eq(key, "do"))
+      bit = F_DO;
     else
       return fail(pe, "unknown key (addr, port, path, host, family, type, when, do)", item);
     if (seen & bit)
@@ -585,28 +648,44 @@ static int parse_rule(perr_t *pe, slice_t text, inj_rule_t *r) {
       return fail(pe, "family/type apply only to socket", item);
 
     switch (bit) {
-    case F_ADDR: rc = parse_addr(pe, val, r); break;
-    case F_PORT: rc = parse_port(pe, val, r); break;
+    case F_ADDR:
+      rc = parse_addr(pe, val, r);
+      break;
+    case F_PORT:
+      rc = parse_port(pe, val, r);
+      break;
     case F_PATH:
     case F_HOST:
       rc = slice_copy(val, r->glob, sizeof r->glob) < 0
-             ? fail(pe, "pattern longer than 127 bytes", item) : 0;
+             ? fail(pe, "pattern longer than 127 bytes", item)
+             : 0;
       break;
     case F_FAMILY:
-      if (slice_eq(val, "inet")) r->sock_family = AF_INET;
-      else if (slice_eq(val, "inet6")) r->sock_family = AF_INET6;
-      else if (slice_eq(val, "unix")) r->sock_family = AF_UNIX;
-      else return fail(pe, "family must be inet, inet6 or unix", item);
+      if (slice_eq(val, "inet"))
+        r->sock_family = AF_INET;
+      else if (slice_eq(val, "inet6"))
+        r->sock_family = AF_INET6;
+      else if (slice_eq(val, "unix"))
+        r->sock_family = AF_UNIX;
+      else
+        return fail(pe, "family must be inet, inet6 or unix", item);
       rc = 0;
       break;
     case F_TYPE:
-      if (slice_eq(val, "stream")) r->sock_type = SOCK_STREAM;
-      else if (slice_eq(val, "dgram")) r->sock_type = SOCK_DGRAM;
-      else return fail(pe, "type must be stream or dgram", item);
+      if (slice_eq(val, "stream"))
+        r->sock_type = SOCK_STREAM;
+      else if (slice_eq(val, "dgram"))
+        r->sock_type = SOCK_DGRAM;
+      else
+        return fail(pe, "type must be stream or dgram", item);
       rc = 0;
       break;
-    case F_WHEN: rc = parse_when(pe, val, r); break;
-    default:     rc = parse_do(pe, val, r); break;
+    case F_WHEN:
+      rc = parse_when(pe, val, r);
+      break;
+    default:
+      rc = parse_do(pe, val, r);
+      break;
     }
     if (rc < 0)
       return rc;
@@ -635,7 +714,7 @@ static int parse_rule(perr_t *pe, slice_t text, inj_rule_t *r) {
 }
 
 int inj_spec_parse(const char *text, inj_spec_t *out, char *err, size_t errlen) {
-  perr_t pe = { err, errlen, 0 };
+  perr_t pe = {err, errlen, 0};
   slice_t rest, item;
 
   if (err && errlen)
@@ -647,7 +726,7 @@ int inj_spec_parse(const char *text, inj_spec_t *out, char *err, size_t errlen) 
   rest.p = text;
   rest.n = strlen(text);
   if (rest.n > INJ_SPEC_MAX) {
-    slice_t s = { text, 20 };
+    slice_t s = {text, 20};
     pe.rule_no = 1;
     return fail(&pe, "spec longer than 8192 bytes", s);
   }
@@ -658,7 +737,7 @@ int inj_spec_parse(const char *text, inj_spec_t *out, char *err, size_t errlen) 
       return fail(&pe, "unbalanced brackets or parentheses", rest);
     item = trim(item);
     if (!item.n) {
-      pe.rule_no--;      /* "a;;b" and a trailing ';' are not rules */
+      pe.rule_no--; /* "a;;b" and a trailing ';' are not rules */
       continue;
     }
     if (out->nrules == INJ_MAX_RULES)
@@ -693,15 +772,17 @@ int inj_glob_match(const char *pat, const char *s) {
     if (*pat == '[') {
       const char *p = pat + 1;
       int neg = 0, hit = 0;
-      if (*p == '!' || *p == '^') { neg = 1; p++; }
+      if (*p == '!' || *p == '^') {
+        neg = 1;
+        p++;
+      }
       /* The first member may be ']' (as in fnmatch); a set that never
        * closes must stop at the NUL, not read past it. */
       do {
         if (*p == '\0')
           break;
         if (p[1] == '-' && p[2] && p[2] != ']') {
-          if ((unsigned char)*s >= (unsigned char)p[0] &&
-              (unsigned char)*s <= (unsigned char)p[2])
+          if ((unsigned char)*s >= (unsigned char)p[0] && (unsigned char)*s <= (unsigned char)p[2])
             hit = 1;
           p += 3;
         } else {
@@ -773,7 +854,7 @@ int inj_match_sockaddr(const inj_rule_t *r, const void *sa_, size_t salen) {
     return inj_glob_match(r->glob, path);
   }
   if (r->glob[0])
-    return 0;  /* a path rule never matches an inet address */
+    return 0; /* a path rule never matches an inet address */
   if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
     const struct sockaddr_in *in = sa_;
     addr = (const uint8_t *)&in->sin_addr;
@@ -814,15 +895,21 @@ uint64_t inj__prob_draw(uint64_t seed, uint64_t n) {
 
 int inj_when_fires(const inj_rule_t *r, uint64_t n, uint64_t elapsed_ns) {
   switch (r->when) {
-  case INJ_WHEN_ALWAYS:  return 1;
-  case INJ_WHEN_FIRST:   return n < r->k;
-  case INJ_WHEN_AFTER:   return n >= r->k;
-  case INJ_WHEN_EVERY:   return (n + 1) % r->k == 0;
+  case INJ_WHEN_ALWAYS:
+    return 1;
+  case INJ_WHEN_FIRST:
+    return n < r->k;
+  case INJ_WHEN_AFTER:
+    return n >= r->k;
+  case INJ_WHEN_EVERY:
+    return (n + 1) % r->k == 0;
   case INJ_WHEN_PROB:
     return r->prob_always || inj__prob_draw(r->seed, n) < r->prob_threshold;
-  case INJ_WHEN_PATTERN: return r->pattern[n % r->pattern_len] == 'X';
+  case INJ_WHEN_PATTERN:
+    return r->pattern[n % r->pattern_len] == 'X';
   case INJ_WHEN_WINDOW:
     return elapsed_ns >= r->win_start_ns && elapsed_ns < r->win_end_ns;
-  default:               return 0;
+  default:
+    return 0;
   }
 }

@@ -57,8 +57,10 @@ int inj_stats_open(const char *path, inj_stats_view_t *out) {
   {
     const inj_stats_page_t *pg = p;
     uint64_t magic = __atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE);
-    if (magic == 0) rc = -EAGAIN;
-    else if (magic != INJ_STATS_MAGIC || pg->version != INJ_STATS_VERSION) rc = -EPROTO;
+    if (magic == 0)
+      rc = -EAGAIN;
+    else if (magic != INJ_STATS_MAGIC || pg->version != INJ_STATS_VERSION)
+      rc = -EPROTO;
     if (rc < 0) {
       munmap(p, sizeof(inj_stats_page_t));
       goto out;
@@ -90,7 +92,7 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_recor
   do {
     s1 = __atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1)
-      continue;        /* writer in progress */
+      continue; /* writer in progress */
     memcpy(out, rec, sizeof *out);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     s2 = __atomic_load_n(&rec->seq, __ATOMIC_RELAXED);
@@ -130,8 +132,7 @@ int inj__stats_attach(const char *path, const inj_spec_t *s, inj_stats_page_t **
      lock must be dropped explicitly: the mapping keeps the open file
      description (and with it an flock) alive after close(). */
   flock(fd, LOCK_EX);
-  if (fstat(fd, &st) < 0 ||
-      ((size_t)st.st_size < sizeof *pg && ftruncate(fd, sizeof *pg) < 0)) {
+  if (fstat(fd, &st) < 0 || ((size_t)st.st_size < sizeof *pg && ftruncate(fd, sizeof *pg) < 0)) {
     rc = -errno;
     goto out;
   }

@@ -52,13 +52,12 @@ static void lang_record(int fd, int op) {
   char line[6144];
   int n, m, lfd;
 
-  if (cb == NULL || g_lang_path[0] == '\0' ||
-      (g_lang_finalizing != NULL && g_lang_finalizing()))
+  if (cb == NULL || g_lang_path[0] == '\0' || (g_lang_finalizing != NULL && g_lang_finalizing()))
     return;
-  n = snprintf(line, sizeof line,
-               "{\"pid\":%d,\"fd\":%d,\"t\":%llu,\"lang\":\"%s\",\"kind\":\"%s\",\"stack\":",
-               (int)getpid(), fd, (unsigned long long)inj__mono_ns(CLOCK_MONOTONIC), g_lang_name,
-               kind_of(op));
+  n = snprintf(
+    line, sizeof line,
+    "{\"pid\":%d,\"fd\":%d,\"t\":%llu,\"lang\":\"%s\",\"kind\":\"%s\",\"stack\":", (int)getpid(),
+    fd, (unsigned long long)inj__mono_ns(CLOCK_MONOTONIC), g_lang_name, kind_of(op));
   m = cb(fd, op, line + n, (int)sizeof line - n - 3);
   if (m <= 0 || m > (int)sizeof line - n - 3)
     return;
@@ -73,7 +72,6 @@ static void lang_record(int fd, int op) {
   }
   close(lfd);
 }
-
 
 void inj__track_fd(int fd, int op) {
   inj_fd_record_t *rec;
@@ -102,4 +100,3 @@ void inj__track_fd(int fd, int op) {
   __atomic_store_n(&rec->seq, (s | 1) + 1, __ATOMIC_RELEASE);
   lang_record(fd, op);
 }
-

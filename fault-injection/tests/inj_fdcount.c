@@ -22,7 +22,7 @@ static int count_fds(void) {
     if (e->d_name[0] != '.')
       n++;
   closedir(d);
-  return n - 1;   /* the DIR's own fd */
+  return n - 1; /* the DIR's own fd */
 }
 
 int main(int argc, char **argv) {
@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 0; i < 50; i++) {
-    struct addrinfo *res = NULL, hints = { .ai_family = AF_INET, .ai_flags = AI_NUMERICHOST };
+    struct addrinfo *res = NULL, hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd >= 0) {
       connect(fd, (struct sockaddr *)&a, sizeof a);
@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
       if (fd >= 0)
         close(fd);
     }
-    usleep(2000);   /* let the control-file poll interval pass a few times */
+    usleep(2000); /* let the control-file poll interval pass a few times */
   }
   printf("%d\n", count_fds());
   return 0;

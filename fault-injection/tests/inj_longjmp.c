@@ -36,7 +36,7 @@ static void on_alarm(int sig) {
 
 static const char *attempt(int port) {
   static char buf[32];
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   volatile int fd = socket(AF_INET, SOCK_STREAM, 0);
   const char *r;
 
@@ -69,12 +69,11 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_alarm;
   sigaction(SIGALRM, &sa, NULL);
   snprintf(first, sizeof first, "%s", attempt(port));
-  if (argc > 3)   /* now give the log FIFO a reader, so logging goes on */
+  if (argc > 3) /* now give the log FIFO a reader, so logging goes on */
     rdfd = open(argv[3], O_RDONLY | O_NONBLOCK);
   printf("first=%s second=%s", first, attempt(port));
   if (inj_stats_open(argv[2], &v) == 0) {
-    printf(" undecided=%llu seq=%llu\n",
-           (unsigned long long)inj_stats_load(&v.page->undecided),
+    printf(" undecided=%llu seq=%llu\n", (unsigned long long)inj_stats_load(&v.page->undecided),
            (unsigned long long)inj_stats_load(&v.page->seq));
     inj_stats_close(&v);
   } else {

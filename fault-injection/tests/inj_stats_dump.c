@@ -31,8 +31,7 @@ int main(int argc, char **argv) {
   p = v.page;
   printf("pid=%u\nnrules=%u\ngeneration=%llu\ninjected_total=%llu\nseq=%llu\n"
          "control_errors=%llu\nattached=%llu\nfd_track=%u\nobserved_total=%llu\n",
-         p->pid, p->nrules,
-         (unsigned long long)inj_stats_load(&p->generation),
+         p->pid, p->nrules, (unsigned long long)inj_stats_load(&p->generation),
          (unsigned long long)inj_stats_load(&p->injected_total),
          (unsigned long long)inj_stats_load(&p->seq),
          (unsigned long long)inj_stats_load(&p->control_errors),
@@ -43,8 +42,7 @@ int main(int argc, char **argv) {
            (unsigned long long)inj_stats_load(&p->rules[i].calls_seen),
            (unsigned long long)inj_stats_load(&p->rules[i].matched),
            (unsigned long long)inj_stats_load(&p->rules[i].injected),
-           (unsigned long long)inj_stats_load(&p->rules[i].observed),
-           p->rules[i].text);
+           (unsigned long long)inj_stats_load(&p->rules[i].observed), p->rules[i].text);
   if (argc > 2) {
     inj_fd_record_t r;
     int fd = atoi(argv[2]);

@@ -31,11 +31,17 @@ static void *worker(void *arg) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 0; i < iterations; i++) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) { oth++; continue; }
+    if (fd < 0) {
+      oth++;
+      continue;
+    }
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-      if (errno == ENETUNREACH) inj++;
-      else if (errno == ECONNREFUSED) ref++;
-      else oth++;
+      if (errno == ENETUNREACH)
+        inj++;
+      else if (errno == ECONNREFUSED)
+        ref++;
+      else
+        oth++;
     } else {
       oth++;
     }

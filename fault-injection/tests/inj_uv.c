@@ -27,7 +27,7 @@ static void close_all(void) {
 static void connect_cb(uv_connect_t *r, int status) {
   (void)r;
   if (status == UV_ECANCELED)
-    return;   /* our own close after a timeout */
+    return; /* our own close after a timeout */
   printf("cb %s\n", status ? uv_err_name(status) : "OK");
   close_all();
 }

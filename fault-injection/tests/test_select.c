@@ -44,8 +44,16 @@ static struct sockaddr_in6 v6(const char *a, int port) {
   return in6;
 }
 
-#define M4(r, a, p) ({ struct sockaddr_in s_ = v4(a, p); inj_match_sockaddr(r, &s_, sizeof s_); })
-#define M6(r, a, p) ({ struct sockaddr_in6 s_ = v6(a, p); inj_match_sockaddr(r, &s_, sizeof s_); })
+#define M4(r, a, p)                                                                                \
+  ({                                                                                               \
+    struct sockaddr_in s_ = v4(a, p);                                                              \
+    inj_match_sockaddr(r, &s_, sizeof s_);                                                         \
+  })
+#define M6(r, a, p)                                                                                \
+  ({                                                                                               \
+    struct sockaddr_in6 s_ = v6(a, p);                                                             \
+    inj_match_sockaddr(r, &s_, sizeof s_);                                                         \
+  })
 
 static void test_cidr_port(void **state) {
   const inj_rule_t *r;
@@ -56,7 +64,7 @@ static void test_cidr_port(void **state) {
   assert_false(M4(r, "128.0.0.1", 9));
   assert_false(M4(r, "127.0.0.1", 10));
   assert_false(M6(r, "::1", 9));
-  assert_true(M6(r, "::ffff:127.0.0.1", 9));     /* v4-mapped on a dual-stack socket */
+  assert_true(M6(r, "::ffff:127.0.0.1", 9)); /* v4-mapped on a dual-stack socket */
   r = rule("connect:addr=10.1.2.128/25:do=refuse");
   assert_true(M4(r, "10.1.2.200", 1));
   assert_false(M4(r, "10.1.2.127", 1));
@@ -66,7 +74,7 @@ static void test_cidr_port(void **state) {
   assert_false(M6(r, "fec0::1", 1500));
   assert_false(M6(r, "fe80::1", 2001));
   assert_false(M4(r, "10.0.0.1", 1500));
-  r = rule("connect:port=9:do=refuse");      /* no addr: any inet/inet6 */
+  r = rule("connect:port=9:do=refuse"); /* no addr: any inet/inet6 */
   assert_true(M4(r, "1.2.3.4", 9));
   assert_true(M6(r, "::1", 9));
   assert_false(inj_match_sockaddr(r, NULL, 0));
@@ -79,7 +87,7 @@ static void test_unix_path(void **state) {
   memset(&un, 0, sizeof un);
   un.sun_family = AF_UNIX;
   strcpy(un.sun_path, "/run/app/api.sock");
-  r = rule("connect:do=refuse");             /* inet rules ignore AF_UNIX */
+  r = rule("connect:do=refuse"); /* inet rules ignore AF_UNIX */
   assert_false(inj_match_sockaddr(r, &un, sizeof un));
   r = rule("connect:path=/run/*.sock:do=errno(ECONNREFUSED)");
   assert_true(inj_match_sockaddr(r, &un, sizeof un));
@@ -132,7 +140,7 @@ static void test_first_after_every(void **state) {
   r = rule("connect:when=every(3):do=refuse");
   assert_false(inj_when_fires(r, 0, 0));
   assert_false(inj_when_fires(r, 1, 0));
-  assert_true(inj_when_fires(r, 2, 0));   /* the 3rd call */
+  assert_true(inj_when_fires(r, 2, 0)); /* the 3rd call */
   assert_true(inj_when_fires(r, 5, 0));
   assert_int_equal(count_fires(r, 0, 99), 33);
   r = rule("connect:when=first(0):do=refuse");
@@ -153,8 +161,8 @@ static void test_prob_reproducible(void **state) {
       same = 0;
     na += (unsigned)fa;
   }
-  assert_false(same);                        /* the seed matters */
-  assert_in_range(na, 2800, 3200);           /* ~30 % (binomial sd ~46) */
+  assert_false(same);              /* the seed matters */
+  assert_in_range(na, 2800, 3200); /* ~30 % (binomial sd ~46) */
   /* The n-th decision depends on n only, not on the order of evaluation. */
   assert_int_equal(inj_when_fires(&a, 777, 0), inj_when_fires(&b, 777, 0));
   assert_int_equal(count_fires(rule("connect:when=prob(0):do=refuse"), 0, 1000), 0);

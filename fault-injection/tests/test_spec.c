@@ -13,7 +13,7 @@
 
 #include "inj.h"
 
-static inj_spec_t spec;   /* 32 rules of ~400 bytes: keep off the stack */
+static inj_spec_t spec; /* 32 rules of ~400 bytes: keep off the stack */
 static char err[256];
 
 static void parse_ok(const char *text) {
@@ -43,7 +43,7 @@ static void test_connect_refuse_first(void **state) {
   assert_int_equal(r->addr_family, AF_INET);
   assert_int_equal(r->prefix, 8);
   assert_int_equal(r->addr[0], 127);
-  assert_int_equal(r->addr[1], 0);   /* masked */
+  assert_int_equal(r->addr[1], 0); /* masked */
   assert_int_equal(r->port_lo, 9);
   assert_int_equal(r->port_hi, 9);
   assert_int_equal(r->when, INJ_WHEN_FIRST);
@@ -59,8 +59,8 @@ static void test_three_rules_from_readme(void **state) {
            "open:path=*.db-wal:do=errno(EMFILE); "
            "getaddrinfo:host=*.example:do=eai(EAI_AGAIN)");
   assert_int_equal(spec.nrules, 3);
-  assert_int_equal(spec.opmask, (1u << INJ_OP_CONNECT) | (1u << INJ_OP_OPEN) |
-                                    (1u << INJ_OP_GETADDRINFO));
+  assert_int_equal(spec.opmask,
+                   (1u << INJ_OP_CONNECT) | (1u << INJ_OP_OPEN) | (1u << INJ_OP_GETADDRINFO));
   assert_string_equal(spec.rules[1].glob, "*.db-wal");
   assert_int_equal(spec.rules[1].action, INJ_DO_ERRNO);
   assert_int_equal(spec.rules[1].code, EMFILE);
@@ -178,118 +178,96 @@ static void test_max_rules(void **state) {
   assert_string_equal(err, "rule 33: too many rules (at most 32) near 'open:do=errno(EIO)'");
 }
 
-struct bad { const char *spec; const char *msg; };
+struct bad {
+  const char *spec;
+  const char *msg;
+};
 
 static const struct bad bad_specs[] = {
-  { "conect:do=refuse",
-    "rule 1: unknown operation (connect, bind, socket, getaddrinfo, open) near 'conect'" },
-  { "connect:do=refuse;;open:when=first(1)",
-    "rule 2: missing do=ACTION near 'open:when=first(1)'" },
-  { "connect:port=9",
-    "rule 1: missing do=ACTION near 'connect:port=9'" },
-  { "connect:port:do=refuse",
-    "rule 1: expected KEY=VALUE near 'port'" },
-  { "connect:colour=red:do=refuse",
-    "rule 1: unknown key (addr, port, path, host, family, type, when, do) near 'colour=red'" },
-  { "connect:port=9:port=10:do=refuse",
-    "rule 1: key given twice near 'port=10'" },
-  { "connect:port=:do=refuse",
-    "rule 1: empty value near 'port='" },
-  { "connect::do=refuse",
-    "rule 1: empty field near 'do=refuse'" },
-  { "connect:addr=300.1.1.1:do=refuse",
-    "rule 1: bad IPv4 address near '300.1.1.1'" },
-  { "connect:addr=10.0.0.0/33:do=refuse",
-    "rule 1: prefix length must be 0..32 near '10.0.0.0/33'" },
-  { "connect:addr=[::1]/129:do=refuse",
-    "rule 1: prefix length must be 0..128 near '[::1]/129'" },
-  { "connect:addr=[::g]:do=refuse",
-    "rule 1: bad IPv6 address near '[::g]'" },
-  { "connect:addr=::1:do=refuse",
-    "rule 1: empty address (write IPv6 in brackets, e.g. addr=[::1]/128) near ''" },
-  { "connect:addr=[::1:do=refuse",
-    "rule 1: unbalanced brackets or parentheses near 'connect:addr=[::1:do=refuse'" },
-  { "connect:port=70000:do=refuse",
-    "rule 1: port must be 0..65535 near '70000'" },
-  { "connect:port=90-80:do=refuse",
-    "rule 1: port range is reversed near '90-80'" },
-  { "connect:port=a-b:do=refuse",
-    "rule 1: port range must be N-M with 0 <= N <= M <= 65535 near 'a-b'" },
-  { "connect:when=sometimes:do=refuse",
-    "rule 1: unknown schedule (always, first(K), after(K), every(N), prob(P[,SEED]), "
-    "pattern(XO..), down(T), window(A,B)) near 'sometimes'" },
-  { "connect:when=first(x):do=refuse",
-    "rule 1: expected a whole number near 'first(x)'" },
-  { "connect:when=first(3:do=refuse",
-    "rule 1: unbalanced brackets or parentheses near 'connect:when=first(3:do=refuse'" },
-  { "connect:when=first(3)x:do=refuse",
-    "rule 1: expected NAME(ARGS) near 'first(3)x'" },
-  { "connect:when=always(1):do=refuse",
-    "rule 1: always takes no argument near 'always(1)'" },
-  { "connect:when=every(0):do=refuse",
-    "rule 1: every(N) needs N >= 1 near 'every(0)'" },
-  { "connect:when=prob(1.5):do=refuse",
-    "rule 1: probability must be a number in 0..1 near 'prob(1.5)'" },
-  { "connect:when=prob(0.5,abc):do=refuse",
-    "rule 1: seed must be a whole number near 'prob(0.5,abc)'" },
-  { "connect:when=pattern(XXAX):do=refuse",
-    "rule 1: outage pattern may hold only X (fail) and O (pass) near 'pattern(XXAX)'" },
-  { "connect:when=pattern():do=refuse",
-    "rule 1: empty outage pattern near 'pattern()'" },
-  { "connect:when=down(soon):do=refuse",
-    "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(soon)'" },
-  { "connect:when=window(5,2):do=refuse",
-    "rule 1: window end before its start near 'window(5,2)'" },
-  { "connect:when=window(5):do=refuse",
-    "rule 1: window(A,B) needs two durations near 'window(5)'" },
+  {"conect:do=refuse",
+   "rule 1: unknown operation (connect, bind, socket, getaddrinfo, open) near 'conect'"},
+  {"connect:do=refuse;;open:when=first(1)", "rule 2: missing do=ACTION near 'open:when=first(1)'"},
+  {"connect:port=9", "rule 1: missing do=ACTION near 'connect:port=9'"},
+  {"connect:port:do=refuse", "rule 1: expected KEY=VALUE near 'port'"},
+  {"connect:colour=red:do=refuse",
+   "rule 1: unknown key (addr, port, path, host, family, type, when, do) near 'colour=red'"},
+  {"connect:port=9:port=10:do=refuse", "rule 1: key given twice near 'port=10'"},
+  {"connect:port=:do=refuse", "rule 1: empty value near 'port='"},
+  {"connect::do=refuse", "rule 1: empty field near 'do=refuse'"},
+  {"connect:addr=300.1.1.1:do=refuse", "rule 1: bad IPv4 address near '300.1.1.1'"},
+  {"connect:addr=10.0.0.0/33:do=refuse", "rule 1: prefix length must be 0..32 near '10.0.0.0/33'"},
+  {"connect:addr=[::1]/129:do=refuse", "rule 1: prefix length must be 0..128 near '[::1]/129'"},
+  {"connect:addr=[::g]:do=refuse", "rule 1: bad IPv6 address near '[::g]'"},
+  {"connect:addr=::1:do=refuse",
+   "rule 1: empty address (write IPv6 in brackets, e.g. addr=[::1]/128) near ''"},
+  {"connect:addr=[::1:do=refuse",
+   "rule 1: unbalanced brackets or parentheses near 'connect:addr=[::1:do=refuse'"},
+  {"connect:port=70000:do=refuse", "rule 1: port must be 0..65535 near '70000'"},
+  {"connect:port=90-80:do=refuse", "rule 1: port range is reversed near '90-80'"},
+  {"connect:port=a-b:do=refuse",
+   "rule 1: port range must be N-M with 0 <= N <= M <= 65535 near 'a-b'"},
+  {"connect:when=sometimes:do=refuse",
+   "rule 1: unknown schedule (always, first(K), after(K), every(N), prob(P[,SEED]), "
+   "pattern(XO..), down(T), window(A,B)) near 'sometimes'"},
+  {"connect:when=first(x):do=refuse", "rule 1: expected a whole number near 'first(x)'"},
+  {"connect:when=first(3:do=refuse",
+   "rule 1: unbalanced brackets or parentheses near 'connect:when=first(3:do=refuse'"},
+  {"connect:when=first(3)x:do=refuse", "rule 1: expected NAME(ARGS) near 'first(3)x'"},
+  {"connect:when=always(1):do=refuse", "rule 1: always takes no argument near 'always(1)'"},
+  {"connect:when=every(0):do=refuse", "rule 1: every(N) needs N >= 1 near 'every(0)'"},
+  {"connect:when=prob(1.5):do=refuse",
+   "rule 1: probability must be a number in 0..1 near 'prob(1.5)'"},
+  {"connect:when=prob(0.5,abc):do=refuse",
+   "rule 1: seed must be a whole number near 'prob(0.5,abc)'"},
+  {"connect:when=pattern(XXAX):do=refuse",
+   "rule 1: outage pattern may hold only X (fail) and O (pass) near 'pattern(XXAX)'"},
+  {"connect:when=pattern():do=refuse", "rule 1: empty outage pattern near 'pattern()'"},
+  {"connect:when=down(soon):do=refuse",
+   "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(soon)'"},
+  {"connect:when=window(5,2):do=refuse", "rule 1: window end before its start near 'window(5,2)'"},
+  {"connect:when=window(5):do=refuse", "rule 1: window(A,B) needs two durations near 'window(5)'"},
   /* longer than a year does not fit the nanosecond clock (fuzz_spec) */
-  { "connect:when=window(0,77777777777):do=refuse",
-    "rule 1: window(A,B) needs two durations near 'window(0,77777777777)'" },
-  { "connect:when=down(31536001):do=refuse",
-    "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'" },
-  { "connect:do=explode",
-    "rule 1: unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-    "reset[(N)], async(E), eai(EAI_X[,T]), pass) near 'explode'" },
-  { "connect:do=async(ECONNRESET)",
-    "rule 1: async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or EHOSTUNREACH "
-    "(reset for an accepted-then-reset peer, errno(E) for a synchronous failure) "
-    "near 'async(ECONNRESET)'" },
-  { "connect:do=unreachable(port)",
-    "rule 1: unreachable(net) or unreachable(host) near 'unreachable(port)'" },
-  { "connect:do=reset(-1)",
-    "rule 1: reset(N) needs a byte count near 'reset(-1)'" },
-  { "connect:do=pass(1)",
-    "rule 1: this action takes no argument near 'pass(1)'" },
-  { "connect:do=errno(ENOTANERRNO)",
-    "rule 1: unknown errno (use a name such as ECONNREFUSED, or a number) near 'errno(ENOTANERRNO)'" },
-  { "connect:do=refuse(1)",
-    "rule 1: this action takes no argument near 'refuse(1)'" },
-  { "getaddrinfo:do=eai(EAI_AGAIN,soon)",
-    "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, 1.5s or 250ms near 'eai(EAI_AGAIN,soon)'" },
-  { "getaddrinfo:do=eai(EAI_AGAIN,601)",
-    "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, 1.5s or 250ms near 'eai(EAI_AGAIN,601)'" },
-  { "getaddrinfo:do=eai(EAI_WHAT)",
-    "rule 1: unknown EAI code (EAI_AGAIN, EAI_FAIL, EAI_NONAME, ...) near 'eai(EAI_WHAT)'" },
-  { "open:path=*.db:do=refuse",
-    "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to connect near 'open:path=*.db:do=refuse'" },
-  { "bind:do=hang",
-    "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to connect near 'bind:do=hang'" },
-  { "connect:do=eai(EAI_AGAIN)",
-    "rule 1: eai(...) applies only to getaddrinfo near 'connect:do=eai(EAI_AGAIN)'" },
-  { "open:host=x:do=errno(EIO)",
-    "rule 1: host applies only to getaddrinfo near 'host=x'" },
-  { "getaddrinfo:port=53:do=eai(EAI_FAIL)",
-    "rule 1: addr/port apply only to connect and bind near 'port=53'" },
-  { "socket:path=/x:do=errno(EMFILE)",
-    "rule 1: path applies only to open (and AF_UNIX connect/bind) near 'path=/x'" },
-  { "connect:family=inet:do=refuse",
-    "rule 1: family/type apply only to socket near 'family=inet'" },
-  { "socket:family=ipx:do=errno(EMFILE)",
-    "rule 1: family must be inet, inet6 or unix near 'family=ipx'" },
-  { "socket:type=raw:do=errno(EMFILE)",
-    "rule 1: type must be stream or dgram near 'type=raw'" },
-  { "connect:path=/a:port=1:do=refuse",
-    "rule 1: path (AF_UNIX) cannot be combined with addr/port near 'connect:path=/a:port=1:do=refuse'" },
+  {"connect:when=window(0,77777777777):do=refuse",
+   "rule 1: window(A,B) needs two durations near 'window(0,77777777777)'"},
+  {"connect:when=down(31536001):do=refuse",
+   "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'"},
+  {"connect:do=explode",
+   "rule 1: unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
+   "reset[(N)], async(E), eai(EAI_X[,T]), pass) near 'explode'"},
+  {"connect:do=async(ECONNRESET)",
+   "rule 1: async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or EHOSTUNREACH "
+   "(reset for an accepted-then-reset peer, errno(E) for a synchronous failure) "
+   "near 'async(ECONNRESET)'"},
+  {"connect:do=unreachable(port)",
+   "rule 1: unreachable(net) or unreachable(host) near 'unreachable(port)'"},
+  {"connect:do=reset(-1)", "rule 1: reset(N) needs a byte count near 'reset(-1)'"},
+  {"connect:do=pass(1)", "rule 1: this action takes no argument near 'pass(1)'"},
+  {"connect:do=errno(ENOTANERRNO)", "rule 1: unknown errno (use a name such as ECONNREFUSED, or a "
+                                    "number) near 'errno(ENOTANERRNO)'"},
+  {"connect:do=refuse(1)", "rule 1: this action takes no argument near 'refuse(1)'"},
+  {"getaddrinfo:do=eai(EAI_AGAIN,soon)", "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, "
+                                         "1.5s or 250ms near 'eai(EAI_AGAIN,soon)'"},
+  {"getaddrinfo:do=eai(EAI_AGAIN,601)", "rule 1: eai(EAI_X,T): T is a delay up to 600 s, like 1, "
+                                        "1.5s or 250ms near 'eai(EAI_AGAIN,601)'"},
+  {"getaddrinfo:do=eai(EAI_WHAT)",
+   "rule 1: unknown EAI code (EAI_AGAIN, EAI_FAIL, EAI_NONAME, ...) near 'eai(EAI_WHAT)'"},
+  {"open:path=*.db:do=refuse", "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to "
+                               "connect near 'open:path=*.db:do=refuse'"},
+  {"bind:do=hang",
+   "rule 1: refuse/hang/timeout/unreachable/reset/async apply only to connect near 'bind:do=hang'"},
+  {"connect:do=eai(EAI_AGAIN)",
+   "rule 1: eai(...) applies only to getaddrinfo near 'connect:do=eai(EAI_AGAIN)'"},
+  {"open:host=x:do=errno(EIO)", "rule 1: host applies only to getaddrinfo near 'host=x'"},
+  {"getaddrinfo:port=53:do=eai(EAI_FAIL)",
+   "rule 1: addr/port apply only to connect and bind near 'port=53'"},
+  {"socket:path=/x:do=errno(EMFILE)",
+   "rule 1: path applies only to open (and AF_UNIX connect/bind) near 'path=/x'"},
+  {"connect:family=inet:do=refuse", "rule 1: family/type apply only to socket near 'family=inet'"},
+  {"socket:family=ipx:do=errno(EMFILE)",
+   "rule 1: family must be inet, inet6 or unix near 'family=ipx'"},
+  {"socket:type=raw:do=errno(EMFILE)", "rule 1: type must be stream or dgram near 'type=raw'"},
+  {"connect:path=/a:port=1:do=refuse", "rule 1: path (AF_UNIX) cannot be combined with addr/port "
+                                       "near 'connect:path=/a:port=1:do=refuse'"},
 };
 
 static void test_bad_specs(void **state) {
@@ -299,8 +277,7 @@ static void test_bad_specs(void **state) {
     if (rc != -EINVAL)
       fail_msg("spec '%s' accepted", bad_specs[i].spec);
     if (strcmp(err, bad_specs[i].msg))
-      fail_msg("spec '%s'\n  got  '%s'\n  want '%s'", bad_specs[i].spec, err,
-               bad_specs[i].msg);
+      fail_msg("spec '%s'\n  got  '%s'\n  want '%s'", bad_specs[i].spec, err, bad_specs[i].msg);
   }
 }
 

@@ -143,8 +143,8 @@ int gw_adapter_disconnect(gw_adapter_t *a, gw_adapter_disconnect_cb cb) {
 }
 
 void gw_adapter_destroy(gw_adapter_t *a) {
-  static const char *const states[] = {"created", "open", "connecting", "connected",
-                                       "disconnecting", "closed"};
+  static const char *const states[] = {"created",   "open",          "connecting",
+                                       "connected", "disconnecting", "closed"};
 
   if (a == NULL)
     return;
@@ -154,8 +154,9 @@ void gw_adapter_destroy(gw_adapter_t *a) {
    * itself, so a caller that breaks the rule is stopped here, loudly, in
    * release builds too: one comparison per adapter's life. */
   if (a->open_called && a->state != GW_ADAPTER_CLOSED) {
-    fprintf(stderr, "gw: adapter '%s' (%s) destroyed while %s, before its disconnect completed: "
-                    "its fds would leak\n",
+    fprintf(stderr,
+            "gw: adapter '%s' (%s) destroyed while %s, before its disconnect completed: "
+            "its fds would leak\n",
             a->cfg.name, a->vt->kind,
             (unsigned)a->state < GW_ARRAY_SIZE(states) ? states[a->state] : "in an unknown state");
     abort();

@@ -40,8 +40,8 @@ int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_
   }
   if (strspn(cfg->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
       strlen(cfg->name)) {
-    snprintf(err, errlen, "platform '%s': field 'name' may hold only letters, digits, '_', '-', '.'",
-             name);
+    snprintf(err, errlen,
+             "platform '%s': field 'name' may hold only letters, digits, '_', '-', '.'", name);
     return GW_ECONFIG;
   }
   if (cfg->kind[0] == '\0') {
@@ -62,9 +62,8 @@ int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_
   }
   if (!isfinite(cfg->disconnect_timeout_s) || cfg->disconnect_timeout_s < 0 ||
       cfg->disconnect_timeout_s > 600) {
-    snprintf(err, errlen,
-             "platform '%s': field 'disconnect_timeout' must be in (0, 600] s, got %g", name,
-             cfg->disconnect_timeout_s);
+    snprintf(err, errlen, "platform '%s': field 'disconnect_timeout' must be in (0, 600] s, got %g",
+             name, cfg->disconnect_timeout_s);
     return GW_ECONFIG;
   }
   if (cfg->max_responses < 0 || cfg->max_responses > 1000000) {

@@ -225,8 +225,8 @@ static void dispose_done_cb(gw_adapter_t *a, int status) {
   }
   if (status != 0) {
     /* A dispose that fails must not stop the watcher: log and go on. */
-    gw_runner_log(r, GW_LOG_DEBUG, "platform %s: disconnect of failed adapter: %s",
-                  d->p->cfg.name, uv_strerror(status));
+    gw_runner_log(r, GW_LOG_DEBUG, "platform %s: disconnect of failed adapter: %s", d->p->cfg.name,
+                  uv_strerror(status));
   }
   dispose_unlink(r, d);
   if (!d->timed_out) {
@@ -357,15 +357,15 @@ static void finish_attempt(gw_runner_t *r, platform_t *p, gw_outcome_t outcome, 
       /* Upstream's startup path: disconnect (bounded by the disconnect
        * timeout), then queue with attempts = 1 and a first retry in 30 s. */
       p->state = GW_PLATFORM_CONNECTING;
-      gw_runner_log(r, GW_LOG_WARN, "platform %s: first connect failed (%s: %s)", p->cfg.name,
-                    code, message);
+      gw_runner_log(r, GW_LOG_WARN, "platform %s: first connect failed (%s: %s)", p->cfg.name, code,
+                    message);
       dispose(r, p, a, outcome, CONT_QUEUE_STARTUP);
       break;
     }
     queue_entry(r, p, attempt, now + gw_backoff_ms(attempt));
-    gw_runner_log(r, GW_LOG_WARN, "platform %s: reconnect attempt %u failed (%s: %s); next in %llu s",
-                  p->cfg.name, attempt, code, message,
-                  (unsigned long long)(gw_backoff_ms(attempt) / 1000));
+    gw_runner_log(r, GW_LOG_WARN,
+                  "platform %s: reconnect attempt %u failed (%s: %s); next in %llu s", p->cfg.name,
+                  attempt, code, message, (unsigned long long)(gw_backoff_ms(attempt) / 1000));
 #ifdef GW_REGRESS
     if (regress_drop(r, p, a, outcome))
       break;
@@ -412,8 +412,7 @@ static void start_attempt(gw_runner_t *r, platform_t *p, int startup) {
   /* Bound before anything can fail, so every path below can dispose of it
    * (the fix's "adapter = None before the try"). */
   p->attempt = a;
-  p->attempt_deadline =
-      gw_clock_now(r->clock) + (uint64_t)(p->cfg.connect_timeout_s * 1000.0);
+  p->attempt_deadline = gw_clock_now(r->clock) + (uint64_t)(p->cfg.connect_timeout_s * 1000.0);
 
   rc = gw_adapter_open(a);
   if (rc != 0) {
@@ -514,12 +513,12 @@ static void host_adapter_fatal(gw__host_t *host, gw_adapter_t *a) {
   if (f->retryable) {
     /* Queued with attempts 0 and due now: retried without waiting. */
     queue_entry(r, p, 0, gw_clock_now(r->clock));
-    gw_runner_log(r, GW_LOG_WARN, "platform %s: runtime error %s: %s; reconnecting",
-                  p->cfg.name, f->code, f->message);
+    gw_runner_log(r, GW_LOG_WARN, "platform %s: runtime error %s: %s; reconnecting", p->cfg.name,
+                  f->code, f->message);
   } else {
     p->state = GW_PLATFORM_FATAL;
-    gw_runner_log(r, GW_LOG_ERROR, "platform %s: runtime non-retryable error %s: %s",
-                  p->cfg.name, f->code, f->message);
+    gw_runner_log(r, GW_LOG_ERROR, "platform %s: runtime non-retryable error %s: %s", p->cfg.name,
+                  f->code, f->message);
   }
   dispose(r, p, a, f->retryable ? GW_OUTCOME_RETRYABLE : GW_OUTCOME_FATAL, CONT_NONE);
   if (!f->retryable)
@@ -544,8 +543,7 @@ static void runner_rearm(gw_runner_t *r) {
     const platform_t *p = &r->platforms[i];
     if (p->attempt != NULL && p->attempt_deadline < earliest)
       earliest = p->attempt_deadline;
-    if (p->attempt == NULL && p->queued && !p->paused && !r->closing &&
-        p->next_retry < earliest)
+    if (p->attempt == NULL && p->queued && !p->paused && !r->closing && p->next_retry < earliest)
       earliest = p->next_retry;
   }
   for (d = r->disposals; d != NULL; d = d->next) {
@@ -663,8 +661,7 @@ int gw_runner_add_platform(gw_runner_t *r, const gw_platform_config_t *cfg, char
     return rc;
   vt = find_kind(r, cfg->kind);
   if (vt == NULL) {
-    snprintf(err, errlen, "platform '%s': field 'kind': unknown kind '%s'", cfg->name,
-             cfg->kind);
+    snprintf(err, errlen, "platform '%s': field 'kind': unknown kind '%s'", cfg->name, cfg->kind);
     return GW_ECONFIG;
   }
   if (vt->validate != NULL && (rc = vt->validate(cfg, err, errlen)) != 0)

@@ -29,7 +29,7 @@ typedef struct {
 } ctx_t;
 
 static int fail(ctx_t *c, const yaml_node_t *node, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+  __attribute__((format(printf, 4, 5)));
 static int fail(ctx_t *c, const yaml_node_t *node, const char *field, const char *fmt, ...) {
   char what[512];
   va_list ap;
@@ -38,15 +38,15 @@ static int fail(ctx_t *c, const yaml_node_t *node, const char *field, const char
   vsnprintf(what, sizeof(what), fmt, ap);
   va_end(ap);
   if (node != NULL)
-    snprintf(c->err, c->errlen, "%s:%lu: %s: %s", c->name,
-             (unsigned long) node->start_mark.line + 1, field, what);
+    snprintf(c->err, c->errlen, "%s:%lu: %s: %s", c->name, (unsigned long)node->start_mark.line + 1,
+             field, what);
   else
     snprintf(c->err, c->errlen, "%s: %s: %s", c->name, field, what);
   return GW_ECONFIG;
 }
 
 static const char *scalar(const yaml_node_t *n) {
-  return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *) n->data.scalar.value : NULL;
+  return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
 static int get_string(ctx_t *c, const yaml_node_t *n, const char *field, char *dst, size_t cap) {
@@ -83,8 +83,7 @@ static int get_long(ctx_t *c, const yaml_node_t *n, const char *field, long lo, 
   return 0;
 }
 
-static int get_seconds(ctx_t *c, const yaml_node_t *n, const char *field, double max,
-                       double *out) {
+static int get_seconds(ctx_t *c, const yaml_node_t *n, const char *field, double max, double *out) {
   const char *s = scalar(n);
   char *end;
   double v;
@@ -144,7 +143,7 @@ static int parse_platform(ctx_t *c, yaml_node_t *map, const char *where, int is_
       rc = get_string(c, v, field, cfg->host, sizeof(cfg->host));
     } else if (strcmp(key, "port") == 0) {
       rc = get_long(c, v, field, 0, 65535, &l);
-      cfg->port = (int) l;
+      cfg->port = (int)l;
     } else if (!is_api && strcmp(key, "token") == 0) {
       rc = get_string(c, v, field, cfg->token, sizeof(cfg->token));
     } else if (strcmp(key, "key") == 0) {
@@ -153,7 +152,7 @@ static int parse_platform(ctx_t *c, yaml_node_t *map, const char *where, int is_
       rc = get_string(c, v, field, cfg->store_path, sizeof(cfg->store_path));
     } else if (strcmp(key, "max_responses") == 0) {
       rc = get_long(c, v, field, 1, 1000000, &l);
-      cfg->max_responses = (int) l;
+      cfg->max_responses = (int)l;
     } else if (strcmp(key, "connect_timeout") == 0) {
       rc = get_seconds(c, v, field, 3600, &cfg->connect_timeout_s);
     } else if (strcmp(key, "disconnect_timeout") == 0) {
@@ -207,8 +206,7 @@ static int parse_root(ctx_t *c, gw_daemon_config_t *out) {
       return fail(c, k, "(top level)", "keys must be strings");
     if (strcmp(key, "log_level") == 0) {
       const char *s = scalar(v);
-      static const gw_log_level_t levels[] = {GW_LOG_DEBUG, GW_LOG_INFO, GW_LOG_WARN,
-                                              GW_LOG_ERROR};
+      static const gw_log_level_t levels[] = {GW_LOG_DEBUG, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR};
       for (i = 0; s != NULL && i < 4; i++)
         if (strcasecmp(s, gw__log_level_name(levels[i])) == 0)
           break;
@@ -236,8 +234,8 @@ static int parse_root(ctx_t *c, gw_daemon_config_t *out) {
 
         snprintf(where, sizeof(where), "platforms[%zu]", out->nplatforms);
         if (out->nplatforms == GW_RUNNER_MAX_PLATFORMS)
-          return fail(c, yaml_document_get_node(c->doc, *item), where,
-                      "at most %d platforms", GW_RUNNER_MAX_PLATFORMS);
+          return fail(c, yaml_document_get_node(c->doc, *item), where, "at most %d platforms",
+                      GW_RUNNER_MAX_PLATFORMS);
         p = &out->platforms[out->nplatforms];
         memset(p, 0, sizeof(*p));
         rc = parse_platform(c, yaml_document_get_node(c->doc, *item), where, 0, p);
@@ -334,10 +332,10 @@ int gw__daemon_config_parse(const char *text, size_t len, const char *name,
     snprintf(err, errlen, "%s: out of memory", c.name);
     return UV_ENOMEM;
   }
-  yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
     snprintf(err, errlen, "%s:%lu: YAML syntax: %s", c.name,
-             (unsigned long) parser.problem_mark.line + 1,
+             (unsigned long)parser.problem_mark.line + 1,
              parser.problem != NULL ? parser.problem : "malformed");
     goto out;
   }
@@ -384,8 +382,7 @@ int gw__daemon_config_load(const char *path, const char *const *kinds, gw_daemon
     goto out;
   }
   if (n > CONFIG_MAX_BYTES) {
-    snprintf(err, errlen, "%s: larger than %d bytes; not a gateway config", path,
-             CONFIG_MAX_BYTES);
+    snprintf(err, errlen, "%s: larger than %d bytes; not a gateway config", path, CONFIG_MAX_BYTES);
     goto out;
   }
   rc = gw__daemon_config_parse(buf, n, path, kinds, out, err, errlen);
@@ -438,7 +435,7 @@ int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(cons
       snprintf(err, errlen, "API_SERVER_PORT: must be 0..65535, got '%s'", v);
       return GW_ECONFIG;
     }
-    cfg->api.port = (int) port;
+    cfg->api.port = (int)port;
   }
   v = getenv_fn("API_SERVER_KEY");
   if (v != NULL && *v != '\0') {

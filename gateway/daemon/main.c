@@ -53,7 +53,8 @@ typedef struct {
 
 static const char *const kinds[] = {"platform", "api", NULL};
 
-static void log_line(gw_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(gw_log_level_t level, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
 
 static daemon_t *the_daemon; /* for log_line's level filter only */
 
@@ -70,7 +71,7 @@ static void log_emit(gw_log_level_t level, const char *msg) {
   strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
   /* One fprintf per line: stderr is unbuffered, and a line written in
    * pieces could interleave with another writer to the same file. */
-  fprintf(stderr, "%s.%03dZ %s %s\n", ts, (int) (tv.tv_usec / 1000),
+  fprintf(stderr, "%s.%03dZ %s %s\n", ts, (int)(tv.tv_usec / 1000),
           names[level <= GW_LOG_ERROR ? level : GW_LOG_ERROR], msg);
 }
 
@@ -123,10 +124,10 @@ static void event_cb(void *data, const gw_event_t *ev) {
 
       if (have_st && st.has_next_retry && st.next_retry >= ev->now)
         snprintf(when, sizeof(when), "; next attempt in %.0f s",
-                 (double) (st.next_retry - ev->now) / 1000.0);
+                 (double)(st.next_retry - ev->now) / 1000.0);
       log_line(GW_LOG_WARN, "platform %s: %s (attempt %u): %s%s%s%s", name,
-               ev->outcome == GW_OUTCOME_RETRYABLE ? "retryable failure" : "exception",
-               ev->attempt, ev->err != 0 ? uv_err_name(ev->err) : "",
+               ev->outcome == GW_OUTCOME_RETRYABLE ? "retryable failure" : "exception", ev->attempt,
+               ev->err != 0 ? uv_err_name(ev->err) : "",
                ev->err != 0 && have_st && st.last_error_code[0] ? " " : "",
                have_st && st.last_error_code[0] ? st.last_error_code : "", when);
       break;
@@ -162,7 +163,7 @@ static void event_cb(void *data, const gw_event_t *ev) {
 }
 
 static void clock_closed_cb(void *obj) {
-  daemon_t *d = ((gw_clock_t *) obj)->data;
+  daemon_t *d = ((gw_clock_t *)obj)->data;
 
   d->clock_closed = 1;
 }
@@ -173,10 +174,10 @@ static void runner_closed_cb(gw_runner_t *r) {
   d->runner_closed = 1;
   d->runner = NULL;
   log_line(GW_LOG_INFO, "all platforms closed");
-  uv_close((uv_handle_t *) &d->sig_int, NULL);
-  uv_close((uv_handle_t *) &d->sig_term, NULL);
-  uv_close((uv_handle_t *) &d->sig_hup, NULL);
-  uv_close((uv_handle_t *) &d->stop_timer, NULL);
+  uv_close((uv_handle_t *)&d->sig_int, NULL);
+  uv_close((uv_handle_t *)&d->sig_term, NULL);
+  uv_close((uv_handle_t *)&d->sig_hup, NULL);
+  uv_close((uv_handle_t *)&d->stop_timer, NULL);
   d->clock.data = d;
   gw_clock_close(&d->clock, clock_closed_cb);
 }
@@ -206,8 +207,10 @@ static void signal_cb(uv_signal_t *s, int signum) {
  * file of its own to reopen (it logs to stderr) and reads its config only at
  * start, so it says so and keeps running. */
 static void sighup_cb(uv_signal_t *s, int signum) {
-  log_line(GW_LOG_WARN, "signal %d (SIGHUP): ignored; the configuration is read only at start, "
-           "restart to apply changes", signum);
+  log_line(GW_LOG_WARN,
+           "signal %d (SIGHUP): ignored; the configuration is read only at start, "
+           "restart to apply changes",
+           signum);
 }
 
 static void walk_cb(uv_handle_t *h, void *arg) {
@@ -223,7 +226,7 @@ static const char *auth_state(const gw_daemon_config_t *cfg) {
   if (cfg->api.key[0] == '\0')
     return "off: no key is set, every endpoint is open to whoever reaches the port";
   return env != NULL && env[0] != '\0' ? "on (key from API_SERVER_KEY)"
-                                        : "on (key from the config file)";
+                                       : "on (key from the config file)";
 }
 
 /* The directory a store file goes in must exist and take new files (the
@@ -320,10 +323,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fdsoak-gateway: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
     return 2;
   }
-  for (i = 1; i < (size_t) argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t) argc) {
+  for (i = 1; i < (size_t)argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t)argc) {
       config_path = argv[++i];
-    } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < (size_t) argc) {
+    } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < (size_t)argc) {
       if (parse_level(argv[++i], &cli_level) != 0) {
         fprintf(stderr, "fdsoak-gateway: --log-level: unknown level '%s'\n", argv[i]);
         return 2;
@@ -361,8 +364,8 @@ int main(int argc, char **argv) {
   } else {
     /* No file: what upstream does with no platforms configured, an API. */
     static const char deflt[] = "api:\n  store_path: fdsoak-responses.db\n";
-    rc = gw__daemon_config_parse(deflt, sizeof(deflt) - 1, "(built-in)", kinds, cfg, err,
-                                 sizeof(err));
+    rc =
+      gw__daemon_config_parse(deflt, sizeof(deflt) - 1, "(built-in)", kinds, cfg, err, sizeof(err));
     if (rc != 0) {
       fprintf(stderr, "fdsoak-gateway: %s\n", err);
       goto out;
@@ -411,10 +414,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fdsoak-gateway: runner: %s\n", uv_strerror(rc));
     d.runner = NULL;
     d.runner_closed = 1;
-    uv_close((uv_handle_t *) &d.sig_int, NULL);
-    uv_close((uv_handle_t *) &d.sig_term, NULL);
-    uv_close((uv_handle_t *) &d.sig_hup, NULL);
-    uv_close((uv_handle_t *) &d.stop_timer, NULL);
+    uv_close((uv_handle_t *)&d.sig_int, NULL);
+    uv_close((uv_handle_t *)&d.sig_term, NULL);
+    uv_close((uv_handle_t *)&d.sig_hup, NULL);
+    uv_close((uv_handle_t *)&d.stop_timer, NULL);
     d.clock.data = &d;
     gw_clock_close(&d.clock, clock_closed_cb);
     d.exit_code = 1;
@@ -460,7 +463,7 @@ int main(int argc, char **argv) {
     uv_signal_start(&d.sig_hup, sighup_cb, SIGHUP);
     log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
              cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
-             (int) getpid());
+             (int)getpid());
     /* Whether the API asks for a key is the first thing an operator (or an
      * auditor reading the log) needs to know, whatever decided it. */
     if (cfg->has_api)

@@ -64,8 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   err[0] = '\0';
   /* Not NUL-terminated on purpose: the parser gets a length, as from a
    * file read, and must not look past it. */
-  rc = gw__daemon_config_parse((const char *)data, size, "fuzz.yaml", kinds, cfg, err,
-                               sizeof(err));
+  rc = gw__daemon_config_parse((const char *)data, size, "fuzz.yaml", kinds, cfg, err, sizeof(err));
   if (rc != 0) {
     if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
       abort();

@@ -39,11 +39,11 @@ typedef struct {
   int fd;
   const uint8_t *in;
   size_t in_len, in_off;
-  int shut;          /* our write side is shut down */
-  int eof;           /* the server closed its side */
+  int shut; /* our write side is shut down */
+  int eof;  /* the server closed its side */
   char *out;
   size_t out_len;
-  int saw_head;      /* HEAD responses carry no body: no framing check */
+  int saw_head; /* HEAD responses carry no body: no framing check */
 } client_t;
 
 static uv_loop_t loop;
@@ -93,14 +93,14 @@ static void fuzz_handler(gw_http_server_t *s, const gw_http_request_t *req,
     gw__http_respond(res, 200, NULL, "{}", 2);
   } else if (strncmp(req->path, "/v1/", 4) == 0) {
     gw__http_respond_error(res, 404, NULL, req->query[0] != '\0' ? req->query : NULL,
-                          "no route %s %s (%zu headers, body %.*s)", req->method, req->path,
-                          req->nheaders, (int)(req->body_len < 64 ? req->body_len : 64),
-                          req->body);
+                           "no route %s %s (%zu headers, body %.*s)", req->method, req->path,
+                           req->nheaders, (int)(req->body_len < 64 ? req->body_len : 64),
+                           req->body);
   } else if (strcmp(req->path, "/none") == 0) {
     /* untouched: the server must turn it into a 500 */
   } else {
     gw__http_respond_error(res, 404, "invalid_request_error", "not_found", "no route %s",
-                          req->target);
+                           req->target);
   }
 }
 
@@ -166,9 +166,7 @@ static void check_responses(const client_t *c) {
   }
 }
 
-static void poll_closed_cb(uv_handle_t *h) {
-  (void)h;
-}
+static void poll_closed_cb(uv_handle_t *h) { (void)h; }
 
 static void init_once(void) {
   gw_http_limits_t limits;

@@ -98,19 +98,19 @@ void gw_clock_close(gw_clock_t *clock, gw_close_cb cb);
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-  char name[GW_NAME_MAX];  /* required, unique in a runner */
-  char kind[GW_NAME_MAX];  /* required: a registered kind ("api", "platform") */
-  char host[GW_HOST_MAX];  /* api: bind host; platform: peer host */
-  int port;                /* 0..65535; api 0 picks an ephemeral port */
-  char token[GW_SECRET_MAX]; /* platform: identifies the bot */
-  char key[GW_SECRET_MAX];   /* api: bearer key ("" = none) */
+  char name[GW_NAME_MAX];       /* required, unique in a runner */
+  char kind[GW_NAME_MAX];       /* required: a registered kind ("api", "platform") */
+  char host[GW_HOST_MAX];       /* api: bind host; platform: peer host */
+  int port;                     /* 0..65535; api 0 picks an ephemeral port */
+  char token[GW_SECRET_MAX];    /* platform: identifies the bot */
+  char key[GW_SECRET_MAX];      /* api: bearer key ("" = none) */
   char store_path[GW_PATH_MAX]; /* SQLite file the adapter opens at create */
-  int max_responses;       /* api store LRU bound; 0 means 100 */
-  double connect_timeout_s;    /* 0 means 30; (0, 3600] */
-  double disconnect_timeout_s; /* 0 means 5;  (0, 600] */
-  char script[GW_NAME_MAX];    /* test kind: outcome script (gateway/tests/gw_testing.h) */
-  double header_timeout_s;  /* api: a request's line and headers; 0 means 10 */
-  double request_timeout_s; /* api: a whole request; 0 means 60 */
+  int max_responses;            /* api store LRU bound; 0 means 100 */
+  double connect_timeout_s;     /* 0 means 30; (0, 3600] */
+  double disconnect_timeout_s;  /* 0 means 5;  (0, 600] */
+  char script[GW_NAME_MAX];     /* test kind: outcome script (gateway/tests/gw_testing.h) */
+  double header_timeout_s;      /* api: a request's line and headers; 0 means 10 */
+  double request_timeout_s;     /* api: a whole request; 0 means 60 */
 } gw_platform_config_t;
 
 /* Fill defaults (timeouts, max_responses) into a zeroed config. */
@@ -213,8 +213,8 @@ void gw_adapter_destroy(gw_adapter_t *a);
 /* Helpers for adapter implementations. */
 void gw_adapter_init_base(gw_adapter_t *a, const gw_adapter_vtable_t *vt, gw_runner_t *r,
                           const gw_platform_config_t *cfg);
-void gw_adapter_set_failure(gw_adapter_t *a, int retryable, const char *code,
-                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void gw_adapter_set_failure(gw_adapter_t *a, int retryable, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 void gw_adapter_clear_failure(gw_adapter_t *a); /* upstream mark_connected */
 /* Finish a connect: runs connect_cb once, unless disconnect already began. */
 void gw_adapter_connect_done(gw_adapter_t *a, gw_connect_result_t result, int err);
@@ -230,7 +230,7 @@ void gw_adapter_release(gw_adapter_t *a);
 void gw_adapter_report_fatal(gw_adapter_t *a);
 /* A line in the log of whoever runs the adapter (dropped when none). */
 void gw_adapter_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 
 /* The real adapter kinds (register them with gw_runner_register_kind):
  * "api" - the HTTP API server with its SQLite response store;
@@ -259,9 +259,9 @@ typedef enum {
   GW_PLATFORM_PENDING = 0, /* not started yet */
   GW_PLATFORM_CONNECTING,  /* first connect in flight */
   GW_PLATFORM_CONNECTED,
-  GW_PLATFORM_RETRYING,    /* in the retry queue */
-  GW_PLATFORM_PAUSED,      /* in the retry queue, paused by an operator */
-  GW_PLATFORM_FATAL,       /* not retried */
+  GW_PLATFORM_RETRYING, /* in the retry queue */
+  GW_PLATFORM_PAUSED,   /* in the retry queue, paused by an operator */
+  GW_PLATFORM_FATAL,    /* not retried */
   GW_PLATFORM_STOPPED
 } gw_platform_state_t;
 
@@ -281,10 +281,10 @@ typedef struct {
   int queued;
   int paused;
   char pause_reason[GW_MSG_MAX];
-  unsigned attempts;       /* the retry entry's attempts */
-  int in_flight;           /* an attempt is connecting */
-  int has_next_retry;      /* queued, not paused */
-  uint64_t next_retry;     /* ms on the runner's clock */
+  unsigned attempts;   /* the retry entry's attempts */
+  int in_flight;       /* an attempt is connecting */
+  int has_next_retry;  /* queued, not paused */
+  uint64_t next_retry; /* ms on the runner's clock */
   char last_error_code[GW_CODE_MAX];
   char last_error_message[GW_MSG_MAX];
   uint64_t outcomes[GW_OUTCOME_COUNT]; /* reconnect attempts by outcome */
@@ -292,21 +292,21 @@ typedef struct {
 } gw_platform_status_t;
 
 typedef enum {
-  GW_EV_ATTEMPT = 0, /* an attempt starts (first connect or retry) */
-  GW_EV_OUTCOME,     /* an attempt ended; outcome, err */
-  GW_EV_DISPOSED,    /* a failed attempt's adapter finished disconnecting */
+  GW_EV_ATTEMPT = 0,   /* an attempt starts (first connect or retry) */
+  GW_EV_OUTCOME,       /* an attempt ended; outcome, err */
+  GW_EV_DISPOSED,      /* a failed attempt's adapter finished disconnecting */
   GW_EV_RUNTIME_ERROR, /* a connected adapter reported a fatal error */
-  GW_EV_STOPPED      /* nothing connected, nothing queued: gateway fails */
+  GW_EV_STOPPED        /* nothing connected, nothing queued: gateway fails */
 } gw_event_type_t;
 
 typedef struct {
   gw_event_type_t type;
   const char *platform;
-  unsigned attempt;   /* 1-based attempt number of this entry */
-  int startup;        /* the first connect, not a retry */
+  unsigned attempt; /* 1-based attempt number of this entry */
+  int startup;      /* the first connect, not a retry */
   gw_outcome_t outcome;
-  int err;            /* negative errno for exception outcomes */
-  uint64_t now;       /* clock ms */
+  int err;      /* negative errno for exception outcomes */
+  uint64_t now; /* clock ms */
 } gw_event_t;
 
 typedef void (*gw_log_fn)(void *data, gw_log_level_t level, const char *msg);
@@ -314,7 +314,7 @@ typedef void (*gw_event_fn)(void *data, const gw_event_t *ev);
 typedef void (*gw_runner_close_cb)(gw_runner_t *r);
 
 typedef struct {
-  gw_log_fn log;            /* NULL: lines at >= log_level go to stderr */
+  gw_log_fn log; /* NULL: lines at >= log_level go to stderr */
   gw_log_level_t log_level;
   gw_event_fn event;
   void *data;
@@ -350,7 +350,7 @@ int gw_runner_failed(const gw_runner_t *r);
 /* Adapters being disposed of right now. */
 unsigned gw_runner_disposing(const gw_runner_t *r);
 void gw_runner_log(gw_runner_t *r, gw_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 void *gw_runner_data(const gw_runner_t *r);
 /* Disconnect everything, wait for it (bounded by each disconnect timeout),
  * free the runner, then call cb. */
@@ -371,10 +371,10 @@ int gw_fd_count(void);
 #ifdef GW_REGRESS
 typedef enum {
   GW_REGRESS_NONE = 0,
-  GW_REGRESS_FATAL,       /* fatal path drops the adapter undisposed */
-  GW_REGRESS_RETRYABLE,   /* retryable path drops the adapter undisposed */
-  GW_REGRESS_EXCEPTION,   /* exception path drops the adapter undisposed */
-  GW_REGRESS_STORE_CLOSE  /* api adapter's disconnect forgets its store */
+  GW_REGRESS_FATAL,      /* fatal path drops the adapter undisposed */
+  GW_REGRESS_RETRYABLE,  /* retryable path drops the adapter undisposed */
+  GW_REGRESS_EXCEPTION,  /* exception path drops the adapter undisposed */
+  GW_REGRESS_STORE_CLOSE /* api adapter's disconnect forgets its store */
 } gw_regress_t;
 /* Accepts "fatal", "retryable", "exception", "store-close", "none". */
 int gw_regress_set(const char *path);

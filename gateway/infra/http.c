@@ -39,28 +39,30 @@ struct gw_http_conn_s {
   /* The message being parsed: "target\0name\0value\0name\0value\0..." */
   char *hbuf;
   size_t hlen, hcap;
-  size_t cur;        /* where the element being parsed starts */
+  size_t cur; /* where the element being parsed starts */
   int in_target;
-  struct { uint32_t name, value; } *hdr;
+  struct {
+    uint32_t name, value;
+  } * hdr;
   unsigned nhdr;
   char *body;
   size_t blen, bcap;
-  int err_status;    /* set by a callback that rejects the request */
+  int err_status; /* set by a callback that rejects the request */
   const char *err_code;
   const char *err_msg;
 
-  unsigned writes;   /* uv_write requests in flight */
-  size_t queued;     /* their bytes, bookkeeping included: what they cost us */
-  char *pending;     /* input after the message that paused reading */
+  unsigned writes; /* uv_write requests in flight */
+  size_t queued;   /* their bytes, bookkeeping included: what they cost us */
+  char *pending;   /* input after the message that paused reading */
   size_t plen;
   uint64_t msg_start; /* uv_now when the current request's first byte came */
-  int headers_done;  /* the current request is past its headers */
+  int headers_done;   /* the current request is past its headers */
   int in_message;
-  int closing;       /* uv_close started */
-  int draining;      /* no more requests: close once writes are done */
-  int lingering;     /* shut down, discarding input until EOF */
-  int read_paused;   /* backpressure: too much unsent */
-  int eof;           /* the client closed its side */
+  int closing;     /* uv_close started */
+  int draining;    /* no more requests: close once writes are done */
+  int lingering;   /* shut down, discarding input until EOF */
+  int read_paused; /* backpressure: too much unsent */
+  int eof;         /* the client closed its side */
 };
 
 typedef struct {
@@ -82,28 +84,50 @@ static void idle_timer_cb(uv_timer_t *t);
 
 const char *gw__http_reason(int status) {
   switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 204: return "No Content";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 411: return "Length Required";
-  case 413: return "Payload Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 503: return "Service Unavailable";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Unknown";
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 204:
+    return "No Content";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Payload Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Unknown";
   }
 }
 
@@ -123,7 +147,7 @@ void gw__http_limits_default(gw_http_limits_t *l) {
 /* ------------------------------------------------------------------ */
 
 int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
-                    const char *body, size_t len) {
+                     const char *body, size_t len) {
   char *copy = malloc(len + 1);
 
   if (copy == NULL)
@@ -165,7 +189,7 @@ static size_t json_escape(char *out, const char *s) {
 }
 
 int gw__http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
-                          const char *fmt, ...) {
+                           const char *fmt, ...) {
   char msg[512];
   char emsg[6 * sizeof(msg) + 1];
   char etype[6 * 64 + 1];
@@ -194,8 +218,8 @@ int gw__http_respond_error(gw_http_response_t *res, int status, const char *type
     n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":\"%s\"}}",
                  emsg, etype, ecode);
   else
-    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":null}}",
-                 emsg, etype);
+    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":null}}", emsg,
+                 etype);
   free(res->body);
   res->body = body;
   res->body_len = (size_t)n;
@@ -270,9 +294,7 @@ static void shutdown_cb(uv_shutdown_t *req, int status) {
     conn_close(c);
 }
 
-static void linger_timer_cb(uv_timer_t *t) {
-  conn_close(t->data);
-}
+static void linger_timer_cb(uv_timer_t *t) { conn_close(t->data); }
 
 /* Every response is out and no more will come: close, or shut down and
  * linger while the client still has its side open. */
@@ -387,8 +409,8 @@ static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int h
                 "Connection: %s\r\n"
                 "\r\n",
                 res->status, gw__http_reason(res->status),
-                res->content_type != NULL ? res->content_type : "application/json",
-                res->body_len, res->extra_headers, keep_alive ? "keep-alive" : "close");
+                res->content_type != NULL ? res->content_type : "application/json", res->body_len,
+                res->extra_headers, keep_alive ? "keep-alive" : "close");
   if (hn < 0 || (size_t)hn >= sizeof(head))
     return UV_EINVAL;
   w = malloc(sizeof(*w) + (size_t)hn + body_len);
@@ -496,9 +518,7 @@ static int on_message_begin(llhttp_t *p) {
   return 0;
 }
 
-static int on_url(llhttp_t *p, const char *at, size_t len) {
-  return hbuf_append(p->data, at, len);
-}
+static int on_url(llhttp_t *p, const char *at, size_t len) { return hbuf_append(p->data, at, len); }
 
 static int on_url_complete(llhttp_t *p) {
   gw_http_conn_t *c = p->data;
@@ -578,7 +598,8 @@ static int on_headers_complete(llhttp_t *p) {
   /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host; one without it
    * or with two is answered 400. */
   if ((p->http_major == 1 && p->http_minor >= 1 && hosts == 0) || hosts > 1)
-    return reject(c, 400, "bad_request", hosts == 0 ? "missing Host header" : "more than one Host header");
+    return reject(c, 400, "bad_request",
+                  hosts == 0 ? "missing Host header" : "more than one Host header");
   /* Two credentials: which one a proxy checked and which one we would use
    * could differ, so neither is used. */
   if (conn_header_count(c, "Authorization") > 1)
@@ -835,9 +856,9 @@ static void conn_parse(gw_http_conn_t *c, const char *data, size_t len) {
   if (c->err_status != 0)
     conn_error(c, c->err_status, c->err_code, c->err_msg);
   else
-    conn_error(c, 400, "bad_request", llhttp_get_error_reason(&c->parser) != NULL
-                                          ? llhttp_get_error_reason(&c->parser)
-                                          : "malformed request");
+    conn_error(c, 400, "bad_request",
+               llhttp_get_error_reason(&c->parser) != NULL ? llhttp_get_error_reason(&c->parser)
+                                                           : "malformed request");
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -1008,7 +1029,7 @@ int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
 /* ------------------------------------------------------------------ */
 
 int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
-                        gw_http_handler_fn handler) {
+                         gw_http_handler_fn handler) {
   if (loop == NULL || srv == NULL || handler == NULL)
     return UV_EINVAL;
   memset(srv, 0, sizeof(*srv) - sizeof(srv->rbuf));

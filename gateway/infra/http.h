@@ -36,8 +36,8 @@
 #define GW_HTTP_MAX_HEADER_BYTES_DEFAULT (16u * 1024)
 #define GW_HTTP_MAX_HEADERS_DEFAULT 100u
 #define GW_HTTP_MAX_CONNECTIONS_DEFAULT 256u
-#define GW_HTTP_IDLE_TIMEOUT_DEFAULT 30000u /* ms */
-#define GW_HTTP_HEADER_TIMEOUT_DEFAULT 10000u /* ms, from a request's first byte */
+#define GW_HTTP_IDLE_TIMEOUT_DEFAULT 30000u    /* ms */
+#define GW_HTTP_HEADER_TIMEOUT_DEFAULT 10000u  /* ms, from a request's first byte */
 #define GW_HTTP_REQUEST_TIMEOUT_DEFAULT 60000u /* ms, from a request's first byte */
 #define GW_HTTP_EXTRA_HEADERS_MAX 512
 #define GW_HTTP_READ_BUF 65536
@@ -46,12 +46,12 @@ typedef struct gw_http_server_s gw_http_server_t;
 typedef struct gw_http_conn_s gw_http_conn_t;
 
 typedef struct {
-  size_t max_body;           /* bytes of body; more is 413 */
-  size_t max_header_bytes;   /* request line + headers; more is 431 */
-  unsigned max_headers;      /* header lines; more is 431 */
-  unsigned max_connections;  /* concurrent clients; more get 503 */
-  uint64_t idle_timeout_ms;  /* no byte from the client this long: close */
-  size_t max_write_queue;    /* unsent response bytes before reading pauses */
+  size_t max_body;             /* bytes of body; more is 413 */
+  size_t max_header_bytes;     /* request line + headers; more is 431 */
+  unsigned max_headers;        /* header lines; more is 431 */
+  unsigned max_connections;    /* concurrent clients; more get 503 */
+  uint64_t idle_timeout_ms;    /* no byte from the client this long: close */
+  size_t max_write_queue;      /* unsent response bytes before reading pauses */
   uint64_t header_timeout_ms;  /* request line + headers; 0 = default */
   uint64_t request_timeout_ms; /* the whole request; 0 = default */
 } gw_http_limits_t;
@@ -63,13 +63,13 @@ typedef struct {
 
 /* Valid only during the handler call.  Strings are NUL-terminated. */
 typedef struct {
-  const char *method;   /* "GET", "POST", ... */
-  const char *target;   /* the request target as sent: "/v1/x?y=1" */
-  const char *path;     /* target up to '?' */
-  const char *query;    /* after '?', or "" */
+  const char *method; /* "GET", "POST", ... */
+  const char *target; /* the request target as sent: "/v1/x?y=1" */
+  const char *path;   /* target up to '?' */
+  const char *query;  /* after '?', or "" */
   const gw_http_header_t *headers;
   size_t nheaders;
-  const char *body;     /* NUL-terminated ("" when none) */
+  const char *body; /* NUL-terminated ("" when none) */
   size_t body_len;
   gw_http_conn_t *conn;
 } gw_http_request_t;
@@ -77,8 +77,8 @@ typedef struct {
 /* What a handler fills in.  Status 0 (untouched) becomes a 500. */
 typedef struct {
   int status;
-  const char *content_type;   /* a static string; default application/json */
-  char *body;                 /* malloc'd; the server frees it */
+  const char *content_type; /* a static string; default application/json */
+  char *body;               /* malloc'd; the server frees it */
   size_t body_len;
   char extra_headers[GW_HTTP_EXTRA_HEADERS_MAX]; /* "Name: value\r\n" lines */
 } gw_http_response_t;
@@ -96,7 +96,7 @@ typedef void (*gw_http_pressure_cb)(gw_http_server_t *srv, int err, uint64_t cou
 #define GW_HTTP_PRESSURE_REPORT_MS 1000
 
 struct gw_http_server_s {
-  void *data; /* the owner's */
+  void *data;                      /* the owner's */
   gw_http_pressure_cb pressure_cb; /* the owner's; optional */
   /* private */
   uv_loop_t *loop;
@@ -107,22 +107,22 @@ struct gw_http_server_s {
   gw_http_handler_fn handler;
   gw_http_close_cb close_cb;
   gw_http_conn_t *conns;
-  unsigned nconns;       /* allocated connections, closing ones included */
-  uint64_t requests;     /* handled requests */
+  unsigned nconns;   /* allocated connections, closing ones included */
+  uint64_t requests; /* handled requests */
   uint64_t accepted;
-  uint64_t rejected;     /* 503s */
-  uint64_t errors;       /* 4xx written by the server itself */
-  uint64_t fd_pressure;  /* times accept met (or came to) the fd limit */
+  uint64_t rejected;    /* 503s */
+  uint64_t errors;      /* 4xx written by the server itself */
+  uint64_t fd_pressure; /* times accept met (or came to) the fd limit */
   uint64_t fd_pressure_reported;
   uint64_t fd_pressure_last_ms; /* uv_now of the last report; 0 = none */
-  char rbuf[GW_HTTP_READ_BUF]; /* one loop thread: reads never overlap */
+  char rbuf[GW_HTTP_READ_BUF];  /* one loop thread: reads never overlap */
 };
 
 void gw__http_limits_default(gw_http_limits_t *limits);
 
 /* No handle is opened here; limits NULL means the defaults. */
 int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
-                        gw_http_handler_fn handler);
+                         gw_http_handler_fn handler);
 
 /*
  * Bind and listen.  EADDRINUSE may surface from either step in libuv (bind
@@ -157,11 +157,10 @@ const char *gw__http_header(const gw_http_request_t *req, const char *name);
 
 /* Response helpers; 0 or UV_ENOMEM (then the server answers 500). */
 int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
-                    const char *body, size_t len);
+                     const char *body, size_t len);
 /* {"error":{"message":..., "type":..., "code":...}}; code NULL gives null. */
-int gw__http_respond_error(gw_http_response_t *res, int status, const char *type,
-                          const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+int gw__http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int gw__http_add_header(gw_http_response_t *res, const char *name, const char *value);
 
 const char *gw__http_reason(int status);

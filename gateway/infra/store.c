@@ -95,8 +95,8 @@ static int store_stmt(gw_store_t *s, int idx, sqlite3_stmt **out) {
 
   *out = NULL;
   if (s->stmt[idx] == NULL) {
-    rc = sqlite3_prepare_v3(s->db, stmt_sql[idx], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[idx],
-                            NULL);
+    rc =
+      sqlite3_prepare_v3(s->db, stmt_sql[idx], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[idx], NULL);
     if (rc != SQLITE_OK) {
       s->stmt[idx] = NULL;
       return store_fail(s, rc, "prepare");
@@ -181,9 +181,7 @@ fail:
   return err;
 }
 
-int gw__store_is_open(const gw_store_t *s) {
-  return s != NULL && s->db != NULL;
-}
+int gw__store_is_open(const gw_store_t *s) { return s != NULL && s->db != NULL; }
 
 void gw__store_close(gw_store_t *s) {
   int rc;
@@ -454,6 +452,4 @@ int gw__store_count(gw_store_t *s, int *count) {
   return err;
 }
 
-const char *gw__store_errmsg(const gw_store_t *s) {
-  return s != NULL ? s->errmsg : "";
-}
+const char *gw__store_errmsg(const gw_store_t *s) { return s != NULL ? s->errmsg : ""; }

@@ -54,7 +54,7 @@ typedef struct gw_store_s {
   struct sqlite3 *db;
   struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
   int max_responses;
-  double last_access; /* strictly increasing accessed_at: a total LRU order */
+  double last_access;                  /* strictly increasing accessed_at: a total LRU order */
   unsigned long long wal_dev, wal_ino; /* the -wal file we opened (0: unknown) */
   char errmsg[GW_STORE_ERRMSG_MAX];
 } gw_store_t;

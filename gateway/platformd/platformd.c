@@ -111,23 +111,22 @@ static void logf_(const char *fmt, ...) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak-platformd [--host ADDR] [--port N] [--mode MODE] [--token TOKEN]\n"
-          "                        [--port-file PATH] [--drop-after-ms N]\n"
-          "                        [--message-every-ms N] [--chat ID] [-q]\n"
-          "       fdsoak-platformd --version | --help\n"
-          "  --host ADDR            listen address (default 127.0.0.1; loopback only)\n"
-          "  --port N               listen port, 0 = ephemeral (default 0)\n"
-          "  --mode MODE            accept | reject | close | close-after=N | reset |\n"
-          "                         garbage | silent (default accept)\n"
-          "  --token TOKEN          accept mode: the only token accepted (default any)\n"
-          "  --port-file PATH       write the bound port to PATH\n"
-          "  --drop-after-ms N      accept mode: close each client N ms after ready\n"
-          "  --message-every-ms N   accept mode: send a message every N ms after ready\n"
-          "  --chat ID              chat id of the messages sent (default chat-1)\n"
-          "  -q                     no per-event log on stderr\n"
-          "  --version              print the version and exit\n"
-          "  -h, --help             print this help and exit\n");
+  fprintf(f, "usage: fdsoak-platformd [--host ADDR] [--port N] [--mode MODE] [--token TOKEN]\n"
+             "                        [--port-file PATH] [--drop-after-ms N]\n"
+             "                        [--message-every-ms N] [--chat ID] [-q]\n"
+             "       fdsoak-platformd --version | --help\n"
+             "  --host ADDR            listen address (default 127.0.0.1; loopback only)\n"
+             "  --port N               listen port, 0 = ephemeral (default 0)\n"
+             "  --mode MODE            accept | reject | close | close-after=N | reset |\n"
+             "                         garbage | silent (default accept)\n"
+             "  --token TOKEN          accept mode: the only token accepted (default any)\n"
+             "  --port-file PATH       write the bound port to PATH\n"
+             "  --drop-after-ms N      accept mode: close each client N ms after ready\n"
+             "  --message-every-ms N   accept mode: send a message every N ms after ready\n"
+             "  --chat ID              chat id of the messages sent (default chat-1)\n"
+             "  -q                     no per-event log on stderr\n"
+             "  --version              print the version and exit\n"
+             "  -h, --help             print this help and exit\n");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -209,7 +208,7 @@ static int parse_args(int argc, char **argv) {
         fprintf(stderr, "fdsoak-platformd: --port: '%s' is not a port 0..65535\n", val);
         return -1;
       }
-      opt.port = (int) v;
+      opt.port = (int)v;
     } else if (strcmp(a, "--mode") == 0) {
       if (parse_mode(val) != 0) {
         fprintf(stderr, "fdsoak-platformd: --mode: unknown mode '%s'\n", val);
@@ -265,14 +264,14 @@ static void client_close(client_t *c, int reset) {
     clients = c->next;
   if (c->next != NULL)
     c->next->prev = c->prev;
-  uv_close((uv_handle_t *) &c->drop, client_free_cb);
-  uv_close((uv_handle_t *) &c->tick, client_free_cb);
+  uv_close((uv_handle_t *)&c->drop, client_free_cb);
+  uv_close((uv_handle_t *)&c->tick, client_free_cb);
   if (!reset || uv_tcp_close_reset(&c->tcp, client_free_cb) != 0)
-    uv_close((uv_handle_t *) &c->tcp, client_free_cb);
+    uv_close((uv_handle_t *)&c->tcp, client_free_cb);
 }
 
 static void write_cb(uv_write_t *req, int status) {
-  wreq_t *w = (wreq_t *) req;
+  wreq_t *w = (wreq_t *)req;
   client_t *c = w->c;
   int close_after = w->close_after;
 
@@ -294,8 +293,8 @@ static int client_write(client_t *c, const char *data, size_t len, int close_aft
   memcpy(w->data, data, len);
   w->c = c;
   w->close_after = close_after;
-  buf = uv_buf_init(w->data, (unsigned) len);
-  rc = uv_write(&w->req, (uv_stream_t *) &c->tcp, &buf, 1, write_cb);
+  buf = uv_buf_init(w->data, (unsigned)len);
+  rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
   if (rc != 0)
     free(w);
   return rc;
@@ -307,7 +306,7 @@ static int client_send(client_t *c, const gw_plat_msg_t *m, int close_after) {
 
   if (n < 0)
     return n;
-  return client_write(c, line, (size_t) n, close_after);
+  return client_write(c, line, (size_t)n, close_after);
 }
 
 static void drop_cb(uv_timer_t *t) {
@@ -325,7 +324,7 @@ static void tick_cb(uv_timer_t *t) {
   client_t *c = t->data;
   gw_plat_msg_t m;
 
-  if (uv_stream_get_write_queue_size((uv_stream_t *) &c->tcp) > CLIENT_WRITE_QUEUE_MAX)
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CLIENT_WRITE_QUEUE_MAX)
     return;
   memset(&m, 0, sizeof(m));
   m.type = GW_PLAT_MSG_MESSAGE;
@@ -341,7 +340,7 @@ static int line_cb(void *arg, const char *line, size_t len) {
   gw_plat_msg_t m, reply;
 
   if (gw__plat_parse(line, len, &m) != 0) {
-    logf_("client %u: not the protocol: %.*s", c->id, (int) (len > 80 ? 80 : len), line);
+    logf_("client %u: not the protocol: %.*s", c->id, (int)(len > 80 ? 80 : len), line);
     client_close(c, 0);
     return 1;
   }
@@ -368,10 +367,10 @@ static int line_cb(void *arg, const char *line, size_t len) {
       return 1;
     }
     if (opt.drop_after_ms > 0)
-      uv_timer_start(&c->drop, drop_cb, (uint64_t) opt.drop_after_ms, 0);
+      uv_timer_start(&c->drop, drop_cb, (uint64_t)opt.drop_after_ms, 0);
     if (opt.message_every_ms > 0)
-      uv_timer_start(&c->tick, tick_cb, (uint64_t) opt.message_every_ms,
-                     (uint64_t) opt.message_every_ms);
+      uv_timer_start(&c->tick, tick_cb, (uint64_t)opt.message_every_ms,
+                     (uint64_t)opt.message_every_ms);
     return 0;
   }
   if (m.type == GW_PLAT_MSG_SEND)
@@ -384,7 +383,7 @@ static int line_cb(void *arg, const char *line, size_t len) {
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   client_t *c = h->data;
 
-  (void) suggested;
+  (void)suggested;
   *buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 
@@ -394,13 +393,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (c->closing || nread == 0)
     return;
   if (nread < 0) {
-    logf_("client %u: closed by the gateway (%s)", c->id, uv_err_name((int) nread));
+    logf_("client %u: closed by the gateway (%s)", c->id, uv_err_name((int)nread));
     client_close(c, 0);
     return;
   }
   if (opt.mode == MODE_CLOSE_AFTER) {
-    c->received += (unsigned long) nread;
-    if (c->received >= (unsigned long) opt.close_after) {
+    c->received += (unsigned long)nread;
+    if (c->received >= (unsigned long)opt.close_after) {
       logf_("client %u: closing after %lu bytes", c->id, c->received);
       client_close(c, 0);
     }
@@ -408,7 +407,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (opt.mode == MODE_SILENT)
     return;
-  if (gw__plat_linebuf_feed(&c->lines, buf->base, (size_t) nread, line_cb, c) < 0 && !c->closing) {
+  if (gw__plat_linebuf_feed(&c->lines, buf->base, (size_t)nread, line_cb, c) < 0 && !c->closing) {
     logf_("client %u: overlong line or NUL byte", c->id);
     client_close(c, 0);
   }
@@ -437,7 +436,7 @@ static void connection_cb(uv_stream_t *srv, int status) {
     clients->prev = c;
   clients = c;
 
-  if (uv_accept(srv, (uv_stream_t *) &c->tcp) != 0) {
+  if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0) {
     client_close(c, 0);
     return;
   }
@@ -464,7 +463,7 @@ static void connection_cb(uv_stream_t *srv, int status) {
   default:
     break;
   }
-  if (uv_read_start((uv_stream_t *) &c->tcp, alloc_cb, read_cb) != 0)
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
     client_close(c, 0);
 }
 
@@ -474,9 +473,9 @@ static void stop(void) {
   stopping = 1;
   while (clients != NULL)
     client_close(clients, 0);
-  uv_close((uv_handle_t *) &server, NULL);
-  uv_close((uv_handle_t *) &sig_term, NULL);
-  uv_close((uv_handle_t *) &sig_int, NULL);
+  uv_close((uv_handle_t *)&server, NULL);
+  uv_close((uv_handle_t *)&sig_term, NULL);
+  uv_close((uv_handle_t *)&sig_int, NULL);
 }
 
 static void signal_cb(uv_signal_t *s, int signum) {
@@ -489,7 +488,7 @@ static int write_port_file(const char *path, int port) {
   FILE *f;
   int rc = 0;
 
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
     return UV_ENAMETOOLONG;
   f = fopen(tmp, "w");
   if (f == NULL)
@@ -522,8 +521,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (uv_ip4_addr(opt.host, opt.port, (struct sockaddr_in *) &ss) != 0 &&
-      uv_ip6_addr(opt.host, opt.port, (struct sockaddr_in6 *) &ss) != 0) {
+  if (uv_ip4_addr(opt.host, opt.port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(opt.host, opt.port, (struct sockaddr_in6 *)&ss) != 0) {
     fprintf(stderr, "fdsoak-platformd: --host: '%s' is not an IP address\n", opt.host);
     return 2;
   }
@@ -544,18 +543,17 @@ int main(int argc, char **argv) {
   uv_signal_start(&sig_term, signal_cb, SIGTERM);
   uv_signal_start(&sig_int, signal_cb, SIGINT);
 
-  rc = uv_tcp_bind(&server, (const struct sockaddr *) &ss, 0);
+  rc = uv_tcp_bind(&server, (const struct sockaddr *)&ss, 0);
   if (rc == 0)
-    rc = uv_listen((uv_stream_t *) &server, 128, connection_cb);
+    rc = uv_listen((uv_stream_t *)&server, 128, connection_cb);
   if (rc == 0)
-    rc = uv_tcp_getsockname(&server, (struct sockaddr *) &ss, &namelen);
+    rc = uv_tcp_getsockname(&server, (struct sockaddr *)&ss, &namelen);
   if (rc != 0) {
-    fprintf(stderr, "fdsoak-platformd: listen on %s:%d: %s\n", opt.host, opt.port,
-            uv_strerror(rc));
+    fprintf(stderr, "fdsoak-platformd: listen on %s:%d: %s\n", opt.host, opt.port, uv_strerror(rc));
     goto out;
   }
-  port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
-                                        : ((struct sockaddr_in *) &ss)->sin_port);
+  port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                        : ((struct sockaddr_in *)&ss)->sin_port);
   printf("%d\n", port);
   fflush(stdout);
   if (opt.port_file != NULL) {

@@ -202,12 +202,10 @@ static void test_destroy(gw_adapter_t *a) {
 }
 
 const gw_adapter_vtable_t gw_test_adapter_vtable = {
-    "test", test_validate, test_create, test_open, test_connect, test_disconnect, test_destroy,
+  "test", test_validate, test_create, test_open, test_connect, test_disconnect, test_destroy,
 };
 
-void gw_test_adapter_stats(gw_test_adapter_stats_t *out) {
-  *out = stats;
-}
+void gw_test_adapter_stats(gw_test_adapter_stats_t *out) { *out = stats; }
 
 void gw_test_adapter_reset(void) {
   uint64_t live = stats.live;

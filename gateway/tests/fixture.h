@@ -100,7 +100,7 @@ static inline void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
 static inline void fx_setup(fx_t *fx) { fx_setup_kind(fx, GW_CLOCK_VIRTUAL); }
 
 static inline void fx_config(fx_t *fx, gw_platform_config_t *cfg, const char *name,
-                      const char *script) {
+                             const char *script) {
   memset(cfg, 0, sizeof(*cfg));
   snprintf(cfg->name, sizeof(cfg->name), "%s", name);
   snprintf(cfg->kind, sizeof(cfg->kind), "test");
@@ -121,7 +121,9 @@ static inline void fx_add(fx_t *fx, const char *name, const char *script) {
 }
 
 /* Run I/O to quiescence without moving virtual time. */
-static inline void fx_settle(fx_t *fx) { assert_int_equal(gw_clock_settle(&fx->clock, FX_QUIET_MS), 0); }
+static inline void fx_settle(fx_t *fx) {
+  assert_int_equal(gw_clock_settle(&fx->clock, FX_QUIET_MS), 0);
+}
 
 /* One watcher step: jump to the next deadline, then let the I/O finish.
  * Returns 0, or UV_EAGAIN when nothing is scheduled. */
@@ -143,9 +145,8 @@ static inline size_t fx_count(const fx_t *fx, gw_event_type_t type, const char *
 }
 
 /* The k-th (0-based) event of a type for a platform, or NULL. */
-static inline const fx_event_t *fx_nth(const fx_t *fx, gw_event_type_t type,
-                                       const char *platform,
-                                size_t k) {
+static inline const fx_event_t *fx_nth(const fx_t *fx, gw_event_type_t type, const char *platform,
+                                       size_t k) {
   size_t i;
   for (i = 0; i < fx->nev; i++) {
     if (fx->ev[i].type == type && (platform == NULL || strcmp(fx->ev[i].platform, platform) == 0)) {

@@ -197,11 +197,15 @@ static void test_dispose_null_is_noop(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      T(test_open_holds_db_wal_shm),          T(test_disconnect_idempotent),
-      T(test_disconnect_before_open_and_half_open), T(test_disconnect_cancels_connect),
-      T(test_connect_outcomes),               T(test_disconnect_error_still_releases),
-      T(test_dispose_null_is_noop),           T(test_base_owns_open_state),
-      T(test_destroy_rule_enforced),
+    T(test_open_holds_db_wal_shm),
+    T(test_disconnect_idempotent),
+    T(test_disconnect_before_open_and_half_open),
+    T(test_disconnect_cancels_connect),
+    T(test_connect_outcomes),
+    T(test_disconnect_error_still_releases),
+    T(test_dispose_null_is_noop),
+    T(test_base_owns_open_state),
+    T(test_destroy_rule_enforced),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,8 +61,8 @@ static int attempt_over(void *arg) {
 
   if (gw_runner_status(r, "api", &st) != 0)
     return 0;
-  return !st.in_flight && st.state != GW_PLATFORM_PENDING &&
-         st.state != GW_PLATFORM_CONNECTING && gw_runner_disposing(r) == 0;
+  return !st.in_flight && st.state != GW_PLATFORM_PENDING && st.state != GW_PLATFORM_CONNECTING &&
+         gw_runner_disposing(r) == 0;
 }
 
 /* Add the api platform, run its first attempt to the end. */
@@ -177,7 +177,7 @@ static void test_short_key_is_fatal(void **state) {
   setup_fx();
   before = gw_fd_count();
   api_config(&cfg, "127.0.0.1", 0, "changeme"); /* 8: allowed */
-  cfg.key[7] = '\0';                             /* 7: a placeholder */
+  cfg.key[7] = '\0';                            /* 7: a placeholder */
   st = first_attempt(&cfg);
   assert_int_equal(st.state, GW_PLATFORM_FATAL);
   assert_string_equal(st.last_error_code, "config_error");

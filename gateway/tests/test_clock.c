@@ -102,12 +102,12 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup(test_virtual_jumps_to_deadline, setup),
-      cmocka_unit_test_setup(test_virtual_due_fires_without_jump, setup),
-      cmocka_unit_test_setup(test_rearm_and_disarm, setup),
-      cmocka_unit_test_setup(test_settle_returns_with_long_lived_io, setup),
-      cmocka_unit_test_setup(test_real_clock_fires, setup),
-      cmocka_unit_test_setup(test_bad_arguments, setup),
+    cmocka_unit_test_setup(test_virtual_jumps_to_deadline, setup),
+    cmocka_unit_test_setup(test_virtual_due_fires_without_jump, setup),
+    cmocka_unit_test_setup(test_rearm_and_disarm, setup),
+    cmocka_unit_test_setup(test_settle_returns_with_long_lived_io, setup),
+    cmocka_unit_test_setup(test_real_clock_fires, setup),
+    cmocka_unit_test_setup(test_bad_arguments, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

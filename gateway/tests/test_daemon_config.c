@@ -34,24 +34,23 @@ static void expect_bad(const char *text, const char *needle1, const char *needle
 }
 
 static void test_good(void **state) {
-  static const char text[] =
-      "log_level: debug\n"
-      "api:\n"
-      "  host: 127.0.0.1\n"
-      "  port: 0\n"
-      "  key: \"0123456789\"\n"
-      "  store_path: /tmp/r.db\n"
-      "  max_responses: 7\n"
-      "platforms:\n"
-      "  - kind: platform\n"
-      "    name: chat\n"
-      "    host: 127.0.0.1\n"
-      "    port: 9700\n"
-      "    token: tok\n"
-      "    store_path: /tmp/l.db\n"
-      "    connect_timeout: 2.5\n"
-      "    disconnect_timeout: 1\n"
-      "  - {kind: test, name: t2, store_path: /tmp/t.db, script: RRO}\n";
+  static const char text[] = "log_level: debug\n"
+                             "api:\n"
+                             "  host: 127.0.0.1\n"
+                             "  port: 0\n"
+                             "  key: \"0123456789\"\n"
+                             "  store_path: /tmp/r.db\n"
+                             "  max_responses: 7\n"
+                             "platforms:\n"
+                             "  - kind: platform\n"
+                             "    name: chat\n"
+                             "    host: 127.0.0.1\n"
+                             "    port: 9700\n"
+                             "    token: tok\n"
+                             "    store_path: /tmp/l.db\n"
+                             "    connect_timeout: 2.5\n"
+                             "    disconnect_timeout: 1\n"
+                             "  - {kind: test, name: t2, store_path: /tmp/t.db, script: RRO}\n";
 
   assert_int_equal(parse(text), 0);
   assert_int_equal(cfg.log_level, GW_LOG_DEBUG);
@@ -130,9 +129,9 @@ static void test_name_too_long(void **state) {
 static void test_api_without_api_kind(void **state) {
   static const char text[] = "api:\n  port: 1\n";
 
-  assert_int_equal(gw__daemon_config_parse(text, strlen(text), "t.yaml", kinds_no_api, &cfg, err,
-                                           sizeof(err)),
-                   GW_ECONFIG);
+  assert_int_equal(
+    gw__daemon_config_parse(text, strlen(text), "t.yaml", kinds_no_api, &cfg, err, sizeof(err)),
+    GW_ECONFIG);
   assert_non_null(strstr(err, "no api adapter"));
 }
 
@@ -260,12 +259,15 @@ static void test_load_missing_file(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_good),          cmocka_unit_test(test_empty_and_minimal),
-      cmocka_unit_test(test_bad),           cmocka_unit_test(test_name_too_long),
-      cmocka_unit_test(test_api_without_api_kind), cmocka_unit_test(test_env),
-      cmocka_unit_test(test_env_empty_and_bad_values),
-      cmocka_unit_test(test_deep_nesting_refused_fast),
-      cmocka_unit_test(test_load_missing_file),
+    cmocka_unit_test(test_good),
+    cmocka_unit_test(test_empty_and_minimal),
+    cmocka_unit_test(test_bad),
+    cmocka_unit_test(test_name_too_long),
+    cmocka_unit_test(test_api_without_api_kind),
+    cmocka_unit_test(test_env),
+    cmocka_unit_test(test_env_empty_and_bad_values),
+    cmocka_unit_test(test_deep_nesting_refused_fast),
+    cmocka_unit_test(test_load_missing_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,23 +36,23 @@ static void test_parse_valid(void **state) {
 
 static void test_parse_invalid(void **state) {
   static const char *bad[] = {
-      "",
-      "HTTP/1.1 400 Bad Request",
-      "[\"type\",\"ready\"]",
-      "\"ready\"",
-      "{\"type\":\"ready\"",
-      "{\"type\":\"ready\"} trailing",
-      "{\"type\":\"ready\"}{\"type\":\"ready\"}",
-      "{\"typ\":\"ready\"}",
-      "{\"type\":5}",
-      "{\"type\":\"READY\"}",
-      "{\"type\":\"unknown\"}",
-      "{\"type\":\"identify\"}",
-      "{\"type\":\"identify\",\"token\":7}",
-      "{\"type\":\"message\",\"chat\":\"c\"}",
-      "{\"type\":\"message\",\"text\":\"t\"}",
-      "{\"type\":\"message\",\"chat\":null,\"text\":\"t\"}",
-      "{\"type\":\"reject\",\"reason\":[]}",
+    "",
+    "HTTP/1.1 400 Bad Request",
+    "[\"type\",\"ready\"]",
+    "\"ready\"",
+    "{\"type\":\"ready\"",
+    "{\"type\":\"ready\"} trailing",
+    "{\"type\":\"ready\"}{\"type\":\"ready\"}",
+    "{\"typ\":\"ready\"}",
+    "{\"type\":5}",
+    "{\"type\":\"READY\"}",
+    "{\"type\":\"unknown\"}",
+    "{\"type\":\"identify\"}",
+    "{\"type\":\"identify\",\"token\":7}",
+    "{\"type\":\"message\",\"chat\":\"c\"}",
+    "{\"type\":\"message\",\"text\":\"t\"}",
+    "{\"type\":\"message\",\"chat\":null,\"text\":\"t\"}",
+    "{\"type\":\"reject\",\"reason\":[]}",
   };
   gw_plat_msg_t m;
   size_t i;
@@ -62,7 +62,7 @@ static void test_parse_invalid(void **state) {
     if (parse(bad[i], &m) != UV_EPROTO)
       fail_msg("accepted: %s", bad[i]);
     /* Output untouched on error. */
-    assert_int_equal(((unsigned char *) &m)[0], 0x5a);
+    assert_int_equal(((unsigned char *)&m)[0], 0x5a);
   }
   /* An embedded NUL is never the protocol. */
   assert_int_equal(gw__plat_parse("{\"type\":\"ready\"}\0x", 18, &m), UV_EPROTO);
@@ -95,8 +95,8 @@ static void test_format_roundtrip(void **state) {
   n = gw__plat_format(&in, buf, sizeof(buf));
   assert_true(n > 0);
   assert_int_equal(buf[n - 1], '\n');
-  assert_null(memchr(buf, '\n', (size_t) n - 1)); /* escaped: one line */
-  assert_int_equal(gw__plat_parse(buf, (size_t) n - 1, &out), 0);
+  assert_null(memchr(buf, '\n', (size_t)n - 1)); /* escaped: one line */
+  assert_int_equal(gw__plat_parse(buf, (size_t)n - 1, &out), 0);
   assert_int_equal(out.type, GW_PLAT_MSG_SEND);
   assert_string_equal(out.chat, in.chat);
   assert_string_equal(out.text, in.text);
@@ -106,10 +106,10 @@ static void test_format_roundtrip(void **state) {
   snprintf(in.token, sizeof(in.token), "tok");
   n = gw__plat_format(&in, buf, sizeof(buf));
   assert_string_equal(buf, "{\"type\":\"identify\",\"token\":\"tok\"}\n");
-  assert_int_equal(n, (int) strlen(buf));
+  assert_int_equal(n, (int)strlen(buf));
 
   assert_int_equal(gw__plat_format(&in, buf, 10), UV_ENOBUFS);
-  in.type = (gw_plat_msg_type_t) 99;
+  in.type = (gw_plat_msg_type_t)99;
   assert_int_equal(gw__plat_format(&in, buf, sizeof(buf)), UV_EINVAL);
 }
 
@@ -183,10 +183,13 @@ static void test_echo(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_valid),      cmocka_unit_test(test_parse_invalid),
-      cmocka_unit_test(test_parse_field_too_long), cmocka_unit_test(test_format_roundtrip),
-      cmocka_unit_test(test_linebuf_split),    cmocka_unit_test(test_linebuf_limits),
-      cmocka_unit_test(test_echo),
+    cmocka_unit_test(test_parse_valid),
+    cmocka_unit_test(test_parse_invalid),
+    cmocka_unit_test(test_parse_field_too_long),
+    cmocka_unit_test(test_format_roundtrip),
+    cmocka_unit_test(test_linebuf_split),
+    cmocka_unit_test(test_linebuf_limits),
+    cmocka_unit_test(test_echo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,8 +29,8 @@ static int started(void *arg) {
   size_t i;
 
   for (i = 0; i < gw_runner_platform_count(r); i++) {
-    if (gw_runner_status_at(r, i, &st) != 0 || st.in_flight ||
-        st.state == GW_PLATFORM_PENDING || st.state == GW_PLATFORM_CONNECTING)
+    if (gw_runner_status_at(r, i, &st) != 0 || st.in_flight || st.state == GW_PLATFORM_PENDING ||
+        st.state == GW_PLATFORM_CONNECTING)
       return 0;
   }
   return gw_runner_disposing(r) == 0;
@@ -79,7 +79,7 @@ typedef struct {
   int one_write;      /* all requests in one send: pipelining */
   hc_resp_t r[HC_MAX];
   int got;
-  int closed;         /* server closed after the responses */
+  int closed; /* server closed after the responses */
   int check_closed;
 } exch_t;
 
@@ -120,9 +120,7 @@ static void exch_fn(void *p) {
   close(fd);
 }
 
-static void exchange(exch_t *e) {
-  assert_int_equal(hc_run(&ctx->fx.loop, exch_fn, e), 0);
-}
+static void exchange(exch_t *e) { assert_int_equal(hc_run(&ctx->fx.loop, exch_fn, e), 0); }
 
 /* A single request on a fresh connection. */
 static hc_resp_t one(const char *raw) {
@@ -213,8 +211,8 @@ static void test_keep_alive(void **state) {
 static void test_pipelining(void **state) {
   exch_t e;
   char *p1 = post("/v1/responses", "{\"input\":\"one\"}", NULL);
-  char *p2 = post("/v1/chat/completions",
-                  "{\"messages\":[{\"role\":\"user\",\"content\":\"two\"}]}", NULL);
+  char *p2 =
+    post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"two\"}]}", NULL);
 
   start(NULL, 0);
   memset(&e, 0, sizeof(e));
@@ -280,13 +278,12 @@ static void test_status_codes(void **state) {
    * the object. */
   {
     static const char *const bad[] = {
-        "{\"input\":\"caf\xc3\"}",         /* truncated sequence */
-        "{\"input\":\"\xff\xfe\"}",        /* never valid */
-        "{\"input\":\"\xc0\xaf\"}",        /* overlong '/' */
-        "{\"input\":\"\xed\xa0\x80\"}",   /* a UTF-16 surrogate */
-        "{\"input\":\"ab\\u0000cd\"}",     /* NUL in a string */
-        "{\"input\":\"x\"} trailing",
-        "{\"input\":\"x\"}{}",
+      "{\"input\":\"caf\xc3\"}",      /* truncated sequence */
+      "{\"input\":\"\xff\xfe\"}",     /* never valid */
+      "{\"input\":\"\xc0\xaf\"}",     /* overlong '/' */
+      "{\"input\":\"\xed\xa0\x80\"}", /* a UTF-16 surrogate */
+      "{\"input\":\"ab\\u0000cd\"}",  /* NUL in a string */
+      "{\"input\":\"x\"} trailing",   "{\"input\":\"x\"}{}",
     };
     size_t k;
 
@@ -301,7 +298,8 @@ static void test_status_codes(void **state) {
     }
     /* Valid UTF-8, an escaped backslash before "u0000", trailing
      * whitespace: all fine. */
-    raw = post("/v1/responses", "{\"input\":\"caf\xc3\xa9 \\\\u0000 \xf0\x9f\x98\x80\"} \r\n", NULL);
+    raw =
+      post("/v1/responses", "{\"input\":\"caf\xc3\xa9 \\\\u0000 \xf0\x9f\x98\x80\"} \r\n", NULL);
     r = one(raw);
     if (r.status != 200)
       fail_msg("valid UTF-8: want 200, got %d: %s", r.status, r.body);
@@ -392,7 +390,6 @@ static void test_truncated_body(void **state) {
   assert_error(&e.r[0], 400, "truncated_request");
   assert_true(e.closed);
   hc_free(e.r, 1);
-
 
   /* Chunked body over the limit is caught while it streams. */
   memset(&e, 0, sizeof(e));
@@ -570,10 +567,11 @@ static void test_responses(void **state) {
   free(raw);
   assert_non_null(strstr(r.body, "\"output_text\":\"echo: a\""));
   hc_free(&r, 1);
-  raw = post("/v1/responses",
-             "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"b\"}]}],"
-             "\"conversation\":\"chat-1\"}",
-             NULL);
+  raw =
+    post("/v1/responses",
+         "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"b\"}]}],"
+         "\"conversation\":\"chat-1\"}",
+         NULL);
   r = one(raw);
   free(raw);
   assert_int_equal(r.status, 200);
@@ -638,8 +636,10 @@ static void test_detailed_metrics_admin(void **state) {
   assert_non_null(strstr(r.head, "text/plain; version=0.0.4"));
   assert_non_null(strstr(r.body, "\nprocess_open_fds "));
   assert_non_null(strstr(r.body, "\nprocess_max_fds "));
-  assert_non_null(strstr(r.body, "gw_reconnect_attempts_total{platform=\"flaky\",outcome=\"retryable\"} 1\n"));
-  assert_non_null(strstr(r.body, "gw_reconnect_attempts_total{platform=\"api\",outcome=\"success\"} 1\n"));
+  assert_non_null(
+    strstr(r.body, "gw_reconnect_attempts_total{platform=\"flaky\",outcome=\"retryable\"} 1\n"));
+  assert_non_null(
+    strstr(r.body, "gw_reconnect_attempts_total{platform=\"api\",outcome=\"success\"} 1\n"));
   assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"retrying\"} 1\n"));
   assert_non_null(strstr(r.body, "gw_platform_state{platform=\"flaky\",state=\"paused\"} 0\n"));
   hc_free(&r, 1);
@@ -740,9 +740,7 @@ static void chunked_fn(void *p) {
 
 static int no_conns(void *arg) { return ((gw_http_server_t *)arg)->nconns == 0; }
 
-static void server_closed_cb(gw_http_server_t *srv) {
-  *(int *)srv->data = 1;
-}
+static void server_closed_cb(gw_http_server_t *srv) { *(int *)srv->data = 1; }
 
 /* A raw server with small limits for the tests below; stop_raw closes it. */
 static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
@@ -848,9 +846,10 @@ static double mono_s(void) {
 
 static void slow_fn(void *p) {
   slow_t *sl = p;
-  static const char *slow[2] = {"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
-                                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  static const char *slow[2] = {
+    "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
   hc_conn_buf_t cb = {NULL, 0};
   double t0 = mono_s();
   int fd[3], sent[2] = {0, 0};

@@ -21,11 +21,11 @@ static int eq(const char *given, const char *key) {
 }
 
 static void test_answers(void **state) {
-  (void) state;
+  (void)state;
   assert_int_equal(eq("correct-horse-battery", "correct-horse-battery"), 1);
   assert_int_equal(eq("Correct-horse-battery", "correct-horse-battery"), 0);
   assert_int_equal(eq("correct-horse-batterY", "correct-horse-battery"), 0);
-  assert_int_equal(eq("correct-horse", "correct-horse-battery"), 0);       /* prefix */
+  assert_int_equal(eq("correct-horse", "correct-horse-battery"), 0);          /* prefix */
   assert_int_equal(eq("correct-horse-battery!", "correct-horse-battery"), 0); /* longer */
   assert_int_equal(eq("", "correct-horse-battery"), 0);
   assert_int_equal(eq("", ""), 0); /* an empty key matches nothing */
@@ -42,7 +42,7 @@ static uint64_t now_ns(void) {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The fastest of many runs: noise only ever adds time. */
@@ -58,7 +58,7 @@ static uint64_t min_time(const char *given, size_t len, const char *key, int rep
     if (t < best)
       best = t;
   }
-  (void) sink;
+  (void)sink;
   return best;
 }
 
@@ -67,7 +67,7 @@ static void test_no_early_exit(void **state) {
   char *key = malloc(N + 1), *first = malloc(N + 1), *last = malloc(N + 1);
   uint64_t t_first, t_last, t_equal;
 
-  (void) state;
+  (void)state;
   assert_non_null(key);
   assert_non_null(first);
   assert_non_null(last);
@@ -84,8 +84,8 @@ static void test_no_early_exit(void **state) {
   t_last = min_time(last, N, key, 40);
   t_equal = min_time(key, N, key, 40);
   print_message("64 KiB key: mismatch at byte 0 %llu ns, at the last byte %llu ns, equal %llu ns\n",
-                (unsigned long long) t_first, (unsigned long long) t_last,
-                (unsigned long long) t_equal);
+                (unsigned long long)t_first, (unsigned long long)t_last,
+                (unsigned long long)t_equal);
   /* An early exit makes the first-byte mismatch thousands of times faster
    * (one byte against 65536); a constant-time fold keeps them within
    * noise.  A factor of 3 either way tolerates a loaded machine. */
@@ -99,8 +99,8 @@ static void test_no_early_exit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_answers),
-      cmocka_unit_test(test_no_early_exit),
+    cmocka_unit_test(test_answers),
+    cmocka_unit_test(test_no_early_exit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

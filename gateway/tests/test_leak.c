@@ -17,13 +17,11 @@ typedef struct {
 /* Exception comes four ways: a synchronous connect errno, an asynchronous
  * error, a store that fails half-way through opening, a connect timeout. */
 static const path_case_t cases[] = {
-    /* db and -wal; the -shm is shared per process and inode */
-    {"fatal", "RF", GW_OUTCOME_FATAL, 2},
-    {"retryable", "RR", GW_OUTCOME_RETRYABLE, 2},
-    {"exception", "RE", GW_OUTCOME_EXCEPTION, 2},
-    {"exception", "RA", GW_OUTCOME_EXCEPTION, 2},
-    {"exception", "RP", GW_OUTCOME_EXCEPTION, 1}, /* stopped before the WAL */
-    {"exception", "RH", GW_OUTCOME_EXCEPTION, 2},
+  /* db and -wal; the -shm is shared per process and inode */
+  {"fatal", "RF", GW_OUTCOME_FATAL, 2},         {"retryable", "RR", GW_OUTCOME_RETRYABLE, 2},
+  {"exception", "RE", GW_OUTCOME_EXCEPTION, 2}, {"exception", "RA", GW_OUTCOME_EXCEPTION, 2},
+  {"exception", "RP", GW_OUTCOME_EXCEPTION, 1}, /* stopped before the WAL */
+  {"exception", "RH", GW_OUTCOME_EXCEPTION, 2},
 };
 
 #define WARMUP 3
@@ -85,8 +83,7 @@ static void test_each_path_is_flat(void **state) {
 
   for (i = 0; i < FX_ARRAY_SIZE(cases); i++) {
     int gained = run_path(&cases[i], 1);
-    printf("# %-9s %s: %+d fds over %d cycles\n", cases[i].path, cases[i].script, gained,
-           CYCLES);
+    printf("# %-9s %s: %+d fds over %d cycles\n", cases[i].path, cases[i].script, gained, CYCLES);
     assert_int_equal(gained, 0);
   }
 }
@@ -116,8 +113,8 @@ static void test_dispose_missing_or_half_created(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_each_path_is_flat),
-      cmocka_unit_test(test_dispose_missing_or_half_created),
+    cmocka_unit_test(test_each_path_is_flat),
+    cmocka_unit_test(test_dispose_missing_or_half_created),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
@@ -159,10 +156,10 @@ static void test_regress_rejects_unknown_path(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_regress_fatal_leaks_only_fatal),
-      cmocka_unit_test(test_regress_retryable_leaks_only_retryable),
-      cmocka_unit_test(test_regress_exception_leaks_only_exception),
-      cmocka_unit_test(test_regress_rejects_unknown_path),
+    cmocka_unit_test(test_regress_fatal_leaks_only_fatal),
+    cmocka_unit_test(test_regress_retryable_leaks_only_retryable),
+    cmocka_unit_test(test_regress_exception_leaks_only_exception),
+    cmocka_unit_test(test_regress_rejects_unknown_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

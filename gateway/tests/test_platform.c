@@ -45,13 +45,13 @@ static void peer_start(peer_t *peer, const char *dir, const char *const *flags) 
   memset(peer, 0, sizeof(*peer));
   snprintf(peer->port_file, sizeof(peer->port_file), "%s/peer.port", dir);
   unlink(peer->port_file);
-  argv[argc++] = (char *) FDSOAK_PLATFORMD;
-  argv[argc++] = (char *) "--port-file";
+  argv[argc++] = (char *)FDSOAK_PLATFORMD;
+  argv[argc++] = (char *)"--port-file";
   argv[argc++] = peer->port_file;
   if (getenv("GW_TEST_VERBOSE") == NULL)
-    argv[argc++] = (char *) "-q";
+    argv[argc++] = (char *)"-q";
   for (i = 0; flags != NULL && flags[i] != NULL && argc < 30; i++)
-    argv[argc++] = (char *) flags[i];
+    argv[argc++] = (char *)flags[i];
   argv[argc] = NULL;
   {
     posix_spawn_file_actions_t fa;
@@ -111,8 +111,8 @@ static int closed_port(void) {
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
   port = ntohs(sin.sin_port);
   close(fd);
   return port;
@@ -159,7 +159,7 @@ static void pt_config(pt_t *t, gw_platform_config_t *cfg, const char *host, int 
 
 /* Run the loop until *flag is set or ms of real time passed. */
 static void pt_run_until(pt_t *t, const int *flag, long ms) {
-  uint64_t end = uv_hrtime() + (uint64_t) ms * 1000000u;
+  uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
 
   while (!*flag && uv_hrtime() < end) {
     uv_run(&t->fx.loop, UV_RUN_NOWAIT);
@@ -203,7 +203,7 @@ static void pt_attempt(pt_t *t, const char *host, int port, int expect_done) {
 static void pt_dump_fds(void) {
   if (getenv("GW_TEST_VERBOSE") != NULL) {
     int rc = system("ls -l /proc/$PPID/fd >&2");
-    (void) rc;
+    (void)rc;
   }
 }
 
@@ -226,7 +226,7 @@ static int pt_setup(void **state) {
      * a loop in its steady state. */
     uv_tcp_t warm;
     assert_int_equal(uv_tcp_init(&t->fx.loop, &warm), 0);
-    uv_close((uv_handle_t *) &warm, NULL);
+    uv_close((uv_handle_t *)&warm, NULL);
     uv_run(&t->fx.loop, UV_RUN_NOWAIT);
   }
   assert_int_equal(gw_runner_register_kind(t->fx.r, &gw_platform_adapter_vtable), 0);
@@ -495,23 +495,23 @@ static void test_runner_accept_connects(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_validate, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_ready, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_ready_hostname, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_reject, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_wrong_token, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_close_at_accept, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_close_after_bytes, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_reset, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_refused, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_garbage, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_silent_then_disconnect, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_disconnect_while_resolving, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_drop_after_ready, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_open_fails, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_runner_reject_is_fatal, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_runner_close_is_retrying, pt_setup, pt_teardown),
-      cmocka_unit_test_setup_teardown(test_runner_accept_connects, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_validate, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_ready, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_ready_hostname, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_reject, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_wrong_token, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_close_at_accept, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_close_after_bytes, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_reset, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_refused, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_garbage, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_silent_then_disconnect, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_disconnect_while_resolving, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_drop_after_ready, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_open_fails, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_runner_reject_is_fatal, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_runner_close_is_retrying, pt_setup, pt_teardown),
+    cmocka_unit_test_setup_teardown(test_runner_accept_connects, pt_setup, pt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,6 @@
 /* test_runner.c - startup and runtime rules of the runner (upstream's). */
 #include "fixture.h"
 
-
 static void start(void) {
   assert_int_equal(gw_runner_start(fx.r), 0);
   fx_settle(&fx);
@@ -225,19 +224,19 @@ static void test_backoff_formula(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      T(test_startup_outcomes),
-      T(test_startup_all_fatal_stops),
-      T(test_startup_fatal_with_one_retrying_continues),
-      T(test_runtime_retryable_queues_at_once),
-      T(test_runtime_non_retryable_alone_stops),
-      T(test_runtime_non_retryable_with_others_up_continues),
-      T(test_runtime_non_retryable_with_one_queued_continues),
-      T(test_runtime_retryable_with_everything_down_stays_alive),
-      T(test_runtime_error_disposes_the_adapter),
-      T(test_close_disposes_connected_and_in_flight),
-      T(test_real_clock_startup_and_retry),
-      T(test_bad_config_refused_with_field),
-      T(test_backoff_formula),
+    T(test_startup_outcomes),
+    T(test_startup_all_fatal_stops),
+    T(test_startup_fatal_with_one_retrying_continues),
+    T(test_runtime_retryable_queues_at_once),
+    T(test_runtime_non_retryable_alone_stops),
+    T(test_runtime_non_retryable_with_others_up_continues),
+    T(test_runtime_non_retryable_with_one_queued_continues),
+    T(test_runtime_retryable_with_everything_down_stays_alive),
+    T(test_runtime_error_disposes_the_adapter),
+    T(test_close_disposes_connected_and_in_flight),
+    T(test_real_clock_startup_and_retry),
+    T(test_bad_config_refused_with_field),
+    T(test_backoff_formula),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,6 @@
  */
 #include "fixture.h"
 
-
 /* Start the runner and let the first connect (and its disposal) finish. */
 static void start(void) {
   assert_int_equal(gw_runner_start(fx.r), 0);
@@ -61,8 +60,7 @@ static void test_retryable_stays_with_attempts_plus_one(void **state) {
   assert_string_equal(st.last_error_code, "connect_failed");
 }
 
-static void assert_attempt_gaps(const char *name, size_t first, const uint64_t *gaps_s,
-                                size_t n) {
+static void assert_attempt_gaps(const char *name, size_t first, const uint64_t *gaps_s, size_t n) {
   size_t i;
 
   for (i = 0; i < n; i++) {
@@ -205,7 +203,7 @@ static void test_pause_resume_semantics(void **state) {
   start();
   assert_int_equal(gw_runner_pause(fx.r, "nope", "x"), UV_ENOENT);
   assert_int_equal(gw_runner_pause(fx.r, "up", "x"), UV_EINVAL); /* not queued */
-  assert_int_equal(gw_runner_resume(fx.r, "p"), UV_EALREADY);     /* not paused */
+  assert_int_equal(gw_runner_resume(fx.r, "p"), UV_EALREADY);    /* not paused */
   assert_int_equal(fx_step(&fx), 0);
   assert_int_equal(fx_status(&fx, "p").attempts, 2);
 
@@ -316,22 +314,22 @@ static void test_26_hour_schedule_in_virtual_time(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      T(test_success_leaves_queue),
-      T(test_non_retryable_leaves_with_fatal),
-      T(test_retryable_stays_with_attempts_plus_one),
-      T(test_schedule_from_startup),
-      T(test_schedule_from_runtime_error),
-      T(test_no_pause_after_25_failures),
-      T(test_paused_and_not_due_are_skipped),
-      T(test_idle_watcher_creates_nothing),
-      T(test_queued_while_idle_retried_without_waiting),
-      T(test_create_failing_drops_platform),
-      T(test_pause_resume_semantics),
-      T(test_startup_disconnect_timeout_continues),
-      T(test_connect_timeout_is_exception_path),
-      T(test_failing_dispose_does_not_stop_watcher),
-      T(test_operator_retry_of_fatal),
-      T(test_26_hour_schedule_in_virtual_time),
+    T(test_success_leaves_queue),
+    T(test_non_retryable_leaves_with_fatal),
+    T(test_retryable_stays_with_attempts_plus_one),
+    T(test_schedule_from_startup),
+    T(test_schedule_from_runtime_error),
+    T(test_no_pause_after_25_failures),
+    T(test_paused_and_not_due_are_skipped),
+    T(test_idle_watcher_creates_nothing),
+    T(test_queued_while_idle_retried_without_waiting),
+    T(test_create_failing_drops_platform),
+    T(test_pause_resume_semantics),
+    T(test_startup_disconnect_timeout_continues),
+    T(test_connect_timeout_is_exception_path),
+    T(test_failing_dispose_does_not_stop_watcher),
+    T(test_operator_retry_of_fatal),
+    T(test_26_hour_schedule_in_virtual_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

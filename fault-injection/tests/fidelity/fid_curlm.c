@@ -16,7 +16,8 @@ static double now(void) {
 }
 
 static size_t sink(char *p, size_t s, size_t n, void *u) {
-  (void)p; (void)u;
+  (void)p;
+  (void)u;
   return s * n;
 }
 
@@ -55,6 +56,6 @@ int main(int argc, char **argv) {
   curl_easy_cleanup(e);
   curl_multi_cleanup(m);
   curl_global_cleanup();
-  fprintf(stderr, "elapsed %.3f\n", now() - t0);   /* the client's own clock */
+  fprintf(stderr, "elapsed %.3f\n", now() - t0); /* the client's own clock */
   return code == 0 ? 0 : 1;
 }

@@ -35,15 +35,20 @@ static void fail(int err, const char *where) {
   finish(m, 1);
 }
 
-static void on_timeout(uv_timer_t *t) { (void)t; finish("error timeout", 1); }
+static void on_timeout(uv_timer_t *t) {
+  (void)t;
+  finish("error timeout", 1);
+}
 
 static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
-  (void)h; (void)s;
+  (void)h;
+  (void)s;
   *b = uv_buf_init(rbuf, sizeof rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
-  (void)s; (void)b;
+  (void)s;
+  (void)b;
   if (n > 0)
     finish("ok", 0);
   else if (n < 0)
@@ -89,7 +94,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
 
 int main(int argc, char **argv) {
   struct sockaddr_storage ss;
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
   uint64_t t0;
   int r;
   if (argc < 4)
@@ -101,8 +106,8 @@ int main(int argc, char **argv) {
   if (uv_ip6_addr(argv[1], atoi(argv[2]), (struct sockaddr_in6 *)&ss) == 0 ||
       uv_ip4_addr(argv[1], atoi(argv[2]), (struct sockaddr_in *)&ss) == 0)
     start_connect((struct sockaddr *)&ss);
-  else if ((r = uv_getaddrinfo(uv_default_loop(), &greq, on_resolved, argv[1], argv[2],
-                               &hints)) < 0)
+  else if ((r = uv_getaddrinfo(uv_default_loop(), &greq, on_resolved, argv[1], argv[2], &hints)) <
+           0)
     fail(r, "getaddrinfo-sync");
   uv_run(uv_default_loop(), UV_RUN_DEFAULT);
   uv_loop_close(uv_default_loop());

@@ -96,7 +96,7 @@ static int api_open(gw_adapter_t *a) {
   rc = gw__store_open(&api->store, a->cfg.store_path, a->cfg.max_responses);
   if (rc != 0) {
     gw__api_log(a, GW_LOG_ERROR, "store open %s: %s (%s)", a->cfg.store_path, uv_strerror(rc),
-            gw__store_errmsg(&api->store));
+                gw__store_errmsg(&api->store));
     return rc;
   }
   return 0;
@@ -110,10 +110,10 @@ static void http_pressure_cb(gw_http_server_t *srv, int err, uint64_t count) {
 
   gw__api_fd_limits(&soft, &hard);
   gw__api_log(&api->base, GW_LOG_WARN,
-          "accept: %s (%s): at the fd limit (%ld), new clients are being shed; "
-          "%llu time%s since the last report",
-          uv_err_name(err), uv_strerror(err), soft, (unsigned long long)count,
-          count == 1 ? "" : "s");
+              "accept: %s (%s): at the fd limit (%ld), new clients are being shed; "
+              "%llu time%s since the last report",
+              uv_err_name(err), uv_strerror(err), soft, (unsigned long long)count,
+              count == 1 ? "" : "s");
 }
 
 /* One place for the pre-bind checks, shared by connect and --check. */
@@ -133,8 +133,7 @@ static int api_check_bind(const gw_platform_config_t *cfg, struct sockaddr_stora
     return GW_ECONFIG;
   }
   if (klen > 0 && klen < GW_API_KEY_MIN) {
-    snprintf(err, errlen, "api key is shorter than %d characters (a placeholder?)",
-             GW_API_KEY_MIN);
+    snprintf(err, errlen, "api key is shorter than %d characters (a placeholder?)", GW_API_KEY_MIN);
     return GW_ECONFIG;
   }
   return 0;
@@ -195,8 +194,8 @@ static int api_connect(gw_adapter_t *a) {
   if (rc != 0)
     return rc; /* the exception path; no callback follows */
   api->result = GW_CONNECT_OK;
-  gw__api_log(a, GW_LOG_INFO, "listening on %s:%d", a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1",
-          gw__http_server_port(&api->http));
+  gw__api_log(a, GW_LOG_INFO, "listening on %s:%d",
+              a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1", gw__http_server_port(&api->http));
 
 deliver:
   /* The contract says the callback never runs inside connect(). */
@@ -280,7 +279,7 @@ static void api_destroy(gw_adapter_t *a) {
 }
 
 const gw_adapter_vtable_t gw_api_adapter_vtable = {
-    "api", api_validate, api_create, api_open, api_connect, api_disconnect, api_destroy,
+  "api", api_validate, api_create, api_open, api_connect, api_disconnect, api_destroy,
 };
 
 int gw_api_adapter_port(gw_adapter_t *a) {

@@ -29,8 +29,7 @@ typedef struct api_adapter_s {
 
 /* The HTTP server's handler (routes.c): check the key, route the request
  * to its endpoint and fill in res.  srv->data is the api_adapter_t. */
-void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
-                    gw_http_response_t *res);
+void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req, gw_http_response_t *res);
 
 /* RLIMIT_NOFILE's soft and hard limits, -1 when unlimited or unknown
  * (routes.c): /health/detailed and /metrics report them, and the fd
@@ -40,6 +39,6 @@ void gw__api_fd_limits(long *soft, long *hard);
 /* One log line "platform NAME: ..." in the log of whoever runs the adapter
  * (nothing without one) -- adapter_api.c. */
 void gw__api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 
 #endif /* GW_API_INTERNAL_H */

@@ -99,7 +99,7 @@ static void respond_json(gw_http_response_t *res, int status, cJSON *obj) {
 
 static void respond_405(gw_http_response_t *res, const char *allow) {
   gw__http_respond_error(res, 405, "invalid_request_error", "method_not_allowed",
-                        "Method not allowed; use %s", allow);
+                         "Method not allowed; use %s", allow);
   gw__http_add_header(res, "Allow", allow);
 }
 
@@ -207,7 +207,7 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
 
   if (req->body_len == 0) {
     gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                          "Request body is empty; expected a JSON object");
+                           "Request body is empty; expected a JSON object");
     return NULL;
   }
   /* A raw NUL is never valid JSON, and inside a string it would cut the
@@ -215,7 +215,7 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
   if (!utf8_valid((const unsigned char *)req->body, req->body_len) ||
       memchr(req->body, '\0', req->body_len) != NULL) {
     gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                          "Request body is not valid UTF-8 text");
+                           "Request body is not valid UTF-8 text");
     return NULL;
   }
   body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
@@ -225,25 +225,25 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
     if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
       cJSON_Delete(body);
       gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                            "Request body has data after the JSON value");
+                             "Request body has data after the JSON value");
       return NULL;
     }
   }
   if (body != NULL && json_has_nul_escape(req->body, req->body_len)) {
     cJSON_Delete(body);
     gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                          "Strings in the request body must not contain \\u0000");
+                           "Strings in the request body must not contain \\u0000");
     return NULL;
   }
   if (body == NULL) {
     gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                          "Request body is not valid JSON");
+                           "Request body is not valid JSON");
     return NULL;
   }
   if (!cJSON_IsObject(body)) {
     cJSON_Delete(body);
     gw__http_respond_error(res, 400, "invalid_request_error", "invalid_json",
-                          "Request body must be a JSON object");
+                           "Request body must be a JSON object");
     return NULL;
   }
   return body;
@@ -251,12 +251,12 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
 
 static void missing(gw_http_response_t *res, const char *field) {
   gw__http_respond_error(res, 400, "invalid_request_error", "missing_required_parameter",
-                        "Missing required parameter: '%s'", field);
+                         "Missing required parameter: '%s'", field);
 }
 
 static void invalid(gw_http_response_t *res, const char *field, const char *why) {
   gw__http_respond_error(res, 400, "invalid_request_error", "invalid_value",
-                        "Invalid value for '%s': %s", field, why);
+                         "Invalid value for '%s': %s", field, why);
 }
 
 static const char *model_of(const cJSON *body) {
@@ -373,8 +373,8 @@ static void ep_models(gw_http_response_t *res) {
 /* Walk the messages: the last user message's text (*text, malloc'd), how
  * many user messages there are (*turn, the agent's turn) and the tokens of
  * them all (*in_tokens: the whole prompt is input). */
-static int chat_read_messages(const cJSON *msgs, char **text, unsigned *turn,
-                              unsigned *in_tokens, gw_http_response_t *res) {
+static int chat_read_messages(const cJSON *msgs, char **text, unsigned *turn, unsigned *in_tokens,
+                              gw_http_response_t *res) {
   const cJSON *m;
 
   cJSON_ArrayForEach(m, msgs) {
@@ -444,7 +444,7 @@ static void ep_chat(api_adapter_t *api, const gw_http_request_t *req, gw_http_re
   }
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"))) {
     gw__http_respond_error(res, 400, "invalid_request_error", "unsupported_parameter",
-                          "stream is not supported by the echo agent");
+                           "stream is not supported by the echo agent");
     goto out;
   }
   if (chat_read_messages(msgs, &text, &turn, &in_tokens, res) != 0)
@@ -507,25 +507,24 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
                                   gw_http_response_t *res) {
   if (rc == UV_ENOENT && id != NULL) {
     gw__http_respond_error(res, 404, "invalid_request_error", "response_not_found",
-                          "Response with id '%s' not found.", id);
+                           "Response with id '%s' not found.", id);
     return;
   }
   /* strerror, not uv_strerror: the store's codes are negative errnos, and
    * uv_strerror allocates (and never frees) a string for one it has no name
    * for, such as GW_STORE_ESTALE. */
   gw__api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
-          strerror(-rc), gw__store_errmsg(&api->store));
+              strerror(-rc), gw__store_errmsg(&api->store));
   if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
-    gw__http_respond_error(res, 503, "server_error",
-                          rc == UV_EBUSY ? "store_busy" : "store_unavailable",
-                          "The response store is %s; nothing was stored",
-                          rc == UV_EBUSY ? "locked by another process, retry shortly"
-                                         : "unavailable");
+    gw__http_respond_error(
+      res, 503, "server_error", rc == UV_EBUSY ? "store_busy" : "store_unavailable",
+      "The response store is %s; nothing was stored",
+      rc == UV_EBUSY ? "locked by another process, retry shortly" : "unavailable");
     gw__http_add_header(res, "Retry-After", "1");
     return;
   }
   gw__http_respond_error(res, 500, "server_error", "store_error", "The response store failed: %s",
-                        strerror(-rc));
+                         strerror(-rc));
 }
 
 /*
@@ -589,7 +588,7 @@ static int responses_parse(const gw_http_request_t *req, responses_req_t *rq,
     }
     if (rq->prev_id != NULL) {
       gw__http_respond_error(res, 400, "invalid_request_error", "invalid_request",
-                            "Use either 'previous_response_id' or 'conversation', not both");
+                             "Use either 'previous_response_id' or 'conversation', not both");
       return UV_EINVAL;
     }
     rq->conversation = conv_j->valuestring;
@@ -640,7 +639,7 @@ static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
     rc = gw__store_get(&api->store, rq->prev_id, &prev_text);
     if (rc == UV_ENOENT) {
       gw__http_respond_error(res, 404, "invalid_request_error", "previous_response_not_found",
-                            "Previous response with id '%s' not found.", rq->prev_id);
+                             "Previous response with id '%s' not found.", rq->prev_id);
       return rc;
     }
     if (rc != 0) {
@@ -733,8 +732,7 @@ static cJSON *responses_build(const responses_req_t *rq) {
   cJSON_AddItemToArray(output, response_message_json(rq->msg_id, rq->reply));
   cJSON_AddStringToObject(resp, "output_text", rq->reply);
   cJSON_AddBoolToObject(resp, "store", rq->do_store);
-  cJSON_AddItemToObject(resp, "usage",
-                        usage_json(rq->in_tokens, gw__echo_tokens(rq->reply), 0));
+  cJSON_AddItemToObject(resp, "usage", usage_json(rq->in_tokens, gw__echo_tokens(rq->reply), 0));
   return resp;
 }
 
@@ -781,8 +779,8 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   cJSON *resp;
 
   if (responses_parse(req, &rq, res) == 0 && responses_follow_conversation(api, &rq, res) == 0 &&
-      responses_check_instructions(&rq, res) == 0 &&
-      responses_load_history(api, &rq, res) == 0 && responses_run_agent(&rq, res) == 0) {
+      responses_check_instructions(&rq, res) == 0 && responses_load_history(api, &rq, res) == 0 &&
+      responses_run_agent(&rq, res) == 0) {
     resp = responses_build(&rq);
     if (responses_persist(api, &rq, resp, res) == 0)
       respond_json(res, 200, resp); /* and frees it */
@@ -791,7 +789,6 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   }
   responses_req_free(&rq);
 }
-
 
 static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response_t *res) {
   char *text = NULL;
@@ -859,13 +856,15 @@ static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
     return;
   }
   gw__api_fd_limits(&soft, &hard);
-  fprintf(f, "# HELP process_open_fds Number of open file descriptors.\n"
-             "# TYPE process_open_fds gauge\n"
-             "process_open_fds %d\n",
+  fprintf(f,
+          "# HELP process_open_fds Number of open file descriptors.\n"
+          "# TYPE process_open_fds gauge\n"
+          "process_open_fds %d\n",
           gw_fd_count());
-  fprintf(f, "# HELP process_max_fds Maximum number of open file descriptors.\n"
-             "# TYPE process_max_fds gauge\n"
-             "process_max_fds %ld\n",
+  fprintf(f,
+          "# HELP process_max_fds Maximum number of open file descriptors.\n"
+          "# TYPE process_max_fds gauge\n"
+          "process_max_fds %ld\n",
           soft);
   fprintf(f, "# HELP gw_reconnect_attempts_total Connect attempts by platform and outcome.\n"
              "# TYPE gw_reconnect_attempts_total counter\n");
@@ -891,12 +890,13 @@ static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
               st.state == (gw_platform_state_t)k);
     }
   }
-  fprintf(f, "# HELP gw_http_requests_total HTTP requests handled by the api adapter.\n"
-             "# TYPE gw_http_requests_total counter\n"
-             "gw_http_requests_total %llu\n"
-             "# HELP gw_http_connections Open HTTP client connections.\n"
-             "# TYPE gw_http_connections gauge\n"
-             "gw_http_connections %u\n",
+  fprintf(f,
+          "# HELP gw_http_requests_total HTTP requests handled by the api adapter.\n"
+          "# TYPE gw_http_requests_total counter\n"
+          "gw_http_requests_total %llu\n"
+          "# HELP gw_http_connections Open HTTP client connections.\n"
+          "# TYPE gw_http_connections gauge\n"
+          "gw_http_connections %u\n",
           (unsigned long long)api->http.requests, gw__http_server_connections(&api->http));
   if (fclose(f) != 0 || buf == NULL) {
     free(buf);
@@ -951,15 +951,14 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
   rc = pause ? gw_runner_pause(r, name, reason) : gw_runner_resume(r, name);
   if (rc == UV_ENOENT) {
     gw__http_respond_error(res, 404, "invalid_request_error", "platform_not_found",
-                          "Platform '%s' not found", name);
+                           "Platform '%s' not found", name);
     return;
   }
   if (rc != 0) {
     gw__http_respond_error(res, 409, "invalid_request_error",
-                          pause ? "platform_not_queued" : "platform_not_paused",
-                          "Cannot %s platform '%s': %s", pause ? "pause" : "resume", name,
-                          rc == UV_EALREADY ? "it is not paused"
-                                            : "it is not in the retry queue");
+                           pause ? "platform_not_queued" : "platform_not_paused",
+                           "Cannot %s platform '%s': %s", pause ? "pause" : "resume", name,
+                           rc == UV_EALREADY ? "it is not paused" : "it is not in the retry queue");
     return;
   }
   gw__api_log(&api->base, GW_LOG_INFO, "admin: %s %s", pause ? "paused" : "resumed", name);
@@ -967,8 +966,7 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
     gw__http_respond_error(res, 500, "server_error", "server_error", "status unavailable");
     return;
   }
-  respond_json(res, 200,
-               platform_json(&st, gw_clock_now(gw_runner_clock(r))));
+  respond_json(res, 200, platform_json(&st, gw_clock_now(gw_runner_clock(r))));
 }
 
 static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
@@ -986,8 +984,7 @@ static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
   return gw__key_equal(h, strlen(h), key);
 }
 
-void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
-                    gw_http_response_t *res) {
+void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req, gw_http_response_t *res) {
   api_adapter_t *api = srv->data;
   const char *path = req->path;
 
@@ -1001,8 +998,7 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
   /* Before routing, so a client without the key learns nothing, not even
    * which paths exist. */
   if (!authorized(api, req)) {
-    gw__http_respond_error(res, 401, "invalid_request_error", "invalid_api_key",
-                          "Invalid API key");
+    gw__http_respond_error(res, 401, "invalid_request_error", "invalid_api_key", "Invalid API key");
     gw__http_add_header(res, "WWW-Authenticate", "Bearer");
     return;
   }
@@ -1032,8 +1028,8 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
       respond_405(res, "GET, DELETE");
     } else if (!valid_response_id(id)) {
       gw__http_respond_error(res, 400, "invalid_request_error", "invalid_response_id",
-                            "Invalid response id; expected resp_ followed by up to 64 "
-                            "letters, digits, '_' or '-'");
+                             "Invalid response id; expected resp_ followed by up to 64 "
+                             "letters, digits, '_' or '-'");
     } else if (method_is(req, "GET")) {
       ep_response_get(api, id, res);
     } else {
@@ -1048,6 +1044,6 @@ void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req,
     ep_admin(api, req, path + strlen(ADMIN_PREFIX), res);
   } else {
     gw__http_respond_error(res, 404, "invalid_request_error", "not_found", "Not found: %s %s",
-                          req->method, path);
+                           req->method, path);
   }
 }

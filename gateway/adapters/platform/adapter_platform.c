@@ -34,8 +34,8 @@ typedef enum {
   PLAT_CONNECTING,
   PLAT_HANDSHAKE, /* identify sent, waiting for ready */
   PLAT_CONNECTED,
-  PLAT_DONE,      /* the attempt or the link ended; waiting to be disposed */
-  PLAT_CLOSED     /* disconnect ran */
+  PLAT_DONE,  /* the attempt or the link ended; waiting to be disposed */
+  PLAT_CLOSED /* disconnect ran */
 } plat_phase_t;
 
 typedef struct {
@@ -83,11 +83,11 @@ static gw_plat_stats_t stats;
 int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap) {
   int n;
 
-  (void) chat;
+  (void)chat;
   /* Deterministic, and longer than its input: a test can predict it and
    * a soak can tell a reply from a reflected message. */
   n = snprintf(reply, cap, "echo: %s", text);
-  if (n < 0 || (size_t) n >= cap)
+  if (n < 0 || (size_t)n >= cap)
     return UV_ENOBUFS;
   return n;
 }
@@ -100,8 +100,7 @@ void gw__plat_stats(gw_plat_stats_t *out) { *out = stats; }
 
 /* Configuration errors: retrying them forever helps nobody. */
 static int errno_is_config(int err) {
-  return err == UV_EACCES || err == UV_EPERM || err == UV_EADDRNOTAVAIL ||
-         err == UV_EAFNOSUPPORT;
+  return err == UV_EACCES || err == UV_EPERM || err == UV_EADDRNOTAVAIL || err == UV_EAFNOSUPPORT;
 }
 
 static int plat_disposing(const plat_adapter_t *p) {
@@ -118,7 +117,7 @@ static void plat_attempt_done(plat_adapter_t *p, gw_connect_result_t result, int
   } else {
     p->phase = PLAT_DONE;
     if (p->tcp_init)
-      uv_read_stop((uv_stream_t *) &p->tcp);
+      uv_read_stop((uv_stream_t *)&p->tcp);
   }
   gw_adapter_connect_done(&p->base, result, err);
 }
@@ -128,13 +127,13 @@ static void plat_link_lost(plat_adapter_t *p, const char *code, const char *fmt,
   if (p->phase != PLAT_CONNECTED)
     return;
   p->phase = PLAT_DONE;
-  uv_read_stop((uv_stream_t *) &p->tcp);
+  uv_read_stop((uv_stream_t *)&p->tcp);
   gw_adapter_set_failure(&p->base, 1, code, fmt, uv_strerror(err));
   gw_adapter_report_fatal(&p->base);
 }
 
 static void plat_write_cb(uv_write_t *req, int status) {
-  plat_write_t *w = (plat_write_t *) req;
+  plat_write_t *w = (plat_write_t *)req;
   plat_adapter_t *p = req->data;
 
   free(w);
@@ -143,8 +142,8 @@ static void plat_write_cb(uv_write_t *req, int status) {
     return;
   if (status == 0) {
     if (p->read_paused && p->phase == PLAT_CONNECTED &&
-        uv_stream_get_write_queue_size((uv_stream_t *) &p->tcp) <= PLAT_WRITE_QUEUE_MAX / 2) {
-      int rc = uv_read_start((uv_stream_t *) &p->tcp, plat_alloc_cb, plat_read_cb);
+        uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) <= PLAT_WRITE_QUEUE_MAX / 2) {
+      int rc = uv_read_start((uv_stream_t *)&p->tcp, plat_alloc_cb, plat_read_cb);
 
       p->read_paused = 0;
       if (rc != 0)
@@ -177,14 +176,14 @@ static int plat_send(plat_adapter_t *p, const gw_plat_msg_t *msg) {
   n = gw__plat_format(msg, line, sizeof(line));
   if (n < 0)
     return n;
-  w = malloc(sizeof(*w) + (size_t) n);
+  w = malloc(sizeof(*w) + (size_t)n);
   if (w == NULL)
     return UV_ENOMEM;
-  memcpy(w->data, line, (size_t) n);
-  w->len = (size_t) n;
+  memcpy(w->data, line, (size_t)n);
+  w->len = (size_t)n;
   w->req.data = p;
-  buf = uv_buf_init(w->data, (unsigned) w->len);
-  rc = uv_write(&w->req, (uv_stream_t *) &p->tcp, &buf, 1, plat_write_cb);
+  buf = uv_buf_init(w->data, (unsigned)w->len);
+  rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &buf, 1, plat_write_cb);
   if (rc != 0)
     free(w);
   return rc;
@@ -261,7 +260,7 @@ static int plat_line_cb(void *arg, const char *line, size_t len) {
 static void plat_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   plat_adapter_t *p = h->data;
 
-  (void) suggested;
+  (void)suggested;
   /* One read at a time per stream: the adapter's own buffer is enough. */
   *buf = uv_buf_init(p->rbuf, sizeof(p->rbuf));
 }
@@ -273,7 +272,7 @@ static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0 || plat_disposing(p) || p->phase == PLAT_DONE)
     return;
   if (nread < 0) {
-    int err = (int) nread;
+    int err = (int)nread;
 
     if (p->phase == PLAT_HANDSHAKE) {
       if (err == UV_EOF || err == UV_ECONNRESET) {
@@ -288,7 +287,7 @@ static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
     return;
   }
-  rc = gw__plat_linebuf_feed(&p->lines, buf->base, (size_t) nread, plat_line_cb, p);
+  rc = gw__plat_linebuf_feed(&p->lines, buf->base, (size_t)nread, plat_line_cb, p);
   if (rc < 0 && !plat_disposing(p)) {
     if (p->phase == PLAT_HANDSHAKE)
       plat_attempt_done(p, GW_CONNECT_ERROR, rc);
@@ -318,8 +317,8 @@ static void plat_connect_cb(uv_connect_t *req, int status) {
                              p->base.cfg.host, p->base.cfg.port, uv_strerror(status));
       plat_attempt_done(p, GW_CONNECT_FAILED, 0);
     } else if (errno_is_config(status)) {
-      gw_adapter_set_failure(&p->base, 0, "config_error", "connect to %s:%d: %s",
-                             p->base.cfg.host, p->base.cfg.port, uv_strerror(status));
+      gw_adapter_set_failure(&p->base, 0, "config_error", "connect to %s:%d: %s", p->base.cfg.host,
+                             p->base.cfg.port, uv_strerror(status));
       plat_attempt_done(p, GW_CONNECT_FAILED, 0);
     } else {
       plat_attempt_done(p, GW_CONNECT_ERROR, status);
@@ -331,7 +330,7 @@ static void plat_connect_cb(uv_connect_t *req, int status) {
   memset(&id, 0, sizeof(id));
   id.type = GW_PLAT_MSG_IDENTIFY;
   memcpy(id.token, p->base.cfg.token, sizeof(id.token));
-  rc = uv_read_start((uv_stream_t *) &p->tcp, plat_alloc_cb, plat_read_cb);
+  rc = uv_read_start((uv_stream_t *)&p->tcp, plat_alloc_cb, plat_read_cb);
   if (rc == 0)
     rc = plat_send(p, &id);
   if (rc != 0)
@@ -423,8 +422,9 @@ static int plat_validate(const gw_platform_config_t *cfg, char *err, size_t errl
     return GW_ECONFIG;
   }
   if (cfg->port < 1 || cfg->port > 65535) {
-    snprintf(err, errlen, "platform '%s': field 'port' must be 1..65535 for kind 'platform', got %d",
-             cfg->name, cfg->port);
+    snprintf(err, errlen,
+             "platform '%s': field 'port' must be 1..65535 for kind 'platform', got %d", cfg->name,
+             cfg->port);
     return GW_ECONFIG;
   }
   /* A newline in the token would split the identify line in two. */
@@ -449,7 +449,7 @@ static int plat_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapt
 }
 
 static int plat_open(gw_adapter_t *a) {
-  plat_adapter_t *p = (plat_adapter_t *) a;
+  plat_adapter_t *p = (plat_adapter_t *)a;
   char msg[GW_MSG_MAX];
   int rc;
 
@@ -464,7 +464,7 @@ static int plat_open(gw_adapter_t *a) {
 }
 
 static int plat_connect(gw_adapter_t *a) {
-  plat_adapter_t *p = (plat_adapter_t *) a;
+  plat_adapter_t *p = (plat_adapter_t *)a;
   struct addrinfo hints;
   unsigned char probe[sizeof(struct in6_addr)];
   char port[16];
@@ -509,7 +509,7 @@ static int plat_connect(gw_adapter_t *a) {
 }
 
 static int plat_disconnect(gw_adapter_t *a) {
-  plat_adapter_t *p = (plat_adapter_t *) a;
+  plat_adapter_t *p = (plat_adapter_t *)a;
 
   if (p->phase == PLAT_CLOSED)
     return UV_EALREADY;
@@ -517,18 +517,18 @@ static int plat_disconnect(gw_adapter_t *a) {
   if (p->gai_pending) {
     /* The resolver owns p->gai until its callback runs, cancelled or not
      * (a lookup already on a worker thread cannot be cancelled). */
-    uv_cancel((uv_req_t *) &p->gai);
+    uv_cancel((uv_req_t *)&p->gai);
     gw_adapter_hold(a);
   }
   if (p->tcp_init) {
     p->tcp_init = 0;
     /* Pending writes and the connect request are cancelled before the
      * close callback runs, so the adapter outlives their callbacks. */
-    gw_adapter_close_handle(a, (uv_handle_t *) &p->tcp);
+    gw_adapter_close_handle(a, (uv_handle_t *)&p->tcp);
   }
   if (p->defer_init) {
     p->defer_init = 0;
-    gw_adapter_close_handle(a, (uv_handle_t *) &p->defer);
+    gw_adapter_close_handle(a, (uv_handle_t *)&p->defer);
   }
   gw__ledger_close(p->ledger);
   p->ledger = NULL;
@@ -536,7 +536,7 @@ static int plat_disconnect(gw_adapter_t *a) {
 }
 
 static void plat_destroy(gw_adapter_t *a) {
-  plat_adapter_t *p = (plat_adapter_t *) a;
+  plat_adapter_t *p = (plat_adapter_t *)a;
 
   /* The base lets only a closed or never-opened adapter get here: the
    * ledger is closed already (disconnect) or was never opened. */
@@ -545,6 +545,5 @@ static void plat_destroy(gw_adapter_t *a) {
 }
 
 const gw_adapter_vtable_t gw_platform_adapter_vtable = {
-    "platform", plat_validate, plat_create, plat_open, plat_connect, plat_disconnect,
-    plat_destroy,
+  "platform", plat_validate, plat_create, plat_open, plat_connect, plat_disconnect, plat_destroy,
 };

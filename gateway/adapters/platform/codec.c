@@ -12,9 +12,8 @@ static const struct {
   gw_plat_msg_type_t type;
   const char *name;
 } msg_types[] = {
-    {GW_PLAT_MSG_IDENTIFY, "identify"}, {GW_PLAT_MSG_READY, "ready"},
-    {GW_PLAT_MSG_REJECT, "reject"},     {GW_PLAT_MSG_MESSAGE, "message"},
-    {GW_PLAT_MSG_SEND, "send"},
+  {GW_PLAT_MSG_IDENTIFY, "identify"}, {GW_PLAT_MSG_READY, "ready"}, {GW_PLAT_MSG_REJECT, "reject"},
+  {GW_PLAT_MSG_MESSAGE, "message"},   {GW_PLAT_MSG_SEND, "send"},
 };
 #define N_MSG_TYPES (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -142,7 +141,7 @@ int gw__plat_format(const gw_plat_msg_t *msg, char *buf, size_t cap) {
   memcpy(buf, s, n);
   buf[n] = '\n';
   buf[n + 1] = '\0';
-  rc = (int) n + 1;
+  rc = (int)n + 1;
 
 out:
   free(s);

@@ -44,10 +44,10 @@ typedef enum {
 
 typedef struct {
   gw_plat_msg_type_t type;
-  char token[GW_SECRET_MAX];     /* identify */
-  char reason[GW_MSG_MAX];       /* reject (optional) */
-  char chat[GW_NAME_MAX];        /* message, send */
-  char text[GW_PLAT_FIELD_MAX];  /* message, send */
+  char token[GW_SECRET_MAX];    /* identify */
+  char reason[GW_MSG_MAX];      /* reject (optional) */
+  char chat[GW_NAME_MAX];       /* message, send */
+  char text[GW_PLAT_FIELD_MAX]; /* message, send */
 } gw_plat_msg_t;
 
 /*

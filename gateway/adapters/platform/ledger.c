@@ -29,13 +29,12 @@ static void ledger_free(gw_ledger_t *l) {
 }
 
 int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t errlen) {
-  static const char *schema =
-      "CREATE TABLE IF NOT EXISTS deliveries("
-      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-      " direction TEXT NOT NULL,"
-      " chat TEXT NOT NULL,"
-      " text TEXT NOT NULL,"
-      " at REAL NOT NULL)";
+  static const char *schema = "CREATE TABLE IF NOT EXISTS deliveries("
+                              " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                              " direction TEXT NOT NULL,"
+                              " chat TEXT NOT NULL,"
+                              " text TEXT NOT NULL,"
+                              " at REAL NOT NULL)";
   gw_ledger_t *l;
   int rc;
   int err;
@@ -58,9 +57,9 @@ int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t er
     return err;
   }
 
-  rc = sqlite3_prepare_v2(l->db,
-                          "INSERT INTO deliveries(direction, chat, text, at) VALUES(?1, ?2, ?3, ?4)",
-                          -1, &l->insert, NULL);
+  rc = sqlite3_prepare_v2(
+    l->db, "INSERT INTO deliveries(direction, chat, text, at) VALUES(?1, ?2, ?3, ?4)", -1,
+    &l->insert, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(l->db, "DELETE FROM deliveries WHERE id <= ?1", -1, &l->prune, NULL);
   if (rc == SQLITE_OK)
@@ -89,7 +88,7 @@ int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, c
   sqlite3_bind_text(l->insert, 1, direction, -1, SQLITE_STATIC);
   sqlite3_bind_text(l->insert, 2, chat ? chat : "", -1, SQLITE_STATIC);
   sqlite3_bind_text(l->insert, 3, text ? text : "", -1, SQLITE_STATIC);
-  sqlite3_bind_double(l->insert, 4, (double) ts.tv_sec + ts.tv_nsec / 1e9);
+  sqlite3_bind_double(l->insert, 4, (double)ts.tv_sec + ts.tv_nsec / 1e9);
   rc = sqlite3_step(l->insert);
   sqlite3_reset(l->insert);
   sqlite3_clear_bindings(l->insert);
@@ -115,7 +114,7 @@ long gw__ledger_count(gw_ledger_t *l) {
   if (l == NULL)
     return UV_EINVAL;
   rc = sqlite3_step(l->count);
-  n = rc == SQLITE_ROW ? (long) sqlite3_column_int64(l->count, 0) : (long) UV_EIO;
+  n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(l->count, 0) : (long)UV_EIO;
   sqlite3_reset(l->count);
   return n;
 }
