@@ -33,23 +33,23 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 typedef enum {
-  FSK_FD_FILE = 0,   /* a regular file: its path is the target */
-  FSK_FD_SOCKET,     /* socket:[ino] */
-  FSK_FD_PIPE,       /* pipe:[ino] */
-  FSK_FD_EVENTPOLL,  /* anon_inode:[eventpoll] */
-  FSK_FD_EVENTFD,    /* anon_inode:[eventfd] */
+  FSK_FD_FILE = 0,  /* a regular file: its path is the target */
+  FSK_FD_SOCKET,    /* socket:[ino] */
+  FSK_FD_PIPE,      /* pipe:[ino] */
+  FSK_FD_EVENTPOLL, /* anon_inode:[eventpoll] */
+  FSK_FD_EVENTFD,   /* anon_inode:[eventfd] */
   FSK_FD_SIGNALFD,
   FSK_FD_TIMERFD,
   FSK_FD_INOTIFY,
-  FSK_FD_ANON,       /* any other anon_inode */
-  FSK_FD_DEVICE,     /* /dev/... */
+  FSK_FD_ANON,   /* any other anon_inode */
+  FSK_FD_DEVICE, /* /dev/... */
   FSK_FD_OTHER,
   FSK_FD_CLASS_COUNT
 } fsk_fdclass_t;
 
 typedef struct {
   int fd;
-  pid_t pid;    /* the process whose table it is in */
+  pid_t pid; /* the process whose table it is in */
   fsk_fdclass_t cls;
   uint64_t ino; /* st_ino of the target: with pid, fd and target, the identity */
   char target[FSK_TARGET_MAX];
@@ -81,11 +81,11 @@ const char *fsk_verdict_name(fsk_verdict_t v);
 int fsk_exit_code(fsk_verdict_t v);
 
 typedef struct {
-  double slope;       /* least-squares fds per cycle after warm-up */
-  double slope_lo;    /* its lower 99.9 % confidence bound */
-  double floor_rise;  /* min(last window) - min(first window) */
-  size_t n;           /* samples used (after warm-up) */
-  char why[256];      /* one sentence: why this verdict */
+  double slope;      /* least-squares fds per cycle after warm-up */
+  double slope_lo;   /* its lower 99.9 % confidence bound */
+  double floor_rise; /* min(last window) - min(first window) */
+  size_t n;          /* samples used (after warm-up) */
+  char why[256];     /* one sentence: why this verdict */
 } fsk_stats_t;
 
 /*
@@ -94,8 +94,8 @@ typedef struct {
  * and no fd outlives its cycle (survivors counted by the caller).
  * Inconclusive when there are fewer than 2 samples after warm-up.
  */
-fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup,
-                                 size_t survivors, fsk_stats_t *st);
+fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup, size_t survivors,
+                                 fsk_stats_t *st);
 
 /* Thresholds of the statistical rule. */
 #define FSK_STAT_MIN_SAMPLES 20 /* fewer post-warm-up samples: no verdict */
@@ -107,14 +107,14 @@ fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup,
  * seconds in interval mode). */
 typedef struct {
   const int *counts;
-  const double *x;     /* nondecreasing; NULL: the sample index */
+  const double *x; /* nondecreasing; NULL: the sample index */
   size_t n;
-  size_t warmup;       /* leading samples that are warm-up */
-  const char *unit;    /* "attempt", "second", "cycle": for the why */
-  double min_rate;     /* fds per unit below which nothing is a leak */
-  int identity;        /* 1: the survivors below are known */
-  const double *born;  /* x at which each surviving fd was first seen */
-  size_t nsurvivors;   /* fds opened after warm-up, open at the end */
+  size_t warmup;      /* leading samples that are warm-up */
+  const char *unit;   /* "attempt", "second", "cycle": for the why */
+  double min_rate;    /* fds per unit below which nothing is a leak */
+  int identity;       /* 1: the survivors below are known */
+  const double *born; /* x at which each surviving fd was first seen */
+  size_t nsurvivors;  /* fds opened after warm-up, open at the end */
 } fsk_series_t;
 
 /*
@@ -200,12 +200,12 @@ typedef struct {
   /* watch: where each sample lies (cumulative attempts, or seconds in
    * interval mode), NULL for `run`, whose samples are its cycles. */
   double *xs;
-  const char *unit;    /* the rate's unit: "cycle", "attempt" or "hour" */
-  double rate;         /* fds per unit (the verdict's rate), NaN if none */
-  double attempts;     /* attempts after warm-up (watch) */
-  double warmup_x;     /* watch: the warm-up as given (attempts or samples);
+  const char *unit; /* the rate's unit: "cycle", "attempt" or "hour" */
+  double rate;      /* fds per unit (the verdict's rate), NaN if none */
+  double attempts;  /* attempts after warm-up (watch) */
+  double warmup_x;  /* watch: the warm-up as given (attempts or samples);
                           s->warmup is then the first judged sample */
-  size_t no_origin;    /* leaked fds whose origin the shim no longer held */
+  size_t no_origin; /* leaked fds whose origin the shim no longer held */
 } fsk_scenario_t;
 
 /* Resident growth after warm-up that fails a scenario of `fdsoak run`. */
@@ -233,42 +233,42 @@ typedef struct {
   pid_t pid, ppid;
   char comm[32];
   int fd_first, fd_last, fd_max;
-  int rlimit_nofile;      /* its soft limit, from /proc/PID/limits */
+  int rlimit_nofile;        /* its soft limit, from /proc/PID/limits */
   unsigned long long start; /* its start time: tells it from a reused pid */
 } fsk_proc_info_t;
 
 /* The watched program's life (watch). */
 typedef struct {
-  int has;                /* 1 for watch */
+  int has; /* 1 for watch */
   pid_t pid;
   char cmd[256];
-  char source[24];        /* cycle source: "faults", "observed", "faults+observed", "interval" */
-  int ended;              /* it ended by itself before fdsoak stopped it */
-  int exit_code;          /* -1 unless it exited */
-  int signal;             /* 0 unless a signal ended it */
-  double seconds;         /* its life (so far, if fdsoak stopped it) */
-  char end[256];          /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
-  char death[256];        /* evidence that it died of fd exhaustion, or "" */
-  char origins[8];        /* "off", "native" or "lang" */
-  char lang_note[256];    /* why some leaked fds have no language frames, or "" */
-  double attempts;        /* attempts in all */
+  char source[24];     /* cycle source: "faults", "observed", "faults+observed", "interval" */
+  int ended;           /* it ended by itself before fdsoak stopped it */
+  int exit_code;       /* -1 unless it exited */
+  int signal;          /* 0 unless a signal ended it */
+  double seconds;      /* its life (so far, if fdsoak stopped it) */
+  char end[256];       /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
+  char death[256];     /* evidence that it died of fd exhaustion, or "" */
+  char origins[8];     /* "off", "native" or "lang" */
+  char lang_note[256]; /* why some leaked fds have no language frames, or "" */
+  double attempts;     /* attempts in all */
   double attempts_per_sample;
   fsk_proc_info_t *procs;
   size_t nprocs;
 } fsk_target_info_t;
 
 typedef struct {
-  const char *mode;       /* "run" or "watch" */
-  char started_utc[32];   /* 2026-11-28T00:00:00Z */
+  const char *mode;     /* "run" or "watch" */
+  char started_utc[32]; /* 2026-11-28T00:00:00Z */
   fsk_scenario_t *scen;
   size_t nscen;
-  fsk_verdict_t verdict;  /* leak if any leaks, else inconclusive if any, else flat */
-  int rlimit_nofile;      /* soft limit of the target */
-  double cycle_period_s;  /* production cadence: 300 s at the backoff cap */
+  fsk_verdict_t verdict; /* leak if any leaks, else inconclusive if any, else flat */
+  int rlimit_nofile;     /* soft limit of the target */
+  double cycle_period_s; /* production cadence: 300 s at the backoff cap */
   int has_projection;
   double projection_hours; /* to RLIMIT_NOFILE at the worst scenario's rate */
   char projection_text[320];
-  int interrupted;         /* SIGINT/SIGTERM stopped it: partial results */
+  int interrupted; /* SIGINT/SIGTERM stopped it: partial results */
   fsk_target_info_t target;
 } fsk_run_t;
 

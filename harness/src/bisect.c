@@ -120,8 +120,8 @@ static int run(char *const argv[], const char *log, char *buf, size_t len, int g
     close(pfd[1]);
     for (;;) {
       char sink[4096];
-      ssize_t n = len - used > 1 ? read(pfd[0], buf + used, len - used - 1)
-                                 : read(pfd[0], sink, sizeof sink);
+      ssize_t n =
+        len - used > 1 ? read(pfd[0], buf + used, len - used - 1) : read(pfd[0], sink, sizeof sink);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
@@ -186,10 +186,10 @@ static void subject_of(const char *sha, char *buf, size_t len) {
 }
 
 typedef struct {
-  const char *build;      /* --build CMD, or NULL */
-  char root[PATH_MAX];    /* where each step's results go */
-  char **soak;            /* argv of the soak, with "--out" and a slot for its dir */
-  int out_slot;           /* index of the dir in soak */
+  const char *build;   /* --build CMD, or NULL */
+  char root[PATH_MAX]; /* where each step's results go */
+  char **soak;         /* argv of the soak, with "--out" and a slot for its dir */
+  int out_slot;        /* index of the dir in soak */
   int steps;
 } bisect_t;
 
@@ -218,7 +218,11 @@ static int step(bisect_t *b, const char *sha, const char *role) {
   b->soak[b->out_slot] = dir;
   rc = run(b->soak, log, NULL, 0, 0);
   printf("  %-6s %s %s: %s (exit %d)", role, shortsha, subject,
-         rc == 0 ? "flat" : rc == 1 ? "leak" : rc == 3 ? "inconclusive" : rc == 2 ? "error" : "failed",
+         rc == 0   ? "flat"
+         : rc == 1 ? "leak"
+         : rc == 3 ? "inconclusive"
+         : rc == 2 ? "error"
+                   : "failed",
          rc);
   if (strcmp(role, "step") == 0)
     printf(" -> %s", rc == 0 ? "good" : rc == 1 ? "bad" : "skip");
@@ -264,19 +268,20 @@ static void print_leaks(const char *dir) {
     int n = cJSON_GetArraySize(leaked);
     /* watch counts attempts (or seconds, per hour rates); run cycles. */
     const char *per = cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
-                          ? cJSON_GetObjectItem(rate, "per")->valuestring : "cycle";
+                        ? cJSON_GetObjectItem(rate, "per")->valuestring
+                        : "cycle";
     const char *unit = strcmp(per, "hour") == 0 ? "second" : per;
 
     if (!cJSON_IsString(v) || strcmp(v->valuestring, "leak") != 0)
       continue;
     printf("  %s/%s: leak, fds %d -> %d", cJSON_IsString(p) ? p->valuestring : "?",
-           cJSON_IsString(a) ? a->valuestring : "?",
-           cJSON_IsNumber(first) ? first->valueint : -1, cJSON_IsNumber(last) ? last->valueint : -1);
+           cJSON_IsString(a) ? a->valuestring : "?", cJSON_IsNumber(first) ? first->valueint : -1,
+           cJSON_IsNumber(last) ? last->valueint : -1);
     if (cJSON_IsObject(rate) && cJSON_IsNumber(cJSON_GetObjectItem(rate, "fds")))
       printf(", %+.4f fd per %s", cJSON_GetObjectItem(rate, "fds")->valuedouble,
              cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
-                 ? cJSON_GetObjectItem(rate, "per")->valuestring
-                 : "cycle");
+               ? cJSON_GetObjectItem(rate, "per")->valuestring
+               : "cycle");
     else if (cJSON_IsNumber(cJSON_GetObjectItem(s, "slope_fds_per_cycle")))
       printf(", %+.4f fd per cycle", cJSON_GetObjectItem(s, "slope_fds_per_cycle")->valuedouble);
     printf("\n");
@@ -360,17 +365,16 @@ static void print_leaks(const char *dir) {
 }
 
 static void bisect_usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
-          "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
-          "  with git bisect, in the current git work tree (which must be clean)\n"
-          "  VERB ARGS    the soak: `watch ...` or `run ...`, run by this fdsoak at every step\n"
-          "               with --out set by bisect; with --build, a path (./build/bin/fdsoak\n"
-          "               watch ...) runs that program instead\n"
-          "  --build CMD  run `sh -c CMD` before each soak; a failed build skips the commit\n"
-          "  --keep DIR   keep each step's results and log in DIR (default: a new /tmp dir)\n"
-          "  flat -> good, leak -> bad, inconclusive, error or failed build -> skip\n"
-          "exit: 0 found, 1 BAD is flat, 2 usage/environment error, 3 no answer\n");
+  fprintf(f, "usage: fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
+             "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
+             "  with git bisect, in the current git work tree (which must be clean)\n"
+             "  VERB ARGS    the soak: `watch ...` or `run ...`, run by this fdsoak at every step\n"
+             "               with --out set by bisect; with --build, a path (./build/bin/fdsoak\n"
+             "               watch ...) runs that program instead\n"
+             "  --build CMD  run `sh -c CMD` before each soak; a failed build skips the commit\n"
+             "  --keep DIR   keep each step's results and log in DIR (default: a new /tmp dir)\n"
+             "  flat -> good, leak -> bad, inconclusive, error or failed build -> skip\n"
+             "exit: 0 found, 1 BAD is flat, 2 usage/environment error, 3 no answer\n");
 }
 
 int fsk__bisect_main(int argc, char **argv) {
@@ -408,7 +412,8 @@ int fsk__bisect_main(int argc, char **argv) {
     }
   }
   if (good_rev == NULL || bad_rev == NULL)
-    return fsk__usage_error("bisect: needs GOOD and BAD revisions: fdsoak bisect GOOD BAD -- VERB ARGS...");
+    return fsk__usage_error(
+      "bisect: needs GOOD and BAD revisions: fdsoak bisect GOOD BAD -- VERB ARGS...");
   if (dash < 0 || dash + 1 >= argc)
     return fsk__usage_error("bisect: the soak is missing: fdsoak bisect GOOD BAD -- watch ... "
                             "(everything after -- is the soak)");
@@ -431,8 +436,8 @@ int fsk__bisect_main(int argc, char **argv) {
       if (strcmp(u[k], "--out") == 0 || strcmp(u[k], "--pid") == 0 || strcmp(u[k], "--json") == 0)
         return fsk__usage_error("bisect: the soak must not take %s: %s", u[k],
                                 strcmp(u[k], "--pid") == 0
-                                    ? "a running process is not rebuilt at each commit"
-                                    : "bisect sets where each step's results go and reads them");
+                                  ? "a running process is not rebuilt at each commit"
+                                  : "bisect sets where each step's results go and reads them");
     if (!path) {
       n = readlink("/proc/self/exe", self, sizeof self - 1);
       if (n <= 0)
@@ -546,7 +551,10 @@ int fsk__bisect_main(int argc, char **argv) {
   }
   if (rc != 1) {
     code = berr("BAD %.12s cannot be judged (%s): see %s/%.12s.log", bad,
-                rc < 0 ? "build failed" : rc == 3 ? "inconclusive" : "soak error", b.root, bad);
+                rc < 0    ? "build failed"
+                : rc == 3 ? "inconclusive"
+                          : "soak error",
+                b.root, bad);
     if (rc == 3)
       code = FSK_EXIT_INCONCLUSIVE;
     goto restore;
@@ -560,12 +568,16 @@ int fsk__bisect_main(int argc, char **argv) {
     goto interrupted;
   if (rc == 1) {
     code = berr("GOOD %.12s already leaks: the leak is older than GOOD; give an older GOOD "
-                "(its table: %s/%.12s/summary.json)", good, b.root, good);
+                "(its table: %s/%.12s/summary.json)",
+                good, b.root, good);
     goto restore;
   }
   if (rc != 0) {
     code = berr("GOOD %.12s cannot be judged (%s): see %s/%.12s.log", good,
-                rc < 0 ? "build failed" : rc == 3 ? "inconclusive" : "soak error", b.root, good);
+                rc < 0    ? "build failed"
+                : rc == 3 ? "inconclusive"
+                          : "soak error",
+                b.root, good);
     if (rc == 3)
       code = FSK_EXIT_INCONCLUSIVE;
     goto restore;

@@ -131,4 +131,3 @@ void fsk__print_summary(const char *dir) {
     putchar(ch);
   fclose(f);
 }
-

@@ -16,23 +16,23 @@ extern const char *const fsk__adapter_names[FSK_ADAPTERS];
 typedef struct {
   long cycles;
   long warmup;
-  const char *regress;   /* NULL, or the path the regress core breaks */
+  const char *regress; /* NULL, or the path the regress core breaks */
   char out[PATH_MAX];
   int out_given;
   int json;
   int quiet;
-  int progress;          /* a bar on stderr (a terminal, not -q) */
-  int color;             /* NO_COLOR unset and a terminal */
-  unsigned path_mask;    /* bit i: fsk__path_names[i] */
-  unsigned adapter_mask; /* bit i: fsk__adapter_names[i] */
-  unsigned quiet_ms;     /* settle's quiet period for long-lived I/O */
-  unsigned hang_ms;      /* real time a connect may stay silent before the
+  int progress;           /* a bar on stderr (a terminal, not -q) */
+  int color;              /* NO_COLOR unset and a terminal */
+  unsigned path_mask;     /* bit i: fsk__path_names[i] */
+  unsigned adapter_mask;  /* bit i: fsk__adapter_names[i] */
+  unsigned quiet_ms;      /* settle's quiet period for long-lived I/O */
+  unsigned hang_ms;       /* real time a connect may stay silent before the
                             virtual clock jumps to its timeout */
-  const char *stats_path;     /* the shim's counter page */
-  const char *platformd;      /* the peer program */
-  double cycle_period_s;      /* production cadence for the projection */
-  int matrix;                 /* the fault matrix instead of the six paths */
-  int under_valgrind;    /* no resident-growth bound (valgrind's memory is in it),
+  const char *stats_path; /* the shim's counter page */
+  const char *platformd;  /* the peer program */
+  double cycle_period_s;  /* production cadence for the projection */
+  int matrix;             /* the fault matrix instead of the six paths */
+  int under_valgrind;     /* no resident-growth bound (valgrind's memory is in it),
                             and leftovers stay open for valgrind's fd report */
 } fsk_run_opts_t;
 

@@ -18,8 +18,8 @@
 
 const char *fsk_fdclass_name(fsk_fdclass_t c) {
   static const char *const names[FSK_FD_CLASS_COUNT] = {
-      "file", "socket", "pipe", "eventpoll", "eventfd", "signalfd",
-      "timerfd", "inotify", "anon_inode", "device", "other"};
+    "file",    "socket",  "pipe",       "eventpoll", "eventfd", "signalfd",
+    "timerfd", "inotify", "anon_inode", "device",    "other"};
   return (unsigned)c < FSK_FD_CLASS_COUNT ? names[c] : "other";
 }
 

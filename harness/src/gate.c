@@ -100,8 +100,7 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
 /* Every sample of (path, adapter) in DIR/series.csv, pushed onto sc with
  * its per-class counts: the one reader of the file, for the steady-state
  * check and for the merged plot alike. */
-static int read_series(const char *dir, const char *path, const char *adapter,
-                       fsk_scenario_t *sc) {
+static int read_series(const char *dir, const char *path, const char *adapter, fsk_scenario_t *sc) {
   char file[PATH_MAX + 16], line[4096], *cols[64];
   int col_of[FSK_FD_CLASS_COUNT], counts[FSK_FD_CLASS_COUNT], ncols, i, k, header = 1, rc = 0;
   FILE *f;
@@ -158,13 +157,13 @@ typedef struct {
   const char *dir;
   const char *path, *adapter;
   int matched;
-  const char *again;   /* another directory that has it too */
+  const char *again; /* another directory that has it too */
 } entry_t;
 
 /* One row of the report: a baseline scenario and what the gate found. */
 typedef struct {
   const char *path, *adapter;
-  const char *dir;        /* where it ran; NULL: missing */
+  const char *dir; /* where it ran; NULL: missing */
   const char *verdict;
   int steady, base_steady; /* steady < 0: unknown */
   int nleaked;
@@ -175,7 +174,7 @@ typedef struct {
 
 /* A failed check: on stderr as "KIND NAME: WHY", and in the row's notes. */
 static void rnote(row_t *r, const char *kind, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+  __attribute__((format(printf, 4, 5)));
 static void rnote(row_t *r, const char *kind, const char *name, const char *fmt, ...) {
   char msg[512];
   size_t used;
@@ -218,7 +217,8 @@ static int check_baseline(const char *file, cJSON *base) {
 
   if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "baseline") != 0)
     return gerr("%s: \"kind\" is %s%s%s, not \"baseline\" (is this a summary.json?)", file,
-                cJSON_IsString(kind) ? "\"" : "", cJSON_IsString(kind) ? kind->valuestring : "missing",
+                cJSON_IsString(kind) ? "\"" : "",
+                cJSON_IsString(kind) ? kind->valuestring : "missing",
                 cJSON_IsString(kind) ? "\"" : "");
   if (!cJSON_IsArray(arr))
     return gerr("%s has no 'scenarios' array", file);
@@ -261,7 +261,8 @@ static int check_baseline(const char *file, cJSON *base) {
 
       if (++j >= i)
         break;
-      if (cJSON_IsString(op) && cJSON_IsString(oa) && strcmp(op->valuestring, p->valuestring) == 0 &&
+      if (cJSON_IsString(op) && cJSON_IsString(oa) &&
+          strcmp(op->valuestring, p->valuestring) == 0 &&
           strcmp(oa->valuestring, a->valuestring) == 0) {
         gerr("%s: %s/%s is listed twice (scenarios %d and %d)", file, p->valuestring,
              a->valuestring, j, i);
@@ -386,10 +387,12 @@ static int load_series(const char *dir, cJSON *summ_scen, fsk_scenario_t *sc) {
 
   if (!cJSON_IsNumber(w))
     w = cJSON_GetObjectItem(summ_scen, "warmup");
-  fsk_scenario_init(sc, p->valuestring, a->valuestring, cJSON_IsNumber(w) ? (long)w->valuedouble : 0);
+  fsk_scenario_init(sc, p->valuestring, a->valuestring,
+                    cJSON_IsNumber(w) ? (long)w->valuedouble : 0);
   sc->verdict = cJSON_IsString(v) && strcmp(v->valuestring, "leak") == 0 ? FSK_VERDICT_LEAK
-                : cJSON_IsString(v) && strcmp(v->valuestring, "flat") == 0 ? FSK_VERDICT_FLAT
-                                                                            : FSK_VERDICT_INCONCLUSIVE;
+                : cJSON_IsString(v) && strcmp(v->valuestring, "flat") == 0
+                  ? FSK_VERDICT_FLAT
+                  : FSK_VERDICT_INCONCLUSIVE;
   return read_series(dir, p->valuestring, a->valuestring, sc);
 }
 
@@ -406,9 +409,9 @@ static int write_merged_svg(const char *file, row_t *rows, size_t nrows, entry_t
   run.scen = calloc(nrows + 1, sizeof *run.scen);
   if (run.scen == NULL)
     return -ENOMEM;
-  run.verdict = strcmp(verdict, "PASS") == 0 ? FSK_VERDICT_FLAT
+  run.verdict = strcmp(verdict, "PASS") == 0   ? FSK_VERDICT_FLAT
                 : strcmp(verdict, "FAIL") == 0 ? FSK_VERDICT_LEAK
-                                              : FSK_VERDICT_INCONCLUSIVE;
+                                               : FSK_VERDICT_INCONCLUSIVE;
   for (r = 0; r < nrows && rc == 0; r++) {
     entry_t *e = rows[r].dir != NULL ? find_entry(ent, nent, rows[r].path, rows[r].adapter) : NULL;
 
@@ -463,7 +466,8 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
   for (i = 0; i < ndirs; i++)
     fprintf(f, " `%s`", dirs[i]);
   fprintf(f, ".\n\n");
-  fprintf(f, "| scenario | run directory | verdict | steady fds (baseline) | leaked fds | result |\n");
+  fprintf(f,
+          "| scenario | run directory | verdict | steady fds (baseline) | leaked fds | result |\n");
   fprintf(f, "| --- | --- | --- | --- | --- | --- |\n");
   for (r = 0; r < nrows; r++) {
     row_t *w = &rows[r];
@@ -478,7 +482,8 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
     }
     fprintf(f, " | %s | ", w->verdict != NULL ? w->verdict : "-");
     if (w->steady >= 0)
-      fprintf(f, "%d (%d)%s", w->steady, w->base_steady, w->steady != w->base_steady ? " **differs**" : "");
+      fprintf(f, "%d (%d)%s", w->steady, w->base_steady,
+              w->steady != w->base_steady ? " **differs**" : "");
     else
       fprintf(f, "- (%d)", w->base_steady);
     fputs(" | ", f);
@@ -489,7 +494,8 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
     } else {
       fputs(w->dir != NULL ? "0" : "-", f);
     }
-    fprintf(f, " | %s%s", strcmp(w->status, "pass") == 0 ? "pass" : w->status, w->notes[0] ? ": " : "");
+    fprintf(f, " | %s%s", strcmp(w->status, "pass") == 0 ? "pass" : w->status,
+            w->notes[0] ? ": " : "");
     md_cell(f, w->notes);
     fputs(" |\n", f);
   }
@@ -529,8 +535,8 @@ int fsk__gate_main(int argc, char **argv) {
   const char *report = NULL;
   row_t *rows = NULL;
   size_t nrows = 0;
-  int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0,
-      checked = 0, rc;
+  int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0, checked = 0,
+      rc;
   struct stat st;
 
   dirs = calloc((size_t)argc + 1, sizeof *dirs);
@@ -670,8 +676,8 @@ int fsk__gate_main(int argc, char **argv) {
       inconclusive++;
       rnote(r, "INCONCLUSIVE", name, "%s",
             cJSON_IsString(cJSON_GetObjectItem(s, "why"))
-                ? cJSON_GetObjectItem(s, "why")->valuestring
-                : "the count never settled");
+              ? cJSON_GetObjectItem(s, "why")->valuestring
+              : "the count never settled");
     } else if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
       failures++;
       rnote(r, "FAIL", name, "verdict %s", cJSON_IsString(v) ? v->valuestring : "?");
@@ -724,12 +730,15 @@ int fsk__gate_main(int argc, char **argv) {
     if (ent[x].matched)
       continue;
     failures++;
-    fprintf(stderr, "FAIL %s/%s (%s): not in the baseline %s: update the baseline, or soak "
-                    "only what it lists\n", ent[x].path, ent[x].adapter, ent[x].dir, baseline);
+    fprintf(stderr,
+            "FAIL %s/%s (%s): not in the baseline %s: update the baseline, or soak "
+            "only what it lists\n",
+            ent[x].path, ent[x].adapter, ent[x].dir, baseline);
   }
-  if (report != NULL &&
-      (rc = write_report(report, baseline, dirs, ndirs, rows, nrows, ent, nent,
-                         failures > 0 ? "FAIL" : inconclusive > 0 ? "INCONCLUSIVE" : "PASS")) != 0) {
+  if (report != NULL && (rc = write_report(report, baseline, dirs, ndirs, rows, nrows, ent, nent,
+                                           failures > 0       ? "FAIL"
+                                           : inconclusive > 0 ? "INCONCLUSIVE"
+                                                              : "PASS")) != 0) {
     code = gerr("cannot write the report %s: %s", report, strerror(-rc));
     goto out;
   }

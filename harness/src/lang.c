@@ -146,8 +146,7 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
     pid = cJSON_GetObjectItem(j, "pid");
     fd = cJSON_GetObjectItem(j, "fd");
     st = cJSON_GetObjectItem(j, "stack");
-    if (cJSON_IsNumber(pid) && cJSON_IsString(cJSON_GetObjectItem(j, "note")) &&
-        l->note[0] == '\0')
+    if (cJSON_IsNumber(pid) && cJSON_IsString(cJSON_GetObjectItem(j, "note")) && l->note[0] == '\0')
       snprintf(l->note, sizeof l->note, "process %d: %s", pid->valueint,
                cJSON_GetObjectItem(j, "note")->valuestring);
     /* A line cut short by a process killed mid-write is skipped. */

@@ -19,18 +19,18 @@
 #endif
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak run   [--path fatal|retryable|exception|all] [--adapter api|platform|all]\n"
-          "                    [--cycles N] [--warmup N] [--regress PATH] [--out DIR] [--json] [-q]\n"
-          "                    [--matrix] [--valgrind]\n"
-          "       fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--interval MS]\n"
-          "                    [--warmup N] [--period S] [--timeout S] [--stall S] [--out DIR]\n"
-          "                    [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
-          "       fdsoak bench\n"
-          "       fdsoak gate  [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
-          "       fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
-          "       fdsoak --version;  fdsoak VERB --help\n"
-          "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
+  fprintf(
+    f, "usage: fdsoak run   [--path fatal|retryable|exception|all] [--adapter api|platform|all]\n"
+       "                    [--cycles N] [--warmup N] [--regress PATH] [--out DIR] [--json] [-q]\n"
+       "                    [--matrix] [--valgrind]\n"
+       "       fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--interval MS]\n"
+       "                    [--warmup N] [--period S] [--timeout S] [--stall S] [--out DIR]\n"
+       "                    [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
+       "       fdsoak bench\n"
+       "       fdsoak gate  [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
+       "       fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
+       "       fdsoak --version;  fdsoak VERB --help\n"
+       "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
 }
 
 int main(int argc, char **argv) {

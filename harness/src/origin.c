@@ -25,9 +25,9 @@
 static Dwfl *dwfl_for(pid_t pid, const char *maps) {
   static char *debuginfo_path = NULL;
   static const Dwfl_Callbacks cb = {
-      .find_elf = dwfl_linux_proc_find_elf,
-      .find_debuginfo = dwfl_standard_find_debuginfo,
-      .debuginfo_path = &debuginfo_path,
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
   };
   Dwfl *d = dwfl_begin(&cb);
 

@@ -99,13 +99,12 @@ static void scan_err(fsk_target_t *t, const char *chunk, size_t n) {
       ;
     for (b = hit; *b != '\0' && *b != '\n'; b++)
       ;
-    snprintf(t->death, sizeof t->death, "it printed \"%.*s\"", (int)(b - a > 200 ? 200 : b - a),
-             a);
+    snprintf(t->death, sizeof t->death, "it printed \"%.*s\"", (int)(b - a > 200 ? 200 : b - a), a);
   }
   /* Keep the tail for a message split over two reads. */
   if (old + n >= sizeof t->err_tail)
     memmove(t->err_tail, buf + old + n - (sizeof t->err_tail - 1), sizeof t->err_tail - 1),
-        t->err_tail[sizeof t->err_tail - 1] = '\0';
+      t->err_tail[sizeof t->err_tail - 1] = '\0';
   else
     memcpy(t->err_tail, buf, old + n + 1);
 }
@@ -268,7 +267,8 @@ static void children_of(pid_t pid, pid_t *out, size_t max, size_t *n) {
       if (end == p)
         break;
       /* A zombie is no member: its fds are closed. */
-      if (c > 0 && *n < max && !in(out, *n, (pid_t)c) && fsk__proc_info((pid_t)c, NULL, 0, NULL) == 0)
+      if (c > 0 && *n < max && !in(out, *n, (pid_t)c) &&
+          fsk__proc_info((pid_t)c, NULL, 0, NULL) == 0)
         out[(*n)++] = (pid_t)c;
     }
   }
@@ -314,9 +314,10 @@ int fsk__proc_start(pid_t pid, unsigned long long *start) {
   char buf[1024], *open_p, *rest = read_stat(pid, buf, sizeof buf, &open_p);
 
   /* Field 22, starttime: after the name come fields 3..21, 19 of them. */
-  if (rest == NULL ||
-      sscanf(rest, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                   "%*d %*d %llu", start) != 1)
+  if (rest == NULL || sscanf(rest,
+                             " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                             "%*d %*d %llu",
+                             start) != 1)
     return -1;
   return 0;
 }

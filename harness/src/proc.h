@@ -11,15 +11,15 @@
 #define FSK_TREE_MAX 256
 
 typedef struct {
-  pid_t pid;           /* the started process (the tree's root) */
-  int pgid_own;        /* it leads its own process group */
-  int exited;          /* reaped: status below is valid */
-  int stopped;         /* fsk__target_stop is done: nothing of it is left */
-  int status;          /* waitpid status */
+  pid_t pid;    /* the started process (the tree's root) */
+  int pgid_own; /* it leads its own process group */
+  int exited;   /* reaped: status below is valid */
+  int stopped;  /* fsk__target_stop is done: nothing of it is left */
+  int status;   /* waitpid status */
   double t_start, t_exit;
-  int err_fd;          /* read end of its stderr, tee'd to ours; -1 if none */
-  char err_tail[512];  /* the last bytes it wrote there, for the evidence */
-  char death[256];     /* "it printed '...Too many open files...'" or "" */
+  int err_fd;         /* read end of its stderr, tee'd to ours; -1 if none */
+  char err_tail[512]; /* the last bytes it wrote there, for the evidence */
+  char death[256];    /* "it printed '...Too many open files...'" or "" */
 } fsk_target_t;
 
 /* Monotonic seconds. */

@@ -23,8 +23,8 @@
  * the writers usable; a strong definition replaces it at link time. */
 __attribute__((weak)) const char *fsk_fdclass_name(fsk_fdclass_t c) {
   static const char *const names[FSK_FD_CLASS_COUNT] = {
-      "file",    "socket",  "pipe",    "eventpoll", "eventfd", "signalfd",
-      "timerfd", "inotify", "anon",    "device",    "other"};
+    "file",    "socket",  "pipe", "eventpoll", "eventfd", "signalfd",
+    "timerfd", "inotify", "anon", "device",    "other"};
 
   return ((unsigned)c < FSK_FD_CLASS_COUNT) ? names[c] : "other";
 }
@@ -54,7 +54,7 @@ static int scenario_grow(fsk_scenario_t *s, int with_x) {
   if (s->nsamples == s->cap || (with_x && s->xs == NULL)) {
     size_t cap = s->nsamples == s->cap ? (s->cap ? s->cap * 2 : 1024) : s->cap;
     int *c;
-    int (*cc)[FSK_FD_CLASS_COUNT];
+    int(*cc)[FSK_FD_CLASS_COUNT];
 
     if (cap > SIZE_MAX / sizeof *cc)
       return -ENOMEM;
@@ -157,8 +157,8 @@ fsk_verdict_t fsk_scenario_judge(fsk_scenario_t *s, int strict) {
     ser.nsurvivors = born != NULL ? s->nleaked : 0;
     s->verdict = fsk_verdict_stat(&ser, &s->stats);
     s->rate = s->xs != NULL && s->nsamples > warmup
-                  ? fsk_realized_rate(s->counts + warmup, s->xs + warmup, s->nsamples - warmup)
-                  : s->stats.slope;
+                ? fsk_realized_rate(s->counts + warmup, s->xs + warmup, s->nsamples - warmup)
+                : s->stats.slope;
     if (hour)
       s->rate *= 3600.0;
     free(born);
@@ -585,9 +585,8 @@ int fsk_write_junit(const char *file, const fsk_run_t *run) {
       char out[512];
 
       if (have)
-        snprintf(out, sizeof out,
-                 "cycles %ld, warm-up %ld, fd %d -> %d, slope %.5f fd/cycle: %s", s->cycles,
-                 s->warmup, first, last, s->stats.slope, s->stats.why);
+        snprintf(out, sizeof out, "cycles %ld, warm-up %ld, fd %d -> %d, slope %.5f fd/cycle: %s",
+                 s->cycles, s->warmup, first, last, s->stats.slope, s->stats.why);
       else
         snprintf(out, sizeof out, "cycles %ld, warm-up %ld: %s", s->cycles, s->warmup,
                  s->stats.why);
@@ -641,7 +640,7 @@ int fsk__mkdir_p(const char *dir) {
 int fsk_results_write(const char *dir, const fsk_run_t *run) {
   static const char *const names[] = {"summary.json", "series.csv", "junit.xml", "fd-soak.svg"};
   int (*const writers[])(const char *, const fsk_run_t *) = {
-      fsk_write_summary_json, fsk_write_series_csv, fsk_write_junit, fsk_write_svg};
+    fsk_write_summary_json, fsk_write_series_csv, fsk_write_junit, fsk_write_svg};
   char file[PATH_MAX];
   size_t i;
   int r;
@@ -712,8 +711,8 @@ int fsk_results_link_latest(const char *root, const char *dir) {
 #define TABLE_MAX_LEAKS 6
 
 void fsk_print_table(FILE *out, const fsk_run_t *run) {
-  static const char *const head[] = {"path", "adapter", "cycles", "fd first", "fd last", "slope",
-                                     "verdict"};
+  static const char *const head[] = {"path",    "adapter", "cycles", "fd first",
+                                     "fd last", "slope",   "verdict"};
   enum { NCOL = 7 };
   char cell[NCOL][64];
   int wid[NCOL];
@@ -773,8 +772,8 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
           break;
         }
         if (s->xs != NULL)
-          fprintf(out, "    leaked fd %d (%s) %s, opened by %s\n", l->fd,
-                  fsk_fdclass_name(l->cls), l->target, l->origin[0] ? l->origin : "unknown");
+          fprintf(out, "    leaked fd %d (%s) %s, opened by %s\n", l->fd, fsk_fdclass_name(l->cls),
+                  l->target, l->origin[0] ? l->origin : "unknown");
         else
           fprintf(out, "    leaked fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
                   fsk_fdclass_name(l->cls), l->target, l->opened_cycle,

@@ -72,8 +72,7 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
   s->procs[s->nprocs].fd_first = -1;
   s->procs[s->nprocs].rlimit_nofile = fsk__proc_nofile(pid);
   fsk__proc_start(pid, &s->procs[s->nprocs].start);
-  fsk__proc_info(pid, s->procs[s->nprocs].comm, sizeof s->procs[0].comm,
-                 &s->procs[s->nprocs].ppid);
+  fsk__proc_info(pid, s->procs[s->nprocs].comm, sizeof s->procs[0].comm, &s->procs[s->nprocs].ppid);
   return &s->procs[s->nprocs++];
 }
 
@@ -183,8 +182,8 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
   if (p->rlimit_nofile > 0 && c >= p->rlimit_nofile - 1 && !s->at_limit) {
     s->at_limit = 1;
     snprintf(s->limit_note, sizeof s->limit_note,
-             "process %d (%s) reached %d open fds, its RLIMIT_NOFILE is %d", (int)pid, p->comm,
-             c, p->rlimit_nofile);
+             "process %d (%s) reached %d open fds, its RLIMIT_NOFILE is %d", (int)pid, p->comm, c,
+             p->rlimit_nofile);
   }
 }
 

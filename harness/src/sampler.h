@@ -9,33 +9,33 @@
 #include "proc.h"
 
 typedef struct {
-  pid_t root;          /* 0: this process alone (in-process `run`) */
-  int orphans;         /* include orphans we reaped as subreaper */
-  int skip_stdio;      /* counts and classes leave fds 0-2 out (in-process
+  pid_t root;     /* 0: this process alone (in-process `run`) */
+  int orphans;    /* include orphans we reaped as subreaper */
+  int skip_stdio; /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
-  int nstdio;          /* fds 0-2 open at the last snapshot */
+  int nstdio;     /* fds 0-2 open at the last snapshot */
   pid_t pids[FSK_TREE_MAX];
   size_t npids;
-  double tree_at;      /* when the tree was last listed */
+  double tree_at;         /* when the tree was last listed */
   fsk_proc_info_t *procs; /* every process ever seen, for the report */
-  char **maps;         /* per process: /proc/PID/maps at its highest count,
+  char **maps;            /* per process: /proc/PID/maps at its highest count,
                           so a leak's frames can be named after it exited */
   size_t nprocs, capprocs;
   fsk_tracker_t *tracker;
-  fsk_fd_t *fds;       /* the last snapshot */
+  fsk_fd_t *fds; /* the last snapshot */
   size_t nfds, capfds;
   int cls[FSK_FD_CLASS_COUNT];
-  int snap_count;      /* the count the last snapshot had */
-  double *feed_x;      /* x of each feed: the tracker counts feeds, which
+  int snap_count; /* the count the last snapshot had */
+  double *feed_x; /* x of each feed: the tracker counts feeds, which
                           always increase, while x may repeat */
   size_t nfeeds, capfeeds;
-  fsk_leak_t *peak;    /* the survivors at the fullest table fed so far: a
+  fsk_leak_t *peak; /* the survivors at the fullest table fed so far: a
                           program that ends by itself may close what it
                           leaked on the way out (an interpreter's shutdown
                           does), and its report is about before that */
   size_t npeak;
   int peak_count;
-  int at_limit;        /* some process reached its RLIMIT_NOFILE */
+  int at_limit; /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;
 

@@ -92,8 +92,9 @@ static void frame_of(const fsk_run_t *run, frame_t *f) {
 static void axes(FILE *o, const frame_t *f) {
   double step, v;
 
-  fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" "
-             "stroke=\"#444444\"/>\n",
+  fprintf(o,
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" "
+          "stroke=\"#444444\"/>\n",
           PLOT_X0, PLOT_Y0, PLOT_X1 - PLOT_X0, PLOT_Y1 - PLOT_Y0);
   /* y: whole fds only. */
   step = nice_step(f->y_hi - f->y_lo, 6, 1.0);
@@ -104,8 +105,8 @@ static void axes(FILE *o, const frame_t *f) {
             PLOT_X0, y, PLOT_X1, y);
     fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n",
             PLOT_X0 - 5, y, PLOT_X0, y);
-    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", PLOT_X0 - 8,
-            y + 4, v);
+    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", PLOT_X0 - 8, y + 4,
+            v);
   }
   /* x: whole cycles. */
   step = nice_step(f->x_hi - f->x_lo, 8, 1.0);
@@ -114,13 +115,14 @@ static void axes(FILE *o, const frame_t *f) {
 
     fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n", x,
             PLOT_Y1, x, PLOT_Y1 + 5);
-    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x,
-            PLOT_Y1 + 19, v);
+    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x, PLOT_Y1 + 19,
+            v);
   }
   fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">cycle</text>\n",
           (PLOT_X0 + PLOT_X1) / 2, PLOT_Y1 + 42);
-  fprintf(o, "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">"
-             "open fds</text>\n",
+  fprintf(o,
+          "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">"
+          "open fds</text>\n",
           (PLOT_Y0 + PLOT_Y1) / 2, (PLOT_Y0 + PLOT_Y1) / 2);
 }
 
@@ -139,11 +141,13 @@ static void warmup_marks(FILE *o, const fsk_run_t *run, const frame_t *f) {
     if (seen || w <= 0 || (double)w - 0.5 >= f->x_hi)
       continue;
     x = px(f, (double)w - 0.5);
-    fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777777\" "
-               "stroke-dasharray=\"6 4\"/>\n",
+    fprintf(o,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777777\" "
+            "stroke-dasharray=\"6 4\"/>\n",
             x, PLOT_Y0, x, PLOT_Y1);
-    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555555\" font-size=\"11\">end of warm-up "
-               "(%ld)</text>\n",
+    fprintf(o,
+            "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555555\" font-size=\"11\">end of warm-up "
+            "(%ld)</text>\n",
             x + 4, PLOT_Y0 + 14, w);
   }
 }
@@ -160,10 +164,10 @@ static void line(FILE *o, const fsk_scenario_t *s, const frame_t *f, size_t k) {
   int leak = s->verdict == FSK_VERDICT_LEAK, first = 1;
   size_t n = s->counts ? s->nsamples : 0, i, b;
 
-  fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" "
-             "stroke-linejoin=\"round\"%s points=\"",
-          colour, leak ? "2.6" : "1.6",
-          k >= NPALETTE ? " stroke-dasharray=\"2 2\"" : "");
+  fprintf(o,
+          "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" "
+          "stroke-linejoin=\"round\"%s points=\"",
+          colour, leak ? "2.6" : "1.6", k >= NPALETTE ? " stroke-dasharray=\"2 2\"" : "");
   if (n <= MAX_POINTS) {
     for (i = 0; i < n; i++)
       point(o, f, i, s->counts[i], &first);
@@ -202,10 +206,10 @@ static void legend(FILE *o, const fsk_scenario_t *s, size_t k) {
   double y = PLOT_Y0 + 8 + 22.0 * (double)k;
   char text[160];
 
-  fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-             "stroke-width=\"%s\"%s/>\n",
-          LEGEND_X, y, LEGEND_X + 28, y, colour,
-          s->verdict == FSK_VERDICT_LEAK ? "2.6" : "1.6",
+  fprintf(o,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+          "stroke-width=\"%s\"%s/>\n",
+          LEGEND_X, y, LEGEND_X + 28, y, colour, s->verdict == FSK_VERDICT_LEAK ? "2.6" : "1.6",
           k >= NPALETTE ? " stroke-dasharray=\"2 2\"" : "");
   snprintf(text, sizeof text, "%s/%s (%s)", s->path, s->adapter,
            s->nsamples ? fsk_verdict_name(s->verdict) : "no samples");
@@ -230,8 +234,9 @@ int fsk_write_svg(const char *file, const fsk_run_t *run) {
   frame_of(run, &f);
   snprintf(title, sizeof title, "fdsoak %s: open fds per cycle - %s", run->mode ? run->mode : "run",
            fsk_verdict_name(run->verdict));
-  fprintf(a.f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
+  fprintf(a.f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
           SVG_W, SVG_H, SVG_W, SVG_H);
   fputs("<title>", a.f);
   fsk__xml_escape(a.f, title);

@@ -53,7 +53,7 @@ const char *fsk_verdict_name(fsk_verdict_t v) {
 }
 
 int fsk_exit_code(fsk_verdict_t v) {
-  return v == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK
+  return v == FSK_VERDICT_LEAK   ? FSK_EXIT_LEAK
          : v == FSK_VERDICT_FLAT ? FSK_EXIT_FLAT
                                  : FSK_EXIT_INCONCLUSIVE;
 }
@@ -127,9 +127,7 @@ static double ibeta(double a, double b, double x) {
 }
 
 /* P(T > t) for t >= 0. */
-static double t_upper(double t, double df) {
-  return 0.5 * ibeta(df / 2.0, 0.5, df / (df + t * t));
-}
+static double t_upper(double t, double df) { return 0.5 * ibeta(df / 2.0, 0.5, df / (df + t * t)); }
 
 double fsk__t999(double df) { return fsk__tq(df, 0.001); }
 
@@ -254,8 +252,8 @@ static size_t judge_begin(const int *counts, size_t n, size_t warmup, fsk_stats_
 /* For the deterministic gateway, an fd that outlived its cycle is proof by
  * identity, whatever the count did: it wins even over a short series. */
 static fsk_verdict_t judge_survivors(fsk_stats_t *st, size_t survivors) {
-  why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors,
-      survivors == 1 ? "" : "s", survivors == 1 ? "its" : "their");
+  why(st, "%zu fd%s opened after warm-up outlived %s cycle.", survivors, survivors == 1 ? "" : "s",
+      survivors == 1 ? "its" : "their");
   return FSK_VERDICT_LEAK;
 }
 
@@ -279,7 +277,8 @@ fsk_verdict_t fsk_verdict_strict(const int *counts, size_t n, size_t warmup, siz
     if (x[i] > x[worst])
       worst = i;
   if (x[worst] > x[0]) {
-    why(st, "the count rose from %d to %d by cycle %zu after warm-up (strict rule: it may never rise).",
+    why(st,
+        "the count rose from %d to %d by cycle %zu after warm-up (strict rule: it may never rise).",
         x[0], x[worst], warmup + worst);
     return FSK_VERDICT_LEAK;
   }
@@ -435,11 +434,12 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
    * and go above it, accumulated ones raise it. */
   q = span / 4.0;
   for (i = 0; i < 4; i++)
-    fl[i] = floor_in(xs, y, m, xs[0] + q * (double)i, i == 3 ? INFINITY : xs[0] + q * (double)(i + 1));
+    fl[i] =
+      floor_in(xs, y, m, xs[0] + q * (double)i, i == 3 ? INFINITY : xs[0] + q * (double)(i + 1));
   for (i = 0; i < 4; i++)
     if (fl[i] == INT_MAX) {
       why(st, "the samples after warm-up do not cover the run (a quarter of it has none); "
-          "run more cycles.");
+              "run more cycles.");
       goto out;
     }
   st->floor_rise = (double)(fl[3] - fl[0]);
@@ -458,8 +458,7 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
    * climb itself. */
   if (i >= 3 && fsk__olsx(xs, y, i, &hf) == 0 && hf.slope >= HALF_RATE * fit.slope)
     half_lo[0] = hf.slope - fsk__tq(hf.n_eff - 2.0, HALF_TAIL) * hf.se;
-  if (m - i >= 3 && fsk__olsx(xs + i, y + i, m - i, &hf) == 0 &&
-      hf.slope >= HALF_RATE * fit.slope)
+  if (m - i >= 3 && fsk__olsx(xs + i, y + i, m - i, &hf) == 0 && hf.slope >= HALF_RATE * fit.slope)
     half_lo[1] = hf.slope - fsk__tq(hf.n_eff - 2.0, HALF_TAIL) * hf.se;
 
   for (i = 0; s->born != NULL && i < s->nsurvivors; i++) {
@@ -495,33 +494,44 @@ fsk_verdict_t fsk_verdict_stat(const fsk_series_t *s, fsk_stats_t *st) {
   grows = fit.slope_lo > 0.0 && half_lo[0] > 0.0 && half_lo[1] > 0.0;
 
   if (!(fit.slope > 0.0) || (!(fit.slope_lo > 0.0) && !id_kept)) {
-    why(st, "no significant growth: trend %.4f fd/%s, 99.9%% lower bound %.4f (autocorrelation %.2f); "
-        "the count moves within a bounded range.", fit.slope, unit, fit.slope_lo, fit.r1);
+    why(st,
+        "no significant growth: trend %.4f fd/%s, 99.9%% lower bound %.4f (autocorrelation %.2f); "
+        "the count moves within a bounded range.",
+        fit.slope, unit, fit.slope_lo, fit.r1);
     v = FSK_VERDICT_FLAT;
   } else if (fit.slope < s->min_rate) {
     why(st, "growth of %.5f fd/%s is below the %.4f that counts as a leak.", fit.slope, unit,
         s->min_rate);
     v = FSK_VERDICT_FLAT;
   } else if (fl[3] - fl[0] < FSK_STAT_MIN_RISE) {
-    why(st, "the floor of the count rose by only %d fd (a leak needs %d): the rise is noise "
-        "above a steady floor.", fl[3] - fl[0], FSK_STAT_MIN_RISE);
+    why(st,
+        "the floor of the count rose by only %d fd (a leak needs %d): the rise is noise "
+        "above a steady floor.",
+        fl[3] - fl[0], FSK_STAT_MIN_RISE);
     v = FSK_VERDICT_FLAT;
   } else if ((!grows && !id_kept) || fl[2] <= fl[0] || fl[3] <= fl[1]) {
-    why(st, "bounded: the count grew in the %s half of the run only (floor by quarter %d %d %d "
+    why(st,
+        "bounded: the count grew in the %s half of the run only (floor by quarter %d %d %d "
         "%d); a set that grew and then held (a pool, a cache, a one-time step) is not a leak.",
-        half_lo[0] > 0.0 && fl[2] > fl[0] ? "first" : half_lo[1] > 0.0 && fl[3] > fl[1] ? "second" : "one", fl[0], fl[1], fl[2],
-        fl[3]);
+        half_lo[0] > 0.0 && fl[2] > fl[0]   ? "first"
+        : half_lo[1] > 0.0 && fl[3] > fl[1] ? "second"
+                                            : "one",
+        fl[0], fl[1], fl[2], fl[3]);
     v = FSK_VERDICT_FLAT;
   } else if (s->identity && (born_early == 0 || born_late == 0 || s->nsurvivors < 2)) {
-    why(st, "the count rose, but the fds opened after warm-up that are still open (%zu: %zu "
+    why(st,
+        "the count rose, but the fds opened after warm-up that are still open (%zu: %zu "
         "from the first half, %zu from the second) do not accumulate: they are replaced, "
-        "not kept.", s->nsurvivors, born_early, born_late);
+        "not kept.",
+        s->nsurvivors, born_early, born_late);
     v = FSK_VERDICT_FLAT;
   } else {
     /* No rate here: the report gives one (fsk_realized_rate), in the table
      * and the projection alike. */
-    why(st, "accumulating: the floor of the count rose all along the run (by quarter %d %d %d "
-        "%d), significantly%s.", fl[0], fl[1], fl[2], fl[3],
+    why(st,
+        "accumulating: the floor of the count rose all along the run (by quarter %d %d %d "
+        "%d), significantly%s.",
+        fl[0], fl[1], fl[2], fl[3],
         s->identity ? ", and fds opened all along it are still open" : "");
     v = FSK_VERDICT_LEAK;
   }
@@ -556,19 +566,19 @@ static double leak_rate(const fsk_scenario_t *s) {
   if (s->xs != NULL)
     return isfinite(s->rate) && s->rate > 0.0 ? s->rate : 0.0;
   {
-  size_t post = s->nsamples > (size_t)(s->warmup > 0 ? s->warmup : 0)
+    size_t post = s->nsamples > (size_t)(s->warmup > 0 ? s->warmup : 0)
                     ? s->nsamples - (size_t)(s->warmup > 0 ? s->warmup : 0)
                     : 0;
 
-  if (!(r > 0.0))
-    r = 0.0;
-  if (s->nleaked > 0 && post > 0) {
-    double by_id = (double)s->nleaked / (double)post;
+    if (!(r > 0.0))
+      r = 0.0;
+    if (s->nleaked > 0 && post > 0) {
+      double by_id = (double)s->nleaked / (double)post;
 
-    if (by_id > r)
-      r = by_id;
-  }
-  return r;
+      if (by_id > r)
+        r = by_id;
+    }
+    return r;
   }
 }
 
@@ -611,7 +621,9 @@ void fsk_run_finish(fsk_run_t *run) {
       worst_rate = rate;
     }
   }
-  run->verdict = any_leak ? FSK_VERDICT_LEAK : any_inc ? FSK_VERDICT_INCONCLUSIVE : FSK_VERDICT_FLAT;
+  run->verdict = any_leak  ? FSK_VERDICT_LEAK
+                 : any_inc ? FSK_VERDICT_INCONCLUSIVE
+                           : FSK_VERDICT_FLAT;
 
   if (!any_leak) {
     snprintf(run->projection_text, sizeof run->projection_text, "%s: no projection",
@@ -627,8 +639,8 @@ void fsk_run_finish(fsk_run_t *run) {
   run->has_projection = 1;
   run->projection_hours = worst_h;
   {
-    const char *who = (run->mode != NULL && strcmp(run->mode, "watch") == 0) ? "the program"
-                                                                           : "the gateway";
+    const char *who =
+      (run->mode != NULL && strcmp(run->mode, "watch") == 0) ? "the program" : "the gateway";
     char when[64];
 
     if (worst_h >= 48.0)

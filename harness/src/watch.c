@@ -49,8 +49,8 @@ typedef struct {
   long warmup;
   double period_s;
   double timeout_s;
-  double stall_s;      /* no new attempt for this long: say so */
-  int origins;         /* fsk_origins_t */
+  double stall_s; /* no new attempt for this long: say so */
+  int origins;    /* fsk_origins_t */
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -85,22 +85,22 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
 }
 
 static void watch_usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
-          "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
-          "                    [--origins lang|native|off]\n"
-          "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
-          "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
-          "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
-          "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
-          "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
-          "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
-          "  --period S      production cadence of attempts for the projection (default 300)\n"
-          "  --timeout S     bound on the whole run (default 3600)\n"
-          "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
-          "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
-          "                  frames, the default), native, or off\n"
-          "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
+  fprintf(
+    f, "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
+       "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
+       "                    [--origins lang|native|off]\n"
+       "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
+       "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
+       "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
+       "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
+       "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
+       "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
+       "  --period S      production cadence of attempts for the projection (default 300)\n"
+       "  --timeout S     bound on the whole run (default 3600)\n"
+       "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
+       "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
+       "                  frames, the default), native, or off\n"
+       "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
 
 static int parse_watch(int argc, char **argv, watch_opts_t *w) {
@@ -212,7 +212,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
 
 typedef struct {
   watch_opts_t w;
-  int attempts_mode;   /* cycles are attempts (the shim's page) */
+  int attempts_mode; /* cycles are attempts (the shim's page) */
   int has_faults, has_pass;
   inj_stats_view_t view;
   int have_view;
@@ -223,10 +223,10 @@ typedef struct {
   int child;
   fsk_sampler_t smp;
   fsk_scenario_t sc;
-  long warm_idx;       /* first post-warm-up sample, -1 until reached */
+  long warm_idx; /* first post-warm-up sample, -1 until reached */
   int lang_note_set;
   char lang_note[256];
-  double x0;           /* attempts (seconds) at the start of judging */
+  double x0; /* attempts (seconds) at the start of judging */
   double t0;
   char stop_reason[160];
 } watch_t;
@@ -331,8 +331,8 @@ static int watch_loop(watch_t *wt) {
   wt->t0 = fsk__now();
   last_progress = wt->t0;
   next_warn = wt->t0 + w->stall_s;
-  deadline = wt->t0 + (w->duration_s > 0 && w->duration_s < w->timeout_s ? w->duration_s
-                                                                          : w->timeout_s);
+  deadline =
+    wt->t0 + (w->duration_s > 0 && w->duration_s < w->timeout_s ? w->duration_s : w->timeout_s);
   /* Attempts mode: warm-up and cycles count attempts; interval mode: samples. */
   end_x = (double)(w->warmup + (w->cycles > 0 ? w->cycles : 0));
   wt->warm_idx = -1;
@@ -351,8 +351,7 @@ static int watch_loop(watch_t *wt) {
         snprintf(wt->stop_reason, sizeof wt->stop_reason, "--duration %.1f s reached",
                  w->duration_s);
       else
-        snprintf(wt->stop_reason, sizeof wt->stop_reason, "--timeout %.1f s reached",
-                 w->timeout_s);
+        snprintf(wt->stop_reason, sizeof wt->stop_reason, "--timeout %.1f s reached", w->timeout_s);
       break;
     }
     if (!target_alive(wt)) {
@@ -389,8 +388,7 @@ static int watch_loop(watch_t *wt) {
     if (!wt->attempts_mode)
       x = fsk__now() - wt->t0;
 
-    if (wt->warm_idx < 0 && (wt->attempts_mode ? x >= (double)w->warmup
-                                               : nsamples >= w->warmup)) {
+    if (wt->warm_idx < 0 && (wt->attempts_mode ? x >= (double)w->warmup : nsamples >= w->warmup)) {
       if (snapshot_at(wt, count) != 0)
         continue; /* the tree went away: the loop head says so */
       wt->warm_idx = nsamples;
@@ -537,17 +535,17 @@ static void name_origins(watch_t *wt, const char *label) {
                  wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, l->pid, l->fd, fsk__origin_born(wt->stats, l->pid, l->fd),
-                          stack, sizeof stack))
+      if (fsk__lang_stack(lang, l->pid, l->fd, fsk__origin_born(wt->stats, l->pid, l->fd), stack,
+                          sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
     }
     if (wt->w.origins == FSK_ORIGINS_OFF)
       continue;
-    if (!wt->child || !fsk__origin_from_shim(wt->stats, l->pid, l->fd,
-                                             fsk__sampler_maps(&wt->smp, l->pid), l->origin,
-                                             sizeof l->origin))
+    if (!wt->child ||
+        !fsk__origin_from_shim(wt->stats, l->pid, l->fd, fsk__sampler_maps(&wt->smp, l->pid),
+                               l->origin, sizeof l->origin))
       sc->no_origin++;
   }
   /* A hook that stopped itself says so, whatever else is missing. */
@@ -579,14 +577,15 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
   ti->has = 1;
   ti->pid = wt->child ? wt->tgt.pid : wt->w.pid;
   for (i = 0; wt->w.cmd != NULL && wt->w.cmd[i] != NULL && used < sizeof ti->cmd; i++)
-    used += (size_t)snprintf(ti->cmd + used, sizeof ti->cmd - used, "%s%s", i ? " " : "",
-                             wt->w.cmd[i]);
+    used +=
+      (size_t)snprintf(ti->cmd + used, sizeof ti->cmd - used, "%s%s", i ? " " : "", wt->w.cmd[i]);
   if (wt->w.cmd == NULL)
     snprintf(ti->cmd, sizeof ti->cmd, "pid %d", (int)wt->w.pid);
   snprintf(ti->source, sizeof ti->source, "%s",
-           !wt->attempts_mode ? "interval"
+           !wt->attempts_mode               ? "interval"
            : wt->has_faults && wt->has_pass ? "faults+observed"
-           : wt->has_pass ? "observed" : "faults");
+           : wt->has_pass                   ? "observed"
+                                            : "faults");
   ti->exit_code = -1;
   if (wt->child) {
     fsk__target_poll(&wt->tgt);
@@ -613,11 +612,13 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
     snprintf(ti->death + strlen(ti->death), sizeof ti->death - strlen(ti->death), "; %s",
              wt->smp.limit_note);
   snprintf(ti->origins, sizeof ti->origins, "%s",
-           wt->w.origins == FSK_ORIGINS_LANG ? "lang" : wt->w.origins == FSK_ORIGINS_NATIVE ? "native" : "off");
+           wt->w.origins == FSK_ORIGINS_LANG     ? "lang"
+           : wt->w.origins == FSK_ORIGINS_NATIVE ? "native"
+                                                 : "off");
   ti->attempts = wt->attempts_mode ? attempts_now(wt) : 0.0;
   if (wt->sc.nsamples > 0 && wt->attempts_mode)
     ti->attempts_per_sample =
-        (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
+      (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
 }
@@ -712,17 +713,18 @@ int fsk__watch_main(int argc, char **argv) {
   if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
-    fprintf(stderr, "fdsoak watch: warning: the shim let %llu matching call%s through "
-                    "undecided (a thread's re-entry guard was held); the attempt count may "
-                    "be short\n",
+    fprintf(stderr,
+            "fdsoak watch: warning: the shim let %llu matching call%s through "
+            "undecided (a thread's re-entry guard was held); the attempt count may "
+            "be short\n",
             (unsigned long long)inj_stats_load(&wt.view.page->undecided),
             inj_stats_load(&wt.view.page->undecided) == 1 ? "" : "s");
 
   /* Nothing to judge: say why in the user's terms, never as advice about
    * warm-up. */
   post = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
-             ? wt.sc.nsamples - (size_t)wt.warm_idx
-             : 0;
+           ? wt.sc.nsamples - (size_t)wt.warm_idx
+           : 0;
   if (wt.child)
     fsk__target_poll(&wt.tgt);
   if (wt.attempts_mode && attempts_now(&wt) == 0 && !run.interrupted &&
@@ -814,8 +816,8 @@ int fsk__watch_main(int argc, char **argv) {
     if (wt.sc.no_origin > 0)
       printf("%zu leaked fd%s without an origin: the shim's record of %s was overwritten "
              "(its ring holds %d)\n",
-             wt.sc.no_origin, wt.sc.no_origin == 1 ? "" : "s",
-             wt.sc.no_origin == 1 ? "it" : "them", INJ_FD_SLOTS);
+             wt.sc.no_origin, wt.sc.no_origin == 1 ? "" : "s", wt.sc.no_origin == 1 ? "it" : "them",
+             INJ_FD_SLOTS);
     /* The table already gave the why of a verdict that is not flat. */
     if (run.verdict == FSK_VERDICT_FLAT)
       printf("%s\n", wt.sc.stats.why);

@@ -109,9 +109,9 @@ static void test_other_process_and_missing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_classifier_strings),
-      cmocka_unit_test(test_real_table),
-      cmocka_unit_test(test_other_process_and_missing),
+    cmocka_unit_test(test_classifier_strings),
+    cmocka_unit_test(test_real_table),
+    cmocka_unit_test(test_other_process_and_missing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

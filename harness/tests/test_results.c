@@ -91,7 +91,8 @@ static int setup(void **state) {
   leaks[0].cls = FSK_FD_FILE;
   snprintf(leaks[0].target, sizeof leaks[0].target, "/tmp/r&d/responses.db-wal");
   leaks[0].opened_cycle = 10;
-  snprintf(leaks[0].origin, sizeof leaks[0].origin, "scenario <retryable/platform>, \"store open\"");
+  snprintf(leaks[0].origin, sizeof leaks[0].origin,
+           "scenario <retryable/platform>, \"store open\"");
   leaks[1].fd = 18;
   leaks[1].cls = FSK_FD_SOCKET;
   snprintf(leaks[1].target, sizeof leaks[1].target, "socket:[4242]");
@@ -436,13 +437,13 @@ static void test_table(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_summary_json, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_series_csv, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_svg, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_latest_and_no_tmp, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_summary_json, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_series_csv, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_svg, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_latest_and_no_tmp, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_table, setup, teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

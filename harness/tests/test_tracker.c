@@ -79,9 +79,9 @@ static void test_many_survivors_counted_beyond_max(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_survivor_found_with_its_cycle),
-      cmocka_unit_test(test_closed_and_reused_numbers),
-      cmocka_unit_test(test_many_survivors_counted_beyond_max),
+    cmocka_unit_test(test_survivor_found_with_its_cycle),
+    cmocka_unit_test(test_closed_and_reused_numbers),
+    cmocka_unit_test(test_many_survivors_counted_beyond_max),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,9 +28,7 @@ static uint64_t rng_next(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
-static double rng_unit(uint64_t *s) {
-  return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
+static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) / 9007199254740992.0; }
 
 #define BASE 40
 #define CYCLES 1000
@@ -43,13 +41,13 @@ typedef enum {
 } pool_model_t;
 
 typedef struct {
-  int leak_period;      /* +1 fd every this many cycles; 0: none */
-  double climb;         /* fds still to come at cycle 0 (plateau approach) */
-  double climb_tau;     /* its time constant in cycles */
-  double pool_p;        /* chance per cycle that the socket pool changes */
+  int leak_period;  /* +1 fd every this many cycles; 0: none */
+  double climb;     /* fds still to come at cycle 0 (plateau approach) */
+  double climb_tau; /* its time constant in cycles */
+  double pool_p;    /* chance per cycle that the socket pool changes */
   pool_model_t model;
-  int step;             /* fds opened once, for good, at a random cycle */
-  int step_from;        /* ... at or after this cycle */
+  int step;      /* fds opened once, for good, at a random cycle */
+  int step_from; /* ... at or after this cycle */
 } sim_t;
 
 /*
@@ -69,7 +67,8 @@ static void simulate(uint64_t seed, const sim_t *p, int *out, size_t n) {
   uint64_t s = seed;
   int pool = (int)(rng_next(&s) % 9);
   int phase = p->leak_period ? (int)(rng_next(&s) % (uint64_t)p->leak_period) : 0;
-  size_t step_at = p->step ? (size_t)p->step_from + (size_t)(rng_next(&s) % (n - (size_t)p->step_from)) : n;
+  size_t step_at =
+    p->step ? (size_t)p->step_from + (size_t)(rng_next(&s) % (n - (size_t)p->step_from)) : n;
   size_t i;
 
   for (i = 0; i < n; i++) {
@@ -98,8 +97,8 @@ static void simulate(uint64_t seed, const sim_t *p, int *out, size_t n) {
 
 /* The statistical rule on counts alone (the simulation has no identity). */
 static fsk_verdict_t judge(const int *y, size_t n, size_t warmup, fsk_stats_t *st) {
-  fsk_series_t ser = {.counts = y, .n = n, .warmup = warmup, .unit = "cycle",
-                      .min_rate = FSK_STAT_MIN_RATE};
+  fsk_series_t ser = {
+    .counts = y, .n = n, .warmup = warmup, .unit = "cycle", .min_rate = FSK_STAT_MIN_RATE};
 
   return fsk_verdict_stat(&ser, st);
 }
@@ -242,8 +241,8 @@ static void test_stat_leak_behind_a_climb(void **state) {
 static void test_stat_rate_per_attempt(void **state) {
   static int y[400];
   static double x[400];
-  fsk_series_t ser = {.counts = y, .x = x, .n = 400, .warmup = 20, .unit = "attempt",
-                      .min_rate = FSK_STAT_MIN_RATE};
+  fsk_series_t ser = {
+    .counts = y, .x = x, .n = 400, .warmup = 20, .unit = "attempt", .min_rate = FSK_STAT_MIN_RATE};
   fsk_stats_t st;
   uint64_t s = 42;
   double a = 0.0;
@@ -278,7 +277,8 @@ static void test_realized_rate(void **state) {
   }
   printf("# realized %.4f, leaked %d over 299 attempts (%.4f)\n", fsk_realized_rate(y, x, 300),
          leaked, (double)leaked / 299.0);
-  assert_true(fabs(fsk_realized_rate(y, x, 300) - (double)leaked / 299.0) < 0.1 * (double)leaked / 299.0);
+  assert_true(fabs(fsk_realized_rate(y, x, 300) - (double)leaked / 299.0) <
+              0.1 * (double)leaked / 299.0);
   assert_true(isnan(fsk_realized_rate(y, x, 1)));
   assert_true(isnan(fsk_realized_rate(NULL, x, 300)));
 }
@@ -287,8 +287,13 @@ static void test_realized_rate(void **state) {
 static void test_stat_identity(void **state) {
   static int y[200];
   double born_early[6] = {1, 5, 9, 12, 20, 30}, born_all[6] = {1, 40, 80, 120, 160, 190};
-  fsk_series_t ser = {.counts = y, .n = 200, .warmup = 0, .unit = "cycle",
-                      .min_rate = FSK_STAT_MIN_RATE, .identity = 1, .nsurvivors = 6};
+  fsk_series_t ser = {.counts = y,
+                      .n = 200,
+                      .warmup = 0,
+                      .unit = "cycle",
+                      .min_rate = FSK_STAT_MIN_RATE,
+                      .identity = 1,
+                      .nsurvivors = 6};
   fsk_stats_t st;
   size_t i;
 
@@ -484,22 +489,22 @@ static void test_run_finish(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_names),
-      cmocka_unit_test(test_t_quantile),
-      cmocka_unit_test(test_ols),
-      cmocka_unit_test(test_strict),
-      cmocka_unit_test(test_stat_small_cases),
-      cmocka_unit_test(test_stat_no_false_alarms),
-      cmocka_unit_test(test_stat_catches_one_per_hundred),
-      cmocka_unit_test(test_stat_catches_one_per_ten_over_300),
-      cmocka_unit_test(test_stat_flat_when_climbing_to_a_plateau),
-      cmocka_unit_test(test_stat_flat_on_a_step),
-      cmocka_unit_test(test_stat_leak_behind_a_climb),
-      cmocka_unit_test(test_stat_rate_per_attempt),
-      cmocka_unit_test(test_stat_identity),
-      cmocka_unit_test(test_realized_rate),
-      cmocka_unit_test(test_projection_hours),
-      cmocka_unit_test(test_run_finish),
+    cmocka_unit_test(test_names),
+    cmocka_unit_test(test_t_quantile),
+    cmocka_unit_test(test_ols),
+    cmocka_unit_test(test_strict),
+    cmocka_unit_test(test_stat_small_cases),
+    cmocka_unit_test(test_stat_no_false_alarms),
+    cmocka_unit_test(test_stat_catches_one_per_hundred),
+    cmocka_unit_test(test_stat_catches_one_per_ten_over_300),
+    cmocka_unit_test(test_stat_flat_when_climbing_to_a_plateau),
+    cmocka_unit_test(test_stat_flat_on_a_step),
+    cmocka_unit_test(test_stat_leak_behind_a_climb),
+    cmocka_unit_test(test_stat_rate_per_attempt),
+    cmocka_unit_test(test_stat_identity),
+    cmocka_unit_test(test_realized_rate),
+    cmocka_unit_test(test_projection_hours),
+    cmocka_unit_test(test_run_finish),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
