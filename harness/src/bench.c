@@ -42,11 +42,12 @@ static double now_s(void) {
 }
 
 /* Run `fdsoak run` on one scenario; return its summary's seconds, or < 0. */
-static double soak_seconds(const char *self, const char *dir, const char *path,
-                           const char *adapter, long cycles, long warmup) {
+static double soak_seconds(const char *self, const char *dir, const char *path, const char *adapter,
+                           long cycles, long warmup) {
   char out[PATH_MAX], cyc[32], wu[32], file[PATH_MAX + 16];
-  char *argv[] = {(char *)self, "run", "--path", (char *)path, "--adapter", (char *)adapter,
-                  "--cycles", cyc, "--warmup", wu, "--out", out, "-q", NULL};
+  char *argv[] = {(char *)self,    "run",      "--path", (char *)path, "--adapter",
+                  (char *)adapter, "--cycles", cyc,      "--warmup",   wu,
+                  "--out",         out,        "-q",     NULL};
   double secs = -1;
   cJSON *root, *sc, *s;
   char *text;
@@ -231,8 +232,8 @@ static void sample_cost(int nfds) {
   for (i = 0; i < reps; i++)
     (void)fsk_fd_snapshot(0, buf, (size_t)nfds + 64, &n);
   snap_us = (now_s() - t0) / reps * 1e6;
-  printf("  %6d fds: count %8.2f us   classified snapshot %10.1f us\n", fsk_fd_count(0),
-         count_us, snap_us);
+  printf("  %6d fds: count %8.2f us   classified snapshot %10.1f us\n", fsk_fd_count(0), count_us,
+         snap_us);
 out:
   while (k > 0)
     close(opened[--k]);
@@ -245,8 +246,8 @@ out:
  * of its environment as there.  Returns its pid and port, or -1. */
 static pid_t peer_start(const char *exe_dir, const char *dir, int *port) {
   char platformd[PATH_MAX + 32], portfile[PATH_MAX + 16], buf[32];
-  char *argv[] = {platformd, "--host", "127.0.0.1", "--port", "0", "--mode", "reject",
-                  "--port-file", portfile, NULL};
+  char *argv[] = {platformd, "--host", "127.0.0.1",   "--port", "0",
+                  "--mode",  "reject", "--port-file", portfile, NULL};
   posix_spawn_file_actions_t fa;
   char **env;
   size_t n = 0, k = 0, j;
@@ -309,8 +310,7 @@ int fsk__bench_main(int argc, char **argv) {
   char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[] = "/tmp/fdsoak-bench-XXXXXX";
   const long cycles = 1000, warmup = 10, replay = 315; /* 26 h of attempts at the cap */
   const int rounds = 3;
-  double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3], worst_ratio = 0,
-      worst_replay = 0;
+  double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3], worst_ratio = 0, worst_replay = 0;
   size_t p, a;
   int r, k, peer_port = 0;
   pid_t peer;
@@ -333,8 +333,10 @@ int fsk__bench_main(int argc, char **argv) {
     return FSK_EXIT_USAGE;
   }
   if ((peer = peer_start(exe_dir, dir, &peer_port)) < 0)
-    fprintf(stderr, "fdsoak bench: no peer (%s/fdsoak-platformd): fatal/platform is compared "
-                    "with the refused connect only\n", exe_dir);
+    fprintf(stderr,
+            "fdsoak bench: no peer (%s/fdsoak-platformd): fatal/platform is compared "
+            "with the refused connect only\n",
+            exe_dir);
   /* Interleave the variants over rounds and keep each one's best: on a
    * shared machine the minimum is the least disturbed measurement. */
   for (k = 0; k < BARE_KINDS; k++)
@@ -345,8 +347,7 @@ int fsk__bench_main(int argc, char **argv) {
   }
   for (r = 0; r < rounds; r++) {
     for (a = 0; a < 2; a++) {
-      for (k = a == 0 ? BARE_BIND : BARE_REFUSED; k <= (a == 0 ? BARE_BIND : BARE_HANDSHAKE);
-           k++) {
+      for (k = a == 0 ? BARE_BIND : BARE_REFUSED; k <= (a == 0 ? BARE_BIND : BARE_HANDSHAKE); k++) {
         double b = k == BARE_HANDSHAKE && peer < 0 ? -1 : bare_cycle_us(dir, k, peer_port, 1000);
         if (b > 0 && b < best_bare[k])
           best_bare[k] = b;

@@ -104,8 +104,8 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
       }
       if (mask == 0)
         return fsk__usage_error("%s: unknown value '%s' (%s)", a, v,
-                         is_path ? "fatal, retryable, exception or all"
-                                 : "api, platform or all");
+                                is_path ? "fatal, retryable, exception or all"
+                                        : "api, platform or all");
       if (is_path)
         o->path_mask = mask;
       else
@@ -123,10 +123,10 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
     } else if (strcmp(a, "--regress") == 0) {
       if (v == NULL)
         return fsk__usage_error("--regress needs a path");
-      if (strcmp(v, "fatal") != 0 && strcmp(v, "retryable") != 0 &&
-          strcmp(v, "exception") != 0 && strcmp(v, "store-close") != 0)
-        return fsk__usage_error("--regress: unknown path '%s' (fatal, retryable, exception, store-close)",
-                         v);
+      if (strcmp(v, "fatal") != 0 && strcmp(v, "retryable") != 0 && strcmp(v, "exception") != 0 &&
+          strcmp(v, "store-close") != 0)
+        return fsk__usage_error(
+          "--regress: unknown path '%s' (fatal, retryable, exception, store-close)", v);
       o->regress = v;
       i++;
     } else if (strcmp(a, "--out") == 0) {
@@ -283,8 +283,7 @@ static int check_valgrind_log(const char *log) {
       open_fds = atoi(p + 18);
       continue;
     }
-    if (strstr(line, "Open file descriptor ") != NULL ||
-        strstr(line, "Open AF_") != NULL) {
+    if (strstr(line, "Open file descriptor ") != NULL || strstr(line, "Open AF_") != NULL) {
       int fd = -1;
       char *q = strstr(line, "descriptor ");
       if (q != NULL)
@@ -317,15 +316,21 @@ static int check_valgrind_log(const char *log) {
   }
   if (bad > 0 || errors > 0 || lost > 0) {
     if (bad > 0)
-      fprintf(stderr, "fdsoak: valgrind: %d fd(s) beyond the standard three open at exit "
-                      "(all listed in %s)\n", bad, log);
+      fprintf(stderr,
+              "fdsoak: valgrind: %d fd(s) beyond the standard three open at exit "
+              "(all listed in %s)\n",
+              bad, log);
     if (errors > 0 || lost > 0)
-      fprintf(stderr, "fdsoak: valgrind: memcheck: %ld error(s), %ld bytes definitely lost "
-                      "(stacks in %s)\n", errors, lost, log);
+      fprintf(stderr,
+              "fdsoak: valgrind: memcheck: %ld error(s), %ld bytes definitely lost "
+              "(stacks in %s)\n",
+              errors, lost, log);
     return FSK_EXIT_LEAK;
   }
-  fprintf(stderr, "fdsoak: valgrind: %d fds open at exit, the standard three only; memcheck "
-                  "clean (0 errors, 0 bytes definitely lost)\n", open_fds);
+  fprintf(stderr,
+          "fdsoak: valgrind: %d fds open at exit, the standard three only; memcheck "
+          "clean (0 errors, 0 bytes definitely lost)\n",
+          open_fds);
   return FSK_EXIT_FLAT;
 }
 
@@ -338,8 +343,10 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   pid_t pid;
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0) {
-    fprintf(stderr, "fdsoak: the fault-injection shim is missing (%s: %s); build it or set "
-                    "FDSOAK_INJECT_LIB\n", shim, strerror(-rc));
+    fprintf(stderr,
+            "fdsoak: the fault-injection shim is missing (%s: %s); build it or set "
+            "FDSOAK_INJECT_LIB\n",
+            shim, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
   fsk__exe_dir(dir, sizeof(dir));
@@ -359,7 +366,8 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     fprintf(stderr, "fdsoak: cannot create %s: %s\n", o->out, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  snprintf(stats, sizeof(stats), "%s/fdsoak-inject-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  snprintf(stats, sizeof(stats), "%s/fdsoak-inject-XXXXXX",
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if ((fd = mkstemp(stats)) < 0) {
     fprintf(stderr, "fdsoak: cannot create the shim's counter page: %s\n", strerror(errno));
     return FSK_EXIT_USAGE;
@@ -408,13 +416,14 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
      * exit report is the point. */
     snprintf(cycles, sizeof(cycles), "%ld",
              ra->cycles_given || o->cycles < VALGRIND_CYCLES ? o->cycles : VALGRIND_CYCLES);
-    snprintf(warmup, sizeof(warmup), "%ld", o->warmup < VALGRIND_WARMUP ? o->warmup : VALGRIND_WARMUP);
+    snprintf(warmup, sizeof(warmup), "%ld",
+             o->warmup < VALGRIND_WARMUP ? o->warmup : VALGRIND_WARMUP);
     wargv[n++] = "--cycles";
     wargv[n++] = cycles;
     wargv[n++] = "--warmup";
     wargv[n++] = warmup;
     wargv[n++] = "--quiet-ms";
-    wargv[n++] = "200"; /* everything is slower under valgrind */
+    wargv[n++] = "200";              /* everything is slower under valgrind */
     wargv[n++] = "--under-valgrind"; /* valgrind's own memory is in the RSS */
   }
   if (!o->out_given) {

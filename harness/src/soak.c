@@ -60,22 +60,22 @@ const char *const fsk__adapter_names[FSK_ADAPTERS] = {"api", "platform"};
  * no token): see matrix[] below.
  */
 static const char soak_spec[] =
-    /* the soak */
-    "bind:addr=127.0.0.1,port=47101:do=errno(EADDRNOTAVAIL);"
-    "bind:addr=127.0.0.1,port=47102:do=errno(EADDRINUSE);"
-    "bind:addr=127.0.0.1,port=47103:do=errno(ENOBUFS);"
-    "connect:addr=127.0.0.1,port=47111:do=refuse;"
-    "connect:addr=127.0.0.1,port=47112:do=errno(ENETUNREACH);"
-    /* the matrix */
-    "connect:addr=127.0.0.1,port=47121:do=refuse;"
-    "connect:addr=127.0.0.1,port=47122:do=errno(ENETUNREACH);"
-    "connect:addr=127.0.0.1,port=47123:do=async(ETIMEDOUT);"
-    "connect:addr=127.0.0.1,port=47124:do=hang;"
-    "getaddrinfo:host=*.fdsoak.invalid:do=eai(EAI_AGAIN);"
-    /* Only the emfile scenarios make IPv6 stream sockets in this process. */
-    "socket:family=inet6,type=stream:do=errno(EMFILE);"
-    "open:path=*/matrix-dbfail-*.db:do=errno(EACCES);"
-    "open:path=*/matrix-walfail-*.db-wal:do=errno(EMFILE)";
+  /* the soak */
+  "bind:addr=127.0.0.1,port=47101:do=errno(EADDRNOTAVAIL);"
+  "bind:addr=127.0.0.1,port=47102:do=errno(EADDRINUSE);"
+  "bind:addr=127.0.0.1,port=47103:do=errno(ENOBUFS);"
+  "connect:addr=127.0.0.1,port=47111:do=refuse;"
+  "connect:addr=127.0.0.1,port=47112:do=errno(ENETUNREACH);"
+  /* the matrix */
+  "connect:addr=127.0.0.1,port=47121:do=refuse;"
+  "connect:addr=127.0.0.1,port=47122:do=errno(ENETUNREACH);"
+  "connect:addr=127.0.0.1,port=47123:do=async(ETIMEDOUT);"
+  "connect:addr=127.0.0.1,port=47124:do=hang;"
+  "getaddrinfo:host=*.fdsoak.invalid:do=eai(EAI_AGAIN);"
+  /* Only the emfile scenarios make IPv6 stream sockets in this process. */
+  "socket:family=inet6,type=stream:do=errno(EMFILE);"
+  "open:path=*/matrix-dbfail-*.db:do=errno(EACCES);"
+  "open:path=*/matrix-walfail-*.db-wal:do=errno(EMFILE)";
 
 const char *fsk__soak_spec(void) { return soak_spec; }
 
@@ -89,7 +89,7 @@ typedef struct {
   const char *host;
   int port_kind;
   int port;
-  unsigned hang_ms;  /* real quiet time before jumping a silent connect */
+  unsigned hang_ms; /* real quiet time before jumping a silent connect */
 } scen_def_t;
 
 #define API 0
@@ -99,34 +99,34 @@ typedef struct {
 #define EXC 2
 
 static const scen_def_t soak_defs[] = {
-    {NULL, API, FATAL, "127.0.0.1", PORT_FIXED, 47101, 0},
-    {NULL, API, RETRY, "127.0.0.1", PORT_FIXED, 47102, 0},
-    {NULL, API, EXC, "127.0.0.1", PORT_FIXED, 47103, 0},
-    {NULL, PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
-    {NULL, PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47111, 0},
-    {NULL, PLAT, EXC, "127.0.0.1", PORT_FIXED, 47112, 0},
+  {NULL, API, FATAL, "127.0.0.1", PORT_FIXED, 47101, 0},
+  {NULL, API, RETRY, "127.0.0.1", PORT_FIXED, 47102, 0},
+  {NULL, API, EXC, "127.0.0.1", PORT_FIXED, 47103, 0},
+  {NULL, PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
+  {NULL, PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47111, 0},
+  {NULL, PLAT, EXC, "127.0.0.1", PORT_FIXED, 47112, 0},
 };
 
 static const scen_def_t matrix_defs[] = {
-    {"refused", PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47121, 0},
-    {"unreachable", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47122, 0},
-    /* A real SYN-SENT socket (the kernel would give ETIMEDOUT after its SYN
+  {"refused", PLAT, RETRY, "127.0.0.1", PORT_FIXED, 47121, 0},
+  {"unreachable", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47122, 0},
+  /* A real SYN-SENT socket (the kernel would give ETIMEDOUT after its SYN
      * retries), and hang: the connect stays in progress; after 5 ms of real
      * silence the virtual clock jumps to the runner's 30 s connect timeout,
      * which fires first, as it does against a real blackhole. */
-    {"timedout", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47123, 5},
-    {"hang", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47124, 5},
-    {"reset", PLAT, RETRY, "127.0.0.1", PORT_PEER_RESET, 0, 0},
-    {"dns", PLAT, EXC, "peer.fdsoak.invalid", PORT_FIXED, 47125, 0},
-    {"emfile", PLAT, EXC, "::1", PORT_FIXED, 47126, 0},
-    {"dbfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47127, 0},
-    {"walfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47128, 0},
-    {"token", PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
-    {"emfile", API, EXC, "::1", PORT_FIXED, 0, 0},
-    {"dbfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
-    {"walfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
-    {"inuse", API, RETRY, "127.0.0.1", PORT_REAL_BUSY, 0, 0},
-    {"badaddr", API, FATAL, "192.0.2.1", PORT_FIXED, 0, 0}, /* TEST-NET-1: never bound */
+  {"timedout", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47123, 5},
+  {"hang", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47124, 5},
+  {"reset", PLAT, RETRY, "127.0.0.1", PORT_PEER_RESET, 0, 0},
+  {"dns", PLAT, EXC, "peer.fdsoak.invalid", PORT_FIXED, 47125, 0},
+  {"emfile", PLAT, EXC, "::1", PORT_FIXED, 47126, 0},
+  {"dbfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47127, 0},
+  {"walfail", PLAT, EXC, "127.0.0.1", PORT_FIXED, 47128, 0},
+  {"token", PLAT, FATAL, "127.0.0.1", PORT_PEER_REJECT, 0, 0},
+  {"emfile", API, EXC, "::1", PORT_FIXED, 0, 0},
+  {"dbfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
+  {"walfail", API, EXC, "127.0.0.1", PORT_FIXED, 0, 0},
+  {"inuse", API, RETRY, "127.0.0.1", PORT_REAL_BUSY, 0, 0},
+  {"badaddr", API, FATAL, "192.0.2.1", PORT_FIXED, 0, 0}, /* TEST-NET-1: never bound */
 };
 
 #define MAX_FDS 65536
@@ -154,7 +154,7 @@ typedef struct {
 } peer_t;
 
 typedef struct {
-  char dir[256]; /* short: store paths must fit gw_platform_config_t */
+  char dir[256];                /* short: store paths must fit gw_platform_config_t */
   peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
   fsk_fd_t *fds;
   fsk_fd_t *before; /* the table as a scenario starts */
@@ -206,8 +206,16 @@ static char **clean_env(void) {
 static int peer_start(soak_env_t *e, int kind, const char *platformd) {
   peer_t *peer = &e->peers[kind];
   char portfile[300], buf[32];
-  char *argv[] = {(char *)platformd, "--host", "127.0.0.1", "--port", "0", "--mode",
-                  kind == PORT_PEER_RESET ? "reset" : "reject", "--port-file", portfile, NULL};
+  char *argv[] = {(char *)platformd,
+                  "--host",
+                  "127.0.0.1",
+                  "--port",
+                  "0",
+                  "--mode",
+                  kind == PORT_PEER_RESET ? "reset" : "reject",
+                  "--port-file",
+                  portfile,
+                  NULL};
   posix_spawn_file_actions_t fa;
   char **env;
   int rc, i;
@@ -635,7 +643,6 @@ void fsk__run_free(fsk_run_t *run) {
   run->scen = NULL;
   run->nscen = 0;
 }
-
 
 int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
   const scen_def_t *defs;
