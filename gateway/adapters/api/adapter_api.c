@@ -122,14 +122,16 @@ static int api_check_bind(const gw_platform_config_t *cfg, struct sockaddr_stora
   size_t klen = strlen(cfg->key);
 
   memset(ss, 0, sizeof(*ss));
+  /* The host is quoted to at most 200 bytes so the message always fits a
+   * GW_MSG_MAX buffer whole; a longer one is not an address anyway. */
   if (parse_host(cfg->host, cfg->port, ss) != 0) {
-    snprintf(err, errlen, "api host '%s' is not an IP address", cfg->host);
+    snprintf(err, errlen, "api host '%.200s' is not an IP address", cfg->host);
     return GW_ECONFIG;
   }
   /* A reachable API without a key, or with a placeholder key, is a
    * configuration error: retrying cannot fix it, so it is fatal. */
   if (klen == 0 && !is_loopback((struct sockaddr *)ss)) {
-    snprintf(err, errlen, "api host '%s' is not loopback and no API key is set", cfg->host);
+    snprintf(err, errlen, "api host '%.200s' is not loopback and no API key is set", cfg->host);
     return GW_ECONFIG;
   }
   if (klen > 0 && klen < GW_API_KEY_MIN) {
