@@ -50,6 +50,7 @@ static const char *const stmt_sql[GW__STORE_NSTMT] = {
   [GW__STORE_BEGIN] = "BEGIN IMMEDIATE",
   [GW__STORE_COMMIT] = "COMMIT",
   [GW__STORE_ROLLBACK] = "ROLLBACK",
+  [GW__STORE_MAX_STAMP] = "SELECT max(accessed_at) FROM responses",
 };
 
 static const char schema_sql[] =
@@ -106,6 +107,30 @@ static int store_stmt(gw_store_t *s, int idx, sqlite3_stmt **out) {
   return 0;
 }
 
+/* Before the first stamp: start the LRU clock past every stored stamp (a
+ * reopened store may hold stamps from a wall clock that has since stepped
+ * back). */
+static int store_seed(gw_store_t *s) {
+  sqlite3_stmt *st;
+  int rc;
+  int err;
+
+  if (s->stamp_seeded)
+    return 0;
+  err = store_stmt(s, GW__STORE_MAX_STAMP, &st);
+  if (err != 0)
+    return err;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    s->last_access = sqlite3_column_double(st, 0);
+    s->stamp_seeded = 1;
+  } else {
+    err = store_fail(s, rc, "seed");
+  }
+  sqlite3_reset(st);
+  return err;
+}
+
 /* Run a statement that returns no row of interest; leaves it reset. */
 static int store_step_done(gw_store_t *s, int idx, const char *what) {
   sqlite3_stmt *st;
@@ -124,8 +149,6 @@ static int store_step_done(gw_store_t *s, int idx, const char *what) {
 }
 
 int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
-  sqlite3_stmt *st = NULL;
-  int rc;
   int err;
 
   if (s == NULL || path == NULL || path[0] == '\0')
@@ -138,22 +161,12 @@ int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
    * Requests never wait: see the end of this function. */
   err = gw__wal_open(path, schema_sql, 50, &s->db, s->errmsg, sizeof(s->errmsg));
   if (err != 0)
-    goto fail;
-  /* The statements are prepared on first use (store_stmt). */
-
-  /* Seed the LRU clock past every stored stamp (a reopened store may hold
-   * stamps from a wall clock that has since stepped back). */
-  rc = sqlite3_prepare_v2(s->db, "SELECT max(accessed_at) FROM responses", -1, &st, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    err = store_fail(s, rc, "open");
-    goto fail;
-  }
-  s->last_access = sqlite3_column_double(st, 0);
-  sqlite3_finalize(st);
-  st = NULL;
-  /* SQLite's busy handler sleeps on the calling thread, which is the event
+    return err; /* nothing open; the reason is in errmsg */
+  /* The statements are prepared, and the LRU clock seeded, on first use
+   * (store_stmt, store_seed): an adapter whose connect fails, most cycles
+   * of a soak, never touches a row.
+   *
+   * SQLite's busy handler sleeps on the calling thread, which is the event
    * loop: with another process holding the lock each request would stall
    * every client.  Without it a locked store answers SQLITE_BUSY at once. */
   sqlite3_busy_timeout(s->db, 0);
@@ -168,17 +181,6 @@ int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
     }
   }
   return 0;
-
-fail:
-  sqlite3_finalize(st);
-  {
-    /* Keep the reason across the close, which resets nothing but could. */
-    char msg[GW_STORE_ERRMSG_MAX];
-    memcpy(msg, s->errmsg, sizeof(msg));
-    gw__store_close(s);
-    memcpy(s->errmsg, msg, sizeof(msg));
-  }
-  return err;
 }
 
 int gw__store_is_open(const gw_store_t *s) { return s != NULL && s->db != NULL; }
@@ -243,6 +245,9 @@ int gw__store_put(gw_store_t *s, const char *id, const char *data, const char *c
   if (id == NULL || id[0] == '\0' || data == NULL)
     return UV_EINVAL;
 
+  err = store_seed(s);
+  if (err != 0)
+    return err;
   /* ROLLBACK is ready before the transaction starts, so a transaction
    * that fails half-way can always be rolled back. */
   err = store_stmt(s, GW__STORE_ROLLBACK, &st);
@@ -382,7 +387,7 @@ int gw__store_get(gw_store_t *s, const char *id, char **data) {
   if (err == 0) {
     /* "Most recently accessed" includes reads.  A failed touch only skews
      * the eviction order, so the caller still gets its data. */
-    if (store_stmt(s, GW__STORE_TOUCH, &st) != 0)
+    if (store_seed(s) != 0 || store_stmt(s, GW__STORE_TOUCH, &st) != 0)
       return err;
     if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_bind_double(st, 2, store_stamp(s)) == SQLITE_OK)

@@ -46,6 +46,7 @@ enum {
   GW__STORE_BEGIN,
   GW__STORE_COMMIT,
   GW__STORE_ROLLBACK,
+  GW__STORE_MAX_STAMP,
   GW__STORE_NSTMT
 };
 
@@ -55,6 +56,7 @@ typedef struct gw_store_s {
   struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
   int max_responses;
   double last_access;                  /* strictly increasing accessed_at: a total LRU order */
+  int stamp_seeded;                    /* last_access starts past every stored stamp */
   unsigned long long wal_dev, wal_ino; /* the -wal file we opened (0: unknown) */
   char errmsg[GW_STORE_ERRMSG_MAX];
 } gw_store_t;

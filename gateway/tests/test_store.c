@@ -329,10 +329,42 @@ static void test_locked_store_does_not_wait(void **state) {
   gw__store_close(&s);
 }
 
+/* A reopened store whose stamps lie ahead of the wall clock (the clock
+ * stepped back since they were written): the LRU clock is seeded past them,
+ * so what is written now still counts as the most recent. */
+static void test_lru_clock_seeded_on_reopen(void **state) {
+  gw_store_t s;
+  sqlite3 *db;
+  char *data = NULL;
+  int n = 0;
+
+  assert_int_equal(gw__store_open(&s, path, 2), 0);
+  assert_int_equal(gw__store_put(&s, "old_1", "{}", NULL), 0);
+  assert_int_equal(gw__store_put(&s, "old_2", "{}", NULL), 0);
+  gw__store_close(&s);
+  /* A day ahead of now. */
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(
+    sqlite3_exec(db, "UPDATE responses SET accessed_at = accessed_at + 86400", NULL, NULL, NULL),
+    SQLITE_OK);
+  sqlite3_close(db);
+
+  assert_int_equal(gw__store_open(&s, path, 2), 0);
+  assert_int_equal(gw__store_put(&s, "new_1", "{}", NULL), 0);
+  assert_int_equal(gw__store_count(&s, &n), 0);
+  assert_int_equal(n, 2);
+  /* Unseeded, new_1 would be the oldest and evicted at once. */
+  assert_int_equal(gw__store_get(&s, "new_1", &data), 0);
+  free(data);
+  assert_int_equal(gw__store_get(&s, "old_1", &data), UV_ENOENT);
+  gw__store_close(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lru_bound, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_lru_clock_seeded_on_reopen, setup, teardown),
     cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_releases_three_fds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_survives_kill9, setup, teardown),
