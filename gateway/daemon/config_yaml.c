@@ -187,7 +187,7 @@ static void api_defaults(gw_platform_config_t *api) {
   gw_platform_config_defaults(api);
 }
 
-static int parse_root(ctx_t *c, gw_daemon_config_t *out) {
+static int parse_root(ctx_t *c, gw__daemon_config_t *out) {
   yaml_node_t *root = yaml_document_get_root_node(c->doc);
   yaml_node_pair_t *pair;
   size_t i, j;
@@ -259,7 +259,7 @@ static int parse_root(ctx_t *c, gw_daemon_config_t *out) {
   return 0;
 }
 
-void gw__daemon_config_init(gw_daemon_config_t *cfg) {
+void gw__daemon_config_init(gw__daemon_config_t *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->log_level = GW_LOG_INFO;
 }
@@ -309,11 +309,11 @@ static int check_depth(const char *text, size_t len, const char *name, char *err
 }
 
 int gw__daemon_config_parse(const char *text, size_t len, const char *name,
-                            const char *const *kinds, gw_daemon_config_t *out, char *err,
+                            const char *const *kinds, gw__daemon_config_t *out, char *err,
                             size_t errlen) {
   yaml_parser_t parser;
   yaml_document_t doc;
-  gw_daemon_config_t *tmp = NULL;
+  gw__daemon_config_t *tmp = NULL;
   ctx_t c;
   int have_doc = 0;
   int rc = GW_ECONFIG;
@@ -359,7 +359,7 @@ out:
   return rc;
 }
 
-int gw__daemon_config_load(const char *path, const char *const *kinds, gw_daemon_config_t *out,
+int gw__daemon_config_load(const char *path, const char *const *kinds, gw__daemon_config_t *out,
                            char *err, size_t errlen) {
   FILE *f;
   char *buf = NULL;
@@ -393,7 +393,7 @@ out:
   return rc;
 }
 
-int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(const char *),
+int gw__daemon_config_env(gw__daemon_config_t *cfg, const char *(*getenv_fn)(const char *),
                           char *err, size_t errlen) {
   const char *v;
   char *end;

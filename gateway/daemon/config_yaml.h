@@ -40,10 +40,10 @@ typedef struct {
   gw_platform_config_t api; /* name "api", kind "api" */
   size_t nplatforms;
   gw_platform_config_t platforms[GW_RUNNER_MAX_PLATFORMS];
-} gw_daemon_config_t;
+} gw__daemon_config_t;
 
 /* Defaults: log level info, no api section, no platforms. */
-void gw__daemon_config_init(gw_daemon_config_t *cfg);
+void gw__daemon_config_init(gw__daemon_config_t *cfg);
 
 /*
  * Parse YAML text.  name is used in messages (the file name).  kinds is a
@@ -51,11 +51,11 @@ void gw__daemon_config_init(gw_daemon_config_t *cfg);
  * or GW_ECONFIG with "NAME:LINE: FIELD: what is wrong" in err.
  */
 int gw__daemon_config_parse(const char *text, size_t len, const char *name,
-                            const char *const *kinds, gw_daemon_config_t *out, char *err,
+                            const char *const *kinds, gw__daemon_config_t *out, char *err,
                             size_t errlen);
 
 /* Read and parse a file; a file that cannot be read is GW_ECONFIG too. */
-int gw__daemon_config_load(const char *path, const char *const *kinds, gw_daemon_config_t *out,
+int gw__daemon_config_load(const char *path, const char *const *kinds, gw__daemon_config_t *out,
                            char *err, size_t errlen);
 
 /*
@@ -66,7 +66,7 @@ int gw__daemon_config_load(const char *path, const char *const *kinds, gw_daemon
  * getenv_fn is getenv in the daemon and a table lookup in tests.  Returns 0
  * or GW_ECONFIG (a malformed port or boolean) with the reason in err.
  */
-int gw__daemon_config_env(gw_daemon_config_t *cfg, const char *(*getenv_fn)(const char *),
+int gw__daemon_config_env(gw__daemon_config_t *cfg, const char *(*getenv_fn)(const char *),
                           char *err, size_t errlen);
 
 const char *gw__log_level_name(gw_log_level_t level);

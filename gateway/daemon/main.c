@@ -220,7 +220,7 @@ static void walk_cb(uv_handle_t *h, void *arg) {
 
 static const char *env_get(const char *name) { return getenv(name); }
 
-static const char *auth_state(const gw_daemon_config_t *cfg) {
+static const char *auth_state(const gw__daemon_config_t *cfg) {
   const char *env = getenv("API_SERVER_KEY");
 
   if (cfg->api.key[0] == '\0')
@@ -261,7 +261,7 @@ static int check_store_dir(const char *path, char *err, size_t errlen) {
  * api's host and key checks are the very ones its connect makes (fatal
  * there); a store directory that is missing would fail every attempt.
  */
-static int preflight(const gw_daemon_config_t *cfg, const char *name) {
+static int preflight(const gw__daemon_config_t *cfg, const char *name) {
   char err[2 * GW_PATH_MAX + 128];
   size_t i;
 
@@ -307,7 +307,7 @@ static int parse_level(const char *s, gw_log_level_t *out) {
 
 int main(int argc, char **argv) {
   static daemon_t d; /* static: the loop and handles outlive any frame */
-  gw_daemon_config_t *cfg = NULL;
+  gw__daemon_config_t *cfg = NULL;
   gw_runner_options_t opts;
   const char *config_path = NULL;
   gw_log_level_t cli_level = GW_LOG_INFO;

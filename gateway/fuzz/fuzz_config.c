@@ -46,7 +46,7 @@ static void check_terminated(const gw_platform_config_t *p) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  gw_daemon_config_t *cfg;
+  gw__daemon_config_t *cfg;
   char err[1024];
   char *line;
   size_t i;

@@ -47,7 +47,7 @@ typedef struct {
 } client_t;
 
 static uv_loop_t loop;
-static gw_http_server_t *srv;
+static gw__http_server_t *srv;
 static client_t *cur;
 static char *out_buf; /* OUT_MAX, allocated once: a fresh 1 MiB per input
                          costs more syscalls than the input itself */
@@ -57,8 +57,8 @@ static void fail(const char *what) {
   abort();
 }
 
-static void fuzz_handler(gw_http_server_t *s, const gw_http_request_t *req,
-                         gw_http_response_t *res) {
+static void fuzz_handler(gw__http_server_t *s, const gw__http_request_t *req,
+                         gw__http_response_t *res) {
   size_t i, tlen, plen;
   const char *v;
   char name[64];
@@ -169,7 +169,7 @@ static void check_responses(const client_t *c) {
 static void poll_closed_cb(uv_handle_t *h) { (void)h; }
 
 static void init_once(void) {
-  gw_http_limits_t limits;
+  gw__http_limits_t limits;
 
   if (srv != NULL)
     return;

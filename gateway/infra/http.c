@@ -27,9 +27,9 @@
 #define LINGER_MS 1000
 #define DEFAULT_WRITE_QUEUE (256u * 1024)
 
-struct gw_http_conn_s {
-  gw_http_server_t *srv;
-  gw_http_conn_t *prev, *next;
+struct gw__http_conn_s {
+  gw__http_server_t *srv;
+  gw__http_conn_t *prev, *next;
   uv_tcp_t tcp;
   uv_timer_t timer;
   uv_shutdown_t shutdown_req;
@@ -67,7 +67,7 @@ struct gw_http_conn_s {
 
 typedef struct {
   uv_write_t req;
-  gw_http_conn_t *conn;
+  gw__http_conn_t *conn;
   size_t len;
   char data[];
 } http_write_t;
@@ -75,11 +75,11 @@ typedef struct {
 static llhttp_settings_t parser_settings;
 static int parser_settings_ready;
 
-static void conn_close(gw_http_conn_t *c);
+static void conn_close(gw__http_conn_t *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void conn_error(gw_http_conn_t *c, int status, const char *code, const char *msg);
-static void conn_parse(gw_http_conn_t *c, const char *data, size_t len);
+static void conn_error(gw__http_conn_t *c, int status, const char *code, const char *msg);
+static void conn_parse(gw__http_conn_t *c, const char *data, size_t len);
 static void idle_timer_cb(uv_timer_t *t);
 
 const char *gw__http_reason(int status) {
@@ -131,7 +131,7 @@ const char *gw__http_reason(int status) {
   }
 }
 
-void gw__http_limits_default(gw_http_limits_t *l) {
+void gw__http_limits_default(gw__http_limits_t *l) {
   l->max_body = GW_HTTP_MAX_BODY_DEFAULT;
   l->max_header_bytes = GW_HTTP_MAX_HEADER_BYTES_DEFAULT;
   l->max_headers = GW_HTTP_MAX_HEADERS_DEFAULT;
@@ -146,7 +146,7 @@ void gw__http_limits_default(gw_http_limits_t *l) {
 /* Responses                                                          */
 /* ------------------------------------------------------------------ */
 
-int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
+int gw__http_respond(gw__http_response_t *res, int status, const char *content_type,
                      const char *body, size_t len) {
   char *copy = malloc(len + 1);
 
@@ -188,7 +188,7 @@ static size_t json_escape(char *out, const char *s) {
   return n;
 }
 
-int gw__http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
+int gw__http_respond_error(gw__http_response_t *res, int status, const char *type, const char *code,
                            const char *fmt, ...) {
   char msg[512];
   char emsg[6 * sizeof(msg) + 1];
@@ -251,7 +251,7 @@ static int is_field_value(const char *s) {
   return 1;
 }
 
-int gw__http_add_header(gw_http_response_t *res, const char *name, const char *value) {
+int gw__http_add_header(gw__http_response_t *res, const char *name, const char *value) {
   size_t used = strlen(res->extra_headers);
   int n;
 
@@ -269,7 +269,7 @@ int gw__http_add_header(gw_http_response_t *res, const char *name, const char *v
   return 0;
 }
 
-const char *gw__http_header(const gw_http_request_t *req, const char *name) {
+const char *gw__http_header(const gw__http_request_t *req, const char *name) {
   size_t i;
 
   for (i = 0; i < req->nheaders; i++) {
@@ -283,10 +283,10 @@ const char *gw__http_header(const gw_http_request_t *req, const char *name) {
 /* Writing                                                            */
 /* ------------------------------------------------------------------ */
 
-static void conn_finish_if_done(gw_http_conn_t *c);
+static void conn_finish_if_done(gw__http_conn_t *c);
 
 static void shutdown_cb(uv_shutdown_t *req, int status) {
-  gw_http_conn_t *c = req->data;
+  gw__http_conn_t *c = req->data;
 
   /* ECANCELED when the connection closed first; c is still alive then
    * (libuv runs it before the close callback). */
@@ -298,7 +298,7 @@ static void linger_timer_cb(uv_timer_t *t) { conn_close(t->data); }
 
 /* Every response is out and no more will come: close, or shut down and
  * linger while the client still has its side open. */
-static void conn_finish_if_done(gw_http_conn_t *c) {
+static void conn_finish_if_done(gw__http_conn_t *c) {
   int rc;
 
   if (c->closing || !c->draining || c->writes != 0)
@@ -330,7 +330,7 @@ static void conn_finish_if_done(gw_http_conn_t *c) {
 
 static void write_cb(uv_write_t *req, int status) {
   http_write_t *w = (http_write_t *)req;
-  gw_http_conn_t *c = w->conn;
+  gw__http_conn_t *c = w->conn;
 
   c->queued -= sizeof(*w) + w->len;
   free(w);
@@ -369,7 +369,7 @@ static void write_cb(uv_write_t *req, int status) {
   conn_finish_if_done(c);
 }
 
-static int conn_write_raw(gw_http_conn_t *c, const char *data, size_t len) {
+static int conn_write_raw(gw__http_conn_t *c, const char *data, size_t len) {
   http_write_t *w;
   uv_buf_t buf;
   int rc;
@@ -392,7 +392,7 @@ static int conn_write_raw(gw_http_conn_t *c, const char *data, size_t len) {
 }
 
 /* Serialize and queue one response; the response's body is consumed. */
-static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int head_only,
+static int conn_write_response(gw__http_conn_t *c, gw__http_response_t *res, int head_only,
                                int keep_alive) {
   http_write_t *w;
   char head[256 + GW_HTTP_EXTRA_HEADERS_MAX];
@@ -434,8 +434,8 @@ static int conn_write_response(gw_http_conn_t *c, gw_http_response_t *res, int h
 
 /* The server's own 4xx/5xx: written, then the connection drains and closes
  * (after an error the parser cannot find the next request's start). */
-static void conn_error(gw_http_conn_t *c, int status, const char *code, const char *msg) {
-  gw_http_response_t res;
+static void conn_error(gw__http_conn_t *c, int status, const char *code, const char *msg) {
+  gw__http_response_t res;
 
   if (c->closing || c->draining)
     return;
@@ -456,7 +456,7 @@ static void conn_error(gw_http_conn_t *c, int status, const char *code, const ch
 /* Parsing                                                            */
 /* ------------------------------------------------------------------ */
 
-static int reject(gw_http_conn_t *c, int status, const char *code, const char *msg) {
+static int reject(gw__http_conn_t *c, int status, const char *code, const char *msg) {
   c->err_status = status;
   c->err_code = code;
   c->err_msg = msg;
@@ -491,7 +491,7 @@ static int buf_append(char **buf, size_t *len, size_t *cap, size_t first, size_t
   return 0;
 }
 
-static int hbuf_append(gw_http_conn_t *c, const char *at, size_t len) {
+static int hbuf_append(gw__http_conn_t *c, const char *at, size_t len) {
   size_t max = c->srv->limits.max_header_bytes;
 
   if (c->hlen + len + 1 > max) {
@@ -505,7 +505,7 @@ static int hbuf_append(gw_http_conn_t *c, const char *at, size_t len) {
 }
 
 static int on_message_begin(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
 
   c->in_message = 1;
   c->hlen = 0;
@@ -521,7 +521,7 @@ static int on_message_begin(llhttp_t *p) {
 static int on_url(llhttp_t *p, const char *at, size_t len) { return hbuf_append(p->data, at, len); }
 
 static int on_url_complete(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
   int rc = hbuf_append(c, "", 1);
 
   c->in_target = 0;
@@ -530,7 +530,7 @@ static int on_url_complete(llhttp_t *p) {
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
 
   if (c->nhdr >= c->srv->limits.max_headers)
     return reject(c, 431, "request_header_fields_too_large", "too many request headers");
@@ -538,7 +538,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
 }
 
 static int on_header_field_complete(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
 
   if (c->nhdr >= c->srv->limits.max_headers)
     return reject(c, 431, "request_header_fields_too_large", "too many request headers");
@@ -559,7 +559,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
 }
 
 static int on_header_value_complete(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
 
   if (hbuf_append(c, "", 1) != 0)
     return -1;
@@ -569,7 +569,7 @@ static int on_header_value_complete(llhttp_t *p) {
   return 0;
 }
 
-static const char *conn_header(gw_http_conn_t *c, const char *name) {
+static const char *conn_header(gw__http_conn_t *c, const char *name) {
   unsigned i;
 
   for (i = 0; i < c->nhdr; i++) {
@@ -580,7 +580,7 @@ static const char *conn_header(gw_http_conn_t *c, const char *name) {
 }
 
 /* How many times a header occurs in the current request. */
-static unsigned conn_header_count(gw_http_conn_t *c, const char *name) {
+static unsigned conn_header_count(gw__http_conn_t *c, const char *name) {
   unsigned i, n = 0;
 
   for (i = 0; i < c->nhdr; i++)
@@ -589,7 +589,7 @@ static unsigned conn_header_count(gw_http_conn_t *c, const char *name) {
 }
 
 static int on_headers_complete(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
   const char *expect;
   int has_body = (p->flags & F_CHUNKED) != 0 || p->content_length > 0;
   unsigned hosts = conn_header_count(c, "Host");
@@ -620,7 +620,7 @@ static int on_headers_complete(llhttp_t *p) {
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
-  gw_http_conn_t *c = p->data;
+  gw__http_conn_t *c = p->data;
   size_t max = c->srv->limits.max_body;
 
   if (c->blen + len > max)
@@ -633,11 +633,11 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 }
 
 static int on_message_complete(llhttp_t *p) {
-  gw_http_conn_t *c = p->data;
-  gw_http_server_t *srv = c->srv;
-  gw_http_header_t hdrs[c->nhdr > 0 ? c->nhdr : 1];
-  gw_http_request_t req;
-  gw_http_response_t res;
+  gw__http_conn_t *c = p->data;
+  gw__http_server_t *srv = c->srv;
+  gw__http_header_t hdrs[c->nhdr > 0 ? c->nhdr : 1];
+  gw__http_request_t req;
+  gw__http_response_t res;
   char path[c->hlen + 1];
   const char *q;
   int keep_alive = llhttp_should_keep_alive(p);
@@ -728,8 +728,8 @@ static void settings_init(void) {
 /* Connections                                                        */
 /* ------------------------------------------------------------------ */
 
-static void server_maybe_done(gw_http_server_t *srv) {
-  gw_http_close_cb cb;
+static void server_maybe_done(gw__http_server_t *srv) {
+  gw__http_close_cb cb;
 
   if (!srv->closing || srv->nconns != 0 || srv->listener_init)
     return;
@@ -740,8 +740,8 @@ static void server_maybe_done(gw_http_server_t *srv) {
 }
 
 static void conn_handle_closed_cb(uv_handle_t *h) {
-  gw_http_conn_t *c = h->data;
-  gw_http_server_t *srv = c->srv;
+  gw__http_conn_t *c = h->data;
+  gw__http_server_t *srv = c->srv;
 
   if (--c->open_handles != 0)
     return;
@@ -760,7 +760,7 @@ static void conn_handle_closed_cb(uv_handle_t *h) {
   server_maybe_done(srv);
 }
 
-static void conn_close(gw_http_conn_t *c) {
+static void conn_close(gw__http_conn_t *c) {
   if (c->closing)
     return;
   c->closing = 1;
@@ -776,8 +776,8 @@ static void conn_close(gw_http_conn_t *c) {
  * idle wait but never moves a request's deadline, so a slowloris client
  * holds its slot for header_timeout_ms at most.
  */
-static void conn_arm_timer(gw_http_conn_t *c) {
-  const gw_http_limits_t *l = &c->srv->limits;
+static void conn_arm_timer(gw__http_conn_t *c) {
+  const gw__http_limits_t *l = &c->srv->limits;
   uint64_t t = l->idle_timeout_ms;
 
   if (c->in_message) {
@@ -792,7 +792,7 @@ static void conn_arm_timer(gw_http_conn_t *c) {
 }
 
 static void idle_timer_cb(uv_timer_t *t) {
-  gw_http_conn_t *c = t->data;
+  gw__http_conn_t *c = t->data;
 
   /* Half-way through a request: say why, then linger and close; an idle
    * (or draining) connection just gives up its slot. */
@@ -809,13 +809,13 @@ static void idle_timer_cb(uv_timer_t *t) {
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  gw_http_conn_t *c = h->data;
+  gw__http_conn_t *c = h->data;
 
   *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
 /* Feed input to the parser and act on the outcome. */
-static void conn_parse(gw_http_conn_t *c, const char *data, size_t len) {
+static void conn_parse(gw__http_conn_t *c, const char *data, size_t len) {
   llhttp_errno_t err;
 
   c->err_status = 0;
@@ -862,7 +862,7 @@ static void conn_parse(gw_http_conn_t *c, const char *data, size_t len) {
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  gw_http_conn_t *c = s->data;
+  gw__http_conn_t *c = s->data;
   llhttp_errno_t err;
 
   if (c->closing)
@@ -898,8 +898,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 /* A connection with its handles initialized and linked into srv, its
  * socket not yet attached; conn_close() undoes it. */
-static gw_http_conn_t *conn_new(gw_http_server_t *srv) {
-  gw_http_conn_t *c;
+static gw__http_conn_t *conn_new(gw__http_server_t *srv) {
+  gw__http_conn_t *c;
 
   c = calloc(1, sizeof(*c));
   if (c != NULL && srv->limits.max_headers > 0)
@@ -929,8 +929,8 @@ static gw_http_conn_t *conn_new(gw_http_server_t *srv) {
 }
 
 /* Start serving a connection whose socket is attached. */
-static void conn_start(gw_http_conn_t *c) {
-  gw_http_server_t *srv = c->srv;
+static void conn_start(gw__http_conn_t *c) {
+  gw__http_server_t *srv = c->srv;
 
   srv->accepted++;
   uv_tcp_nodelay(&c->tcp, 1);
@@ -953,7 +953,7 @@ static void conn_start(gw_http_conn_t *c) {
 /* Count an fd-limit event and tell the owner, at most once per report
  * interval: a burst of clients against RLIMIT_NOFILE makes thousands of
  * these a second, and a log line each would be a second outage. */
-static void fd_pressure(gw_http_server_t *srv, int err) {
+static void fd_pressure(gw__http_server_t *srv, int err) {
   uint64_t now = uv_now(srv->loop);
 
   srv->fd_pressure++;
@@ -973,7 +973,7 @@ static void fd_pressure(gw_http_server_t *srv, int err) {
  * the top of the limit means every fd is in use and the next accept will
  * shed; that is the moment to report.
  */
-static void check_fd_headroom(gw_http_server_t *srv, const gw_http_conn_t *c) {
+static void check_fd_headroom(gw__http_server_t *srv, const gw__http_conn_t *c) {
   struct rlimit rl;
   uv_os_fd_t fd;
 
@@ -986,8 +986,8 @@ static void check_fd_headroom(gw_http_server_t *srv, const gw_http_conn_t *c) {
 }
 
 static void connection_cb(uv_stream_t *server, int status) {
-  gw_http_server_t *srv = server->data;
-  gw_http_conn_t *c;
+  gw__http_server_t *srv = server->data;
+  gw__http_conn_t *c;
 
   if (status == UV_EMFILE || status == UV_ENFILE)
     fd_pressure(srv, status); /* the reserve-fd trick failed as well */
@@ -1004,8 +1004,8 @@ static void connection_cb(uv_stream_t *server, int status) {
   conn_start(c);
 }
 
-int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
-  gw_http_conn_t *c;
+int gw__http_server_adopt(gw__http_server_t *srv, uv_os_sock_t sock) {
+  gw__http_conn_t *c;
   int rc;
 
   if (srv == NULL || srv->closing)
@@ -1028,8 +1028,8 @@ int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock) {
 /* Server                                                             */
 /* ------------------------------------------------------------------ */
 
-int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
-                         gw_http_handler_fn handler) {
+int gw__http_server_init(uv_loop_t *loop, gw__http_server_t *srv, const gw__http_limits_t *limits,
+                         gw__http_handler_fn handler) {
   if (loop == NULL || srv == NULL || handler == NULL)
     return UV_EINVAL;
   memset(srv, 0, sizeof(*srv) - sizeof(srv->rbuf));
@@ -1053,13 +1053,13 @@ int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_l
 }
 
 static void listener_closed_cb(uv_handle_t *h) {
-  gw_http_server_t *srv = h->data;
+  gw__http_server_t *srv = h->data;
 
   srv->listener_init = 0;
   server_maybe_done(srv);
 }
 
-int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog) {
+int gw__http_server_listen(gw__http_server_t *srv, const struct sockaddr *addr, int backlog) {
   int rc;
 
   if (srv->closing)
@@ -1077,7 +1077,7 @@ int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, i
   return uv_listen((uv_stream_t *)&srv->listener, backlog > 0 ? backlog : 128, connection_cb);
 }
 
-int gw__http_server_port(const gw_http_server_t *srv) {
+int gw__http_server_port(const gw__http_server_t *srv) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
   int rc;
@@ -1094,8 +1094,8 @@ int gw__http_server_port(const gw_http_server_t *srv) {
   return UV_EAFNOSUPPORT;
 }
 
-unsigned gw__http_server_connections(const gw_http_server_t *srv) {
-  const gw_http_conn_t *c;
+unsigned gw__http_server_connections(const gw__http_server_t *srv) {
+  const gw__http_conn_t *c;
   unsigned n = 0;
 
   for (c = srv->conns; c != NULL; c = c->next)
@@ -1103,8 +1103,8 @@ unsigned gw__http_server_connections(const gw_http_server_t *srv) {
   return n;
 }
 
-void gw__http_server_close(gw_http_server_t *srv, gw_http_close_cb cb) {
-  gw_http_conn_t *c;
+void gw__http_server_close(gw__http_server_t *srv, gw__http_close_cb cb) {
+  gw__http_conn_t *c;
 
   if (srv == NULL || srv->closing)
     return;

@@ -42,8 +42,8 @@
 #define GW_HTTP_EXTRA_HEADERS_MAX 512
 #define GW_HTTP_READ_BUF 65536
 
-typedef struct gw_http_server_s gw_http_server_t;
-typedef struct gw_http_conn_s gw_http_conn_t;
+typedef struct gw__http_server_s gw__http_server_t;
+typedef struct gw__http_conn_s gw__http_conn_t;
 
 typedef struct {
   size_t max_body;             /* bytes of body; more is 413 */
@@ -54,12 +54,12 @@ typedef struct {
   size_t max_write_queue;      /* unsent response bytes before reading pauses */
   uint64_t header_timeout_ms;  /* request line + headers; 0 = default */
   uint64_t request_timeout_ms; /* the whole request; 0 = default */
-} gw_http_limits_t;
+} gw__http_limits_t;
 
 typedef struct {
   const char *name;
   const char *value;
-} gw_http_header_t;
+} gw__http_header_t;
 
 /* Valid only during the handler call.  Strings are NUL-terminated. */
 typedef struct {
@@ -67,12 +67,12 @@ typedef struct {
   const char *target; /* the request target as sent: "/v1/x?y=1" */
   const char *path;   /* target up to '?' */
   const char *query;  /* after '?', or "" */
-  const gw_http_header_t *headers;
+  const gw__http_header_t *headers;
   size_t nheaders;
   const char *body; /* NUL-terminated ("" when none) */
   size_t body_len;
-  gw_http_conn_t *conn;
-} gw_http_request_t;
+  gw__http_conn_t *conn;
+} gw__http_request_t;
 
 /* What a handler fills in.  Status 0 (untouched) becomes a 500. */
 typedef struct {
@@ -81,32 +81,32 @@ typedef struct {
   char *body;               /* malloc'd; the server frees it */
   size_t body_len;
   char extra_headers[GW_HTTP_EXTRA_HEADERS_MAX]; /* "Name: value\r\n" lines */
-} gw_http_response_t;
+} gw__http_response_t;
 
-typedef void (*gw_http_handler_fn)(gw_http_server_t *srv, const gw_http_request_t *req,
-                                   gw_http_response_t *res);
-typedef void (*gw_http_close_cb)(gw_http_server_t *srv);
+typedef void (*gw__http_handler_fn)(gw__http_server_t *srv, const gw__http_request_t *req,
+                                    gw__http_response_t *res);
+typedef void (*gw__http_close_cb)(gw__http_server_t *srv);
 /*
  * Out of fds: err is UV_EMFILE or UV_ENFILE, count how many times it was
  * met since the previous call.  Called at most once per
  * GW_HTTP_PRESSURE_REPORT_MS, so an owner can log each call without
  * flooding its log during a burst.
  */
-typedef void (*gw_http_pressure_cb)(gw_http_server_t *srv, int err, uint64_t count);
+typedef void (*gw__http_pressure_cb)(gw__http_server_t *srv, int err, uint64_t count);
 #define GW_HTTP_PRESSURE_REPORT_MS 1000
 
-struct gw_http_server_s {
-  void *data;                      /* the owner's */
-  gw_http_pressure_cb pressure_cb; /* the owner's; optional */
+struct gw__http_server_s {
+  void *data;                       /* the owner's */
+  gw__http_pressure_cb pressure_cb; /* the owner's; optional */
   /* private */
   uv_loop_t *loop;
   uv_tcp_t listener;
   int listener_init;
   int closing;
-  gw_http_limits_t limits;
-  gw_http_handler_fn handler;
-  gw_http_close_cb close_cb;
-  gw_http_conn_t *conns;
+  gw__http_limits_t limits;
+  gw__http_handler_fn handler;
+  gw__http_close_cb close_cb;
+  gw__http_conn_t *conns;
   unsigned nconns;   /* allocated connections, closing ones included */
   uint64_t requests; /* handled requests */
   uint64_t accepted;
@@ -118,18 +118,18 @@ struct gw_http_server_s {
   char rbuf[GW_HTTP_READ_BUF];  /* one loop thread: reads never overlap */
 };
 
-void gw__http_limits_default(gw_http_limits_t *limits);
+void gw__http_limits_default(gw__http_limits_t *limits);
 
 /* No handle is opened here; limits NULL means the defaults. */
-int gw__http_server_init(uv_loop_t *loop, gw_http_server_t *srv, const gw_http_limits_t *limits,
-                         gw_http_handler_fn handler);
+int gw__http_server_init(uv_loop_t *loop, gw__http_server_t *srv, const gw__http_limits_t *limits,
+                         gw__http_handler_fn handler);
 
 /*
  * Bind and listen.  EADDRINUSE may surface from either step in libuv (bind
  * defers it to listen); both come back from here.  After a failure the
  * listener handle may still hold its socket: gw__http_server_close() frees it.
  */
-int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, int backlog);
+int gw__http_server_listen(gw__http_server_t *srv, const struct sockaddr *addr, int backlog);
 
 /*
  * Serve a stream socket that is already connected -- one end of a
@@ -138,30 +138,30 @@ int gw__http_server_listen(gw_http_server_t *srv, const struct sockaddr *addr, i
  * real connection code without a listener.  On success the server owns
  * sock and closes it; on failure it is still the caller's.
  */
-int gw__http_server_adopt(gw_http_server_t *srv, uv_os_sock_t sock);
+int gw__http_server_adopt(gw__http_server_t *srv, uv_os_sock_t sock);
 
 /* The bound port, or a negative errno when not listening. */
-int gw__http_server_port(const gw_http_server_t *srv);
+int gw__http_server_port(const gw__http_server_t *srv);
 
 /* Open connections (not yet closing). */
-unsigned gw__http_server_connections(const gw_http_server_t *srv);
+unsigned gw__http_server_connections(const gw__http_server_t *srv);
 
 /*
  * Close the listener and every connection; cb runs once all handles have
  * closed -- synchronously if none was open.  A second call does nothing.
  */
-void gw__http_server_close(gw_http_server_t *srv, gw_http_close_cb cb);
+void gw__http_server_close(gw__http_server_t *srv, gw__http_close_cb cb);
 
 /* Case-insensitive header lookup; NULL when absent. */
-const char *gw__http_header(const gw_http_request_t *req, const char *name);
+const char *gw__http_header(const gw__http_request_t *req, const char *name);
 
 /* Response helpers; 0 or UV_ENOMEM (then the server answers 500). */
-int gw__http_respond(gw_http_response_t *res, int status, const char *content_type,
+int gw__http_respond(gw__http_response_t *res, int status, const char *content_type,
                      const char *body, size_t len);
 /* {"error":{"message":..., "type":..., "code":...}}; code NULL gives null. */
-int gw__http_respond_error(gw_http_response_t *res, int status, const char *type, const char *code,
+int gw__http_respond_error(gw__http_response_t *res, int status, const char *type, const char *code,
                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int gw__http_add_header(gw_http_response_t *res, const char *name, const char *value);
+int gw__http_add_header(gw__http_response_t *res, const char *name, const char *value);
 
 const char *gw__http_reason(int status);
 

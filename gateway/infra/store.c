@@ -68,11 +68,11 @@ static const char schema_sql[] =
   "  DELETE FROM conversations WHERE response_id = old.response_id; END;";
 
 /* Record the connection's error and translate it. */
-static int store_fail(gw_store_t *s, int rc, const char *what) {
+static int store_fail(gw__store_t *s, int rc, const char *what) {
   return gw__sqlite_fail(s->db, rc, what, s->errmsg, sizeof(s->errmsg));
 }
 
-static double store_stamp(gw_store_t *s) {
+static double store_stamp(gw__store_t *s) {
   uv_timeval64_t tv;
   double now = 0;
 
@@ -91,7 +91,7 @@ static double store_stamp(gw_store_t *s) {
  * adapter whose connect fails (most cycles of a soak) never runs one, so
  * opening the store prepares none: that was most of an attempt's cost.
  */
-static int store_stmt(gw_store_t *s, int idx, sqlite3_stmt **out) {
+static int store_stmt(gw__store_t *s, int idx, sqlite3_stmt **out) {
   int rc;
 
   *out = NULL;
@@ -110,7 +110,7 @@ static int store_stmt(gw_store_t *s, int idx, sqlite3_stmt **out) {
 /* Before the first stamp: start the LRU clock past every stored stamp (a
  * reopened store may hold stamps from a wall clock that has since stepped
  * back). */
-static int store_seed(gw_store_t *s) {
+static int store_seed(gw__store_t *s) {
   sqlite3_stmt *st;
   int rc;
   int err;
@@ -132,7 +132,7 @@ static int store_seed(gw_store_t *s) {
 }
 
 /* Run a statement that returns no row of interest; leaves it reset. */
-static int store_step_done(gw_store_t *s, int idx, const char *what) {
+static int store_step_done(gw__store_t *s, int idx, const char *what) {
   sqlite3_stmt *st;
   int rc;
   int err;
@@ -148,7 +148,7 @@ static int store_step_done(gw_store_t *s, int idx, const char *what) {
   return err;
 }
 
-int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
+int gw__store_open(gw__store_t *s, const char *path, int max_responses) {
   int err;
 
   if (s == NULL || path == NULL || path[0] == '\0')
@@ -183,9 +183,9 @@ int gw__store_open(gw_store_t *s, const char *path, int max_responses) {
   return 0;
 }
 
-int gw__store_is_open(const gw_store_t *s) { return s != NULL && s->db != NULL; }
+int gw__store_is_open(const gw__store_t *s) { return s != NULL && s->db != NULL; }
 
-void gw__store_close(gw_store_t *s) {
+void gw__store_close(gw__store_t *s) {
   int rc;
   int i;
 
@@ -211,7 +211,7 @@ void gw__store_close(gw_store_t *s) {
  * the database was unlinked or renamed away (SQLite checks its own fd's
  * link count and the path's inode) or the -wal at the path is not ours.
  */
-static int store_check_files(gw_store_t *s) {
+static int store_check_files(gw__store_t *s) {
   const char *wal;
   struct stat sb;
   int moved = 0;
@@ -235,7 +235,7 @@ static int store_check_files(gw_store_t *s) {
   return 0;
 }
 
-int gw__store_put(gw_store_t *s, const char *id, const char *data, const char *conversation) {
+int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *conversation) {
   sqlite3_stmt *st;
   int err;
   int rc;
@@ -327,7 +327,7 @@ rollback:
  * malloc'd copy of the row's first column.  UV_ENOENT when there is no row.
  * The statement is reset and its bindings cleared whatever happens.
  */
-static int store_lookup_text(gw_store_t *s, int idx, const char *key, const char *what,
+static int store_lookup_text(gw__store_t *s, int idx, const char *key, const char *what,
                              char **out) {
   sqlite3_stmt *st;
   const unsigned char *text;
@@ -375,7 +375,7 @@ out:
   return err;
 }
 
-int gw__store_get(gw_store_t *s, const char *id, char **data) {
+int gw__store_get(gw__store_t *s, const char *id, char **data) {
   sqlite3_stmt *st;
   int err;
 
@@ -400,7 +400,7 @@ int gw__store_get(gw_store_t *s, const char *id, char **data) {
   return err;
 }
 
-int gw__store_delete(gw_store_t *s, const char *id) {
+int gw__store_delete(gw__store_t *s, const char *id) {
   sqlite3_stmt *st;
   int rc;
   int err;
@@ -428,7 +428,7 @@ int gw__store_delete(gw_store_t *s, const char *id) {
   return err;
 }
 
-int gw__store_conversation(gw_store_t *s, const char *name, char **id) {
+int gw__store_conversation(gw__store_t *s, const char *name, char **id) {
   if (s == NULL || s->db == NULL)
     return UV_EBADF;
   if (name == NULL || id == NULL)
@@ -436,7 +436,7 @@ int gw__store_conversation(gw_store_t *s, const char *name, char **id) {
   return store_lookup_text(s, GW__STORE_CONV_GET, name, "conversation", id);
 }
 
-int gw__store_count(gw_store_t *s, int *count) {
+int gw__store_count(gw__store_t *s, int *count) {
   sqlite3_stmt *st;
   int rc;
   int err = 0;
@@ -457,4 +457,4 @@ int gw__store_count(gw_store_t *s, int *count) {
   return err;
 }
 
-const char *gw__store_errmsg(const gw_store_t *s) { return s != NULL ? s->errmsg : ""; }
+const char *gw__store_errmsg(const gw__store_t *s) { return s != NULL ? s->errmsg : ""; }

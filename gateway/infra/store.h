@@ -51,7 +51,7 @@ enum {
 };
 
 /* Embed it (or zero it) before gw__store_open; fields are private. */
-typedef struct gw_store_s {
+typedef struct gw__store_s {
   struct sqlite3 *db;
   struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
   int max_responses;
@@ -59,24 +59,24 @@ typedef struct gw_store_s {
   int stamp_seeded;                    /* last_access starts past every stored stamp */
   unsigned long long wal_dev, wal_ino; /* the -wal file we opened (0: unknown) */
   char errmsg[GW_STORE_ERRMSG_MAX];
-} gw_store_t;
+} gw__store_t;
 
 /*
  * Open (creating if needed) the store at path, in WAL mode, keeping at most
  * max_responses responses (<= 0 means GW_STORE_DEFAULT_MAX).  On failure
  * nothing stays open, s is left closed and the message is in s->errmsg.
  */
-int gw__store_open(gw_store_t *s, const char *path, int max_responses);
+int gw__store_open(gw__store_t *s, const char *path, int max_responses);
 
 /* 1 while the store holds its database open. */
-int gw__store_is_open(const gw_store_t *s);
+int gw__store_is_open(const gw__store_t *s);
 
 /*
  * Release the statements, the connection and with it all three fds.
  * Errors are swallowed (kept in errmsg), as upstream's close() did: a
  * dispose path must not fail.  Idempotent; NULL is harmless.
  */
-void gw__store_close(gw_store_t *s);
+void gw__store_close(gw__store_t *s);
 
 /*
  * Store a response (insert or replace), mark it most recently accessed,
@@ -91,23 +91,23 @@ void gw__store_close(gw_store_t *s);
  * be acknowledged and then lost at the next open.  gw__store_delete checks
  * the same.
  */
-int gw__store_put(gw_store_t *s, const char *id, const char *data, const char *conversation);
+int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *conversation);
 
 /* Fetch a response's data (malloc'd, NUL-terminated; free() it) and mark it
  * most recently accessed.  UV_ENOENT when absent.  *data set on success. */
-int gw__store_get(gw_store_t *s, const char *id, char **data);
+int gw__store_get(gw__store_t *s, const char *id, char **data);
 
 /* Delete a response.  UV_ENOENT when absent. */
-int gw__store_delete(gw_store_t *s, const char *id);
+int gw__store_delete(gw__store_t *s, const char *id);
 
 /* The latest response id of a named conversation (malloc'd; free() it).
  * UV_ENOENT when the conversation is unknown. */
-int gw__store_conversation(gw_store_t *s, const char *name, char **id);
+int gw__store_conversation(gw__store_t *s, const char *name, char **id);
 
 /* Number of stored responses. */
-int gw__store_count(gw_store_t *s, int *count);
+int gw__store_count(gw__store_t *s, int *count);
 
 /* SQLite's message for the last failure ("" when none). */
-const char *gw__store_errmsg(const gw_store_t *s);
+const char *gw__store_errmsg(const gw__store_t *s);
 
 #endif /* GW_STORE_H */

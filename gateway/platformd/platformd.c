@@ -77,7 +77,7 @@ struct client_s {
   unsigned id;
   unsigned long received;
   unsigned long sent_messages;
-  gw_plat_linebuf_t lines;
+  gw__plat_linebuf_t lines;
   char rbuf[8192];
   client_t *prev, *next;
 };
@@ -300,7 +300,7 @@ static int client_write(client_t *c, const char *data, size_t len, int close_aft
   return rc;
 }
 
-static int client_send(client_t *c, const gw_plat_msg_t *m, int close_after) {
+static int client_send(client_t *c, const gw__plat_msg_t *m, int close_after) {
   char line[GW_PLAT_LINE_MAX + 2];
   int n = gw__plat_format(m, line, sizeof(line));
 
@@ -322,7 +322,7 @@ static void drop_cb(uv_timer_t *t) {
 
 static void tick_cb(uv_timer_t *t) {
   client_t *c = t->data;
-  gw_plat_msg_t m;
+  gw__plat_msg_t m;
 
   if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CLIENT_WRITE_QUEUE_MAX)
     return;
@@ -337,7 +337,7 @@ static void tick_cb(uv_timer_t *t) {
 
 static int line_cb(void *arg, const char *line, size_t len) {
   client_t *c = arg;
-  gw_plat_msg_t m, reply;
+  gw__plat_msg_t m, reply;
 
   if (gw__plat_parse(line, len, &m) != 0) {
     logf_("client %u: not the protocol: %.*s", c->id, (int)(len > 80 ? 80 : len), line);

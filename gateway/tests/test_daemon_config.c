@@ -14,7 +14,7 @@
 static const char *const kinds[] = {"platform", "api", "test", NULL};
 static const char *const kinds_no_api[] = {"platform", "test", NULL};
 
-static gw_daemon_config_t cfg;
+static gw__daemon_config_t cfg;
 static char err[512];
 
 static int parse(const char *text) {

@@ -9,10 +9,10 @@
 
 #include "platform.h"
 
-static int parse(const char *s, gw_plat_msg_t *m) { return gw__plat_parse(s, strlen(s), m); }
+static int parse(const char *s, gw__plat_msg_t *m) { return gw__plat_parse(s, strlen(s), m); }
 
 static void test_parse_valid(void **state) {
-  gw_plat_msg_t m;
+  gw__plat_msg_t m;
 
   assert_int_equal(parse("{\"type\":\"ready\"}", &m), 0);
   assert_int_equal(m.type, GW_PLAT_MSG_READY);
@@ -54,7 +54,7 @@ static void test_parse_invalid(void **state) {
     "{\"type\":\"message\",\"chat\":null,\"text\":\"t\"}",
     "{\"type\":\"reject\",\"reason\":[]}",
   };
-  gw_plat_msg_t m;
+  gw__plat_msg_t m;
   size_t i;
 
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -72,7 +72,7 @@ static void test_parse_invalid(void **state) {
 static void test_parse_field_too_long(void **state) {
   char line[GW_PLAT_LINE_MAX + 64];
   char chat[GW_NAME_MAX + 1];
-  gw_plat_msg_t m;
+  gw__plat_msg_t m;
 
   memset(chat, 'c', sizeof(chat) - 1);
   chat[sizeof(chat) - 1] = '\0';
@@ -84,7 +84,7 @@ static void test_parse_field_too_long(void **state) {
 }
 
 static void test_format_roundtrip(void **state) {
-  gw_plat_msg_t in, out;
+  gw__plat_msg_t in, out;
   char buf[GW_PLAT_LINE_MAX + 2];
   int n;
 
@@ -109,7 +109,7 @@ static void test_format_roundtrip(void **state) {
   assert_int_equal(n, (int)strlen(buf));
 
   assert_int_equal(gw__plat_format(&in, buf, 10), UV_ENOBUFS);
-  in.type = (gw_plat_msg_type_t)99;
+  in.type = (gw__plat_msg_type_t)99;
   assert_int_equal(gw__plat_format(&in, buf, sizeof(buf)), UV_EINVAL);
 }
 
@@ -130,7 +130,7 @@ static int collect_cb(void *arg, const char *line, size_t len) {
 
 static void test_linebuf_split(void **state) {
   static const char stream[] = "{\"a\":1}\r\n\n{\"b\":2}\n{\"c\"";
-  gw_plat_linebuf_t lb;
+  gw__plat_linebuf_t lb;
   collect_t c;
   size_t i;
 
@@ -156,7 +156,7 @@ static void test_linebuf_split(void **state) {
 
 static void test_linebuf_limits(void **state) {
   static char big[GW_PLAT_LINE_MAX + 1];
-  gw_plat_linebuf_t lb;
+  gw__plat_linebuf_t lb;
   collect_t c;
 
   memset(&c, 0, sizeof(c));

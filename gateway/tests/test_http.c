@@ -685,8 +685,8 @@ static void test_detailed_metrics_admin(void **state) {
 /* The HTTP server alone, with small limits                         */
 /* ---------------------------------------------------------------- */
 
-static void echo_handler(gw_http_server_t *srv, const gw_http_request_t *req,
-                         gw_http_response_t *res) {
+static void echo_handler(gw__http_server_t *srv, const gw__http_request_t *req,
+                         gw__http_response_t *res) {
   char buf[64];
   int n = snprintf(buf, sizeof(buf), "{\"len\":%zu}", req->body_len);
   gw__http_respond(res, 200, "application/json", buf, (size_t)n);
@@ -738,13 +738,13 @@ static void chunked_fn(void *p) {
   }
 }
 
-static int no_conns(void *arg) { return ((gw_http_server_t *)arg)->nconns == 0; }
+static int no_conns(void *arg) { return ((gw__http_server_t *)arg)->nconns == 0; }
 
-static void server_closed_cb(gw_http_server_t *srv) { *(int *)srv->data = 1; }
+static void server_closed_cb(gw__http_server_t *srv) { *(int *)srv->data = 1; }
 
 /* A raw server with small limits for the tests below; stop_raw closes it. */
-static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
-  gw_http_server_t *srv = malloc(sizeof(*srv));
+static gw__http_server_t *start_raw(const gw__http_limits_t *lim, int *closed) {
+  gw__http_server_t *srv = malloc(sizeof(*srv));
   struct sockaddr_in sin;
 
   assert_non_null(srv);
@@ -759,7 +759,7 @@ static gw_http_server_t *start_raw(const gw_http_limits_t *lim, int *closed) {
   return srv;
 }
 
-static void stop_raw(gw_http_server_t *srv, int *closed) {
+static void stop_raw(gw__http_server_t *srv, int *closed) {
   int i;
 
   gw__http_server_close(srv, server_closed_cb);
@@ -812,8 +812,8 @@ out:
 }
 
 static void test_pipelining_backpressure(void **state) {
-  gw_http_limits_t lim;
-  gw_http_server_t *srv;
+  gw__http_limits_t lim;
+  gw__http_server_t *srv;
   int closed = 0;
   bp_t b;
 
@@ -903,8 +903,8 @@ static void slow_fn(void *p) {
 }
 
 static void test_slow_clients_meet_deadlines(void **state) {
-  gw_http_limits_t lim;
-  gw_http_server_t *srv;
+  gw__http_limits_t lim;
+  gw__http_server_t *srv;
   int closed = 0;
   slow_t sl;
 
@@ -932,8 +932,8 @@ static void test_slow_clients_meet_deadlines(void **state) {
 }
 
 static void test_server_limits(void **state) {
-  gw_http_server_t *srv = malloc(sizeof(*srv));
-  gw_http_limits_t lim;
+  gw__http_server_t *srv = malloc(sizeof(*srv));
+  gw__http_limits_t lim;
   struct sockaddr_in sin;
   limits_t l;
   int closed = 0;

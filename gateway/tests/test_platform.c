@@ -252,7 +252,7 @@ static void start_peer(pt_t *t, const char *mode, const char *extra1, const char
 
 static void test_ready(void **state) {
   pt_t *t = *state;
-  gw_plat_stats_t st0, st;
+  gw__plat_stats_t st0, st;
   int fd0;
 
   start_peer(t, "accept", "--message-every-ms", "10");

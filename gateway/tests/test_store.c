@@ -61,7 +61,7 @@ static int teardown(void **state) {
 }
 
 static void test_crud(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char *data = NULL;
   int n = -1;
 
@@ -100,7 +100,7 @@ static void test_crud(void **state) {
 }
 
 static void test_lru_bound(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char id[32];
   char *data = NULL;
   int i;
@@ -147,7 +147,7 @@ static void test_lru_bound(void **state) {
 }
 
 static void test_conversation(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char *id = NULL;
 
   assert_int_equal(gw__store_open(&s, path, 3), 0);
@@ -179,7 +179,7 @@ static void test_conversation(void **state) {
 }
 
 static void test_close_releases_three_fds(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   int before = fd_count();
   int i;
 
@@ -211,7 +211,7 @@ static void test_close_releases_three_fds(void **state) {
 /* A 200 is sent only after put returned 0: that row must survive the
  * process dying without any chance to close or checkpoint. */
 static void test_survives_kill9(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char *data = NULL;
   pid_t pid;
   int status = 0;
@@ -236,7 +236,7 @@ static void test_survives_kill9(void **state) {
 }
 
 static void test_open_failures_release_everything(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char p[400];
   FILE *f;
   int before = fd_count();
@@ -272,7 +272,7 @@ static void test_open_failures_release_everything(void **state) {
 /* Files removed or replaced under an open store: nothing is acknowledged
  * into them (the row would be gone at the next open). */
 static void test_deleted_files_refuse_writes(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   char wal[400], other[400];
   static const char *const sfx[] = {"", "-wal", "-shm"};
   size_t i;
@@ -305,7 +305,7 @@ static void test_deleted_files_refuse_writes(void **state) {
 /* Another process (here: another connection) holds the write lock: the
  * store answers UV_EBUSY at once instead of sleeping in the loop. */
 static void test_locked_store_does_not_wait(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   sqlite3 *other;
   uv_timeval64_t t0, t1;
   char *data = NULL;
@@ -333,7 +333,7 @@ static void test_locked_store_does_not_wait(void **state) {
  * stepped back since they were written): the LRU clock is seeded past them,
  * so what is written now still counts as the most recent. */
 static void test_lru_clock_seeded_on_reopen(void **state) {
-  gw_store_t s;
+  gw__store_t s;
   sqlite3 *db;
   char *data = NULL;
   int n = 0;

@@ -104,7 +104,7 @@ static int api_open(gw_adapter_t *a) {
 
 /* The HTTP server rate-limits these; one line each is the operator's cue
  * that RLIMIT_NOFILE is too low for the load (clients are being shed). */
-static void http_pressure_cb(gw_http_server_t *srv, int err, uint64_t count) {
+static void http_pressure_cb(gw__http_server_t *srv, int err, uint64_t count) {
   api_adapter_t *api = srv->data;
   long soft, hard;
 
@@ -156,7 +156,7 @@ static void connect_outcome_cb(uv_timer_t *t) {
 static int api_connect(gw_adapter_t *a) {
   api_adapter_t *api = (api_adapter_t *)a;
   struct sockaddr_storage ss;
-  gw_http_limits_t limits;
+  gw__http_limits_t limits;
   char why[GW_MSG_MAX];
   int rc;
 
@@ -212,7 +212,7 @@ deliver:
 #ifdef GW_REGRESS
 /* Stores the pre-fix disconnect forgot: still open, as in production. */
 typedef struct forgotten_s {
-  gw_store_t store;
+  gw__store_t store;
   struct forgotten_s *next;
 } forgotten_t;
 static forgotten_t *forgotten;
@@ -231,7 +231,7 @@ int gw_api_reap_leaked_stores(void) {
 }
 #endif
 
-static void http_closed_cb(gw_http_server_t *srv) {
+static void http_closed_cb(gw__http_server_t *srv) {
   api_adapter_t *api = srv->data;
 
   gw_adapter_release(&api->base);

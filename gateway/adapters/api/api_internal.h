@@ -19,17 +19,18 @@
 
 typedef struct api_adapter_s {
   gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
-  gw_store_t store;
+  gw__store_t store;
   uv_timer_t done_timer; /* delivers the connect outcome on a later turn */
   int timer_init;
   int http_init;
   gw_connect_result_t result;
-  gw_http_server_t http; /* last: it carries the read buffer */
+  gw__http_server_t http; /* last: it carries the read buffer */
 } api_adapter_t;
 
 /* The HTTP server's handler (routes.c): check the key, route the request
  * to its endpoint and fill in res.  srv->data is the api_adapter_t. */
-void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req, gw_http_response_t *res);
+void gw__api_handle(gw__http_server_t *srv, const gw__http_request_t *req,
+                    gw__http_response_t *res);
 
 /* RLIMIT_NOFILE's soft and hard limits, -1 when unlimited or unknown
  * (routes.c): /health/detailed and /metrics report them, and the fd

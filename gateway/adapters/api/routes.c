@@ -82,7 +82,7 @@ static double now_seconds(void) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static void respond_json(gw_http_response_t *res, int status, cJSON *obj) {
+static void respond_json(gw__http_response_t *res, int status, cJSON *obj) {
   char *text = obj != NULL ? cJSON_PrintUnformatted(obj) : NULL;
 
   cJSON_Delete(obj);
@@ -97,13 +97,13 @@ static void respond_json(gw_http_response_t *res, int status, cJSON *obj) {
   res->content_type = "application/json";
 }
 
-static void respond_405(gw_http_response_t *res, const char *allow) {
+static void respond_405(gw__http_response_t *res, const char *allow) {
   gw__http_respond_error(res, 405, "invalid_request_error", "method_not_allowed",
                          "Method not allowed; use %s", allow);
   gw__http_add_header(res, "Allow", allow);
 }
 
-static int method_is(const gw_http_request_t *req, const char *m) {
+static int method_is(const gw__http_request_t *req, const char *m) {
   /* HEAD is GET without the body; the HTTP layer drops the body. */
   if (strcmp(m, "GET") == 0 && strcmp(req->method, "HEAD") == 0)
     return 1;
@@ -201,7 +201,7 @@ static int json_has_nul_escape(const char *s, size_t n) {
   return 0;
 }
 
-static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) {
+static cJSON *parse_body(const gw__http_request_t *req, gw__http_response_t *res) {
   const char *end = NULL;
   cJSON *body;
 
@@ -249,12 +249,12 @@ static cJSON *parse_body(const gw_http_request_t *req, gw_http_response_t *res) 
   return body;
 }
 
-static void missing(gw_http_response_t *res, const char *field) {
+static void missing(gw__http_response_t *res, const char *field) {
   gw__http_respond_error(res, 400, "invalid_request_error", "missing_required_parameter",
                          "Missing required parameter: '%s'", field);
 }
 
-static void invalid(gw_http_response_t *res, const char *field, const char *why) {
+static void invalid(gw__http_response_t *res, const char *field, const char *why) {
   gw__http_respond_error(res, 400, "invalid_request_error", "invalid_value",
                          "Invalid value for '%s': %s", field, why);
 }
@@ -277,7 +277,7 @@ static cJSON *usage_json(unsigned in, unsigned out, int chat) {
 /* Endpoints                                                          */
 /* ------------------------------------------------------------------ */
 
-static void ep_health(api_adapter_t *api, gw_http_response_t *res) {
+static void ep_health(api_adapter_t *api, gw__http_response_t *res) {
   static const char ok[] = "{\"status\":\"ok\",\"platform\":\"fdsoak-gateway\"}";
   gw__http_respond(res, 200, "application/json", ok, sizeof(ok) - 1);
 }
@@ -327,7 +327,7 @@ void gw__api_fd_limits(long *soft, long *hard) {
   }
 }
 
-static void ep_health_detailed(api_adapter_t *api, gw_http_response_t *res) {
+static void ep_health_detailed(api_adapter_t *api, gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   cJSON *o = cJSON_CreateObject();
   cJSON *fds, *http, *store, *plats;
@@ -364,7 +364,7 @@ static void ep_health_detailed(api_adapter_t *api, gw_http_response_t *res) {
   respond_json(res, 200, o);
 }
 
-static void ep_models(gw_http_response_t *res) {
+static void ep_models(gw__http_response_t *res) {
   static const char body[] = "{\"object\":\"list\",\"data\":[{\"id\":\"" GW_ECHO_MODEL
                              "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"fdsoak\"}]}";
   gw__http_respond(res, 200, "application/json", body, sizeof(body) - 1);
@@ -374,7 +374,7 @@ static void ep_models(gw_http_response_t *res) {
  * many user messages there are (*turn, the agent's turn) and the tokens of
  * them all (*in_tokens: the whole prompt is input). */
 static int chat_read_messages(const cJSON *msgs, char **text, unsigned *turn, unsigned *in_tokens,
-                              gw_http_response_t *res) {
+                              gw__http_response_t *res) {
   const cJSON *m;
 
   cJSON_ArrayForEach(m, msgs) {
@@ -424,7 +424,7 @@ static cJSON *chat_completion_json(const char *id, const char *model, const char
   return out;
 }
 
-static void ep_chat(api_adapter_t *api, const gw_http_request_t *req, gw_http_response_t *res) {
+static void ep_chat(api_adapter_t *api, const gw__http_request_t *req, gw__http_response_t *res) {
   cJSON *body = parse_body(req, res);
   const cJSON *msgs;
   char *text = NULL, *reply = NULL;
@@ -463,7 +463,7 @@ out:
 
 /* Append the request's input to history as {role, content} messages; the
  * last user text and how many there were come back through the pointers. */
-static int append_input(const cJSON *input, cJSON *history, gw_http_response_t *res) {
+static int append_input(const cJSON *input, cJSON *history, gw__http_response_t *res) {
   const cJSON *item;
 
   if (cJSON_IsString(input)) {
@@ -504,7 +504,7 @@ static int append_input(const cJSON *input, cJSON *history, gw_http_response_t *
  * 404 is logged with the store's own message.
  */
 static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
-                                  gw_http_response_t *res) {
+                                  gw__http_response_t *res) {
   if (rc == UV_ENOENT && id != NULL) {
     gw__http_respond_error(res, 404, "invalid_request_error", "response_not_found",
                            "Response with id '%s' not found.", id);
@@ -557,8 +557,8 @@ static void responses_req_free(responses_req_t *rq) {
 }
 
 /* The body and the shape of its fields; nothing is looked up yet. */
-static int responses_parse(const gw_http_request_t *req, responses_req_t *rq,
-                           gw_http_response_t *res) {
+static int responses_parse(const gw__http_request_t *req, responses_req_t *rq,
+                           gw__http_response_t *res) {
   const cJSON *prev_j, *conv_j;
 
   rq->body = parse_body(req, res);
@@ -599,7 +599,7 @@ static int responses_parse(const gw_http_request_t *req, responses_req_t *rq,
 /* A conversation name continues from its latest response; a name the
  * store does not know starts the conversation. */
 static int responses_follow_conversation(api_adapter_t *api, responses_req_t *rq,
-                                         gw_http_response_t *res) {
+                                         gw__http_response_t *res) {
   int rc;
 
   if (rq->conversation == NULL)
@@ -617,7 +617,7 @@ static int responses_follow_conversation(api_adapter_t *api, responses_req_t *rq
 
 /* After the conversation lookup, not with the other fields: a store that
  * fails there has always answered before a wrong 'instructions' does. */
-static int responses_check_instructions(const responses_req_t *rq, gw_http_response_t *res) {
+static int responses_check_instructions(const responses_req_t *rq, gw__http_response_t *res) {
   const cJSON *instr = rq->instructions;
 
   if (instr != NULL && !cJSON_IsNull(instr) && !cJSON_IsString(instr)) {
@@ -630,7 +630,7 @@ static int responses_check_instructions(const responses_req_t *rq, gw_http_respo
 /* The conversation so far -- the previous response's stored history, or a
  * new one -- with this request's input appended. */
 static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
-                                  gw_http_response_t *res) {
+                                  gw__http_response_t *res) {
   char *prev_text = NULL;
   cJSON *prev_data;
   int rc;
@@ -664,7 +664,7 @@ static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
 
 /* The echo agent answers the last user message of the history; the turn
  * it names is how many user messages the history holds. */
-static int responses_run_agent(responses_req_t *rq, gw_http_response_t *res) {
+static int responses_run_agent(responses_req_t *rq, gw__http_response_t *res) {
   const char *last_user = NULL;
   const cJSON *m;
 
@@ -743,7 +743,7 @@ static cJSON *responses_build(const responses_req_t *rq) {
  * on disk (see store.c on why NORMAL sync is enough for kill -9).
  */
 static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *resp,
-                             gw_http_response_t *res) {
+                             gw__http_response_t *res) {
   cJSON *am, *stored;
   char *text;
   int rc;
@@ -773,8 +773,8 @@ static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *res
 }
 
 /* The steps run in the order a client sees their errors in. */
-static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req,
-                                gw_http_response_t *res) {
+static void ep_responses_create(api_adapter_t *api, const gw__http_request_t *req,
+                                gw__http_response_t *res) {
   responses_req_t rq = {.id = "resp_", .msg_id = "msg_"};
   cJSON *resp;
 
@@ -790,7 +790,7 @@ static void ep_responses_create(api_adapter_t *api, const gw_http_request_t *req
   responses_req_free(&rq);
 }
 
-static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response_t *res) {
+static void ep_response_get(api_adapter_t *api, const char *id, gw__http_response_t *res) {
   char *text = NULL;
   cJSON *data = NULL, *resp;
   int rc;
@@ -811,7 +811,7 @@ static void ep_response_get(api_adapter_t *api, const char *id, gw_http_response
   respond_json(res, 200, resp);
 }
 
-static void ep_response_delete(api_adapter_t *api, const char *id, gw_http_response_t *res) {
+static void ep_response_delete(api_adapter_t *api, const char *id, gw__http_response_t *res) {
   cJSON *o;
   int rc;
 
@@ -839,7 +839,7 @@ static void prom_label(FILE *f, const char *s) {
   }
 }
 
-static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
+static void ep_metrics(api_adapter_t *api, gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   gw_platform_status_t st;
   char *buf = NULL;
@@ -910,8 +910,8 @@ static void ep_metrics(api_adapter_t *api, gw_http_response_t *res) {
   res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const char *rest,
-                     gw_http_response_t *res) {
+static void ep_admin(api_adapter_t *api, const gw__http_request_t *req, const char *rest,
+                     gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   const char *slash = strchr(rest, '/');
   char name[GW_NAME_MAX];
@@ -969,7 +969,7 @@ static void ep_admin(api_adapter_t *api, const gw_http_request_t *req, const cha
   respond_json(res, 200, platform_json(&st, gw_clock_now(gw_runner_clock(r))));
 }
 
-static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
+static int authorized(api_adapter_t *api, const gw__http_request_t *req) {
   const char *key = api->base.cfg.key;
   const char *h;
 
@@ -984,7 +984,8 @@ static int authorized(api_adapter_t *api, const gw_http_request_t *req) {
   return gw__key_equal(h, strlen(h), key);
 }
 
-void gw__api_handle(gw_http_server_t *srv, const gw_http_request_t *req, gw_http_response_t *res) {
+void gw__api_handle(gw__http_server_t *srv, const gw__http_request_t *req,
+                    gw__http_response_t *res) {
   api_adapter_t *api = srv->data;
   const char *path = req->path;
 

@@ -41,7 +41,7 @@ typedef enum {
 typedef struct {
   gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
   plat_phase_t phase;
-  gw_ledger_t *ledger;
+  gw__ledger_t *ledger;
   uv_getaddrinfo_t gai;
   int gai_pending; /* the resolver's callback has yet to run */
   uv_tcp_t tcp;
@@ -51,7 +51,7 @@ typedef struct {
   int defer_init;
   gw_connect_result_t defer_result;
   int defer_err;
-  gw_plat_linebuf_t lines;
+  gw__plat_linebuf_t lines;
   int read_paused; /* back-pressure: too many reply bytes unsent */
   char rbuf[16384];
 } plat_adapter_t;
@@ -74,7 +74,7 @@ typedef struct {
 static void plat_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static gw_plat_stats_t stats;
+static gw__plat_stats_t stats;
 
 /* ------------------------------------------------------------------ */
 /* Echo agent and counters                                            */
@@ -92,7 +92,7 @@ int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap) {
   return n;
 }
 
-void gw__plat_stats(gw_plat_stats_t *out) { *out = stats; }
+void gw__plat_stats(gw__plat_stats_t *out) { *out = stats; }
 
 /* ------------------------------------------------------------------ */
 /* Adapter                                                            */
@@ -165,7 +165,7 @@ static void plat_write_cb(uv_write_t *req, int status) {
   }
 }
 
-static int plat_send(plat_adapter_t *p, const gw_plat_msg_t *msg) {
+static int plat_send(plat_adapter_t *p, const gw__plat_msg_t *msg) {
   plat_write_t *w;
   char line[GW_PLAT_LINE_MAX + 2];
   uv_buf_t buf;
@@ -189,8 +189,8 @@ static int plat_send(plat_adapter_t *p, const gw_plat_msg_t *msg) {
   return rc;
 }
 
-static int plat_on_message(plat_adapter_t *p, const gw_plat_msg_t *in) {
-  gw_plat_msg_t out;
+static int plat_on_message(plat_adapter_t *p, const gw__plat_msg_t *in) {
+  gw__plat_msg_t out;
   int rc;
 
   stats.messages_in++;
@@ -215,7 +215,7 @@ static int plat_on_message(plat_adapter_t *p, const gw_plat_msg_t *in) {
 /* Returns non-zero to stop the splitter: the attempt or the link is over. */
 static int plat_line_cb(void *arg, const char *line, size_t len) {
   plat_adapter_t *p = arg;
-  gw_plat_msg_t msg;
+  gw__plat_msg_t msg;
   int rc;
 
   if (plat_disposing(p) || p->phase == PLAT_DONE)
@@ -306,7 +306,7 @@ static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void plat_connect_cb(uv_connect_t *req, int status) {
   plat_adapter_t *p = req->data;
-  gw_plat_msg_t id;
+  gw__plat_msg_t id;
   int rc;
 
   if (status == UV_ECANCELED || plat_disposing(p))

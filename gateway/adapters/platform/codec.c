@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const struct {
-  gw_plat_msg_type_t type;
+  gw__plat_msg_type_t type;
   const char *name;
 } msg_types[] = {
   {GW_PLAT_MSG_IDENTIFY, "identify"}, {GW_PLAT_MSG_READY, "ready"}, {GW_PLAT_MSG_REJECT, "reject"},
@@ -17,7 +17,7 @@ static const struct {
 };
 #define N_MSG_TYPES (sizeof(msg_types) / sizeof(msg_types[0]))
 
-static const char *msg_type_name(gw_plat_msg_type_t t) {
+static const char *msg_type_name(gw__plat_msg_type_t t) {
   size_t i;
 
   for (i = 0; i < N_MSG_TYPES; i++)
@@ -46,8 +46,8 @@ static int json_str(const cJSON *obj, const char *key, int required, char *dst, 
   return 0;
 }
 
-int gw__plat_parse(const char *line, size_t len, gw_plat_msg_t *out) {
-  gw_plat_msg_t m; /* filled here, copied out only when the line is valid */
+int gw__plat_parse(const char *line, size_t len, gw__plat_msg_t *out) {
+  gw__plat_msg_t m; /* filled here, copied out only when the line is valid */
   const char *end = NULL;
   cJSON *root = NULL;
   const cJSON *type;
@@ -100,7 +100,7 @@ out:
   return rc;
 }
 
-int gw__plat_format(const gw_plat_msg_t *msg, char *buf, size_t cap) {
+int gw__plat_format(const gw__plat_msg_t *msg, char *buf, size_t cap) {
   const char *tname = msg ? msg_type_name(msg->type) : NULL;
   cJSON *root = NULL;
   char *s = NULL;
@@ -149,10 +149,10 @@ out:
   return rc;
 }
 
-void gw__plat_linebuf_init(gw_plat_linebuf_t *lb) { lb->len = 0; }
+void gw__plat_linebuf_init(gw__plat_linebuf_t *lb) { lb->len = 0; }
 
-int gw__plat_linebuf_feed(gw_plat_linebuf_t *lb, const char *data, size_t n,
-                          gw_plat_line_cb line_cb, void *arg) {
+int gw__plat_linebuf_feed(gw__plat_linebuf_t *lb, const char *data, size_t n,
+                          gw__plat_line_cb line_cb, void *arg) {
   const char *nl;
   size_t take, len;
   int rc;

@@ -40,15 +40,15 @@ typedef enum {
   GW_PLAT_MSG_REJECT,
   GW_PLAT_MSG_MESSAGE,
   GW_PLAT_MSG_SEND
-} gw_plat_msg_type_t;
+} gw__plat_msg_type_t;
 
 typedef struct {
-  gw_plat_msg_type_t type;
+  gw__plat_msg_type_t type;
   char token[GW_SECRET_MAX];    /* identify */
   char reason[GW_MSG_MAX];      /* reject (optional) */
   char chat[GW_NAME_MAX];       /* message, send */
   char text[GW_PLAT_FIELD_MAX]; /* message, send */
-} gw_plat_msg_t;
+} gw__plat_msg_t;
 
 /*
  * Parse one line (without its '\n').  Returns 0 and fills *out, or
@@ -56,7 +56,7 @@ typedef struct {
  * object, unknown or missing "type", a required field missing or not a
  * string, a field longer than its buffer).  *out is untouched on error.
  */
-int gw__plat_parse(const char *line, size_t len, gw_plat_msg_t *out);
+int gw__plat_parse(const char *line, size_t len, gw__plat_msg_t *out);
 
 /*
  * Encode msg as one line including the trailing '\n' into buf.  Returns the
@@ -64,7 +64,7 @@ int gw__plat_parse(const char *line, size_t len, gw_plat_msg_t *out);
  * UV_ENOBUFS when the line would not fit in cap bytes or exceed
  * GW_PLAT_LINE_MAX, or UV_EINVAL for an unknown type.
  */
-int gw__plat_format(const gw_plat_msg_t *msg, char *buf, size_t cap);
+int gw__plat_format(const gw__plat_msg_t *msg, char *buf, size_t cap);
 
 /*
  * Line splitter.  Feed it the bytes of each read; it calls line_cb for each
@@ -74,16 +74,16 @@ int gw__plat_format(const gw_plat_msg_t *msg, char *buf, size_t cap);
  * be the protocol, and waiting for a newline that may never come would turn
  * a broken peer into a hang.
  */
-typedef int (*gw_plat_line_cb)(void *arg, const char *line, size_t len);
+typedef int (*gw__plat_line_cb)(void *arg, const char *line, size_t len);
 
 typedef struct {
   size_t len;
   char buf[GW_PLAT_LINE_MAX + 1];
-} gw_plat_linebuf_t;
+} gw__plat_linebuf_t;
 
-void gw__plat_linebuf_init(gw_plat_linebuf_t *lb);
-int gw__plat_linebuf_feed(gw_plat_linebuf_t *lb, const char *data, size_t n,
-                          gw_plat_line_cb line_cb, void *arg);
+void gw__plat_linebuf_init(gw__plat_linebuf_t *lb);
+int gw__plat_linebuf_feed(gw__plat_linebuf_t *lb, const char *data, size_t n,
+                          gw__plat_line_cb line_cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -11,14 +11,14 @@
 #include <sqlite3.h>
 #include <uv.h>
 
-struct gw_ledger_s {
+struct gw__ledger_s {
   sqlite3 *db;
   sqlite3_stmt *insert;
   sqlite3_stmt *prune;
   sqlite3_stmt *count;
 };
 
-static void ledger_free(gw_ledger_t *l) {
+static void ledger_free(gw__ledger_t *l) {
   sqlite3_finalize(l->insert);
   sqlite3_finalize(l->prune);
   sqlite3_finalize(l->count);
@@ -28,14 +28,14 @@ static void ledger_free(gw_ledger_t *l) {
   free(l);
 }
 
-int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t errlen) {
+int gw__ledger_open(const char *path, gw__ledger_t **out, char *errmsg, size_t errlen) {
   static const char *schema = "CREATE TABLE IF NOT EXISTS deliveries("
                               " id INTEGER PRIMARY KEY AUTOINCREMENT,"
                               " direction TEXT NOT NULL,"
                               " chat TEXT NOT NULL,"
                               " text TEXT NOT NULL,"
                               " at REAL NOT NULL)";
-  gw_ledger_t *l;
+  gw__ledger_t *l;
   int err;
 
   if (path == NULL || path[0] == '\0') {
@@ -69,7 +69,7 @@ static const char *const ledger_sql[] = {
 };
 
 /* *slot, prepared from ledger_sql[idx] the first time it is needed. */
-static int ledger_stmt(gw_ledger_t *l, sqlite3_stmt **slot, int idx) {
+static int ledger_stmt(gw__ledger_t *l, sqlite3_stmt **slot, int idx) {
   int rc;
 
   if (*slot != NULL)
@@ -84,7 +84,7 @@ static int ledger_stmt(gw_ledger_t *l, sqlite3_stmt **slot, int idx) {
   return 0;
 }
 
-int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, const char *text) {
+int gw__ledger_record(gw__ledger_t *l, const char *direction, const char *chat, const char *text) {
   struct timespec ts;
   sqlite3_int64 id;
   int rc;
@@ -119,7 +119,7 @@ int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, c
   return 0;
 }
 
-long gw__ledger_count(gw_ledger_t *l) {
+long gw__ledger_count(gw__ledger_t *l) {
   long n;
   int rc;
 
@@ -133,7 +133,7 @@ long gw__ledger_count(gw_ledger_t *l) {
   return n;
 }
 
-void gw__ledger_close(gw_ledger_t *l) {
+void gw__ledger_close(gw__ledger_t *l) {
   if (l == NULL)
     return;
   ledger_free(l);

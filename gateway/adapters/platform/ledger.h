@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-typedef struct gw_ledger_s gw_ledger_t;
+typedef struct gw__ledger_s gw__ledger_t;
 
 /* Rows kept; older deliveries are pruned as new ones arrive. */
 #define GW_LEDGER_KEEP 1000
@@ -23,16 +23,16 @@ typedef struct gw_ledger_s gw_ledger_t;
  * not NULL) holds SQLite's message.  Returns 0 or a negative errno
  * (UV_EINVAL for an empty path, UV_ENOMEM, UV_EIO for other SQLite errors).
  */
-int gw__ledger_open(const char *path, gw_ledger_t **out, char *errmsg, size_t errlen);
+int gw__ledger_open(const char *path, gw__ledger_t **out, char *errmsg, size_t errlen);
 
 /* Record one delivery; direction is "in" or "out". */
-int gw__ledger_record(gw_ledger_t *l, const char *direction, const char *chat, const char *text);
+int gw__ledger_record(gw__ledger_t *l, const char *direction, const char *chat, const char *text);
 
 /* Rows currently stored, or a negative errno. */
-long gw__ledger_count(gw_ledger_t *l);
+long gw__ledger_count(gw__ledger_t *l);
 
 /* Close and free; NULL is harmless.  Errors are swallowed (the upstream
  * store's close does the same): a close is a release, not a decision. */
-void gw__ledger_close(gw_ledger_t *l);
+void gw__ledger_close(gw__ledger_t *l);
 
 #endif /* GW_LEDGER_H */

@@ -24,8 +24,8 @@ int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap);
 /* Counters of the adapter kind, for tests (process-wide). */
 typedef struct {
   unsigned long created, destroyed, messages_in, replies_out;
-} gw_plat_stats_t;
-void gw__plat_stats(gw_plat_stats_t *out);
+} gw__plat_stats_t;
+void gw__plat_stats(gw__plat_stats_t *out);
 
 #ifdef __cplusplus
 }
