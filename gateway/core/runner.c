@@ -64,8 +64,7 @@ struct dispose_s {
 };
 
 struct gw_runner_s {
-  gw__host_t host; /* first: the adapter base sees a runner as its host */
-  uv_loop_t *loop;
+  gw__host_t host; /* first: the adapter base sees a runner as its host; its loop */
   gw_clock_t *clock;
   gw_runner_options_t opts;
   const gw_adapter_vtable_t *kinds[GW_RUNNER_MAX_KINDS];
@@ -614,7 +613,6 @@ int gw_runner_init(uv_loop_t *loop, gw_clock_t *clock, const gw_runner_options_t
   r = calloc(1, sizeof(*r));
   if (r == NULL)
     return UV_ENOMEM;
-  r->loop = loop;
   r->host.loop = loop;
   r->host.log = host_log;
   r->host.adapter_fatal = host_adapter_fatal;
@@ -793,7 +791,7 @@ gw_adapter_t *gw_runner_adapter(gw_runner_t *r, const char *name) {
 }
 
 gw_clock_t *gw_runner_clock(gw_runner_t *r) { return r->clock; }
-uv_loop_t *gw_runner_loop(gw_runner_t *r) { return r->loop; }
+uv_loop_t *gw_runner_loop(gw_runner_t *r) { return r->host.loop; }
 int gw_runner_failed(const gw_runner_t *r) { return r->failed; }
 unsigned gw_runner_disposing(const gw_runner_t *r) { return r->ndisposing; }
 void *gw_runner_data(const gw_runner_t *r) { return r->opts.data; }

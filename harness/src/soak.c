@@ -660,8 +660,9 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
    * kernel and the next cycle take it back: three brk() calls, ~7 more
    * page faults and a TLB-flush IPI to the other CPU a cycle (perf: 16% of
    * fatal/api's time in brk, most of it waiting for that IPI, which a busy
-   * machine makes worse), the biggest cost that the bare loop does not have.  A soak runs the same
-   * cycle forever, so keep the heap at its high-water mark instead.  Leak
+   * machine makes worse), the biggest cost that the bare loop does not
+   * have.  A soak runs the same cycle forever, so keep the heap at its
+   * high-water mark instead.  Leak
    * detection does not depend on it: leaked memory is never free, so it
    * still shows as resident growth after warm-up, and a heap that no longer
    * shrinks and regrows within a cycle makes that figure steadier.  Under
