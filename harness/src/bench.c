@@ -13,6 +13,7 @@
  *      10,000 open fds.
  */
 #include "driver.h"
+#include "proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,7 +74,14 @@ static double soak_seconds(const char *self, const char *dir, const char *path, 
   posix_spawn_file_actions_destroy(&fa);
   if (devnull >= 0)
     close(devnull);
-  waitpid(pid, &st, 0);
+  /* The signal that ends the bench interrupts this wait (no SA_RESTART):
+   * pass it on to the soak, which stops with partial results, and wait on. */
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR)
+      return -1;
+    if (fsk__signal_caught())
+      kill(pid, SIGTERM);
+  }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
     return -1;
   snprintf(file, sizeof(file), "%s/summary.json", out);
@@ -241,61 +249,6 @@ out:
   free(buf);
 }
 
-/* The peer fatal/platform's bare loop shakes hands with: the program and
- * arguments the soak starts it with (soak.c, peer_start), the shim left out
- * of its environment as there.  Returns its pid and port, or -1. */
-static pid_t peer_start(const char *exe_dir, const char *dir, int *port) {
-  char platformd[PATH_MAX + 32], portfile[PATH_MAX + 16], buf[32];
-  char *argv[] = {platformd, "--host", "127.0.0.1",   "--port", "0",
-                  "--mode",  "reject", "--port-file", portfile, NULL};
-  posix_spawn_file_actions_t fa;
-  char **env;
-  size_t n = 0, k = 0, j;
-  pid_t pid;
-  int i, rc;
-
-  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", exe_dir);
-  snprintf(portfile, sizeof(portfile), "%s/peer.port", dir);
-  while (environ[n] != NULL)
-    n++;
-  if ((env = calloc(n + 1, sizeof(*env))) == NULL)
-    return -1;
-  for (j = 0; j < n; j++) {
-    if (strncmp(environ[j], "LD_PRELOAD=", 11) != 0 && strncmp(environ[j], "FDSOAK_", 7) != 0)
-      env[k++] = environ[j];
-  }
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  rc = posix_spawn(&pid, platformd, &fa, NULL, argv, env);
-  posix_spawn_file_actions_destroy(&fa);
-  free(env);
-  if (rc != 0)
-    return -1;
-  for (i = 0; i < 5000; i++) { /* 5 s at most */
-    FILE *f = fopen(portfile, "r");
-    if (f != NULL) {
-      int ok = fgets(buf, sizeof(buf), f) != NULL;
-      fclose(f);
-      if (ok && (*port = atoi(buf)) > 0)
-        return pid;
-    }
-    if (waitpid(pid, NULL, WNOHANG) == pid)
-      return -1;
-    usleep(1000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  return -1;
-}
-
-static void peer_stop(pid_t pid) {
-  if (pid <= 0)
-    return;
-  kill(pid, SIGTERM);
-  waitpid(pid, NULL, 0);
-}
-
 /* Which bare loop a scenario is compared with: the one doing its network
  * call (see bare_cycle_us). */
 static int bare_kind_of(size_t adapter, size_t path, int have_peer) {
@@ -312,9 +265,9 @@ int fsk__bench_main(int argc, char **argv) {
   const int rounds = 3;
   double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3], worst_ratio = 0, worst_replay = 0;
   size_t p, a;
-  int r, k, peer_port = 0;
-  pid_t peer;
-  char cmd[64];
+  int r, k;
+  fsk_peer_t peer = {0, 0};
+  char platformd[PATH_MAX + 32], portfile[sizeof(dir) + 16];
 
   if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
     printf("usage: fdsoak bench\n"
@@ -332,7 +285,14 @@ int fsk__bench_main(int argc, char **argv) {
     perror("fdsoak bench: mkdtemp");
     return FSK_EXIT_USAGE;
   }
-  if ((peer = peer_start(exe_dir, dir, &peer_port)) < 0)
+  /* SIGINT/SIGTERM end the bench at the next step, with its peer stopped and
+   * its directory removed (a soak running then is stopped the same way). */
+  fsk__signals_catch();
+  /* The peer fatal/platform's bare loop shakes hands with: the one the soak
+   * starts for that scenario, the same way. */
+  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", exe_dir);
+  snprintf(portfile, sizeof(portfile), "%s/peer.port", dir);
+  if (fsk__peer_start(platformd, "reject", portfile, &peer) != 0)
     fprintf(stderr,
             "fdsoak bench: no peer (%s/fdsoak-platformd): fatal/platform is compared "
             "with the refused connect only\n",
@@ -345,10 +305,11 @@ int fsk__bench_main(int argc, char **argv) {
     for (p = 0; p < 3; p++)
       best_soak[a][p] = replay_s[a][p] = 1e30;
   }
-  for (r = 0; r < rounds; r++) {
-    for (a = 0; a < 2; a++) {
+  for (r = 0; r < rounds && !fsk__signal_caught(); r++) {
+    for (a = 0; a < 2 && !fsk__signal_caught(); a++) {
       for (k = a == 0 ? BARE_BIND : BARE_REFUSED; k <= (a == 0 ? BARE_BIND : BARE_HANDSHAKE); k++) {
-        double b = k == BARE_HANDSHAKE && peer < 0 ? -1 : bare_cycle_us(dir, k, peer_port, 1000);
+        double b =
+          k == BARE_HANDSHAKE && peer.pid <= 0 ? -1 : bare_cycle_us(dir, k, peer.port, 1000);
         if (b > 0 && b < best_bare[k])
           best_bare[k] = b;
       }
@@ -364,7 +325,12 @@ int fsk__bench_main(int argc, char **argv) {
       }
     }
   }
-  peer_stop(peer);
+  fsk__peer_stop(&peer);
+  if (fsk__signal_caught()) {
+    fsk__rmtree(dir);
+    fprintf(stderr, "fdsoak bench: interrupted, no figures\n");
+    return FSK_EXIT_INCONCLUSIVE;
+  }
   printf("fdsoak bench: best of %d interleaved rounds; compare ratios, not absolute times\n",
          rounds);
   printf("bare loop (same store open+close in WAL mode, same network call, one sample):\n"
@@ -402,8 +368,7 @@ int fsk__bench_main(int argc, char **argv) {
   sample_cost(10);
   sample_cost(1000);
   sample_cost(10000);
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-  if (system(cmd) != 0)
+  if (fsk__rmtree(dir) != 0)
     fprintf(stderr, "fdsoak bench: could not remove %s\n", dir);
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fsk.h"
 
@@ -43,6 +44,21 @@ const char *fsk__soak_spec(void);
 int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run);
 /* Release what fsk__soak_run allocated in run. */
 void fsk__run_free(fsk_run_t *run);
+
+/* The peer fdsoak-platformd, for the scenarios (and the bench's bare loop)
+ * that need a real one: started with its output to /dev/null and without
+ * the shim in its environment, on an ephemeral loopback port. */
+typedef struct {
+  pid_t pid; /* 0: not running */
+  int port;
+} fsk_peer_t;
+/* Start platformd in mode (reject, reset...) publishing its port through
+ * portfile; waits up to 5 s for it.  0, or a negative errno with a message
+ * on stderr (nothing is left running). */
+int fsk__peer_start(const char *platformd, const char *mode, const char *portfile,
+                    fsk_peer_t *peer);
+/* SIGTERM, up to 2 s to go, then SIGKILL; reaped either way.  Idempotent. */
+void fsk__peer_stop(fsk_peer_t *peer);
 
 /* Describe where fd of pid (0: this process) came from using the shim's fd
  * record (a backtrace) in the counter page at stats_path, if any; appends

@@ -149,13 +149,8 @@ typedef struct {
 } scen_t;
 
 typedef struct {
-  pid_t pid;
-  int port;
-} peer_t;
-
-typedef struct {
-  char dir[256];                /* short: store paths must fit gw_platform_config_t */
-  peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
+  char dir[256];                    /* short: store paths must fit gw_platform_config_t */
+  fsk_peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
   fsk_fd_t *fds;
   fsk_fd_t *before; /* the table as a scenario starts */
   size_t nbefore;
@@ -202,27 +197,17 @@ static char **clean_env(void) {
   return env;
 }
 
-/* Start the peer for a port kind (reject or reset mode), once per run. */
-static int peer_start(soak_env_t *e, int kind, const char *platformd) {
-  peer_t *peer = &e->peers[kind];
-  char portfile[300], buf[32];
-  char *argv[] = {(char *)platformd,
-                  "--host",
-                  "127.0.0.1",
-                  "--port",
-                  "0",
-                  "--mode",
-                  kind == PORT_PEER_RESET ? "reset" : "reject",
-                  "--port-file",
-                  portfile,
-                  NULL};
+int fsk__peer_start(const char *platformd, const char *mode, const char *portfile,
+                    fsk_peer_t *peer) {
+  char *argv[] = {(char *)platformd, "--host",     "127.0.0.1",   "--port",         "0",
+                  "--mode",          (char *)mode, "--port-file", (char *)portfile, NULL};
   posix_spawn_file_actions_t fa;
+  char buf[32];
   char **env;
   int rc, i;
 
-  if (peer->pid > 0)
-    return 0;
-  snprintf(portfile, sizeof(portfile), "%s/peer-%d.port", e->dir, kind);
+  peer->pid = 0;
+  peer->port = 0;
   env = clean_env();
   if (env == NULL)
     return -ENOMEM;
@@ -257,10 +242,11 @@ static int peer_start(soak_env_t *e, int kind, const char *platformd) {
     usleep(1000);
   }
   fprintf(stderr, "fdsoak: the peer %s did not report its port\n", platformd);
+  fsk__peer_stop(peer);
   return -ETIMEDOUT;
 }
 
-static void peer_stop(peer_t *peer) {
+void fsk__peer_stop(fsk_peer_t *peer) {
   int i;
 
   if (peer->pid <= 0)
@@ -276,6 +262,17 @@ static void peer_stop(peer_t *peer) {
   kill(peer->pid, SIGKILL);
   waitpid(peer->pid, NULL, 0);
   peer->pid = 0;
+}
+
+/* Start the peer for a port kind (reject or reset mode), once per run. */
+static int peer_start(soak_env_t *e, int kind, const char *platformd) {
+  char portfile[300];
+
+  if (e->peers[kind].pid > 0)
+    return 0;
+  snprintf(portfile, sizeof(portfile), "%s/peer-%d.port", e->dir, kind);
+  return fsk__peer_start(platformd, kind == PORT_PEER_RESET ? "reset" : "reject", portfile,
+                         &e->peers[kind]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -719,7 +716,7 @@ int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
 
 out:
   for (i = 0; i < sizeof(e.peers) / sizeof(e.peers[0]); i++)
-    peer_stop(&e.peers[i]);
+    fsk__peer_stop(&e.peers[i]);
   free(e.fds);
   free(e.before);
   if (fsk__rmtree(e.dir) != 0)

@@ -180,6 +180,27 @@ run_signal)
   json "$T/rs/summary.json" "d['interrupted']" | grep -q True && ok "summary marked interrupted" || bad "not marked"
   pgrep -f "__worker.*$T/rs" >/dev/null && bad "the worker outlived the run" || ok "no worker left"
   ;;
+bench_signal)
+  # SIGTERM to the bench: its peer and the soak it was running stop too, its
+  # directory goes, and it says it has no figures (exit 3).
+  "$FDSOAK" bench >"$T/out" 2>"$T/err" &
+  bp=$!
+  peer=""; i=0
+  while [ -z "$peer" ] && [ $i -lt 200 ]; do
+    for c in $(cat /proc/$bp/task/*/children 2>/dev/null); do
+      grep -q platformd "/proc/$c/cmdline" 2>/dev/null && peer=$c
+    done
+    [ -z "$peer" ] && sleep 0.05; i=$((i + 1))
+  done
+  bdir=$(tr '\0' '\n' <"/proc/$peer/cmdline" 2>/dev/null | grep 'peer.port$' | xargs -r dirname)
+  sleep 0.5
+  kill -TERM "$bp"; wait "$bp"; rc=$?
+  [ -n "$peer" ] && ok "the bench started its peer ($peer)" || bad "no peer seen"
+  [ "$rc" -eq 3 ] && ok "bench interrupted: exit 3" || bad "bench: exit $rc after SIGTERM"
+  grep -q "interrupted" "$T/err" && ok "says it was interrupted" || bad "stderr: $(cat "$T/err")"
+  [ -n "$peer" ] && kill -0 "$peer" 2>/dev/null && bad "the peer outlived the bench" || ok "no peer left"
+  [ -n "$bdir" ] && [ ! -e "$bdir" ] && ok "its directory is gone" || bad "directory '$bdir' left"
+  ;;
 watch_observed)
   # Real refusals (nothing listens on the port), observed with do=pass:
   # every attempt is a cycle, and the fixed loop is flat.
