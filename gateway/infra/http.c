@@ -369,18 +369,24 @@ static void write_cb(uv_write_t *req, int status) {
   conn_finish_if_done(c);
 }
 
-static int conn_write_raw(gw__http_conn_t *c, const char *data, size_t len) {
+/* Queue head then body (either may be empty) as one write of their own
+ * copy, counted against the connection's queue cap. */
+static int conn_write_parts(gw__http_conn_t *c, const char *head, size_t hlen, const char *body,
+                            size_t blen) {
   http_write_t *w;
   uv_buf_t buf;
   int rc;
 
-  w = malloc(sizeof(*w) + len);
+  w = malloc(sizeof(*w) + hlen + blen);
   if (w == NULL)
     return UV_ENOMEM;
   w->conn = c;
-  w->len = len;
-  memcpy(w->data, data, len);
-  buf = uv_buf_init(w->data, (unsigned)len);
+  w->len = hlen + blen;
+  if (hlen > 0)
+    memcpy(w->data, head, hlen);
+  if (blen > 0)
+    memcpy(w->data + hlen, body, blen);
+  buf = uv_buf_init(w->data, (unsigned)w->len);
   rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
   if (rc != 0) {
     free(w);
@@ -391,15 +397,16 @@ static int conn_write_raw(gw__http_conn_t *c, const char *data, size_t len) {
   return 0;
 }
 
+static int conn_write_raw(gw__http_conn_t *c, const char *data, size_t len) {
+  return conn_write_parts(c, data, len, NULL, 0);
+}
+
 /* Serialize and queue one response; the response's body is consumed. */
 static int conn_write_response(gw__http_conn_t *c, gw__http_response_t *res, int head_only,
                                int keep_alive) {
-  http_write_t *w;
   char head[256 + GW_HTTP_EXTRA_HEADERS_MAX];
   size_t body_len = head_only ? 0 : res->body_len;
-  uv_buf_t buf;
   int hn;
-  int rc;
 
   hn = snprintf(head, sizeof(head),
                 "HTTP/1.1 %d %s\r\n"
@@ -413,23 +420,7 @@ static int conn_write_response(gw__http_conn_t *c, gw__http_response_t *res, int
                 res->extra_headers, keep_alive ? "keep-alive" : "close");
   if (hn < 0 || (size_t)hn >= sizeof(head))
     return UV_EINVAL;
-  w = malloc(sizeof(*w) + (size_t)hn + body_len);
-  if (w == NULL)
-    return UV_ENOMEM;
-  w->conn = c;
-  w->len = (size_t)hn + body_len;
-  memcpy(w->data, head, (size_t)hn);
-  if (body_len > 0)
-    memcpy(w->data + hn, res->body, body_len);
-  buf = uv_buf_init(w->data, (unsigned)w->len);
-  rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
-  if (rc != 0) {
-    free(w);
-    return rc;
-  }
-  c->writes++;
-  c->queued += sizeof(*w) + w->len;
-  return 0;
+  return conn_write_parts(c, head, (size_t)hn, res->body, body_len);
 }
 
 /* The server's own 4xx/5xx: written, then the connection drains and closes
