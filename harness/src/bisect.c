@@ -54,6 +54,17 @@ static int berr(const char *fmt, ...) {
   return FSK_EXIT_USAGE;
 }
 
+/* An end point (GOOD or BAD) whose step gave neither flat nor leak (rc as
+ * step returns it): say why and where its log is; the exit code. */
+static int unjudged(const char *which, const char *sha, int rc, const char *root) {
+  berr("%s %.12s cannot be judged (%s): see %s/%.12s.log", which, sha,
+       rc < 0    ? "build failed"
+       : rc == 3 ? "inconclusive"
+                 : "soak error",
+       root, sha);
+  return rc == 3 ? FSK_EXIT_INCONCLUSIVE : FSK_EXIT_USAGE;
+}
+
 /* A terminal's Ctrl-C reaches the whole foreground group, the soak
  * included, which then writes its partial results and exits; a signal sent
  * to bisect alone (kill, a CI runner's cancel) is passed on to the step. */
@@ -550,13 +561,7 @@ int fsk__bisect_main(int argc, char **argv) {
     goto restore;
   }
   if (rc != 1) {
-    code = berr("BAD %.12s cannot be judged (%s): see %s/%.12s.log", bad,
-                rc < 0    ? "build failed"
-                : rc == 3 ? "inconclusive"
-                          : "soak error",
-                b.root, bad);
-    if (rc == 3)
-      code = FSK_EXIT_INCONCLUSIVE;
+    code = unjudged("BAD", bad, rc, b.root);
     goto restore;
   }
   if (git(out, sizeof out, "checkout", "-q", "--detach", good, NULL) != 0) {
@@ -573,13 +578,7 @@ int fsk__bisect_main(int argc, char **argv) {
     goto restore;
   }
   if (rc != 0) {
-    code = berr("GOOD %.12s cannot be judged (%s): see %s/%.12s.log", good,
-                rc < 0    ? "build failed"
-                : rc == 3 ? "inconclusive"
-                          : "soak error",
-                b.root, good);
-    if (rc == 3)
-      code = FSK_EXIT_INCONCLUSIVE;
+    code = unjudged("GOOD", good, rc, b.root);
     goto restore;
   }
 

@@ -11,10 +11,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 SRC="$(cd "$HERE/../.." && pwd)"
 T="$(mktemp -d /tmp/fsk-action-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-has() { grep -qF -- "$3" "$1" && ok "$2" || { bad "$2: no '$3'"; sed 's/^/  | /' "$1" | head -40; }; }
+. "$HERE/lib.sh"
 # The action builds into RUNNER_TEMP/fdsoak-build: here, this build.
 mkdir -p "$T/runner" "$T/work"
 ln -s "$BUILD" "$T/runner/fdsoak-build"
@@ -66,5 +63,4 @@ act inconclusive-fail 3 command="python3 service.py --port $PORT --sleep 0.2" \
 act broken 2 command="exec /nonexistent/service" cycles=20 warmup=2
 has "$T/broken.md" "error heading" "## fdsoak: ❌ error"
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish

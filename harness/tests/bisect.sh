@@ -13,15 +13,7 @@ T="$(mktemp -d /tmp/fsk-bisect-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 # bisect keeps each step's results in a new dir under TMPDIR: here, $T.
 export TMPDIR="$T"
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESC CMD...
-  want="$1"; desc="$2"; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "$desc (exit $rc)"; else
-    bad "$desc: exit $rc, want $want"; sed 's/^/  | /' "$T/out" "$T/err" | tail -30; fi
-}
+. "$HERE/lib.sh"
 
 PORT=47331
 SOAK="watch --inject connect:addr=127.0.0.1,port=$PORT:do=refuse --cycles 60 --warmup 10 -q -- python3 prog.py --port $PORT --sleep 0.01"
@@ -145,5 +137,4 @@ wait "$pid"; rc=$?
 grep -q "interrupted" "$T/err" && ok "says it was interrupted" || bad "interrupt message"
 restored "after SIGINT"
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish

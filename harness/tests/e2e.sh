@@ -9,19 +9,7 @@ SRC="$(cd "$HERE/../.." && pwd)"
 T="$(mktemp -d /tmp/fsk-e2e-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
-fails=0
-
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESC CMD...
-  want="$1"; desc="$2"; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "$desc (exit $rc)"; else
-    bad "$desc: exit $rc, want $want"; sed 's/^/  | /' "$T/err" | head -20; fi
-}
-json() { # json FILE PYTHON-EXPR-over-d
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
+. "$HERE/lib.sh"
 
 case "$case_" in
 run_flat)
@@ -337,5 +325,4 @@ valgrind)
 *)
   echo "unknown case $case_"; exit 2 ;;
 esac
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish

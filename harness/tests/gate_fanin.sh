@@ -10,18 +10,7 @@ FDSOAK="$BIN/fdsoak"
 BASE="$SRC/results/baseline.json"
 T="$(mktemp -d /tmp/fsk-fanin-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESC CMD...
-  want="$1"; desc="$2"; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "$desc (exit $rc)"; else
-    bad "$desc: exit $rc, want $want"; sed 's/^/  | /' "$T/err" | head -20; fi
-}
-has() { # has FILE DESC FIXED-STRING
-  grep -qF -- "$3" "$1" && ok "$2" || { bad "$2: no '$3' in $1"; sed 's/^/  | /' "$1" | head -20; }
-}
+. "$SRC/harness/tests/lib.sh"
 polylines() { grep -c "<polyline" "$1"; }
 
 # Three "machines": the api scenarios, the platform ones, and a leaking one.
@@ -84,5 +73,4 @@ expect_rc 1 "a result not in the baseline fails" "$FDSOAK" gate --baseline "$T/f
 has "$T/u.md" "the unlisted result is named" "- exception/platform in \`$T/job-platform\`"
 expect_rc 2 "--report needs a file" "$FDSOAK" gate --baseline "$BASE" "$T/job-api" --report
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish

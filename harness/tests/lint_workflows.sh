@@ -6,9 +6,7 @@ SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 LINT="$SRC/ci/lint-workflows"
 T="$(mktemp -d /tmp/fsk-lint-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$SRC/harness/tests/lib.sh"
 
 "$LINT" >"$T/out" 2>&1 && ok "ci/github-workflow.yml and action.yml pass" || { bad "the real files fail"; cat "$T/out"; }
 
@@ -42,5 +40,4 @@ broken bad-input "$AC" "inputs.cycle is not a declared input" 's = s.replace("${
 broken bad-step-id "$AC" "steps.soaked" 's = s.replace("${{ steps.soak.outputs.exit-code }}\n        FDSOAK_FAIL", "${{ steps.soaked.outputs.exit-code }}\n        FDSOAK_FAIL")'
 broken not-composite "$AC" "using: must be composite" 's = s.replace("using: composite", "using: node20")'
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish
