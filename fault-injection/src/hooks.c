@@ -27,7 +27,6 @@
  */
 #include "shim.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -42,53 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
-uint32_t inj__hot;
-static inj_stats_page_t g_private_page;
-inj_stats_page_t *inj__page = &g_private_page;
-
-/* An X-macro over hooks.def: kept as written. */
-/* clang-format off */
-#define HOOK(name, ret, params, args, hot, kind, fallback) ret (*real_##name) params;
-#include "hooks.def"
-#undef HOOK
-/* clang-format on */
-
-void inj__resolve_real(void) {
-  /* Idempotent; a hook that runs before our constructor (another library's
-     constructor opening a file) calls it lazily. */
-/* An X-macro over hooks.def: kept as written. */
-/* clang-format off */
-#define HOOK(name, ret, params, args, hot, kind, fallback) \
-  if (!real_##name) *(void **)&real_##name = dlsym(RTLD_NEXT, #name);
-#include "hooks.def"
-#undef HOOK
-  /* clang-format on */
-}
-
-/* ---- small utilities ------------------------------------------------------ */
-
-uint64_t inj__mono_ns(int clk) {
-  struct timespec ts;
-  clock_gettime((clockid_t)clk, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void inj__say(const char *msg) {
-  size_t n = strlen(msg);
-  while (n) {
-    ssize_t w = write(2, msg, n);
-    if (w <= 0)
-      break;
-    msg += w;
-    n -= (size_t)w;
-  }
-}
-
-/* Files the shim opens itself go around the hooks. */
-int inj__raw_open(const char *path, int flags, unsigned mode) {
-  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
+/* hooks.def's fallback for the open family while dlsym has not answered yet
+   (a hook called from inside dlsym itself). */
 static int sys_openat(int dirfd, const char *path, int flags, mode_t mode) {
   return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
@@ -408,10 +362,7 @@ __attribute__((constructor)) static void inj_init(void) {
       _exit(2);
     }
   } else {
-    g_private_page.magic = INJ_STATS_MAGIC;
-    g_private_page.version = INJ_STATS_VERSION;
-    g_private_page.size = sizeof g_private_page;
-    g_private_page.pid = (uint32_t)getpid();
+    inj__page_init_private();
     inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
   }
   if (track && *track == '1') {

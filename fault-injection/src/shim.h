@@ -1,6 +1,6 @@
 /*
  * shim.h — what the parts of libfdsoak-inject.so share (not installed, not
- * part of inj_spec).  One concern per file:
+ * part of inj_spec).  One concern per file, from the top down:
  *
  *   hooks.c    the wrappers generated from hooks.def, the re-entry guard,
  *              the slow path of each hook, the constructor
@@ -11,6 +11,11 @@
  *   control.c  the control file (runtime spec swaps)
  *   track.c    fd origin records in the stats page
  *   stats.c    the stats page: writer (attach/initialise) and reader
+ *   base.c     the real functions, the hot word, the stats page pointer,
+ *              the clock, stderr messages, opens that bypass the hooks
+ *
+ * Calls go down only: hooks.c calls the rest, and nothing calls hooks.c;
+ * base.c calls nothing of the shim (tests/layering.sh).
  */
 #ifndef INJ_SHIM_H
 #define INJ_SHIM_H
@@ -24,7 +29,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* g_hot: what the hooks must look at.  Bits 0..INJ_OP_COUNT-1 mirror the
+/* inj__hot: what the hooks must look at.  Bits 0..INJ_OP_COUNT-1 mirror the
    active table's opmask; the others switch on work that is independent of
    the rules. */
 #define HOT_OP(op) (1u << (op))
@@ -35,12 +40,14 @@
 extern uint32_t inj__hot;
 extern inj_stats_page_t *inj__page;
 
-/* ---- real functions (hooks.c) ---------------------------------------------- */
+/* ---- base (base.c) ---------------------------------------------------------- */
 
 #define HOOK(name, ret, params, args, hot, kind, fallback) extern ret(*real_##name) params;
 #include "hooks.def"
 #undef HOOK
 void inj__resolve_real(void);
+/* Point inj__page at the process's private page, its header filled in. */
+void inj__page_init_private(void);
 
 static inline uint64_t inj__add64(uint64_t *p, uint64_t v) {
   return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);

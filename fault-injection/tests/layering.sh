@@ -1,0 +1,61 @@
+#!/bin/sh
+# layering.sh OBJECT... - the shim's units call down only.
+#
+# Each unit of libfdsoak-inject.so has a floor; a unit may call a name that
+# another unit defines only when that unit stands on a lower floor.  So the
+# hooks (the top) call everyone and nobody calls them, and base.c (the
+# ground) calls nothing of the shim.  Checked on the compiled objects
+# (nm: the names each one defines and the names it leaves undefined), so a
+# call hidden behind a macro or an X-macro is still seen.  Seen failing on
+# the layout before base.c (control, decide, log and track called up into
+# hooks.c for the clock, the page, the hot word and the raw open).
+set -eu
+
+floor() {
+  case "$(basename "$1" .c.o)" in
+  hooks) echo 5 ;;
+  control) echo 4 ;;
+  decide | faults | log | track) echo 3 ;;
+  stats) echo 2 ;;
+  spec | base) echo 1 ;;
+  *) echo 0 ;;
+  esac
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# defs: "symbol object" for every global name an object defines.
+n=0
+for o in "$@"; do
+  if [ "$(floor "$o")" -eq 0 ]; then
+    echo "layering: $o has no floor: give its unit one in $0"
+    exit 1
+  fi
+  nm -g --defined-only "$o" | awk -v o="$o" 'NF == 3 { print $3, o }' >>"$tmp/defs"
+  n=$((n + 1))
+done
+# Nothing checked would pass for the wrong reason: the whole shim is given.
+if [ "$n" -lt 7 ] || ! grep -q 'hooks\.c\.o$' "$tmp/defs"; then
+  echo "layering: give every object of the shim (got $n)"
+  exit 1
+fi
+
+fail=0
+edges=0
+for o in "$@"; do
+  fo=$(floor "$o")
+  # The shim's own names only: the libc names hooks.c defines (open,
+  # connect...) are the program's calls, which the shim's units make too.
+  for s in $(nm -u "$o" | awk '$2 ~ /^(inj_|real_)/ { print $2 }'); do
+    d=$(awk -v s="$s" '$1 == s { print $2; exit }' "$tmp/defs")
+    [ -n "$d" ] && [ "$d" != "$o" ] || continue
+    edges=$((edges + 1))
+    if [ "$(floor "$d")" -ge "$fo" ]; then
+      echo "layering: $(basename "$o" .o) (floor $fo) calls $s of $(basename "$d" .o) (floor $(floor "$d"))"
+      fail=1
+    fi
+  done
+done
+[ "$fail" -eq 0 ] && echo "layering: $n objects, $edges calls between them, all going down"
+exit "$fail"
