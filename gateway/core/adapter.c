@@ -176,11 +176,17 @@ void gw_adapter_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
   gw__host_t *host = (gw__host_t *)a->runner;
   char msg[512];
   va_list ap;
+  int n;
 
   if (host == NULL)
     return;
+  /* Every adapter's line names its platform the same way, so an operator
+   * greps one prefix whatever the kind. */
+  n = snprintf(msg, sizeof(msg), "platform %s: ", a->cfg.name);
+  if (n < 0 || (size_t)n >= sizeof(msg))
+    n = 0;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
+  vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
   va_end(ap);
   host->log(host, level, msg);
 }

@@ -1,8 +1,20 @@
-/* fdcount.c - the process's open-fd count, cheap enough to take every cycle. */
+/* fdcount.c - the process's open-fd count, cheap enough to take every
+ * cycle, and its fd limits. */
 #include "internal.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+void gw__fd_limits(long *soft, long *hard) {
+  struct rlimit rl;
+
+  *soft = *hard = -1;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    *soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+    *hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
+  }
+}
 
 int gw_fd_count(void) {
   struct stat st;

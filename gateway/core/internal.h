@@ -9,6 +9,11 @@
 
 #define GW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* RLIMIT_NOFILE's soft and hard limits, -1 when unlimited or unknown
+ * (fdcount.c): the api adapter reports them in /health/detailed and
+ * /metrics, and quotes the soft one when clients are shed at the limit. */
+void gw__fd_limits(long *soft, long *hard);
+
 /* Validation of the fields common to every kind; the kind checks the rest. */
 int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_t errlen);
 

@@ -228,7 +228,8 @@ void gw_adapter_hold(gw_adapter_t *a);
 void gw_adapter_release(gw_adapter_t *a);
 /* A connected adapter reports a runtime fatal error to its runner. */
 void gw_adapter_report_fatal(gw_adapter_t *a);
-/* A line in the log of whoever runs the adapter (dropped when none). */
+/* A line "platform NAME: ..." in the log of whoever runs the adapter
+ * (dropped when none). */
 void gw_adapter_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 

@@ -19,16 +19,6 @@
 /* Small helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-void gw__api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  gw_adapter_log(a, level, "platform %s: %s", a->cfg.name, msg);
-}
-
 static int is_loopback(const struct sockaddr *sa) {
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -95,8 +85,8 @@ static int api_open(gw_adapter_t *a) {
 
   rc = gw__store_open(&api->store, a->cfg.store_path, a->cfg.max_responses);
   if (rc != 0) {
-    gw__api_log(a, GW_LOG_ERROR, "store open %s: %s (%s)", a->cfg.store_path, uv_strerror(rc),
-                gw__store_errmsg(&api->store));
+    gw_adapter_log(a, GW_LOG_ERROR, "store open %s: %s (%s)", a->cfg.store_path, uv_strerror(rc),
+                   gw__store_errmsg(&api->store));
     return rc;
   }
   return 0;
@@ -108,12 +98,12 @@ static void http_pressure_cb(gw__http_server_t *srv, int err, uint64_t count) {
   api_adapter_t *api = srv->data;
   long soft, hard;
 
-  gw__api_fd_limits(&soft, &hard);
-  gw__api_log(&api->base, GW_LOG_WARN,
-              "accept: %s (%s): at the fd limit (%ld), new clients are being shed; "
-              "%llu time%s since the last report",
-              uv_err_name(err), uv_strerror(err), soft, (unsigned long long)count,
-              count == 1 ? "" : "s");
+  gw__fd_limits(&soft, &hard);
+  gw_adapter_log(&api->base, GW_LOG_WARN,
+                 "accept: %s (%s): at the fd limit (%ld), new clients are being shed; "
+                 "%llu time%s since the last report",
+                 uv_err_name(err), uv_strerror(err), soft, (unsigned long long)count,
+                 count == 1 ? "" : "s");
 }
 
 /* One place for the pre-bind checks, shared by connect and --check. */
@@ -196,8 +186,9 @@ static int api_connect(gw_adapter_t *a) {
   if (rc != 0)
     return rc; /* the exception path; no callback follows */
   api->result = GW_CONNECT_OK;
-  gw__api_log(a, GW_LOG_INFO, "listening on %s:%d",
-              a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1", gw__http_server_port(&api->http));
+  gw_adapter_log(a, GW_LOG_INFO, "listening on %s:%d",
+                 a->cfg.host[0] != '\0' ? a->cfg.host : "127.0.0.1",
+                 gw__http_server_port(&api->http));
 
 deliver:
   /* The contract says the callback never runs inside connect(). */

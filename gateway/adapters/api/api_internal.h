@@ -32,14 +32,4 @@ typedef struct api_adapter_s {
 void gw__api_handle(gw__http_server_t *srv, const gw__http_request_t *req,
                     gw__http_response_t *res);
 
-/* RLIMIT_NOFILE's soft and hard limits, -1 when unlimited or unknown
- * (routes.c): /health/detailed and /metrics report them, and the fd
- * pressure warning quotes the soft one. */
-void gw__api_fd_limits(long *soft, long *hard);
-
-/* One log line "platform NAME: ..." in the log of whoever runs the adapter
- * (nothing without one) -- adapter_api.c. */
-void gw__api_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
 #endif /* GW_API_INTERNAL_H */

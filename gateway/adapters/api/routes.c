@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define ID_MAX 96
 #define CONVERSATION_MAX 256
@@ -317,16 +316,6 @@ static cJSON *platform_json(const gw_platform_status_t *st, uint64_t now) {
   return p;
 }
 
-void gw__api_fd_limits(long *soft, long *hard) {
-  struct rlimit rl;
-
-  *soft = *hard = -1;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    *soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
-    *hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
-  }
-}
-
 static void ep_health_detailed(api_adapter_t *api, gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   cJSON *o = cJSON_CreateObject();
@@ -339,7 +328,7 @@ static void ep_health_detailed(api_adapter_t *api, gw__http_response_t *res) {
 
   cJSON_AddStringToObject(o, "status", "ok");
   fds = cJSON_AddObjectToObject(o, "fds");
-  gw__api_fd_limits(&soft, &hard);
+  gw__fd_limits(&soft, &hard);
   cJSON_AddNumberToObject(fds, "open", gw_fd_count());
   cJSON_AddNumberToObject(fds, "limit", (double)soft);
   cJSON_AddNumberToObject(fds, "limit_hard", (double)hard);
@@ -513,8 +502,8 @@ static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
   /* strerror, not uv_strerror: the store's codes are negative errnos, and
    * uv_strerror allocates (and never frees) a string for one it has no name
    * for, such as GW_STORE_ESTALE. */
-  gw__api_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
-              strerror(-rc), gw__store_errmsg(&api->store));
+  gw_adapter_log(&api->base, rc == UV_EBUSY ? GW_LOG_WARN : GW_LOG_ERROR, "store: %s (%s)",
+                 strerror(-rc), gw__store_errmsg(&api->store));
   if (rc == UV_EBUSY || rc == UV_EBADF || rc == GW_STORE_ESTALE) {
     gw__http_respond_error(
       res, 503, "server_error", rc == UV_EBUSY ? "store_busy" : "store_unavailable",
@@ -652,7 +641,7 @@ static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
     cJSON_Delete(prev_data);
     if (!cJSON_IsArray(rq->history)) {
       /* Answered as the start of a conversation rather than refused. */
-      gw__api_log(&api->base, GW_LOG_WARN, "stored response %s has no history", rq->prev_id);
+      gw_adapter_log(&api->base, GW_LOG_WARN, "stored response %s has no history", rq->prev_id);
       cJSON_Delete(rq->history);
       rq->history = NULL;
     }
@@ -855,7 +844,7 @@ static void ep_metrics(api_adapter_t *api, gw__http_response_t *res) {
     gw__http_respond_error(res, 500, "server_error", "server_error", "out of memory");
     return;
   }
-  gw__api_fd_limits(&soft, &hard);
+  gw__fd_limits(&soft, &hard);
   fprintf(f,
           "# HELP process_open_fds Number of open file descriptors.\n"
           "# TYPE process_open_fds gauge\n"
@@ -961,7 +950,7 @@ static void ep_admin(api_adapter_t *api, const gw__http_request_t *req, const ch
                            rc == UV_EALREADY ? "it is not paused" : "it is not in the retry queue");
     return;
   }
-  gw__api_log(&api->base, GW_LOG_INFO, "admin: %s %s", pause ? "paused" : "resumed", name);
+  gw_adapter_log(&api->base, GW_LOG_INFO, "admin: %s %s", pause ? "paused" : "resumed", name);
   if (gw_runner_status(r, name, &st) != 0) {
     gw__http_respond_error(res, 500, "server_error", "server_error", "status unavailable");
     return;

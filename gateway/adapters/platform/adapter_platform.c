@@ -196,7 +196,7 @@ static int plat_on_message(plat_adapter_t *p, const gw__plat_msg_t *in) {
   stats.messages_in++;
   /* The ledger is a record, not a gate: a full disk must not stop replies. */
   if (gw__ledger_record(p->ledger, "in", in->chat, in->text) != 0)
-    gw_adapter_log(&p->base, GW_LOG_WARN, "platform %s: ledger write failed", p->base.cfg.name);
+    gw_adapter_log(&p->base, GW_LOG_WARN, "ledger write failed");
   memset(&out, 0, sizeof(out));
   out.type = GW_PLAT_MSG_SEND;
   memcpy(out.chat, in->chat, sizeof(out.chat));
@@ -456,7 +456,7 @@ static int plat_open(gw_adapter_t *a) {
   msg[0] = '\0';
   rc = gw__ledger_open(a->cfg.store_path, &p->ledger, msg, sizeof(msg));
   if (rc != 0) {
-    gw_adapter_log(a, GW_LOG_WARN, "platform %s: ledger %s: %s", a->cfg.name, a->cfg.store_path,
+    gw_adapter_log(a, GW_LOG_WARN, "ledger %s: %s", a->cfg.store_path,
                    msg[0] ? msg : uv_strerror(rc));
     return rc;
   }
