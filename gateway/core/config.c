@@ -28,8 +28,7 @@ int gw__config_validate_common(const gw_platform_config_t *cfg, char *err, size_
   if (!terminated(cfg->name, sizeof(cfg->name)) || !terminated(cfg->kind, sizeof(cfg->kind)) ||
       !terminated(cfg->host, sizeof(cfg->host)) || !terminated(cfg->token, sizeof(cfg->token)) ||
       !terminated(cfg->key, sizeof(cfg->key)) ||
-      !terminated(cfg->store_path, sizeof(cfg->store_path)) ||
-      !terminated(cfg->script, sizeof(cfg->script))) {
+      !terminated(cfg->store_path, sizeof(cfg->store_path))) {
     snprintf(err, errlen, "platform config: a string field is not terminated");
     return GW_ECONFIG;
   }

@@ -161,8 +161,6 @@ static int parse_platform(ctx_t *c, yaml_node_t *map, const char *where, int is_
       rc = get_seconds(c, v, field, 3600, &cfg->header_timeout_s);
     } else if (is_api && strcmp(key, "request_timeout") == 0) {
       rc = get_seconds(c, v, field, 3600, &cfg->request_timeout_s);
-    } else if (!is_api && strcmp(key, "script") == 0) {
-      rc = get_string(c, v, field, cfg->script, sizeof(cfg->script));
     } else {
       return fail(c, k, field, "unknown field");
     }

@@ -108,7 +108,6 @@ typedef struct {
   int max_responses;            /* api store LRU bound; 0 means 100 */
   double connect_timeout_s;     /* 0 means 30; (0, 3600] */
   double disconnect_timeout_s;  /* 0 means 5;  (0, 600] */
-  char script[GW_NAME_MAX];     /* test kind: outcome script (gateway/tests/gw_testing.h) */
   double header_timeout_s;      /* api: a request's line and headers; 0 means 10 */
   double request_timeout_s;     /* api: a whole request; 0 means 60 */
 } gw_platform_config_t;

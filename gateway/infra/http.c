@@ -995,26 +995,6 @@ static void connection_cb(uv_stream_t *server, int status) {
   conn_start(c);
 }
 
-int gw__http_server_adopt(gw__http_server_t *srv, uv_os_sock_t sock) {
-  gw__http_conn_t *c;
-  int rc;
-
-  if (srv == NULL || srv->closing)
-    return UV_EINVAL;
-  c = conn_new(srv);
-  if (c == NULL)
-    return UV_ENOMEM;
-  /* libuv attaches the socket only on success, so on failure closing the
-   * handle leaves the caller's socket alone. */
-  rc = uv_tcp_open(&c->tcp, sock);
-  if (rc != 0) {
-    conn_close(c);
-    return rc;
-  }
-  conn_start(c);
-  return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Server                                                             */
 /* ------------------------------------------------------------------ */

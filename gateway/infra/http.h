@@ -131,15 +131,6 @@ int gw__http_server_init(uv_loop_t *loop, gw__http_server_t *srv, const gw__http
  */
 int gw__http_server_listen(gw__http_server_t *srv, const struct sockaddr *addr, int backlog);
 
-/*
- * Serve a stream socket that is already connected -- one end of a
- * socketpair(2), an inetd-style socket -- exactly as an accepted client,
- * limits included.  Tests and the HTTP fuzz target use it to drive the
- * real connection code without a listener.  On success the server owns
- * sock and closes it; on failure it is still the caller's.
- */
-int gw__http_server_adopt(gw__http_server_t *srv, uv_os_sock_t sock);
-
 /* The bound port, or a negative errno when not listening. */
 int gw__http_server_port(const gw__http_server_t *srv);
 

@@ -463,8 +463,8 @@ static void test_disconnect_closes_clients(void **state) {
   c.port = gw_api_adapter_port(a);
   assert_int_equal(hc_run(&afx->loop, open_client_fn, &c), 0);
   assert_true(c.ok);
-  assert_int_equal(gw__api_adapter_connections(a), 1);
-  assert_int_equal(gw__api_adapter_requests(a), 1);
+  assert_int_equal(gw_test_api_connections(a), 1);
+  assert_int_equal(gw_test_api_requests(a), 1);
 
   assert_int_equal(gw_adapter_disconnect(a, disconnect_cb), 0);
   assert_int_equal(hc_pump(&afx->loop, disconnected, NULL, 1000), 0);

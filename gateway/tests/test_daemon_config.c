@@ -50,7 +50,7 @@ static void test_good(void **state) {
                              "    store_path: /tmp/l.db\n"
                              "    connect_timeout: 2.5\n"
                              "    disconnect_timeout: 1\n"
-                             "  - {kind: test, name: t2, store_path: /tmp/t.db, script: RRO}\n";
+                             "  - {kind: test, name: t2, store_path: /tmp/t.db}\n";
 
   assert_int_equal(parse(text), 0);
   assert_int_equal(cfg.log_level, GW_LOG_DEBUG);
@@ -67,7 +67,7 @@ static void test_good(void **state) {
   assert_string_equal(cfg.platforms[0].token, "tok");
   assert_true(cfg.platforms[0].connect_timeout_s == 2.5);
   assert_true(cfg.platforms[0].disconnect_timeout_s == 1.0);
-  assert_string_equal(cfg.platforms[1].script, "RRO");
+  assert_string_equal(cfg.platforms[1].kind, "test");
   assert_true(cfg.platforms[1].disconnect_timeout_s == 5.0);
 }
 
@@ -103,6 +103,10 @@ static void test_bad(void **state) {
   expect_bad("platforms:\n  - {kind: platform, name: a, conect_timeout: 3}\n",
              "platforms[0].conect_timeout", "unknown field");
   expect_bad("api:\n  token: x\n", "api.token", "unknown field");
+  /* The test adapter's script is the test library's business: the daemon
+   * has no such field. */
+  expect_bad("platforms:\n  - {kind: platform, name: a, script: RRO}\n", "platforms[0].script",
+             "unknown field");
   expect_bad("platform:\n  - {kind: platform, name: a}\n", "platform", "unknown field");
   expect_bad("platforms:\n  kind: platform\n", "platforms", "must be a list");
   expect_bad("platforms:\n  - just-a-string\n", "platforms[0]", "mapping");

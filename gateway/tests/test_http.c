@@ -374,7 +374,7 @@ static void test_status_codes(void **state) {
 }
 
 /* The api adapter holds no client connection (closing ones included). */
-static int no_api_conns(void *arg) { return gw__api_adapter_connections(arg) == 0; }
+static int no_api_conns(void *arg) { return gw_test_api_connections(arg) == 0; }
 
 static void test_truncated_body(void **state) {
   exch_t e;
@@ -402,7 +402,7 @@ static void test_truncated_body(void **state) {
   hc_free(e.r, 1);
   assert_health_ok();
   assert_int_equal(hc_pump(&ctx->fx.loop, no_api_conns, ctx->api, 2000), 0);
-  assert_int_equal(gw__api_adapter_connections(ctx->api), 0);
+  assert_int_equal(gw_test_api_connections(ctx->api), 0);
   stop();
 }
 

@@ -282,15 +282,3 @@ int gw_api_adapter_port(gw_adapter_t *a) {
     return UV_ENOTCONN;
   return gw__http_server_port(&api->http);
 }
-
-uint64_t gw__api_adapter_requests(gw_adapter_t *a) {
-  return a != NULL && a->vt == &gw_api_adapter_vtable ? ((api_adapter_t *)a)->http.requests : 0;
-}
-
-unsigned gw__api_adapter_connections(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
-
-  if (a == NULL || a->vt != &gw_api_adapter_vtable || !api->http_init)
-    return 0;
-  return gw__http_server_connections(&api->http);
-}

@@ -22,8 +22,4 @@
 /* gw_api_adapter_vtable, gw_api_adapter_port and gw_api_adapter_preflight
  * are declared in gw.h. */
 
-/* Requests handled and client connections open, for tests and logs. */
-uint64_t gw__api_adapter_requests(gw_adapter_t *a);
-unsigned gw__api_adapter_connections(gw_adapter_t *a);
-
 #endif /* GW_API_H */

@@ -74,10 +74,8 @@ typedef struct {
 static void plat_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void plat_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static gw__plat_stats_t stats;
-
 /* ------------------------------------------------------------------ */
-/* Echo agent and counters                                            */
+/* Echo agent                                                         */
 /* ------------------------------------------------------------------ */
 
 int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap) {
@@ -91,8 +89,6 @@ int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap) {
     return UV_ENOBUFS;
   return n;
 }
-
-void gw__plat_stats(gw__plat_stats_t *out) { *out = stats; }
 
 /* ------------------------------------------------------------------ */
 /* Adapter                                                            */
@@ -193,7 +189,6 @@ static int plat_on_message(plat_adapter_t *p, const gw__plat_msg_t *in) {
   gw__plat_msg_t out;
   int rc;
 
-  stats.messages_in++;
   /* The ledger is a record, not a gate: a full disk must not stop replies. */
   if (gw__ledger_record(p->ledger, "in", in->chat, in->text) != 0)
     gw_adapter_log(&p->base, GW_LOG_WARN, "ledger write failed");
@@ -207,7 +202,6 @@ static int plat_on_message(plat_adapter_t *p, const gw__plat_msg_t *in) {
   rc = plat_send(p, &out);
   if (rc != 0)
     return rc;
-  stats.replies_out++;
   gw__ledger_record(p->ledger, "out", out.chat, out.text);
   return 0;
 }
@@ -443,7 +437,6 @@ static int plat_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapt
     return UV_ENOMEM;
   gw_adapter_init_base(&p->base, &gw_platform_adapter_vtable, r, cfg);
   gw__plat_linebuf_init(&p->lines);
-  stats.created++;
   *out = &p->base;
   return 0;
 }
@@ -540,7 +533,6 @@ static void plat_destroy(gw_adapter_t *a) {
 
   /* The base lets only a closed or never-opened adapter get here: the
    * ledger is closed already (disconnect) or was never opened. */
-  stats.destroyed++;
   free(p);
 }
 

@@ -15,13 +15,11 @@ struct gw__ledger_s {
   sqlite3 *db;
   sqlite3_stmt *insert;
   sqlite3_stmt *prune;
-  sqlite3_stmt *count;
 };
 
 static void ledger_free(gw__ledger_t *l) {
   sqlite3_finalize(l->insert);
   sqlite3_finalize(l->prune);
-  sqlite3_finalize(l->count);
   /* close_v2 so a statement we somehow missed cannot keep the fds open
    * behind a SQLITE_BUSY we would swallow anyway. */
   sqlite3_close_v2(l->db);
@@ -65,7 +63,6 @@ int gw__ledger_open(const char *path, gw__ledger_t **out, char *errmsg, size_t e
 static const char *const ledger_sql[] = {
   "INSERT INTO deliveries(direction, chat, text, at) VALUES(?1, ?2, ?3, ?4)",
   "DELETE FROM deliveries WHERE id <= ?1",
-  "SELECT count(*) FROM deliveries",
 };
 
 /* *slot, prepared from ledger_sql[idx] the first time it is needed. */
@@ -117,20 +114,6 @@ int gw__ledger_record(gw__ledger_t *l, const char *direction, const char *chat, 
       return gw__sqlite_fail(l->db, rc, "record", NULL, 0);
   }
   return 0;
-}
-
-long gw__ledger_count(gw__ledger_t *l) {
-  long n;
-  int rc;
-
-  if (l == NULL)
-    return UV_EINVAL;
-  if ((rc = ledger_stmt(l, &l->count, 2)) != 0)
-    return rc;
-  rc = sqlite3_step(l->count);
-  n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(l->count, 0) : (long)UV_EIO;
-  sqlite3_reset(l->count);
-  return n;
 }
 
 void gw__ledger_close(gw__ledger_t *l) {

@@ -28,9 +28,6 @@ int gw__ledger_open(const char *path, gw__ledger_t **out, char *errmsg, size_t e
 /* Record one delivery; direction is "in" or "out". */
 int gw__ledger_record(gw__ledger_t *l, const char *direction, const char *chat, const char *text);
 
-/* Rows currently stored, or a negative errno. */
-long gw__ledger_count(gw__ledger_t *l);
-
 /* Close and free; NULL is harmless.  Errors are swallowed (the upstream
  * store's close does the same): a close is a release, not a decision. */
 void gw__ledger_close(gw__ledger_t *l);

@@ -21,12 +21,6 @@ extern "C" {
 /* The echo agent: a deterministic reply, so tests can predict it. */
 int gw__plat_echo(const char *chat, const char *text, char *reply, size_t cap);
 
-/* Counters of the adapter kind, for tests (process-wide). */
-typedef struct {
-  unsigned long created, destroyed, messages_in, replies_out;
-} gw__plat_stats_t;
-void gw__plat_stats(gw__plat_stats_t *out);
-
 #ifdef __cplusplus
 }
 #endif
