@@ -250,8 +250,8 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_recor
  * (t: CLOCK_MONOTONIC ns, as the fd records' mono_ns).  NULL
  * unregisters (before the interpreter shuts down).
  */
-typedef int (*inj_lang_cb_t)(int fd, int op, char *buf, int len);
-void inj_lang_register(inj_lang_cb_t cb, const char *lang);
+typedef int (*inj_lang_cb)(int fd, int op, char *buf, int len);
+void inj_lang_register(inj_lang_cb cb, const char *lang);
 
 #ifdef __cplusplus
 }

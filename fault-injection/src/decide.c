@@ -45,7 +45,7 @@ void inj__publish(unsigned idx, uint64_t now, int reset) {
   }
 }
 
-static int rule_matches(const inj_rule_t *r, const call_t *c) {
+static int rule_matches(const inj_rule_t *r, const inj__call_t *c) {
   switch (c->op) {
   case INJ_OP_CONNECT:
   case INJ_OP_BIND:
@@ -58,7 +58,7 @@ static int rule_matches(const inj_rule_t *r, const call_t *c) {
   }
 }
 
-int inj__decide(const inj_spec_t *t, const call_t *c, int *matched_rule, uint64_t *seq) {
+int inj__decide(const inj_spec_t *t, const inj__call_t *c, int *matched_rule, uint64_t *seq) {
   inj_stats_page_t *pg = inj__page;
   int first = -1;
 

@@ -69,7 +69,7 @@ static inline int guard_take(uintptr_t here, uint32_t opbit) {
 /* Decide a call of an op whose only actions are errno/eai/pass (and the
    connect faults, which the caller carries out).  Returns the firing rule or
    NULL; runs under the guard. */
-static const inj_rule_t *decide_call(const call_t *c) {
+static const inj_rule_t *decide_call(const inj__call_t *c) {
   const inj_spec_t *t;
   int fire, mr;
   uint64_t seq = 0;
@@ -91,7 +91,7 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
   uint32_t hot = __atomic_load_n(&inj__hot, __ATOMIC_RELAXED);
   const inj_rule_t *r;
   inj_rule_t rule;
-  call_t c = {.op = INJ_OP_CONNECT, .sa = sa, .salen = len};
+  inj__call_t c = {.op = INJ_OP_CONNECT, .sa = sa, .salen = len};
 
   if (hot & HOT_PENDING)
     inj__pending_clear(fd); /* a new connect: the fd number was reused */
@@ -111,7 +111,7 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 static int slow_bind(int fd, const struct sockaddr *sa, socklen_t len) {
-  call_t c = {.op = INJ_OP_BIND, .sa = sa, .salen = len};
+  inj__call_t c = {.op = INJ_OP_BIND, .sa = sa, .salen = len};
   const inj_rule_t *r;
   int code = 0;
 
@@ -129,7 +129,7 @@ static int slow_bind(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 __attribute__((noinline)) static int slow_socket(int family, int type, int proto) {
-  call_t c = {.op = INJ_OP_SOCKET, .family = family, .type = type};
+  inj__call_t c = {.op = INJ_OP_SOCKET, .family = family, .type = type};
   const inj_rule_t *r;
   int code = 0, fd, e;
 
@@ -155,7 +155,7 @@ __attribute__((noinline)) static int slow_socket(int family, int type, int proto
 
 static int slow_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                             struct addrinfo **res) {
-  call_t c = {.op = INJ_OP_GETADDRINFO, .str = node};
+  inj__call_t c = {.op = INJ_OP_GETADDRINFO, .str = node};
   const inj_rule_t *r;
   int code = 0, action = 0;
   uint64_t delay = 0;
@@ -207,7 +207,7 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 
 /* Decide an open; 0 to let it through, else the errno to fail with. */
 static int open_pre(uint32_t hot, const char *path) {
-  call_t c = {.op = INJ_OP_OPEN, .str = path};
+  inj__call_t c = {.op = INJ_OP_OPEN, .str = path};
   const inj_rule_t *r;
   int code = 0;
 

@@ -46,7 +46,7 @@ static size_t json_str(char *o, size_t cap, const char *s) {
   return n;
 }
 
-static void format_dest(const call_t *c, char *buf, size_t cap) {
+static void format_dest(const inj__call_t *c, char *buf, size_t cap) {
   char a[INET6_ADDRSTRLEN];
   buf[0] = '\0';
   if (c->op == INJ_OP_CONNECT || c->op == INJ_OP_BIND) {
@@ -106,7 +106,8 @@ static const char *action_name(const inj_rule_t *r) {
  * so the shim holds no fd between calls; this costs ~3 µs per matched call,
  * only when FDSOAK_INJECT_LOG is set.
  */
-void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no, uint64_t seq) {
+void inj__log_decision(const inj__call_t *c, const inj_rule_t *r, int fired, int rule_no,
+                       uint64_t seq) {
   char line[PATH_MAX + 512], dest[PATH_MAX + 16];
   const char *ename = NULL;
   size_t n;

@@ -64,7 +64,7 @@ typedef struct call {
   socklen_t salen;
   int family, type; /* socket */
   const char *str;  /* host or path */
-} call_t;
+} inj__call_t;
 
 extern inj_spec_t inj__tables[2];
 extern unsigned inj__active;
@@ -76,12 +76,13 @@ static inline const inj_spec_t *inj__active_table(void) {
 void inj__publish(unsigned idx, uint64_t now, int reset);
 /* The rule that fires for c (index), or -1.  *mr: first rule whose filter
    matched (for the log); *seq: the decision number when one matched. */
-int inj__decide(const inj_spec_t *t, const call_t *c, int *mr, uint64_t *seq);
+int inj__decide(const inj_spec_t *t, const inj__call_t *c, int *mr, uint64_t *seq);
 
 /* ---- log (log.c), control file (control.c), tracking (track.c) ----------- */
 
 void inj__log_init(const char *path);
-void inj__log_decision(const call_t *c, const inj_rule_t *r, int fired, int rule_no, uint64_t seq);
+void inj__log_decision(const inj__call_t *c, const inj_rule_t *r, int fired, int rule_no,
+                       uint64_t seq);
 /* Returns 1 when a control file at start replaced *table0 (exits 2 when it
    is invalid). */
 int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0);

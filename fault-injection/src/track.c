@@ -23,7 +23,7 @@
 
 static char g_lang_path[PATH_MAX];
 static char g_lang_name[16];
-static inj_lang_cb_t g_lang_cb;
+static inj_lang_cb g_lang_cb;
 /* CPython's "is it shutting down" (3.11: _Py_IsFinalizing, 3.13:
    Py_IsFinalizing): a callback into a finalizing interpreter would crash. */
 static int (*g_lang_finalizing)(void);
@@ -33,7 +33,7 @@ void inj__lang_init(const char *path) {
     strcpy(g_lang_path, path);
 }
 
-EXPORT void inj_lang_register(inj_lang_cb_t cb, const char *lang) {
+EXPORT void inj_lang_register(inj_lang_cb cb, const char *lang) {
   if (cb != NULL && g_lang_finalizing == NULL) {
     *(void **)&g_lang_finalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
     if (g_lang_finalizing == NULL)
@@ -48,7 +48,7 @@ static const char *kind_of(int op) {
 }
 
 static void lang_record(int fd, int op) {
-  inj_lang_cb_t cb = __atomic_load_n(&g_lang_cb, __ATOMIC_ACQUIRE);
+  inj_lang_cb cb = __atomic_load_n(&g_lang_cb, __ATOMIC_ACQUIRE);
   char line[6144];
   int n, m, lfd;
 

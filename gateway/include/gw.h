@@ -309,14 +309,14 @@ typedef struct {
   uint64_t now; /* clock ms */
 } gw_event_t;
 
-typedef void (*gw_log_fn)(void *data, gw_log_level_t level, const char *msg);
-typedef void (*gw_event_fn)(void *data, const gw_event_t *ev);
+typedef void (*gw_log_cb)(void *data, gw_log_level_t level, const char *msg);
+typedef void (*gw_event_cb)(void *data, const gw_event_t *ev);
 typedef void (*gw_runner_close_cb)(gw_runner_t *r);
 
 typedef struct {
-  gw_log_fn log; /* NULL: lines at >= log_level go to stderr */
+  gw_log_cb log; /* NULL: lines at >= log_level go to stderr */
   gw_log_level_t log_level;
-  gw_event_fn event;
+  gw_event_cb event;
   void *data;
 } gw_runner_options_t;
 

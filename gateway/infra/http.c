@@ -1000,7 +1000,7 @@ static void connection_cb(uv_stream_t *server, int status) {
 /* ------------------------------------------------------------------ */
 
 int gw__http_server_init(uv_loop_t *loop, gw__http_server_t *srv, const gw__http_limits_t *limits,
-                         gw__http_handler_fn handler) {
+                         gw__http_handler_cb handler) {
   if (loop == NULL || srv == NULL || handler == NULL)
     return UV_EINVAL;
   memset(srv, 0, sizeof(*srv) - sizeof(srv->rbuf));

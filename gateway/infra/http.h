@@ -83,7 +83,7 @@ typedef struct {
   char extra_headers[GW_HTTP_EXTRA_HEADERS_MAX]; /* "Name: value\r\n" lines */
 } gw__http_response_t;
 
-typedef void (*gw__http_handler_fn)(gw__http_server_t *srv, const gw__http_request_t *req,
+typedef void (*gw__http_handler_cb)(gw__http_server_t *srv, const gw__http_request_t *req,
                                     gw__http_response_t *res);
 typedef void (*gw__http_close_cb)(gw__http_server_t *srv);
 /*
@@ -104,7 +104,7 @@ struct gw__http_server_s {
   int listener_init;
   int closing;
   gw__http_limits_t limits;
-  gw__http_handler_fn handler;
+  gw__http_handler_cb handler;
   gw__http_close_cb close_cb;
   gw__http_conn_t *conns;
   unsigned nconns;   /* allocated connections, closing ones included */
@@ -122,7 +122,7 @@ void gw__http_limits_default(gw__http_limits_t *limits);
 
 /* No handle is opened here; limits NULL means the defaults. */
 int gw__http_server_init(uv_loop_t *loop, gw__http_server_t *srv, const gw__http_limits_t *limits,
-                         gw__http_handler_fn handler);
+                         gw__http_handler_cb handler);
 
 /*
  * Bind and listen.  EADDRINUSE may surface from either step in libuv (bind

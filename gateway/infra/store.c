@@ -32,25 +32,25 @@
 #include <sqlite3.h>
 #include <uv.h>
 
-static const char *const stmt_sql[GW__STORE_NSTMT] = {
-  [GW__STORE_PUT] = "INSERT OR REPLACE INTO responses(response_id, data, accessed_at) "
-                    "VALUES (?1, ?2, ?3)",
-  [GW__STORE_GET] = "SELECT data FROM responses WHERE response_id = ?1",
-  [GW__STORE_TOUCH] = "UPDATE responses SET accessed_at = ?2 WHERE response_id = ?1",
-  [GW__STORE_DELETE] = "DELETE FROM responses WHERE response_id = ?1",
+static const char *const stmt_sql[GW_STORE_NSTMT] = {
+  [GW_STORE_PUT] = "INSERT OR REPLACE INTO responses(response_id, data, accessed_at) "
+                   "VALUES (?1, ?2, ?3)",
+  [GW_STORE_GET] = "SELECT data FROM responses WHERE response_id = ?1",
+  [GW_STORE_TOUCH] = "UPDATE responses SET accessed_at = ?2 WHERE response_id = ?1",
+  [GW_STORE_DELETE] = "DELETE FROM responses WHERE response_id = ?1",
   /* Keep the ?1 most recent; conversations must not point at evicted rows,
    * else their table grows without bound and chains dangle. */
-  [GW__STORE_TRIM] = "DELETE FROM responses WHERE response_id IN "
-                     "(SELECT response_id FROM responses ORDER BY accessed_at DESC "
-                     "LIMIT -1 OFFSET ?1)",
-  [GW__STORE_CONV_PUT] = "INSERT OR REPLACE INTO conversations(name, response_id) "
-                         "VALUES (?1, ?2)",
-  [GW__STORE_CONV_GET] = "SELECT response_id FROM conversations WHERE name = ?1",
-  [GW__STORE_COUNT] = "SELECT count(*) FROM responses",
-  [GW__STORE_BEGIN] = "BEGIN IMMEDIATE",
-  [GW__STORE_COMMIT] = "COMMIT",
-  [GW__STORE_ROLLBACK] = "ROLLBACK",
-  [GW__STORE_MAX_STAMP] = "SELECT max(accessed_at) FROM responses",
+  [GW_STORE_TRIM] = "DELETE FROM responses WHERE response_id IN "
+                    "(SELECT response_id FROM responses ORDER BY accessed_at DESC "
+                    "LIMIT -1 OFFSET ?1)",
+  [GW_STORE_CONV_PUT] = "INSERT OR REPLACE INTO conversations(name, response_id) "
+                        "VALUES (?1, ?2)",
+  [GW_STORE_CONV_GET] = "SELECT response_id FROM conversations WHERE name = ?1",
+  [GW_STORE_COUNT] = "SELECT count(*) FROM responses",
+  [GW_STORE_BEGIN] = "BEGIN IMMEDIATE",
+  [GW_STORE_COMMIT] = "COMMIT",
+  [GW_STORE_ROLLBACK] = "ROLLBACK",
+  [GW_STORE_MAX_STAMP] = "SELECT max(accessed_at) FROM responses",
 };
 
 static const char schema_sql[] =
@@ -117,7 +117,7 @@ static int store_seed(gw__store_t *s) {
 
   if (s->stamp_seeded)
     return 0;
-  err = store_stmt(s, GW__STORE_MAX_STAMP, &st);
+  err = store_stmt(s, GW_STORE_MAX_STAMP, &st);
   if (err != 0)
     return err;
   rc = sqlite3_step(st);
@@ -191,7 +191,7 @@ void gw__store_close(gw__store_t *s) {
 
   if (s == NULL || s->db == NULL)
     return;
-  for (i = 0; i < GW__STORE_NSTMT; i++) {
+  for (i = 0; i < GW_STORE_NSTMT; i++) {
     sqlite3_finalize(s->stmt[i]);
     s->stmt[i] = NULL;
   }
@@ -250,14 +250,14 @@ int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *
     return err;
   /* ROLLBACK is ready before the transaction starts, so a transaction
    * that fails half-way can always be rolled back. */
-  err = store_stmt(s, GW__STORE_ROLLBACK, &st);
+  err = store_stmt(s, GW_STORE_ROLLBACK, &st);
   if (err != 0)
     return err;
-  err = store_step_done(s, GW__STORE_BEGIN, "begin");
+  err = store_step_done(s, GW_STORE_BEGIN, "begin");
   if (err != 0)
     return err;
 
-  err = store_stmt(s, GW__STORE_PUT, &st);
+  err = store_stmt(s, GW_STORE_PUT, &st);
   if (err != 0)
     goto rollback;
   if ((rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC)) != SQLITE_OK ||
@@ -268,12 +268,12 @@ int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *
     sqlite3_clear_bindings(st);
     goto rollback;
   }
-  err = store_step_done(s, GW__STORE_PUT, "put");
+  err = store_step_done(s, GW_STORE_PUT, "put");
   if (err != 0)
     goto rollback;
 
   if (conversation != NULL && conversation[0] != '\0') {
-    err = store_stmt(s, GW__STORE_CONV_PUT, &st);
+    err = store_stmt(s, GW_STORE_CONV_PUT, &st);
     if (err != 0)
       goto rollback;
     if ((rc = sqlite3_bind_text(st, 1, conversation, -1, SQLITE_STATIC)) != SQLITE_OK ||
@@ -283,12 +283,12 @@ int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *
       sqlite3_clear_bindings(st);
       goto rollback;
     }
-    err = store_step_done(s, GW__STORE_CONV_PUT, "conversation");
+    err = store_step_done(s, GW_STORE_CONV_PUT, "conversation");
     if (err != 0)
       goto rollback;
   }
 
-  err = store_stmt(s, GW__STORE_TRIM, &st);
+  err = store_stmt(s, GW_STORE_TRIM, &st);
   if (err != 0)
     goto rollback;
   rc = sqlite3_bind_int(st, 1, s->max_responses);
@@ -296,7 +296,7 @@ int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *
     err = store_fail(s, rc, "trim");
     goto rollback;
   }
-  err = store_step_done(s, GW__STORE_TRIM, "trim");
+  err = store_step_done(s, GW_STORE_TRIM, "trim");
   if (err != 0)
     goto rollback;
 
@@ -305,7 +305,7 @@ int gw__store_put(gw__store_t *s, const char *id, const char *data, const char *
   err = store_check_files(s);
   if (err != 0)
     goto rollback;
-  err = store_step_done(s, GW__STORE_COMMIT, "commit");
+  err = store_step_done(s, GW_STORE_COMMIT, "commit");
   if (err != 0)
     goto rollback;
   return 0;
@@ -314,7 +314,7 @@ rollback:
   /* A failed statement may already have rolled back (SQLITE_FULL...);
    * ROLLBACK then fails harmlessly and the first error is what we report. */
   if (!sqlite3_get_autocommit(s->db)) {
-    st = s->stmt[GW__STORE_ROLLBACK]; /* prepared before BEGIN */
+    st = s->stmt[GW_STORE_ROLLBACK]; /* prepared before BEGIN */
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     (void)rc;
@@ -383,15 +383,15 @@ int gw__store_get(gw__store_t *s, const char *id, char **data) {
     return UV_EBADF;
   if (id == NULL || data == NULL)
     return UV_EINVAL;
-  err = store_lookup_text(s, GW__STORE_GET, id, "get", data);
+  err = store_lookup_text(s, GW_STORE_GET, id, "get", data);
   if (err == 0) {
     /* "Most recently accessed" includes reads.  A failed touch only skews
      * the eviction order, so the caller still gets its data. */
-    if (store_seed(s) != 0 || store_stmt(s, GW__STORE_TOUCH, &st) != 0)
+    if (store_seed(s) != 0 || store_stmt(s, GW_STORE_TOUCH, &st) != 0)
       return err;
     if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_bind_double(st, 2, store_stamp(s)) == SQLITE_OK)
-      (void)store_step_done(s, GW__STORE_TOUCH, "touch");
+      (void)store_step_done(s, GW_STORE_TOUCH, "touch");
     else {
       sqlite3_reset(st);
       sqlite3_clear_bindings(st);
@@ -412,7 +412,7 @@ int gw__store_delete(gw__store_t *s, const char *id) {
   err = store_check_files(s);
   if (err != 0)
     return err;
-  err = store_stmt(s, GW__STORE_DELETE, &st);
+  err = store_stmt(s, GW_STORE_DELETE, &st);
   if (err != 0)
     return err;
   rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -422,7 +422,7 @@ int gw__store_delete(gw__store_t *s, const char *id) {
     sqlite3_clear_bindings(st);
     return err;
   }
-  err = store_step_done(s, GW__STORE_DELETE, "delete");
+  err = store_step_done(s, GW_STORE_DELETE, "delete");
   if (err == 0 && sqlite3_changes(s->db) == 0)
     err = UV_ENOENT;
   return err;
@@ -433,7 +433,7 @@ int gw__store_conversation(gw__store_t *s, const char *name, char **id) {
     return UV_EBADF;
   if (name == NULL || id == NULL)
     return UV_EINVAL;
-  return store_lookup_text(s, GW__STORE_CONV_GET, name, "conversation", id);
+  return store_lookup_text(s, GW_STORE_CONV_GET, name, "conversation", id);
 }
 
 int gw__store_count(gw__store_t *s, int *count) {
@@ -445,7 +445,7 @@ int gw__store_count(gw__store_t *s, int *count) {
     return UV_EBADF;
   if (count == NULL)
     return UV_EINVAL;
-  err = store_stmt(s, GW__STORE_COUNT, &st);
+  err = store_stmt(s, GW_STORE_COUNT, &st);
   if (err != 0)
     return err;
   rc = sqlite3_step(st);

@@ -35,25 +35,25 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 enum {
-  GW__STORE_PUT = 0,
-  GW__STORE_GET,
-  GW__STORE_TOUCH,
-  GW__STORE_DELETE,
-  GW__STORE_TRIM,
-  GW__STORE_CONV_PUT,
-  GW__STORE_CONV_GET,
-  GW__STORE_COUNT,
-  GW__STORE_BEGIN,
-  GW__STORE_COMMIT,
-  GW__STORE_ROLLBACK,
-  GW__STORE_MAX_STAMP,
-  GW__STORE_NSTMT
+  GW_STORE_PUT = 0,
+  GW_STORE_GET,
+  GW_STORE_TOUCH,
+  GW_STORE_DELETE,
+  GW_STORE_TRIM,
+  GW_STORE_CONV_PUT,
+  GW_STORE_CONV_GET,
+  GW_STORE_COUNT,
+  GW_STORE_BEGIN,
+  GW_STORE_COMMIT,
+  GW_STORE_ROLLBACK,
+  GW_STORE_MAX_STAMP,
+  GW_STORE_NSTMT
 };
 
 /* Embed it (or zero it) before gw__store_open; fields are private. */
 typedef struct gw__store_s {
   struct sqlite3 *db;
-  struct sqlite3_stmt *stmt[GW__STORE_NSTMT];
+  struct sqlite3_stmt *stmt[GW_STORE_NSTMT];
   int max_responses;
   double last_access;                  /* strictly increasing accessed_at: a total LRU order */
   int stamp_seeded;                    /* last_access starts past every stored stamp */

@@ -26,6 +26,8 @@ nm -g --defined-only "$lib" | awk 'NF == 3 && $3 ~ /^gw__/ { print $3 }' | sort 
 nm -u "$lib" "$@" 2>/dev/null | awk '
   /:$/ { obj = $0; next }
   $1 == "U" { print $2, obj }' >"$tmp/uses"
+# homes: "symbol member" for each of them.
+nm -A -g --defined-only "$lib" | awk 'NF == 3 { split($1, p, ":"); print $3, p[2] }' >"$tmp/homes"
 n=$(wc -l <"$tmp/defined")
 [ "$n" -gt 20 ] || { echo "no_scaffolding: only $n gw__ symbols in $lib: not libgw?"; exit 1; }
 [ "$#" -ge 1 ] || { echo "no_scaffolding: no product objects given besides $lib"; exit 1; }
@@ -33,7 +35,7 @@ n=$(wc -l <"$tmp/defined")
 bad=0
 for s in $(cat "$tmp/defined"); do
   # The member that defines s: a use there is the definer's own.
-  home=$(nm -A -g --defined-only "$lib" | awk -v s="$s" '$NF == s { split($1, p, ":"); print p[2]; exit }')
+  home=$(awk -v s="$s" '$1 == s { print $2; exit }' "$tmp/homes")
   awk -v s="$s" -v home="$home:" '$1 == s && $2 != home { found = 1 } END { exit !found }' \
     "$tmp/uses" && continue
   # A call inside its own file (maybe inlined, so no symbol is left to see):

@@ -6,11 +6,11 @@
 #include "gw_testing.h"
 
 uint64_t gw_test_api_requests(gw_adapter_t *a) {
-  return a != NULL && a->vt == &gw_api_adapter_vtable ? ((api_adapter_t *)a)->http.requests : 0;
+  return a != NULL && a->vt == &gw_api_adapter_vtable ? ((gw__api_adapter_t *)a)->http.requests : 0;
 }
 
 unsigned gw_test_api_connections(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
 
   if (a == NULL || a->vt != &gw_api_adapter_vtable || !api->http_init)
     return 0;

@@ -69,7 +69,7 @@ static int api_validate(const gw_platform_config_t *cfg, char *err, size_t errle
 }
 
 static int api_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapter_t **out) {
-  api_adapter_t *api;
+  gw__api_adapter_t *api;
 
   api = calloc(1, sizeof(*api));
   if (api == NULL)
@@ -80,7 +80,7 @@ static int api_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapte
 }
 
 static int api_open(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
   int rc;
 
   rc = gw__store_open(&api->store, a->cfg.store_path, a->cfg.max_responses);
@@ -95,7 +95,7 @@ static int api_open(gw_adapter_t *a) {
 /* The HTTP server rate-limits these; one line each is the operator's cue
  * that RLIMIT_NOFILE is too low for the load (clients are being shed). */
 static void http_pressure_cb(gw__http_server_t *srv, int err, uint64_t count) {
-  api_adapter_t *api = srv->data;
+  gw__api_adapter_t *api = srv->data;
   long soft, hard;
 
   gw__fd_limits(&soft, &hard);
@@ -138,13 +138,13 @@ int gw_api_adapter_preflight(const gw_platform_config_t *cfg, char *err, size_t 
 }
 
 static void connect_outcome_cb(uv_timer_t *t) {
-  api_adapter_t *api = t->data;
+  gw__api_adapter_t *api = t->data;
 
   gw_adapter_connect_done(&api->base, api->result, 0);
 }
 
 static int api_connect(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
   struct sockaddr_storage ss;
   gw__http_limits_t limits;
   char why[GW_MSG_MAX];
@@ -223,13 +223,13 @@ int gw_api_reap_leaked_stores(void) {
 #endif
 
 static void http_closed_cb(gw__http_server_t *srv) {
-  api_adapter_t *api = srv->data;
+  gw__api_adapter_t *api = srv->data;
 
   gw_adapter_release(&api->base);
 }
 
 static int api_disconnect(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
 
   if (api->timer_init) {
     uv_timer_stop(&api->done_timer);
@@ -264,7 +264,7 @@ static int api_disconnect(gw_adapter_t *a) {
 }
 
 static void api_destroy(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
 
   /* The base lets only a closed or never-opened adapter get here: the
    * store is closed (or, in the regress build, deliberately forgotten). */
@@ -276,7 +276,7 @@ const gw_adapter_vtable_t gw_api_adapter_vtable = {
 };
 
 int gw_api_adapter_port(gw_adapter_t *a) {
-  api_adapter_t *api = (api_adapter_t *)a;
+  gw__api_adapter_t *api = (gw__api_adapter_t *)a;
 
   if (a == NULL || a->vt != &gw_api_adapter_vtable || !api->http_init)
     return UV_ENOTCONN;

@@ -14,10 +14,10 @@
 #include "store.h"
 
 /* Both halves use it: the lifecycle fills it, the routes read the store,
- * the server's counters and the config.  (A type has no linkage, so it
- * keeps its name without the gw__api_ prefix.) */
+ * the server's counters and the config.  A type in a private header is
+ * gw__, like an internal function (ci/names checks). */
 
-typedef struct api_adapter_s {
+typedef struct gw__api_adapter_s {
   gw_adapter_t base; /* first: the runner sees a gw_adapter_t */
   gw__store_t store;
   uv_timer_t done_timer; /* delivers the connect outcome on a later turn */
@@ -25,10 +25,10 @@ typedef struct api_adapter_s {
   int http_init;
   gw_connect_result_t result;
   gw__http_server_t http; /* last: it carries the read buffer */
-} api_adapter_t;
+} gw__api_adapter_t;
 
 /* The HTTP server's handler (routes.c): check the key, route the request
- * to its endpoint and fill in res.  srv->data is the api_adapter_t. */
+ * to its endpoint and fill in res.  srv->data is the gw__api_adapter_t. */
 void gw__api_handle(gw__http_server_t *srv, const gw__http_request_t *req,
                     gw__http_response_t *res);
 

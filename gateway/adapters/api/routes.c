@@ -276,7 +276,7 @@ static cJSON *usage_json(unsigned in, unsigned out, int chat) {
 /* Endpoints                                                          */
 /* ------------------------------------------------------------------ */
 
-static void ep_health(api_adapter_t *api, gw__http_response_t *res) {
+static void ep_health(gw__api_adapter_t *api, gw__http_response_t *res) {
   static const char ok[] = "{\"status\":\"ok\",\"platform\":\"fdsoak-gateway\"}";
   gw__http_respond(res, 200, "application/json", ok, sizeof(ok) - 1);
 }
@@ -316,7 +316,7 @@ static cJSON *platform_json(const gw_platform_status_t *st, uint64_t now) {
   return p;
 }
 
-static void ep_health_detailed(api_adapter_t *api, gw__http_response_t *res) {
+static void ep_health_detailed(gw__api_adapter_t *api, gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   cJSON *o = cJSON_CreateObject();
   cJSON *fds, *http, *store, *plats;
@@ -413,7 +413,8 @@ static cJSON *chat_completion_json(const char *id, const char *model, const char
   return out;
 }
 
-static void ep_chat(api_adapter_t *api, const gw__http_request_t *req, gw__http_response_t *res) {
+static void ep_chat(gw__api_adapter_t *api, const gw__http_request_t *req,
+                    gw__http_response_t *res) {
   cJSON *body = parse_body(req, res);
   const cJSON *msgs;
   char *text = NULL, *reply = NULL;
@@ -492,7 +493,7 @@ static int append_input(const cJSON *input, cJSON *history, gw__http_response_t 
  * was not carried out and may be retried; else 500.  Every failure but the
  * 404 is logged with the store's own message.
  */
-static void respond_store_failure(api_adapter_t *api, int rc, const char *id,
+static void respond_store_failure(gw__api_adapter_t *api, int rc, const char *id,
                                   gw__http_response_t *res) {
   if (rc == UV_ENOENT && id != NULL) {
     gw__http_respond_error(res, 404, "invalid_request_error", "response_not_found",
@@ -587,7 +588,7 @@ static int responses_parse(const gw__http_request_t *req, responses_req_t *rq,
 
 /* A conversation name continues from its latest response; a name the
  * store does not know starts the conversation. */
-static int responses_follow_conversation(api_adapter_t *api, responses_req_t *rq,
+static int responses_follow_conversation(gw__api_adapter_t *api, responses_req_t *rq,
                                          gw__http_response_t *res) {
   int rc;
 
@@ -618,7 +619,7 @@ static int responses_check_instructions(const responses_req_t *rq, gw__http_resp
 
 /* The conversation so far -- the previous response's stored history, or a
  * new one -- with this request's input appended. */
-static int responses_load_history(api_adapter_t *api, responses_req_t *rq,
+static int responses_load_history(gw__api_adapter_t *api, responses_req_t *rq,
                                   gw__http_response_t *res) {
   char *prev_text = NULL;
   cJSON *prev_data;
@@ -731,7 +732,7 @@ static cJSON *responses_build(const responses_req_t *rq) {
  * reply).  Committed before the 200 goes out: an acknowledged response is
  * on disk (see store.c on why NORMAL sync is enough for kill -9).
  */
-static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *resp,
+static int responses_persist(gw__api_adapter_t *api, responses_req_t *rq, cJSON *resp,
                              gw__http_response_t *res) {
   cJSON *am, *stored;
   char *text;
@@ -762,7 +763,7 @@ static int responses_persist(api_adapter_t *api, responses_req_t *rq, cJSON *res
 }
 
 /* The steps run in the order a client sees their errors in. */
-static void ep_responses_create(api_adapter_t *api, const gw__http_request_t *req,
+static void ep_responses_create(gw__api_adapter_t *api, const gw__http_request_t *req,
                                 gw__http_response_t *res) {
   responses_req_t rq = {.id = "resp_", .msg_id = "msg_"};
   cJSON *resp;
@@ -779,7 +780,7 @@ static void ep_responses_create(api_adapter_t *api, const gw__http_request_t *re
   responses_req_free(&rq);
 }
 
-static void ep_response_get(api_adapter_t *api, const char *id, gw__http_response_t *res) {
+static void ep_response_get(gw__api_adapter_t *api, const char *id, gw__http_response_t *res) {
   char *text = NULL;
   cJSON *data = NULL, *resp;
   int rc;
@@ -800,7 +801,7 @@ static void ep_response_get(api_adapter_t *api, const char *id, gw__http_respons
   respond_json(res, 200, resp);
 }
 
-static void ep_response_delete(api_adapter_t *api, const char *id, gw__http_response_t *res) {
+static void ep_response_delete(gw__api_adapter_t *api, const char *id, gw__http_response_t *res) {
   cJSON *o;
   int rc;
 
@@ -828,7 +829,7 @@ static void prom_label(FILE *f, const char *s) {
   }
 }
 
-static void ep_metrics(api_adapter_t *api, gw__http_response_t *res) {
+static void ep_metrics(gw__api_adapter_t *api, gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   gw_platform_status_t st;
   char *buf = NULL;
@@ -899,7 +900,7 @@ static void ep_metrics(api_adapter_t *api, gw__http_response_t *res) {
   res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static void ep_admin(api_adapter_t *api, const gw__http_request_t *req, const char *rest,
+static void ep_admin(gw__api_adapter_t *api, const gw__http_request_t *req, const char *rest,
                      gw__http_response_t *res) {
   gw_runner_t *r = api->base.runner;
   const char *slash = strchr(rest, '/');
@@ -958,7 +959,7 @@ static void ep_admin(api_adapter_t *api, const gw__http_request_t *req, const ch
   respond_json(res, 200, platform_json(&st, gw_clock_now(gw_runner_clock(r))));
 }
 
-static int authorized(api_adapter_t *api, const gw__http_request_t *req) {
+static int authorized(gw__api_adapter_t *api, const gw__http_request_t *req) {
   const char *key = api->base.cfg.key;
   const char *h;
 
@@ -975,7 +976,7 @@ static int authorized(api_adapter_t *api, const gw__http_request_t *req) {
 
 void gw__api_handle(gw__http_server_t *srv, const gw__http_request_t *req,
                     gw__http_response_t *res) {
-  api_adapter_t *api = srv->data;
+  gw__api_adapter_t *api = srv->data;
   const char *path = req->path;
 
   if (strcmp(path, "/health") == 0) {
