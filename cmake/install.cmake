@@ -6,7 +6,9 @@
 #   lib/        libfdsoak-inject.so.0 (the shim; fdsoak preloads it from
 #               bin/../lib by soname), libgw.a, libfsk.a, libinj_spec.a,
 #               pkgconfig/fdsoak.pc, cmake/fdsoak/fdsoakConfig*.cmake
-#   include/fdsoak/  gw.h, inj.h, fsk.h
+#   include/fdsoak/  gw.h, inj.h, fsk.h, inj_lang.h (each declares only what
+#               its own library defines: libgw.a, libinj_spec.a, libfsk.a
+#               (with libinj_spec.a), the shim; cmake/tests/header_promise.sh)
 #   share/fdsoak/lang/  the language hooks (fdsoak looks in bin/../share)
 #   share/man/  fdsoak(1), fdsoak-gateway(1), fdsoak-platformd(1),
 #               fdsoak-inject(7)

@@ -10,6 +10,12 @@ add_test(NAME install_tree
 set_tests_properties(install_tree PROPERTIES LABELS integration TIMEOUT 120
   RESOURCE_LOCK fdsoak_install)
 
+# Every installed header declares only what its own library defines.
+add_test(NAME header_promise
+  COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/tests/header_promise.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(header_promise PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77
+  RESOURCE_LOCK fdsoak_install)
+
 add_test(NAME package_deb
   COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/tests/package_deb.sh ${PROJECT_BINARY_DIR})
 set_tests_properties(package_deb PROPERTIES LABELS package TIMEOUT 180 SKIP_RETURN_CODE 77

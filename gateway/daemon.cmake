@@ -41,7 +41,10 @@ foreach(script ${GW_INTEGRATION_TESTS})
   get_filename_component(tname ${script} NAME_WE)
   add_test(NAME gw_integration_${tname}
     COMMAND sh ${script} $<TARGET_FILE:fdsoak-gateway> $<TARGET_FILE:fdsoak-platformd>)
-  set_tests_properties(gw_integration_${tname} PROPERTIES LABELS integration TIMEOUT 180)
+  # 77: a tool the test needs is missing (ci/testlib.sh's need; under CI
+  # that fails instead).
+  set_tests_properties(gw_integration_${tname} PROPERTIES LABELS integration TIMEOUT 180
+    SKIP_RETURN_CODE 77)
 endforeach()
 
 # Hostile: what a hostile client, a hostile peer or a careless operator does
@@ -52,5 +55,6 @@ foreach(script ${GW_HOSTILE_TESTS})
   get_filename_component(tname ${script} NAME_WE)
   add_test(NAME gw_hostile_${tname}
     COMMAND sh ${script} $<TARGET_FILE:fdsoak-gateway> $<TARGET_FILE:fdsoak-platformd>)
-  set_tests_properties(gw_hostile_${tname} PROPERTIES LABELS hostile TIMEOUT 120)
+  set_tests_properties(gw_hostile_${tname} PROPERTIES LABELS hostile TIMEOUT 120
+    SKIP_RETURN_CODE 77)
 endforeach()

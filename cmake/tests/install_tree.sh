@@ -20,6 +20,7 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 for f in bin/fdsoak bin/fdsoak-regress bin/fdsoak-gateway bin/fdsoak-platformd \
          lib/libfdsoak-inject.so.0 lib/libgw.a lib/libfsk.a lib/libinj_spec.a \
          include/fdsoak/gw.h include/fdsoak/inj.h include/fdsoak/fsk.h \
+         include/fdsoak/inj_lang.h \
          lib/pkgconfig/fdsoak.pc lib/cmake/fdsoak/fdsoakConfig.cmake \
          lib/cmake/fdsoak/fdsoakConfigVersion.cmake \
          share/fdsoak/lang/python/sitecustomize.py \

@@ -2,15 +2,15 @@
 # The .deb: `cpack -G DEB` on this build, its declared dependencies, its
 # contents (dpkg -c), and the extracted tree (dpkg -x into a scratch root)
 # soaking a leaky loop with the shim it carries.  Exit 77 (skipped) without
-# dpkg-deb.
+# dpkg-deb, outside CI.
 #
 #   package_deb.sh BUILD_DIR
 set -eu
 build=$(cd "$1" && pwd)
-command -v dpkg-deb >/dev/null 2>&1 || { echo "package_deb: no dpkg-deb, skipped"; exit 77; }
+. "$(cd "$(dirname "$0")" && pwd)/../../ci/testlib.sh"
+need dpkg-deb cpack
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdsoak-deb.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
-fail() { echo "package_deb: $*" >&2; exit 1; }
 
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 \
   || { cat "$tmp/cpack.log" >&2; fail "cpack -G DEB failed"; }

@@ -8,8 +8,11 @@
  *     parse or validate a spec before starting a target, and to read the
  *     counter page of a running target with inj_stats_open().
  *
- * Everything here is pure: no libc hooks, no global state, no allocation.
- * Functions return 0 or a negative errno.
+ * Everything here is pure: no libc hooks, no global state, no allocation;
+ * libinj_spec.a defines every function declared here (a test links a
+ * program against it alone).  What only the preloaded shim provides (the
+ * language-origin callback) is in inj_lang.h.  Functions return 0 or a
+ * negative errno.
  */
 #ifndef INJ_H
 #define INJ_H
@@ -237,21 +240,6 @@ static inline unsigned inj_fd_slot(int pid, int fd) {
  * fd (overwritten: more fds were created than the ring holds).
  */
 int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
-
-/* ---- language origins (FDSOAK_LANG_LOG) ------------------------------- */
-
-/*
- * An interpreter's own hook (Python's sitecustomize, see harness/lang/) may
- * register a callback with the preloaded shim.  With fd tracking on and
- * FDSOAK_LANG_LOG set, the shim calls it right after each fd it tracks is
- * created, on the creating thread: it writes the interpreter's stack as a
- * JSON array into buf (at most len bytes) and returns its length (0: none).
- * The shim appends {"pid","fd","t","lang","kind","stack"} to the log
- * (t: CLOCK_MONOTONIC ns, as the fd records' mono_ns).  NULL
- * unregisters (before the interpreter shuts down).
- */
-typedef int (*inj_lang_cb)(int fd, int op, char *buf, int len);
-void inj_lang_register(inj_lang_cb cb, const char *lang);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /*
- * internal.h — private declarations shared by spec.c, stats.c and shim.c.
+ * internal.h — private declarations shared by spec.c and stats.c (the pure
+ * inj_spec library) and the shim's units.
  */
 #ifndef INJ_INTERNAL_H
 #define INJ_INTERNAL_H

@@ -20,6 +20,7 @@
 #ifndef INJ_SHIM_H
 #define INJ_SHIM_H
 
+#include "inj_lang.h"
 #include "internal.h"
 
 #include <netdb.h>

@@ -18,13 +18,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-failures=0
-pass() { echo "ok   - $*"; }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+# The tree's test library: ok/bad count, need skips (77) or fails under CI.
+. "$INJ_TESTS/../../ci/testlib.sh"
+need python3
 # check DESCRIPTION EXPECTED ACTUAL
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: expected '$2', got '$3'"; fi; }
 # contains DESCRIPTION NEEDLE FILE
-contains() { if grep -q -- "$2" "$3"; then pass "$1"; else fail "$1: '$2' not in: $(cat "$3")"; fi; }
+contains() { if grep -q -- "$2" "$3"; then ok "$1"; else bad "$1: '$2' not in: $(cat "$3")"; fi; }
 
 # Under FDSOAK_ASAN the helper programs carry the ASan runtime; the shim is
 # built without it, and preloading it ahead of libasan is fine.
@@ -50,6 +50,7 @@ closed_port() {
 
 case $scenario in
 curl)
+  need curl
   start_listener
   curl -s -o /dev/null http://127.0.0.1:$port/; check "curl reaches the open port without the shim" 0 $?
   inj "connect:addr=127.0.0.1/8,port=$port:do=refuse" curl -sS -o /dev/null http://127.0.0.1:$port/ 2>"$work/err"
@@ -186,6 +187,7 @@ EOF
   ;;
 
 node)
+  need node
   start_listener
   cat >"$work/n.js" <<'EOF'
 const net = require('net');
@@ -457,12 +459,12 @@ EOF
   }
   # Replace the file atomically (write + rename), as the README asks.
   printf 'connect:port=%s:do=errno(ENETUNREACH)' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  seen_is "ok ENETUNREACH" || fail "the outage spec was never applied"
+  seen_is "ok ENETUNREACH" || bad "the outage spec was never applied"
   printf 'connect:port=%s:do=bogus' $port >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  page_has "control_errors=1" || fail "the bad spec was never reported"
+  page_has "control_errors=1" || bad "the bad spec was never reported"
   "$INJ_BIN/inj_stats_dump" "$st" >"$work/st1"
   : >"$ctl.tmp"; mv "$ctl.tmp" "$ctl"
-  seen_is "ok ENETUNREACH ok" || fail "the empty spec was never applied"
+  seen_is "ok ENETUNREACH ok" || bad "the empty spec was never applied"
   touch "$work/stop"; wait $py
   check "outage applied and lifted at runtime; bad spec kept the old rules" "ok ENETUNREACH ok" "$(cat "$work/out")"
   contains "bad control spec reported, not fatal" "FDSOAK_INJECT_CONTROL $ctl: rule 1: unknown action" "$work/err"
@@ -546,8 +548,5 @@ nofd)
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "$scenario: $failures failure(s)"
-  exit 1
-fi
-echo "$scenario: all passed"
+echo "$scenario: $fails failure(s)"
+finish

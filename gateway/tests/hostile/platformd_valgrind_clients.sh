@@ -10,7 +10,7 @@ GW=$1 PD=$2
 . "$(dirname "$0")/../integration/common.inc"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 0; }
+need valgrind
 
 run_mode() { # NAME PLATFORMD-ARGS...
   name=$1; shift

@@ -4,7 +4,7 @@
 GW=$1 PD=$2
 . "$(dirname "$0")/common.inc"
 
-command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 0; }
+need valgrind
 start_peer peer --message-every-ms 200
 start_peer closer --mode close
 CLOSE_PORT=$PEER_PORT

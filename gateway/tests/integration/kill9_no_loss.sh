@@ -9,7 +9,7 @@ GW=$1 PD=$2
 . "$(dirname "$0")/common.inc"
 . "$(dirname "$0")/api.inc"
 HERE=$(cd "$(dirname "$0")" && pwd)
-command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 CLI"; exit 77; }
+need sqlite3
 
 # max_responses far above what the stream can write, so the LRU evicts
 # nothing and every acknowledged id must still be there.
