@@ -18,8 +18,9 @@
  *
  * LRU order.  accessed_at is REAL seconds, but two requests in the same
  * microsecond would tie and make eviction arbitrary; the store keeps the
- * stamps strictly increasing (seeded from the table at open), so "the N
- * most recently accessed" is always well defined.
+ * stamps strictly increasing (seeded from the table on first use, not at
+ * open: store_seed), so "the N most recently accessed" is always well
+ * defined.
  */
 #include "store.h"
 #include "wal.h"
