@@ -11,6 +11,7 @@
 #include "shim.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -64,6 +65,21 @@ void inj__say(const char *msg) {
     msg += w;
     n -= (size_t)w;
   }
+}
+
+int inj__strlcpy(char *dst, const char *src, size_t cap) {
+  size_t n = strlen(src);
+  int rc = 0;
+
+  if (cap == 0)
+    return -ENAMETOOLONG;
+  if (n >= cap) {
+    n = cap - 1;
+    rc = -ENAMETOOLONG;
+  }
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+  return rc;
 }
 
 /* Files the shim opens itself go around the hooks. */

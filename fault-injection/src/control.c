@@ -115,9 +115,8 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
   long v = interval_ms ? strtol(interval_ms, NULL, 10) : 100;
   char err[256];
 
-  if (strlen(path) >= sizeof g_ctl.path)
+  if (inj__strlcpy(g_ctl.path, path, sizeof g_ctl.path) < 0)
     ctl_die("path too long");
-  strcpy(g_ctl.path, path);
   g_ctl.interval_ns = (uint64_t)(v > 0 ? v : 100) * 1000000u;
   /* A control file already present at start (and not blank) wins over
      FDSOAK_INJECT, and must be valid like it: the harness may write it

@@ -27,7 +27,7 @@ void inj__publish(unsigned idx, uint64_t now, int reset) {
       __atomic_store_n(&pg->rules[i].observed, 0, __ATOMIC_RELAXED);
       memset(pg->rules[i].text, 0, sizeof pg->rules[i].text);
       if (i < s->nrules)
-        strncpy(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text - 1);
+        inj__strlcpy(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text);
     }
     __atomic_store_n(&pg->nrules, s->nrules, __ATOMIC_RELAXED);
     __atomic_store_n(&pg->applied_mono_ns, now, __ATOMIC_RELAXED);

@@ -18,11 +18,10 @@ static int g_log_enabled;
 static char g_log_path[PATH_MAX];
 
 void inj__log_init(const char *path) {
-  if (strlen(path) >= sizeof g_log_path) {
+  if (inj__strlcpy(g_log_path, path, sizeof g_log_path) < 0) {
     inj__say("fdsoak-inject: FDSOAK_INJECT_LOG path too long\n");
     _exit(2);
   }
-  strcpy(g_log_path, path);
   g_log_enabled = 1;
 }
 

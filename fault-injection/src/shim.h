@@ -56,6 +56,9 @@ static inline uint64_t inj__add64(uint64_t *p, uint64_t v) {
 uint64_t inj__mono_ns(int clk);
 void inj__say(const char *msg);
 int inj__raw_open(const char *path, int flags, unsigned mode);
+/* Copy src into dst[cap], always terminated; -ENAMETOOLONG when it had to
+   be cut (ci/checksrc bans strcpy and strncpy). */
+int inj__strlcpy(char *dst, const char *src, size_t cap);
 
 /* ---- decisions (decide.c) ------------------------------------------------ */
 

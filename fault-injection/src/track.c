@@ -29,8 +29,9 @@ static inj_lang_cb g_lang_cb;
 static int (*g_lang_finalizing)(void);
 
 void inj__lang_init(const char *path) {
-  if (path != NULL && strlen(path) < sizeof g_lang_path)
-    strcpy(g_lang_path, path);
+  /* A path too long is no path: never write to a truncated one. */
+  if (path != NULL && inj__strlcpy(g_lang_path, path, sizeof g_lang_path) < 0)
+    g_lang_path[0] = '\0';
 }
 
 EXPORT void inj_lang_register(inj_lang_cb cb, const char *lang) {

@@ -1,12 +1,42 @@
-/* util.c - gw__strlcpy and gw__process_guard (util.h): libc only, so a
- * daemon that is not the gateway core (fdsoak-platformd) can link them. */
+/* util.c - gw__strlcpy, gw__grow and gw__process_guard (util.h): libc
+ * only, so a daemon that is not the gateway core (fdsoak-platformd) can
+ * link them. */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+int gw__grow(void *arrp, size_t *cap, size_t need, size_t size, size_t first, size_t max) {
+  void *arr, *p;
+  size_t c;
+
+  if (need <= *cap)
+    return 0;
+  c = *cap != 0 ? *cap : (first != 0 ? first : 1);
+  while (c < need) {
+    if (c > SIZE_MAX / 2)
+      return -EOVERFLOW;
+    c *= 2;
+  }
+  if (max != 0 && c > max)
+    c = max;
+  if (c < need || (size != 0 && c > SIZE_MAX / size))
+    return -EOVERFLOW;
+  /* The array pointer is read and written as bytes: arrp is a T ** for
+   * any T, which a void ** may not alias. */
+  memcpy(&arr, arrp, sizeof(arr));
+  p = realloc(arr, c * size);
+  if (p == NULL)
+    return -ENOMEM;
+  memcpy(arrp, &p, sizeof(p));
+  *cap = c;
+  return 0;
+}
 
 void gw__strlcpy(char *dst, const char *src, size_t size) {
   size_t n;

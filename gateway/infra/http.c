@@ -15,6 +15,7 @@
  * what nginx calls lingering close.
  */
 #include "http.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -462,21 +463,8 @@ static int reject(gw__http_conn_t *c, int status, const char *code, const char *
  */
 static int buf_append(char **buf, size_t *len, size_t *cap, size_t first, size_t cap_max,
                       const char *at, size_t n) {
-  size_t want = *len + n + 1, c;
-  char *p;
-
-  if (want > *cap) {
-    c = *cap != 0 ? *cap : first;
-    while (c < want)
-      c *= 2;
-    if (c > cap_max)
-      c = cap_max;
-    p = realloc(*buf, c);
-    if (p == NULL)
-      return UV_ENOMEM;
-    *buf = p;
-    *cap = c;
-  }
+  if (gw__grow(buf, cap, *len + n + 1, 1, first, cap_max) != 0)
+    return UV_ENOMEM;
   memcpy(*buf + *len, at, n);
   *len += n;
   return 0;

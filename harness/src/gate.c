@@ -129,8 +129,8 @@ static int read_series(const char *dir, const char *path, const char *adapter, f
     if (ncols < 4 || strcmp(cols[1], path) != 0 || strcmp(cols[2], adapter) != 0)
       continue;
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
-      counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? atoi(cols[col_of[k]]) : 0;
-    rc = fsk_scenario_push(sc, atoi(cols[3]), counts);
+      counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? (int)strtol(cols[col_of[k]], NULL, 10) : 0;
+    rc = fsk_scenario_push(sc, (int)strtol(cols[3], NULL, 10), counts);
   }
   fclose(f);
   return rc;

@@ -352,7 +352,7 @@ int fsk__proc_nofile(pid_t pid) {
     if (strncmp(line, "Max open files", 14) != 0)
       continue;
     if (sscanf(line + 14, " %31s", soft) == 1)
-      rc = strcmp(soft, "unlimited") == 0 ? 0 : atoi(soft);
+      rc = strcmp(soft, "unlimited") == 0 ? 0 : (int)strtol(soft, NULL, 10);
     break;
   }
   fclose(f);

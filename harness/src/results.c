@@ -210,9 +210,9 @@ int fsk__atomic_open(const char *file, fsk__atomic_t *a) {
   n = snprintf(a->tmp, sizeof a->tmp, "%.*s.%s.tmp", (int)(base - file), file, base);
   if (n < 0 || (size_t)n >= sizeof a->tmp)
     return -ENAMETOOLONG;
-  if (strlen(file) >= sizeof a->dst)
+  n = snprintf(a->dst, sizeof a->dst, "%s", file);
+  if (n < 0 || (size_t)n >= sizeof a->dst)
     return -ENAMETOOLONG;
-  strcpy(a->dst, file);
   a->f = fopen(a->tmp, "w");
   if (a->f == NULL)
     return -errno;

@@ -268,7 +268,7 @@ static int check_valgrind_log(const char *log) {
     char *es = strstr(line, "ERROR SUMMARY: ");
     char *dl = strstr(line, "definitely lost: ");
     if (es != NULL)
-      errors = atol(es + 15);
+      errors = strtol(es + 15, NULL, 10);
     if (dl != NULL) {
       /* "definitely lost: 1,234 bytes in 5 blocks" */
       long b = 0;
@@ -280,14 +280,14 @@ static int check_valgrind_log(const char *log) {
     char *body = strstr(line, "== ");
     body = body != NULL ? body + 3 : line;
     if (p != NULL) {
-      open_fds = atoi(p + 18);
+      open_fds = (int)strtol(p + 18, NULL, 10);
       continue;
     }
     if (strstr(line, "Open file descriptor ") != NULL || strstr(line, "Open AF_") != NULL) {
       int fd = -1;
       char *q = strstr(line, "descriptor ");
       if (q != NULL)
-        fd = atoi(q + 11);
+        fd = (int)strtol(q + 11, NULL, 10);
       in_fd = fd > 2 || q == NULL;
       if (in_fd) {
         /* The first few with their stacks; the log has them all. */

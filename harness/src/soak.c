@@ -232,7 +232,7 @@ int fsk__peer_start(const char *platformd, const char *mode, const char *portfil
     if (f != NULL) {
       int ok = fgets(buf, sizeof(buf), f) != NULL;
       fclose(f);
-      if (ok && (peer->port = atoi(buf)) > 0)
+      if (ok && (peer->port = (int)strtol(buf, NULL, 10)) > 0)
         return 0;
     }
     if (waitpid(peer->pid, NULL, WNOHANG) == peer->pid) {

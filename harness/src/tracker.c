@@ -5,6 +5,7 @@
  * is still there at later cycle boundaries is a leak whatever the count does.
  */
 #include "fsk.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,14 +55,10 @@ static entry_t *find(fsk_tracker_t *t, const fsk_fd_t *f) {
 }
 
 static int add(fsk_tracker_t *t, const fsk_fd_t *f, long cycle, int baseline) {
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    entry_t *e = realloc(t->e, cap * sizeof(*e));
-    if (e == NULL)
-      return -ENOMEM;
-    t->e = e;
-    t->cap = cap;
-  }
+  int rc = fsk__grow(&t->e, &t->cap, t->n + 1, sizeof(*t->e), 64);
+
+  if (rc != 0)
+    return rc;
   t->e[t->n].fd = *f;
   t->e[t->n].first_cycle = cycle;
   t->e[t->n].last_cycle = cycle;
