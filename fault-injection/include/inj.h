@@ -178,7 +178,10 @@ typedef struct inj_fd_record {
   int32_t pid; /* process that created it: a tree shares the page */
   uint16_t op; /* inj_op_t that created it */
   uint16_t nframes;
-  uint32_t reserved;
+  uint32_t attempt;               /* the attempt in progress when it was
+                                     created: 1 + the attempts counted before
+                                     (injected_total + observed_total),
+                                     saturating; 0: not recorded */
   uint64_t mono_ns;               /* CLOCK_MONOTONIC at creation */
   uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
 } inj_fd_record_t;                /* 96 bytes */

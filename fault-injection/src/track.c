@@ -96,6 +96,14 @@ void inj__track_fd(int fd, int op) {
   rec->op = (uint16_t)op;
   rec->nframes = (uint16_t)n;
   rec->mono_ns = inj__mono_ns(CLOCK_MONOTONIC);
+  /* The attempt it was born in, exactly: a sample comes several attempts
+   * later on a fast program, and all its fds would share that one. */
+  {
+    uint64_t a = __atomic_load_n(&inj__page->injected_total, __ATOMIC_RELAXED) +
+                 __atomic_load_n(&inj__page->observed_total, __ATOMIC_RELAXED);
+
+    rec->attempt = a < UINT32_MAX - 1 ? (uint32_t)a + 1 : UINT32_MAX;
+  }
   for (int i = 0; i < INJ_BT_FRAMES; i++)
     rec->frames[i] = i < n ? (uint64_t)(uintptr_t)frames[i + 3] : 0;
   __atomic_store_n(&rec->seq, (s | 1) + 1, __ATOMIC_RELEASE);

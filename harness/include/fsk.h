@@ -157,8 +157,11 @@ typedef struct {
   fsk_fdclass_t cls;
   uint64_t ino;
   char target[FSK_TARGET_MAX];
-  long opened_cycle;           /* first cycle it was seen in (watch: attempt,
+  long opened_cycle;           /* the cycle it was opened in (watch: attempt,
                                   or second in interval mode) */
+  int opened_exact;            /* 1: opened_cycle is the attempt (second) the
+                                  shim saw it created in; 0: the sample it was
+                                  first seen in (a fallback, later than the truth) */
   char origin[FSK_ORIGIN_MAX]; /* scenario / adapter step / stack */
 } fsk_leak_t;
 
@@ -292,6 +295,63 @@ int fsk_results_link_latest(const char *root, const char *dir);
 /* The table of `fdsoak run` on stdout: path, adapter, cycles, fd first/last,
  * slope, verdict. */
 void fsk_print_table(FILE *out, const fsk_run_t *run);
+
+/* ------------------------------------------------------------------ */
+/* Findings: leaked fds grouped by the place that opened them          */
+/* ------------------------------------------------------------------ */
+
+#define FSK_FRAME_FN_MAX 160
+#define FSK_FRAME_FILE_MAX 512
+
+/* One frame of a leaked fd's stack, parsed from its origin. */
+typedef struct {
+  char fn[FSK_FRAME_FN_MAX];     /* function, or "object+0xoffset" */
+  char file[FSK_FRAME_FILE_MAX]; /* source file as recorded, "" if none */
+  int line;                      /* 0: none */
+  int lang;                      /* 1: a Python/JavaScript frame, 0: native */
+  int user;                      /* 1: the program's own code (not the runtime,
+                                    libc, the interpreter or a library) */
+} fsk_frame_t;
+
+/* Every frame of an origin ("...; by F <- F; opened by OP() at F <- F"),
+ * language frames first, innermost first.  *n gets the count (at most max). */
+void fsk_origin_frames(const char *origin, fsk_frame_t *out, size_t max, size_t *n);
+
+/* One finding: the leaked fds opened at one place of the program's own
+ * code, of one class and target (the way LeakSanitizer groups leaks). */
+typedef struct {
+  fsk_fdclass_t cls;
+  char target[FSK_TARGET_MAX]; /* sockets and pipes without their inode; when
+                                  the fds' names differ by numbers only
+                                  (store-3.db, store-6.db), each run of digits
+                                  is a '*' (store-*.db) */
+  char key[FSK_TARGET_MAX];    /* the target with each digit run as '*' */
+  fsk_frame_t where;           /* the first frame in the program's code;
+                                  fn "" when no frame is known */
+  size_t count;
+  long first, last; /* attempts (cycles, seconds) the first and last were opened in */
+  int exact;        /* 1: every fd's attempt is exact (see fsk_leak_t) */
+  pid_t pid;        /* a process it leaked in; */
+  int pids;         /* how many processes (1, or 2 for "several") */
+  size_t sample;    /* index in the scenario's leaked[] of one of them: its
+                       origin is the group's full stack */
+} fsk_group_t;
+
+/* The groups of s->leaked, largest first (ties: the earliest first), as a
+ * malloc'd array in *out (NULL when none).  0 or -ENOMEM. */
+int fsk_group_leaks(const fsk_scenario_t *s, fsk_group_t **out, size_t *n);
+/* The findings of a leaking scenario for a terminal: a line per group
+ * (count, class, target, place, attempts) and its trimmed stack, at most
+ * max_groups of them.  Control characters and bytes that are not UTF-8
+ * are shown escaped (\x1b), never sent to the terminal. */
+void fsk_findings_print(FILE *out, const fsk_scenario_t *s, size_t max_groups);
+/* The same as GitHub-flavoured markdown, every name escaped so nothing in
+ * a file name or a stack can become markup, a link, HTML or a mention. */
+void fsk_findings_markdown(FILE *out, const fsk_scenario_t *s, size_t max_groups);
+/* SARIF 2.1.0: one result per group of every leaking scenario; its location
+ * is the group's frame, relative to root when under it (root: the checkout,
+ * NULL or "" for none); codeFlows hold the full stack. */
+int fsk_write_sarif(const char *file, const fsk_run_t *run, const char *root);
 
 #ifdef __cplusplus
 }

@@ -23,9 +23,11 @@
  * skipped commits left, or interrupted).
  */
 #include "driver.h"
+#include "results_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,134 +247,39 @@ static int step(bisect_t *b, const char *sha, const char *role) {
 }
 
 /* The leak table of the commit whose results are in dir: every scenario
- * that leaked, with its rate and why, and its fds (target, process,
- * origin); then the projection.  From summary.json, so the same facts as
- * the soak's own table, without its terminal layout. */
+ * that leaked, with its rate and why, and its fds grouped by the place
+ * that opened them (finding.c, as after a soak); then the projection. */
 static void print_leaks(const char *dir) {
-  char file[PATH_MAX + 64], *text = NULL;
-  cJSON *d = NULL, *s, *l, *proj;
-  FILE *f;
-  long len;
+  fsk_run_t run;
+  size_t i;
+  int rc;
 
-  snprintf(file, sizeof file, "%s/summary.json", dir);
-  if ((f = fopen(file, "r")) == NULL) {
-    printf("  (no summary at %s)\n", file);
+  if ((rc = fsk__results_load(dir, &run)) != 0) {
+    printf("  (no readable summary in %s: %s)\n", dir,
+           rc == -EBADMSG ? "not a summary fdsoak wrote" : strerror(-rc));
     return;
   }
-  if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && len < (64L << 20) &&
-      (text = malloc((size_t)len + 1)) != NULL) {
-    rewind(f);
-    text[fread(text, 1, (size_t)len, f)] = '\0';
-    d = cJSON_Parse(text);
-  }
-  fclose(f);
-  free(text);
-  if (d == NULL) {
-    printf("  (%s is not readable JSON)\n", file);
-    return;
-  }
-  cJSON_ArrayForEach(s, cJSON_GetObjectItem(d, "scenarios")) {
-    cJSON *v = cJSON_GetObjectItem(s, "verdict"), *leaked = cJSON_GetObjectItem(s, "leaked");
-    cJSON *rate = cJSON_GetObjectItem(s, "rate"), *why = cJSON_GetObjectItem(s, "why");
-    cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
-    cJSON *first = cJSON_GetObjectItem(s, "fd_first"), *last = cJSON_GetObjectItem(s, "fd_last");
-    int n = cJSON_GetArraySize(leaked);
-    /* watch counts attempts (or seconds, per hour rates); run cycles. */
-    const char *per = cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
-                        ? cJSON_GetObjectItem(rate, "per")->valuestring
-                        : "cycle";
-    const char *unit = strcmp(per, "hour") == 0 ? "second" : per;
+  for (i = 0; i < run.nscen; i++) {
+    const fsk_scenario_t *s = &run.scen[i];
+    int first = -1, last = -1;
 
-    if (!cJSON_IsString(v) || strcmp(v->valuestring, "leak") != 0)
+    if (s->verdict != FSK_VERDICT_LEAK)
       continue;
-    printf("  %s/%s: leak, fds %d -> %d", cJSON_IsString(p) ? p->valuestring : "?",
-           cJSON_IsString(a) ? a->valuestring : "?", cJSON_IsNumber(first) ? first->valueint : -1,
-           cJSON_IsNumber(last) ? last->valueint : -1);
-    if (cJSON_IsObject(rate) && cJSON_IsNumber(cJSON_GetObjectItem(rate, "fds")))
-      printf(", %+.4f fd per %s", cJSON_GetObjectItem(rate, "fds")->valuedouble,
-             cJSON_IsString(cJSON_GetObjectItem(rate, "per"))
-               ? cJSON_GetObjectItem(rate, "per")->valuestring
-               : "cycle");
-    else if (cJSON_IsNumber(cJSON_GetObjectItem(s, "slope_fds_per_cycle")))
-      printf(", %+.4f fd per cycle", cJSON_GetObjectItem(s, "slope_fds_per_cycle")->valuedouble);
+    (void)fsk__scenario_ends(s, &first, &last);
+    printf("  %s/%s: leak, fds %d -> %d", s->path, s->adapter, first, last);
+    if (isfinite(s->rate))
+      printf(", %+.4f fd per %s", s->rate, s->unit != NULL ? s->unit : "cycle");
     printf("\n");
-    if (cJSON_IsString(why) && why->valuestring[0])
-      printf("    %s\n", why->valuestring);
-    /* Hundreds of fds leak from a handful of places: one line per
-     * (target, class, stack), with its fds, processes and attempts. */
-    {
-      struct grp {
-        const char *target, *cls, *stack;
-        int count, fds[6], nfds;
-        long oc_lo, oc_hi;
-        int pid;
-        int pids;
-      } g[SHOW_LEAKS];
-      int ng = 0, other = 0, j, m;
-
-      cJSON_ArrayForEach(l, leaked) {
-        cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
-        cJSON *c = cJSON_GetObjectItem(l, "class"), *o = cJSON_GetObjectItem(l, "origin");
-        cJSON *pid = cJSON_GetObjectItem(l, "pid"), *oc = cJSON_GetObjectItem(l, "opened_cycle");
-        const char *tt = cJSON_IsString(t) ? t->valuestring : "?";
-        const char *cc = cJSON_IsString(c) ? c->valuestring : "?";
-        const char *st = cJSON_IsString(o) && o->valuestring[0] ? o->valuestring : "unknown";
-        const char *semi = strstr(st, "; ");
-        long ocv = cJSON_IsNumber(oc) ? (long)oc->valuedouble : -1;
-        int pv = cJSON_IsNumber(pid) ? pid->valueint : 0;
-
-        /* The origin is "process P (comm), attempt N; opened by OP() at
-         * FRAMES": the part after "; " is the same for every fd of a
-         * place, the part before is in the other columns. */
-        if (semi != NULL)
-          st = semi + 2;
-        for (j = 0; j < ng; j++)
-          if (strcmp(g[j].target, tt) == 0 && strcmp(g[j].cls, cc) == 0 &&
-              strcmp(g[j].stack, st) == 0)
-            break;
-        if (j == ng) {
-          if (ng == SHOW_LEAKS) {
-            other++;
-            continue;
-          }
-          g[ng++] = (struct grp){tt, cc, st, 0, {0}, 0, ocv, ocv, pv, 1};
-        }
-        g[j].count++;
-        if (g[j].nfds < 6 && cJSON_IsNumber(fd))
-          g[j].fds[g[j].nfds++] = fd->valueint;
-        if (ocv >= 0 && (g[j].oc_lo < 0 || ocv < g[j].oc_lo))
-          g[j].oc_lo = ocv;
-        if (ocv > g[j].oc_hi)
-          g[j].oc_hi = ocv;
-        if (pv != g[j].pid)
-          g[j].pids = 2;
-      }
-      printf("    %d fd%s outlived %s cycle:\n", n, n == 1 ? "" : "s", n == 1 ? "its" : "their");
-      for (j = 0; j < ng; j++) {
-        printf("    %4d x %-6s %s\n", g[j].count, g[j].cls, g[j].target);
-        printf("           fds");
-        for (m = 0; m < g[j].nfds; m++)
-          printf("%s%d", m ? ", " : " ", g[j].fds[m]);
-        if (g[j].count > g[j].nfds)
-          printf(", ...");
-        if (g[j].pid > 0)
-          printf("; %s %d", g[j].pids > 1 ? "pids incl." : "pid", g[j].pid);
-        if (g[j].oc_lo >= 0)
-          printf(g[j].oc_lo == g[j].oc_hi ? "; opened in %s %ld" : "; opened in %ss %ld to %ld",
-                 unit, g[j].oc_lo, g[j].oc_hi);
-        printf("\n           origin: %s\n", g[j].stack);
-      }
-      if (other > 0)
-        printf("    ... and %d more from other places (all of them in %s)\n", other, file);
-    }
-    if (n == 0)
+    if (s->stats.why[0])
+      printf("    %s\n", s->stats.why);
+    if (s->nleaked == 0)
       printf("    (no fd outlived its cycle by identity; the count grew)\n");
+    fsk_findings_print(stdout, s, SHOW_LEAKS);
   }
-  proj = cJSON_GetObjectItem(d, "projection");
-  if (cJSON_IsObject(proj) && cJSON_IsString(cJSON_GetObjectItem(proj, "text")))
-    printf("  projection: %s\n", cJSON_GetObjectItem(proj, "text")->valuestring);
+  if (run.has_projection && run.projection_text[0])
+    printf("  projection: %s\n", run.projection_text);
   printf("  results: %s\n", dir);
-  cJSON_Delete(d);
+  fsk__results_release(&run);
 }
 
 static void bisect_usage(FILE *f) {

@@ -22,6 +22,7 @@ typedef struct {
   int out_given;
   int json;
   int quiet;
+  const char *sarif;      /* --sarif FILE, or NULL */
   int progress;           /* a bar on stderr (a terminal, not -q) */
   int color;              /* NO_COLOR unset and a terminal */
   unsigned path_mask;     /* bit i: fsk__path_names[i] */
@@ -68,9 +69,10 @@ void fsk__peer_stop(fsk_peer_t *peer);
  * tracked, or overwritten in its ring). */
 int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
                           size_t len);
-/* When the shim saw fd of pid created (CLOCK_MONOTONIC ns), 0 if it holds
- * no record of it. */
-uint64_t fsk__origin_born(const char *stats_path, pid_t pid, int fd);
+/* The shim's record of fd of pid: when it was created (CLOCK_MONOTONIC ns)
+ * and the attempt in progress then (1-based; 0 when not recorded).  1 when
+ * there is a record. */
+int fsk__origin_when(const char *stats_path, pid_t pid, int fd, uint64_t *born_ns, long *attempt);
 /* Release what symbolizing keeps open (ELF files of the last process). */
 void fsk__origin_release(void);
 
@@ -90,6 +92,19 @@ int fsk__bench_main(int argc, char **argv);
 int fsk__gate_main(int argc, char **argv);
 /* `fdsoak bisect`. */
 int fsk__bisect_main(int argc, char **argv);
+
+/* `fdsoak report`: the report again from results directories. */
+int fsk__report_main(int argc, char **argv);
+/* Read DIR/summary.json and DIR/series.csv back into run (released with
+ * fsk__results_release): 0, -EBADMSG when it is not a summary, or a
+ * negative errno. */
+int fsk__results_load(const char *dir, fsk_run_t *run);
+void fsk__results_release(fsk_run_t *run);
+/* The checkout results are reported against: GITHUB_WORKSPACE, else the
+ * git work tree around the working directory; -ENOENT when none. */
+int fsk__checkout_root(char *buf, size_t len);
+/* SARIF of run, relative to the checkout (fsk__checkout_root). */
+int fsk__write_sarif_here(const char *file, const fsk_run_t *run);
 
 /* The directory of this executable (for the shim and sibling binaries). */
 int fsk__exe_dir(char *buf, size_t len);

@@ -103,6 +103,7 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
 static int read_series(const char *dir, const char *path, const char *adapter, fsk_scenario_t *sc) {
   char file[PATH_MAX + 16], line[4096], *cols[64];
   int col_of[FSK_FD_CLASS_COUNT], counts[FSK_FD_CLASS_COUNT], ncols, i, k, header = 1, rc = 0;
+  int col_count = 3;
   FILE *f;
 
   snprintf(file, sizeof(file), "%s/series.csv", dir);
@@ -123,6 +124,11 @@ static int read_series(const char *dir, const char *path, const char *adapter, f
         for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
           if (strcmp(cols[i], fsk_fdclass_name((fsk_fdclass_t)k)) == 0)
             col_of[k] = i;
+      /* The judged count: fd_floor where the file has it (fd_count is
+       * then the classified table's). */
+      for (i = 0; i < ncols; i++)
+        if (strcmp(cols[i], "fd_floor") == 0)
+          col_count = i;
       header = 0;
       continue;
     }
@@ -130,7 +136,8 @@ static int read_series(const char *dir, const char *path, const char *adapter, f
       continue;
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
       counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? (int)strtol(cols[col_of[k]], NULL, 10) : 0;
-    rc = fsk_scenario_push(sc, (int)strtol(cols[3], NULL, 10), counts);
+    rc = fsk_scenario_push(sc, (int)strtol(cols[col_count < ncols ? col_count : 3], NULL, 10),
+                           counts);
   }
   fclose(f);
   return rc;
@@ -432,16 +439,56 @@ static int write_merged_svg(const char *file, row_t *rows, size_t nrows, entry_t
   return rc;
 }
 
-/* A markdown cell: no newline or pipe may break the table. */
-static void md_cell(FILE *f, const char *s) {
-  for (; s != NULL && *s; s++)
-    fputs(*s == '|' ? "\\|" : *s == '\n' ? " " : (char[2]){*s, 0}, f);
+/* A markdown cell: nothing in it (a directory's name, a target) may break
+ * the table or become markup (finding.c). */
+static void md_cell(FILE *f, const char *s) { fsk__md_put(f, s); }
+
+/* A name as code: <code> with its text escaped, since a backtick span
+ * would let a backtick in the name end it. */
+static void md_code(FILE *f, const char *s) {
+  fputs("<code>", f);
+  fsk__md_put(f, s);
+  fputs("</code>", f);
+}
+
+/* A link's destination: percent-encoded, so no character of the file's
+ * name can end the link. */
+static void md_url(FILE *f, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        strchr("-._~/", c) != NULL)
+      fputc(c, f);
+    else
+      fprintf(f, "%%%02X", c);
+  }
+}
+
+/* The scenario path/adapter of a results directory, as loaded for the
+ * findings (NULL when not loaded). */
+static const fsk_scenario_t *loaded_scenario(const fsk_run_t *loaded, char **dirs, int ndirs,
+                                             const char *dir, const char *path,
+                                             const char *adapter) {
+  int i;
+  size_t k;
+
+  for (i = 0; loaded != NULL && i < ndirs; i++) {
+    if (dirs[i] != dir)
+      continue;
+    for (k = 0; k < loaded[i].nscen; k++)
+      if (strcmp(loaded[i].scen[k].path, path) == 0 &&
+          strcmp(loaded[i].scen[k].adapter, adapter) == 0)
+        return &loaded[i].scen[k];
+  }
+  return NULL;
 }
 
 /* report.md: the verdict, a row per baseline scenario, and whatever else
  * failed; the SVG beside it. */
 static int write_report(const char *file, const char *baseline, char **dirs, int ndirs, row_t *rows,
-                        size_t nrows, entry_t *ent, size_t nent, const char *verdict) {
+                        size_t nrows, entry_t *ent, size_t nent, const char *verdict,
+                        const fsk_run_t *loaded) {
   char svg[PATH_MAX + 8], tmp[PATH_MAX + 16];
   const char *svg_base;
   size_t r, x;
@@ -462,9 +509,13 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
   if ((f = fopen(tmp, "w")) == NULL)
     return -errno;
   fprintf(f, "# fdsoak gate: %s\n\n", verdict);
-  fprintf(f, "Baseline `%s`; %d run director%s:", baseline, ndirs, ndirs == 1 ? "y" : "ies");
-  for (i = 0; i < ndirs; i++)
-    fprintf(f, " `%s`", dirs[i]);
+  fputs("Baseline ", f);
+  md_code(f, baseline);
+  fprintf(f, "; %d run director%s:", ndirs, ndirs == 1 ? "y" : "ies");
+  for (i = 0; i < ndirs; i++) {
+    fputc(' ', f);
+    md_code(f, dirs[i]);
+  }
   fprintf(f, ".\n\n");
   fprintf(f,
           "| scenario | run directory | verdict | steady fds (baseline) | leaked fds | result |\n");
@@ -472,15 +523,19 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
   for (r = 0; r < nrows; r++) {
     row_t *w = &rows[r];
 
-    fprintf(f, "| %s/%s | ", w->path, w->adapter);
+    fputs("| ", f);
+    md_cell(f, w->path);
+    fputc('/', f);
+    md_cell(f, w->adapter);
+    fputs(" | ", f);
     if (w->dir != NULL) {
-      fputc('`', f);
-      md_cell(f, w->dir);
-      fputc('`', f);
+      md_code(f, w->dir);
     } else {
       fputs("missing", f);
     }
-    fprintf(f, " | %s | ", w->verdict != NULL ? w->verdict : "-");
+    fputs(" | ", f);
+    md_cell(f, w->verdict != NULL ? w->verdict : "-");
+    fputs(" | ", f);
     if (w->steady >= 0)
       fprintf(f, "%d (%d)%s", w->steady, w->base_steady,
               w->steady != w->base_steady ? " **differs**" : "");
@@ -488,9 +543,8 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
       fprintf(f, "- (%d)", w->base_steady);
     fputs(" | ", f);
     if (w->nleaked > 0) {
-      fprintf(f, "%d, e.g. `", w->nleaked);
-      md_cell(f, w->leak_target != NULL ? w->leak_target : "?");
-      fputc('`', f);
+      fprintf(f, "%d, e.g. ", w->nleaked);
+      md_code(f, w->leak_target != NULL ? w->leak_target : "?");
     } else {
       fputs(w->dir != NULL ? "0" : "-", f);
     }
@@ -504,11 +558,35 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
       continue;
     if (i++ == 0)
       fprintf(f, "\nResults the baseline does not list (never judged against it: a failure):\n\n");
-    fprintf(f, "- %s/%s in `", ent[x].path, ent[x].adapter);
-    md_cell(f, ent[x].dir);
-    fprintf(f, "`\n");
+    fputs("- ", f);
+    md_cell(f, ent[x].path);
+    fputc('/', f);
+    md_cell(f, ent[x].adapter);
+    fputs(" in ", f);
+    md_code(f, ent[x].dir);
+    fputc('\n', f);
   }
-  fprintf(f, "\n![open fds per cycle, every scenario](%s)\n", svg_base);
+  /* The leaks, grouped by the place that opened them (finding.c). */
+  for (r = 0; r < nrows; r++) {
+    const fsk_scenario_t *sc =
+      rows[r].dir != NULL && rows[r].nleaked > 0
+        ? loaded_scenario(loaded, dirs, ndirs, rows[r].dir, rows[r].path, rows[r].adapter)
+        : NULL;
+
+    if (sc == NULL || sc->nleaked == 0)
+      continue;
+    fputs("\n### Leaked fds of ", f);
+    md_cell(f, sc->path);
+    fputc('/', f);
+    md_cell(f, sc->adapter);
+    fputs("\n\n", f);
+    fsk_findings_markdown(f, sc, 8);
+  }
+  /* A blank line after the image: text appended to this file (a job
+   * summary) would otherwise run into it. */
+  fputs("\n![open fds, every scenario](", f);
+  md_url(f, svg_base);
+  fputs(")\n\n", f);
   if (fflush(f) != 0 || ferror(f)) {
     rc = -errno;
     fclose(f);
@@ -525,6 +603,26 @@ static int write_report(const char *file, const char *baseline, char **dirs, int
   return 0;
 }
 
+/* SARIF of every directory's leaks: one run of all their scenarios. */
+static int write_sarif(const char *file, const fsk_run_t *loaded, int ndirs) {
+  fsk_run_t all;
+  size_t n = 0, k;
+  int i, rc;
+
+  memset(&all, 0, sizeof all);
+  for (i = 0; i < ndirs; i++)
+    n += loaded[i].nscen;
+  if ((all.scen = calloc(n + 1, sizeof *all.scen)) == NULL)
+    return -ENOMEM;
+  for (i = 0; i < ndirs; i++)
+    for (k = 0; k < loaded[i].nscen; k++)
+      all.scen[all.nscen++] = loaded[i].scen[k]; /* a view: loaded owns them */
+  all.mode = "gate";
+  rc = fsk__write_sarif_here(file, &all);
+  free(all.scen);
+  return rc;
+}
+
 int fsk__gate_main(int argc, char **argv) {
   const char *baseline = "results/baseline.json";
   char file[PATH_MAX + 16];
@@ -532,7 +630,8 @@ int fsk__gate_main(int argc, char **argv) {
   cJSON **summaries = NULL, *base = NULL, *b, *v, *s;
   entry_t *ent = NULL;
   size_t nent = 0, cap = 0, x;
-  const char *report = NULL;
+  const char *report = NULL, *sarif = NULL;
+  fsk_run_t *loaded = NULL;
   row_t *rows = NULL;
   size_t nrows = 0;
   int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0, checked = 0,
@@ -560,13 +659,20 @@ int fsk__gate_main(int argc, char **argv) {
         goto out;
       }
       report = argv[++i];
+    } else if (strcmp(argv[i], "--sarif") == 0) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+        code = gerr("--sarif needs a file");
+        goto out;
+      }
+      sarif = argv[++i];
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       printf("usage: fdsoak gate [--baseline FILE] [--update-baseline] [--report FILE.md]\n"
-             "                   RESULT_DIR [RESULT_DIR...]\n"
+             "                   [--sarif FILE] RESULT_DIR [RESULT_DIR...]\n"
              "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
              "  outliving its cycle, at the baseline's steady-state count in total and per class\n"
              "  --report FILE.md  one markdown report over every RESULT_DIR, and FILE.svg beside\n"
-             "                    it with every scenario's fd count per cycle\n");
+             "                    it with every scenario's fd count per cycle\n"
+             "  --sarif FILE      the leaks of every RESULT_DIR as SARIF 2.1.0 (code scanning)\n");
       code = 0;
       goto out;
     } else if (argv[i][0] == '-') {
@@ -597,6 +703,19 @@ int fsk__gate_main(int argc, char **argv) {
   }
   if (update) {
     code = update_baseline(baseline, dirs, summaries, ndirs);
+    goto out;
+  }
+  /* The scenarios as the renderer takes them, for the leaks' groups; a
+   * directory that cannot be read so is judged from its summary alone. */
+  if ((loaded = calloc((size_t)ndirs + 1, sizeof *loaded)) == NULL) {
+    code = gerr("out of memory");
+    goto out;
+  }
+  for (i = 0; i < ndirs; i++)
+    if (fsk__results_load(dirs[i], &loaded[i]) != 0)
+      memset(&loaded[i], 0, sizeof loaded[i]);
+  if (sarif != NULL && (rc = write_sarif(sarif, loaded, ndirs)) != 0) {
+    code = gerr("cannot write %s: %s", sarif, strerror(-rc));
     goto out;
   }
   if ((base = load_json(baseline, "baseline", &code)) == NULL)
@@ -643,7 +762,7 @@ int fsk__gate_main(int argc, char **argv) {
   cJSON_ArrayForEach(b, cJSON_GetObjectItem(base, "scenarios")) {
     cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
     cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
-    cJSON *last, *leaked, *l;
+    cJSON *last, *leaked;
     entry_t *e;
     row_t *r = &rows[nrows++];
     int counts[FSK_FD_CLASS_COUNT], found = 0, k;
@@ -685,21 +804,19 @@ int fsk__gate_main(int argc, char **argv) {
     leaked = cJSON_GetObjectItem(s, "leaked");
     r->nleaked = cJSON_GetArraySize(leaked);
     if (cJSON_GetArraySize(leaked) > 0) {
-      int shown = 0, nleak = cJSON_GetArraySize(leaked);
+      int nleak = cJSON_GetArraySize(leaked);
       cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(leaked, 0), "target");
 
       r->leak_target = cJSON_IsString(t0) ? t0->valuestring : NULL;
       failures++;
       rnote(r, "FAIL", name, "%d fd(s) outlived their cycle", nleak);
-      cJSON_ArrayForEach(l, leaked) {
-        cJSON *fd = cJSON_GetObjectItem(l, "fd"), *t = cJSON_GetObjectItem(l, "target");
-        cJSON *o = cJSON_GetObjectItem(l, "origin");
-        if (shown++ == 3) {
-          fprintf(stderr, "  ... and %d more (summary.json lists them all)\n", nleak - 3);
-          break;
-        }
-        fprintf(stderr, "  fd %d (%s); %s\n", cJSON_IsNumber(fd) ? fd->valueint : -1,
-                cJSON_IsString(t) ? t->valuestring : "?", cJSON_IsString(o) ? o->valuestring : "");
+      /* The same groups as everywhere else (finding.c). */
+      {
+        const fsk_scenario_t *sc =
+          loaded_scenario(loaded, dirs, ndirs, e->dir, p->valuestring, a->valuestring);
+
+        if (sc != NULL)
+          fsk_findings_print(stderr, sc, 3);
       }
     }
     last = cJSON_GetObjectItem(s, "fd_last");
@@ -738,7 +855,8 @@ int fsk__gate_main(int argc, char **argv) {
   if (report != NULL && (rc = write_report(report, baseline, dirs, ndirs, rows, nrows, ent, nent,
                                            failures > 0       ? "FAIL"
                                            : inconclusive > 0 ? "INCONCLUSIVE"
-                                                              : "PASS")) != 0) {
+                                                              : "PASS",
+                                           loaded)) != 0) {
     code = gerr("cannot write the report %s: %s", report, strerror(-rc));
     goto out;
   }
@@ -754,6 +872,9 @@ int fsk__gate_main(int argc, char **argv) {
     code = 0;
   }
 out:
+  for (i = 0; loaded != NULL && i < ndirs; i++)
+    fsk__results_release(&loaded[i]);
+  free(loaded);
   for (i = 0; summaries != NULL && i < ndirs; i++)
     cJSON_Delete(summaries[i]);
   free(summaries);

@@ -191,26 +191,14 @@ void fsk__lang_free(fsk_lang_log_t *l) {
   free(l);
 }
 
-/* A file as a person reads it: relative to where fdsoak runs, if inside. */
-static const char *short_path(const char *file, const char *cwd) {
-  size_t n = strlen(cwd);
-
-  if (n > 1 && strncmp(file, cwd, n) == 0 && file[n] == '/')
-    return file + n + 1;
-  return file;
-}
-
 int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
                     size_t len) {
-  char cwd[PATH_MAX];
   size_t i, used = 0;
   cJSON *fr;
   int k = 0;
 
   if (l == NULL || len == 0)
     return 0;
-  if (getcwd(cwd, sizeof cwd) == NULL)
-    cwd[0] = '\0';
   for (i = l->n; i-- > 0;) {
     if (l->r[i].pid != pid || l->r[i].fd != fd)
       continue;
@@ -228,7 +216,9 @@ int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns
         break;
       used += (size_t)snprintf(out + used, len - used, "%s%s (%s:%d)", k++ ? " <- " : "",
                                cJSON_IsString(fn) ? fn->valuestring : "?",
-                               cJSON_IsString(file) ? short_path(file->valuestring, cwd) : "?",
+                               /* The whole path: the report shortens it for reading, and
+                                * SARIF needs it to find the file. */
+                               cJSON_IsString(file) ? file->valuestring : "?",
                                cJSON_IsNumber(line) ? line->valueint : 0);
     }
     return k > 0;

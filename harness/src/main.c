@@ -5,6 +5,7 @@
  *   fdsoak bench  ...   (bench.c)
  *   fdsoak gate   ...   (gate.c)
  *   fdsoak bisect ...   (bisect.c)
+ *   fdsoak report ...   (report.c: the report again, from results)
  *
  * Exit codes of every verb: 0 flat/pass, 1 leak, 2 usage or environment
  * error, 3 inconclusive.
@@ -25,10 +26,12 @@ static void usage(FILE *f) {
        "                    [--matrix] [--valgrind]\n"
        "       fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--interval MS]\n"
        "                    [--warmup N] [--period S] [--timeout S] [--stall S] [--out DIR]\n"
-       "                    [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
+       "                    [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
        "       fdsoak bench\n"
-       "       fdsoak gate  [--baseline FILE] [--update-baseline] RESULT_DIR [RESULT_DIR...]\n"
+       "       fdsoak gate  [--baseline FILE] [--update-baseline] [--report FILE.md]\n"
+       "                    [--sarif FILE] RESULT_DIR [RESULT_DIR...]\n"
        "       fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
+       "       fdsoak report [--markdown FILE] [--sarif FILE] [--svg FILE] [-q] DIR [DIR...]\n"
        "       fdsoak --version;  fdsoak VERB --help\n"
        "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
 }
@@ -54,5 +57,7 @@ int main(int argc, char **argv) {
     return fsk__gate_main(argc - 2, argv + 2);
   if (strcmp(argv[1], "bisect") == 0)
     return fsk__bisect_main(argc - 2, argv + 2);
-  return fsk__usage_error("unknown verb '%s' (run, watch, bench, gate, bisect)", argv[1]);
+  if (strcmp(argv[1], "report") == 0)
+    return fsk__report_main(argc - 2, argv + 2);
+  return fsk__usage_error("unknown verb '%s' (run, watch, bench, gate, bisect, report)", argv[1]);
 }

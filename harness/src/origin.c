@@ -81,8 +81,9 @@ static int name_frame(Dwfl *d, pid_t pid, uint64_t addr, char *buf, size_t len) 
   base = mod != NULL ? strrchr(mod, '/') : NULL;
   base = base != NULL ? base + 1 : mod != NULL ? mod : "?";
   if (sym != NULL && file != NULL) {
-    const char *fb = strrchr(file, '/');
-    snprintf(buf, len, "%s (%s:%d)", sym, fb != NULL ? fb + 1 : file, line);
+    /* The whole path: the report shortens it for reading, and SARIF
+     * needs it to find the file in the repository. */
+    snprintf(buf, len, "%s (%s:%d)", sym, file, line);
   } else if (sym != NULL) {
     snprintf(buf, len, "%s", sym);
   } else {
@@ -116,17 +117,22 @@ static Dwfl *dwfl_cached(pid_t pid, const char *maps) {
   return g_cache.d;
 }
 
-uint64_t fsk__origin_born(const char *stats_path, pid_t pid, int fd) {
+int fsk__origin_when(const char *stats_path, pid_t pid, int fd, uint64_t *born_ns, long *attempt) {
   inj_stats_view_t v;
   inj_fd_record_t rec;
-  uint64_t t = 0;
+  int found = 0;
 
+  *born_ns = 0;
+  *attempt = 0;
   if (stats_path == NULL || inj_stats_open(stats_path, &v) != 0)
     return 0;
-  if (inj_stats_fd_record(&v, pid == 0 ? (int)getpid() : (int)pid, fd, &rec) == 0)
-    t = rec.mono_ns;
+  if (inj_stats_fd_record(&v, pid == 0 ? (int)getpid() : (int)pid, fd, &rec) == 0) {
+    *born_ns = rec.mono_ns;
+    *attempt = (long)rec.attempt;
+    found = 1;
+  }
   inj_stats_close(&v);
-  return t;
+  return found;
 }
 
 int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,

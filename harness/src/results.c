@@ -249,6 +249,40 @@ static cJSON *num_or_null(double v) {
   return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
+/* The findings (finding.c), every group: what a reader of the file wants
+ * first, and what `fdsoak report` and SARIF are made from. */
+static void groups_json(cJSON *o, const fsk_scenario_t *s) {
+  cJSON *arr = cJSON_AddArrayToObject(o, "groups");
+  fsk_group_t *g = NULL;
+  size_t n = 0, i;
+
+  if (arr == NULL || fsk_group_leaks(s, &g, &n) != 0)
+    return;
+  for (i = 0; i < n; i++) {
+    cJSON *e = cJSON_CreateObject(), *w;
+
+    if (e == NULL)
+      break;
+    cJSON_AddNumberToObject(e, "count", (double)g[i].count);
+    fsk__json_str(e, "class", fsk_fdclass_name(g[i].cls));
+    fsk__json_str(e, "target", g[i].target);
+    w = cJSON_AddObjectToObject(e, "where");
+    fsk__json_str(w, "function", g[i].where.fn);
+    if (g[i].where.line > 0) {
+      fsk__json_str(w, "file", g[i].where.file);
+      cJSON_AddNumberToObject(w, "line", g[i].where.line);
+    }
+    cJSON_AddNumberToObject(e, "first_opened", (double)g[i].first);
+    cJSON_AddNumberToObject(e, "last_opened", (double)g[i].last);
+    cJSON_AddBoolToObject(e, "exact", g[i].exact != 0);
+    if (g[i].pid > 0)
+      cJSON_AddNumberToObject(e, "pid", (double)g[i].pid);
+    fsk__json_str(e, "stack", s->leaked[g[i].sample].origin);
+    cJSON_AddItemToArray(arr, e);
+  }
+  free(g);
+}
+
 static cJSON *scenario_json(const fsk_scenario_t *s) {
   cJSON *o = cJSON_CreateObject(), *leaked;
   int first, last;
@@ -256,8 +290,8 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
 
   if (o == NULL)
     return NULL;
-  cJSON_AddStringToObject(o, "path", s->path);
-  cJSON_AddStringToObject(o, "adapter", s->adapter);
+  fsk__json_str(o, "path", s->path);
+  fsk__json_str(o, "adapter", s->adapter);
   cJSON_AddNumberToObject(o, "cycles", (double)s->cycles);
   /* watch: the warm-up as the user gave it (attempts); the sample it
    * ended at is warmup_samples. */
@@ -278,7 +312,7 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
 
     if (r != NULL) {
       cJSON_AddItemToObject(r, "fds", num_or_null(s->rate));
-      cJSON_AddStringToObject(r, "per", s->unit != NULL ? s->unit : "cycle");
+      fsk__json_str(r, "per", s->unit != NULL ? s->unit : "cycle");
     }
     cJSON_AddNumberToObject(o, "samples", (double)s->nsamples);
     if (s->unit != NULL && strcmp(s->unit, "attempt") == 0)
@@ -292,8 +326,8 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
     cJSON_AddNumberToObject(o, "rss_growth_kib", (double)s->rss_growth_kib);
   else
     cJSON_AddNullToObject(o, "rss_growth_kib");
-  cJSON_AddStringToObject(o, "verdict", fsk_verdict_name(s->verdict));
-  cJSON_AddStringToObject(o, "why", s->stats.why);
+  fsk__json_str(o, "verdict", fsk_verdict_name(s->verdict));
+  fsk__json_str(o, "why", s->stats.why);
   leaked = cJSON_AddArrayToObject(o, "leaked");
   for (i = 0; leaked != NULL && s->leaked != NULL && i < s->nleaked; i++) {
     const fsk_leak_t *l = &s->leaked[i];
@@ -304,12 +338,14 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
     cJSON_AddNumberToObject(e, "fd", l->fd);
     if (l->pid > 0)
       cJSON_AddNumberToObject(e, "pid", (double)l->pid);
-    cJSON_AddStringToObject(e, "target", l->target);
-    cJSON_AddStringToObject(e, "class", fsk_fdclass_name(l->cls));
+    fsk__json_str(e, "target", l->target);
+    fsk__json_str(e, "class", fsk_fdclass_name(l->cls));
     cJSON_AddNumberToObject(e, "opened_cycle", (double)l->opened_cycle);
-    cJSON_AddStringToObject(e, "origin", l->origin);
+    cJSON_AddBoolToObject(e, "opened_exact", l->opened_exact != 0);
+    fsk__json_str(e, "origin", l->origin);
     cJSON_AddItemToArray(leaked, e);
   }
+  groups_json(o, s);
   return o;
 }
 
@@ -325,10 +361,10 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
   root = cJSON_CreateObject();
   if (root == NULL)
     return -ENOMEM;
-  cJSON_AddStringToObject(root, "tool", "fdsoak");
-  cJSON_AddStringToObject(root, "mode", run->mode ? run->mode : "run");
-  cJSON_AddStringToObject(root, "started_utc", run->started_utc);
-  cJSON_AddStringToObject(root, "verdict", fsk_verdict_name(run->verdict));
+  fsk__json_str(root, "tool", "fdsoak");
+  fsk__json_str(root, "mode", run->mode ? run->mode : "run");
+  fsk__json_str(root, "started_utc", run->started_utc);
+  fsk__json_str(root, "verdict", fsk_verdict_name(run->verdict));
   cJSON_AddNumberToObject(root, "rlimit_nofile", run->rlimit_nofile);
   cJSON_AddNumberToObject(root, "cycle_period_s", run->cycle_period_s);
   if (run->has_projection) {
@@ -336,7 +372,7 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
 
     if (p) {
       cJSON_AddItemToObject(p, "hours", num_or_null(run->projection_hours));
-      cJSON_AddStringToObject(p, "text", run->projection_text);
+      fsk__json_str(p, "text", run->projection_text);
     }
   } else {
     cJSON_AddNullToObject(root, "projection");
@@ -347,9 +383,9 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
     cJSON *t = cJSON_AddObjectToObject(root, "target"), *pa;
 
     if (t != NULL) {
-      cJSON_AddStringToObject(t, "command", ti->cmd);
+      fsk__json_str(t, "command", ti->cmd);
       cJSON_AddNumberToObject(t, "pid", (double)ti->pid);
-      cJSON_AddStringToObject(t, "cycle_source", ti->source);
+      fsk__json_str(t, "cycle_source", ti->source);
       cJSON_AddBoolToObject(t, "ended_by_itself", ti->ended != 0);
       if (ti->exit_code >= 0)
         cJSON_AddNumberToObject(t, "exit_code", ti->exit_code);
@@ -360,12 +396,12 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
       else
         cJSON_AddNullToObject(t, "signal");
       cJSON_AddNumberToObject(t, "seconds", ti->seconds);
-      cJSON_AddStringToObject(t, "end", ti->end);
-      cJSON_AddStringToObject(t, "origins", ti->origins);
+      fsk__json_str(t, "end", ti->end);
+      fsk__json_str(t, "origins", ti->origins);
       if (ti->lang_note[0])
-        cJSON_AddStringToObject(t, "lang_note", ti->lang_note);
+        fsk__json_str(t, "lang_note", ti->lang_note);
       if (ti->death[0])
-        cJSON_AddStringToObject(t, "fd_exhaustion", ti->death);
+        fsk__json_str(t, "fd_exhaustion", ti->death);
       else
         cJSON_AddNullToObject(t, "fd_exhaustion");
       if (strcmp(ti->source, "interval") != 0) {
@@ -381,7 +417,7 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
           break;
         cJSON_AddNumberToObject(e, "pid", (double)p->pid);
         cJSON_AddNumberToObject(e, "ppid", (double)p->ppid);
-        cJSON_AddStringToObject(e, "comm", p->comm);
+        fsk__json_str(e, "comm", p->comm);
         cJSON_AddNumberToObject(e, "fd_first", p->fd_first);
         cJSON_AddNumberToObject(e, "fd_last", p->fd_last);
         cJSON_AddNumberToObject(e, "fd_max", p->fd_max);
@@ -422,8 +458,12 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
 /* series.csv                                                          */
 /* ------------------------------------------------------------------ */
 
-/* RFC 4180 quoting for the free-text columns. */
-static void csv_field(FILE *f, const char *s) {
+/* RFC 4180 quoting for the free-text columns, as valid UTF-8. */
+static void csv_field(FILE *f, const char *in) {
+  char buf[256];
+  const char *s = buf;
+
+  fsk__utf8_clean(in, buf, sizeof buf);
   if (strpbrk(s, ",\"\r\n") == NULL) {
     fputs(s, f);
     return;
@@ -437,8 +477,25 @@ static void csv_field(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* The x column: where each sample lies on the rate's axis. */
+static const char *x_column(const fsk_run_t *run) {
+  size_t i;
+
+  for (i = 0; i < run->nscen; i++)
+    if (run->scen[i].xs != NULL)
+      return run->scen[i].unit != NULL && strcmp(run->scen[i].unit, "attempt") == 0 ? "attempts"
+                                                                                    : "seconds";
+  return NULL;
+}
+
+/*
+ * One row per sample.  fd_count is the table the class columns describe,
+ * so they add up to it; fd_floor is the count the verdict judged (watch:
+ * the floor of the settle window, which the class snapshot may postdate).
+ */
 int fsk_write_series_csv(const char *file, const fsk_run_t *run) {
   fsk__atomic_t a;
+  const char *xcol;
   size_t i, j;
   int c, r;
 
@@ -447,23 +504,36 @@ int fsk_write_series_csv(const char *file, const fsk_run_t *run) {
   r = fsk__atomic_open(file, &a);
   if (r != 0)
     return r;
+  xcol = x_column(run);
   fputs("cycle,path,adapter,fd_count", a.f);
   for (c = 0; c < FSK_FD_CLASS_COUNT; c++)
     fprintf(a.f, ",%s", fsk_fdclass_name((fsk_fdclass_t)c));
+  fputs(",fd_floor", a.f);
+  if (xcol != NULL)
+    fprintf(a.f, ",%s", xcol);
   fputc('\n', a.f);
   for (i = 0; i < run->nscen; i++) {
     const fsk_scenario_t *s = &run->scen[i];
 
     for (j = 0; s->counts != NULL && j < s->nsamples; j++) {
+      int sum = 0;
+
+      for (c = 0; s->class_counts != NULL && c < FSK_FD_CLASS_COUNT; c++)
+        sum += s->class_counts[j][c];
       /* Cycles are numbered from 0, as the tracker's opened_cycle is:
        * cycles 0..warmup-1 are warm-up. */
       fprintf(a.f, "%zu,", j);
       csv_field(a.f, s->path);
       fputc(',', a.f);
       csv_field(a.f, s->adapter);
-      fprintf(a.f, ",%d", s->counts[j]);
+      /* No classified table (a sample that was only counted): the count
+       * is all there is, and nothing is claimed per class. */
+      fprintf(a.f, ",%d", sum > 0 ? sum : s->counts[j]);
       for (c = 0; c < FSK_FD_CLASS_COUNT; c++)
-        fprintf(a.f, ",%d", s->class_counts ? s->class_counts[j][c] : 0);
+        fprintf(a.f, ",%d", s->class_counts && sum > 0 ? s->class_counts[j][c] : 0);
+      fprintf(a.f, ",%d", s->counts[j]);
+      if (xcol != NULL)
+        fprintf(a.f, ",%.15g", s->xs != NULL ? s->xs[j] : (double)j);
       fputc('\n', a.f);
     }
   }
@@ -478,6 +548,23 @@ void fsk__xml_escape(FILE *f, const char *s) {
   const unsigned char *p = (const unsigned char *)(s ? s : "");
 
   for (; *p; p++) {
+    size_t n = fsk__utf8_len(p);
+
+    /* Bytes that are not UTF-8 make the whole file unreadable to an XML
+     * parser (a project under a Latin-1 folder name): U+FFFD instead. */
+    if (n == 0) {
+      fputs("\xef\xbf\xbd", f);
+      continue;
+    }
+    if (n > 1) {
+      /* U+FFFE and U+FFFF are not XML characters either. */
+      if (n == 3 && p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+        fputc('?', f);
+      else
+        fwrite(p, 1, n, f);
+      p += n - 1;
+      continue;
+    }
     switch (*p) {
     case '&':
       fputs("&amp;", f);
@@ -708,7 +795,7 @@ int fsk_results_link_latest(const char *root, const char *dir) {
 /* The table                                                           */
 /* ------------------------------------------------------------------ */
 
-#define TABLE_MAX_LEAKS 6
+#define TABLE_MAX_GROUPS 8
 
 void fsk_print_table(FILE *out, const fsk_run_t *run) {
   static const char *const head[] = {"path",    "adapter", "cycles", "fd first",
@@ -758,29 +845,26 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
             wid[k] = (int)strlen(cell[k]);
         continue;
       }
-      for (k = 0; k < NCOL; k++)
-        fprintf(out, k < 2 || k == 6 ? "%-*s%s" : "%*s%s", k == NCOL - 1 ? 0 : wid[k], cell[k],
-                k + 1 < NCOL ? "  " : "\n");
-      /* A regress run leaks hundreds of fds: the first few show the
-       * pattern, summary.json and junit.xml have them all. */
-      for (k = 0; s->verdict == FSK_VERDICT_LEAK && s->leaked != NULL && k < s->nleaked; k++) {
-        const fsk_leak_t *l = &s->leaked[k];
+      for (k = 0; k < NCOL; k++) {
+        /* The adapter column is the program's name: shown, never obeyed. */
+        int pad = k == NCOL - 1 ? 0 : wid[k] - (int)strlen(cell[k]);
 
-        if (k == TABLE_MAX_LEAKS) {
-          fprintf(out, "    ... and %zu more leaked fds (all of them in summary.json)\n",
-                  s->nleaked - k);
-          break;
-        }
-        if (s->xs != NULL)
-          fprintf(out, "    leaked fd %d (%s) %s, opened by %s\n", l->fd, fsk_fdclass_name(l->cls),
-                  l->target, l->origin[0] ? l->origin : "unknown");
-        else
-          fprintf(out, "    leaked fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
-                  fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
-                  l->origin[0] ? l->origin : "unknown");
+        if (k >= 2 && k != 6)
+          fprintf(out, "%*s", pad > 0 ? pad : 0, "");
+        fsk__term_put(out, cell[k]);
+        if (k < 2 || k == 6)
+          fprintf(out, "%*s", pad > 0 ? pad : 0, "");
+        fputs(k + 1 < NCOL ? "  " : "\n", out);
       }
-      if (s->verdict != FSK_VERDICT_FLAT && s->stats.why[0])
-        fprintf(out, "    %s\n", s->stats.why);
+      /* Hundreds of leaked fds come from a few places: one group each,
+       * the largest first (finding.c); summary.json has them all. */
+      if (s->verdict == FSK_VERDICT_LEAK)
+        fsk_findings_print(out, s, TABLE_MAX_GROUPS);
+      if (s->verdict != FSK_VERDICT_FLAT && s->stats.why[0]) {
+        fputs("    ", out);
+        fsk__term_put(out, s->stats.why);
+        fputc('\n', out);
+      }
     }
   }
   fprintf(out, "verdict: %s", fsk_verdict_name(run->verdict));

@@ -10,6 +10,8 @@
 
 #include "fsk.h"
 
+#include <cJSON.h>
+
 /* A file written under a temporary name and renamed into place. */
 typedef struct {
   FILE *f;
@@ -31,5 +33,20 @@ void fsk__xml_escape(FILE *f, const char *s);
  * not a directory. */
 int fsk__mkdir_p(const char *dir);
 int fsk__scenario_ends(const fsk_scenario_t *s, int *first, int *last);
+
+/* Text that came from the target (file names, stacks, its command line)
+ * made safe for each kind of output (finding.c).  The length of the valid
+ * UTF-8 sequence at p, 0 when it is not one (or at the end). */
+size_t fsk__utf8_len(const unsigned char *p);
+/* in as valid UTF-8 (each stray byte becomes U+FFFD) in out, at most cap-1
+ * bytes, cut on a character boundary; returns the length. */
+size_t fsk__utf8_clean(const char *in, char *out, size_t cap);
+/* cJSON_AddStringToObject with the value made valid UTF-8. */
+cJSON *fsk__json_str(cJSON *o, const char *key, const char *v);
+/* For a terminal: control characters and stray bytes shown as \xNN. */
+void fsk__term_put(FILE *f, const char *s);
+/* Markdown inline text: escaped so nothing becomes markup, HTML, a link or
+ * a mention; newlines become spaces. */
+void fsk__md_put(FILE *f, const char *s);
 
 #endif

@@ -44,12 +44,13 @@ static void run_usage(FILE *f) {
   fprintf(f,
           "usage: fdsoak run [--path fatal|retryable|exception|all] [--adapter api|platform|all]\n"
           "                  [--cycles N] [--warmup N] [--regress PATH] [--out DIR] [--json] [-q]\n"
-          "                  [--matrix] [--valgrind]\n"
+          "                  [--matrix] [--valgrind] [--sarif FILE]\n"
           "  --cycles N        reconnect cycles after warm-up per scenario (default 1000)\n"
           "  --warmup N        cycles before judging starts (default 50)\n"
           "  --regress PATH    the regress core: fatal, retryable, exception or store-close\n"
           "  --matrix          the fault matrix instead of the six scenarios\n"
           "  --valgrind        a short soak under valgrind --track-fds=yes with memcheck\n"
+          "  --sarif FILE      also write the leak groups as SARIF 2.1.0 (code scanning)\n"
           "exit: 0 flat, 1 leak, 2 usage or environment error, 3 inconclusive\n");
 }
 
@@ -136,6 +137,11 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
         return fsk__usage_error("--out: path too long");
       snprintf(o->out, sizeof(o->out), "%s", v);
       o->out_given = 1;
+      i++;
+    } else if (strcmp(a, "--sarif") == 0) {
+      if (v == NULL || v[0] == '\0')
+        return fsk__usage_error("--sarif needs a file");
+      o->sarif = v;
       i++;
     } else if (strcmp(a, "--under-valgrind") == 0) {
       o->under_valgrind = 1; /* internal: set by the parent for a worker under valgrind */
@@ -229,6 +235,11 @@ static int run_worker(run_args_t *ra) {
   }
   if (ra->link_latest != NULL)
     fsk_results_link_latest(ra->link_latest, o->out);
+  if (o->sarif != NULL && (rc = fsk__write_sarif_here(o->sarif, &run)) != 0) {
+    fprintf(stderr, "fdsoak: cannot write %s: %s\n", o->sarif, strerror(-rc));
+    fsk__run_free(&run);
+    return FSK_EXIT_USAGE;
+  }
   if (o->json) {
     fsk__print_summary(o->out);
   } else if (!o->quiet) {

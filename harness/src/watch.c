@@ -57,6 +57,7 @@ typedef struct {
   int out_given;
   int json;
   int quiet;
+  const char *sarif; /* --sarif FILE */
 } watch_opts_t;
 
 static int werr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -86,21 +87,23 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
 
 static void watch_usage(FILE *f) {
   fprintf(
-    f, "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
-       "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
-       "                    [--origins lang|native|off]\n"
-       "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
-       "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
-       "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
-       "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
-       "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
-       "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
-       "  --period S      production cadence of attempts for the projection (default 300)\n"
-       "  --timeout S     bound on the whole run (default 3600)\n"
-       "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
-       "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
-       "                  frames, the default), native, or off\n"
-       "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
+    f,
+    "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
+    "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
+    "                    [--origins lang|native|off]\n"
+    "                    [--out DIR] [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
+    "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
+    "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
+    "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
+    "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
+    "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
+    "  --period S      production cadence of attempts for the projection (default 300)\n"
+    "  --timeout S     bound on the whole run (default 3600)\n"
+    "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
+    "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
+    "                  frames, the default), native, or off\n"
+    "  --sarif FILE    also write the leak groups as SARIF 2.1.0 (code scanning)\n"
+    "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
 
 static int parse_watch(int argc, char **argv, watch_opts_t *w) {
@@ -186,6 +189,11 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
         return werr("--out needs a directory");
       snprintf(w->out, sizeof(w->out), "%s", v);
       w->out_given = 1;
+      i++;
+    } else if (strcmp(a, "--sarif") == 0) {
+      if (v == NULL || v[0] == '\0')
+        return werr("--sarif needs a file");
+      w->sarif = v;
       i++;
     } else if (strcmp(a, "--json") == 0) {
       w->json = 1;
@@ -525,18 +533,31 @@ static void name_origins(watch_t *wt, const char *label) {
     fsk_leak_t *l = &sc->leaked[i];
     const char *comm = label;
     char stack[1024];
+    uint64_t born = 0;
+    long attempt = 0;
     size_t k;
     int n;
 
     for (k = 0; k < wt->smp.nprocs; k++)
       if (wt->smp.procs[k].pid == l->pid)
         comm = wt->smp.procs[k].comm;
-    n = snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
-                 wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
+    /* The attempt (second) it was created in, as the shim saw it; the
+     * sample's, where it was first seen, is later on a fast program. */
+    if (wt->child && fsk__origin_when(wt->stats, l->pid, l->fd, &born, &attempt)) {
+      if (wt->attempts_mode && attempt > 0) {
+        l->opened_cycle = attempt;
+        l->opened_exact = 1;
+      } else if (!wt->attempts_mode && born > 0) {
+        double at = (double)born / 1e9 - wt->t0;
+
+        l->opened_cycle = at > 0.0 ? (long)at : 0;
+        l->opened_exact = 1;
+      }
+    }
+    n = snprintf(l->origin, sizeof l->origin, "process %d (%s)", (int)l->pid, comm);
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, l->pid, l->fd, fsk__origin_born(wt->stats, l->pid, l->fd), stack,
-                          sizeof stack))
+      if (fsk__lang_stack(lang, l->pid, l->fd, born, stack, sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
@@ -808,6 +829,10 @@ int fsk__watch_main(int argc, char **argv) {
   }
   if (!w->out_given)
     fsk_results_link_latest("results", w->out);
+  if (w->sarif != NULL && (rc = fsk__write_sarif_here(w->sarif, &run)) != 0) {
+    code = werr("cannot write %s: %s", w->sarif, strerror(-rc));
+    goto out;
+  }
   if (w->json) {
     fsk__print_summary(w->out);
   } else if (!w->quiet) {

@@ -70,7 +70,7 @@ grep -qxF "$answer" "$T/out" && ok "names exactly the leaking commit" || bad "wa
 [ "$(grep -c '^first leaking commit:' "$T/out")" = 1 ] && ok "one answer" || bad "answer count"
 sed -n '/^first leaking commit/,$p' "$T/out" > "$T/table"
 grep -q 'responses.db' "$T/table" && ok "the table names the leaked store files" || bad "no store in the table"
-grep -q 'origin:' "$T/table" && ok "the table gives origins" || bad "no origins"
+grep -q ' x file .*responses.db.*, at .*([^ ]*:[0-9][0-9]*)' "$T/table" && ok "the table groups the leak at its place" || bad "no origins"
 grep -q 'projection:' "$T/table" && ok "the table gives the projection" || bad "no projection"
 [ -s "$T/keep/$(echo "$LEAKY" | cut -c1-12)/summary.json" ] && ok "the commit's results kept" || bad "no kept results"
 grep -q "BAD .*leak" "$T/out" && grep -q "GOOD .*flat" "$T/out" && ok "both ends soaked" || bad "ends"

@@ -27,7 +27,7 @@ expect_rc 0 "complementary directories pass" \
   "$FDSOAK" gate --baseline "$BASE" --report "$T/c/report.md" "$T/job-api" "$T/job-platform"
 has "$T/c/report.md" "report verdict PASS" "# fdsoak gate: PASS"
 [ "$(grep -c '| pass |$' "$T/c/report.md")" = 6 ] && ok "six pass rows" || bad "pass rows: $(cat "$T/c/report.md")"
-has "$T/c/report.md" "a row names its directory" "| retryable/platform | \`$T/job-platform\` | flat | 7 (7) | 0 | pass |"
+has "$T/c/report.md" "a row names its directory" "| retryable/platform | <code>$T/job-platform</code> | flat | 7 (7) | 0 | pass |"
 has "$T/c/report.md" "the report shows the SVG" "](report.svg)"
 [ "$(polylines "$T/c/report.svg")" = 6 ] && ok "one SVG with six series" || bad "SVG series: $(polylines "$T/c/report.svg")"
 python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/c/report.svg" \
@@ -50,7 +50,7 @@ expect_rc 1 "a leak in one job fails the whole" "$FDSOAK" gate --baseline "$BASE
   "$T/job-api" "$T/job-fatal" "$T/job-leak" "$T/job-exc"
 has "$T/l.md" "report verdict FAIL" "# fdsoak gate: FAIL"
 grep '^| retryable/platform ' "$T/l.md" > "$T/row"
-has "$T/row" "the leaking row: directory and verdict" "| \`$T/job-leak\` | leak |"
+has "$T/row" "the leaking row: directory and verdict" "| <code>$T/job-leak</code> | leak |"
 has "$T/row" "the leaking row: steady count differs" "**differs**"
 has "$T/row" "the leaking row: a leaked store file" "platform-retryable.db"
 [ "$(grep -c '| pass |$' "$T/l.md")" = 5 ] && ok "the five others pass" || bad "other rows"
@@ -70,7 +70,7 @@ d = json.load(open(sys.argv[1])); d["scenarios"] = d["scenarios"][:5]; json.dump
 PY
 expect_rc 1 "a result not in the baseline fails" "$FDSOAK" gate --baseline "$T/five.json" --report "$T/u.md" \
   "$T/job-api" "$T/job-platform"
-has "$T/u.md" "the unlisted result is named" "- exception/platform in \`$T/job-platform\`"
+has "$T/u.md" "the unlisted result is named" "- exception/platform in <code>$T/job-platform</code>"
 expect_rc 2 "--report needs a file" "$FDSOAK" gate --baseline "$BASE" "$T/job-api" --report
 
 finish

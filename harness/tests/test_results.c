@@ -262,6 +262,7 @@ static void test_series_csv(void **state) {
   n = snprintf(header, sizeof header, "cycle,path,adapter,fd_count");
   for (c = 0; c < FSK_FD_CLASS_COUNT; c++)
     n += snprintf(header + n, sizeof header - (size_t)n, ",%s", fsk_fdclass_name((fsk_fdclass_t)c));
+  snprintf(header + n, sizeof header - (size_t)n, ",fd_floor");
   nl = strchr(text, '\n');
   assert_non_null(nl);
   *nl = '\0';
@@ -310,7 +311,7 @@ static void test_svg(void **state) {
   assert_non_null(text);
   assert_memory_equal(text, "<svg", 4);
   assert_int_equal(count_of(text, "<polyline "), 3);
-  assert_non_null(strstr(text, "retryable/platform (leak)"));
+  assert_non_null(strstr(text, "retryable/platform (leak, +0.197 fd/cycle)"));
   assert_non_null(strstr(text, "fatal/api (flat)"));
   assert_non_null(strstr(text, "stroke-dasharray=\"6 4\"")); /* end of warm-up */
   assert_non_null(strstr(text, "</svg>"));
@@ -422,7 +423,7 @@ static void test_table(void **state) {
   fputs(buf, stdout);
   assert_non_null(strstr(buf, "path"));
   assert_non_null(strstr(buf, "fd first"));
-  assert_non_null(strstr(buf, "leaked fd 17 (file) /tmp/r&d/responses.db-wal"));
+  assert_non_null(strstr(buf, "1 x file /tmp/r&d/responses.db-wal, first seen at cycle 10"));
   assert_non_null(strstr(buf, "verdict: leak"));
   /* Aligned: "adapter" and every adapter cell start in the same column. */
   {
@@ -435,8 +436,111 @@ static void test_table(void **state) {
   free(buf);
 }
 
+/* series.csv: a row's class columns add up to its fd_count, and the
+ * count the verdict judged (watch: the floor of the settle window, which
+ * the classified snapshot may postdate) is a column of its own. */
+static void test_series_csv_sum(void **state) {
+  fixture_t *fx = *state;
+  char file[PATH_MAX], *text, *row;
+  int cls[FSK_FD_CLASS_COUNT] = {0};
+  fsk_scenario_t s;
+  fsk_run_t run;
+  int i;
+
+  (void)state;
+  fsk_scenario_init(&s, "watch", "python3", 2);
+  s.unit = "attempt";
+  for (i = 0; i < 6; i++) {
+    /* The floor was 8; the snapshot, taken later, saw 11 files and 3 pipes. */
+    cls[FSK_FD_FILE] = 11;
+    cls[FSK_FD_PIPE] = 3;
+    assert_int_equal(fsk_scenario_push_x(&s, 8, cls, 4.0 * i), 0);
+  }
+  memset(&run, 0, sizeof run);
+  run.mode = "watch";
+  run.scen = &s;
+  run.nscen = 1;
+  snprintf(file, sizeof file, "%s/sum.csv", fx->root);
+  assert_int_equal(fsk_write_series_csv(file, &run), 0);
+  text = slurp(file);
+  assert_non_null(text);
+  assert_non_null(strstr(text, ",fd_floor,attempts\n"));
+  row = strstr(text, "\n5,watch,python3,");
+  assert_non_null(row);
+  {
+    int v[FSK_FD_CLASS_COUNT + 3], k, sum = 0;
+    char *p = row + strlen("\n5,watch,python3,");
+
+    for (k = 0; k < FSK_FD_CLASS_COUNT + 3; k++) {
+      v[k] = (int)strtol(p, &p, 10);
+      if (*p == ',')
+        p++;
+    }
+    for (k = 1; k <= FSK_FD_CLASS_COUNT; k++)
+      sum += v[k];
+    assert_int_equal(v[0], sum);                        /* fd_count = the classes */
+    assert_int_equal(v[0], 14);                         /* the table they describe */
+    assert_int_equal(v[FSK_FD_CLASS_COUNT + 1], 8);     /* fd_floor: the judged count */
+    assert_int_equal(v[FSK_FD_CLASS_COUNT + 2], 5 * 4); /* attempts */
+  }
+  free(text);
+  fsk_scenario_free(&s);
+}
+
+/* The SVG's x axis is in the program's units: attempts for watch (77
+ * samples over 342 attempts read 0..342, not 0..76 "cycle"), hours for a
+ * long interval run; the warm-up line says where in those units. */
+static void test_svg_axis(void **state) {
+  fixture_t *fx = *state;
+  char file[PATH_MAX], *text;
+  fsk_scenario_t s;
+  fsk_run_t run;
+  int i;
+
+  fsk_scenario_init(&s, "watch", "python3", 7);
+  s.unit = "attempt";
+  for (i = 0; i < 77; i++)
+    assert_int_equal(fsk_scenario_push_x(&s, 20 + i / 3, NULL, 4.0 + i * 338.0 / 76.0), 0);
+  s.verdict = FSK_VERDICT_LEAK;
+  s.rate = 0.25;
+  memset(&run, 0, sizeof run);
+  run.mode = "watch";
+  run.scen = &s;
+  run.nscen = 1;
+  run.verdict = FSK_VERDICT_LEAK;
+  snprintf(file, sizeof file, "%s/axis.svg", fx->root);
+  assert_int_equal(fsk_write_svg(file, &run), 0);
+  text = slurp(file);
+  assert_non_null(text);
+  assert_non_null(strstr(text, ">attempts</text>"));
+  assert_null(strstr(text, ">cycle</text>"));
+  assert_non_null(strstr(text, "open fds against attempts"));
+  assert_non_null(strstr(text, ">300</text>")); /* a tick past the 77 samples */
+  assert_non_null(strstr(text, "end of warm-up (35 attempts)"));
+  assert_non_null(strstr(text, "(leak, +0.25 fd/attempt)"));
+  free(text);
+  fsk_scenario_free(&s);
+
+  /* Interval mode over three hours: hours, and the rate per hour. */
+  fsk_scenario_init(&s, "watch", "pid-1", 5);
+  s.unit = "hour";
+  for (i = 0; i < 100; i++)
+    assert_int_equal(fsk_scenario_push_x(&s, 30, NULL, i * 108.0), 0);
+  s.verdict = FSK_VERDICT_FLAT;
+  run.verdict = FSK_VERDICT_FLAT;
+  assert_int_equal(fsk_write_svg(file, &run), 0);
+  text = slurp(file);
+  assert_non_null(text);
+  assert_non_null(strstr(text, ">hours</text>"));
+  assert_non_null(strstr(text, "end of warm-up (0.1 hours)"));
+  free(text);
+  fsk_scenario_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_series_csv_sum, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_svg_axis, setup, teardown),
     cmocka_unit_test_setup_teardown(test_summary_json, setup, teardown),
     cmocka_unit_test_setup_teardown(test_series_csv, setup, teardown),
     cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
