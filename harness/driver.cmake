@@ -120,3 +120,29 @@ set_tests_properties(ci_action_steps PROPERTIES LABELS integration TIMEOUT 300)
 # structural check); broken copies fail.
 add_test(NAME ci_lint_workflows COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lint_workflows.sh)
 set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 240)
+
+# The leak report a person reads (harness/tests/report): the groups and
+# the exact attempts against a program that logs its own, `fdsoak report`,
+# and SARIF validated against the SARIF 2.1.0 schema.
+foreach(case exact sarif)
+  add_test(NAME fsk_report_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/report/e2e.sh ${case} $<TARGET_FILE:fdsoak>)
+  set_tests_properties(fsk_report_${case} PROPERTIES LABELS integration TIMEOUT 180)
+endforeach()
+
+# Issue 24's output rows: every file fdsoak writes is valid for its format,
+# and no name the target holds reaches a terminal or a report as an escape
+# or markup; the job summary stays under GitHub's 1 MiB, and the program's
+# output cannot fake its heading.  One soak (the fixture), five checks.
+add_test(NAME fsk_hostile_report_soak
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/report/hostile.sh soak ${PROJECT_BINARY_DIR}
+                 ${PROJECT_BINARY_DIR}/hostile-report)
+set_tests_properties(fsk_hostile_report_soak PROPERTIES LABELS hostile TIMEOUT 180
+                     FIXTURES_SETUP fsk_hostile_report)
+foreach(check utf8 term markdown size heading)
+  add_test(NAME fsk_hostile_report_${check}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/report/hostile.sh ${check}
+                   ${PROJECT_BINARY_DIR}/hostile-report)
+  set_tests_properties(fsk_hostile_report_${check} PROPERTIES LABELS hostile TIMEOUT 60
+                       FIXTURES_REQUIRED fsk_hostile_report)
+endforeach()

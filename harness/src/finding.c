@@ -163,8 +163,8 @@ void fsk__md_put(FILE *f, const char *s) {
 /* Code that is not the program's own: the interpreter, the C library,
  * installed packages, fdsoak's own hooks. */
 static int runtime_file(const char *file) {
-  static const char *const prefix[] = {"/usr/", "/lib/", "/opt/", "<",      "node:",
-                                       "internal/", "../", "./",     "/build/"};
+  static const char *const prefix[] = {
+    "/usr/", "/lib/", "/opt/", "<", "node:", "internal/", "../", "./", "/build/"};
   static const char *const inside[] = {"/site-packages/", "/dist-packages/", "/node_modules/",
                                        "/lib/python3",    "/harness/lang/",  "fdsoak-origins.js"};
   size_t i;
@@ -409,6 +409,30 @@ int fsk_group_leaks(const fsk_scenario_t *s, fsk_group_t **out, size_t *n) {
   return 0;
 }
 
+/* How many places the groups come from (a place may open a file and its
+ * -wal: two groups). */
+static size_t places_of(const fsk_group_t *g, size_t n) {
+  size_t i, j, k = 0;
+
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < i; j++)
+      if (same_where(&g[i].where, &g[j].where))
+        break;
+    k += j == i;
+  }
+  return k;
+}
+
+/* "12 leaked fds from 3 places", or "in 4 groups from 3 places". */
+static void count_line(FILE *f, const fsk_scenario_t *s, const fsk_group_t *g, size_t n) {
+  size_t p = places_of(g, n);
+
+  fprintf(f, "%zu leaked fd%s ", s->nleaked, s->nleaked == 1 ? "" : "s");
+  if (p != n)
+    fprintf(f, "in %zu groups ", n);
+  fprintf(f, "from %zu place%s:\n", p, p == 1 ? "" : "s");
+}
+
 /* ------------------------------------------------------------------ */
 /* The words                                                            */
 /* ------------------------------------------------------------------ */
@@ -543,8 +567,8 @@ void fsk_findings_print(FILE *out, const fsk_scenario_t *s, size_t max_groups) {
 
   if (out == NULL || s == NULL || fsk_group_leaks(s, &g, &n) != 0 || n == 0)
     return;
-  fprintf(out, "    %zu leaked fd%s from %zu place%s:\n", s->nleaked, s->nleaked == 1 ? "" : "s",
-          n, n == 1 ? "" : "s");
+  fputs("    ", out);
+  count_line(out, s, g, n);
   for (i = 0; i < n && i < max_groups; i++) {
     head_text(s, &g[i], line, sizeof line);
     fprintf(out, "    %zu) ", i + 1);
@@ -559,7 +583,7 @@ void fsk_findings_print(FILE *out, const fsk_scenario_t *s, size_t max_groups) {
     stack_walk(out, &s->leaked[g[i].sample], term_frame);
   }
   if (n > max_groups)
-    fprintf(out, "    ... and %zu more place%s (every one in summary.json)\n", n - max_groups,
+    fprintf(out, "    ... and %zu more group%s (every one in summary.json)\n", n - max_groups,
             n - max_groups == 1 ? "" : "s");
   free(g);
 }
@@ -571,8 +595,8 @@ void fsk_findings_markdown(FILE *out, const fsk_scenario_t *s, size_t max_groups
 
   if (out == NULL || s == NULL || fsk_group_leaks(s, &g, &n) != 0 || n == 0)
     return;
-  fprintf(out, "%zu leaked fd%s from %zu place%s:\n\n", s->nleaked, s->nleaked == 1 ? "" : "s", n,
-          n == 1 ? "" : "s");
+  count_line(out, s, g, n);
+  fputc('\n', out);
   for (i = 0; i < n && i < max_groups; i++) {
     head_text(s, &g[i], line, sizeof line);
     fprintf(out, "%zu. **", i + 1);
@@ -587,7 +611,7 @@ void fsk_findings_markdown(FILE *out, const fsk_scenario_t *s, size_t max_groups
     stack_walk(out, &s->leaked[g[i].sample], md_frame);
   }
   if (n > max_groups)
-    fprintf(out, "\n... and %zu more place%s (every one in `summary.json`)\n", n - max_groups,
+    fprintf(out, "\n... and %zu more group%s (every one in `summary.json`)\n", n - max_groups,
             n - max_groups == 1 ? "" : "s");
   fputc('\n', out);
   free(g);
@@ -597,9 +621,7 @@ void fsk_findings_markdown(FILE *out, const fsk_scenario_t *s, size_t max_groups
 /* SARIF 2.1.0                                                          */
 /* ------------------------------------------------------------------ */
 
-static cJSON *add_str(cJSON *o, const char *key, const char *v) {
-  return fsk__json_str(o, key, v);
-}
+static cJSON *add_str(cJSON *o, const char *key, const char *v) { return fsk__json_str(o, key, v); }
 
 /* A URI reference for a file: repository-relative when under root (what
  * code scanning annotates), else an absolute file: URI.  Percent-encoded

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,15 +51,19 @@ static char *slurp(const char *file, long max, int *err) {
   FILE *f;
   size_t n;
 
+  int fd;
+
   *err = 0;
-  if ((f = fopen(file, "re")) == NULL) {
+  /* A FIFO or a device would block or never end: only regular files, and
+   * opened without waiting for a FIFO's writer. */
+  if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
     *err = -errno;
     return NULL;
   }
-  /* A FIFO or a device would block or never end: only regular files. */
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max ||
+      (f = fdopen(fd, "r")) == NULL) {
     *err = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-    fclose(f);
+    close(fd);
     return NULL;
   }
   if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -389,8 +394,7 @@ static void md_log(FILE *f, const char *title, const char *file, size_t tail) {
     fence = longest_ticks(clean) + 1;
     if (fence < 3)
       fence = 3;
-    fprintf(f, "<details><summary>%s%s</summary>\n\n", title,
-            start != text ? " (its end)" : "");
+    fprintf(f, "<details><summary>%s%s</summary>\n\n", title, start != text ? " (its end)" : "");
     for (k = 0; k < fence; k++)
       fputc('`', f);
     fputs("text\n", f);
@@ -455,7 +459,8 @@ static void md_scenarios(FILE *f, const fsk_run_t *run, const md_opts_t *o) {
 }
 
 static void report_markdown(FILE *f, const fsk_run_t *run, const char *dir, const md_opts_t *o) {
-  static const char *const icon[] = {"\xe2\x9c\x85", "\xe2\x9d\x8c", "", "\xe2\x9a\xa0\xef\xb8\x8f"};
+  static const char *const icon[] = {"\xe2\x9c\x85", "\xe2\x9d\x8c", "",
+                                     "\xe2\x9a\xa0\xef\xb8\x8f"};
 
   fprintf(f, "## fdsoak: %s %s\n\n", icon[run->verdict], fsk_verdict_name(run->verdict));
   if (run->target.has) {
@@ -541,21 +546,20 @@ static int markdown_bounded(FILE *out, fsk_run_t *runs, char **dirs, size_t n, m
 /* ------------------------------------------------------------------ */
 
 static void report_usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak report [--markdown FILE] [--sarif FILE] [--svg FILE] [--log FILE]\n"
-          "                     [--exit-code N] [--max-bytes N] [-q] DIR [DIR...]\n"
-          "  re-render the report of results directories (summary.json, series.csv)\n"
-          "  without running anything: the terminal report on stdout (unless -q),\n"
-          "  and on request:\n"
-          "  --markdown FILE  markdown, as in report.md and the job summary ('-': stdout)\n"
-          "  --sarif FILE     SARIF 2.1.0, one result per leak group, paths relative to the\n"
-          "                   checkout (GITHUB_WORKSPACE, else the git work tree here)\n"
-          "  --svg FILE       the plot of every scenario of every DIR\n"
-          "  --log FILE       a log to show at the end of the markdown (its last 32 KiB)\n"
-          "  --exit-code N    fdsoak's exit code, named in the markdown\n"
-          "  --max-bytes N    bound of the markdown (default 1000000: GitHub's job summary\n"
-          "                   is dropped whole past 1 MiB)\n"
-          "exit: 0 flat, 1 leak, 3 inconclusive (the worst of the DIRs), 2 unreadable input\n");
+  fprintf(f, "usage: fdsoak report [--markdown FILE] [--sarif FILE] [--svg FILE] [--log FILE]\n"
+             "                     [--exit-code N] [--max-bytes N] [-q] DIR [DIR...]\n"
+             "  re-render the report of results directories (summary.json, series.csv)\n"
+             "  without running anything: the terminal report on stdout (unless -q),\n"
+             "  and on request:\n"
+             "  --markdown FILE  markdown, as in report.md and the job summary ('-': stdout)\n"
+             "  --sarif FILE     SARIF 2.1.0, one result per leak group, paths relative to the\n"
+             "                   checkout (GITHUB_WORKSPACE, else the git work tree here)\n"
+             "  --svg FILE       the plot of every scenario of every DIR\n"
+             "  --log FILE       a log to show at the end of the markdown (its last 32 KiB)\n"
+             "  --exit-code N    fdsoak's exit code, named in the markdown\n"
+             "  --max-bytes N    bound of the markdown (default 1000000: GitHub's job summary\n"
+             "                   is dropped whole past 1 MiB)\n"
+             "exit: 0 flat, 1 leak, 3 inconclusive (the worst of the DIRs), 2 unreadable input\n");
 }
 
 static void print_terminal(const fsk_run_t *run, const char *dir) {
@@ -574,8 +578,8 @@ static void print_terminal(const fsk_run_t *run, const char *dir) {
 
 int fsk__report_main(int argc, char **argv) {
   const char *md = NULL, *sarif = NULL, *svg = NULL;
-  md_opts_t mo = {.log = NULL, .exit_code = -1, .max_groups = MD_MAX_GROUPS,
-                  .log_tail = LOG_TAIL_BYTES};
+  md_opts_t mo = {
+    .log = NULL, .exit_code = -1, .max_groups = MD_MAX_GROUPS, .log_tail = LOG_TAIL_BYTES};
   size_t max = MD_MAX_BYTES_DEFAULT, ndirs = 0, i, j, nall = 0;
   char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
   fsk_run_t *runs = calloc((size_t)argc + 1, sizeof *runs), all;
@@ -618,8 +622,8 @@ int fsk__report_main(int argc, char **argv) {
       x = strtol(v, &end, 10);
       if (errno != 0 || *end != '\0' || x < 0 || (f[2] == 'e' && x > 255) ||
           (f[2] == 'm' && (x < 4096 || x > (1L << 30)))) {
-        code = rerr("%s: '%s' is not a number in %s", f, v,
-                    f[2] == 'e' ? "0..255" : "4096..1073741824");
+        code =
+          rerr("%s: '%s' is not a number in %s", f, v, f[2] == 'e' ? "0..255" : "4096..1073741824");
         goto out;
       }
       if (f[2] == 'e')

@@ -868,7 +868,9 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
     }
   }
   fprintf(out, "verdict: %s", fsk_verdict_name(run->verdict));
-  if (run->verdict == FSK_VERDICT_LEAK && run->projection_text[0])
-    fprintf(out, " - %s", run->projection_text);
+  if (run->verdict == FSK_VERDICT_LEAK && run->projection_text[0]) {
+    fputs(" - ", out);
+    fsk__term_put(out, run->projection_text);
+  }
   fputc('\n', out);
 }

@@ -17,6 +17,7 @@
  * result.  Exit codes as for `run`.
  */
 #include "driver.h"
+#include "results_internal.h"
 #include "lang.h"
 #include "proc.h"
 #include "sampler.h"
@@ -644,19 +645,31 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
   ti->nprocs = wt->smp.nprocs;
 }
 
+/* What the target's life was.  Its command line and file names are the
+ * target's: shown, never obeyed (results_internal.h). */
 static void print_target(const fsk_run_t *run) {
   const fsk_target_info_t *ti = &run->target;
 
-  printf("target: %s (pid %d): %s\n", ti->cmd, (int)ti->pid, ti->end);
+  fputs("target: ", stdout);
+  fsk__term_put(stdout, ti->cmd);
+  printf(" (pid %d): ", (int)ti->pid);
+  fsk__term_put(stdout, ti->end);
+  putchar('\n');
   if (strcmp(ti->source, "interval") != 0)
     printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
            ti->attempts_per_sample);
   if (ti->nprocs > 1)
     printf("processes: %zu in the tree\n", ti->nprocs);
-  if (ti->death[0])
-    printf("fd exhaustion: %s\n", ti->death);
-  if (ti->lang_note[0])
-    printf("origins: %s\n", ti->lang_note);
+  if (ti->death[0]) {
+    fputs("fd exhaustion: ", stdout);
+    fsk__term_put(stdout, ti->death);
+    putchar('\n');
+  }
+  if (ti->lang_note[0]) {
+    fputs("origins: ", stdout);
+    fsk__term_put(stdout, ti->lang_note);
+    putchar('\n');
+  }
   if (run->interrupted)
     printf("interrupted: partial results\n");
 }
@@ -846,7 +859,9 @@ int fsk__watch_main(int argc, char **argv) {
     /* The table already gave the why of a verdict that is not flat. */
     if (run.verdict == FSK_VERDICT_FLAT)
       printf("%s\n", wt.sc.stats.why);
-    printf("results: %s\n", w->out);
+    fputs("results: ", stdout);
+    fsk__term_put(stdout, w->out);
+    putchar('\n');
   } else {
     printf("%s\n", fsk_verdict_name(run.verdict));
   }

@@ -8,7 +8,7 @@ against).
 Attempt k (1, 2, ...) opens what it needs, then connects to 127.0.0.1:PORT
 (fdsoak watch's --inject refuses it).  On a failed attempt:
   - every third attempt forgets its SQLite store (cause 1: the database is
-    opened at one line, its -wal at another: two places);
+    opened at one line, its -wal and -shm at the first write: two places);
   - every fifth attempt forgets its trace file (cause 2: a third place).
 Each forgotten fd is logged to LOG as "ATTEMPT PID FD TARGET".  The store
 and trace are opened before the connect, so the attempt in progress (the
@@ -44,8 +44,8 @@ def fds_of(target_suffix):
 class Store:
     def __init__(self, path):
         self.conn = sqlite3.connect(path)  # PLACE-DB
-        self.conn.execute("PRAGMA journal_mode=WAL").fetchone()  # PLACE-WAL
-        self.conn.execute("CREATE TABLE IF NOT EXISTS r(id INTEGER)")
+        self.conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        self.conn.execute("CREATE TABLE IF NOT EXISTS r(id INTEGER)")  # PLACE-WAL
 
 
 def open_trace(k):
