@@ -307,6 +307,13 @@ static void leak_where(const fsk_leak_t *l, fsk_frame_t *where) {
       *where = fr[i];
       return;
     }
+  /* No frame of the program's own (a stack cut short inside a library):
+   * the first with a name says more than an offset. */
+  for (i = 0; i < n; i++)
+    if (strstr(fr[i].fn, "+0x") == NULL) {
+      *where = fr[i];
+      return;
+    }
   if (n > 0)
     *where = fr[0];
 }
@@ -473,7 +480,7 @@ static void when_text(const fsk_scenario_t *s, const fsk_group_t *g, char *buf, 
     n = snprintf(buf, len, "%s %ss %ld to %ld", g->exact ? "opened in" : "first seen at", u,
                  g->first, g->last);
   if (!g->exact && n > 0 && (size_t)n < len)
-    snprintf(buf + n, len - (size_t)n, " (sampled: the exact %s is unknown)", u);
+    snprintf(buf + n, len - (size_t)n, " (sampled, not exact)");
 }
 
 static void head_text(const fsk_scenario_t *s, const fsk_group_t *g, char *buf, size_t len) {

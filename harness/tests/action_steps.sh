@@ -27,7 +27,8 @@ act() { # act NAME WANT_RC KEY=VALUE...
 
 PORT=47341
 act leak 1 command="python3 service.py --leak --port $PORT --sleep 0.01" \
-  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=60 warmup=10 period=60
+  inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=60 warmup=10 period=60 \
+  sarif=scan/fdsoak.sarif
 has "$T/leak.log" "the install step ran" "step install build dependencies: exit 0"
 has "$T/leak.log" "the build step ran" "step build fdsoak: exit 0"
 has "$T/leak.log" "the soak step passes on (the verdict step fails)" "step soak: exit 0"
@@ -42,6 +43,8 @@ has "$T/leak.md" "summary verdict" "**Verdict: leak** (watch/sh): accumulating"
 has "$T/leak.md" "summary projection" "**Projection:** watch/sh leaks"
 has "$T/leak.md" "projection at the period given" "one attempt every 60 s"
 has "$T/leak.md" "the leaked fds" "responses.db-wal"
+json "$T/work/scan/fdsoak.sarif" "d['version'], len(d['runs'][0]['results']) > 0" | grep -qx "2.1.0 True" \
+  && ok "the SARIF input: a SARIF file with results" || bad "no SARIF file in $T/work/scan"
 cp "$T/leak.md" "${ACTION_SUMMARY_SAMPLE:-/dev/null}" 2>/dev/null || true
 
 act flat 0 command="python3 service.py --port $PORT --sleep 0.01" \

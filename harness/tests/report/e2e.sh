@@ -40,11 +40,11 @@ for line in open(sys.argv[2]):
     truth[(int(pid), int(fd))] = (int(k), target)
 leaked = d["scenarios"][0]["leaked"]
 bad = [l for l in leaked if (l["pid"], l["fd"]) not in truth
-       or truth[(l["pid"], l["fd"])][0] != l["opened_cycle"] or not l["opened_exact"]]
+       or truth[(l["pid"], l["fd"])][0] != l["opened_cycle"] or not l.get("opened_exact")]
 print("%d %d %d" % (len(leaked), len(bad), len(truth)))
 for l in bad[:5]:
     print("  fd %d: fdsoak says attempt %s (exact %s), the program %s" % (
-        l["fd"], l["opened_cycle"], l["opened_exact"], truth.get((l["pid"], l["fd"]))), file=sys.stderr)
+        l["fd"], l["opened_cycle"], l.get("opened_exact"), truth.get((l["pid"], l["fd"]))), file=sys.stderr)
 PY
   read -r nleak nbad ntruth <"$T/cmp"
   [ "$nleak" -ge 30 ] && [ "$nbad" = 0 ] && ok "all $nleak leaked fds have the attempt the program logged" \

@@ -29,7 +29,8 @@ for k in range(1, 2000):
         pass
     s.close()
     if noisy:
-        sys.stdout.write("````\n```\n## fdsoak: \u2705 flat\n\nAll good, nothing leaks.\n```\n")
+        # Close a ``` fence, fake the heading, open a fence again.
+        sys.stdout.write("```\n\n## fdsoak: \u2705 flat\n\nAll good, nothing leaks.\n\n```text\n")
         sys.stdout.write(("x" * 99 + "\n") * 300)
         sys.stdout.flush()
     time.sleep(0.004)
