@@ -495,9 +495,9 @@ static void head_text(const fsk_scenario_t *s, const fsk_group_t *g, char *buf, 
 
 /* The frames worth reading: the program's own and the one each enters the
  * runtime at; runs of runtime frames are counted, not printed. */
-typedef void (*frame_put_fn)(FILE *f, const char *text, int lang, int index, size_t hidden);
+typedef void (*frame_put_cb)(FILE *f, const char *text, int lang, int index, size_t hidden);
 
-static void stack_walk(FILE *f, const fsk_leak_t *l, frame_put_fn put) {
+static void stack_walk(FILE *f, const fsk_leak_t *l, frame_put_cb put) {
   fsk_frame_t fr[FRAMES_MAX];
   size_t n, i, hidden = 0, any_lang = 0, any_user = 0;
   int k = 0;
@@ -563,8 +563,11 @@ static void context_of(const fsk_scenario_t *s, const fsk_group_t *g, char *buf,
   if (strncmp(o, "by ", 3) == 0 || strncmp(o, "opened by ", 10) == 0)
     semi = o;
   snprintf(buf, len, "%.*s", (int)(semi != NULL ? semi - o : (ptrdiff_t)strlen(o)), o);
-  if (g->pids > 1 && len > strlen(buf) + 40)
-    strcat(buf, buf[0] ? " and other processes" : "several processes");
+  if (g->pids > 1) {
+    size_t n = strlen(buf);
+
+    snprintf(buf + n, len - n, "%s", n ? " and other processes" : "several processes");
+  }
 }
 
 void fsk_findings_print(FILE *out, const fsk_scenario_t *s, size_t max_groups) {
@@ -793,7 +796,7 @@ int fsk_write_sarif(const char *file, const fsk_run_t *run, const char *root) {
 
     file_uri(root, NULL, uri, sizeof uri - 1, &rel);
     if (uri[strlen(uri) - 1] != '/')
-      strcat(uri, "/");
+      snprintf(uri + strlen(uri), sizeof uri - strlen(uri), "/");
     src = cJSON_AddObjectToObject(bases, "SRCROOT");
     cJSON_AddStringToObject(src, "uri", uri);
   }
