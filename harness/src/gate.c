@@ -136,8 +136,8 @@ static int read_series(const char *dir, const char *path, const char *adapter, f
       continue;
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
       counts[k] = col_of[k] >= 0 && col_of[k] < ncols ? (int)strtol(cols[col_of[k]], NULL, 10) : 0;
-    rc = fsk_scenario_push(sc, (int)strtol(cols[col_count < ncols ? col_count : 3], NULL, 10),
-                           counts);
+    rc =
+      fsk_scenario_push(sc, (int)strtol(cols[col_count < ncols ? col_count : 3], NULL, 10), counts);
   }
   fclose(f);
   return rc;
