@@ -121,6 +121,24 @@ void fsk__term_put(FILE *f, const char *s) {
   }
 }
 
+size_t fsk__term_width(const char *s) {
+  const unsigned char *p = (const unsigned char *)(s ? s : "");
+  size_t w = 0;
+
+  while (*p) {
+    size_t n = fsk__utf8_len(p);
+
+    if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || is_c1(p, n)) {
+      w += 4 * (n ? n : 1);
+      p += n ? n : 1;
+      continue;
+    }
+    w++;
+    p += n;
+  }
+  return w;
+}
+
 void fsk__md_put(FILE *f, const char *s) {
   const unsigned char *p = (const unsigned char *)(s ? s : "");
 

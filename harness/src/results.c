@@ -841,13 +841,13 @@ void fsk_print_table(FILE *out, const fsk_run_t *run) {
       snprintf(cell[6], sizeof cell[6], "%s", fsk_verdict_name(s->verdict));
       if (pass == 0) {
         for (k = 0; k < NCOL; k++)
-          if ((int)strlen(cell[k]) > wid[k])
-            wid[k] = (int)strlen(cell[k]);
+          if ((int)fsk__term_width(cell[k]) > wid[k])
+            wid[k] = (int)fsk__term_width(cell[k]);
         continue;
       }
       for (k = 0; k < NCOL; k++) {
         /* The adapter column is the program's name: shown, never obeyed. */
-        int pad = k == NCOL - 1 ? 0 : wid[k] - (int)strlen(cell[k]);
+        int pad = k == NCOL - 1 ? 0 : wid[k] - (int)fsk__term_width(cell[k]);
 
         if (k >= 2 && k != 6)
           fprintf(out, "%*s", pad > 0 ? pad : 0, "");

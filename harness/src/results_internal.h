@@ -45,6 +45,9 @@ size_t fsk__utf8_clean(const char *in, char *out, size_t cap);
 cJSON *fsk__json_str(cJSON *o, const char *key, const char *v);
 /* For a terminal: control characters and stray bytes shown as \xNN. */
 void fsk__term_put(FILE *f, const char *s);
+/* The columns fsk__term_put takes for s (a character each, four for an
+ * escaped byte): for tables that line up. */
+size_t fsk__term_width(const char *s);
 /* Markdown inline text: escaped so nothing becomes markup, HTML, a link or
  * a mention; newlines become spaces. */
 void fsk__md_put(FILE *f, const char *s);
