@@ -774,6 +774,8 @@ static void add_result(cJSON *results, const fsk_scenario_t *s, const fsk_group_
   cJSON_AddItemToArray(results, r);
 }
 
+#define SARIF_MAX_GROUPS 1000
+
 int fsk_write_sarif(const char *file, const fsk_run_t *run, const char *root) {
   cJSON *doc, *runs, *r, *tool, *drv, *rules, *rule, *results, *t;
   fsk__atomic_t a;
@@ -828,7 +830,9 @@ int fsk_write_sarif(const char *file, const fsk_run_t *run, const char *root) {
       continue;
     if ((rc = fsk_group_leaks(s, &g, &n)) != 0)
       break;
-    for (j = 0; j < n; j++)
+    /* Code scanning takes at most 25,000 results a run (and 10 MB); a
+     * scenario's largest groups say what there is to fix. */
+    for (j = 0; j < n && j < SARIF_MAX_GROUPS; j++)
       add_result(results, s, &g[j], root);
     free(g);
   }

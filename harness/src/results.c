@@ -598,18 +598,21 @@ void fsk__xml_escape(FILE *f, const char *s) {
   }
 }
 
+/* The leaked fds as the terminal groups them (finding.c), so a CI report
+ * reads the same as the job's log; bounded, whatever the count. */
+#define JUNIT_MAX_GROUPS 50
+
 static void leak_lines(FILE *f, const fsk_scenario_t *s) {
-  size_t i;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
 
-  for (i = 0; s->leaked != NULL && i < s->nleaked; i++) {
-    const fsk_leak_t *l = &s->leaked[i];
-    char line[FSK_TARGET_MAX + FSK_ORIGIN_MAX + 96];
-
-    snprintf(line, sizeof line, "fd %d (%s) %s, opened in cycle %ld, origin: %s\n", l->fd,
-             fsk_fdclass_name(l->cls), l->target, l->opened_cycle,
-             l->origin[0] ? l->origin : "unknown");
-    fsk__xml_escape(f, line);
-  }
+  if (m == NULL)
+    return;
+  fsk_findings_print(m, s, JUNIT_MAX_GROUPS);
+  if (fclose(m) == 0 && buf != NULL)
+    fsk__xml_escape(f, buf);
+  free(buf);
 }
 
 /*
