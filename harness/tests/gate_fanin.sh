@@ -47,7 +47,11 @@ has "$T/o.md" "the overlapping row" "FAIL: also in $T/job-retry: which one count
 
 # Leaking: one leaking part fails the whole; the row has the leak.
 expect_rc 1 "a leak in one job fails the whole" "$FDSOAK" gate --baseline "$BASE" --report "$T/l.md" \
-  "$T/job-api" "$T/job-fatal" "$T/job-leak" "$T/job-exc"
+  --sarif "$T/l.sarif" "$T/job-api" "$T/job-fatal" "$T/job-leak" "$T/job-exc"
+has "$T/l.md" "the leak's groups in the report" "### Leaked fds of retryable/platform"
+has "$T/l.md" "a group line" " x file "
+json "$T/l.sarif" "sum(' x file ' in r['message']['text'] for r in d['runs'][0]['results'])" | grep -qv '^0$' \
+  && ok "gate --sarif: the leak's groups as results" || bad "gate --sarif has no results"
 has "$T/l.md" "report verdict FAIL" "# fdsoak gate: FAIL"
 grep '^| retryable/platform ' "$T/l.md" > "$T/row"
 has "$T/row" "the leaking row: directory and verdict" "| <code>$T/job-leak</code> | leak |"
