@@ -262,6 +262,7 @@ static void parse_chain(const char *s, const char *e, int lang, fsk_frame_t *out
 
 void fsk_origin_frames(const char *origin, fsk_frame_t *out, size_t max, size_t *n) {
   const char *p = origin != NULL ? origin : "";
+  size_t i, lang = 0;
 
   *n = 0;
   /* "context; by LANG; opened by OP() at NATIVE": parts split at "; ". */
@@ -277,6 +278,13 @@ void fsk_origin_frames(const char *origin, fsk_frame_t *out, size_t max, size_t 
     }
     p = *end ? end + 2 : end;
   }
+  /* With a program's language frames, the native ones are its
+   * interpreter's, wherever that was built (a pyenv build under /tmp). */
+  for (i = 0; i < *n; i++)
+    lang += out[i].lang;
+  for (i = 0; lang > 0 && i < *n; i++)
+    if (!out[i].lang)
+      out[i].user = 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -106,7 +106,14 @@ static void test_frames(void **state) {
   assert_false(fr[0].user); /* the standard library */
   assert_string_equal(fr[2].fn, "Client.dial");
   assert_true(fr[2].user);
-  /* The interpreter's own frame: native, built elsewhere. */
+  /* The interpreter's own frame: native, wherever it was built. */
+  fsk_origin_frames("process 1 (python3); by f (/src/a.py:3); opened by open() at "
+                    "pysqlite_connection_init (/tmp/python-build/Modules/_sqlite/connection.c:203)",
+                    fr, 16, &n);
+  assert_int_equal(n, 2);
+  assert_true(fr[0].user);
+  assert_false(fr[1].user);
+  fsk_origin_frames(SOCKET, fr, 16, &n);
   assert_string_equal(fr[5].fn, "sock_initobj_impl");
   assert_false(fr[5].lang);
   assert_false(fr[5].user);
