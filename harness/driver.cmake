@@ -15,7 +15,7 @@ set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c)
+    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/speed.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)

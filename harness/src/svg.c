@@ -31,7 +31,11 @@ static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7"
 
 typedef struct {
   double x_lo, x_hi, y_lo, y_hi;
+  const double *vt; /* watch --speed: x is the program's virtual hours */
 } frame_t;
+
+/* Where sample i lies on the x axis: its cycle, or its virtual hour. */
+static double xof(const frame_t *f, size_t i) { return f->vt ? f->vt[i] / 3600.0 : (double)i; }
 
 static double px(const frame_t *f, double x) {
   return PLOT_X0 + (x - f->x_lo) / (f->x_hi - f->x_lo) * (PLOT_X1 - PLOT_X0);
@@ -75,6 +79,11 @@ static void frame_of(const fsk_run_t *run, frame_t *f) {
   /* Cycles are numbered from 0, as in series.csv. */
   f->x_lo = 0.0;
   f->x_hi = maxn > 1 ? (double)(maxn - 1) : 1.0;
+  f->vt = run->nscen == 1 ? run->vtime.vt : NULL;
+  if (f->vt != NULL && maxn > 1 && f->vt[maxn - 1] > 0.0)
+    f->x_hi = f->vt[maxn - 1] / 3600.0;
+  else
+    f->vt = NULL;
   f->y_lo = any ? lo - 1.0 : 0.0;
   f->y_hi = any ? hi + 1.0 : MIN_Y_SPAN;
   if (f->y_hi - f->y_lo < MIN_Y_SPAN) {
@@ -108,18 +117,19 @@ static void axes(FILE *o, const frame_t *f) {
     fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", PLOT_X0 - 8, y + 4,
             v);
   }
-  /* x: whole cycles. */
-  step = nice_step(f->x_hi - f->x_lo, 8, 1.0);
+  /* x: whole cycles, or virtual hours. */
+  step = nice_step(f->x_hi - f->x_lo, 8, f->vt ? 0.0 : 1.0);
   for (v = ceil(f->x_lo / step) * step; v <= f->x_hi + 1e-9; v += step) {
     double x = px(f, v);
 
     fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n", x,
             PLOT_Y1, x, PLOT_Y1 + 5);
-    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", x, PLOT_Y1 + 19,
+    fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.4g</text>\n", x, PLOT_Y1 + 19,
             v);
   }
-  fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">cycle</text>\n",
-          (PLOT_X0 + PLOT_X1) / 2, PLOT_Y1 + 42);
+  fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+          (PLOT_X0 + PLOT_X1) / 2, PLOT_Y1 + 42,
+          f->vt ? "virtual hours (the program's own time)" : "cycle");
   fprintf(o,
           "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">"
           "open fds</text>\n",
@@ -138,9 +148,10 @@ static void warmup_marks(FILE *o, const fsk_run_t *run, const frame_t *f) {
     for (j = 0; j < i; j++)
       seen |= run->scen[j].warmup == w;
     /* The boundary sits between cycle w-1 (last warm-up sample) and w. */
-    if (seen || w <= 0 || (double)w - 0.5 >= f->x_hi)
+    if (seen || w <= 0 || (f->vt == NULL && (double)w - 0.5 >= f->x_hi) ||
+        (f->vt != NULL && (size_t)w >= run->scen[i].nsamples))
       continue;
-    x = px(f, (double)w - 0.5);
+    x = px(f, f->vt ? xof(f, (size_t)w) : (double)w - 0.5);
     fprintf(o,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777777\" "
             "stroke-dasharray=\"6 4\"/>\n",
@@ -153,7 +164,7 @@ static void warmup_marks(FILE *o, const fsk_run_t *run, const frame_t *f) {
 }
 
 static void point(FILE *o, const frame_t *f, size_t idx, int v, int *first) {
-  fprintf(o, "%s%.1f,%.1f", *first ? "" : " ", px(f, (double)idx), py(f, v));
+  fprintf(o, "%s%.1f,%.1f", *first ? "" : " ", px(f, xof(f, idx)), py(f, v));
   *first = 0;
 }
 
