@@ -185,8 +185,9 @@ char **fsk__speed_envp(double speed, const char *faketime_lib) {
     const char *sep = strchr(pre, ':');
     const char *rest = sep != NULL ? sep + 1 : "";
 
-    if (asprintf(&s, "LD_PRELOAD=%.*s:%s%s%s", (int)(sep != NULL ? (size_t)(sep - pre) : strlen(pre)),
-                 pre, faketime_lib, rest[0] ? ":" : "", rest) < 0)
+    if (asprintf(&s, "LD_PRELOAD=%.*s:%s%s%s",
+                 (int)(sep != NULL ? (size_t)(sep - pre) : strlen(pre)), pre, faketime_lib,
+                 rest[0] ? ":" : "", rest) < 0)
       goto fail;
   } else if (asprintf(&s, "LD_PRELOAD=%s", faketime_lib) < 0) {
     goto fail;

@@ -182,6 +182,12 @@ static void w_futex(void) {
   struct timespec t = s_ts(V);
   syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &t, NULL, 0);
 }
+static void w_futex_abs(void) {
+  /* As Rust's std parks a thread: an absolute deadline on CLOCK_MONOTONIC. */
+  int word = 0;
+  struct timespec t = abs_in(CLOCK_MONOTONIC, V);
+  syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE, 0, &t, NULL, FUTEX_BITSET_MATCH_ANY);
+}
 static void wait_alarm(void) {
   sigset_t none;
   sigemptyset(&none);
@@ -291,6 +297,7 @@ static const probe_t probes[] = {
   {"sem_timedwait", w_sem_timedwait, NULL},
   {"sem_clockwait", w_sem_clockwait, NULL},
   {"futex", w_futex, NULL},
+  {"futex_abs", w_futex_abs, NULL},
   {"alarm", w_alarm, NULL},
   {"setitimer", w_setitimer, NULL},
   {"timer_settime", w_timer_settime, NULL},
