@@ -13,7 +13,6 @@
  * it runs in real time.  Exit 0 when every call asked for was scaled,
  * 1 otherwise.  With no CALL, all of them.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>

@@ -19,10 +19,12 @@ import asyncio
 import os
 import sqlite3
 import tempfile
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--leak", action="store_true")
 ap.add_argument("--port", type=int, default=47310)
+ap.add_argument("--log", help="append 'TIME ATTEMPT' per failed attempt (time.time())")
 args = ap.parse_args()
 
 store_dir = tempfile.mkdtemp(prefix="fdsoak-svc-")
@@ -66,6 +68,9 @@ async def main():
             return
         if not args.leak:
             adapter.disconnect()
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write("%.1f %d\n" % (time.time(), attempt))
         await asyncio.sleep(min(30 * 2 ** (attempt - 1), 300))
 
 
