@@ -19,6 +19,16 @@
  *   syscall(SYS_futex)     not wrapped (and an absolute deadline on the
  *                          virtual monotonic clock is decades away)
  *
+ * Clock reads: libfaketime's own clock_gettime costs two rt_sigprocmask
+ * calls (its MT build) or a few hundred ns (the plain one) a read, 4 to 80
+ * times a plain read here (harness/bench/speed_overhead.sh).  So the shim
+ * answers clock_gettime, gettimeofday and time() itself: on the first read
+ * of each clock it samples libfaketime's virtual time and the real time
+ * at the same instant, and from then on computes virtual = v0 + (real -
+ * r0) x N from glibc's own (vDSO) clock.  Both lines have the slope N
+ * through the same point, so the shim's reads and libfaketime's converted
+ * waits agree (to the sampling gap x N, well under a millisecond).
+ *
  * Each wrapper here converts the program's virtual times to real ones and
  * calls glibc's own function (not the next definition, which would be
  * libfaketime's): a relative time is divided by N, an absolute virtual
@@ -142,6 +152,84 @@ static struct timeval tv_scale(const struct timeval *v, double by) {
       g_ = (type)libc_sym(name);                                                                   \
     g_;                                                                                            \
   })
+
+/* ---- clock reads ---------------------------------------------------------- */
+
+typedef int (*cg_t)(clockid_t, struct timespec *);
+
+#define NCLOCKS 12
+static struct {
+  int state; /* 0 unset, 1 being set, 2 ready */
+  long long v0, r0;
+} g_origin[NCLOCKS];
+
+/* Virtual time of clock c from glibc's real one; 0, or -1 when c is a clock
+   libfaketime does not scale (CPU time) or not ready (ask libfaketime). */
+static int vclock(clockid_t c, struct timespec *ts) {
+  cg_t real = LIBC(cg_t, "clock_gettime");
+  int st;
+
+  if (c < 0 || c >= NCLOCKS || c == CLOCK_PROCESS_CPUTIME_ID || c == CLOCK_THREAD_CPUTIME_ID ||
+      real == NULL)
+    return -1;
+  st = __atomic_load_n(&g_origin[c].state, __ATOMIC_ACQUIRE);
+  if (st == 0) {
+    int zero = 0;
+    struct timespec a, v, b;
+
+    if (!__atomic_compare_exchange_n(&g_origin[c].state, &zero, 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      return -1;
+    /* The same instant on both clocks: real before and after the virtual
+       read, and their middle. */
+    real(c, &a);
+    if (NEXT(cg_t, "clock_gettime")(c, &v) != 0 || real(c, &b) != 0) {
+      __atomic_store_n(&g_origin[c].state, 0, __ATOMIC_RELEASE);
+      return -1;
+    }
+    g_origin[c].v0 = ts_ns(&v);
+    g_origin[c].r0 = (ts_ns(&a) + ts_ns(&b)) / 2;
+    __atomic_store_n(&g_origin[c].state, 2, __ATOMIC_RELEASE);
+  } else if (st != 2) {
+    return -1;
+  }
+  if (real(c, ts) != 0)
+    return -1;
+  *ts = ns_ts(g_origin[c].v0 + (long long)((double)(ts_ns(ts) - g_origin[c].r0) * inj__speed));
+  return 0;
+}
+
+EXPORT int clock_gettime(clockid_t c, struct timespec *ts) {
+  if (inj__speed > 0 && vclock(c, ts) == 0)
+    return 0;
+  return NEXT(cg_t, "clock_gettime")(c, ts);
+}
+
+EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz) {
+  typedef int (*fn_t)(struct timeval *, void *);
+  struct timespec ts;
+
+  if (inj__speed > 0 && tz == NULL && vclock(CLOCK_REALTIME, &ts) == 0) {
+    tv->tv_sec = ts.tv_sec;
+    tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
+    return 0;
+  }
+  return NEXT(fn_t, "gettimeofday")(tv, tz);
+}
+
+EXPORT time_t time(time_t *t) {
+  typedef time_t (*fn_t)(time_t *);
+  struct timespec ts;
+
+  if (inj__speed > 0 && vclock(CLOCK_REALTIME, &ts) == 0) {
+    if (t != NULL)
+      *t = ts.tv_sec;
+    return ts.tv_sec;
+  }
+  return NEXT(fn_t, "time")(t);
+}
+
+/* ---- waits ------------------------------------------------------------------ */
 
 EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *timeout,
                         const sigset_t *mask) {

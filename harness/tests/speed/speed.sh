@@ -111,7 +111,7 @@ PY
     "$T/d.py" "$T/down.txt" > /dev/null 2>&1
   sed 's/^/  | /' "$T/down.txt"
   n="$(sed -n 's/^down failed //p' "$T/down.txt")"
-  [ -n "$n" ] && [ "$n" -ge 40 ] && [ "$n" -le 62 ] \
+  [ -n "$n" ] && [ "$n" -ge 30 ] && [ "$n" -le 62 ] \
     && ok "down(60): the first $n of the one-second attempts were refused (60 less start-up)" \
     || bad "down(60): '$n' attempts refused, want about 60 (60 virtual s)"
   ;;
