@@ -67,7 +67,9 @@ time_t time(time_t *t) {
   return ts.tv_sec;
 }
 
-static void skip_ms(int ms) { __atomic_fetch_add(&g_off, (long long)ms * 1000000LL, __ATOMIC_RELAXED); }
+static void skip_ms(int ms) {
+  __atomic_fetch_add(&g_off, (long long)ms * 1000000LL, __ATOMIC_RELAXED);
+}
 
 int epoll_wait(int ep, struct epoll_event *ev, int n, int to) {
   typedef int (*fn_t)(int, struct epoll_event *, int, int);
