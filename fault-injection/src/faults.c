@@ -508,7 +508,7 @@ static double syn_timeout_s(void) {
 
   if (fd >= 0) {
     if (read(fd, buf, sizeof buf - 1) > 0)
-      r = atoi(buf);
+      r = (int)strtol(buf, NULL, 10);
     close(fd);
   }
   if (r < 1 || r > 30)

@@ -17,6 +17,7 @@
  * result.  Exit codes as for `run`.
  */
 #include "driver.h"
+#include "grow.h"
 #include "lang.h"
 #include "proc.h"
 #include "sampler.h"
@@ -254,15 +255,10 @@ typedef struct {
 static double vt_now(const watch_t *wt) { return (fsk__now() - wt->tgt.t_start) * wt->w.speed; }
 
 static int vts_push(watch_t *wt, double v) {
-  if (wt->nvts == wt->capvts) {
-    size_t cap = wt->capvts ? wt->capvts * 2 : 256;
-    double *n = realloc(wt->vts, cap * sizeof *n);
+  int rc = fsk__grow(&wt->vts, &wt->capvts, wt->nvts + 1, sizeof *wt->vts, 256);
 
-    if (n == NULL)
-      return -ENOMEM;
-    wt->vts = n;
-    wt->capvts = cap;
-  }
+  if (rc != 0)
+    return rc;
   wt->vts[wt->nvts++] = v;
   return 0;
 }

@@ -5,11 +5,17 @@ set -u
 case_="$1"
 BIN="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+SRC="$(cd "$HERE/../../.." && pwd)"
 T="$(mktemp -d /tmp/fsk-speed-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
 . "$HERE/../lib.sh"
 FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+if [ ! -r "$FT" ]; then
+  [ -n "${CI:-}" ] && fail "libfaketime is not installed, and CI must have it (ci/bootstrap)"
+  skip "libfaketime is not installed"
+fi
+case "$case_" in node) need node ;; esac
 
 # rate_ok DIR TRUTH: the rate per virtual hour in DIR's summary is within
 # 15 % of TRUTH (fds per virtual hour of the program's own schedule).
