@@ -932,6 +932,13 @@ int fsk__watch_main(int argc, char **argv) {
   if (w->speed > 0)
     speed_report(&wt, &run);
   fsk_run_finish(&run);
+  /* It already ran out: no projection, the fact. */
+  if (run.vtime.exhausted_vh >= 0 && run.verdict == FSK_VERDICT_LEAK) {
+    run.projection_hours = run.vtime.exhausted_vh;
+    snprintf(run.projection_text, sizeof run.projection_text,
+             "%.31s/%.31s leaks %.4f fd per attempt, %.1f per virtual hour: the program %.150s",
+             wt.sc.path, wt.sc.adapter, wt.sc.rate, run.vtime.per_vhour, run.vtime.exhausted_text);
+  }
 
   if (!w->out_given)
     snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
