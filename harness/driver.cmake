@@ -15,7 +15,8 @@ set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c)
+    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
+    src/speed.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -58,6 +59,22 @@ endif()
 add_executable(fsk_static_probe tests/fsk_static_probe.c)
 target_link_options(fsk_static_probe PRIVATE -static)
 fdsoak_target_defaults(fsk_static_probe NO_SANITIZE)
+
+# watch --speed: which time calls run at the virtual speed, and reconnect
+# loops in C waiting with sleep(3) and with libuv's timers.
+add_executable(fsk_speed_probe tests/speed_probe.c)
+target_link_libraries(fsk_speed_probe PRIVATE Threads::Threads)
+add_executable(fsk_speed_sleep_loop tests/speed/sleep_loop.c)
+add_executable(fsk_speed_uv_loop tests/speed/uv_loop.c)
+target_link_libraries(fsk_speed_uv_loop PRIVATE PkgConfig::LIBUV)
+fdsoak_target_defaults(fsk_speed_probe fsk_speed_sleep_loop fsk_speed_uv_loop)
+foreach(case calls shim_timing bad_input asyncio threads node libuv sleep exhaustion)
+  add_test(NAME fsk_speed_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/speed/speed.sh ${case}
+                   $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_speed_${case} PROPERTIES LABELS "integration;speed" TIMEOUT 120
+                       SKIP_RETURN_CODE 77)
+endforeach()
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

@@ -54,8 +54,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- SO_ERROR translations ------------------------------------------------- */
@@ -172,6 +175,27 @@ static int sock_is_nonblocking(int fd) {
   return fl >= 0 && (fl & O_NONBLOCK);
 }
 
+/* The shim's own bounded waits are in real time: under --speed the poll
+   that resolves to libfaketime's would divide them by the speed. */
+static int real_poll_ms(struct pollfd *p, nfds_t n, int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  return (int)syscall(SYS_ppoll, p, n, &ts, NULL, (size_t)8);
+}
+
+/* Connects whose kernel timeout the speed timer ends (below). */
+#define DUE_MAX 64
+
+static struct {
+  int fd; /* -1: free */
+  ino_t ino;
+  long long due_ns; /* real CLOCK_MONOTONIC */
+  int modelled;
+} g_due[DUE_MAX];
+static pthread_mutex_t g_due_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_due_cv = PTHREAD_COND_INITIALIZER;
+static pid_t g_due_pid;
+static int g_due_init;
+
 /* ---- private endpoints ------------------------------------------------------ */
 
 typedef struct endpoint {
@@ -266,7 +290,7 @@ static int sink_make(int fam, endpoint_t *ep) {
     goto fail_fl;
   /* Loopback: the handshake is done within microseconds; bounded wait. */
   p = (struct pollfd){fl, POLLOUT, 0};
-  if (poll(&p, 1, 2000) != 1 || real_getsockopt(fl, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+  if (real_poll_ms(&p, 1, 2000) != 1 || real_getsockopt(fl, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
       err != 0) {
     errno = err ? err : ETIMEDOUT;
     goto fail_fl;
@@ -445,8 +469,139 @@ void inj__faults_atfork_child(void) {
   /* The child has no helper thread (nor the lock's owner): it starts its
      own on its first reset; the inherited endpoints stay usable. */
   pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_t fresh2 = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
   g_ep_lock = fresh;
   g_reset_pid = 0;
+  /* Nor its speed timer: the parent's pending deadlines are not its own. */
+  g_due_lock = fresh2;
+  g_due_cv = cv;
+  g_due_pid = 0;
+  for (int i = 0; i < DUE_MAX && g_due_init; i++)
+    g_due[i].fd = -1;
+}
+
+/* ---- the kernel's SYN timeout at the program's speed ------------------------- */
+
+/*
+ * Under --speed (inj__speed > 0) the program's own timeouts are scaled, but
+ * the kernel still gives up on a SYN-SENT socket after ~127 real seconds
+ * (net.ipv4.tcp_syn_retries), and TCP_USER_TIMEOUT cannot make that
+ * shorter than the first retransmit, 1 s (measured).  So a helper thread
+ * ends a faulted connect itself when its virtual time is up: shutdown() of
+ * a SYN-SENT socket is the kernel's own disconnect -- POLLOUT|POLLERR|
+ * POLLHUP, as a real timeout gives -- with SO_ERROR ECONNRESET, which the
+ * SO_ERROR translation reports as the modelled error (ETIMEDOUT, or the
+ * unreachable errno); a blocking connect returns it at once.
+ */
+
+static long long real_mono_ns(void) {
+  struct timespec ts;
+  syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The kernel's SYN timeout in seconds: 1 + 2 + ... + 2^retries. */
+static double syn_timeout_s(void) {
+  char buf[16] = {0};
+  int fd = inj__raw_open("/proc/sys/net/ipv4/tcp_syn_retries", O_RDONLY | O_CLOEXEC, 0), r = 6;
+
+  if (fd >= 0) {
+    if (read(fd, buf, sizeof buf - 1) > 0)
+      r = (int)strtol(buf, NULL, 10);
+    close(fd);
+  }
+  if (r < 1 || r > 30)
+    r = 6;
+  return (double)((1LL << (r + 1)) - 1);
+}
+
+static void due_fire(int i) {
+  struct tcp_info ti;
+  socklen_t tl = sizeof ti;
+  int fd = g_due[i].fd;
+
+  g_due[i].fd = -1;
+  /* Only the socket we left in SYN-SENT: not a number reused since, not
+     a connect that the caller already gave up on and closed. */
+  if (fd_ino(fd) != g_due[i].ino || real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
+      ti.tcpi_state != TCP_SYN_SENT)
+    return;
+  pending_set(fd, ECONNRESET, g_due[i].modelled);
+  shutdown(fd, SHUT_RDWR);
+}
+
+static void *due_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&g_due_lock);
+  for (;;) {
+    long long next = -1, now = real_mono_ns();
+    struct timespec ts;
+    int i;
+
+    for (i = 0; i < DUE_MAX; i++) {
+      if (g_due[i].fd < 0)
+        continue;
+      if (g_due[i].due_ns <= now)
+        due_fire(i);
+      else if (next < 0 || g_due[i].due_ns < next)
+        next = g_due[i].due_ns;
+    }
+    if (next < 0) {
+      pthread_cond_wait(&g_due_cv, &g_due_lock);
+      continue;
+    }
+    /* Sleep in real time, in slices, so a shorter new deadline is never
+       late by more than a slice. */
+    if (next > now + 2000000LL)
+      next = now + 2000000LL;
+    pthread_mutex_unlock(&g_due_lock);
+    ts.tv_sec = (time_t)(next / 1000000000LL);
+    ts.tv_nsec = (long)(next % 1000000000LL);
+    syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    pthread_mutex_lock(&g_due_lock);
+  }
+  return NULL;
+}
+
+/* End fd's connect after virt_s of the program's time, as modelled. */
+static void due_arm(int fd, double virt_s, int modelled) {
+  long long due = real_mono_ns() + (long long)(virt_s / inj__speed * 1e9);
+  int i;
+
+  pthread_mutex_lock(&g_due_lock);
+  if (!g_due_init) {
+    for (i = 0; i < DUE_MAX; i++)
+      g_due[i].fd = -1;
+    g_due_init = 1;
+  }
+  if (g_due_pid != getpid()) {
+    pthread_t th;
+    pthread_attr_t at;
+    sigset_t all, old;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    if (pthread_create(&th, &at, due_main, NULL) == 0) {
+      g_due_pid = getpid();
+      pthread_setname_np(th, "fdsoak-speed");
+    }
+    pthread_attr_destroy(&at);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  for (i = 0; i < DUE_MAX; i++)
+    if (g_due[i].fd < 0 || g_due[i].fd == fd) {
+      g_due[i].fd = fd;
+      g_due[i].ino = fd_ino(fd);
+      g_due[i].due_ns = due;
+      g_due[i].modelled = modelled ? modelled : ETIMEDOUT;
+      break;
+    }
+  pthread_cond_signal(&g_due_cv);
+  pthread_mutex_unlock(&g_due_lock);
 }
 
 /* ---- the faults ------------------------------------------------------------- */
@@ -499,6 +654,17 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
     return -1;
   }
   target_addr(sa, salen, port, &ss, &len);
+  if (inj__speed > 0) {
+    /* The kernel's timing (the first retransmit for unreachable, the SYN
+       retries for a blackhole) at the program's speed (above). */
+    due_arm(fd, uto_ms > 0 ? 1.0 : syn_timeout_s(), modelled);
+    rc = real_connect(fd, (struct sockaddr *)&ss, len);
+    if (rc < 0 && errno == ECONNRESET) {
+      inj__pending_take(fd, ECONNRESET);
+      errno = modelled ? modelled : ETIMEDOUT;
+    }
+    return rc;
+  }
   if (uto_ms > 0)
     setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto_ms, sizeof uto_ms);
   rc = real_connect(fd, (struct sockaddr *)&ss, len);

@@ -342,6 +342,7 @@ __attribute__((constructor)) static void inj_init(void) {
 
   t_guard = (uintptr_t)__builtin_frame_address(0);
   inj__resolve_real();
+  inj__vtime_init(getenv("FDSOAK_SPEED"));
   if (inj_spec_parse(spec ? spec : "", &inj__tables[0], err, sizeof err) < 0)
     die_spec("FDSOAK_INJECT", err);
   if (ctl && *ctl) {

@@ -109,4 +109,11 @@ void inj__pending_clear(int fd);
 int inj__pending_take(int fd, int kernel_err);
 void inj__faults_atfork_child(void);
 
+/* ---- virtual time (vtime.c): fdsoak watch --speed ------------------------ */
+
+/* FDSOAK_SPEED: the program's clocks run this many times faster (its
+   libfaketime); 0 when unset.  Read once by the constructor. */
+extern double inj__speed;
+void inj__vtime_init(const char *speed);
+
 #endif /* INJ_SHIM_H */

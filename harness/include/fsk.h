@@ -260,6 +260,24 @@ typedef struct {
   size_t nprocs;
 } fsk_target_info_t;
 
+/* watch --speed: the program's own (virtual) time, which runs `speed`
+ * times faster than fdsoak's.  speed 0: the run was in real time and the
+ * rest is unused. */
+typedef struct {
+  double speed;
+  const double *vt;          /* virtual seconds of each sample of scen[0] since
+                                the program started, or NULL */
+  double virtual_s;          /* the program's virtual age at the end */
+  double per_vhour;          /* fds per virtual hour (NaN: no rate) */
+  double attempt_vs;         /* virtual seconds per attempt over the judged
+                                window, from its own schedule (0: interval mode) */
+  double exhausted_vh;       /* virtual hour it ran out of fds, < 0 if it did not */
+  double exhausted_attempts; /* attempts by then */
+  int exhausted_limit;       /* the limit it hit */
+  char exhausted_text[200];  /* "ran out of its 1024 fds at virtual hour 27.4, after
+                                331 attempts", or "" */
+} fsk_vtime_t;
+
 typedef struct {
   const char *mode;     /* "run" or "watch" */
   char started_utc[32]; /* 2026-11-28T00:00:00Z */
@@ -273,6 +291,7 @@ typedef struct {
   char projection_text[320];
   int interrupted; /* SIGINT/SIGTERM stopped it: partial results */
   fsk_target_info_t target;
+  fsk_vtime_t vtime; /* watch --speed */
 } fsk_run_t;
 
 /* Hours until the soft fd limit at `per_cycle` fds a cycle, one cycle every

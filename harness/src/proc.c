@@ -43,7 +43,7 @@ void fsk__subreaper(void) {
 /* The started process                                                 */
 /* ------------------------------------------------------------------ */
 
-int fsk__target_spawn(fsk_target_t *t, char *const argv[]) {
+int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   int p[2] = {-1, -1}, rc;
@@ -62,7 +62,7 @@ int fsk__target_spawn(fsk_target_t *t, char *const argv[]) {
   /* dup2 clears FD_CLOEXEC on the copy; both pipe ends are close-on-exec. */
   posix_spawn_file_actions_adddup2(&fa, p[1], 2);
   t->t_start = fsk__now();
-  rc = posix_spawnp(&t->pid, argv[0], &fa, &at, argv, environ);
+  rc = posix_spawnp(&t->pid, argv[0], &fa, &at, argv, envp != NULL ? envp : environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(p[1]);

@@ -29,10 +29,11 @@ double fsk__now(void);
  * grandchild reparents to us and stays in the tree we watch and stop. */
 void fsk__subreaper(void);
 
-/* Start argv[0] (PATH search) in its own process group with the current
- * environment; its stderr is a pipe that fsk__target_poll copies to ours.
- * Returns 0, or a positive errno (posix_spawn's convention). */
-int fsk__target_spawn(fsk_target_t *t, char *const argv[]);
+/* Start argv[0] (PATH search) in its own process group with envp (NULL:
+ * the current environment); its stderr is a pipe that fsk__target_poll
+ * copies to ours.  Returns 0, or a positive errno (posix_spawn's
+ * convention). */
+int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]);
 /* Non-blocking: copy any stderr output, reap the root if it ended.  Returns
  * 1 while the root runs, 0 once it has exited (t->status). */
 int fsk__target_poll(fsk_target_t *t);

@@ -377,6 +377,29 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
   } else {
     cJSON_AddNullToObject(root, "projection");
   }
+  if (run->vtime.speed > 0.0) {
+    /* watch --speed: the program's own time (docs: results/README.md). */
+    cJSON *v = cJSON_AddObjectToObject(root, "virtual_time");
+
+    if (v) {
+      cJSON_AddNumberToObject(v, "speed", run->vtime.speed);
+      cJSON_AddNumberToObject(v, "virtual_hours", run->vtime.virtual_s / 3600.0);
+      cJSON_AddItemToObject(v, "fds_per_virtual_hour", num_or_null(run->vtime.per_vhour));
+      cJSON_AddItemToObject(v, "virtual_s_per_attempt",
+                            run->vtime.attempt_vs > 0.0 ? cJSON_CreateNumber(run->vtime.attempt_vs)
+                                                        : cJSON_CreateNull());
+      if (run->vtime.exhausted_vh >= 0.0) {
+        cJSON_AddNumberToObject(v, "exhausted_virtual_hour", run->vtime.exhausted_vh);
+        cJSON_AddNumberToObject(v, "exhausted_after_attempts", run->vtime.exhausted_attempts);
+        cJSON_AddNumberToObject(v, "exhausted_limit", run->vtime.exhausted_limit);
+        cJSON_AddStringToObject(v, "exhausted", run->vtime.exhausted_text);
+      } else {
+        cJSON_AddNullToObject(v, "exhausted_virtual_hour");
+      }
+    }
+  } else {
+    cJSON_AddNullToObject(root, "virtual_time");
+  }
   cJSON_AddBoolToObject(root, "interrupted", run->interrupted != 0);
   if (run->target.has) {
     const fsk_target_info_t *ti = &run->target;
@@ -511,6 +534,9 @@ int fsk_write_series_csv(const char *file, const fsk_run_t *run) {
   fputs(",fd_floor", a.f);
   if (xcol != NULL)
     fprintf(a.f, ",%s", xcol);
+  /* watch --speed: where each sample lies in the program's own time. */
+  if (run->vtime.vt != NULL)
+    fputs(",virtual_s", a.f);
   fputc('\n', a.f);
   for (i = 0; i < run->nscen; i++) {
     const fsk_scenario_t *s = &run->scen[i];
@@ -534,6 +560,10 @@ int fsk_write_series_csv(const char *file, const fsk_run_t *run) {
       fprintf(a.f, ",%d", s->counts[j]);
       if (xcol != NULL)
         fprintf(a.f, ",%.15g", s->xs != NULL ? s->xs[j] : (double)j);
+      if (run->vtime.vt != NULL && i == 0)
+        fprintf(a.f, ",%.3f", run->vtime.vt[j]);
+      else if (run->vtime.vt != NULL)
+        fputc(',', a.f);
       fputc('\n', a.f);
     }
   }

@@ -38,10 +38,14 @@ typedef struct {
    * "seconds", "minutes", "hours"); x_one is its singular. */
   double x_div;
   const char *x_unit, *x_one;
+  const double *vt; /* watch --speed: x is the program's virtual seconds */
 } frame_t;
 
-/* Where sample j of s lies, in the samples' own x. */
-static double sample_x(const fsk_scenario_t *s, size_t j) {
+/* Where sample j of s lies, in the samples' own x (with --speed: the
+ * program's virtual seconds). */
+static double sample_x(const frame_t *f, const fsk_scenario_t *s, size_t j) {
+  if (f->vt != NULL)
+    return f->vt[j];
   return s->xs != NULL ? s->xs[j] : (double)j;
 }
 
@@ -53,6 +57,12 @@ static void x_axis(const fsk_run_t *run, double span, frame_t *f) {
   f->x_div = 1.0;
   f->x_unit = "cycles";
   f->x_one = "cycle";
+  if (f->vt != NULL) {
+    f->x_div = 3600.0;
+    f->x_unit = "virtual hours (the program's own time)";
+    f->x_one = "virtual hour";
+    return;
+  }
   for (i = 0; i < run->nscen; i++) {
     const fsk_scenario_t *s = &run->scen[i];
 
@@ -102,13 +112,16 @@ static void frame_of(const fsk_run_t *run, frame_t *f) {
   int lo = 0, hi = 0, any = 0, anyx = 0;
   double xlo = 0.0, xhi = 0.0;
 
+  /* One scenario (watch) with --speed: the axis is its virtual time. */
+  f->vt = run->nscen == 1 && run->vtime.vt != NULL && run->scen[0].nsamples > 1 ? run->vtime.vt
+                                                                                  : NULL;
   for (i = 0; i < run->nscen; i++) {
     const fsk_scenario_t *s = &run->scen[i];
 
     if (s->counts == NULL)
       continue;
     for (j = 0; j < s->nsamples; j++) {
-      double x = sample_x(s, j);
+      double x = sample_x(f, s, j);
 
       if (!any || s->counts[j] < lo)
         lo = s->counts[j];
@@ -193,7 +206,7 @@ static void warmup_marks(FILE *o, const fsk_run_t *run, const frame_t *f) {
       continue;
     /* run: between cycle w-1 (the last warm-up sample) and w; watch: at
      * the first judged sample. */
-    at = s->xs != NULL ? s->xs[w] : (double)w - 0.5;
+    at = f->vt != NULL ? f->vt[w] : s->xs != NULL ? s->xs[w] : (double)w - 0.5;
     for (j = 0; j < nd; j++)
       seen |= done[j] == at;
     if (seen || at <= f->x_lo || at >= f->x_hi)
@@ -209,7 +222,7 @@ static void warmup_marks(FILE *o, const fsk_run_t *run, const frame_t *f) {
             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555555\" font-size=\"11\">end of warm-up "
             "(%.*f %s)</text>\n",
             x + 4, PLOT_Y0 + 14, f->x_div == 1.0 ? 0 : 1,
-            (s->xs != NULL ? at : (double)w) / f->x_div, f->x_unit);
+            (f->vt != NULL || s->xs != NULL ? at : (double)w) / f->x_div, f->x_unit);
   }
 }
 
@@ -231,7 +244,7 @@ static void line(FILE *o, const fsk_scenario_t *s, const frame_t *f, size_t k) {
           colour, leak ? "2.6" : "1.6", k >= NPALETTE ? " stroke-dasharray=\"2 2\"" : "");
   if (n <= MAX_POINTS) {
     for (i = 0; i < n; i++)
-      point(o, f, sample_x(s, i), s->counts[i], &first);
+      point(o, f, sample_x(f, s, i), s->counts[i], &first);
   } else {
     size_t nb = MAX_POINTS / 2;
 
@@ -245,20 +258,20 @@ static void line(FILE *o, const fsk_scenario_t *s, const frame_t *f, size_t k) {
           imax = i;
       }
       if (imin == imax) {
-        point(o, f, sample_x(s, imin), s->counts[imin], &first);
+        point(o, f, sample_x(f, s, imin), s->counts[imin], &first);
       } else if (imin < imax) {
-        point(o, f, sample_x(s, imin), s->counts[imin], &first);
-        point(o, f, sample_x(s, imax), s->counts[imax], &first);
+        point(o, f, sample_x(f, s, imin), s->counts[imin], &first);
+        point(o, f, sample_x(f, s, imax), s->counts[imax], &first);
       } else {
-        point(o, f, sample_x(s, imax), s->counts[imax], &first);
-        point(o, f, sample_x(s, imin), s->counts[imin], &first);
+        point(o, f, sample_x(f, s, imax), s->counts[imax], &first);
+        point(o, f, sample_x(f, s, imin), s->counts[imin], &first);
       }
     }
   }
   fputs("\"/>\n", o);
   /* A single sample is a polyline of zero length: mark it. */
   if (n == 1)
-    fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(f, sample_x(s, 0)),
+    fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(f, sample_x(f, s, 0)),
             py(f, s->counts[0]), colour);
 }
 

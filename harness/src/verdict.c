@@ -647,11 +647,22 @@ void fsk_run_finish(fsk_run_t *run) {
       snprintf(when, sizeof when, "%.1f h (%.1f days)", worst_h, worst_h / 24.0);
     else
       snprintf(when, sizeof when, "%.1f h", worst_h);
+    /* --speed: the program's own hours, from its own schedule. */
+    if (run->vtime.speed > 0.0)
+      snprintf(when, sizeof when, "%.1f virtual hours (%.1f s at x%g)", worst_h,
+               worst_h * 3600.0 / run->vtime.speed, run->vtime.speed);
     if (per_hour(worst))
       snprintf(run->projection_text, sizeof run->projection_text,
-               "%s/%s leaks %.1f fd per hour of wall time: at this rate %s runs out of fds "
-               "(limit %d) in %s",
-               worst->path, worst->adapter, worst_rate, who, run->rlimit_nofile, when);
+               "%s/%s leaks %.1f fd per %s: at this rate %s runs out of fds (limit %d) in %s",
+               worst->path, worst->adapter, worst_rate,
+               run->vtime.speed > 0.0 ? "virtual hour" : "hour of wall time", who,
+               run->rlimit_nofile, when);
+    else if (run->vtime.speed > 0.0)
+      snprintf(run->projection_text, sizeof run->projection_text,
+               "%s/%s leaks %.4f fd per attempt, %.1f per virtual hour (its own schedule: one "
+               "attempt every %.0f virtual s): at this rate %s runs out of fds (limit %d) in %s",
+               worst->path, worst->adapter, worst_rate, worst_rate * 3600.0 / run->cycle_period_s,
+               run->cycle_period_s, who, run->rlimit_nofile, when);
     else
       snprintf(run->projection_text, sizeof run->projection_text,
                "%s/%s leaks %.4f fd per %s: at this rate (one attempt every %.0f s) %s runs "

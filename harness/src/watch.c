@@ -18,9 +18,11 @@
  */
 #include "driver.h"
 #include "results_internal.h"
+#include "grow.h"
 #include "lang.h"
 #include "proc.h"
 #include "sampler.h"
+#include "speed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +53,7 @@ typedef struct {
   double period_s;
   double timeout_s;
   double stall_s; /* no new attempt for this long: say so */
+  double speed;   /* --speed: the target's clocks run this many times faster; 0 off */
   int origins;    /* fsk_origins_t */
   pid_t pid;
   char **cmd;
@@ -91,7 +94,7 @@ static void watch_usage(FILE *f) {
     f,
     "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
     "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
-    "                    [--origins lang|native|off]\n"
+    "                    [--origins lang|native|off] [--speed N]\n"
     "                    [--out DIR] [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
     "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
     "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
@@ -103,6 +106,8 @@ static void watch_usage(FILE *f) {
     "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
     "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
     "                  frames, the default), native, or off\n"
+    "  --speed N       run the target's clocks and timed waits N times faster (1 < N <= 1e6,\n"
+    "                  libfaketime and the shim); reports are in its own (virtual) hours\n"
     "  --sarif FILE    also write the leak groups as SARIF 2.1.0 (code scanning)\n"
     "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
@@ -180,6 +185,12 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if ((w->origins = fsk__origins_parse(v)) < 0)
         return werr("--origins: '%s' is not native, lang or off", v != NULL ? v : "");
       i++;
+    } else if (strcmp(a, "--speed") == 0) {
+      char why[200];
+
+      if (fsk__speed_parse(v, &w->speed, why, sizeof why) != 0)
+        return werr("%s", why);
+      i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
         return rc;
@@ -206,6 +217,9 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   }
   if ((w->pid != 0) == (w->cmd != NULL))
     return werr("give exactly one target: --pid PID or -- CMD [ARG...]");
+  if (w->pid != 0 && w->speed > 0)
+    return werr("--speed cannot be used with --pid: a running process's clock cannot be changed; "
+                "start it under fdsoak (-- CMD)");
   if (w->pid != 0 && w->inject != NULL)
     return werr("--inject needs a command to start (-- CMD): a running process has no shim");
   if (w->cycles > 0 && w->duration_s > 0)
@@ -238,7 +252,25 @@ typedef struct {
   double x0; /* attempts (seconds) at the start of judging */
   double t0;
   char stop_reason[160];
+  /* --speed: the program's virtual age at each sample, and when it ran out
+   * of fds (virtual seconds, -1 not yet) after how many attempts. */
+  double *vts;
+  size_t nvts, capvts;
+  double exh_vt, exh_attempts;
 } watch_t;
+
+/* The program's own age in virtual seconds: libfaketime's clock starts at
+ * its start and runs `speed` times faster than ours. */
+static double vt_now(const watch_t *wt) { return (fsk__now() - wt->tgt.t_start) * wt->w.speed; }
+
+static int vts_push(watch_t *wt, double v) {
+  int rc = fsk__grow(&wt->vts, &wt->capvts, wt->nvts + 1, sizeof *wt->vts, 256);
+
+  if (rc != 0)
+    return rc;
+  wt->vts[wt->nvts++] = v;
+  return 0;
+}
 
 static double attempts_now(const watch_t *wt) {
   if (!wt->have_view)
@@ -249,7 +281,9 @@ static double attempts_now(const watch_t *wt) {
 
 /* x of a sample: cumulative attempts, or seconds since the start. */
 static double x_now(const watch_t *wt) {
-  return wt->attempts_mode ? attempts_now(wt) : fsk__now() - wt->t0;
+  if (wt->attempts_mode)
+    return attempts_now(wt);
+  return (fsk__now() - wt->t0) * (wt->w.speed > 0 ? wt->w.speed : 1.0);
 }
 
 static void rules_line(const watch_t *wt, char *buf, size_t len) {
@@ -367,6 +401,14 @@ static int watch_loop(watch_t *wt) {
       snprintf(wt->stop_reason, sizeof wt->stop_reason, "the target ended");
       break;
     }
+    /* Under --speed, running out of fds is the production incident
+     * reproduced: note its virtual hour, and the run has its answer. */
+    if (w->speed > 0 && (wt->tgt.death[0] || wt->smp.at_limit)) {
+      wt->exh_vt = vt_now(wt);
+      wt->exh_attempts = attempts_now(wt);
+      snprintf(wt->stop_reason, sizeof wt->stop_reason, "the program ran out of fds");
+      break;
+    }
     if (wt->attempts_mode) {
       double a = attempts_now(wt);
 
@@ -395,7 +437,7 @@ static int watch_loop(watch_t *wt) {
     if (count < 0 || !target_alive(wt))
       continue;
     if (!wt->attempts_mode)
-      x = fsk__now() - wt->t0;
+      x = x_now(wt);
 
     if (wt->warm_idx < 0 && (wt->attempts_mode ? x >= (double)w->warmup : nsamples >= w->warmup)) {
       if (snapshot_at(wt, count) != 0)
@@ -409,7 +451,8 @@ static int watch_loop(watch_t *wt) {
       if (wt->warm_idx >= 0)
         fsk__sampler_feed(&wt->smp, x);
     }
-    if (fsk_scenario_push_x(&wt->sc, count, wt->smp.cls, x) != 0)
+    if (fsk_scenario_push_x(&wt->sc, count, wt->smp.cls, x) != 0 ||
+        (w->speed > 0 && vts_push(wt, vt_now(wt)) != 0))
       return werr("out of memory");
     nsamples++;
     /* A fast program fits several attempts in one sample: the run goes on
@@ -469,7 +512,22 @@ static int start_target(watch_t *wt) {
       fprintf(stderr, "fdsoak watch: no language frames: %s\n", wt->lang_err);
   }
   fsk__subreaper();
-  rc = fsk__target_spawn(&wt->tgt, wt->w.cmd);
+  if (wt->w.speed > 0) {
+    /* The clock goes into the child's environment only (speed.c). */
+    char ft[PATH_MAX];
+    char **envp;
+
+    if (fsk__speed_faketime_path(ft, sizeof ft) != 0)
+      return werr("--speed needs libfaketime (%s is missing: apt-get install libfaketime, or set "
+                  "FDSOAK_FAKETIME_LIB)",
+                  ft);
+    if ((envp = fsk__speed_envp(wt->w.speed, ft)) == NULL)
+      return werr("out of memory");
+    rc = fsk__target_spawn(&wt->tgt, wt->w.cmd, envp);
+    fsk__speed_envp_free(envp);
+  } else {
+    rc = fsk__target_spawn(&wt->tgt, wt->w.cmd, NULL);
+  }
   unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
   if (rc != 0)
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
@@ -660,6 +718,19 @@ static void print_target(const fsk_run_t *run) {
            ti->attempts_per_sample);
   if (ti->nprocs > 1)
     printf("processes: %zu in the tree\n", ti->nprocs);
+  if (run->vtime.speed > 0) {
+    const fsk_vtime_t *v = &run->vtime;
+
+    printf("virtual time (--speed %g): %.2f virtual hours of the program's life", v->speed,
+           v->virtual_s / 3600.0);
+    if (v->attempt_vs > 0)
+      printf(", one attempt every %.0f virtual s", v->attempt_vs);
+    if (isfinite(v->per_vhour))
+      printf(", %+.1f fds per virtual hour", v->per_vhour);
+    printf("\n");
+    if (v->exhausted_vh >= 0)
+      printf("the program %s\n", v->exhausted_text);
+  }
   if (ti->death[0]) {
     fputs("fd exhaustion: ", stdout);
     fsk__term_put(stdout, ti->death);
@@ -674,6 +745,48 @@ static void print_target(const fsk_run_t *run) {
     printf("interrupted: partial results\n");
 }
 
+/* --speed: the run in the program's own time.  The rate per virtual hour
+ * is measured against its virtual clock, and in attempts mode the cadence
+ * that projects it comes from its own schedule, not from --period. */
+static void speed_report(watch_t *wt, fsk_run_t *run) {
+  fsk_vtime_t *v = &run->vtime;
+  const fsk_scenario_t *sc = &wt->sc;
+  size_t n = sc->nsamples < wt->nvts ? sc->nsamples : wt->nvts;
+  size_t a = wt->warm_idx >= 0 ? (size_t)wt->warm_idx : 0;
+
+  v->speed = wt->w.speed;
+  v->vt = wt->nvts == sc->nsamples ? wt->vts : NULL;
+  v->virtual_s = (wt->child && wt->tgt.exited ? wt->tgt.t_exit : fsk__now()) - wt->tgt.t_start;
+  v->virtual_s *= wt->w.speed;
+  v->per_vhour = NAN;
+  v->exhausted_vh = -1.0;
+  if (n > a + 1) {
+    double r = fsk_realized_rate(sc->counts + a, wt->vts + a, n - a);
+
+    v->per_vhour = isfinite(r) ? r * 3600.0 : NAN;
+    if (wt->attempts_mode && sc->xs[n - 1] > sc->xs[a] && wt->vts[n - 1] > wt->vts[a]) {
+      v->attempt_vs = (wt->vts[n - 1] - wt->vts[a]) / (sc->xs[n - 1] - sc->xs[a]);
+      run->cycle_period_s = v->attempt_vs;
+    }
+  }
+  if (wt->exh_vt >= 0) {
+    v->exhausted_vh = wt->exh_vt / 3600.0;
+    v->exhausted_attempts = wt->exh_attempts;
+    v->exhausted_limit = run->rlimit_nofile;
+    snprintf(v->exhausted_text, sizeof v->exhausted_text,
+             "ran out of its %d fds at virtual hour %.1f, after %.0f attempts", run->rlimit_nofile,
+             v->exhausted_vh, v->exhausted_attempts);
+    {
+      char why[sizeof wt->sc.stats.why];
+      int k = snprintf(why, sizeof why, "the program %s", v->exhausted_text);
+
+      if (k > 0 && (size_t)k < sizeof why)
+        snprintf(why + k, sizeof why - (size_t)k, " (%s).", run->target.death);
+      memcpy(wt->sc.stats.why, why, sizeof why);
+    }
+  }
+}
+
 int fsk__watch_main(int argc, char **argv) {
   static watch_t wt; /* large (the sampler's tree): not on the stack */
   watch_opts_t *w = &wt.w;
@@ -684,9 +797,20 @@ int fsk__watch_main(int argc, char **argv) {
   const fsk_proc_info_t *g;
 
   memset(&wt, 0, sizeof wt);
+  wt.exh_vt = -1.0;
   if ((rc = parse_watch(argc, argv, w)) != 0)
     return rc < 0 ? 0 : rc;
   memset(&run, 0, sizeof(run));
+  if (fsk__speed_self_faked())
+    return werr("fdsoak itself runs under libfaketime (LD_PRELOAD and FAKETIME are set): its "
+                "--timeout, --stall and sampling would run in the target's time; unset them and "
+                "use --speed N, which speeds up the target only");
+  if (w->speed > 0) {
+    char why[PATH_MAX + 200];
+
+    if (fsk__speed_static(w->cmd[0], why, sizeof why))
+      return werr("%s", why);
+  }
 
   if (w->inject != NULL) {
     /* A spec the shim would reject kills the target with exit 2; say what
@@ -744,6 +868,13 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
   run.interrupted = fsk__signal_caught() != 0;
+  if (w->speed > 0 && wt.exh_vt < 0 && wt.child) {
+    fsk__target_poll(&wt.tgt);
+    if (wt.tgt.death[0] || wt.smp.at_limit) {
+      wt.exh_vt = ((wt.tgt.exited ? wt.tgt.t_exit : fsk__now()) - wt.tgt.t_start) * w->speed;
+      wt.exh_attempts = attempts_now(&wt);
+    }
+  }
   if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
@@ -832,7 +963,16 @@ int fsk__watch_main(int argc, char **argv) {
   g = grower(&wt.smp);
   run.rlimit_nofile = g != NULL && g->rlimit_nofile > 0 ? g->rlimit_nofile : 1024;
   run.cycle_period_s = w->period_s;
+  if (w->speed > 0)
+    speed_report(&wt, &run);
   fsk_run_finish(&run);
+  /* It already ran out: no projection, the fact. */
+  if (run.vtime.exhausted_vh >= 0 && run.verdict == FSK_VERDICT_LEAK) {
+    run.projection_hours = run.vtime.exhausted_vh;
+    snprintf(run.projection_text, sizeof run.projection_text,
+             "%.31s/%.31s leaks %.4f fd per attempt, %.1f per virtual hour: the program %.150s",
+             wt.sc.path, wt.sc.adapter, wt.sc.rate, run.vtime.per_vhour, run.vtime.exhausted_text);
+  }
 
   if (!w->out_given)
     snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
@@ -878,6 +1018,9 @@ out:
     unlink(wt.stats);
   if (wt.lang_log[0] != '\0')
     unlink(wt.lang_log);
+  if (wt.child && w->speed > 0)
+    fsk__speed_cleanup(wt.tgt.pid);
+  free(wt.vts);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;

@@ -275,6 +275,90 @@ static void test_series_csv(void **state) {
   free(text);
 }
 
+/* watch --speed: the run in the program's own time, in every file; and
+ * nothing of it without --speed. */
+static void test_virtual_time(void **state) {
+  fixture_t *fx = *state;
+  char file[PATH_MAX], *text;
+  fsk_scenario_t sc;
+  fsk_run_t run;
+  double vt[60];
+  const cJSON *v;
+  cJSON *root;
+  int i;
+
+  assert_int_equal(fsk_results_write(fx->dir, &fx->run), 0);
+  path_of(file, fx, "summary.json");
+  text = slurp(file);
+  root = cJSON_Parse(text);
+  assert_true(cJSON_IsNull(field(root, "virtual_time")));
+  cJSON_Delete(root);
+  free(text);
+  path_of(file, fx, "series.csv");
+  text = slurp(file);
+  assert_null(strstr(text, "virtual_s"));
+  free(text);
+
+  /* 60 attempts, one every 300 virtual s, 2 fds each after warm-up. */
+  fsk_scenario_init(&sc, "watch", "python3", 6);
+  sc.unit = "attempt";
+  for (i = 0; i < 60; i++) {
+    assert_int_equal(fsk_scenario_push_x(&sc, 20 + 2 * i, NULL, (double)i), 0);
+    vt[i] = 10.0 + 300.0 * i;
+  }
+  /* The rule's verdict is not what this checks: give it. */
+  sc.verdict = FSK_VERDICT_LEAK;
+  sc.rate = 2.0;
+  memset(&run, 0, sizeof run);
+  run.mode = "watch";
+  run.scen = &sc;
+  run.nscen = 1;
+  run.rlimit_nofile = 1024;
+  run.vtime.speed = 1000;
+  run.vtime.vt = vt;
+  run.vtime.virtual_s = vt[59];
+  run.vtime.per_vhour = 24.0;
+  run.vtime.attempt_vs = 300.0;
+  run.vtime.exhausted_vh = 27.4;
+  run.vtime.exhausted_attempts = 331;
+  run.vtime.exhausted_limit = 1024;
+  snprintf(run.vtime.exhausted_text, sizeof run.vtime.exhausted_text,
+           "ran out of its 1024 fds at virtual hour 27.4, after 331 attempts");
+  run.cycle_period_s = run.vtime.attempt_vs;
+  fsk_run_finish(&run);
+  assert_non_null(strstr(run.projection_text, "24.0 per virtual hour"));
+  assert_non_null(strstr(run.projection_text, "virtual hours"));
+  assert_int_equal(fsk_results_write(fx->dir, &run), 0);
+
+  path_of(file, fx, "summary.json");
+  text = slurp(file);
+  root = cJSON_Parse(text);
+  v = field(root, "virtual_time");
+  assert_true(cJSON_IsObject(v));
+  assert_true(field(v, "speed")->valuedouble == 1000.0);
+  assert_true(field(v, "fds_per_virtual_hour")->valuedouble == 24.0);
+  assert_true(field(v, "virtual_s_per_attempt")->valuedouble == 300.0);
+  assert_true(field(v, "exhausted_virtual_hour")->valuedouble == 27.4);
+  assert_string_equal(field(v, "exhausted")->valuestring,
+                      "ran out of its 1024 fds at virtual hour 27.4, after 331 attempts");
+  assert_true(field(root, "cycle_period_s")->valuedouble == 300.0);
+  cJSON_Delete(root);
+  free(text);
+
+  path_of(file, fx, "series.csv");
+  text = slurp(file);
+  assert_non_null(strstr(text, ",other,virtual_s\n"));
+  assert_non_null(strstr(text, ",10.000\n"));
+  assert_non_null(strstr(text, ",17710.000\n"));
+  free(text);
+
+  path_of(file, fx, "fd-soak.svg");
+  text = slurp(file);
+  assert_non_null(strstr(text, "virtual hours"));
+  free(text);
+  fsk_scenario_free(&sc);
+}
+
 static void test_junit(void **state) {
   fixture_t *fx = *state;
   char file[PATH_MAX], *text;
@@ -544,6 +628,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_summary_json, setup, teardown),
     cmocka_unit_test_setup_teardown(test_series_csv, setup, teardown),
     cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_virtual_time, setup, teardown),
     cmocka_unit_test_setup_teardown(test_svg, setup, teardown),
     cmocka_unit_test_setup_teardown(test_latest_and_no_tmp, setup, teardown),
     cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
