@@ -164,3 +164,27 @@ foreach(check utf8 term markdown size heading)
   set_tests_properties(fsk_hostile_report_${check} PROPERTIES LABELS hostile TIMEOUT 60
                        FIXTURES_REQUIRED fsk_hostile_report)
 endforeach()
+
+# Watching changes nothing about how the target runs (issue 23): each
+# perturbation fdsoak once caused, plain against watched.
+foreach(case user sigign stderr pgrp orphan orphan_proc)
+  add_test(NAME fsk_compat_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/compat/perturb.sh ${case}
+                   $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_compat_${case} PROPERTIES LABELS compat TIMEOUT 120)
+endforeach()
+# The judge: CPython's regression tests (libpython3.11-testsuite), plain
+# and under watch, outcome by outcome (modules.txt, allowed.txt).
+add_test(NAME fsk_compat_cpython
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/tests/compat/cpython.py
+                 $<TARGET_FILE_DIR:fdsoak>)
+set_tests_properties(fsk_compat_cpython PROPERTIES LABELS compat TIMEOUT 600 SKIP_RETURN_CODE 77)
+
+# Issue 24, the process side of watch under attack (hostile_proc.sh).
+foreach(case emfile_word injected_emfile limit_raised tree_cap tree_cap_proc sighup_kill
+         sighup_kill_proc sigpipe sigttin pidns)
+  add_test(NAME fsk_hostile_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile_proc.sh ${case}
+                   $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_hostile_${case} PROPERTIES LABELS hostile TIMEOUT 180)
+endforeach()

@@ -209,7 +209,13 @@ typedef struct inj_stats_page {
                                because the thread was already inside the
                                shim (its re-entry guard was held).  Nonzero
                                means faults were silently not injected. */
-  uint64_t reserved[3];
+  uint64_t real_emfile;    /* offset 104: real fd-creating calls (open*,
+                               socket, pipe*, socketpair) that failed with
+                               EMFILE: the program met its fd limit.  An
+                               injected errno is never counted here. */
+  uint64_t real_enfile;    /* offset 112: the same with ENFILE */
+  uint32_t exhausted_pid;  /* offset 120: process of the last such call */
+  uint32_t reserved1;
   inj_rule_stats_t rules[INJ_MAX_RULES]; /* offset 128 */
   inj_fd_record_t fds[INJ_FD_SLOTS];     /* offset 128 + 32*128 = 4224 */
 } inj_stats_page_t;

@@ -41,6 +41,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The result of a real fd-creating call: one that failed because a table
+   was full is the program's own evidence of fd exhaustion, counted on the
+   page (an injected failure never reaches here).  errno is kept. */
+static int fd_result(int r) {
+  if (INJ_UNLIKELY(r < 0)) {
+    int e = errno;
+
+    if (e == EMFILE || e == ENFILE) {
+      __atomic_fetch_add(e == EMFILE ? &inj__page->real_emfile : &inj__page->real_enfile, 1,
+                         __ATOMIC_RELAXED);
+      __atomic_store_n(&inj__page->exhausted_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+    }
+    errno = e;
+  }
+  return r;
+}
+
 /* hooks.def's fallback for the open family while dlsym has not answered yet
    (a hook called from inside dlsym itself). */
 static int sys_openat(int dirfd, const char *path, int flags, mode_t mode) {
@@ -134,7 +151,7 @@ __attribute__((noinline)) static int slow_socket(int family, int type, int proto
   int code = 0, fd, e;
 
   if (!GUARD_TAKE(HOT_OP(INJ_OP_SOCKET)))
-    return real_socket(family, type, proto);
+    return fd_result(real_socket(family, type, proto));
   r = decide_call(&c);
   if (r)
     code = r->code;
@@ -143,7 +160,7 @@ __attribute__((noinline)) static int slow_socket(int family, int type, int proto
     errno = code;
     return -1;
   }
-  fd = real_socket(family, type, proto);
+  fd = fd_result(real_socket(family, type, proto));
   e = errno;
   if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_TRACK && GUARD_TAKE(0)) {
     inj__track_fd(fd, INJ_OP_SOCKET);
@@ -276,16 +293,20 @@ __attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
       errno = e_;                                                              \
       return -1;                                                               \
     }                                                                          \
-    return open_post(hot, REAL_CALL(name, args, fallback));                    \
+    return open_post(hot, fd_result(REAL_CALL(name, args, fallback)));         \
   }
 #define BODY_OPENVA BODY_OPEN
 #define BODY_PAIR(name, args, fallback)                                        \
-  return pair_post(REAL_CALL(name, args, fallback), fds,                       \
+  return pair_post(fd_result(REAL_CALL(name, args, fallback)), fds,            \
                    __builtin_strcmp(#name, "socketpair") == 0 ? INJ_REC_SOCKETPAIR \
                                                               : INJ_REC_PIPE);
 
-#define FAST_NET(name, args, fallback) return real_##name args;
-#define FAST_OPEN(name, args, fallback) return REAL_CALL(name, args, fallback);
+/* Of the NET hooks only socket makes an fd: the others' -1 (or an EAI_
+   code) says nothing about the fd table. */
+#define FAST_NET(name, args, fallback)                                         \
+  return __builtin_strcmp(#name, "socket") == 0 ? fd_result(real_##name args) \
+                                                : real_##name args;
+#define FAST_OPEN(name, args, fallback) return fd_result(REAL_CALL(name, args, fallback));
 #define FAST_OPENVA FAST_OPEN
 #define FAST_PAIR FAST_OPEN
 
@@ -343,8 +364,27 @@ __attribute__((constructor)) static void inj_init(void) {
   t_guard = (uintptr_t)__builtin_frame_address(0);
   inj__resolve_real();
   inj__vtime_init(getenv("FDSOAK_SPEED"));
+  /* A malformed spec is the user's input: say so and stop. */
   if (inj_spec_parse(spec ? spec : "", &inj__tables[0], err, sizeof err) < 0)
     die_spec("FDSOAK_INJECT", err);
+  /* The page first: a process that cannot reach it (one that switched to
+     another user, who may not open a 0600 page) runs on uninstrumented --
+     no faults, no records, no log -- rather than die over the shim's own
+     bookkeeping.  Only the fd-exhaustion counters of the private page are
+     kept, unseen. */
+  if (stats && *stats) {
+    int rc = inj__stats_attach(stats, &inj__tables[0], &inj__page, init_page);
+    if (rc < 0) {
+      inj_spec_parse("", &inj__tables[0], err, sizeof err);
+      inj__page_init_private();
+      inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
+      t_guard = 0;
+      return;
+    }
+  } else {
+    inj__page_init_private();
+    inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
+  }
   if (ctl && *ctl) {
     inj__ctl_init(ctl, getenv("FDSOAK_INJECT_CONTROL_MS"), &inj__tables[0]);
     extra |= HOT_CTRL;
@@ -353,19 +393,6 @@ __attribute__((constructor)) static void inj_init(void) {
   if (logp && *logp)
     inj__log_init(logp);
   inj__lang_init(getenv("FDSOAK_LANG_LOG"));
-  if (stats && *stats) {
-    int rc = inj__stats_attach(stats, &inj__tables[0], &inj__page, init_page);
-    if (rc < 0) {
-      char msg[PATH_MAX + 128];
-      snprintf(msg, sizeof msg, "fdsoak-inject: FDSOAK_INJECT_STATS %s: %s\n", stats,
-               strerror(-rc));
-      inj__say(msg);
-      _exit(2);
-    }
-  } else {
-    inj__page_init_private();
-    inj__publish(0, inj__mono_ns(CLOCK_MONOTONIC), 1);
-  }
   if (track && *track == '1') {
     void *warm[2];
     /* The first backtrace() loads libgcc_s (dlopen, malloc): do it here,

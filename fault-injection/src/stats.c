@@ -27,6 +27,8 @@ _Static_assert(offsetof(inj_stats_page_t, seq) == 48, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, observed_total) == 80, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, fd_records) == 88, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, undecided) == 96, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, real_emfile) == 104, "page layout");
+_Static_assert(offsetof(inj_stats_page_t, exhausted_pid) == 120, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, rules) == 128, "page layout");
 _Static_assert(offsetof(inj_stats_page_t, fds) == 128 + INJ_MAX_RULES * 128, "page layout");
 

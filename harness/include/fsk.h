@@ -245,16 +245,19 @@ typedef struct {
   int has; /* 1 for watch */
   pid_t pid;
   char cmd[256];
-  char source[24];     /* cycle source: "faults", "observed", "faults+observed", "interval" */
-  int ended;           /* it ended by itself before fdsoak stopped it */
-  int exit_code;       /* -1 unless it exited */
-  int signal;          /* 0 unless a signal ended it */
-  double seconds;      /* its life (so far, if fdsoak stopped it) */
-  char end[256];       /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
-  char death[256];     /* evidence that it died of fd exhaustion, or "" */
-  char origins[8];     /* "off", "native" or "lang" */
-  char lang_note[256]; /* why some leaked fds have no language frames, or "" */
-  double attempts;     /* attempts in all */
+  char source[24];         /* cycle source: "faults", "observed", "faults+observed", "interval" */
+  int ended;               /* it ended by itself before fdsoak stopped it */
+  int exit_code;           /* -1 unless it exited */
+  int signal;              /* 0 unless a signal ended it */
+  double seconds;          /* its life (so far, if fdsoak stopped it) */
+  char end[256];           /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
+  char death[256];         /* evidence that it died of fd exhaustion, or "" */
+  char origins[8];         /* "off", "native" or "lang" */
+  char lang_note[256];     /* why some leaked fds have no language frames, or "" */
+  size_t uninstrumented;   /* processes that ran without the shim's page */
+  char uninstr_first[200]; /* "process 12 (id)": the first of them */
+  char tree_tracking[240]; /* "cgroup", or "/proc scanning: <why>" */
+  double attempts;         /* attempts in all */
   double attempts_per_sample;
   fsk_proc_info_t *procs;
   size_t nprocs;

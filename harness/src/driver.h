@@ -67,8 +67,8 @@ void fsk__peer_stop(fsk_peer_t *peer);
  * libdwfl, through maps -- a copy of /proc/PID/maps -- when the process is
  * gone; NULL: the live process only).  Returns 1 when the shim had a record, 0 when not (never
  * tracked, or overwritten in its ring). */
-int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
-                          size_t len);
+int fsk__origin_from_shim(const char *stats_path, pid_t pid, pid_t rec_pid, int fd,
+                          const char *maps, char *buf, size_t len);
 /* The shim's record of fd of pid: when it was created (CLOCK_MONOTONIC ns)
  * and the attempt in progress then (1-based; 0 when not recorded).  1 when
  * there is a record. */

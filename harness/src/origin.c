@@ -135,8 +135,8 @@ int fsk__origin_when(const char *stats_path, pid_t pid, int fd, uint64_t *born_n
   return found;
 }
 
-int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char *maps, char *buf,
-                          size_t len) {
+int fsk__origin_from_shim(const char *stats_path, pid_t pid, pid_t rec_pid, int fd,
+                          const char *maps, char *buf, size_t len) {
   inj_stats_view_t v;
   inj_fd_record_t rec;
   size_t used = strlen(buf);
@@ -146,7 +146,10 @@ int fsk__origin_from_shim(const char *stats_path, pid_t pid, int fd, const char 
 
   if (stats_path == NULL || used >= len || inj_stats_open(stats_path, &v) != 0)
     return 0;
-  if (inj_stats_fd_record(&v, (int)who, fd, &rec) == 0 && rec.nframes > 0) {
+  /* The shim wrote the pid it saw (its own PID namespace's); the frames
+   * are named through ours. */
+  if (inj_stats_fd_record(&v, rec_pid > 0 ? (int)rec_pid : (int)who, fd, &rec) == 0 &&
+      rec.nframes > 0) {
     Dwfl *d = dwfl_cached(who, maps);
 
     found = 1;

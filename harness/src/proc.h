@@ -1,52 +1,78 @@
 /* proc.h - the process side of fdsoak's engine: start a target, know its
- * whole process tree, stop all of it, react to SIGINT/SIGTERM, and make and
- * remove scratch directories.  Used by `run` (its worker) and `watch`. */
+ * whole process tree, stop all of it, react to signals, and make and remove
+ * scratch directories.  Used by `run` (its worker) and `watch`. */
 #ifndef FSK_PROC_H
 #define FSK_PROC_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Max processes of one watched tree. */
-#define FSK_TREE_MAX 256
+/* A process tree: the root and every descendant.  Grows as the tree does:
+ * there is no cap. */
+typedef struct {
+  pid_t root;
+  char cg[PATH_MAX];         /* cgroup v2 directory that holds the tree, or "" */
+  pid_t *pids;               /* live members, root first while it lives */
+  unsigned long long *start; /* their start times (with the pid, who it is) */
+  int *nthr;                 /* their thread counts */
+  size_t n, cap;
+  pid_t pgrp;              /* no cgroup: the root's process group, in which */
+  unsigned long long born; /* an orphan started after the root is a member */
+  double orphans_at;       /* when /proc was last scanned for such orphans */
+} fsk_tree_t;
+
+/* Relist the tree: every process in its cgroup, or (no cgroup) the root,
+ * the children of every thread of every member, recursively, and every
+ * member seen before that still lives with the same start time (an orphan
+ * keeps its place though its parent is now init).  Returns the count, or a
+ * negative errno (out of memory). */
+long fsk__tree_list(fsk_tree_t *tr);
+void fsk__tree_free(fsk_tree_t *tr);
 
 typedef struct {
-  pid_t pid;    /* the started process (the tree's root) */
-  int pgid_own; /* it leads its own process group */
-  int exited;   /* reaped: status below is valid */
-  int stopped;  /* fsk__target_stop is done: nothing of it is left */
-  int status;   /* waitpid status */
+  pid_t pid;   /* the started process (the tree's root) */
+  int exited;  /* reaped: status below is valid */
+  int stopped; /* fsk__target_stop is done: nothing of it is left */
+  int status;  /* waitpid status */
   double t_start, t_exit;
-  int err_fd;         /* read end of its stderr, tee'd to ours; -1 if none */
-  char err_tail[512]; /* the last bytes it wrote there, for the evidence */
-  char death[256];    /* "it printed '...Too many open files...'" or "" */
+  fsk_tree_t tree;  /* it and its descendants */
+  char cg_why[200]; /* why the tree is tracked by /proc scanning, or "" */
+  pid_t guard;      /* the guard process (see fsk__target_spawn), or 0 */
+  int guard_fd;     /* our end of its pipe, or -1 */
 } fsk_target_t;
 
 /* Monotonic seconds. */
 double fsk__now(void);
 
-/* Make this process the subreaper of everything it starts, so a daemonising
- * grandchild reparents to us and stays in the tree we watch and stop. */
-void fsk__subreaper(void);
-
-/* Start argv[0] (PATH search) in its own process group with envp (NULL:
- * the current environment); its stderr is a pipe that fsk__target_poll
- * copies to ours.  Returns 0, or a positive errno (posix_spawn's
- * convention). */
+/* Before anything else of a target: start its guard (see below).  0 or a
+ * negative errno. */
+int fsk__target_init(fsk_target_t *t);
+/* Start argv[0] (PATH search) with envp (NULL: the current environment),
+ * otherwise exactly as the
+ * caller of fdsoak would have: same process group (the terminal's
+ * foreground stays), same stdin, stdout and stderr, same ignored signals
+ * and signal mask.  Its tree is tracked in a cgroup v2 child of fdsoak's
+ * own cgroup where one can be made, else by /proc scanning (cg_why says
+ * why).  It dies with fdsoak (PR_SET_PDEATHSIG), and a guard process
+ * removes the files named by fsk__target_scratch, kills what is left of
+ * the tree and removes the cgroup if fdsoak is killed.  Returns 0, or a
+ * positive errno (posix_spawn's convention). */
 int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]);
-/* Non-blocking: copy any stderr output, reap the root if it ended.  Returns
- * 1 while the root runs, 0 once it has exited (t->status). */
+/* Tell the guard about a scratch file to remove should fdsoak die first. */
+void fsk__target_scratch(fsk_target_t *t, const char *path);
+/* Non-blocking: reap the root if it ended.  Returns 1 while the root runs,
+ * 0 once it has exited (t->status). */
 int fsk__target_poll(fsk_target_t *t);
 /* "exited 3 after 1.20 s", "killed by signal 9 (Killed) after ...". */
 void fsk__target_describe(const fsk_target_t *t, char *buf, size_t len);
-/* Stop the root, its process group, every descendant and every orphan we
- * inherited as subreaper: SIGTERM, a grace period, then SIGKILL; reaps all. */
+/* Stop the root and every member of its tree: SIGTERM, a grace period,
+ * then SIGKILL; reaps the root.  Idempotent. */
 void fsk__target_stop(fsk_target_t *t, double grace_s);
+/* After the stop: remove the cgroup, dismiss the guard (the caller has
+ * removed its scratch files). */
+void fsk__target_release(fsk_target_t *t);
 
-/* root and every descendant (children of every thread, recursively), root
- * first; with include_self_orphans, also the other children of this
- * process (orphans we reaped as subreaper) and theirs.  Returns the count. */
-size_t fsk__proc_tree(pid_t root, int include_self_orphans, pid_t *out, size_t max);
 /* When pid started (clock ticks since boot): with the pid, who it is. */
 int fsk__proc_start(pid_t pid, unsigned long long *start);
 /* Soft RLIMIT_NOFILE of pid read from /proc/PID/limits; -1 if unknown,
@@ -54,9 +80,15 @@ int fsk__proc_start(pid_t pid, unsigned long long *start);
 int fsk__proc_nofile(pid_t pid);
 /* Short name (comm) and parent of pid; -1 if it is gone. */
 int fsk__proc_info(pid_t pid, char *comm, size_t len, pid_t *ppid);
+/* pid as its own (innermost) PID namespace numbers it: what getpid()
+ * returned inside it; pid itself when there is no other namespace. */
+pid_t fsk__proc_nspid(pid_t pid);
 
-/* SIGINT/SIGTERM: set a flag instead of dying, so the caller can stop its
- * children and write partial results.  Returns the signal caught, or 0. */
+/* SIGINT, SIGTERM, SIGHUP: set a flag instead of dying, so the caller can
+ * stop its children and write partial results; SIGPIPE: a write to a
+ * closed pipe fails with EPIPE instead of killing fdsoak.  A signal the
+ * caller of fdsoak ignores stays ignored (and so is inherited as ignored by
+ * a target).  Returns the signal caught, or 0. */
 void fsk__signals_catch(void);
 int fsk__signal_caught(void);
 

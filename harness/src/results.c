@@ -423,6 +423,14 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
       fsk__json_str(t, "origins", ti->origins);
       if (ti->lang_note[0])
         fsk__json_str(t, "lang_note", ti->lang_note);
+      if (ti->uninstrumented > 0) {
+        cJSON *u = cJSON_AddObjectToObject(t, "uninstrumented");
+
+        cJSON_AddNumberToObject(u, "processes", (double)ti->uninstrumented);
+        fsk__json_str(u, "first", ti->uninstr_first);
+      }
+      if (ti->tree_tracking[0])
+        fsk__json_str(t, "tree_tracking", ti->tree_tracking);
       if (ti->death[0])
         fsk__json_str(t, "fd_exhaustion", ti->death);
       else

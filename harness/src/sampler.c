@@ -20,12 +20,26 @@
  * per thread, and processes come and go far more slowly than fds. */
 #define TREE_REFRESH_S 0.05
 
-int fsk__sampler_init(fsk_sampler_t *s, pid_t root, int orphans) {
+/* Whether a process runs the shim with its page: checked once per program
+ * it runs (comm changes at exec), a while after its name was first seen. */
+struct fsk__shimchk {
+  char comm[32]; /* the program checked (or pending) */
+  double since;  /* when this comm was first seen */
+  double polled; /* when its comm was last read */
+  int done;      /* checked */
+  int counted;   /* counted as uninstrumented */
+  int suspect;   /* looked uninstrumented once: look again */
+  pid_t nspid;   /* its pid in its own PID namespace */
+};
+
+int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree) {
   int rc;
 
   memset(s, 0, sizeof *s);
   s->root = root;
-  s->orphans = orphans;
+  s->tree = tree != NULL ? tree : &s->own_tree;
+  if (tree == NULL)
+    s->own_tree.root = root;
   s->snap_count = -1;
   s->tree_at = -1.0;
   if ((rc = fsk_tracker_new(&s->tracker)) != 0)
@@ -39,11 +53,13 @@ void fsk__sampler_free(fsk_sampler_t *s) {
   for (i = 0; s->maps != NULL && i < s->nprocs; i++)
     free(s->maps[i]);
   free(s->maps);
+  free(s->chk);
   fsk_tracker_free(s->tracker);
   free(s->procs);
   free(s->fds);
   free(s->feed_x);
   free(s->peak);
+  fsk__tree_free(&s->own_tree);
   memset(s, 0, sizeof *s);
 }
 
@@ -64,9 +80,18 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
     if ((m = realloc(s->maps, cap * sizeof *m)) == NULL)
       return NULL;
     s->maps = m;
+    {
+      struct fsk__shimchk *c = realloc(s->chk, cap * sizeof *c);
+
+      if (c == NULL)
+        return NULL;
+      s->chk = c;
+    }
     s->capprocs = cap;
   }
   s->maps[s->nprocs] = NULL;
+  memset(&s->chk[s->nprocs], 0, sizeof s->chk[0]);
+  s->chk[s->nprocs].nspid = s->root != 0 ? fsk__proc_nspid(pid) : pid;
   memset(&s->procs[s->nprocs], 0, sizeof s->procs[0]);
   s->procs[s->nprocs].pid = pid;
   s->procs[s->nprocs].fd_first = -1;
@@ -76,48 +101,74 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
   return &s->procs[s->nprocs++];
 }
 
+static char *read_maps(pid_t pid);
+
+/* A process with the shim loaded but not its page mapped could not open
+ * the page (it switched to another user): the shim runs it uninstrumented,
+ * and the report says so. */
+static void check_shim(fsk_sampler_t *s, fsk_proc_info_t *p) {
+  struct fsk__shimchk *c = &s->chk[p - s->procs];
+  char comm[32], *m;
+
+  /* Its name is read a few times a second, not at every listing. */
+  if (c->done && fsk__now() - c->polled < 0.5)
+    return;
+  c->polled = fsk__now();
+  if (fsk__proc_info(p->pid, comm, sizeof comm, NULL) != 0)
+    return;
+  if (strcmp(comm, c->comm) != 0) {
+    snprintf(c->comm, sizeof c->comm, "%s", comm);
+    c->since = fsk__now();
+    c->done = 0;
+    c->suspect = 0;
+  }
+  /* Half a second after exec (the loader maps the shim before its
+   * constructor maps the page), and once more 2 s after it before it is
+   * counted: a loaded machine can stretch that moment. */
+  if (c->done || fsk__now() - c->since < (c->suspect ? 2.0 : 0.5) ||
+      (m = read_maps(p->pid)) == NULL)
+    return;
+  if (strstr(m, "libfdsoak-inject") == NULL || strstr(m, s->shim_page) != NULL) {
+    c->done = 1; /* no shim at all (not ours to count), or instrumented */
+  } else if (!c->suspect) {
+    c->suspect = 1;
+  } else if (!c->counted) {
+    c->done = 1;
+    c->counted = 1;
+    if (s->uninstrumented++ == 0)
+      snprintf(s->uninstr_note, sizeof s->uninstr_note, "process %d (%s)", (int)p->pid, comm);
+  }
+  free(m);
+}
+
 size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
   double now = fsk__now();
   size_t i;
 
   if (s->root == 0) {
-    s->npids = 1;
-    s->pids[0] = getpid();
-    return 1;
-  }
-  if (!force && s->tree_at >= 0.0 && now - s->tree_at < TREE_REFRESH_S)
-    return s->npids;
-  s->tree_at = now;
-  {
-    pid_t prev[FSK_TREE_MAX];
-    size_t nprev = s->npids, k;
-
-    memcpy(prev, s->pids, nprev * sizeof *prev);
-    s->npids = fsk__proc_tree(s->root, s->orphans, s->pids, FSK_TREE_MAX);
-    /* /proc/PID/task/TID/children is a racy view (a child being forked or
-     * reparented can be missing from it for a moment): a member seen
-     * before stays until it is really gone -- same pid, same start time,
-     * not a zombie -- or its fds would drop out of the count for a sample. */
-    for (k = 0; k < nprev && s->npids < FSK_TREE_MAX; k++) {
-      const fsk_proc_info_t *p = NULL;
-      unsigned long long st = 0;
-      size_t j;
-
-      for (j = 0; j < s->npids && s->pids[j] != prev[k]; j++)
-        ;
-      if (j < s->npids)
-        continue;
-      for (j = 0; j < s->nprocs; j++)
-        if (s->procs[j].pid == prev[k])
-          p = &s->procs[j];
-      if (p != NULL && fsk__proc_info(prev[k], NULL, 0, NULL) == 0 &&
-          fsk__proc_start(prev[k], &st) == 0 && st == p->start)
-        s->pids[s->npids++] = prev[k];
+    if (s->tree->n == 0 && (s->tree->pids = malloc(sizeof(pid_t))) != NULL) {
+      s->tree->pids[0] = getpid();
+      s->tree->n = s->tree->cap = 1;
     }
+    return s->tree->n;
   }
-  for (i = 0; i < s->npids; i++)
-    (void)proc_of(s, s->pids[i]); /* first sight: name and limit, while it lives */
-  return s->npids;
+  /* A big tree on a busy machine can take tens of ms to list: list it at
+   * most a fifth of the time, or sampling starves. */
+  if (!force && s->tree_at >= 0.0 &&
+      now - s->tree_at < (TREE_REFRESH_S > 4 * s->tree_cost ? TREE_REFRESH_S : 4 * s->tree_cost))
+    return s->tree->n;
+  /* Out of memory keeps the last listing: a sample short of new members
+   * beats none. */
+  (void)fsk__tree_list(s->tree);
+  s->tree_at = fsk__now();
+  s->tree_cost = s->tree_at - now;
+  for (i = 0; i < s->tree->n; i++) {
+    fsk_proc_info_t *p = proc_of(s, s->tree->pids[i]); /* first sight: name and limit */
+
+    if (p != NULL && s->shim_page != NULL)
+      check_shim(s, p);
+  }
+  return s->tree->n;
 }
 
 /* A copy of /proc/PID/maps (NULL if unreadable). */
@@ -149,6 +200,15 @@ static char *read_maps(pid_t pid) {
   return buf;
 }
 
+pid_t fsk__sampler_nspid(const fsk_sampler_t *s, pid_t pid) {
+  size_t i;
+
+  for (i = 0; i < s->nprocs; i++)
+    if (s->procs[i].pid == pid)
+      return s->chk[i].nspid;
+  return pid;
+}
+
 const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid) {
   size_t i;
 
@@ -178,6 +238,20 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
       s->maps[p - s->procs] = m;
     }
     p->fd_max = c;
+    /* The limit is the process's current one: it may have raised (or
+     * lowered) it since it was first seen. */
+    if (s->root != 0) {
+      int lim = fsk__proc_nofile(pid);
+
+      if (lim >= 0)
+        p->rlimit_nofile = lim;
+    }
+  }
+  if (p->rlimit_nofile > 0 && c >= p->rlimit_nofile - 1 && !s->at_limit && s->root != 0) {
+    int lim = fsk__proc_nofile(pid);
+
+    if (lim >= 0)
+      p->rlimit_nofile = lim;
   }
   if (p->rlimit_nofile > 0 && c >= p->rlimit_nofile - 1 && !s->at_limit) {
     s->at_limit = 1;
@@ -192,14 +266,14 @@ int fsk__sampler_count(fsk_sampler_t *s) {
   int total = 0, any = 0;
 
   fsk__sampler_tree(s, 0);
-  for (i = 0; i < s->npids; i++) {
-    int c = fsk_fd_count(s->root == 0 ? 0 : s->pids[i]);
+  for (i = 0; i < s->tree->n; i++) {
+    int c = fsk_fd_count(s->root == 0 ? 0 : s->tree->pids[i]);
 
     if (c < 0)
       continue; /* it exited since the tree was listed: its fds are closed */
     any = 1;
     total += c;
-    note_count(s, s->pids[i], c);
+    note_count(s, s->tree->pids[i], c);
   }
   return any ? total - (s->skip_stdio ? s->nstdio : 0) : -1;
 }
@@ -211,8 +285,8 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
   fsk__sampler_tree(s, 1);
   s->nfds = 0;
   memset(s->cls, 0, sizeof s->cls);
-  for (i = 0; i < s->npids; i++) {
-    pid_t pid = s->root == 0 ? 0 : s->pids[i];
+  for (i = 0; i < s->tree->n; i++) {
+    pid_t pid = s->root == 0 ? 0 : s->tree->pids[i];
 
     for (;;) {
       size_t room = s->capfds - s->nfds;

@@ -9,14 +9,14 @@
 #include "proc.h"
 
 typedef struct {
-  pid_t root;     /* 0: this process alone (in-process `run`) */
-  int orphans;    /* include orphans we reaped as subreaper */
-  int skip_stdio; /* counts and classes leave fds 0-2 out (in-process
+  pid_t root;             /* 0: this process alone (in-process `run`) */
+  fsk_tree_t *tree;       /* the tree sampled: a target's, or own_tree */
+  fsk_tree_t own_tree;    /* --pid: the process and its descendants */
+  int skip_stdio;         /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
-  int nstdio;     /* fds 0-2 open at the last snapshot */
-  pid_t pids[FSK_TREE_MAX];
-  size_t npids;
+  int nstdio;             /* fds 0-2 open at the last snapshot */
   double tree_at;         /* when the tree was last listed */
+  double tree_cost;       /* how long that took */
   fsk_proc_info_t *procs; /* every process ever seen, for the report */
   char **maps;            /* per process: /proc/PID/maps at its highest count,
                           so a leak's frames can be named after it exited */
@@ -35,11 +35,18 @@ typedef struct {
                           does), and its report is about before that */
   size_t npeak;
   int peak_count;
-  int at_limit; /* some process reached its RLIMIT_NOFILE */
+  const char *shim_page;    /* watch: the shim's stats page, to tell a process
+                          that runs the shim without it (uninstrumented) */
+  struct fsk__shimchk *chk; /* per process: what its maps said, and when */
+  size_t uninstrumented;    /* processes with the shim but not its page */
+  char uninstr_note[200];   /* the first of them */
+  int at_limit;             /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;
 
-int fsk__sampler_init(fsk_sampler_t *s, pid_t root, int orphans);
+/* root 0: this process; tree NULL: root and its descendants, else the
+ * tree given (a started target's, which knows its cgroup). */
+int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree);
 void fsk__sampler_free(fsk_sampler_t *s);
 /* Relist the tree (at most every 50 ms unless force); returns its size. */
 size_t fsk__sampler_tree(fsk_sampler_t *s, int force);
@@ -55,6 +62,9 @@ int fsk__sampler_feed(fsk_sampler_t *s, double x);
 /* The survivors at the fullest table fed (see peak); *out is the sampler's
  * own array, valid until the next feed.  Returns the count. */
 size_t fsk__sampler_peak_survivors(const fsk_sampler_t *s, const fsk_leak_t **out);
+/* pid as the process itself saw it (its PID namespace's), read at first
+ * sight; pid when unknown. */
+pid_t fsk__sampler_nspid(const fsk_sampler_t *s, pid_t pid);
 /* The last /proc/PID/maps kept for pid, or NULL. */
 const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid);
 /* Survivors of the last feed: fds opened after the baseline, still open,

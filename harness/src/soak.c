@@ -593,7 +593,7 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
       f.cls = l->cls;
       memcpy(f.target, l->target, sizeof(f.target));
       snprintf(l->origin, sizeof(l->origin), "scenario %s, %s", label, step_of(&f));
-      fsk__origin_from_shim(o->stats_path, 0, l->fd, NULL, l->origin, sizeof(l->origin));
+      fsk__origin_from_shim(o->stats_path, 0, 0, l->fd, NULL, l->origin, sizeof(l->origin));
     }
   }
   /* The judging path `watch` uses too, with the strict rule: the gateway

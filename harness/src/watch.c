@@ -279,6 +279,13 @@ static double attempts_now(const watch_t *wt) {
                   inj_stats_load(&wt->view.page->observed_total));
 }
 
+/* Calls that really failed with EMFILE or ENFILE, as the shim counted them. */
+static int real_exhaustion(const watch_t *wt) {
+  return wt->have_view &&
+         inj_stats_load(&wt->view.page->real_emfile) + inj_stats_load(&wt->view.page->real_enfile) >
+           0;
+}
+
 /* x of a sample: cumulative attempts, or seconds since the start. */
 static double x_now(const watch_t *wt) {
   if (wt->attempts_mode)
@@ -386,7 +393,9 @@ static int watch_loop(watch_t *wt) {
 
     if ((sig = fsk__signal_caught()) != 0) {
       snprintf(wt->stop_reason, sizeof wt->stop_reason, "interrupted by %s",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+               sig == SIGINT   ? "SIGINT"
+               : sig == SIGHUP ? "SIGHUP"
+                               : "SIGTERM");
       break;
     }
     if (fsk__now() >= deadline) {
@@ -403,7 +412,7 @@ static int watch_loop(watch_t *wt) {
     }
     /* Under --speed, running out of fds is the production incident
      * reproduced: note its virtual hour, and the run has its answer. */
-    if (w->speed > 0 && (wt->tgt.death[0] || wt->smp.at_limit)) {
+    if (w->speed > 0 && (real_exhaustion(wt) || wt->smp.at_limit)) {
       wt->exh_vt = vt_now(wt);
       wt->exh_attempts = attempts_now(wt);
       snprintf(wt->stop_reason, sizeof wt->stop_reason, "the program ran out of fds");
@@ -480,6 +489,10 @@ static int start_target(watch_t *wt) {
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
     return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
+  /* The guard first: should fdsoak be killed from here on, it removes the
+   * scratch files and what is left of the target. */
+  if ((rc = fsk__target_init(&wt->tgt)) != 0)
+    return werr("cannot start the guard process: %s", strerror(-rc));
   snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
            getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
   if ((fd = mkstemp(wt->stats)) < 0) {
@@ -487,6 +500,7 @@ static int start_target(watch_t *wt) {
     return werr("cannot create the shim's counter page: %s", strerror(errno));
   }
   close(fd);
+  fsk__target_scratch(&wt->tgt, wt->stats);
   fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
@@ -503,6 +517,7 @@ static int start_target(watch_t *wt) {
                strerror(errno));
     } else {
       close(fd);
+      fsk__target_scratch(&wt->tgt, wt->lang_log);
       if (fsk__lang_setup(wt->lang_log, wt->lang_err, sizeof wt->lang_err) != 0) {
         unlink(wt->lang_log);
         wt->lang_log[0] = '\0';
@@ -511,7 +526,6 @@ static int start_target(watch_t *wt) {
     if (wt->lang_err[0])
       fprintf(stderr, "fdsoak watch: no language frames: %s\n", wt->lang_err);
   }
-  fsk__subreaper();
   if (wt->w.speed > 0) {
     /* The clock goes into the child's environment only (speed.c). */
     char ft[PATH_MAX];
@@ -591,6 +605,9 @@ static void name_origins(watch_t *wt, const char *label) {
   for (i = 0; i < sc->nleaked; i++) {
     fsk_leak_t *l = &sc->leaked[i];
     const char *comm = label;
+    /* The pid the shim and the hooks wrote: the process's own, in its PID
+     * namespace (`unshare --pid`, a container). */
+    pid_t in_ns = fsk__sampler_nspid(&wt->smp, l->pid);
     char stack[1024];
     uint64_t born = 0;
     long attempt = 0;
@@ -602,7 +619,7 @@ static void name_origins(watch_t *wt, const char *label) {
         comm = wt->smp.procs[k].comm;
     /* The attempt (second) it was created in, as the shim saw it; the
      * sample's, where it was first seen, is later on a fast program. */
-    if (wt->child && fsk__origin_when(wt->stats, l->pid, l->fd, &born, &attempt)) {
+    if (wt->child && fsk__origin_when(wt->stats, in_ns, l->fd, &born, &attempt)) {
       if (wt->attempts_mode && attempt > 0) {
         l->opened_cycle = attempt;
         l->opened_exact = 1;
@@ -616,7 +633,7 @@ static void name_origins(watch_t *wt, const char *label) {
     n = snprintf(l->origin, sizeof l->origin, "process %d (%s)", (int)l->pid, comm);
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, l->pid, l->fd, born, stack, sizeof stack))
+      if (fsk__lang_stack(lang, in_ns, l->fd, born, stack, sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
@@ -624,7 +641,7 @@ static void name_origins(watch_t *wt, const char *label) {
     if (wt->w.origins == FSK_ORIGINS_OFF)
       continue;
     if (!wt->child ||
-        !fsk__origin_from_shim(wt->stats, l->pid, l->fd, fsk__sampler_maps(&wt->smp, l->pid),
+        !fsk__origin_from_shim(wt->stats, l->pid, in_ns, l->fd, fsk__sampler_maps(&wt->smp, l->pid),
                                l->origin, sizeof l->origin))
       sc->no_origin++;
   }
@@ -648,6 +665,28 @@ static const fsk_proc_info_t *grower(const fsk_sampler_t *s) {
       best = p;
   }
   return best;
+}
+
+/* The shim's own record of fd-creating calls that really failed because a
+ * table was full (an injected errno is never counted there): the
+ * program met its limit.  Never a word in its output. */
+static void exhaustion(const watch_t *wt, char *buf, size_t len) {
+  const inj_stats_page_t *p = wt->view.page;
+  unsigned long long em, en;
+
+  buf[0] = '\0';
+  if (!wt->have_view)
+    return;
+  em = (unsigned long long)inj_stats_load(&p->real_emfile);
+  en = (unsigned long long)inj_stats_load(&p->real_enfile);
+  if (em + en == 0)
+    return;
+  snprintf(buf, len, "%llu call%s to open an fd failed with %s (the last in process %u)", em + en,
+           em + en == 1 ? "" : "s",
+           em > 0 && en > 0 ? "EMFILE or ENFILE"
+           : em > 0         ? "EMFILE (Too many open files)"
+                            : "ENFILE (Too many open files in system)",
+           (unsigned)__atomic_load_n(&p->exhausted_pid, __ATOMIC_RELAXED));
 }
 
 static void fill_target(watch_t *wt, fsk_run_t *run) {
@@ -680,7 +719,7 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
     else
       snprintf(ti->end, sizeof ti->end, "stopped by fdsoak after %.2f s (%s)", ti->seconds,
                wt->stop_reason);
-    snprintf(ti->death, sizeof ti->death, "%s", wt->tgt.death);
+    exhaustion(wt, ti->death, sizeof ti->death);
   } else {
     ti->seconds = fsk__now() - wt->t0;
     snprintf(ti->end, sizeof ti->end, "%s after %.2f s",
@@ -699,6 +738,11 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
   if (wt->sc.nsamples > 0 && wt->attempts_mode)
     ti->attempts_per_sample =
       (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
+  ti->uninstrumented = wt->smp.uninstrumented;
+  snprintf(ti->uninstr_first, sizeof ti->uninstr_first, "%s", wt->smp.uninstr_note);
+  if (wt->child)
+    snprintf(ti->tree_tracking, sizeof ti->tree_tracking, "%s%.200s",
+             wt->tgt.cg_why[0] ? "/proc scanning: " : "cgroup", wt->tgt.cg_why);
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
 }
@@ -735,6 +779,13 @@ static void print_target(const fsk_run_t *run) {
     fputs("fd exhaustion: ", stdout);
     fsk__term_put(stdout, ti->death);
     putchar('\n');
+  }
+  if (ti->uninstrumented > 0) {
+    printf("uninstrumented: %zu process%s ran without the shim's counters (the first: ",
+           ti->uninstrumented, ti->uninstrumented == 1 ? "" : "es");
+    fsk__term_put(stdout, ti->uninstr_first);
+    printf("): they could not open its page, as after switching to another user; their fds "
+           "are counted, but get no fault and no origin\n");
   }
   if (ti->lang_note[0]) {
     fputs("origins: ", stdout);
@@ -791,7 +842,7 @@ int fsk__watch_main(int argc, char **argv) {
   static watch_t wt; /* large (the sampler's tree): not on the stack */
   watch_opts_t *w = &wt.w;
   fsk_run_t run;
-  char err[256], ts[32], label[64];
+  char err[256], ts[32], label[64], death[256] = "";
   int rc, code = FSK_EXIT_USAGE;
   size_t post;
   const fsk_proc_info_t *g;
@@ -851,10 +902,13 @@ int fsk__watch_main(int argc, char **argv) {
       goto out;
     }
   }
-  if (fsk__sampler_init(&wt.smp, wt.child ? wt.tgt.pid : w->pid, wt.child) != 0) {
+  if (fsk__sampler_init(&wt.smp, wt.child ? wt.tgt.pid : w->pid, wt.child ? &wt.tgt.tree : NULL) !=
+      0) {
     code = werr("out of memory");
     goto out;
   }
+  if (wt.child)
+    wt.smp.shim_page = wt.stats;
 
   if (w->cmd != NULL)
     snprintf(label, sizeof(label), "%s", basename(w->cmd[0]));
@@ -870,7 +924,7 @@ int fsk__watch_main(int argc, char **argv) {
   run.interrupted = fsk__signal_caught() != 0;
   if (w->speed > 0 && wt.exh_vt < 0 && wt.child) {
     fsk__target_poll(&wt.tgt);
-    if (wt.tgt.death[0] || wt.smp.at_limit) {
+    if (real_exhaustion(&wt) || wt.smp.at_limit) {
       wt.exh_vt = ((wt.tgt.exited ? wt.tgt.t_exit : fsk__now()) - wt.tgt.t_start) * w->speed;
       wt.exh_attempts = attempts_now(&wt);
     }
@@ -892,8 +946,9 @@ int fsk__watch_main(int argc, char **argv) {
            : 0;
   if (wt.child)
     fsk__target_poll(&wt.tgt);
-  if (wt.attempts_mode && attempts_now(&wt) == 0 && !run.interrupted &&
-      !(wt.child && wt.tgt.death[0])) {
+  if (wt.child)
+    exhaustion(&wt, death, sizeof death);
+  if (wt.attempts_mode && attempts_now(&wt) == 0 && !run.interrupted && !death[0]) {
     char rules[1024], life[160];
 
     rules_line(&wt, rules, sizeof rules);
@@ -903,8 +958,8 @@ int fsk__watch_main(int argc, char **argv) {
                 wt.child ? life : "ran");
     goto out;
   }
-  if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !wt.tgt.death[0] &&
-      !wt.smp.at_limit && !run.interrupted) {
+  if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !death[0] && !wt.smp.at_limit &&
+      !run.interrupted) {
     char life[160];
 
     fsk__target_describe(&wt.tgt, life, sizeof life);
@@ -1021,6 +1076,7 @@ out:
   if (wt.child && w->speed > 0)
     fsk__speed_cleanup(wt.tgt.pid);
   free(wt.vts);
+  fsk__target_release(&wt.tgt);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;
