@@ -172,7 +172,7 @@ static void cg_remove(fsk_tree_t *tr) {
  * cgroup.  It holds nothing of the user's (stdio is /dev/null) and ignores
  * the terminal's signals, so it never outlives its work. */
 static void guard_main(int rfd) {
-  static char buf[65536];
+  static char buf[65536], mark[PATH_MAX + 32];
   size_t len = 0;
   ssize_t n;
   int done = 0, sig, fd;
@@ -222,6 +222,9 @@ static void guard_main(int rfd) {
   }
   /* No cgroup: the root's children are orphans now, in its process group
    * and born after it; kill them (and theirs) until none is left. */
+  for (line = buf; line < buf + len; line += strlen(line) + 1)
+    if (strncmp(line, "m ", 2) == 0)
+      snprintf(mark, sizeof mark, "%s", line + 2);
   for (line = buf; line < buf + len; line += strlen(line) + 1) {
     long long pg;
     unsigned long long born;
@@ -238,6 +241,7 @@ static void guard_main(int rfd) {
       memset(&tr, 0, sizeof tr);
       tr.pgrp = (pid_t)pg;
       tr.born = born;
+      snprintf(tr.mark, sizeof tr.mark, "%s", mark);
       (void)fsk__tree_list(&tr);
       for (i = 0; i < tr.n; i++)
         kill(tr.pids[i], SIGKILL);
@@ -301,6 +305,11 @@ int fsk__target_init(fsk_target_t *t) {
 }
 
 void fsk__target_scratch(fsk_target_t *t, const char *path) { guard_say(t, "f %s\n", path, 0, 0); }
+
+void fsk__target_mark(fsk_target_t *t, const char *var_value) {
+  snprintf(t->tree.mark, sizeof t->tree.mark, "%s", var_value);
+  guard_say(t, "m %s\n", var_value, 0, 0);
+}
 
 /* ------------------------------------------------------------------ */
 /* The started process                                                 */
@@ -636,6 +645,31 @@ static int cg_members(fsk_tree_t *tr, const char *dir, int depth) {
   return rc;
 }
 
+/* Whether pid's environment holds mark ("" holds always): a process in
+ * the same process group that is not of the tree (a sibling job in a
+ * script without job control) does not have the target's variables. */
+static int has_mark(pid_t pid, const char *mark) {
+  char path[64], *buf;
+  size_t len = 0, cap = 65536, ml = strlen(mark), i;
+  ssize_t n;
+  int fd, found = 0;
+
+  if (ml == 0)
+    return 1;
+  snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return 0;
+  if ((buf = malloc(cap)) != NULL) {
+    while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+      len += (size_t)n;
+    for (i = 0; i + ml <= len && !found; i += strlen(buf + i) + 1)
+      found = (i + ml == len || buf[i + ml] == '\0') && memcmp(buf + i, mark, ml) == 0;
+    free(buf);
+  }
+  close(fd);
+  return found;
+}
+
 /* A child of pid that is in tr's process group and started after its
  * root: an orphan of the tree that pid adopted. */
 static int adopted_by(fsk_tree_t *tr, pid_t pid) {
@@ -676,7 +710,8 @@ static int adopted_by(fsk_tree_t *tr, pid_t pid) {
                  " %c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %d %*d %llu",
                  &state, &pgrp, &nthr, &st) != 4)
         continue;
-      if (pgrp == tr->pgrp && st >= tr->born && state != 'Z' && state != 'X')
+      if (pgrp == tr->pgrp && st >= tr->born && state != 'Z' && state != 'X' &&
+          has_mark((pid_t)c, tr->mark))
         rc = add(tr, (pid_t)c, st, nthr);
     }
   }

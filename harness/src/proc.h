@@ -17,9 +17,11 @@ typedef struct {
   unsigned long long *start; /* their start times (with the pid, who it is) */
   int *nthr;                 /* their thread counts */
   size_t n, cap;
-  pid_t pgrp;              /* no cgroup: the root's process group, in which */
-  unsigned long long born; /* an orphan started after the root is a member */
-  double orphans_at;       /* when /proc was last scanned for such orphans */
+  pid_t pgrp;               /* no cgroup: the root's process group, in which */
+  unsigned long long born;  /* an orphan started after the root is a member */
+  double orphans_at;        /* when /proc was last scanned for such orphans */
+  char mark[PATH_MAX + 32]; /* "VAR=value" such an orphan must have in its
+                               environment (the shim's page), or "" */
 } fsk_tree_t;
 
 /* Relist the tree: every process in its cgroup, or (no cgroup) the root,
@@ -61,6 +63,9 @@ int fsk__target_init(fsk_target_t *t);
 int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]);
 /* Tell the guard about a scratch file to remove should fdsoak die first. */
 void fsk__target_scratch(fsk_target_t *t, const char *path);
+/* An orphan found by /proc scanning is a member only if this "VAR=value"
+ * is in its environment (it inherited it from the target). */
+void fsk__target_mark(fsk_target_t *t, const char *var_value);
 /* Non-blocking: reap the root if it ended.  Returns 1 while the root runs,
  * 0 once it has exited (t->status). */
 int fsk__target_poll(fsk_target_t *t);

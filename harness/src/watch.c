@@ -504,6 +504,12 @@ static int start_target(watch_t *wt) {
   fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
+  {
+    char mark[PATH_MAX + 32];
+
+    snprintf(mark, sizeof mark, "FDSOAK_INJECT_STATS=%s", wt->stats);
+    fsk__target_mark(&wt->tgt, mark);
+  }
   if (wt->w.origins != FSK_ORIGINS_OFF)
     setenv("FDSOAK_INJECT_TRACK", "1", 1);
   else

@@ -12,6 +12,7 @@ chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
 PY=/usr/bin/python3
+SRC="$(cd "$HERE/../../.." && pwd)"
 . "$HERE/../lib.sh"
 
 # watch CMD...: the program under watch with the default origins, sampled
@@ -46,7 +47,7 @@ user)
   # 3: a child that switches user (subprocess.run(user=...), runuser,
   # daemons that drop root) cannot open fdsoak's 0600 page; it must run on
   # (uninstrumented), not die of the shim's _exit(2).
-  [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 || { echo "SKIP: needs root and a nobody user"; exit 0; }
+  [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 || skip "needs root and a nobody user"
   cat >"$T/user.py" <<'PY'
 import subprocess, sys
 r = subprocess.run(["/bin/sh", "-c", "id -un; sleep 3"], user="nobody",
