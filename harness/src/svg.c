@@ -113,8 +113,8 @@ static void frame_of(const fsk_run_t *run, frame_t *f) {
   double xlo = 0.0, xhi = 0.0;
 
   /* One scenario (watch) with --speed: the axis is its virtual time. */
-  f->vt = run->nscen == 1 && run->vtime.vt != NULL && run->scen[0].nsamples > 1 ? run->vtime.vt
-                                                                                  : NULL;
+  f->vt =
+    run->nscen == 1 && run->vtime.vt != NULL && run->scen[0].nsamples > 1 ? run->vtime.vt : NULL;
   for (i = 0; i < run->nscen; i++) {
     const fsk_scenario_t *s = &run->scen[i];
 
