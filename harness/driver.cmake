@@ -15,12 +15,12 @@ set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
-    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c)
+    src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/supervise.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
   target_link_libraries(${exe} PRIVATE fsk inj_spec PkgConfig::LIBUV PkgConfig::SQLITE3
-                        PkgConfig::CJSON PkgConfig::LIBDW dl)
+                        PkgConfig::CJSON PkgConfig::LIBDW dl Threads::Threads)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
@@ -58,6 +58,23 @@ endif()
 add_executable(fsk_static_probe tests/fsk_static_probe.c)
 target_link_options(fsk_static_probe PRIVATE -static)
 fdsoak_target_defaults(fsk_static_probe NO_SANITIZE)
+
+# The seccomp engine: a static C probe the shim cannot reach, the engine's
+# unit test on it, and a runner (fsk_sup_exec) for the fidelity cases and
+# the benchmark, which compare a program under the supervisor with the real
+# event.
+add_executable(fsk_sup_probe tests/fsk_sup_probe.c)
+target_link_options(fsk_sup_probe PRIVATE -static)
+fdsoak_target_defaults(fsk_sup_probe NO_SANITIZE)
+add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/proc.c)
+target_include_directories(fsk_sup_exec PRIVATE src)
+target_link_libraries(fsk_sup_exec PRIVATE inj_spec Threads::Threads)
+fdsoak_target_defaults(fsk_sup_exec)
+fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec Threads::Threads
+                LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
+target_sources(fsk_test_supervise PRIVATE src/supervise.c src/proc.c)
+target_include_directories(fsk_test_supervise PRIVATE src)
+add_dependencies(fsk_test_supervise fsk_sup_probe)
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

@@ -20,6 +20,7 @@
 #include "lang.h"
 #include "proc.h"
 #include "sampler.h"
+#include "supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@ typedef struct {
   double timeout_s;
   double stall_s; /* no new attempt for this long: say so */
   int origins;    /* fsk_origins_t */
+  int engine;     /* fsk_engine_t */
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -88,7 +90,7 @@ static void watch_usage(FILE *f) {
   fprintf(
     f, "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
        "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
-       "                    [--origins lang|native|off]\n"
+       "                    [--origins lang|native|off] [--engine auto|preload|seccomp]\n"
        "                    [--out DIR] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
        "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
        "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
@@ -100,6 +102,9 @@ static void watch_usage(FILE *f) {
        "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
        "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
        "                  frames, the default), native, or off\n"
+       "  --engine E      who applies --inject: preload (the shim), seccomp (a supervisor in\n"
+       "                  fdsoak, for static and Go programs), auto (the default: seccomp\n"
+       "                  for a static or Go program, the shim otherwise)\n"
        "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
 
@@ -176,6 +181,10 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if ((w->origins = fsk__origins_parse(v)) < 0)
         return werr("--origins: '%s' is not native, lang or off", v != NULL ? v : "");
       i++;
+    } else if (strcmp(a, "--engine") == 0) {
+      if ((w->engine = fsk__engine_parse(v)) < 0)
+        return werr("--engine: '%s' is not auto, preload or seccomp", v != NULL ? v : "");
+      i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
         return rc;
@@ -199,6 +208,9 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
     return werr("give exactly one target: --pid PID or -- CMD [ARG...]");
   if (w->pid != 0 && w->inject != NULL)
     return werr("--inject needs a command to start (-- CMD): a running process has no shim");
+  if (w->pid != 0 && w->engine == FSK_ENGINE_SECCOMP)
+    return werr("--engine seccomp needs a command to start (-- CMD): a filter is installed "
+                "before the program runs");
   if (w->cycles > 0 && w->duration_s > 0)
     return werr("give --cycles or --duration, not both");
   if (w->cycles < 0 && w->duration_s <= 0)
@@ -229,6 +241,9 @@ typedef struct {
   double x0; /* attempts (seconds) at the start of judging */
   double t0;
   char stop_reason[160];
+  fsk_sup_t *sup;        /* the seccomp engine, or NULL (the shim's, or none) */
+  int prog_kind;         /* fsk__elf_kind of the command, or a negative errno */
+  char origin_note[256]; /* why some leaked fds have no origin, or "" */
 } watch_t;
 
 static double attempts_now(const watch_t *wt) {
@@ -422,12 +437,42 @@ static int watch_loop(watch_t *wt) {
 
 /* ------------------------------------------------------------------ */
 
+/* The seccomp engine serves a static or Go program (auto), or any program
+ * (--engine seccomp), when there are rules to apply; counting alone needs
+ * no engine.  0, or an exit code. */
+static int choose_engine(watch_t *wt) {
+  char prog[PATH_MAX], why[200];
+  inj_spec_t *spec;
+  int rc, bad;
+
+  wt->prog_kind = fsk__elf_kind(wt->w.cmd[0], prog, sizeof prog);
+  if (wt->w.inject == NULL || wt->w.engine == FSK_ENGINE_PRELOAD)
+    return 0;
+  if (wt->w.engine == FSK_ENGINE_AUTO &&
+      !(wt->prog_kind > 0 && (wt->prog_kind & (FSK_ELF_STATIC | FSK_ELF_GO))))
+    return 0;
+  if (wt->prog_kind < 0)
+    return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(-wt->prog_kind));
+  if ((spec = malloc(sizeof *spec)) == NULL)
+    return werr("out of memory");
+  rc = inj_spec_parse(wt->w.inject, spec, why, sizeof why);
+  if (rc == 0 && (bad = fsk__sup_unsupported(spec, why, sizeof why)) != 0) {
+    free(spec);
+    return werr("--inject: rule %d: %s (engine seccomp%s)", bad, why,
+                wt->w.engine == FSK_ENGINE_AUTO ? ", chosen for a static or Go program" : "");
+  }
+  if (rc == 0 && (rc = fsk__sup_new(&wt->sup, spec, wt->stats)) != 0) {
+    free(spec);
+    return werr("cannot set up the seccomp engine: %s", strerror(-rc));
+  }
+  free(spec);
+  return 0;
+}
+
 static int start_target(watch_t *wt) {
   char shim[PATH_MAX];
   int rc, fd;
 
-  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
-    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
   snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
            getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
   if ((fd = mkstemp(wt->stats)) < 0) {
@@ -435,6 +480,27 @@ static int start_target(watch_t *wt) {
     return werr("cannot create the shim's counter page: %s", strerror(errno));
   }
   close(fd);
+  if ((rc = choose_engine(wt)) != 0)
+    return rc;
+  if (wt->sup != NULL) {
+    char err[256];
+
+    /* No shim: every call of the tree goes through the supervisor, never
+     * through both. */
+    fsk__subreaper();
+    if ((rc = fsk__sup_spawn(wt->sup, &wt->tgt, wt->w.cmd, err, sizeof err)) != 0) {
+      if (wt->tgt.pid > 0)
+        wt->child = 1; /* stopped at out: */
+      return werr("cannot start '%s' under the seccomp engine: %s", wt->w.cmd[0], err);
+    }
+    wt->child = 1;
+    if ((rc = inj_stats_open(wt->stats, &wt->view)) != 0)
+      return werr("cannot read the supervisor's counter page: %s", strerror(-rc));
+    wt->have_view = 1;
+    return 0;
+  }
+  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
+    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
   fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
@@ -465,6 +531,10 @@ static int start_target(watch_t *wt) {
   if (rc != 0)
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
   wt->child = 1;
+  /* Counting needs no shim: without rules, a program it never loads into
+   * (static, Go) is watched all the same, from /proc. */
+  if (wt->w.inject == NULL)
+    return 0;
   /* The shim initialises the page in its constructor: if that never
    * happens the target is static, or LD_PRELOAD was refused. */
   {
@@ -482,9 +552,13 @@ static int start_target(watch_t *wt) {
     /* 127 is the shell's and posix_spawnp's "could not run it". */
     if (wt->tgt.exited && WIFEXITED(wt->tgt.status) && WEXITSTATUS(wt->tgt.status) == 127)
       return werr("'%s' %s: nothing was watched", wt->w.cmd[0], life);
-    return werr("the shim never loaded in '%s' (a statically linked program, or one that "
-                "clears LD_PRELOAD?): no fault can be injected or counted; it %s",
-                wt->w.cmd[0], life);
+    return werr("the shim never loaded in '%s' (%s): no fault can be injected or counted "
+                "by it (--engine seccomp can); it %s",
+                wt->w.cmd[0],
+                wt->prog_kind > 0 && (wt->prog_kind & FSK_ELF_GO)       ? "a Go program"
+                : wt->prog_kind > 0 && (wt->prog_kind & FSK_ELF_STATIC) ? "a static program"
+                                                                        : "it clears LD_PRELOAD?",
+                life);
   }
   wt->have_view = 1;
   return 0;
@@ -516,6 +590,55 @@ static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
              (int)pid, comm);
 }
 
+/* Why a leaked fd of process pid has no origin: the first reason found is
+ * the one reported, and it must be true of that process. */
+static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
+  const char *maps = fsk__sampler_maps(&wt->smp, pid);
+  int shim = maps != NULL && strstr(maps, "libfdsoak-inject") != NULL;
+  inj_stats_view_t v;
+  uint64_t records = 0;
+
+  if (wt->origin_note[0])
+    return;
+  if (!wt->child && shim)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has the shim, but fdsoak did not start it and cannot "
+             "read its records",
+             (int)pid, comm);
+  else if (!wt->child)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has no shim and was not started by fdsoak", (int)pid,
+             comm);
+  else if (wt->sup != NULL)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) ran under the seccomp engine, which records no "
+             "origins yet",
+             (int)pid, comm);
+  else if (maps != NULL && !shim)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has no shim (%s)", (int)pid, comm,
+             wt->prog_kind > 0 && (wt->prog_kind & (FSK_ELF_STATIC | FSK_ELF_GO)) &&
+                 pid == wt->tgt.pid
+               ? "a static or Go program: LD_PRELOAD cannot reach it"
+               : "a static or Go program, or one that cleared LD_PRELOAD");
+  else {
+    if (wt->stats[0] && inj_stats_open(wt->stats, &v) == 0) {
+      records = inj_stats_load(&v.page->fd_records);
+      inj_stats_close(&v);
+    }
+    if (records > INJ_FD_SLOTS)
+      snprintf(wt->origin_note, sizeof wt->origin_note,
+               "the shim's record of them was overwritten (its ring holds %d, and %llu fds "
+               "were recorded)",
+               INJ_FD_SLOTS, (unsigned long long)records);
+    else
+      snprintf(wt->origin_note, sizeof wt->origin_note,
+               "the shim did not see them created in process %d (%s): inherited, or made by a "
+               "call it does not wrap",
+               (int)pid, comm);
+  }
+}
+
 static void name_origins(watch_t *wt, const char *label) {
   fsk_scenario_t *sc = &wt->sc;
   fsk_lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
@@ -545,8 +668,10 @@ static void name_origins(watch_t *wt, const char *label) {
       continue;
     if (!wt->child ||
         !fsk__origin_from_shim(wt->stats, l->pid, l->fd, fsk__sampler_maps(&wt->smp, l->pid),
-                               l->origin, sizeof l->origin))
+                               l->origin, sizeof l->origin)) {
       sc->no_origin++;
+      origin_reason(wt, l->pid, comm);
+    }
   }
   /* A hook that stopped itself says so, whatever else is missing. */
   if (fsk__lang_note(lang) != NULL)
@@ -568,6 +693,43 @@ static const fsk_proc_info_t *grower(const fsk_sampler_t *s) {
       best = p;
   }
   return best;
+}
+
+/* Which engine applied the rules, to the tree and to each process: the
+ * supervisor serves every process under its filter (inherited through fork
+ * and exec), the shim those it is loaded in; never both. */
+static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
+  size_t i, bare = 0;
+  const fsk_proc_info_t *first_bare = NULL;
+
+  snprintf(ti->engine, sizeof ti->engine, "%s",
+           wt->sup != NULL                     ? "seccomp"
+           : wt->child && wt->w.inject != NULL ? "preload"
+                                               : "none");
+  if (wt->sup != NULL)
+    fsk__sup_describe(wt->sup, ti->engine_note, sizeof ti->engine_note);
+  for (i = 0; i < wt->smp.nprocs; i++) {
+    fsk_proc_info_t *p = &wt->smp.procs[i];
+    const char *maps = fsk__sampler_maps(&wt->smp, p->pid);
+
+    if (wt->sup != NULL)
+      snprintf(p->engine, sizeof p->engine, "seccomp");
+    else if (maps != NULL && strstr(maps, "libfdsoak-inject") != NULL)
+      snprintf(p->engine, sizeof p->engine, "shim");
+    else if (maps != NULL) {
+      snprintf(p->engine, sizeof p->engine, "none");
+      if (bare++ == 0)
+        first_bare = p;
+    } else
+      snprintf(p->engine, sizeof p->engine, "unknown");
+  }
+  if (wt->sup == NULL && wt->child && wt->w.inject != NULL && first_bare != NULL)
+    snprintf(ti->engine_note, sizeof ti->engine_note,
+             "%zu process%s ran without the shim (process %d, %s: static or Go?): the rules "
+             "did not reach %s; --engine seccomp serves the whole tree",
+             bare, bare == 1 ? "" : "es", (int)first_bare->pid, first_bare->comm,
+             bare == 1 ? "it" : "them");
+  snprintf(ti->origin_note, sizeof ti->origin_note, "%s", wt->origin_note);
 }
 
 static void fill_target(watch_t *wt, fsk_run_t *run) {
@@ -621,12 +783,15 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
       (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
+  engine_info(wt, ti);
 }
 
 static void print_target(const fsk_run_t *run) {
   const fsk_target_info_t *ti = &run->target;
 
   printf("target: %s (pid %d): %s\n", ti->cmd, (int)ti->pid, ti->end);
+  if (strcmp(ti->engine, "none") != 0)
+    printf("engine: %s%s%s\n", ti->engine, ti->engine_note[0] ? ": " : "", ti->engine_note);
   if (strcmp(ti->source, "interval") != 0)
     printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
            ti->attempts_per_sample);
@@ -814,10 +979,8 @@ int fsk__watch_main(int argc, char **argv) {
     fsk_print_table(stdout, &run);
     print_target(&run);
     if (wt.sc.no_origin > 0)
-      printf("%zu leaked fd%s without an origin: the shim's record of %s was overwritten "
-             "(its ring holds %d)\n",
-             wt.sc.no_origin, wt.sc.no_origin == 1 ? "" : "s", wt.sc.no_origin == 1 ? "it" : "them",
-             INJ_FD_SLOTS);
+      printf("%zu leaked fd%s without an origin: %s\n", wt.sc.no_origin,
+             wt.sc.no_origin == 1 ? "" : "s", wt.origin_note);
     /* The table already gave the why of a verdict that is not flat. */
     if (run.verdict == FSK_VERDICT_FLAT)
       printf("%s\n", wt.sc.stats.why);
@@ -838,6 +1001,7 @@ out:
     unlink(wt.stats);
   if (wt.lang_log[0] != '\0')
     unlink(wt.lang_log);
+  fsk__sup_free(wt.sup); /* after the target: a waiting call is answered by its death */
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;
