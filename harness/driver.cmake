@@ -75,6 +75,15 @@ fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec Threads:
 target_sources(fsk_test_supervise PRIVATE src/supervise.c src/proc.c)
 target_include_directories(fsk_test_supervise PRIVATE src)
 add_dependencies(fsk_test_supervise fsk_sup_probe)
+# End-to-end on static Go programs built at test time (go.sh), and the
+# fidelity table client x event in a network namespace (go_fidelity.py).
+foreach(case go_leak go_sh go_counting go_fidelity)
+  add_test(NAME fsk_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180
+                       SKIP_RETURN_CODE 77)
+endforeach()
+set_tests_properties(fsk_go_fidelity PROPERTIES LABELS "fidelity;seccomp")
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

@@ -12,7 +12,9 @@
 
 #include <time.h>
 
-static uint64_t add64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static uint64_t add64(uint64_t *p, uint64_t v) {
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
 
 static int rule_matches(const inj_rule_t *r, const inj_call_t *c) {
   switch (c->op) {

@@ -206,8 +206,9 @@ int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
       return (int)i + 1;
     }
     if (r->action == INJ_DO_UNREACH || r->action == INJ_DO_RESET) {
-      snprintf(why, len, "do=%s is not made by the seccomp engine yet (refuse, hang, errno and "
-                         "pass are)",
+      snprintf(why, len,
+               "do=%s is not made by the seccomp engine yet (refuse, hang, errno and "
+               "pass are)",
                r->action == INJ_DO_RESET ? "reset" : "unreachable");
       return (int)i + 1;
     }
@@ -255,8 +256,7 @@ static int op_of(const arch_table_t *a, int nr, int *path_arg) {
   /* open and creat take the path first; openat and openat2 after a dirfd. */
   if (a->audit_arch == AUDIT_ARCH_X86_64 && (nr == 2 || nr == 85))
     *path_arg = 0;
-  else if (nr == a->nr_open[0] || nr == a->nr_open[1] || nr == a->nr_open[2] ||
-           nr == a->nr_open[3])
+  else if (nr == a->nr_open[0] || nr == a->nr_open[1] || nr == a->nr_open[2] || nr == a->nr_open[3])
     *path_arg = 1;
   return *path_arg >= 0 ? INJ_OP_OPEN : -1;
 }
@@ -335,6 +335,14 @@ struct fsk_sup {
   uint16_t sink_port[2];
   /* counters for the report (atomic) */
   uint64_t notifications, faults, faithful, errno_only, getfd_failed, waited, waiters_full;
+  /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
+   * restarts the call, which comes back as a new notification; it is the
+   * same connect, already under way, and goes through undecided. */
+  pthread_mutex_t lock;
+  struct {
+    pid_t tid;
+    int fd;
+  } restarted[SUP_WAITERS_MAX];
 };
 
 static uint64_t bump(uint64_t *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
@@ -346,6 +354,7 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
   if (s == NULL)
     return -ENOMEM;
   s->spec = *spec;
+  pthread_mutex_init(&s->lock, NULL);
   s->listener = -1;
   s->wake[0] = s->wake[1] = -1;
   s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
@@ -491,8 +500,8 @@ static int sink_port(fsk_sup_t *s, int fi, uint16_t *port) {
   }
   s->sink_fd[fi] = l;
   s->sink_aux[fi] = c;
-  s->sink_port[fi] = ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                              : ((struct sockaddr_in *)&ss)->sin_port);
+  s->sink_port[fi] =
+    ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
   *port = s->sink_port[fi];
   return 0;
 fail:
@@ -510,8 +519,10 @@ fail:
 typedef struct {
   fsk_sup_t *s;
   uint64_t id;
-  int fd;           /* fdsoak's copy of the caller's socket */
-  double sndtimeo;  /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+  pid_t tid;
+  int cfd;         /* the caller's number for the socket */
+  int fd;          /* fdsoak's copy of the caller's socket */
+  double sndtimeo; /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
 } waiter_t;
 
 static double now_s(void) {
@@ -520,6 +531,60 @@ static double now_s(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* Does thread tid have a signal pending that it catches and does not block?
+ * Then its real blocking connect would be interrupted now. */
+static int signal_due(pid_t tid) {
+  char path[64], line[128];
+  unsigned long long pnd = 0, shd = 0, blk = 0, cgt = 0, v;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  if ((f = fopen(path, "re")) == NULL)
+    return 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (sscanf(line, "SigPnd: %llx", &v) == 1)
+      pnd = v;
+    else if (sscanf(line, "ShdPnd: %llx", &v) == 1)
+      shd = v;
+    else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+      blk = v;
+    else if (sscanf(line, "SigCgt: %llx", &v) == 1)
+      cgt = v;
+  }
+  fclose(f);
+  return ((pnd | shd) & ~blk & cgt) != 0;
+}
+
+static void restarted_add(fsk_sup_t *s, pid_t tid, int fd) {
+  int i;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++)
+    if (s->restarted[i].tid == 0) {
+      s->restarted[i].tid = tid;
+      s->restarted[i].fd = fd;
+      break;
+    }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static int restarted_take(fsk_sup_t *s, pid_t tid, int fd) {
+  int i, hit = 0;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX && !hit; i++)
+    if (s->restarted[i].tid == tid && s->restarted[i].fd == fd) {
+      s->restarted[i].tid = 0;
+      hit = 1;
+    }
+  pthread_mutex_unlock(&s->lock);
+  return hit;
+}
+
+/* The kernel's "interrupted: restart the call if the handler has SA_RESTART,
+ * else fail it with EINTR" (not in the uapi headers). */
+#define SUP_ERESTARTSYS 512
 
 static void *waiter_main(void *arg) {
   waiter_t *w = arg;
@@ -539,6 +604,14 @@ static void *waiter_main(void *arg) {
     }
     if (until > 0 && now_s() >= until) {
       respond(w->s, w->id, EINPROGRESS, 0); /* SO_SNDTIMEO ran out */
+      break;
+    }
+    if (signal_due(w->tid)) {
+      /* The wait is killable only, so the caller's handler waits for us:
+       * end the call as the kernel's own connect would, and know the
+       * restarted call (SA_RESTART) when it comes back. */
+      restarted_add(w->s, w->tid, w->cfd);
+      respond(w->s, w->id, SUP_ERESTARTSYS, 0);
       break;
     }
   }
@@ -610,6 +683,8 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
       if (w != NULL && __atomic_add_fetch(&s->waiters, 1, __ATOMIC_ACQ_REL) <= SUP_WAITERS_MAX) {
         w->s = s;
         w->id = id;
+        w->tid = tid;
+        w->cfd = cfd_num;
         w->fd = fd;
         if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
           w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -684,6 +759,12 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
   /* What was read belongs to a call still waiting (not a reused id). */
   if (!id_valid(s, n->id))
     return;
+  if (op == INJ_OP_CONNECT && restarted_take(s, (pid_t)n->pid, (int)n->data.args[0])) {
+    /* The restart of a connect fdsoak already started: the socket is
+     * connecting, and the kernel's own connect waits for it. */
+    respond(s, n->id, 0, 1);
+    return;
+  }
   fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
   if (fire < 0) {
     respond(s, n->id, 0, 1); /* no rule fired, or do=pass observed it */
@@ -691,8 +772,7 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
   }
   r = &s->spec.rules[fire];
   bump(&s->faults);
-  if (op == INJ_OP_CONNECT &&
-      (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG)) {
+  if (op == INJ_OP_CONNECT && (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG)) {
     err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
     if (err >= 0)
       respond(s, n->id, err, 0);
@@ -714,7 +794,7 @@ static void *serve_main(void *arg) {
   fsk_sup_t *s = arg;
   sigset_t only;
   size_t nsz = s->sizes.seccomp_notif > sizeof(struct seccomp_notif) ? s->sizes.seccomp_notif
-                                                                      : sizeof(struct seccomp_notif);
+                                                                     : sizeof(struct seccomp_notif);
   struct seccomp_notif *n = calloc(1, nsz);
 
   sigemptyset(&only);
@@ -759,7 +839,7 @@ typedef struct {
 } hello_t;
 
 /* In the child, before exec: only async-signal-safe calls. */
-static void child_install(int sock, int errpipe, const struct sock_fprog *prog,
+static void child_install(int sock, int errpipe, int execpipe, const struct sock_fprog *prog,
                           char *const argv[]) {
   hello_t h = {0, 0, 0, 1};
   unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
@@ -814,13 +894,17 @@ static void child_install(int sock, int errpipe, const struct sock_fprog *prog,
   if (h.err != 0)
     _exit(127);
   execvp(argv[0], argv);
+  h.err = errno;
+  if (write(execpipe, &h.err, sizeof h.err) < 0) {
+    /* the parent reads EOF: it learns from the exit status instead */
+  }
   _exit(127);
 }
 
 int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen) {
   struct sock_filter f[96];
   struct sock_fprog prog;
-  int sv[2] = {-1, -1}, p[2] = {-1, -1}, n, rc = 0, lfd = -1;
+  int sv[2] = {-1, -1}, p[2] = {-1, -1}, ex[2] = {-1, -1}, n, rc = 0, lfd = -1;
   hello_t h;
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&h, sizeof h};
@@ -839,7 +923,8 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   }
   prog.len = (unsigned short)n;
   prog.filter = f;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(p, O_CLOEXEC) != 0) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(p, O_CLOEXEC) != 0 ||
+      pipe2(ex, O_CLOEXEC) != 0) {
     rc = errno;
     snprintf(err, errlen, "socketpair/pipe: %s", strerror(rc));
     goto out;
@@ -854,7 +939,8 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   if (pid == 0) {
     close(sv[0]);
     close(p[0]);
-    child_install(sv[1], p[1], &prog, argv);
+    close(ex[0]);
+    child_install(sv[1], p[1], ex[1], &prog, argv);
   }
   t->pid = pid;
   t->pgid_own = 1;
@@ -863,6 +949,8 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   sv[1] = -1;
   close(p[1]);
   p[1] = -1;
+  close(ex[1]);
+  ex[1] = -1;
   t->err_fd = p[0];
   p[0] = -1;
   fcntl(t->err_fd, F_SETFL, fcntl(t->err_fd, F_GETFL) | O_NONBLOCK);
@@ -913,6 +1001,15 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
     goto out;
   }
   s->running = 1;
+  /* Return once the child has exec'd (its end of ex closes on exec), as
+   * posix_spawn does: a sample before that would see fdsoak's copy. */
+  pf = (struct pollfd){ex[0], POLLIN, 0};
+  if (poll(&pf, 1, 10000) == 1) {
+    int e = 0;
+
+    if (read(ex[0], &e, sizeof e) == (ssize_t)sizeof e && e != 0)
+      snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(e));
+  }
 out:
   if (sv[0] >= 0)
     close(sv[0]);
@@ -922,6 +1019,10 @@ out:
     close(p[0]);
   if (p[1] >= 0)
     close(p[1]);
+  if (ex[0] >= 0)
+    close(ex[0]);
+  if (ex[1] >= 0)
+    close(ex[1]);
   return rc;
 }
 
@@ -938,11 +1039,11 @@ void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
     s->killable ? "" : "; the kernel has no wait-killable filters (a signal may restart a call)",
     s->nnp ? "; no_new_privs set in the tree" : "");
   if (used < len && __atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED) > 0)
-    used += (size_t)snprintf(buf + used, len - used,
-                             "; pidfd_getfd was refused %llu times (no CAP_SYS_PTRACE over the "
-                             "target?): those connect faults were errno only",
-                             (unsigned long long)__atomic_load_n(&s->getfd_failed,
-                                                                 __ATOMIC_RELAXED));
+    used +=
+      (size_t)snprintf(buf + used, len - used,
+                       "; pidfd_getfd was refused %llu times (no CAP_SYS_PTRACE over the "
+                       "target?): those connect faults were errno only",
+                       (unsigned long long)__atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED));
   if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
     snprintf(buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
              (unsigned long long)__atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED),
@@ -986,6 +1087,8 @@ void fsk__sup_free(fsk_sup_t *s) {
       close(s->sink_aux[i]);
   }
   inj_stats_unmap(s->page);
-  if (__atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) == 0)
-    free(s); /* else a helper still holds it: leave it to the process's end */
+  if (__atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) == 0) {
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+  } /* else a helper still holds it: leave it to the process's end */
 }

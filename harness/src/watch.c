@@ -340,7 +340,7 @@ static int snapshot_at(watch_t *wt, int floor_c) {
 /* The sampling loop.  Returns 0, or an exit code for a usage error. */
 static int watch_loop(watch_t *wt) {
   const watch_opts_t *w = &wt->w;
-  double last_attempts = 0.0, last_progress, next_warn, deadline, end_x;
+  double last_attempts = 0.0, last_progress, next_warn, deadline, end_x, next_look = 0.0;
   long nsamples = 0;
 
   wt->t0 = fsk__now();
@@ -377,6 +377,12 @@ static int watch_loop(watch_t *wt) {
       double a = attempts_now(wt);
 
       if (a == last_attempts) {
+        /* Know the tree while nothing happens, so a run without attempts
+         * can still say which process the rules did not reach. */
+        if (fsk__now() >= next_look) {
+          fsk__sampler_count(&wt->smp);
+          next_look = fsk__now() + 0.1;
+        }
         if (fsk__now() >= next_warn) {
           char rules[1024];
 
@@ -482,6 +488,9 @@ static int start_target(watch_t *wt) {
   close(fd);
   if ((rc = choose_engine(wt)) != 0)
     return rc;
+  if (wt->prog_kind == -ENOENT || wt->prog_kind == -EACCES)
+    return werr("cannot start '%s': %s: nothing was watched", wt->w.cmd[0],
+                strerror(-wt->prog_kind));
   if (wt->sup != NULL) {
     char err[256];
 
@@ -725,8 +734,8 @@ static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
   }
   if (wt->sup == NULL && wt->child && wt->w.inject != NULL && first_bare != NULL)
     snprintf(ti->engine_note, sizeof ti->engine_note,
-             "%zu process%s ran without the shim (process %d, %s: static or Go?): the rules "
-             "did not reach %s; --engine seccomp serves the whole tree",
+             "%zu process%s ran without the shim (process %d, %s: a static or Go program?): the "
+             "rules did not reach %s; --engine seccomp serves the whole tree",
              bare, bare == 1 ? "" : "es", (int)first_bare->pid, first_bare->comm,
              bare == 1 ? "it" : "them");
   snprintf(ti->origin_note, sizeof ti->origin_note, "%s", wt->origin_note);
@@ -899,8 +908,10 @@ int fsk__watch_main(int argc, char **argv) {
     rules_line(&wt, rules, sizeof rules);
     if (wt.child)
       fsk__target_describe(&wt.tgt, life, sizeof life);
-    code = werr("no attempt happened: the rule never fired (%s); the target %s", rules,
-                wt.child ? life : "ran");
+    engine_info(&wt, &run.target);
+    code =
+      werr("no attempt happened: the rule never fired (%s); the target %s%s%s", rules,
+           wt.child ? life : "ran", run.target.engine_note[0] ? "; " : "", run.target.engine_note);
     goto out;
   }
   if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !wt.tgt.death[0] &&

@@ -42,7 +42,8 @@ static const char *en(int e) {
   return n != NULL ? n : "?";
 }
 
-static int addr_of(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len) {
+static int addr_of(const char *host, const char *port, struct sockaddr_storage *ss,
+                   socklen_t *len) {
   struct sockaddr_in *in = (void *)ss;
   struct sockaddr_in6 *in6 = (void *)ss;
 

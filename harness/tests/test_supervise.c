@@ -99,9 +99,8 @@ static void test_unsupported_rules_named(void **state) {
   char err[256], why[256];
 
   (void)state;
-  assert_int_equal(inj_spec_parse("connect:do=refuse;getaddrinfo:do=eai(EAI_AGAIN)", &spec, err,
-                                  sizeof err),
-                   0);
+  assert_int_equal(
+    inj_spec_parse("connect:do=refuse;getaddrinfo:do=eai(EAI_AGAIN)", &spec, err, sizeof err), 0);
   assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 2);
   assert_non_null(strstr(why, "port 53"));
   assert_int_equal(inj_spec_parse("connect:do=reset", &spec, err, sizeof err), 0);

@@ -3,6 +3,7 @@
 //
 //	dial HOST PORT TIMEOUT_S        one net.DialTimeout: prints its error
 //	                                (or "connected") and "elapsed S"
+//	dial -http HOST PORT TIMEOUT_S  one net/http GET of http://HOST:PORT/ instead
 //	dial -loop N HOST PORT          N dials in a row: prints "dials/s R"
 package main
 
@@ -10,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 func main() {
 	loop := flag.Int("loop", 0, "dial this many times and print the rate")
+	useHTTP := flag.Bool("http", false, "one net/http GET instead of one dial")
 	flag.Parse()
 	a := flag.Args()
 	if len(a) < 2 {
@@ -45,12 +48,24 @@ func main() {
 		return
 	}
 	t0 := time.Now()
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	var err error
+	if *useHTTP {
+		var r *http.Response
+		r, err = (&http.Client{Timeout: timeout}).Get("http://" + addr + "/")
+		if err == nil {
+			fmt.Println("status", r.StatusCode)
+			r.Body.Close()
+		}
+	} else {
+		var c net.Conn
+		c, err = net.DialTimeout("tcp", addr, timeout)
+		if err == nil {
+			fmt.Println("connected")
+			c.Close()
+		}
+	}
 	if err != nil {
 		fmt.Println(err)
-	} else {
-		fmt.Println("connected")
-		c.Close()
 	}
 	fmt.Printf("elapsed %.2f\n", time.Since(t0).Seconds())
 	if err != nil {

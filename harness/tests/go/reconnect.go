@@ -43,6 +43,7 @@ func main() {
 	attempts := flag.Int("attempts", 2000, "attempts at most")
 	sleep := flag.Duration("sleep", 5*time.Millisecond, "pause between attempts")
 	timeout := flag.Duration("timeout", 2*time.Second, "dial timeout")
+	dial := flag.Int("dial", 0, "dial this port instead of our own (a closed one: every dial fails for real)")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
@@ -73,7 +74,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		c, err := net.DialTimeout("tcp", ln.Addr().String(), *timeout)
+		addr := ln.Addr().String()
+		if *dial != 0 {
+			addr = fmt.Sprintf("127.0.0.1:%d", *dial)
+		}
+		c, err := net.DialTimeout("tcp", addr, *timeout)
 		if err != nil {
 			failed++
 			if *leak {
