@@ -244,6 +244,15 @@ typedef struct {
   fsk_sup_t *sup;        /* the seccomp engine, or NULL (the shim's, or none) */
   int prog_kind;         /* fsk__elf_kind of the command, or a negative errno */
   char origin_note[256]; /* why some leaked fds have no origin, or "" */
+  /* Members of the tree seen without the shim while the rules waited for
+   * an attempt (look_for_bare): each (pid, program) looked at once. */
+  struct {
+    pid_t pid;
+    char exe[96];
+  } looked[64];
+  size_t nlooked, nbare;
+  pid_t bare_pid;
+  char bare_comm[32];
 } watch_t;
 
 static double attempts_now(const watch_t *wt) {
@@ -337,6 +346,53 @@ static int snapshot_at(watch_t *wt, int floor_c) {
   return fsk__sampler_snapshot(&wt->smp);
 }
 
+/* While no attempt comes, note the members of the tree the shim is not
+ * loaded in (a static or Go program behind a shell), so a run that ends
+ * without attempts can say which process the rules did not reach.  The
+ * samples are left alone: they, and each process's limit, start with the
+ * first attempt. */
+static void look_for_bare(watch_t *wt) {
+  pid_t pids[FSK_TREE_MAX];
+  size_t n, i, k;
+
+  if (wt->sup != NULL || !wt->child || wt->w.inject == NULL)
+    return;
+  /* The plain listing: the sampler's would take each process's limit now,
+   * before the program set its own. */
+  n = fsk__proc_tree(wt->tgt.pid, 1, pids, FSK_TREE_MAX);
+  for (i = 0; i < n && wt->nlooked < sizeof wt->looked / sizeof *wt->looked; i++) {
+    pid_t pid = pids[i], pp;
+    char path[64], exe[96] = "", line[512];
+    ssize_t len;
+    int shim = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    if ((len = readlink(path, exe, sizeof exe - 1)) <= 0)
+      continue;
+    exe[len] = '\0';
+    for (k = 0; k < wt->nlooked; k++)
+      if (wt->looked[k].pid == pid && strcmp(wt->looked[k].exe, exe) == 0)
+        break;
+    if (k < wt->nlooked)
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    if ((f = fopen(path, "re")) == NULL)
+      continue;
+    while (!shim && fgets(line, sizeof line, f) != NULL)
+      shim = strstr(line, "libfdsoak-inject") != NULL;
+    fclose(f);
+    wt->looked[wt->nlooked].pid = pid;
+    snprintf(wt->looked[wt->nlooked].exe, sizeof wt->looked[0].exe, "%s", exe);
+    wt->nlooked++;
+    if (!shim && wt->nbare++ == 0) {
+      wt->bare_pid = pid;
+      if (fsk__proc_info(pid, wt->bare_comm, sizeof wt->bare_comm, &pp) != 0)
+        snprintf(wt->bare_comm, sizeof wt->bare_comm, "?");
+    }
+  }
+}
+
 /* The sampling loop.  Returns 0, or an exit code for a usage error. */
 static int watch_loop(watch_t *wt) {
   const watch_opts_t *w = &wt->w;
@@ -380,7 +436,7 @@ static int watch_loop(watch_t *wt) {
         /* Know the tree while nothing happens, so a run without attempts
          * can still say which process the rules did not reach. */
         if (fsk__now() >= next_look) {
-          fsk__sampler_count(&wt->smp);
+          look_for_bare(wt);
           next_look = fsk__now() + 0.1;
         }
         if (fsk__now() >= next_warn) {
@@ -732,12 +788,15 @@ static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
     } else
       snprintf(p->engine, sizeof p->engine, "unknown");
   }
-  if (wt->sup == NULL && wt->child && wt->w.inject != NULL && first_bare != NULL)
+  if (first_bare == NULL && wt->nbare > 0)
+    bare = wt->nbare; /* seen while the rules waited, never sampled */
+  if (wt->sup == NULL && wt->child && wt->w.inject != NULL && bare > 0)
     snprintf(ti->engine_note, sizeof ti->engine_note,
              "%zu process%s ran without the shim (process %d, %s: a static or Go program?): the "
              "rules did not reach %s; --engine seccomp serves the whole tree",
-             bare, bare == 1 ? "" : "es", (int)first_bare->pid, first_bare->comm,
-             bare == 1 ? "it" : "them");
+             bare, bare == 1 ? "" : "es",
+             first_bare != NULL ? (int)first_bare->pid : (int)wt->bare_pid,
+             first_bare != NULL ? first_bare->comm : wt->bare_comm, bare == 1 ? "it" : "them");
   snprintf(ti->origin_note, sizeof ti->origin_note, "%s", wt->origin_note);
 }
 

@@ -5,6 +5,7 @@
 //	                                (or "connected") and "elapsed S"
 //	dial -http HOST PORT TIMEOUT_S  one net/http GET of http://HOST:PORT/ instead
 //	dial -loop N HOST PORT          N dials in a row: prints "dials/s R"
+//	dial -loop N -self              the same against a listener of its own
 package main
 
 import (
@@ -20,8 +21,27 @@ import (
 func main() {
 	loop := flag.Int("loop", 0, "dial this many times and print the rate")
 	useHTTP := flag.Bool("http", false, "one net/http GET instead of one dial")
+	self := flag.Bool("self", false, "with -loop: dial a listener of our own")
 	flag.Parse()
 	a := flag.Args()
+	if *self {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(2)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		h, p, _ := net.SplitHostPort(ln.Addr().String())
+		a = []string{h, p}
+	}
 	if len(a) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: dial [-loop N] HOST PORT [TIMEOUT_S]")
 		os.Exit(2)
