@@ -28,29 +28,40 @@ CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-build
 SUP="$BIN/fsk_sup_exec"
 CLOSED=$((40000 + $$ % 9000))
 
-# rates VARIANT CMD...: RUNS runs; prints "VARIANT best median" (dials/s).
-rates() {
-  name="$1"; shift
-  : > "$T/r"
-  i=0
-  while [ "$i" -lt "$RUNS" ]; do
-    "$@" 2>/dev/null | awk '/^dials\/s/ {print $2}' >> "$T/r"
-    i=$((i + 1))
-  done
-  if [ "$(wc -l < "$T/r")" -ne "$RUNS" ]; then echo "FAIL: $name did not run"; exit 1; fi
-  sort -n "$T/r" | awk -v n="$name" '{v[NR]=$1} END {printf "%-20s best %8.0f  median %8.0f dials/s\n", n, v[NR], v[int((NR+1)/2)]}'
+# One run of a variant: its dials/s, appended to $T/TAG.
+one() {
+  tag="$1"; shift
+  "$@" 2>/dev/null | awk '/^dials\/s/ {print $2}' >> "$T/$tag"
 }
-echo "static Go dial loop, $N dials x $RUNS runs (kernel $(uname -r))"
-rates "plain" "$T/dial" -loop "$N" -self | tee "$T/plain"
-rates "non-matching" "$SUP" "connect:addr=127.0.0.1,port=1:do=refuse" "$T/dial" -loop "$N" -self | tee "$T/nm"
-rates "refuse (plain)" "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" | tee "$T/rp"
-rates "refuse (faithful)" "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self | tee "$T/rf"
-if command -v strace >/dev/null 2>&1; then
-  rates "strace --inject" strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
-    "$T/dial" -loop "$N" -self | tee "$T/st"
-fi
-med() { awk '{print $5}' "$1"; }
-awk -v p="$(med "$T/plain")" -v nm="$(med "$T/nm")" -v rp="$(med "$T/rp")" -v rf="$(med "$T/rf")" 'BEGIN {
-  printf "non-matching rule: %.2fx the plain loop'"'"'s time per dial (target <= 1.10x)\n", p / nm
-  printf "faithful refuse: %.1f us per dial, against %.1f us for a real refusal (%.2fx)\n", 1e6 / rf, 1e6 / rp, rp / rf
+# best and median of $T/TAG
+stat() {
+  sort -n "$T/$1" | awk '{v[NR]=$1} END {if (NR) printf "%.0f %.0f\n", v[NR], v[int((NR+1)/2)]}'
+}
+echo "static Go dial loop, $N dials x $RUNS runs, variants interleaved (kernel $(uname -r), load $(cut -d' ' -f1 /proc/loadavg))"
+i=0
+while [ "$i" -lt "$RUNS" ]; do
+  one plain "$T/dial" -loop "$N" -self
+  one nm "$SUP" "connect:addr=127.0.0.1,port=1:do=refuse" "$T/dial" -loop "$N" -self
+  one rp "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED"
+  one rf "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self
+  if command -v strace >/dev/null 2>&1; then
+    one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
+      "$T/dial" -loop "$N" -self
+  fi
+  i=$((i + 1))
+done
+for tag in plain nm rp rf st; do
+  [ -s "$T/$tag" ] || continue
+  [ "$(wc -l < "$T/$tag")" -eq "$RUNS" ] || { echo "FAIL: variant $tag did not run"; exit 1; }
+  set -- $(stat "$tag")
+  case $tag in
+    plain) name="plain (connects)" ;; nm) name="non-matching rule" ;; rp) name="real refusal" ;;
+    rf) name="faithful refuse" ;; st) name="strace --inject" ;;
+  esac
+  printf "%-20s best %7s  median %7s dials/s  (%.1f us per dial)\n" "$name" "$1" "$2" "$(awk -v m="$2" 'BEGIN {print 1e6 / m}')"
+  eval "med_$tag=$2"
+done
+awk -v p="$med_plain" -v nm="$med_nm" -v rf="$med_rf" -v rp="$med_rp" 'BEGIN {
+  printf "non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x)\n", p / nm
+  printf "faithful refuse: %.1f us per dial; a real refusal: %.1f us\n", 1e6 / rf, 1e6 / rp
 }'

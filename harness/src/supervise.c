@@ -67,6 +67,14 @@
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
+/* Linux 6.6: wake the supervisor on the caller's CPU, and the caller on
+ * the supervisor's, as a synchronous pair (the headers may predate it). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -321,8 +329,8 @@ struct fsk_sup {
   inj_spec_t spec;
   inj_stats_page_t *page;
   int listener;     /* the filter's notification fd, -1 until received */
-  int wake[2];      /* a byte here stops the serving thread */
   int killable;     /* the filter waits killably once received */
+  int sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
   int nnp;          /* no_new_privs had to be set in the child */
   pthread_t thread; /* serves notifications */
   int running;
@@ -356,15 +364,8 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
   s->spec = *spec;
   pthread_mutex_init(&s->lock, NULL);
   s->listener = -1;
-  s->wake[0] = s->wake[1] = -1;
   s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
   if ((rc = inj_stats_create(stats_path, spec, &s->page)) != 0) {
-    free(s);
-    return rc;
-  }
-  if (pipe2(s->wake, O_CLOEXEC) != 0) {
-    rc = -errno;
-    inj_stats_unmap(s->page);
     free(s);
     return rc;
   }
@@ -756,9 +757,6 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     }
     c.str = path;
   }
-  /* What was read belongs to a call still waiting (not a reused id). */
-  if (!id_valid(s, n->id))
-    return;
   if (op == INJ_OP_CONNECT && restarted_take(s, (pid_t)n->pid, (int)n->data.args[0])) {
     /* The restart of a connect fdsoak already started: the socket is
      * connecting, and the kernel's own connect waits for it. */
@@ -770,6 +768,10 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     respond(s, n->id, 0, 1); /* no rule fired, or do=pass observed it */
     return;
   }
+  /* What was read belongs to a call still waiting (not a reused id): only
+   * then is a fault acted on.  A continued call needs no such check. */
+  if (!id_valid(s, n->id))
+    return;
   r = &s->spec.rules[fire];
   bump(&s->faults);
   if (op == INJ_OP_CONNECT && (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG)) {
@@ -800,21 +802,9 @@ static void *serve_main(void *arg) {
   sigemptyset(&only);
   sigaddset(&only, SUP_WAKE_SIG);
   pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+  /* Straight into RECV, which sleeps until a call comes: one system call
+   * and one wake-up per notification (a poll first would add both). */
   while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
-    struct pollfd p[2] = {{s->listener, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
-
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    if (p[1].revents)
-      break;
-    if (!(p[0].revents & POLLIN)) {
-      if (p[0].revents & (POLLHUP | POLLERR))
-        break; /* no process is left under the filter */
-      continue;
-    }
     memset(n, 0, nsz);
     if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
       if (errno == ENOENT || errno == EINTR)
@@ -978,6 +968,10 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
     goto out;
   }
   s->listener = lfd;
+  /* Each notification is a round trip with one caller waiting: the
+   * synchronous wake-up saves a migration each way.  Older kernels say
+   * EINVAL, and the round trip is only slower. */
+  s->sync_wake = ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
   s->killable = h.killable;
   s->nnp = h.nnp;
   {
@@ -1059,10 +1053,8 @@ void fsk__sup_free(fsk_sup_t *s) {
   if (s->running) {
     struct timespec ts;
 
-    if (write(s->wake[1], "x", 1) < 0) {
-      /* the pipe is ours and empty: cannot fail */
-    }
-    /* The pipe ends a poll(); the signal ends a RECV. */
+    /* The signal ends a RECV (retried until the thread is seen gone: it
+     * may enter RECV just after one). */
     do {
       pthread_kill(s->thread, SUP_WAKE_SIG);
       clock_gettime(CLOCK_REALTIME, &ts);
@@ -1079,8 +1071,6 @@ void fsk__sup_free(fsk_sup_t *s) {
   if (s->listener >= 0)
     close(s->listener);
   for (i = 0; i < 2; i++) {
-    if (s->wake[i] >= 0)
-      close(s->wake[i]);
     if (s->sink_fd[i] >= 0)
       close(s->sink_fd[i]);
     if (s->sink_aux[i] >= 0)
