@@ -38,6 +38,7 @@
  * another ABI (x32, i386 compat) passes unseen.
  */
 #include "supervise.h"
+#include "gosym.h"
 
 #include <arpa/inet.h>
 #include <elf.h>
@@ -81,6 +82,11 @@
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+
+/* Origins kept (a ring: the newest win), and Go programs whose tables are
+ * loaded at once. */
+#define SUP_ORIGINS 2048
+#define SUP_PROGS 8
 
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
@@ -346,7 +352,26 @@ struct fsk_sup {
   /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
    * restarts the call, which comes back as a new notification; it is the
    * same connect, already under way, and goes through undecided. */
-  pthread_mutex_t lock;
+  pthread_mutex_t lock; /* restarted[], origins[] */
+  /* Origins (fsk__sup_track): the Go stack of each open and socket call
+   * that went through, by process and path. */
+  int track;
+  struct sup_origin {
+    pid_t pid;
+    int op;
+    char path[256];
+    char stack[400];
+  } * origins;
+  size_t norigins; /* written so far (the ring index is norigins % SUP_ORIGINS) */
+  struct {
+    pid_t pid;
+    unsigned long long start;
+    fsk_gosym_t *g; /* NULL: not a Go program we can read */
+  } progs[SUP_PROGS];
+  size_t nprogs;
+  struct {
+    pid_t tid, tgid;
+  } tgids[256]; /* tid -> process, the last seen per slot */
   struct {
     pid_t tid;
     int fd;
@@ -721,6 +746,125 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
   return answer == 0 && r->action == INJ_DO_ASYNC ? r->code : answer;
 }
 
+void fsk__sup_track(fsk_sup_t *s) {
+  if (s->origins == NULL)
+    s->origins = calloc(SUP_ORIGINS, sizeof *s->origins);
+  s->track = s->origins != NULL;
+}
+
+/* tgid_of, remembered: a thread keeps its process. */
+static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
+  unsigned k = (unsigned)tid % (sizeof s->tgids / sizeof *s->tgids);
+
+  if (s->tgids[k].tid != tid) {
+    pid_t g = tgid_of(tid);
+    if (g <= 0)
+      return -1;
+    s->tgids[k].tid = tid;
+    s->tgids[k].tgid = g;
+  }
+  return s->tgids[k].tgid;
+}
+
+/* The Go tables of process pid's program, loaded once per process (an exec
+ * gives the pid another start time... and another program). */
+static fsk_gosym_t *prog_of(fsk_sup_t *s, pid_t pid) {
+  unsigned long long start = 0;
+  char exe[64];
+  size_t i, k;
+
+  fsk__proc_start(pid, &start);
+  for (i = 0; i < s->nprogs; i++)
+    if (s->progs[i].pid == pid && s->progs[i].start == start)
+      return s->progs[i].g;
+  k = s->nprogs < SUP_PROGS ? s->nprogs++ : (size_t)pid % SUP_PROGS;
+  if (k < s->nprogs && s->progs[k].pid != 0)
+    fsk__gosym_free(s->progs[k].g);
+  s->progs[k].pid = pid;
+  s->progs[k].start = start;
+  s->progs[k].g = NULL;
+  snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+  if (fsk__gosym_open(exe, &s->progs[k].g) != 0)
+    s->progs[k].g = NULL;
+  return s->progs[k].g;
+}
+
+/* Note where an open or socket call that goes through was made: the
+ * caller's thread is stopped in the kernel, its stack still. */
+static void note_origin(fsk_sup_t *s, const struct seccomp_notif *n, int op, const char *path,
+                        int path_arg) {
+  pid_t tgid = tgid_cached(s, (pid_t)n->pid);
+  fsk_gosym_t *g;
+  char f[64], line[256], stack[400], full[256];
+  unsigned long long sp = 0, pc = 0;
+  long nr;
+  FILE *fp;
+  struct sup_origin *o;
+
+  if (tgid <= 0 || (g = prog_of(s, tgid)) == NULL)
+    return;
+  snprintf(f, sizeof f, "/proc/%d/syscall", (int)n->pid);
+  if ((fp = fopen(f, "re")) == NULL)
+    return;
+  if (fgets(line, sizeof line, fp) == NULL ||
+      sscanf(line, "%ld %*s %*s %*s %*s %*s %*s %llx %llx", &nr, &sp, &pc) != 3) {
+    fclose(fp);
+    return;
+  }
+  fclose(fp);
+  if (fsk__gosym_stack(g, (pid_t)n->pid, pc, sp, stack, sizeof stack) <= 0)
+    return;
+  full[0] = '\0';
+  if (op == INJ_OP_OPEN && path != NULL) {
+    int dirfd = path_arg == 1 ? (int)n->data.args[0] : AT_FDCWD;
+
+    if (path[0] == '/')
+      snprintf(full, sizeof full, "%s", path);
+    else {
+      char base[224], link[64];
+      ssize_t l;
+
+      if (dirfd == AT_FDCWD)
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int)tgid);
+      else
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tgid, dirfd);
+      l = readlink(link, base, sizeof base - 1);
+      base[l > 0 ? l : 0] = '\0';
+      snprintf(full, sizeof full, "%s/%s", base, path);
+    }
+  }
+  pthread_mutex_lock(&s->lock);
+  o = &s->origins[s->norigins++ % SUP_ORIGINS];
+  o->pid = tgid;
+  o->op = op;
+  snprintf(o->path, sizeof o->path, "%s", full);
+  snprintf(o->stack, sizeof o->stack, "%s", stack);
+  pthread_mutex_unlock(&s->lock);
+}
+
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len) {
+  size_t i, n;
+  int found = 0, sock = strncmp(target, "socket:", 7) == 0;
+
+  if (s == NULL || s->origins == NULL)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  n = s->norigins < SUP_ORIGINS ? s->norigins : SUP_ORIGINS;
+  /* Newest first: the last call that made such an fd is the likeliest. */
+  for (i = 0; i < n && !found; i++) {
+    const struct sup_origin *o = &s->origins[(s->norigins - 1 - i) % SUP_ORIGINS];
+
+    if (o->pid != pid)
+      continue;
+    if (sock ? o->op == INJ_OP_SOCKET : (o->op == INJ_OP_OPEN && strcmp(o->path, target) == 0)) {
+      snprintf(buf, len, "%s", o->stack);
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  return found;
+}
+
 static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
   const arch_table_t *a = arch_of(n->data.arch);
   inj_call_t c;
@@ -765,6 +909,8 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
   }
   fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
   if (fire < 0) {
+    if (s->track && (op == INJ_OP_OPEN || op == INJ_OP_SOCKET))
+      note_origin(s, n, op, c.str, path_arg);
     respond(s, n->id, 0, 1); /* no rule fired, or do=pass observed it */
     return;
   }
@@ -907,7 +1053,9 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   err[0] = '\0';
   memset(t, 0, sizeof *t);
   t->err_fd = -1;
-  if ((n = build_filter(s->spec.opmask, f, (int)(sizeof f / sizeof *f))) < 0) {
+  if ((n =
+         build_filter(s->spec.opmask | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
+                      f, (int)(sizeof f / sizeof *f))) < 0) {
     snprintf(err, errlen, "the seccomp filter does not fit");
     return ENOSPC;
   }
@@ -1077,6 +1225,9 @@ void fsk__sup_free(fsk_sup_t *s) {
       close(s->sink_aux[i]);
   }
   inj_stats_unmap(s->page);
+  for (i = 0; i < (int)s->nprogs; i++)
+    fsk__gosym_free(s->progs[i].g);
+  free(s->origins);
   if (__atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) == 0) {
     pthread_mutex_destroy(&s->lock);
     free(s);

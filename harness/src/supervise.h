@@ -36,6 +36,12 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
  * to this process; then serve it in a thread.  0 or a positive errno; err
  * says what failed. */
 int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen);
+/* Record the Go stack (gosym.h) of every open and socket call of the tree
+ * that goes through: call before fsk__sup_spawn (it widens the filter). */
+void fsk__sup_track(fsk_sup_t *s);
+/* The frames of the last call of process pid that made an fd like target
+ * (a path, or "socket:[...]"): 1 and buf filled, or 0. */
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len);
 /* One line on what the supervisor did (for the report). */
 void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len);
 /* Stop serving, wait for the helper threads, free.  NULL is harmless. */

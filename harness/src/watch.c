@@ -527,6 +527,8 @@ static int choose_engine(watch_t *wt) {
     free(spec);
     return werr("cannot set up the seccomp engine: %s", strerror(-rc));
   }
+  if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF)
+    fsk__sup_track(wt->sup);
   free(spec);
   return 0;
 }
@@ -676,8 +678,8 @@ static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
              comm);
   else if (wt->sup != NULL)
     snprintf(wt->origin_note, sizeof wt->origin_note,
-             "no origins: process %d (%s) ran under the seccomp engine, which records no "
-             "origins yet",
+             "no origins: process %d (%s) ran under the seccomp engine, which names the frames "
+             "of Go programs only (from .gopclntab, amd64)",
              (int)pid, comm);
   else if (maps != NULL && !shim)
     snprintf(wt->origin_note, sizeof wt->origin_note,
@@ -721,6 +723,14 @@ static void name_origins(watch_t *wt, const char *label) {
         comm = wt->smp.procs[k].comm;
     n = snprintf(l->origin, sizeof l->origin, "process %d (%s), %s %ld", (int)l->pid, comm,
                  wt->attempts_mode ? "attempt" : "second", l->opened_cycle);
+    /* Under the seccomp engine, a Go program's own frames from its
+     * .gopclntab (the fd is matched by process and path to the last call
+     * that opened such a file). */
+    if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF &&
+        fsk__sup_origin(wt->sup, l->pid, l->target, stack, sizeof stack)) {
+      snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
+      continue;
+    }
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
       if (fsk__lang_stack(lang, l->pid, l->fd, fsk__origin_born(wt->stats, l->pid, l->fd), stack,

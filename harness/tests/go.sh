@@ -50,7 +50,24 @@ go_leak)
     = "responses.db responses.db-wal" ] && ok "the store's two files leaked" || bad "leaked targets"
   json "$T/leak/summary.json" "abs(d['scenarios'][0]['rate']['fds'] - 2.0) < 0.2" | grep -q True \
     && ok "2 fds per injected failure" || bad "rate $(json "$T/leak/summary.json" "d['scenarios'][0]['rate']")"
-  has "$T/out" "no origin says why, truly" "ran under the seccomp engine, which records no origins yet"
+  # Origins: the Go frames of each leaked file, from .gopclntab, with the
+  # lines of reconnect.go that call os.OpenFile.
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  l_wal=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db-wal")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  has "$T/out" "origin: the os.OpenFile line of the db" "responses.db, opened by process"
+  json "$T/leak/summary.json" "'\n'.join(l['target'].rsplit('/',1)[-1] + ' ' + l['origin'] for s in d['scenarios'] for l in s['leaked'])" >"$T/origins"
+  grep "^responses.db " "$T/origins" | grep -q "by main.openStore (reconnect.go:$l_db) <- main.main" \
+    && ok "db named at reconnect.go:$l_db" || bad "db origin: $(grep -m1 '^responses.db ' "$T/origins")"
+  grep "^responses.db-wal " "$T/origins" | grep -q "by main.openStore (reconnect.go:$l_wal) <- main.main" \
+    && ok "-wal named at reconnect.go:$l_wal" || bad "wal origin: $(grep -m1 '^responses.db-wal ' "$T/origins")"
+  # Stripped (no symbols, no DWARF): .gopclntab still names them.
+  CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
+    GO111MODULE=off go build -ldflags=-s\ -w -o "$T/stripped" "$HERE/go/reconnect.go" || bad "go build stripped"
+  expect_rc 1 "auto: the stripped leaky Go loop leaks" \
+    "$FDSOAK" watch --inject "$spec" --cycles 40 --warmup 10 --out "$T/strip" -q -- \
+    "$T/stripped" -leak -port "$PORT"
+  json "$T/strip/summary.json" "d['scenarios'][0]['leaked'][0]['origin']" | grep -q "by main.openStore (reconnect.go:\($l_db\|$l_wal\))" \
+    && ok "stripped binary: origins named" || bad "stripped origin: $(json "$T/strip/summary.json" "d['scenarios'][0]['leaked'][0]['origin']")"
   expect_rc 0 "auto: the fixed Go loop is flat" \
     "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/fixed" -q -- \
     "$T/reconnect" -port "$PORT"
