@@ -27,7 +27,7 @@
 struct fsk_gosym {
   unsigned char *tab; /* .gopclntab */
   size_t len;
-  int v120;           /* Go 1.20+ _func layout */
+  int v120; /* Go 1.20+ _func layout */
   uint32_t quantum;
   uint64_t nfunc, text;
   const unsigned char *funcnames, *cutab, *filetab, *pctab, *functab;

@@ -500,15 +500,17 @@ static int watch_loop(watch_t *wt) {
 /* ------------------------------------------------------------------ */
 
 /* The seccomp engine serves a static or Go program (auto), or any program
- * (--engine seccomp), when there are rules to apply; counting alone needs
- * no engine.  0, or an exit code. */
+ * (--engine seccomp), when there are rules to apply, or origins to record
+ * (counting alone needs no engine: without rules and with --origins off,
+ * nothing is installed).  0, or an exit code. */
 static int choose_engine(watch_t *wt) {
   char prog[PATH_MAX], why[200];
   inj_spec_t *spec;
   int rc, bad;
 
   wt->prog_kind = fsk__elf_kind(wt->w.cmd[0], prog, sizeof prog);
-  if (wt->w.inject == NULL || wt->w.engine == FSK_ENGINE_PRELOAD)
+  if (wt->w.engine == FSK_ENGINE_PRELOAD ||
+      (wt->w.inject == NULL && wt->w.origins == FSK_ORIGINS_OFF))
     return 0;
   if (wt->w.engine == FSK_ENGINE_AUTO &&
       !(wt->prog_kind > 0 && (wt->prog_kind & (FSK_ELF_STATIC | FSK_ELF_GO))))
@@ -517,7 +519,7 @@ static int choose_engine(watch_t *wt) {
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(-wt->prog_kind));
   if ((spec = malloc(sizeof *spec)) == NULL)
     return werr("out of memory");
-  rc = inj_spec_parse(wt->w.inject, spec, why, sizeof why);
+  rc = inj_spec_parse(wt->w.inject != NULL ? wt->w.inject : "", spec, why, sizeof why);
   if (rc == 0 && (bad = fsk__sup_unsupported(spec, why, sizeof why)) != 0) {
     free(spec);
     return werr("--inject: rule %d: %s (engine seccomp%s)", bad, why,

@@ -99,11 +99,23 @@ go_counting)
   expect_rc 1 "interval mode counts a static Go program" \
     "$FDSOAK" watch --duration 4 --interval 40 --warmup 10 --out "$T/iv" -- \
     "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
-  cat "$T/out" "$T/err"
   ! grep -q "never loaded" "$T/err" && ok "no shim demanded" || bad "shim demanded"
+  # No rules, but origins: the supervisor records the Go frames.
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  has "$T/out" "interval mode: origins from the supervisor" "by main.openStore (reconnect.go:$l_db)"
+  # The shim's engine, forced: the program runs without any, and says so.
+  expect_rc 1 "interval mode, --engine preload" \
+    "$FDSOAK" watch --engine preload --duration 4 --interval 40 --warmup 10 --out "$T/ivp" -- \
+    "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
   has "$T/out" "origin message true for a started static program" \
     "has no shim (a static or Go program: LD_PRELOAD cannot reach it)"
   ! grep -q "overwritten" "$T/out" && ok "no ring-overwritten claim" || bad "ring claim"
+  # Counting alone: no engine at all.
+  expect_rc 1 "interval mode, --origins off" \
+    "$FDSOAK" watch --origins off --duration 3 --interval 40 --warmup 10 --out "$T/ivo" -- \
+    "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
+  [ "$(json "$T/ivo/summary.json" "d['target']['engine']")" = none ] && ok "no engine for counting alone" \
+    || bad "engine $(json "$T/ivo/summary.json" "d['target']['engine']")"
   "$T/reconnect" -leak -port "$((PORT + 2))" -dial "$closed" -sleep 10ms -attempts 3000 &
   pid=$!
   sleep 0.3
