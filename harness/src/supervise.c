@@ -49,6 +49,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,6 +60,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -87,6 +89,11 @@
  * loaded at once. */
 #define SUP_ORIGINS 2048
 #define SUP_PROGS 8
+
+/* In a filter's op mask: getpeername too (a reset(N) rule: the socket is
+ * connected to fdsoak's listener, and its peer must still be the address
+ * the program dialled). */
+#define SUP_PEERNAME (1u << 15)
 
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
@@ -219,11 +226,10 @@ int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
                "resolves names with its own queries (fail them with a connect rule on port 53)");
       return (int)i + 1;
     }
-    if (r->action == INJ_DO_UNREACH || r->action == INJ_DO_RESET) {
+    if (r->action == INJ_DO_UNREACH) {
       snprintf(why, len,
-               "do=%s is not made by the seccomp engine yet (refuse, hang, errno and "
-               "pass are)",
-               r->action == INJ_DO_RESET ? "reset" : "unreachable");
+               "do=unreachable is not made by the seccomp engine (refuse, hang, "
+               "reset, errno and pass are): its SO_ERROR would be a refusal's");
       return (int)i + 1;
     }
   }
@@ -242,11 +248,12 @@ typedef struct {
   int nr_connect, nr_bind, nr_socket;
   int nr_open[4]; /* path in the argument after it: see path_arg */
   int nr_io_uring_setup;
+  int nr_getpeername;
 } arch_table_t;
 
 static const arch_table_t g_arches[] = {
-  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425},
-  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425},
+  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52},
+  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205},
 };
 
 static const arch_table_t *arch_of(uint32_t audit_arch) {
@@ -302,6 +309,8 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
     for (k = 0; (opmask & (1u << INJ_OP_OPEN)) && k < 4; k++)
       if (a->nr_open[k] >= 0)
         nrs[nn++] = a->nr_open[k];
+    if (opmask & SUP_PEERNAME)
+      nrs[nn++] = a->nr_getpeername;
     jump_at = n;
     PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit_arch, 0, 0)); /* jf set below */
     start = n;
@@ -347,6 +356,25 @@ struct fsk_sup {
    * that fills its queue (fdsoak's fds, never the target's) */
   int sink_fd[2], sink_aux[2];
   uint16_t sink_port[2];
+  /* reset(N): per family a listener that accepts a connection only once
+   * data came (TCP_DEFER_ACCEPT), and one thread that resets each after
+   * more than N bytes; the budgets go by the client's port. */
+  int resetl[2], reset_wake[2], reset_running;
+  uint16_t reset_port[2];
+  pthread_t reset_thread;
+  struct {
+    uint32_t key, n;
+  } budget[SUP_WAITERS_MAX];
+  /* Sockets a reset(N) connected to the reset listener: their peer as the
+   * program dialled it (a ring; checked by inode when asked). */
+  struct {
+    pid_t pid;
+    int fd;
+    ino_t ino;
+    socklen_t len;
+    struct sockaddr_storage peer;
+  } peers[SUP_WAITERS_MAX];
+  size_t npeers;
   /* counters for the report (atomic) */
   uint64_t notifications, faults, faithful, errno_only, getfd_failed, waited, waiters_full;
   /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
@@ -390,6 +418,7 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
   pthread_mutex_init(&s->lock, NULL);
   s->listener = -1;
   s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
+  s->resetl[0] = s->resetl[1] = s->reset_wake[0] = s->reset_wake[1] = -1;
   if ((rc = inj_stats_create(stats_path, spec, &s->page)) != 0) {
     free(s);
     return rc;
@@ -539,6 +568,251 @@ fail:
   return -err;
 }
 
+/* ---- reset(N) --------------------------------------------------------- */
+
+#define RESET_HELD 64
+
+static void budget_set(fsk_sup_t *s, int fi, uint16_t port, uint32_t n) {
+  uint32_t key = (uint32_t)(fi + 1) << 16 | port;
+  int i, free_i = -1;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++) {
+    if (s->budget[i].key == key) {
+      free_i = i;
+      break;
+    }
+    if (free_i < 0 && s->budget[i].key == 0)
+      free_i = i;
+  }
+  if (free_i >= 0) {
+    s->budget[free_i].key = key;
+    s->budget[free_i].n = n;
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static uint32_t budget_take(fsk_sup_t *s, int fi, uint16_t port) {
+  uint32_t key = (uint32_t)(fi + 1) << 16 | port, n = 0;
+  int i;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++)
+    if (s->budget[i].key == key) {
+      n = s->budget[i].n;
+      s->budget[i].key = 0;
+      break;
+    }
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void reset_now(int fd) {
+  struct linger lg = {1, 0};
+
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd); /* linger 0: the kernel sends RST */
+}
+
+static void *reset_main(void *arg) {
+  fsk_sup_t *s = arg;
+  struct pollfd p[3 + RESET_HELD];
+  uint32_t left[3 + RESET_HELD];
+  int nheld = 0, i;
+  char buf[4096];
+
+  for (;;) {
+    int n = 0, w, m;
+
+    p[n++] = (struct pollfd){s->reset_wake[0], POLLIN, 0};
+    for (i = 0; i < 2; i++)
+      p[n++] = (struct pollfd){s->resetl[i], POLLIN, 0};
+    for (i = 0; i < nheld; i++)
+      p[n + i].revents = 0;
+    if (poll(p, (nfds_t)(n + nheld), -1) < 0)
+      continue;
+    if (p[0].revents)
+      break;
+    /* Held connections: each reset at its first byte over the budget (or
+     * at the client's FIN). */
+    for (i = 0, w = 0, m = nheld; i < m; i++) {
+      struct pollfd q = p[n + i];
+      uint32_t l = left[n + i];
+
+      if (q.revents) {
+        ssize_t r = read(q.fd, buf, l + 1 < sizeof buf ? l + 1 : sizeof buf);
+        if (r <= 0 || (uint32_t)r > l) {
+          reset_now(q.fd);
+          nheld--;
+          continue;
+        }
+        l -= (uint32_t)r;
+      }
+      p[n + w] = q;
+      p[n + w].events = POLLIN;
+      left[n + w] = l;
+      w++;
+    }
+    for (i = 0; i < 2; i++) {
+      struct sockaddr_storage peer;
+      socklen_t plen;
+      int c;
+
+      if (p[1 + i].fd < 0 || !(p[1 + i].revents & POLLIN))
+        continue;
+      while (plen = sizeof peer, (c = accept4(p[1 + i].fd, (struct sockaddr *)&peer, &plen,
+                                              SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        uint16_t port = ntohs(peer.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                                         : ((struct sockaddr_in *)&peer)->sin_port);
+        uint32_t budget = budget_take(s, i, port);
+        /* Acceptable because data (or a FIN) came: take up to the budget,
+         * reset at the first byte over. */
+        ssize_t r = read(c, buf, budget + 1 < sizeof buf ? budget + 1 : sizeof buf);
+
+        if (r == 0 || (r > 0 && (uint32_t)r > budget) || nheld == RESET_HELD ||
+            (r < 0 && errno != EAGAIN)) {
+          reset_now(c);
+          continue;
+        }
+        p[n + nheld] = (struct pollfd){c, POLLIN, 0};
+        left[n + nheld] = budget - (r > 0 ? (uint32_t)r : 0);
+        nheld++;
+      }
+    }
+  }
+  for (i = 0; i < nheld; i++)
+    close(p[3 + i].fd);
+  return NULL;
+}
+
+/* The reset listener of family index fi, and the thread (once). */
+static int reset_port(fsk_sup_t *s, int fi, uint16_t *port) {
+  int f, rc;
+
+  if (!s->reset_running) {
+    sigset_t all, old;
+
+    for (f = 0; f < 2; f++) {
+      struct sockaddr_storage ss, any;
+      socklen_t len = sizeof ss;
+      int l, one = 1, secs = 3600;
+
+      memset(&any, 0, sizeof any);
+      any.ss_family = f ? AF_INET6 : AF_INET;
+      loopback_for(&any, sizeof any, 0, &ss, &len);
+      if ((l = socket(any.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        continue; /* no IPv6 here: IPv4 resets only */
+      if (f)
+        setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      /* Long enough that only data (or the client's FIN) makes a
+       * connection acceptable. */
+      setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+      if (bind(l, (struct sockaddr *)&ss, len) != 0 || listen(l, 64) != 0 ||
+          getsockname(l, (struct sockaddr *)&ss, &len) != 0) {
+        close(l);
+        continue;
+      }
+      s->resetl[f] = l;
+      s->reset_port[f] =
+        ntohs(f ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (pipe2(s->reset_wake, O_CLOEXEC) != 0)
+      return -errno;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&s->reset_thread, NULL, reset_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+      return -rc;
+    s->reset_running = 1;
+  }
+  if (s->resetl[fi] < 0)
+    return -EAFNOSUPPORT;
+  *port = s->reset_port[fi];
+  return 0;
+}
+
+/* The inode of process pid's fd, from /proc (0 if it is not a socket). */
+static ino_t sock_ino(pid_t pid, int fd) {
+  char path[64], link[64];
+  unsigned long long ino = 0;
+  ssize_t l;
+
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+  if ((l = readlink(path, link, sizeof link - 1)) <= 0)
+    return 0;
+  link[l] = '\0';
+  return sscanf(link, "socket:[%llu]", &ino) == 1 ? (ino_t)ino : 0;
+}
+
+static void peer_note(fsk_sup_t *s, pid_t pid, int fd, int copy, const struct sockaddr_storage *dst,
+                      socklen_t dlen) {
+  struct stat st;
+  size_t k;
+
+  if (fstat(copy, &st) != 0)
+    return;
+  pthread_mutex_lock(&s->lock);
+  k = s->npeers++ % SUP_WAITERS_MAX;
+  s->peers[k].pid = pid;
+  s->peers[k].fd = fd;
+  s->peers[k].ino = st.st_ino;
+  s->peers[k].len = dlen;
+  s->peers[k].peer = *dst;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* getpeername on a socket a reset(N) redirected: the dialled address, as
+ * the real peer would give it.  1 when answered, 0 to let the call run. */
+static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+  pid_t tgid = tgid_of((pid_t)n->pid);
+  int fd = (int)n->data.args[0], found = 0;
+  ino_t ino;
+  socklen_t len = 0, dlen = 0;
+  struct sockaddr_storage peer;
+  size_t k;
+  struct iovec l, r;
+
+  if (tgid <= 0 || (ino = sock_ino(tgid, fd)) == 0)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  for (k = 0; k < SUP_WAITERS_MAX && !found; k++)
+    if (s->peers[k].pid == tgid && s->peers[k].fd == fd && s->peers[k].ino == ino) {
+      peer = s->peers[k].peer;
+      dlen = s->peers[k].len;
+      found = 1;
+    }
+  pthread_mutex_unlock(&s->lock);
+  if (!found || peek((pid_t)n->pid, n->data.args[2], &len, sizeof len) != 0)
+    return 0;
+  /* As the kernel does: copy at most the caller's length, return the full
+   * one. */
+  l = (struct iovec){&peer, len < dlen ? len : dlen};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[1], l.iov_len};
+  if (!id_valid(s, n->id) ||
+      process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)l.iov_len)
+    return 0;
+  l = (struct iovec){&dlen, sizeof dlen};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[2], sizeof dlen};
+  if (process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof dlen)
+    return 0;
+  respond(s, n->id, 0, 0);
+  return 1;
+}
+
+/* After the copy's connect: the reset thread must know the budget before
+ * the caller can send (it is still stopped). */
+static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
+  struct sockaddr_storage me;
+  socklen_t mlen = sizeof me;
+
+  if (getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
+    budget_set(s, fi,
+               ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                              : ((struct sockaddr_in *)&me)->sin_port),
+               n);
+}
+
 /* A blocking caller's connect, started non-blocking on fdsoak's copy: a
  * helper thread answers when the kernel has the result, as the caller's
  * own blocking connect would have returned then. */
@@ -678,12 +952,15 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     bump(&s->errno_only);
     return r->action == INJ_DO_HANG ? 0 : r->code;
   }
-  if (r->action == INJ_DO_HANG) {
-    if ((rc = sink_port(s, fi, &port)) != 0) {
+  if (r->action == INJ_DO_HANG || r->action == INJ_DO_RESET) {
+    rc = r->action == INJ_DO_HANG ? sink_port(s, fi, &port) : reset_port(s, fi, &port);
+    if (rc != 0) {
       close(fd);
       return -rc; /* no silent pass: the caller sees the resource error */
     }
     loopback_for(dst, dlen, port, &lo, &lolen);
+    if (r->action == INJ_DO_RESET)
+      peer_note(s, tgid, cfd_num, fd, dst, dlen);
   }
   /* The caller may have gone, and its fd number been reused, since the
    * notification was read: act only on the socket of a live call. */
@@ -699,6 +976,8 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     rc = connect(fd, (struct sockaddr *)&lo, lolen);
     e = errno;
     fcntl(fd, F_SETFL, fl);
+    if (r->action == INJ_DO_RESET && (rc == 0 || e == EINPROGRESS))
+      reset_budget(s, fd, fi, (uint32_t)r->arg);
     if (rc != 0 && e == EINPROGRESS) {
       waiter_t *w = calloc(1, sizeof *w);
       struct timeval tv = {0, 0};
@@ -737,6 +1016,8 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
   } else {
     rc = connect(fd, (struct sockaddr *)&lo, lolen);
     answer = rc == 0 ? 0 : errno;
+    if (r->action == INJ_DO_RESET && (rc == 0 || answer == EINPROGRESS))
+      reset_budget(s, fd, fi, (uint32_t)r->arg);
   }
   close(fd);
   bump(&s->faithful);
@@ -876,6 +1157,11 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
   const inj_rule_t *r;
 
   bump(&s->notifications);
+  if (a != NULL && (int)n->data.nr == a->nr_getpeername) {
+    if (!peer_answer(s, n))
+      respond(s, n->id, 0, 1);
+    return;
+  }
   if (a == NULL || (op = op_of(a, n->data.nr, &path_arg)) < 0) {
     respond(s, n->id, 0, 1);
     return;
@@ -920,7 +1206,8 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     return;
   r = &s->spec.rules[fire];
   bump(&s->faults);
-  if (op == INJ_OP_CONNECT && (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG)) {
+  if (op == INJ_OP_CONNECT &&
+      (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG || r->action == INJ_DO_RESET)) {
     err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
     if (err >= 0)
       respond(s, n->id, err, 0);
@@ -1041,6 +1328,7 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   struct sock_filter f[96];
   struct sock_fprog prog;
   int sv[2] = {-1, -1}, p[2] = {-1, -1}, ex[2] = {-1, -1}, n, rc = 0, lfd = -1;
+  uint32_t peers = 0;
   hello_t h;
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&h, sizeof h};
@@ -1053,9 +1341,12 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   err[0] = '\0';
   memset(t, 0, sizeof *t);
   t->err_fd = -1;
-  if ((n =
-         build_filter(s->spec.opmask | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
-                      f, (int)(sizeof f / sizeof *f))) < 0) {
+  for (n = 0; n < (int)s->spec.nrules; n++)
+    if (s->spec.rules[n].action == INJ_DO_RESET)
+      peers = SUP_PEERNAME;
+  if ((n = build_filter(s->spec.opmask | peers |
+                          (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
+                        f, (int)(sizeof f / sizeof *f))) < 0) {
     snprintf(err, errlen, "the seccomp filter does not fit");
     return ENOSPC;
   }
@@ -1218,7 +1509,17 @@ void fsk__sup_free(fsk_sup_t *s) {
     usleep(10000);
   if (s->listener >= 0)
     close(s->listener);
+  if (s->reset_running) {
+    if (write(s->reset_wake[1], "x", 1) < 0) {
+      /* the pipe is ours and empty */
+    }
+    pthread_join(s->reset_thread, NULL);
+  }
   for (i = 0; i < 2; i++) {
+    if (s->resetl[i] >= 0)
+      close(s->resetl[i]);
+    if (s->reset_wake[i] >= 0)
+      close(s->reset_wake[i]);
     if (s->sink_fd[i] >= 0)
       close(s->sink_fd[i]);
     if (s->sink_aux[i] >= 0)

@@ -12,6 +12,8 @@
  *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
  *                              MS ms: the poll mask and SO_ERROR
  *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
+ *                              (once connected, either way: a request sent,
+ *                              and how the answer ends: data, EOF or an errno)
  *   alarm HOST PORT MS         a blocking connect interrupted by alarm after
  *                              MS ms (handler without SA_RESTART)
  */
@@ -106,6 +108,22 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
       printf("SO_ERROR %s\n", en(err));
       e = err;
+    }
+  }
+  if (e == 0) {
+    /* Connected: a request, and the answer (a reset after accept fails
+     * here, as on the real network). */
+    char buf[64];
+    struct pollfd p = {fd, POLLIN, 0};
+    ssize_t r = send(fd, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL);
+
+    printf("send %s\n", r < 0 ? en(errno) : "0");
+    if (r >= 0 && poll(&p, 1, ms > 0 ? ms : 1000) == 1) {
+      r = recv(fd, buf, sizeof buf, 0);
+      printf("recv %s\n", r < 0 ? en(errno) : r == 0 ? "EOF" : "data");
+      e = r < 0 ? errno : 0;
+    } else if (r >= 0) {
+      printf("recv nothing\n");
     }
   }
   printf("elapsed %.2f\n", now() - t0);

@@ -97,7 +97,7 @@ go_counting)
   # Every dial fails for real (nothing listens there): the program leaks in
   # interval mode, with no rule and no shim.
   expect_rc 1 "interval mode counts a static Go program" \
-    "$FDSOAK" watch --duration 4 --interval 40 --warmup 10 --out "$T/iv" -- \
+    "$FDSOAK" watch --cycles 60 --interval 30 --warmup 10 --out "$T/iv" -- \
     "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
   ! grep -q "never loaded" "$T/err" && ok "no shim demanded" || bad "shim demanded"
   # No rules, but origins: the supervisor records the Go frames.
@@ -105,14 +105,14 @@ go_counting)
   has "$T/out" "interval mode: origins from the supervisor" "by main.openStore (reconnect.go:$l_db)"
   # The shim's engine, forced: the program runs without any, and says so.
   expect_rc 1 "interval mode, --engine preload" \
-    "$FDSOAK" watch --engine preload --duration 4 --interval 40 --warmup 10 --out "$T/ivp" -- \
+    "$FDSOAK" watch --engine preload --cycles 60 --interval 30 --warmup 10 --out "$T/ivp" -- \
     "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
   has "$T/out" "origin message true for a started static program" \
     "has no shim (a static or Go program: LD_PRELOAD cannot reach it)"
   ! grep -q "overwritten" "$T/out" && ok "no ring-overwritten claim" || bad "ring claim"
   # Counting alone: no engine at all.
   expect_rc 1 "interval mode, --origins off" \
-    "$FDSOAK" watch --origins off --duration 3 --interval 40 --warmup 10 --out "$T/ivo" -- \
+    "$FDSOAK" watch --origins off --cycles 60 --interval 30 --warmup 10 --out "$T/ivo" -- \
     "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
   [ "$(json "$T/ivo/summary.json" "d['target']['engine']")" = none ] && ok "no engine for counting alone" \
     || bad "engine $(json "$T/ivo/summary.json" "d['target']['engine']")"

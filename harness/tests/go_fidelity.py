@@ -4,7 +4,7 @@ against the same client on the real event.
 Run by go.sh inside a network namespace of its own (unshare -n): the real
 events are made on that namespace's loopback (a closed port; SYNs dropped
 by iptables, with net.ipv4.tcp_syn_retries=1 so a connect times out in
-~3 s), and the injected run aims at an open port under the rule that models
+~3 s; a server that resets a connection at its first byte), and the injected run aims at an open port under the rule that models
 the event, through fsk_sup_exec (the supervisor, no fdsoak watch around
 it).  Exit code, output (the port normalised) and time (within
 max(0.35 s, 25 %)) must agree.  Prints the table client x event; exits 1
@@ -14,11 +14,11 @@ Arguments: the directory holding the Go client (dial), the build's bin
 directory (fsk_sup_exec, fsk_sup_probe).
 """
 import concurrent.futures as cf
-import os, re, socket, subprocess, sys, threading, time
+import os, re, socket, struct, subprocess, sys, threading, time
 
 T, BIN = sys.argv[1], sys.argv[2]
 SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
-OPEN, CLOSED, DROP = 8080, 8001, 8002
+OPEN, CLOSED, DROP, RESET = 8080, 8001, 8002, 8006
 HOST = "127.0.0.1"
 
 # (client, argv for host, port): the caller's own timeout is part of it.
@@ -32,7 +32,7 @@ CLIENTS = [
     ("C blocking + alarm 0.5s", lambda p: [PROBE, "alarm", HOST, str(p), "500"]),
 ]
 # (event, real port, rule action)
-EVENTS = [("refused", CLOSED, "refuse"), ("timeout", DROP, "hang")]
+EVENTS = [("refused", CLOSED, "refuse"), ("timeout", DROP, "hang"), ("reset", RESET, "reset")]
 
 
 def setup():
@@ -54,6 +54,22 @@ def setup():
             seen.append(1)
             c.close()
     threading.Thread(target=serve, daemon=True).start()
+    # The real reset: accepted, then reset at the first byte received.
+    rs = socket.socket()
+    rs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    rs.bind((HOST, RESET))
+    rs.listen(64)
+
+    def reset():
+        while True:
+            c, _ = rs.accept()
+            try:
+                c.recv(1)
+            except OSError:
+                pass
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+    threading.Thread(target=reset, daemon=True).start()
     return seen
 
 
@@ -69,7 +85,15 @@ def run(cmd, port):
     if m:
         took = float(m.group(1))
         out = out[:m.start()] + out[m.end():]
-    return rc, out.replace(str(port), "PORT").strip(), took
+    out = out.replace(str(port), "PORT").strip()
+    out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
+    # Go's net/http reports a connect that outlives Client.Timeout through
+    # whichever of its two timers fires first: the dial's ("dial tcp ...:
+    # i/o timeout") or the request's ("context deadline exceeded"); both
+    # are seen on the real event, run to run.
+    out = re.sub(r"(dial tcp \S+: i/o timeout|context deadline exceeded) \(Client\.Timeout",
+                 "TIMEOUT (Client.Timeout", out)
+    return rc, out, took
 
 
 def pair(client, event):
