@@ -28,6 +28,14 @@
  *                            is started non-blocking and a helper thread
  *                            answers when the kernel has the result, so one
  *                            hanging caller never stops the others.
+ *   reset(N)                 the copy connects to a listener of fdsoak's
+ *                            that resets the connection after N bytes; the
+ *                            caller's getpeername is answered with the
+ *                            address it dialled.
+ *
+ * With origins on, open and socket calls are notified too: the caller's
+ * thread is stopped in the kernel, so its Go stack is walked (gosym.c) and
+ * kept by process and path for the report.
  *
  * The filter waits killably once a notification is received
  * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, Linux 5.19): Go's preemption
