@@ -174,8 +174,12 @@ static void create_init(inj_stats_page_t *pg, int fresh) {
 
   if (!fresh)
     return;
-  for (unsigned i = 0; i < s->nrules && i < INJ_MAX_RULES; i++)
-    strncpy(pg->rules[i].text, s->rules[i].text, sizeof pg->rules[i].text - 1);
+  for (unsigned i = 0; i < s->nrules && i < INJ_MAX_RULES; i++) {
+    /* The page's text is shorter than the rule's: cut, terminated (the page
+       is zeroed). */
+    size_t n = strnlen(s->rules[i].text, sizeof pg->rules[i].text - 1);
+    memcpy(pg->rules[i].text, s->rules[i].text, n);
+  }
   pg->nrules = s->nrules;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   pg->applied_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -21,8 +21,7 @@ trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
 . "$HERE/lib.sh"
 
-skip() { echo "SKIP: $case_: $*"; exit 77; }
-command -v go >/dev/null 2>&1 || skip "go is not installed (ci/bootstrap installs golang-go)"
+need go # ci/bootstrap installs golang-go
 
 # Build at test time, into this test's directory; the cache is the build
 # tree's, so a second build is quick.  No network: standard library only.
@@ -130,7 +129,7 @@ go_counting)
   ;;
 go_fidelity)
   [ "$(id -u)" = 0 ] || skip "needs root (unshare -n, iptables inside the namespace)"
-  for c in unshare ip iptables python3; do command -v $c >/dev/null 2>&1 || skip "$c not installed"; done
+  need unshare ip iptables python3
   unshare -n true 2>/dev/null || skip "unshare -n is not permitted here"
   gobuild dial
   exec unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN"
