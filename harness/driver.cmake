@@ -16,12 +16,12 @@ pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
-    src/speed.c)
+    src/speed.c src/supervise.c src/gosym.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
   target_link_libraries(${exe} PRIVATE fsk inj_spec PkgConfig::LIBUV PkgConfig::SQLITE3
-                        PkgConfig::CJSON PkgConfig::LIBDW dl)
+                        PkgConfig::CJSON PkgConfig::LIBDW dl Threads::Threads)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
@@ -75,6 +75,31 @@ foreach(case calls shim_timing bad_input asyncio threads node libuv sleep exhaus
   set_tests_properties(fsk_speed_${case} PROPERTIES LABELS "integration;speed" TIMEOUT 120
                        SKIP_RETURN_CODE 77)
 endforeach()
+# The seccomp engine: a static C probe the shim cannot reach, the engine's
+# unit test on it, and a runner (fsk_sup_exec) for the fidelity cases and
+# the benchmark, which compare a program under the supervisor with the real
+# event.
+add_executable(fsk_sup_probe tests/fsk_sup_probe.c)
+target_link_options(fsk_sup_probe PRIVATE -static)
+fdsoak_target_defaults(fsk_sup_probe NO_SANITIZE)
+add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/gosym.c src/proc.c)
+target_include_directories(fsk_sup_exec PRIVATE src)
+target_link_libraries(fsk_sup_exec PRIVATE inj_spec Threads::Threads)
+fdsoak_target_defaults(fsk_sup_exec)
+fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec Threads::Threads
+                LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
+target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/proc.c)
+target_include_directories(fsk_test_supervise PRIVATE src)
+add_dependencies(fsk_test_supervise fsk_sup_probe)
+# End-to-end on static Go programs built at test time (go.sh), and the
+# fidelity table client x event in a network namespace (go_fidelity.py).
+foreach(case go_leak go_sh go_counting go_fidelity)
+  add_test(NAME fsk_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180
+                       SKIP_RETURN_CODE 77)
+endforeach()
+set_tests_properties(fsk_go_fidelity PROPERTIES LABELS "fidelity;seccomp")
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

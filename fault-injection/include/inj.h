@@ -244,6 +244,35 @@ static inline unsigned inj_fd_slot(int pid, int fd) {
  */
 int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
 
+/* ---- deciding a call (the shim and fdsoak's seccomp supervisor) --------- */
+
+/* One call as the rules see it. */
+typedef struct inj_call {
+  int op;         /* inj_op_t */
+  const void *sa; /* connect, bind: the destination (struct sockaddr) */
+  size_t salen;
+  int family, type; /* socket */
+  const char *str;  /* host (getaddrinfo) or path (open) */
+} inj_call_t;
+
+/*
+ * Decide call c against table t, moving the rules' counters on page pg.
+ * Returns the index of the rule whose fault must be injected, or -1 (no rule
+ * fired, or a do=pass rule observed it: then observed_total moved).
+ * *matched_rule is the first rule whose filter matched (or the firing one),
+ * -1 if none; *seq the decision number when one matched.
+ */
+int inj_decide(const inj_spec_t *t, inj_stats_page_t *pg, const inj_call_t *c, int *matched_rule,
+               uint64_t *seq);
+
+/*
+ * Create (or attach to) the stats page at path for spec s, mapped read-write,
+ * as the shim does in its constructor: for an engine other than the shim
+ * that counts on the same page.  The fd is closed before returning.
+ */
+int inj_stats_create(const char *path, const inj_spec_t *s, inj_stats_page_t **out);
+void inj_stats_unmap(inj_stats_page_t *pg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(inj_rule_stats_t) == 128, "rule stats layout");
@@ -161,4 +162,38 @@ out:
   flock(fd, LOCK_UN);
   close(fd);
   return rc;
+}
+
+/* ---- writer (another engine: fdsoak's supervisor) ------------------------------ */
+
+static const inj_spec_t *g_create_spec;
+
+static void create_init(inj_stats_page_t *pg, int fresh) {
+  const inj_spec_t *s = g_create_spec;
+  struct timespec ts;
+
+  if (!fresh)
+    return;
+  for (unsigned i = 0; i < s->nrules && i < INJ_MAX_RULES; i++) {
+    /* The page's text is shorter than the rule's: cut, terminated (the page
+       is zeroed). */
+    size_t n = strnlen(s->rules[i].text, sizeof pg->rules[i].text - 1);
+    memcpy(pg->rules[i].text, s->rules[i].text, n);
+  }
+  pg->nrules = s->nrules;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  pg->applied_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  pg->generation = 1;
+}
+
+int inj_stats_create(const char *path, const inj_spec_t *s, inj_stats_page_t **out) {
+  /* Single-threaded use (fdsoak before it starts a target): the callback
+     has no argument, so the spec goes through a static. */
+  g_create_spec = s;
+  return inj__stats_attach(path, s, out, create_init);
+}
+
+void inj_stats_unmap(inj_stats_page_t *pg) {
+  if (pg != NULL)
+    munmap(pg, sizeof *pg);
 }

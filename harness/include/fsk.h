@@ -238,6 +238,7 @@ typedef struct {
   int fd_first, fd_last, fd_max;
   int rlimit_nofile;        /* its soft limit, from /proc/PID/limits */
   unsigned long long start; /* its start time: tells it from a reused pid */
+  char engine[8];           /* who applied the rules to it: "shim", "seccomp", "none" */
 } fsk_proc_info_t;
 
 /* The watched program's life (watch). */
@@ -245,16 +246,19 @@ typedef struct {
   int has; /* 1 for watch */
   pid_t pid;
   char cmd[256];
-  char source[24];     /* cycle source: "faults", "observed", "faults+observed", "interval" */
-  int ended;           /* it ended by itself before fdsoak stopped it */
-  int exit_code;       /* -1 unless it exited */
-  int signal;          /* 0 unless a signal ended it */
-  double seconds;      /* its life (so far, if fdsoak stopped it) */
-  char end[256];       /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
-  char death[256];     /* evidence that it died of fd exhaustion, or "" */
-  char origins[8];     /* "off", "native" or "lang" */
-  char lang_note[256]; /* why some leaked fds have no language frames, or "" */
-  double attempts;     /* attempts in all */
+  char source[24];       /* cycle source: "faults", "observed", "faults+observed", "interval" */
+  int ended;             /* it ended by itself before fdsoak stopped it */
+  int exit_code;         /* -1 unless it exited */
+  int signal;            /* 0 unless a signal ended it */
+  double seconds;        /* its life (so far, if fdsoak stopped it) */
+  char end[256];         /* "exited 127 after 0.02 s", "stopped by fdsoak at the end" */
+  char death[256];       /* evidence that it died of fd exhaustion, or "" */
+  char origins[8];       /* "off", "native" or "lang" */
+  char lang_note[256];   /* why some leaked fds have no language frames, or "" */
+  char engine[8];        /* "preload", "seccomp", or "none" (no rules) */
+  char engine_note[320]; /* what the engine did, or what it missed, or "" */
+  char origin_note[256]; /* why some leaked fds have no origin, or "" */
+  double attempts;       /* attempts in all */
   double attempts_per_sample;
   fsk_proc_info_t *procs;
   size_t nprocs;

@@ -423,6 +423,11 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
       fsk__json_str(t, "origins", ti->origins);
       if (ti->lang_note[0])
         fsk__json_str(t, "lang_note", ti->lang_note);
+      fsk__json_str(t, "engine", ti->engine);
+      if (ti->engine_note[0])
+        fsk__json_str(t, "engine_note", ti->engine_note);
+      if (ti->origin_note[0])
+        fsk__json_str(t, "origin_note", ti->origin_note);
       if (ti->death[0])
         fsk__json_str(t, "fd_exhaustion", ti->death);
       else
@@ -445,6 +450,8 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
         cJSON_AddNumberToObject(e, "fd_last", p->fd_last);
         cJSON_AddNumberToObject(e, "fd_max", p->fd_max);
         cJSON_AddNumberToObject(e, "rlimit_nofile", p->rlimit_nofile);
+        if (p->engine[0])
+          cJSON_AddStringToObject(e, "engine", p->engine);
         cJSON_AddItemToArray(pa, e);
       }
     }
