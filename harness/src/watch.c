@@ -196,6 +196,7 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
 
       if (fsk__speed_parse(v, &w->speed, why, sizeof why) != 0)
         return werr("%s", why);
+      i++;
     } else if (strcmp(a, "--engine") == 0) {
       if ((w->engine = fsk__engine_parse(v)) < 0)
         return werr("--engine: '%s' is not auto, preload or seccomp", v != NULL ? v : "");

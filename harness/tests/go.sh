@@ -53,7 +53,8 @@ go_leak)
   # lines of reconnect.go that call os.OpenFile.
   l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
   l_wal=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db-wal")' "$HERE/go/reconnect.go" | cut -d: -f1)
-  has "$T/out" "origin: the os.OpenFile line of the db" "responses.db, opened by process"
+  grep -q "x file .*/responses.db, .* at main.openStore (reconnect.go:$l_db)\$" "$T/out" \
+    && ok "terminal: the db's group at its os.OpenFile line" || bad "terminal: no group for the db at reconnect.go:$l_db"
   json "$T/leak/summary.json" "'\n'.join(l['target'].rsplit('/',1)[-1] + ' ' + l['origin'] for s in d['scenarios'] for l in s['leaked'])" >"$T/origins"
   grep "^responses.db " "$T/origins" | grep -q "by main.openStore (reconnect.go:$l_db) <- main.main" \
     && ok "db named at reconnect.go:$l_db" || bad "db origin: $(grep -m1 '^responses.db ' "$T/origins")"
