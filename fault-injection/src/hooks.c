@@ -357,7 +357,13 @@ __attribute__((constructor)) static void inj_init(void) {
     if (rc < 0) {
       char msg[PATH_MAX + 128];
       snprintf(msg, sizeof msg, "fdsoak-inject: FDSOAK_INJECT_STATS %s: %s\n", stats,
-               strerror(-rc));
+               rc == -EEXIST  ? "exists and is not an fdsoak stats page (nor an empty file): "
+                                "refusing to overwrite it; name a new file"
+               : rc == -ELOOP ? "is a symbolic link: refusing to write through it"
+               : rc == -ENOSPC
+                 ? "no space left for the stats page (a full file system would end the "
+                   "program with SIGBUS later)"
+                 : strerror(-rc));
       inj__say(msg);
       _exit(2);
     }

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inj.h"
+
 int fsk__usage_error(const char *fmt, ...) {
   va_list ap;
   fputs("fdsoak: ", stderr);
@@ -63,6 +65,31 @@ int fsk__shim_path(char *buf, size_t len) {
     }
   }
   return access(buf, R_OK) == 0 ? 0 : -errno;
+}
+
+int fsk__stats_create(char *path, size_t len, const char *stem) {
+  const char *tmp = getenv("TMPDIR");
+  int fd, rc = 0;
+
+  snprintf(path, len, "%s/%s-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", stem);
+  if ((fd = mkstemp(path)) < 0) {
+    rc = -errno;
+    path[0] = '\0';
+    return rc;
+  }
+  /* The shim maps this file and writes its counters through the mapping:
+   * a page that is only sparse would meet a full TMPDIR as a SIGBUS, in
+   * the target and in fdsoak reading it.  Reserve its blocks here, where
+   * ENOSPC is an error that can be reported. */
+  rc = -posix_fallocate(fd, 0, (off_t)sizeof(inj_stats_page_t));
+  if (rc == -EOPNOTSUPP)
+    rc = 0;
+  close(fd);
+  if (rc != 0) {
+    unlink(path);
+    path[0] = '\0';
+  }
+  return rc;
 }
 
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen) {

@@ -339,7 +339,7 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   char shim[PATH_MAX], dir[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
   char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
   char **wargv;
-  int i, n = 0, rc, status, fd;
+  int i, n = 0, rc, status;
   pid_t pid;
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0) {
@@ -366,13 +366,12 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     fprintf(stderr, "fdsoak: cannot create %s: %s\n", o->out, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  snprintf(stats, sizeof(stats), "%s/fdsoak-inject-XXXXXX",
-           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(stats)) < 0) {
-    fprintf(stderr, "fdsoak: cannot create the shim's counter page: %s\n", strerror(errno));
+  if ((rc = fsk__stats_create(stats, sizeof stats, "fdsoak-inject")) != 0) {
+    fprintf(stderr, "fdsoak: cannot create the shim's counter page in %s: %s\n",
+            getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+            strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  close(fd);
 
   fsk__set_preload(shim, 1);
   if (o->regress != NULL) {

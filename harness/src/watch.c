@@ -428,13 +428,10 @@ static int start_target(watch_t *wt) {
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
     return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
-  snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
-           getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(wt->stats)) < 0) {
-    wt->stats[0] = '\0';
-    return werr("cannot create the shim's counter page: %s", strerror(errno));
-  }
-  close(fd);
+  if ((rc = fsk__stats_create(wt->stats, sizeof wt->stats, "fdsoak-watch")) != 0)
+    return werr("cannot create the shim's counter page in %s: %s",
+                getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+                strerror(-rc));
   fsk__set_preload(shim, 0);
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);

@@ -1,0 +1,185 @@
+#!/bin/sh
+# Hostile input and hostile circumstances for fdsoak and its shim (issue
+# 24): each case is a CTest test under the `hostile` label, named after
+# its first argument.  Usage: hostile.sh CASE BUILD_DIR
+# Exit 77 (skipped) where the machine cannot stage the attack (no root for
+# a tmpfs).
+set -u
+case_="$1"
+BUILD="$(cd "$2" && pwd)"
+BIN="$BUILD/bin"
+SHIM="$BUILD/lib/libfdsoak-inject.so"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+FDSOAK="$BIN/fdsoak"
+T="$(mktemp -d /tmp/fsk-hostile-XXXXXX)"
+cleanup() { [ -n "${MNT:-}" ] && umount "$MNT" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+. "$HERE/lib.sh"
+
+# A reconnect loop that fails N times against a closed loopback port the
+# shim refuses: the simplest target with attempts.
+PORT=47391
+cat > "$T/refuse.py" <<'PY'
+import socket, sys, time
+for i in range(int(sys.argv[1])):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[2])))
+    except OSError:
+        pass
+    s.close()
+    time.sleep(0.005)
+PY
+RULE="connect:addr=127.0.0.1,port=$PORT:do=refuse"
+watch() { # watch OUT N [ARGV0]: a short flat watch of refuse.py into OUT
+  "$FDSOAK" watch --inject "$RULE" --cycles 40 --warmup 10 --timeout 60 --out "$1" -q -- \
+    ${3:-python3} "$T/refuse.py" "$2" "$PORT"
+}
+
+case "$case_" in
+gate_interrupted)
+  # A soak cut short by SIGINT (a cancelled or timed-out CI job) is no pass,
+  # and no baseline.
+  expect_rc 0 "a whole soak of fatal/api" "$FDSOAK" run --path fatal --adapter api --cycles 60 \
+    --warmup 10 --out "$T/full" -q
+  expect_rc 0 "its baseline" "$FDSOAK" gate --baseline "$T/base.json" --update-baseline "$T/full"
+  "$FDSOAK" run --path fatal --adapter api --cycles 200000 --warmup 10 --out "$T/cut" -q \
+    >"$T/out" 2>"$T/err" &
+  pid=$!
+  n=0
+  while [ "$n" -lt 100 ] && ! grep -q . "$T/err" 2>/dev/null && [ ! -e "$T/cut" ]; do
+    sleep 0.1; n=$((n + 1))
+  done
+  sleep 1
+  kill -INT "$pid"
+  wait "$pid"
+  [ "$(json "$T/cut/summary.json" "d['interrupted']")" = True ] && ok "the cut soak says interrupted" \
+    || bad "the cut soak does not say interrupted"
+  [ "$(json "$T/cut/summary.json" "d['scenarios'][0]['verdict']")" = flat ] \
+    && ok "its scenario reads flat so far" || bad "its scenario is not flat: pointless case"
+  # It has the baseline's steady count: only the interruption tells them apart.
+  python3 - "$T/cut/summary.json" "$T/full/summary.json" <<'PY'
+import json, sys
+cut, full = (json.load(open(f)) for f in sys.argv[1:])
+cut["scenarios"][0]["fd_last"] = full["scenarios"][0]["fd_last"]
+json.dump(cut, open(sys.argv[1], "w"))
+PY
+  expect_rc 3 "gate: an interrupted soak is inconclusive" "$FDSOAK" gate --baseline "$T/base.json" "$T/cut"
+  has "$T/err" "gate says why" "interrupted"
+  cp "$T/base.json" "$T/base.before"
+  expect_rc 3 "--update-baseline refuses an interrupted soak" "$FDSOAK" gate --baseline "$T/base.json" \
+    --update-baseline "$T/cut"
+  cmp -s "$T/base.json" "$T/base.before" && ok "the baseline is unchanged" || bad "the baseline was rewritten"
+  expect_rc 0 "the whole soak still passes" "$FDSOAK" gate --baseline "$T/base.json" "$T/full"
+  ;;
+gate_malformed)
+  # Summaries fdsoak never writes: missing or mistyped fields, a verdict
+  # that contradicts its scenarios, and keys that other JSON readers read
+  # differently (duplicates, case variants).  Each is bad input (exit 2).
+  expect_rc 0 "a whole soak" "$FDSOAK" run --path fatal --adapter api --cycles 60 --warmup 10 \
+    --out "$T/full" -q
+  expect_rc 0 "its baseline" "$FDSOAK" gate --baseline "$T/base.json" --update-baseline "$T/full"
+  expect_rc 0 "the soak passes as written" "$FDSOAK" gate --baseline "$T/base.json" "$T/full"
+  mk() { # mk NAME PYTHON-STATEMENT-over-d: a copy of the run with summary.json edited
+    rm -rf "$T/$1"; cp -r "$T/full" "$T/$1"
+    python3 - "$T/$1/summary.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["scenarios"][0]
+exec(sys.argv[2])
+t = json.dumps(d, indent=1)
+# Keys no dict can hold twice are spliced in as text.
+t = t.replace('"@dup": "@"', '"verdict": "flat", "verdict": "leak"')
+t = t.replace('"@case": "@"', '"Verdict": "flat", "verdict": "leak"')
+open(sys.argv[1], "w").write(t)
+PY
+  }
+  mk leaked_str 's["leaked"] = "3 fds"'
+  mk top_leak 'd["verdict"] = "leak"'
+  mk no_intr 'del d["interrupted"]'
+  mk not_ours 'd["tool"] = "other"'
+  # The first key wins in cJSON, the last in Python and jq: the scenario
+  # reads flat here and leak there.
+  mk dup_key 'del s["verdict"]; s["@dup"] = "@"'
+  mk case_key 'del s["verdict"]; s["@case"] = "@"'
+  [ "$(json "$T/dup_key/summary.json" "d['scenarios'][0]['verdict']")" = leak ] \
+    && ok "Python reads the duplicate-key scenario as a leak" || bad "dup_key case not staged"
+  [ "$(json "$T/case_key/summary.json" "d['scenarios'][0]['verdict']")" = leak ] \
+    && ok "Python reads the case-variant scenario as a leak" || bad "case_key case not staged"
+  for c in leaked_str top_leak no_intr not_ours dup_key case_key; do
+    expect_rc 2 "gate refuses a summary with $c" "$FDSOAK" gate --baseline "$T/base.json" "$T/$c"
+    has "$T/err" "$c: names the file" "$T/$c/summary.json"
+  done
+  ;;
+gate_fifo)
+  # A FIFO where a file should be: the gate must not wait for a writer.
+  mkdir -p "$T/r"
+  mkfifo "$T/r/summary.json"
+  expect_rc 2 "a FIFO summary.json is refused at once" timeout 20 "$FDSOAK" gate --baseline "$T/none.json" "$T/r"
+  has "$T/err" "says it is no regular file" "not a regular file"
+  expect_rc 0 "a whole soak" "$FDSOAK" run --path fatal --adapter api --cycles 60 --warmup 10 \
+    --out "$T/full" -q
+  expect_rc 0 "its baseline" "$FDSOAK" gate --baseline "$T/base.json" --update-baseline "$T/full"
+  rm "$T/full/series.csv" && mkfifo "$T/full/series.csv"
+  expect_rc 1 "a FIFO series.csv fails at once" timeout 20 "$FDSOAK" gate --baseline "$T/base.json" "$T/full"
+  mkfifo "$T/base2.json"
+  expect_rc 2 "a FIFO baseline is refused at once" timeout 20 "$FDSOAK" gate --baseline "$T/base2.json" "$T/full"
+  ;;
+gate_comma)
+  # A program whose name has a comma: series.csv quotes it, and the gate
+  # must read it back.
+  mkdir -p "$T/bin"
+  printf '#!/bin/sh\nexec python3 "$@"\n' > "$T/bin/svc,worker"
+  chmod +x "$T/bin/svc,worker"
+  expect_rc 0 "a flat watch of 'svc,worker'" watch "$T/w" 400 "$T/bin/svc,worker"
+  grep -q '"svc,worker"' "$T/w/series.csv" && ok "series.csv quotes the name" || bad "no quoted name in series.csv"
+  expect_rc 0 "--update-baseline reads its series" "$FDSOAK" gate --baseline "$T/base.json" \
+    --update-baseline "$T/w"
+  expect_rc 0 "gate passes it against its own baseline" "$FDSOAK" gate --baseline "$T/base.json" "$T/w"
+  ;;
+stats_existing)
+  # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
+  # must not write a byte of it.
+  printf 'precious data\n' > "$T/precious"
+  cp "$T/precious" "$T/precious.orig"
+  FDSOAK_INJECT_STATS="$T/precious" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && ok "the shim refuses it (exit 2)" || bad "exit $rc, want 2"
+  cmp -s "$T/precious" "$T/precious.orig" && ok "the file is intact" || bad "the file was overwritten ($(wc -c < "$T/precious") bytes)"
+  has "$T/err" "says why" "not an fdsoak stats page"
+  mkfifo "$T/fifo"
+  FDSOAK_INJECT_STATS="$T/fifo" LD_PRELOAD="$SHIM" timeout 10 /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && ok "a FIFO is refused, not waited on (exit 2)" || bad "FIFO: exit $rc, want 2"
+  ln -s "$T/precious" "$T/link"
+  FDSOAK_INJECT_STATS="$T/link" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && cmp -s "$T/precious" "$T/precious.orig" && ok "a symlink is refused" || bad "symlink: exit $rc"
+  # What it does write: a new file, then that same page again (a tree).
+  FDSOAK_INJECT_STATS="$T/new" LD_PRELOAD="$SHIM" /bin/true; rc1=$?
+  FDSOAK_INJECT_STATS="$T/new" LD_PRELOAD="$SHIM" /bin/true; rc2=$?
+  [ "$rc1$rc2" = 00 ] && [ -s "$T/new" ] && ok "a new file, then its page again" || bad "new file: exit $rc1 $rc2"
+  : > "$T/empty"
+  FDSOAK_INJECT_STATS="$T/empty" LD_PRELOAD="$SHIM" /bin/true && [ -s "$T/empty" ] \
+    && ok "an empty file becomes the page" || bad "empty file refused"
+  ;;
+full_tmpdir)
+  # A TMPDIR with no room: a clear message and exit 2, never SIGBUS.
+  [ "$(id -u)" = 0 ] || { echo "skip: needs root to mount a tmpfs"; exit 77; }
+  MNT="$T/full"
+  mkdir -p "$MNT"
+  mount -t tmpfs -o size=64k tmpfs "$MNT" || { echo "skip: cannot mount a tmpfs"; exit 77; }
+  dd if=/dev/zero of="$MNT/fill" bs=4k count=64 2>/dev/null
+  export TMPDIR="$MNT"
+  expect_rc 2 "watch with a full TMPDIR" watch "$T/w" 200
+  has "$T/err" "watch names the cause" "No space left"
+  expect_rc 2 "run with a full TMPDIR" "$FDSOAK" run --path fatal --adapter api --cycles 40 \
+    --warmup 10 --out "$T/r" -q
+  has "$T/err" "run names the cause" "No space left"
+  rm -f "$T/page"
+  : > "$MNT/page" 2>/dev/null
+  FDSOAK_INJECT_STATS="$MNT/page" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && ok "the shim alone: exit 2 on a full file system" || bad "the shim alone: exit $rc"
+  unset TMPDIR
+  ;;
+*)
+  echo "unknown case $case_"; exit 2 ;;
+esac
+finish
