@@ -36,7 +36,80 @@ watch() { # watch OUT N [ARGV0]: a short flat watch of refuse.py into OUT
     ${3:-python3} "$T/refuse.py" "$2" "$PORT"
 }
 
+# A git history for bisect: GOOD tracks secret.env, the next commit
+# untracks and ignores it (the user keeps a private one); the leak enters
+# at LEAKY; every commit's subject says " is the first bad commit"; a
+# tracked stamp.txt that a build may rewrite.
+mkrepo() {
+  R="$T/repo"
+  mkdir -p "$R" && cd "$R" || exit 2
+  git init -q -b main .
+  git config user.email t@example.org
+  git config user.name "hostile test"
+  git config commit.gpgsign false
+  sed -e 's/^forgotten = \[\]/LEAK = False\nforgotten = []/' \
+      -e 's/^        if args.leak:/        if args.leak or LEAK:/' "$HERE/reconnect_loop.py" > prog.py
+  echo v1 > stamp.txt
+  echo "placeholder" > secret.env
+  git add prog.py stamp.txt secret.env && git commit -q -m "first version"
+  GOOD="$(git rev-parse HEAD)"
+  git rm -q --cached secret.env && echo secret.env > .gitignore && git add .gitignore
+  git commit -q -m "untrack secret.env (that one is the first bad commit, said nobody)"
+  echo 3 > notes.txt && git add notes.txt && git commit -q -m "notes: why abc is the first bad commit"
+  sed -i 's/^LEAK = False/LEAK = True/' prog.py
+  git commit -q -am "reconnect: keep the store open (this is the first bad commit)"
+  LEAKY="$(git rev-parse HEAD)"
+  echo 5 >> notes.txt && git commit -q -am "notes: def is the first bad commit"
+  echo 6 >> notes.txt && git commit -q -am "notes: 6 is the first bad commit"
+  BAD="$(git rev-parse HEAD)"
+  echo "the user's own secret" > secret.env
+  ANSWER="first leaking commit: $LEAKY reconnect: keep the store open (this is the first bad commit)"
+  BPORT=47393
+  SOAK="watch --inject connect:addr=127.0.0.1,port=$BPORT:do=refuse --cycles 60 --warmup 10 -q -- python3 prog.py --port $BPORT --sleep 0.01"
+}
+untouched() { # untouched DESC: the user's repository exactly as before
+  if [ "$(git symbolic-ref -q HEAD)" = refs/heads/main ] && [ "$(git rev-parse HEAD)" = "$BAD" ] &&
+     [ -z "$(git status --porcelain)" ] && [ ! -e "$(git rev-parse --git-path BISECT_START)" ] &&
+     [ "$(cat secret.env 2>/dev/null)" = "the user's own secret" ] && [ "$(cat stamp.txt)" = v1 ] &&
+     [ "$(git worktree list | wc -l)" = 1 ] && [ -z "$(ls -d "$TMPDIR"/fdsoak-bisect-tree-* 2>/dev/null)" ]; then
+    ok "$1: the repository is as it was"
+  else
+    bad "$1: repository changed: $(git symbolic-ref -q HEAD || echo detached) $(git rev-parse --short HEAD) [$(git status --porcelain | head -3 | tr '\n' ' ')] secret.env=$(cat secret.env 2>&1) stamp=$(cat stamp.txt) worktrees=$(git worktree list | wc -l)"
+  fi
+}
+export TMPDIR="$T"
+
 case "$case_" in
+bisect_ignored|bisect_subject|bisect_build)
+  mkrepo
+  build=":"
+  [ "$case_" = bisect_build ] && build="date +%s%N > stamp.txt"
+  # shellcheck disable=SC2086
+  expect_rc 0 "bisect ($case_)" "$FDSOAK" bisect "$GOOD" "$BAD" --build "$build" -- $SOAK
+  sed "s/^/  > /" "$T/out" | head -8
+  grep -qxF "$ANSWER" "$T/out" && ok "names exactly the leaking commit" || bad "want '$ANSWER'"
+  untouched "$case_"
+  ;;
+bisect_signals)
+  mkrepo
+  for sig in HUP TERM; do
+    # shellcheck disable=SC2086
+    "$FDSOAK" bisect "$GOOD" "$BAD" -- $SOAK >"$T/out" 2>"$T/err" &
+    pid=$!
+    n=0
+    while [ "$n" -lt 100 ] && ! grep -q "BAD " "$T/out"; do sleep 0.1; n=$((n + 1)); done
+    sleep 0.5
+    kill -"$sig" "$pid"
+    wait "$pid"; rc=$?
+    [ "$rc" = 3 ] && ok "SIG$sig: exit 3" || { bad "SIG$sig: exit $rc"; cat "$T/err"; }
+    untouched "after SIG$sig"
+  done
+  # Output into `head`, which leaves after one line: SIGPIPE at the next.
+  # shellcheck disable=SC2086
+  { "$FDSOAK" bisect "$GOOD" "$BAD" -- $SOAK 2>"$T/err"; echo $? > "$T/rc"; } | head -1 > "$T/out"
+  [ "$(cat "$T/rc")" = 3 ] && ok "| head: exit 3" || bad "| head: exit $(cat "$T/rc")"
+  untouched "after | head"
+  ;;
 gate_interrupted)
   # A soak cut short by SIGINT (a cancelled or timed-out CI job) is no pass,
   # and no baseline.
