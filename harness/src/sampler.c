@@ -28,6 +28,8 @@ int fsk__sampler_init(fsk_sampler_t *s, pid_t root, int orphans) {
   s->orphans = orphans;
   s->snap_count = -1;
   s->tree_at = -1.0;
+  if (root > 0 && fsk__proc_start(root, &s->root_start) != 0)
+    s->root_start = 0;
   if ((rc = fsk_tracker_new(&s->tracker)) != 0)
     return rc;
   return 0;
@@ -92,8 +94,18 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
     pid_t prev[FSK_TREE_MAX];
     size_t nprev = s->npids, k;
 
+    unsigned long long root_now = 0;
+
     memcpy(prev, s->pids, nprev * sizeof *prev);
-    s->npids = fsk__proc_tree(s->root, s->orphans, s->pids, FSK_TREE_MAX);
+    /* The root's pid names another process once the root is gone and the
+     * pid reused (--pid has no other hold on it): that stranger and its
+     * children are not the target, whose tree is now only the members
+     * already seen that still live. */
+    if (s->root_start != 0 &&
+        (fsk__proc_start(s->root, &root_now) != 0 || root_now != s->root_start))
+      s->npids = 0;
+    else
+      s->npids = fsk__proc_tree(s->root, s->orphans, s->pids, FSK_TREE_MAX);
     /* /proc/PID/task/TID/children is a racy view (a child being forked or
      * reparented can be missing from it for a moment): a member seen
      * before stays until it is really gone -- same pid, same start time,

@@ -9,11 +9,13 @@
 #include "proc.h"
 
 typedef struct {
-  pid_t root;     /* 0: this process alone (in-process `run`) */
-  int orphans;    /* include orphans we reaped as subreaper */
-  int skip_stdio; /* counts and classes leave fds 0-2 out (in-process
+  pid_t root;                    /* 0: this process alone (in-process `run`) */
+  unsigned long long root_start; /* its start time (/proc/PID/stat): a pid
+                                    reused by another process is not it */
+  int orphans;                   /* include orphans we reaped as subreaper */
+  int skip_stdio;                /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
-  int nstdio;     /* fds 0-2 open at the last snapshot */
+  int nstdio;                    /* fds 0-2 open at the last snapshot */
   pid_t pids[FSK_TREE_MAX];
   size_t npids;
   double tree_at;         /* when the tree was last listed */

@@ -210,6 +210,52 @@ gate_comma)
     --update-baseline "$T/w"
   expect_rc 0 "gate passes it against its own baseline" "$FDSOAK" gate --baseline "$T/base.json" "$T/w"
   ;;
+pid_reuse)
+  # --pid PID: the target exits while fdsoak is not looking (stopped, as
+  # on a loaded machine) and a stranger gets its pid (staged in a PID
+  # namespace of our own, with ns_last_pid); the stranger leaks, and must
+  # not be sampled nor blamed.
+  [ "$(id -u)" = 0 ] || { echo "skip: needs root for a PID namespace"; exit 77; }
+  cat > "$T/target.py" <<'PY'
+import time
+time.sleep(float(__import__("sys").argv[1]))
+PY
+  cat > "$T/stranger.py" <<'PY'
+import time
+held = []
+for i in range(400):
+    held.append(open("/dev/null"))
+    time.sleep(0.02)
+PY
+  cat > "$T/stage.sh" <<'SH'
+T="$1"; FDSOAK="$2"
+python3 "$T/target.py" 2 &
+victim=$!
+"$FDSOAK" watch --pid "$victim" --interval 50 --warmup 5 --duration 8 --out "$T/w" -q \
+  >"$T/wout" 2>"$T/werr" &
+fd=$!
+sleep 1
+# fdsoak descheduled (a loaded machine) while the pid changes hands.
+kill -STOP "$fd"
+wait "$victim"
+echo $((victim - 1)) > /proc/sys/kernel/ns_last_pid
+python3 "$T/stranger.py" &
+echo "$victim $!" > "$T/pids"
+sleep 0.5
+kill -CONT "$fd"
+wait "$fd"; echo $? > "$T/wrc"
+SH
+  if ! unshare --pid --fork --mount-proc sh "$T/stage.sh" "$T" "$FDSOAK" 2>"$T/err"; then
+    echo "skip: cannot stage a PID namespace: $(cat "$T/err")"; exit 77
+  fi
+  read -r victim stranger < "$T/pids"
+  [ "$victim" = "$stranger" ] && ok "the stranger got the target's pid ($victim)" \
+    || { echo "skip: pid not reused ($victim, $stranger)"; exit 77; }
+  rc="$(cat "$T/wrc")"
+  [ "$rc" != 1 ] && ok "no leak blamed on the target (exit $rc)" \
+    || { bad "the stranger's fds were judged a leak of the target"; sed 's/^/  | /' "$T/wout" "$T/werr" | head; }
+  grep -q "leak" "$T/wout" && bad "the output says leak" || ok "the output does not say leak"
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
