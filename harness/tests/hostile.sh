@@ -256,6 +256,56 @@ SH
     || { bad "the stranger's fds were judged a leak of the target"; sed 's/^/  | /' "$T/wout" "$T/werr" | head; }
   grep -q "leak" "$T/wout" && bad "the output says leak" || ok "the output does not say leak"
   ;;
+shim_control)
+  # FDSOAK_INJECT_CONTROL names a FIFO or a device: the program must
+  # neither hang inside its connect() nor lose its rules without a word.
+  CP=47397
+  cat > "$T/ctl.py" <<'PY'
+import errno, os, socket, sys, time
+port, d, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+seen, end = [], time.monotonic() + secs
+while time.monotonic() < end and not os.path.exists(d + "/stop"):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port)); r = "ok"
+    except OSError as e:
+        r = errno.errorcode[e.errno]
+    s.close()
+    if not seen or seen[-1] != r:
+        seen.append(r)
+    open(d + "/calls", "a").write(r + "\n")
+    time.sleep(0.005)
+print(" ".join(seen))
+PY
+  spec="connect:addr=127.0.0.1,port=$CP:do=errno(ENETUNREACH)"
+  mkfifo "$T/fifo"
+  # (timeout first: a shim preloaded into timeout itself would hang it too)
+  timeout 20 env FDSOAK_INJECT="$spec" FDSOAK_INJECT_CONTROL="$T/fifo" LD_PRELOAD="$SHIM" \
+    python3 "$T/ctl.py" "$CP" "$T" 0.2 >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && ok "a FIFO control file at start: exit 2" || bad "a FIFO control file at start: exit $rc (124: hung)"
+  has "$T/err" "says it is no regular file" "not a regular file"
+  timeout 20 env FDSOAK_INJECT="$spec" FDSOAK_INJECT_CONTROL=/dev/zero LD_PRELOAD="$SHIM" \
+    python3 "$T/ctl.py" "$CP" "$T" 0.2 >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && ok "/dev/zero as the control file: exit 2" \
+    || bad "/dev/zero as the control file: exit $rc, the program saw '$(cat "$T/out")'"
+  # At runtime: the control file becomes a FIFO, then /dev/zero.
+  for what in fifo zero; do
+    rm -f "$T/ctl" "$T/stop" "$T/calls"
+    timeout 30 env FDSOAK_INJECT="$spec" FDSOAK_INJECT_CONTROL="$T/ctl" FDSOAK_INJECT_CONTROL_MS=10 \
+      LD_PRELOAD="$SHIM" python3 "$T/ctl.py" "$CP" "$T" 15 >"$T/out" 2>"$T/err" &
+    py=$!
+    n=0; while [ ! -s "$T/calls" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+    if [ "$what" = fifo ]; then mkfifo "$T/ctl.new"; else ln -s /dev/zero "$T/ctl.new"; fi
+    mv "$T/ctl.new" "$T/ctl"
+    before=$(wc -l < "$T/calls"); sleep 1; after=$(wc -l < "$T/calls")
+    touch "$T/stop"; wait $py; rc=$?
+    [ "$after" -gt $((before + 20)) ] && ok "$what at runtime: the program goes on ($before -> $after calls)" \
+      || bad "$what at runtime: the program stopped ($before -> $after calls, exit $rc)"
+    [ "$(cat "$T/out")" = ENETUNREACH ] && ok "$what at runtime: the rules are kept" \
+      || bad "$what at runtime: the program saw '$(cat "$T/out")'"
+    has "$T/err" "$what at runtime: reported" "not a regular file"
+  done
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
@@ -266,7 +316,7 @@ stats_existing)
   cmp -s "$T/precious" "$T/precious.orig" && ok "the file is intact" || bad "the file was overwritten ($(wc -c < "$T/precious") bytes)"
   has "$T/err" "says why" "not an fdsoak stats page"
   mkfifo "$T/fifo"
-  FDSOAK_INJECT_STATS="$T/fifo" LD_PRELOAD="$SHIM" timeout 10 /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  timeout 10 env FDSOAK_INJECT_STATS="$T/fifo" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
   [ "$rc" = 2 ] && ok "a FIFO is refused, not waited on (exit 2)" || bad "FIFO: exit $rc, want 2"
   ln -s "$T/precious" "$T/link"
   FDSOAK_INJECT_STATS="$T/link" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
