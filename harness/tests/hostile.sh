@@ -306,6 +306,65 @@ PY
     has "$T/err" "$what at runtime: reported" "not a regular file"
   done
   ;;
+action_bytes|action_inputs)
+  # The action's steps (action.yml -> ci/action-run) through the runner
+  # model of action_steps.py; FSK_ACTION_DIR may name another checkout's
+  # action (to see the test fail on it).
+  ACT="${FSK_ACTION_DIR:-$(cd "$HERE/../.." && pwd)}"
+  mkdir -p "$T/runner" "$T/work"
+  ln -s "$BUILD" "$T/runner/fdsoak-build"
+  APORT=47398
+  cat > "$T/work/svc.py" <<'PY'
+import os, socket, sys, time
+port, leak, n = int(sys.argv[1]), sys.argv[2] == "leak", int(sys.argv[3])
+if "binary" in sys.argv[4:]:
+    sys.stdout.buffer.write(b"binary protocol says \xff\xfe hello\n"); sys.stdout.flush()
+os.makedirs(b"data", exist_ok=True)
+held = []
+for i in range(n):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port))
+    except OSError:
+        pass
+    s.close()
+    if leak:
+        held.append(open((b"data/\xffcache-%d" if "badnames" in sys.argv[4:] else b"data/cache-%d") % i, "wb"))
+    time.sleep(0.005)
+PY
+  act() { # act NAME WANT_RC KEY=VALUE...
+    name="$1"; want="$2"; shift 2
+    : > "$T/$name.md"
+    python3 "$HERE/action_steps.py" "$ACT/action.yml" "$T/runner" "$T/$name.md" \
+      working-directory="$T/work" inject="connect:addr=127.0.0.1,port=$APORT:do=refuse" \
+      cycles=60 warmup=10 "$@" >"$T/$name.log" 2>&1
+    rc=$?
+    [ "$rc" = "$want" ] && ok "$name: the job exits $rc" || { bad "$name: the job exits $rc, want $want"; tail -15 "$T/$name.log"; }
+  }
+  if [ "$case_" = action_bytes ]; then
+    # A program whose stdout is not UTF-8.
+    act bytes 1 command="python3 svc.py $APORT leak 400 binary" results-dir=res-bytes
+    has "$T/bytes.log" "the soak step survives the bytes" "step soak: exit 0"
+    has "$T/bytes.log" "the exit-code output is set" "output soak.exit-code='1'"
+    has "$T/bytes.log" "the verdict output is leak" "output soak.verdict='leak'"
+    has "$T/bytes.md" "the summary has the leak" "## fdsoak: ❌ leak"
+    # UTF-8 on stdout, only the leaked files' names are not.
+    act path 1 command="python3 svc.py $APORT leak 400 badnames" results-dir=res-path
+    has "$T/path.log" "non-UTF-8 names: the verdict output is leak" "output soak.verdict='leak'"
+    has "$T/path.md" "non-UTF-8 names: the summary has the leak" "## fdsoak: ❌ leak"
+    grep -q "No results were written" "$T/path.md" && bad "the summary says no results were written" \
+      || ok "the summary does not deny the results"
+  else
+    # Quoted args lose their quotes, as in a shell.
+    act args 0 command="python3 svc.py $APORT flat 400" results-dir=res-args args='--stall "30" --timeout '"'"'120'"'"
+    has "$T/args.log" "quoted args reach fdsoak unquoted" "output soak.exit-code='0'"
+    # A results-dir with a newline cannot forge another output.
+    act newline 1 command="python3 svc.py $APORT leak 400" "results-dir=res
+exit-code=0"
+    has "$T/newline.log" "the exit code stays the soak's" "output soak.exit-code='1'"
+    grep -q "output soak.exit-code='0'" "$T/newline.log" && bad "a forged exit-code=0" || ok "no forged exit code"
+  fi
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
