@@ -2,6 +2,7 @@
  * directory, the shim), the preload, timestamps, the progress bar, the
  * summary on stdout, and the usage-error message. */
 #include "driver.h"
+#include "results_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,22 @@ int fsk__stats_create(char *path, size_t len, const char *stem) {
     path[0] = '\0';
   }
   return rc;
+}
+
+int fsk__out_probe(const char *dir) {
+  char probe[PATH_MAX + 64];
+  int rc, fd;
+
+  if ((rc = fsk__mkdir_p(dir)) != 0)
+    return rc;
+  /* mkdir -p succeeds on a directory that exists read-only: only a file
+   * really created there proves the results can be written. */
+  snprintf(probe, sizeof probe, "%s/.fdsoak-probe-%d", dir, (int)getpid());
+  if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+    return -errno;
+  close(fd);
+  unlink(probe);
+  return 0;
 }
 
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen) {

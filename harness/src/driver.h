@@ -105,6 +105,9 @@ void fsk__print_summary(const char *dir);
  * STEM), with its blocks reserved so a full file system is an error now
  * rather than a SIGBUS later.  Returns 0 or -errno (the file removed). */
 int fsk__stats_create(char *path, size_t len, const char *stem);
+/* Create DIR (and its parents) and check that a file can be made in it:
+ * a bad --out is found before the soak, not after.  0 or -errno. */
+int fsk__out_probe(const char *dir);
 /* UTC timestamp "2026-11-28T01:02:03Z" and a path-safe form. */
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen);
 

@@ -223,9 +223,13 @@ static int run_worker(run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
   if ((rc = fsk_results_write(o->out, &run)) != 0) {
-    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s (verdict: %s)\n", o->out, strerror(-rc),
+            fsk_verdict_name(run.verdict));
+    code = run.verdict == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK : FSK_EXIT_USAGE;
     fsk__run_free(&run);
-    return FSK_EXIT_USAGE;
+    return code;
   }
   if (ra->link_latest != NULL)
     fsk_results_link_latest(ra->link_latest, o->out);
@@ -362,8 +366,8 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
              o->regress ? "-regress-" : "", o->regress ? o->regress : "");
     ra->link_latest = "results";
   }
-  if ((rc = fsk__mkdir_p(o->out)) != 0) {
-    fprintf(stderr, "fdsoak: cannot create %s: %s\n", o->out, strerror(-rc));
+  if ((rc = fsk__out_probe(o->out)) != 0) {
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
   if ((rc = fsk__stats_create(stats, sizeof stats, "fdsoak-inject")) != 0) {

@@ -199,6 +199,16 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
   }
 }
 
+/* A member whose fd table may not be read (rc -EACCES or -EPERM): the
+ * first is kept, to say why its fds are missing. */
+static void note_denied(fsk_sampler_t *s, pid_t pid, int rc) {
+  if ((rc != -EACCES && rc != -EPERM) || s->denied != 0 || pid <= 0)
+    return;
+  s->denied = pid;
+  if (fsk__proc_info(pid, s->denied_comm, sizeof s->denied_comm, NULL) != 0)
+    snprintf(s->denied_comm, sizeof s->denied_comm, "?");
+}
+
 int fsk__sampler_count(fsk_sampler_t *s) {
   size_t i;
   int total = 0, any = 0;
@@ -207,8 +217,10 @@ int fsk__sampler_count(fsk_sampler_t *s) {
   for (i = 0; i < s->npids; i++) {
     int c = fsk_fd_count(s->root == 0 ? 0 : s->pids[i]);
 
+    note_denied(s, s->pids[i], c);
     if (c < 0)
-      continue; /* it exited since the tree was listed: its fds are closed */
+      continue; /* it exited since the tree was listed (its fds are closed),
+                   or it may not be read (s->denied says so) */
     any = 1;
     total += c;
     note_count(s, s->pids[i], c);
@@ -243,8 +255,9 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
         s->capfds = cap;
       }
     }
+    note_denied(s, pid, rc);
     if (rc != 0)
-      continue; /* gone */
+      continue; /* gone, or not ours to read (s->denied) */
     /* A process that exited while its table was read shows it empty: the
      * kernel closed those fds, the program did not.  Such a snapshot would
      * erase the identity record just before it matters most (a target dead

@@ -37,6 +37,9 @@ typedef struct {
                           does), and its report is about before that */
   size_t npeak;
   int peak_count;
+  pid_t denied; /* a member whose /proc/PID/fd fdsoak may not read (its
+                    fds are not counted): setuid, non-dumpable, not ours */
+  char denied_comm[32];
   int at_limit; /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;

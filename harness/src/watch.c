@@ -674,6 +674,18 @@ int fsk__watch_main(int argc, char **argv) {
   if (w->duration_s > 0 && wt.attempts_mode)
     w->cycles = -1; /* --duration bounds the run; attempts still make the x axis */
 
+  /* Where the results go is checked before the soak, not after it. */
+  {
+    char ts0[32];
+
+    if (!w->out_given) {
+      fsk__utc_now(NULL, 0, ts0, sizeof ts0);
+      snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts0, (int)getpid());
+      w->out_given = 2; /* named here: results/latest still follows it */
+    }
+    if ((rc = fsk__out_probe(w->out)) != 0)
+      return werr("cannot write results to %s: %s", w->out, strerror(-rc));
+  }
   fsk__signals_catch();
   fsk_scenario_init(&wt.sc, "watch", "", w->warmup);
   wt.stats[0] = '\0';
@@ -707,6 +719,26 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
   run.interrupted = fsk__signal_caught() != 0;
+  if (wt.smp.denied != 0) {
+    size_t got = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
+                   ? wt.sc.nsamples - (size_t)wt.warm_idx
+                   : 0;
+    char d[64];
+
+    snprintf(d, sizeof d, "/proc/%d/fd", (int)wt.smp.denied);
+    /* Not "too early to judge": fdsoak was not allowed to look. */
+    if (got < FSK_STAT_MIN_SAMPLES) {
+      code = werr("cannot read %s of process %d (%s): permission denied (a setuid or "
+                  "non-dumpable program, or another user's): its fds cannot be counted; run "
+                  "fdsoak as its user or as root",
+                  d, (int)wt.smp.denied, wt.smp.denied_comm);
+      goto out;
+    }
+    fprintf(stderr,
+            "fdsoak watch: warning: cannot read %s of process %d (%s): permission denied; "
+            "its fds are not counted\n",
+            d, (int)wt.smp.denied, wt.smp.denied_comm);
+  }
   if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
@@ -797,13 +829,16 @@ int fsk__watch_main(int argc, char **argv) {
   run.cycle_period_s = w->period_s;
   fsk_run_finish(&run);
 
-  if (!w->out_given)
-    snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
   if ((rc = fsk_results_write(w->out, &run)) != 0) {
-    code = werr("cannot write results to %s: %s", w->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    code = werr("cannot write results to %s: %s (verdict: %s)", w->out, strerror(-rc),
+                fsk_verdict_name(run.verdict));
+    if (run.verdict == FSK_VERDICT_LEAK)
+      code = FSK_EXIT_LEAK;
     goto out;
   }
-  if (!w->out_given)
+  if (w->out_given == 2)
     fsk_results_link_latest("results", w->out);
   if (w->json) {
     fsk__print_summary(w->out);
@@ -835,6 +870,10 @@ out:
     unlink(wt.stats);
   if (wt.lang_log[0] != '\0')
     unlink(wt.lang_log);
+  /* A default results directory made for a run that wrote nothing goes
+   * (rmdir removes it only when empty). */
+  if (w->out_given == 2)
+    rmdir(w->out);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;

@@ -365,6 +365,58 @@ exit-code=0"
     grep -q "output soak.exit-code='0'" "$T/newline.log" && bad "a forged exit-code=0" || ok "no forged exit code"
   fi
   ;;
+out_early|proc_denied)
+  # As an unprivileged user (nobody), so that permissions bite.
+  [ "$(id -u)" = 0 ] || { echo "skip: needs root to become nobody"; exit 77; }
+  command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 77; }
+  chmod 755 "$T"
+  mkdir -p "$T/u" && chown 65534:65534 "$T/u"
+  asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$T/u" "$@"; }
+  asnobody "$FDSOAK" --version >/dev/null 2>&1 || { echo "skip: nobody cannot run $FDSOAK"; exit 77; }
+  cat > "$T/leaky.py" <<'PY'
+import ctypes, os, socket, sys, time
+d, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+open(d + "/started", "w").close()
+if "nodump" in sys.argv[4:]:
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+held = []
+for i in range(n):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port))
+    except OSError:
+        pass
+    s.close()
+    held.append(open("/dev/null"))
+    time.sleep(0.005)
+PY
+  if [ "$case_" = out_early ]; then
+    # A results directory that cannot be written: refused before the soak.
+    mkdir -p "$T/ro" && chmod 555 "$T/ro"
+    expect_rc 2 "watch --out in a read-only dir" asnobody "$FDSOAK" watch --inject "$RULE" --cycles 40 \
+      --warmup 10 -q --out "$T/ro/res" -- python3 "$T/leaky.py" "$T/u" "$PORT" 300
+    [ -e "$T/u/started" ] && bad "watch: the target ran before the check" || ok "watch: refused before the target ran"
+    expect_rc 2 "run --out in a read-only dir" asnobody "$FDSOAK" run --path fatal --adapter api \
+      --cycles 40 --warmup 10 -q --out "$T/ro/res"
+    # The directory becomes unwritable during the soak: the leak found is
+    # still a leak (exit 1), with a word about the files.
+    mkdir -p "$T/u/res" && chown 65534:65534 "$T/u/res"
+    asnobody "$FDSOAK" watch --inject "$RULE" --cycles 200 --warmup 10 -q --out "$T/u/res" -- \
+      python3 "$T/leaky.py" "$T/u" "$PORT" 2000 >"$T/out" 2>"$T/err" &
+    pid=$!
+    n=0; while [ ! -e "$T/u/started" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+    chmod 555 "$T/u/res"
+    wait $pid; rc=$?
+    [ "$rc" = 1 ] && ok "a leak with unwritable results still exits 1" || { bad "exit $rc, want 1"; cat "$T/err"; }
+    has "$T/err" "says the results were not written" "cannot write results"
+  else
+    # A target fdsoak may not look into (non-dumpable): say so, not "too early".
+    expect_rc 2 "watch of a non-dumpable program as nobody" asnobody "$FDSOAK" watch --inject "$RULE" \
+      --cycles 40 --warmup 10 --timeout 20 -q --out "$T/u/res" -- python3 "$T/leaky.py" "$T/u" "$PORT" 300 nodump
+    has "$T/err" "names the permission" "permission denied"
+    grep -q "too early" "$T/err" && bad "still says too early" || ok "does not say too early"
+  fi
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
