@@ -132,3 +132,8 @@ foreach(case gate_interrupted gate_malformed gate_fifo gate_comma stats_existing
   set_tests_properties(fsk_hostile_${case} PROPERTIES LABELS hostile TIMEOUT 120
                        SKIP_RETURN_CODE 77)
 endforeach()
+# It installs from this build, as install_tree and package_deb do.
+add_test(NAME fsk_hostile_install_space
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile.sh install_space ${PROJECT_BINARY_DIR})
+set_tests_properties(fsk_hostile_install_space PROPERTIES LABELS hostile TIMEOUT 180
+                     RESOURCE_LOCK fdsoak_install)

@@ -145,10 +145,57 @@ void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long t
  * place, it reaches the next definition through RTLD_NEXT wherever it sits.
  * A target of `watch` is not ours and may carry no ASan at all.
  */
-int fsk__set_preload(const char *shim, int asan_first) {
+/* The private link to the shim (see preload_name), removed at exit. */
+static char shim_link_dir[PATH_MAX], shim_link[PATH_MAX + 32];
+
+static void shim_link_remove(void) {
+  if (shim_link[0] != '\0')
+    unlink(shim_link);
+  if (shim_link_dir[0] != '\0')
+    rmdir(shim_link_dir);
+}
+
+/* LD_PRELOAD is split at spaces and colons, with no way to escape them: a
+ * shim installed under "/opt/my tools" would never load.  Such a path is
+ * reached through a symbolic link in a private directory whose name has
+ * neither (TMPDIR, else /tmp), made once and removed when fdsoak exits.
+ * Returns the name to preload, or NULL (errno set). */
+static const char *preload_name(const char *shim) {
+  const char *tmp = getenv("TMPDIR");
+
+  if (strpbrk(shim, " :\t\n") == NULL)
+    return shim;
+  if (shim_link[0] != '\0')
+    return shim_link;
+  if (tmp == NULL || tmp[0] == '\0' || strpbrk(tmp, " :\t\n") != NULL)
+    tmp = "/tmp";
+  snprintf(shim_link_dir, sizeof shim_link_dir, "%s/fdsoak-shim-XXXXXX", tmp);
+  if (mkdtemp(shim_link_dir) == NULL) {
+    shim_link_dir[0] = '\0';
+    return NULL;
+  }
+  snprintf(shim_link, sizeof shim_link, "%s/libfdsoak-inject.so", shim_link_dir);
+  if (symlink(shim, shim_link) != 0) {
+    int e = errno;
+
+    shim_link[0] = '\0';
+    rmdir(shim_link_dir);
+    shim_link_dir[0] = '\0';
+    errno = e;
+    return NULL;
+  }
+  atexit(shim_link_remove);
+  return shim_link;
+}
+
+int fsk__set_preload(const char *shim_path, int asan_first) {
   const char *old = getenv("LD_PRELOAD");
   const char *rt = "";
+  const char *shim = preload_name(shim_path);
   char buf[3 * PATH_MAX];
+
+  if (shim == NULL)
+    return -errno;
 
 #ifdef FSK_ASAN_RUNTIME
   if (asan_first)

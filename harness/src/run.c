@@ -377,7 +377,11 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
 
-  fsk__set_preload(shim, 1);
+  if ((rc = fsk__set_preload(shim, 1)) != 0) {
+    fprintf(stderr, "fdsoak: cannot preload the shim %s: %s\n", shim, strerror(-rc));
+    unlink(stats);
+    return FSK_EXIT_USAGE;
+  }
   if (o->regress != NULL) {
     /* The regress core leaks adapters by design; under ASan, LeakSanitizer
      * would turn the worker's exit code into its own.  The soak's verdict

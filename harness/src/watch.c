@@ -432,7 +432,8 @@ static int start_target(watch_t *wt) {
     return werr("cannot create the shim's counter page in %s: %s",
                 getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
                 strerror(-rc));
-  fsk__set_preload(shim, 0);
+  if ((rc = fsk__set_preload(shim, 0)) != 0)
+    return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
   if (wt->w.origins != FSK_ORIGINS_OFF)

@@ -417,6 +417,19 @@ PY
     grep -q "too early" "$T/err" && bad "still says too early" || ok "does not say too early"
   fi
   ;;
+install_space)
+  # Installed under a prefix with a space: LD_PRELOAD cannot name the shim
+  # there, and watch and run must still load it.
+  P="$T/my tools"
+  cmake --install "$BUILD" --prefix "$P" >/dev/null 2>"$T/err" || { bad "cmake --install: $(tail -3 "$T/err")"; finish; exit; }
+  mkdir -p "$T/work" && cd "$T/work" || exit 2
+  expect_rc 0 "installed watch under '$P'" env -i PATH=/usr/bin:/bin TMPDIR="$T" "$P/bin/fdsoak" watch \
+    --inject "$RULE" --cycles 40 --warmup 10 -q --out "$T/w" -- python3 "$T/refuse.py" 400 "$PORT"
+  expect_rc 0 "installed run under '$P'" env -i PATH=/usr/bin:/bin TMPDIR="$T" "$P/bin/fdsoak" run \
+    --path fatal --adapter api --cycles 40 --warmup 10 -q --out "$T/r"
+  [ -z "$(ls -d "$T"/fdsoak-shim-* 2>/dev/null)" ] && ok "the private link to the shim is gone" \
+    || bad "left behind: $(ls -d "$T"/fdsoak-shim-*)"
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
