@@ -49,6 +49,64 @@ void fsk__sampler_free(fsk_sampler_t *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* Ended processes kept in detail (the report's table); older ones are
+ * folded into a count.  A service that forks a helper every second would
+ * otherwise keep 3,600 entries an hour, each with a copy of its maps. */
+#define FSK_ENDED_KEEP 64
+
+static int in_tree(const fsk_sampler_t *s, pid_t pid) {
+  size_t i;
+
+  for (i = 0; i < s->npids; i++)
+    if (s->pids[i] == pid)
+      return 1;
+  return 0;
+}
+
+/* Fold the oldest ended processes beyond FSK_ENDED_KEEP into s->nfolded,
+ * freeing their maps.  Kept whatever their age: the root, a process one of
+ * the peak's survivors belongs to (its maps name that fd's origin), and
+ * the ended process that grew most (the report's projection uses it). */
+static void fold_ended(fsk_sampler_t *s) {
+  size_t i, j, ended = 0, keep_grower = (size_t)-1;
+  int best = -1;
+
+  for (i = 0; i < s->nprocs; i++) {
+    const fsk_proc_info_t *p = &s->procs[i];
+
+    if (in_tree(s, p->pid))
+      continue;
+    ended++;
+    if (p->fd_first >= 0 && p->fd_last - p->fd_first > best) {
+      best = p->fd_last - p->fd_first;
+      keep_grower = i;
+    }
+  }
+  if (ended <= 2 * FSK_ENDED_KEEP)
+    return; /* fold in batches: the scan above is not free */
+  for (i = 0, j = 0; i < s->nprocs; i++) {
+    fsk_proc_info_t *p = &s->procs[i];
+    int keep =
+      ended <= FSK_ENDED_KEEP || i == keep_grower || p->pid == s->root || in_tree(s, p->pid);
+    size_t k;
+
+    for (k = 0; !keep && k < s->npeak; k++)
+      keep = s->peak[k].pid == p->pid;
+    if (keep) {
+      s->procs[j] = *p;
+      s->maps[j] = s->maps[i];
+      j++;
+      continue;
+    }
+    ended--;
+    s->nfolded++;
+    if (p->fd_max > s->folded_fd_max)
+      s->folded_fd_max = p->fd_max;
+    free(s->maps[i]);
+  }
+  s->nprocs = j;
+}
+
 static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
   size_t i;
 
@@ -129,6 +187,7 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
   }
   for (i = 0; i < s->npids; i++)
     (void)proc_of(s, s->pids[i]); /* first sight: name and limit, while it lives */
+  fold_ended(s);
   return s->npids;
 }
 

@@ -23,6 +23,8 @@ typedef struct {
   char **maps;            /* per process: /proc/PID/maps at its highest count,
                           so a leak's frames can be named after it exited */
   size_t nprocs, capprocs;
+  size_t nfolded;    /* ended processes folded out of procs (memory bound) */
+  int folded_fd_max; /* the most fds any of them held */
   fsk_tracker_t *tracker;
   fsk_fd_t *fds; /* the last snapshot */
   size_t nfds, capfds;

@@ -619,6 +619,8 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
       (wt->sc.xs[wt->sc.nsamples - 1] - wt->sc.xs[0]) / (double)wt->sc.nsamples;
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
+  ti->nprocs_folded = wt->smp.nfolded;
+  ti->folded_fd_max = wt->smp.folded_fd_max;
 }
 
 static void print_target(const fsk_run_t *run) {
@@ -628,7 +630,11 @@ static void print_target(const fsk_run_t *run) {
   if (strcmp(ti->source, "interval") != 0)
     printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
            ti->attempts_per_sample);
-  if (ti->nprocs > 1)
+  if (ti->nprocs_folded > 0)
+    printf("processes: %zu in the tree (%zu listed; %zu that ended earlier are counted, not "
+           "listed: at most %d fds each)\n",
+           ti->nprocs + ti->nprocs_folded, ti->nprocs, ti->nprocs_folded, ti->folded_fd_max);
+  else if (ti->nprocs > 1)
     printf("processes: %zu in the tree\n", ti->nprocs);
   if (ti->death[0])
     printf("fd exhaustion: %s\n", ti->death);

@@ -3,7 +3,7 @@
 # 24): each case is a CTest test under the `hostile` label, named after
 # its first argument.  Usage: hostile.sh CASE BUILD_DIR
 # Exit 77 (skipped) where the machine cannot stage the attack (no root for
-# a tmpfs).
+# a tmpfs, a PID namespace or another user).
 set -u
 case_="$1"
 BUILD="$(cd "$2" && pwd)"
@@ -215,7 +215,7 @@ pid_reuse)
   # on a loaded machine) and a stranger gets its pid (staged in a PID
   # namespace of our own, with ns_last_pid); the stranger leaks, and must
   # not be sampled nor blamed.
-  [ "$(id -u)" = 0 ] || { echo "skip: needs root for a PID namespace"; exit 77; }
+  [ "$(id -u)" = 0 ] || skip "needs root for a PID namespace"
   cat > "$T/target.py" <<'PY'
 import time
 time.sleep(float(__import__("sys").argv[1]))
@@ -246,11 +246,11 @@ kill -CONT "$fd"
 wait "$fd"; echo $? > "$T/wrc"
 SH
   if ! unshare --pid --fork --mount-proc sh "$T/stage.sh" "$T" "$FDSOAK" 2>"$T/err"; then
-    echo "skip: cannot stage a PID namespace: $(cat "$T/err")"; exit 77
+    skip "cannot stage a PID namespace: $(cat "$T/err")"
   fi
   read -r victim stranger < "$T/pids"
   [ "$victim" = "$stranger" ] && ok "the stranger got the target's pid ($victim)" \
-    || { echo "skip: pid not reused ($victim, $stranger)"; exit 77; }
+    || skip "pid not reused ($victim, $stranger)"
   rc="$(cat "$T/wrc")"
   [ "$rc" != 1 ] && ok "no leak blamed on the target (exit $rc)" \
     || { bad "the stranger's fds were judged a leak of the target"; sed 's/^/  | /' "$T/wout" "$T/werr" | head; }
@@ -367,12 +367,12 @@ exit-code=0"
   ;;
 out_early|proc_denied)
   # As an unprivileged user (nobody), so that permissions bite.
-  [ "$(id -u)" = 0 ] || { echo "skip: needs root to become nobody"; exit 77; }
-  command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 77; }
+  [ "$(id -u)" = 0 ] || skip "needs root to become nobody"
+  need setpriv unshare
   chmod 755 "$T"
   mkdir -p "$T/u" && chown 65534:65534 "$T/u"
   asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$T/u" "$@"; }
-  asnobody "$FDSOAK" --version >/dev/null 2>&1 || { echo "skip: nobody cannot run $FDSOAK"; exit 77; }
+  asnobody "$FDSOAK" --version >/dev/null 2>&1 || skip "nobody cannot run $FDSOAK"
   cat > "$T/leaky.py" <<'PY'
 import ctypes, os, socket, sys, time
 d, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -430,6 +430,31 @@ install_space)
   [ -z "$(ls -d "$T"/fdsoak-shim-* 2>/dev/null)" ] && ok "the private link to the shim is gone" \
     || bad "left behind: $(ls -d "$T"/fdsoak-shim-*)"
   ;;
+fork_bound)
+  # A service that forks short-lived helpers: what fdsoak keeps of ended
+  # processes (and lists in summary.json) is bounded; the rest is counted.
+  cat > "$T/forker.py" <<'PY'
+import os, sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    if os.fork() == 0:
+        f = open("/dev/null"); time.sleep(0.1); os._exit(0)
+    time.sleep(0.02)
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+PY
+  expect_rc 0 "watch of a forking service" "$FDSOAK" watch --interval 10 --warmup 5 --duration 15 \
+    --timeout 60 -q --out "$T/f" -- python3 "$T/forker.py" 40
+  listed=$(json "$T/f/summary.json" "len(d['target']['processes'])")
+  folded=$(json "$T/f/summary.json" "d['target'].get('processes_folded', 0)")
+  echo "  processes listed $listed, folded $folded; summary.json $(wc -c < "$T/f/summary.json") bytes"
+  [ $((listed + folded)) -ge 160 ] && ok "enough helpers seen ($((listed + folded)))" \
+    || bad "only $((listed + folded)) processes seen: the case is not staged"
+  [ "$listed" -le 140 ] && ok "at most 140 processes listed ($listed)" || bad "$listed processes listed: unbounded"
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
@@ -455,10 +480,10 @@ stats_existing)
   ;;
 full_tmpdir)
   # A TMPDIR with no room: a clear message and exit 2, never SIGBUS.
-  [ "$(id -u)" = 0 ] || { echo "skip: needs root to mount a tmpfs"; exit 77; }
+  [ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
   MNT="$T/full"
   mkdir -p "$MNT"
-  mount -t tmpfs -o size=64k tmpfs "$MNT" || { echo "skip: cannot mount a tmpfs"; exit 77; }
+  mount -t tmpfs -o size=64k tmpfs "$MNT" || skip "cannot mount a tmpfs"
   dd if=/dev/zero of="$MNT/fill" bs=4k count=64 2>/dev/null
   export TMPDIR="$MNT"
   expect_rc 2 "watch with a full TMPDIR" watch "$T/w" 200
