@@ -455,6 +455,46 @@ PY
     || bad "only $((listed + folded)) processes seen: the case is not staged"
   [ "$listed" -le 140 ] && ok "at most 140 processes listed ($listed)" || bad "$listed processes listed: unbounded"
   ;;
+shim_torn)
+  # A control swap must never rewrite the rule table a thread is still
+  # reading.  Staged without luck: the thread that matched a rule is held
+  # inside the shim (its decision log is a FIFO nobody reads yet) while two
+  # swaps happen; on release it must act on the rule it matched.
+  cat > "$T/torn.py" <<'PY'
+import errno, os, socket, sys, threading, time
+d, p1, p2, p3, p9 = sys.argv[1], *map(int, sys.argv[2:6])
+def connect(port):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port)); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    finally:
+        s.close()
+def swap(spec):
+    open(d + "/ctl.tmp", "w").write(spec); os.rename(d + "/ctl.tmp", d + "/ctl")
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:  # hooked calls that match nothing: the shim polls
+        connect(p9); time.sleep(0.002)
+got = []
+a = threading.Thread(target=lambda: got.append(connect(p1)))
+a.start()
+time.sleep(0.3)  # a is inside the shim, in the decision log's open()
+swap("connect:addr=127.0.0.1,port=%d:do=errno(EACCES)" % p2)
+swap("connect:addr=127.0.0.1,port=%d:do=errno(EHOSTUNREACH)" % p3)
+log = []
+r = threading.Thread(target=lambda: log.append(open(d + "/log").read()))
+r.start(); a.join(10); r.join(10)
+print(got[0] if got else "stuck")
+PY
+  mkfifo "$T/log"
+  timeout 30 env FDSOAK_INJECT="connect:addr=127.0.0.1,port=47401:do=errno(ENETUNREACH)" \
+    FDSOAK_INJECT_CONTROL="$T/ctl" FDSOAK_INJECT_CONTROL_MS=10 FDSOAK_INJECT_LOG="$T/log" \
+    LD_PRELOAD="$SHIM" python3 "$T/torn.py" "$T" 47401 47402 47403 47409 >"$T/out" 2>"$T/err"
+  got="$(cat "$T/out")"
+  [ "$got" = ENETUNREACH ] && ok "the held thread acts on the rule it matched (ENETUNREACH)" \
+    || bad "the held thread got '$got': a rule it never matched (the table was rewritten under it)"
+  ;;
 stats_existing)
   # FDSOAK_INJECT_STATS names a file that is not a stats page: the shim
   # must not write a byte of it.
