@@ -517,6 +517,12 @@ stats_existing)
   : > "$T/empty"
   FDSOAK_INJECT_STATS="$T/empty" LD_PRELOAD="$SHIM" /bin/true && [ -s "$T/empty" ] \
     && ok "an empty file becomes the page" || bad "empty file refused"
+  # Somebody's data of exactly the page's size is not a page either.
+  head -c "$(wc -c < "$T/new")" /dev/urandom > "$T/same_size"
+  cp "$T/same_size" "$T/same_size.orig"
+  FDSOAK_INJECT_STATS="$T/same_size" LD_PRELOAD="$SHIM" /bin/true >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && cmp -s "$T/same_size" "$T/same_size.orig" && ok "page-sized data is refused, intact" \
+    || bad "page-sized data: exit $rc, $(cmp -s "$T/same_size" "$T/same_size.orig" && echo intact || echo overwritten)"
   ;;
 full_tmpdir)
   # A TMPDIR with no room: a clear message and exit 2, never SIGBUS.
