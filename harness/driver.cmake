@@ -125,7 +125,7 @@ set_tests_properties(ci_lint_workflows PROPERTIES LABELS integration TIMEOUT 240
 # and ambiguous summaries, FIFOs, odd names, a full TMPDIR, a stats file
 # that is somebody else's.  One CTest test per case of tests/hostile.sh.
 foreach(case gate_interrupted gate_malformed gate_fifo gate_comma stats_existing full_tmpdir
-             bisect_ignored bisect_subject bisect_build bisect_signals pid_reuse
+             bisect_repo bisect_signals pid_reuse
              shim_control action_bytes action_inputs out_early proc_denied fork_bound
              shim_torn)
   add_test(NAME fsk_hostile_${case}

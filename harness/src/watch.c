@@ -784,6 +784,10 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
 
+  /* --timeout is a bound, not the end the user asked for: a soak of
+   * --cycles N that it cut short is as partial as a cancelled one. */
+  if (w->cycles > 0 && strncmp(wt.stop_reason, "--timeout", 9) == 0)
+    run.interrupted = 1;
   /* Judge: the one path `run` uses too. */
   wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
   wt.sc.warmup_x = (double)w->warmup;
