@@ -189,3 +189,21 @@ foreach(check utf8 term markdown size heading)
   set_tests_properties(fsk_hostile_report_${check} PROPERTIES LABELS hostile TIMEOUT 60
                        FIXTURES_REQUIRED fsk_hostile_report)
 endforeach()
+
+# Hostile input and circumstances (issue 24): a cut-short soak, malformed
+# and ambiguous summaries, FIFOs, odd names, a full TMPDIR, a stats file
+# that is somebody else's.  One CTest test per case of tests/hostile.sh.
+foreach(case gate_interrupted gate_malformed gate_fifo gate_comma stats_existing full_tmpdir
+             bisect_repo bisect_signals pid_reuse
+             shim_control action_bytes action_inputs out_early proc_denied fork_bound
+             shim_torn)
+  add_test(NAME fsk_hostile_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile.sh ${case} ${PROJECT_BINARY_DIR})
+  set_tests_properties(fsk_hostile_${case} PROPERTIES LABELS hostile TIMEOUT 120
+                       SKIP_RETURN_CODE 77)
+endforeach()
+# It installs from this build, as install_tree and package_deb do.
+add_test(NAME fsk_hostile_install_space
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile.sh install_space ${PROJECT_BINARY_DIR})
+set_tests_properties(fsk_hostile_install_space PROPERTIES LABELS hostile TIMEOUT 180
+                     RESOURCE_LOCK fdsoak_install)

@@ -12,6 +12,7 @@
 
 inj_spec_t inj__tables[2];
 unsigned inj__active;
+unsigned inj__readers[2];
 uint64_t inj__my_generation; /* page generation this process applied */
 
 /* Publish table idx as the active one; with reset, fresh rule counters. */

@@ -70,19 +70,41 @@ static inline int guard_take(uintptr_t here, uint32_t opbit) {
    connect faults, which the caller carries out).  Returns the firing rule or
    NULL; runs under the guard. */
 static const inj_rule_t *decide_call(const inj__call_t *c) {
+  static __thread inj_rule_t fired;
   const inj_spec_t *t;
-  int fire, mr;
+  const inj_rule_t *r = NULL;
+  int fire, mr, ctl = (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_CTRL) != 0;
+  unsigned idx = 0;
   uint64_t seq = 0;
 
-  if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_CTRL)
+  if (ctl) {
     inj__ctl_poll();
-  t = inj__active_table();
-  if (!(t->opmask & HOT_OP(c->op)))
-    return NULL;
-  fire = inj__decide(t, c, &mr, &seq);
-  if (mr >= 0)
-    inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
-  return fire >= 0 ? &t->rules[fire] : NULL;
+    /* Pin the table: counted in, then checked still active (a swap in
+     * between makes it the next one to be rewritten: count out, again). */
+    for (;;) {
+      idx = __atomic_load_n(&inj__active, __ATOMIC_SEQ_CST);
+      __atomic_add_fetch(&inj__readers[idx], 1, __ATOMIC_SEQ_CST);
+      if (__atomic_load_n(&inj__active, __ATOMIC_SEQ_CST) == idx)
+        break;
+      __atomic_sub_fetch(&inj__readers[idx], 1, __ATOMIC_SEQ_CST);
+    }
+    t = &inj__tables[idx];
+  } else {
+    t = inj__active_table();
+  }
+  if (t->opmask & HOT_OP(c->op)) {
+    fire = inj__decide(t, c, &mr, &seq);
+    if (mr >= 0)
+      inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
+    if (fire >= 0) {
+      /* The caller acts on the rule after the table is let go. */
+      fired = t->rules[fire];
+      r = &fired;
+    }
+  }
+  if (ctl)
+    __atomic_sub_fetch(&inj__readers[idx], 1, __ATOMIC_RELEASE);
+  return r;
 }
 
 /* ---- slow paths ------------------------------------------------------------ */
@@ -358,7 +380,13 @@ __attribute__((constructor)) static void inj_init(void) {
     if (rc < 0) {
       char msg[PATH_MAX + 128];
       snprintf(msg, sizeof msg, "fdsoak-inject: FDSOAK_INJECT_STATS %s: %s\n", stats,
-               strerror(-rc));
+               rc == -EEXIST  ? "exists and is not an fdsoak stats page (nor an empty file): "
+                                "refusing to overwrite it; name a new file"
+               : rc == -ELOOP ? "is a symbolic link: refusing to write through it"
+               : rc == -ENOSPC
+                 ? "no space left for the stats page (a full file system would end the "
+                   "program with SIGBUS later)"
+                 : strerror(-rc));
       inj__say(msg);
       _exit(2);
     }

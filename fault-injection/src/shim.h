@@ -72,6 +72,10 @@ typedef struct call {
 
 extern inj_spec_t inj__tables[2];
 extern unsigned inj__active;
+/* Threads inside each table (only counted while a control file is in use):
+ * the control poll rewrites the inactive table only when nobody is still
+ * reading it, however long a reader was descheduled. */
+extern unsigned inj__readers[2];
 extern uint64_t inj__my_generation;
 
 static inline const inj_spec_t *inj__active_table(void) {

@@ -262,6 +262,8 @@ typedef struct {
   double attempts_per_sample;
   fsk_proc_info_t *procs;
   size_t nprocs;
+  size_t nprocs_folded; /* ended processes counted, not listed (a bound) */
+  int folded_fd_max;    /* the most fds one of those held */
 } fsk_target_info_t;
 
 /* watch --speed: the program's own (virtual) time, which runs `speed`

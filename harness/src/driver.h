@@ -116,6 +116,13 @@ int fsk__shim_path(char *buf, size_t len);
 int fsk__set_preload(const char *shim, int asan_first);
 /* Copy DIR/summary.json to stdout (--json). */
 void fsk__print_summary(const char *dir);
+/* Create the shim's counter page in TMPDIR (PATH gets its name, from
+ * STEM), with its blocks reserved so a full file system is an error now
+ * rather than a SIGBUS later.  Returns 0 or -errno (the file removed). */
+int fsk__stats_create(char *path, size_t len, const char *stem);
+/* Create DIR (and its parents) and check that a file can be made in it:
+ * a bad --out is found before the soak, not after.  0 or -errno. */
+int fsk__out_probe(const char *dir);
 /* UTC timestamp "2026-11-28T01:02:03Z" and a path-safe form. */
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen);
 

@@ -436,6 +436,10 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
         cJSON_AddNumberToObject(t, "attempts", ti->attempts);
         cJSON_AddNumberToObject(t, "attempts_per_sample", ti->attempts_per_sample);
       }
+      /* Ended processes beyond a bound are counted, not listed: a service
+       * forking for hours would make this file grow without end. */
+      cJSON_AddNumberToObject(t, "processes_folded", (double)ti->nprocs_folded);
+      cJSON_AddNumberToObject(t, "processes_folded_fd_max", ti->folded_fd_max);
       pa = cJSON_AddArrayToObject(t, "processes");
       for (i = 0; pa != NULL && ti->procs != NULL && i < ti->nprocs; i++) {
         const fsk_proc_info_t *p = &ti->procs[i];

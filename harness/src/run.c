@@ -229,9 +229,13 @@ static int run_worker(run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
   if ((rc = fsk_results_write(o->out, &run)) != 0) {
-    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s (verdict: %s)\n", o->out, strerror(-rc),
+            fsk_verdict_name(run.verdict));
+    code = run.verdict == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK : FSK_EXIT_USAGE;
     fsk__run_free(&run);
-    return FSK_EXIT_USAGE;
+    return code;
   }
   if (ra->link_latest != NULL)
     fsk_results_link_latest(ra->link_latest, o->out);
@@ -350,7 +354,7 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   char shim[PATH_MAX], dir[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
   char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
   char **wargv;
-  int i, n = 0, rc, status, fd;
+  int i, n = 0, rc, status;
   pid_t pid;
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0) {
@@ -373,19 +377,22 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
              o->regress ? "-regress-" : "", o->regress ? o->regress : "");
     ra->link_latest = "results";
   }
-  if ((rc = fsk__mkdir_p(o->out)) != 0) {
-    fprintf(stderr, "fdsoak: cannot create %s: %s\n", o->out, strerror(-rc));
+  if ((rc = fsk__out_probe(o->out)) != 0) {
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  snprintf(stats, sizeof(stats), "%s/fdsoak-inject-XXXXXX",
-           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(stats)) < 0) {
-    fprintf(stderr, "fdsoak: cannot create the shim's counter page: %s\n", strerror(errno));
+  if ((rc = fsk__stats_create(stats, sizeof stats, "fdsoak-inject")) != 0) {
+    fprintf(stderr, "fdsoak: cannot create the shim's counter page in %s: %s\n",
+            getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+            strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  close(fd);
 
-  fsk__set_preload(shim, 1);
+  if ((rc = fsk__set_preload(shim, 1)) != 0) {
+    fprintf(stderr, "fdsoak: cannot preload the shim %s: %s\n", shim, strerror(-rc));
+    unlink(stats);
+    return FSK_EXIT_USAGE;
+  }
   if (o->regress != NULL) {
     /* The regress core leaks adapters by design; under ASan, LeakSanitizer
      * would turn the worker's exit code into its own.  The soak's verdict

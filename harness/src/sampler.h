@@ -9,11 +9,13 @@
 #include "proc.h"
 
 typedef struct {
-  pid_t root;     /* 0: this process alone (in-process `run`) */
-  int orphans;    /* include orphans we reaped as subreaper */
-  int skip_stdio; /* counts and classes leave fds 0-2 out (in-process
+  pid_t root;                    /* 0: this process alone (in-process `run`) */
+  unsigned long long root_start; /* its start time (/proc/PID/stat): a pid
+                                    reused by another process is not it */
+  int orphans;                   /* include orphans we reaped as subreaper */
+  int skip_stdio;                /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
-  int nstdio;     /* fds 0-2 open at the last snapshot */
+  int nstdio;                    /* fds 0-2 open at the last snapshot */
   pid_t pids[FSK_TREE_MAX];
   size_t npids;
   double tree_at;         /* when the tree was last listed */
@@ -21,6 +23,8 @@ typedef struct {
   char **maps;            /* per process: /proc/PID/maps at its highest count,
                           so a leak's frames can be named after it exited */
   size_t nprocs, capprocs;
+  size_t nfolded;    /* ended processes folded out of procs (memory bound) */
+  int folded_fd_max; /* the most fds any of them held */
   fsk_tracker_t *tracker;
   fsk_fd_t *fds; /* the last snapshot */
   size_t nfds, capfds;
@@ -35,6 +39,9 @@ typedef struct {
                           does), and its report is about before that */
   size_t npeak;
   int peak_count;
+  pid_t denied; /* a member whose /proc/PID/fd fdsoak may not read (its
+                    fds are not counted): setuid, non-dumpable, not ours */
+  char denied_comm[32];
   int at_limit; /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;

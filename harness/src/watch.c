@@ -592,13 +592,10 @@ static int start_target(watch_t *wt) {
   char shim[PATH_MAX];
   int rc, fd;
 
-  snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
-           getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(wt->stats)) < 0) {
-    wt->stats[0] = '\0';
-    return werr("cannot create the shim's counter page: %s", strerror(errno));
-  }
-  close(fd);
+  if ((rc = fsk__stats_create(wt->stats, sizeof wt->stats, "fdsoak-watch")) != 0)
+    return werr("cannot create the shim's counter page in %s: %s",
+                getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+                strerror(-rc));
   if ((rc = choose_engine(wt)) != 0)
     return rc;
   if (wt->prog_kind == -ENOENT || wt->prog_kind == -EACCES)
@@ -623,7 +620,8 @@ static int start_target(watch_t *wt) {
   }
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
     return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
-  fsk__set_preload(shim, 0);
+  if ((rc = fsk__set_preload(shim, 0)) != 0)
+    return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
   if (wt->w.origins != FSK_ORIGINS_OFF)
@@ -945,6 +943,8 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
   engine_info(wt, ti);
+  ti->nprocs_folded = wt->smp.nfolded;
+  ti->folded_fd_max = wt->smp.folded_fd_max;
 }
 
 /* What the target's life was.  Its command line and file names are the
@@ -962,7 +962,11 @@ static void print_target(const fsk_run_t *run) {
   if (strcmp(ti->source, "interval") != 0)
     printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
            ti->attempts_per_sample);
-  if (ti->nprocs > 1)
+  if (ti->nprocs_folded > 0)
+    printf("processes: %zu in the tree (%zu listed; %zu that ended earlier are counted, not "
+           "listed: at most %d fds each)\n",
+           ti->nprocs + ti->nprocs_folded, ti->nprocs, ti->nprocs_folded, ti->folded_fd_max);
+  else if (ti->nprocs > 1)
     printf("processes: %zu in the tree\n", ti->nprocs);
   if (run->vtime.speed > 0) {
     const fsk_vtime_t *v = &run->vtime;
@@ -1081,6 +1085,18 @@ int fsk__watch_main(int argc, char **argv) {
   if (w->duration_s > 0 && wt.attempts_mode)
     w->cycles = -1; /* --duration bounds the run; attempts still make the x axis */
 
+  /* Where the results go is checked before the soak, not after it. */
+  {
+    char ts0[32];
+
+    if (!w->out_given) {
+      fsk__utc_now(NULL, 0, ts0, sizeof ts0);
+      snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts0, (int)getpid());
+      w->out_given = 2; /* named here: results/latest still follows it */
+    }
+    if ((rc = fsk__out_probe(w->out)) != 0)
+      return werr("cannot write results to %s: %s", w->out, strerror(-rc));
+  }
   fsk__signals_catch();
   fsk_scenario_init(&wt.sc, "watch", "", w->warmup);
   wt.stats[0] = '\0';
@@ -1120,6 +1136,26 @@ int fsk__watch_main(int argc, char **argv) {
       wt.exh_vt = ((wt.tgt.exited ? wt.tgt.t_exit : fsk__now()) - wt.tgt.t_start) * w->speed;
       wt.exh_attempts = attempts_now(&wt);
     }
+  }
+  if (wt.smp.denied != 0) {
+    size_t got = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
+                   ? wt.sc.nsamples - (size_t)wt.warm_idx
+                   : 0;
+    char d[64];
+
+    snprintf(d, sizeof d, "/proc/%d/fd", (int)wt.smp.denied);
+    /* Not "too early to judge": fdsoak was not allowed to look. */
+    if (got < FSK_STAT_MIN_SAMPLES) {
+      code = werr("cannot read %s of process %d (%s): permission denied (a setuid or "
+                  "non-dumpable program, or another user's): its fds cannot be counted; run "
+                  "fdsoak as its user or as root",
+                  d, (int)wt.smp.denied, wt.smp.denied_comm);
+      goto out;
+    }
+    fprintf(stderr,
+            "fdsoak watch: warning: cannot read %s of process %d (%s): permission denied; "
+            "its fds are not counted\n",
+            d, (int)wt.smp.denied, wt.smp.denied_comm);
   }
   if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
@@ -1161,6 +1197,10 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
 
+  /* --timeout is a bound, not the end the user asked for: a soak of
+   * --cycles N that it cut short is as partial as a cancelled one. */
+  if (w->cycles > 0 && strncmp(wt.stop_reason, "--timeout", 9) == 0)
+    run.interrupted = 1;
   /* Judge: the one path `run` uses too. */
   wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
   wt.sc.warmup_x = (double)w->warmup;
@@ -1222,13 +1262,16 @@ int fsk__watch_main(int argc, char **argv) {
              wt.sc.path, wt.sc.adapter, wt.sc.rate, run.vtime.per_vhour, run.vtime.exhausted_text);
   }
 
-  if (!w->out_given)
-    snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
   if ((rc = fsk_results_write(w->out, &run)) != 0) {
-    code = werr("cannot write results to %s: %s", w->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    code = werr("cannot write results to %s: %s (verdict: %s)", w->out, strerror(-rc),
+                fsk_verdict_name(run.verdict));
+    if (run.verdict == FSK_VERDICT_LEAK)
+      code = FSK_EXIT_LEAK;
     goto out;
   }
-  if (!w->out_given)
+  if (w->out_given == 2)
     fsk_results_link_latest("results", w->out);
   if (w->sarif != NULL && (rc = fsk__write_sarif_here(w->sarif, &run)) != 0) {
     code = werr("cannot write %s: %s", w->sarif, strerror(-rc));
@@ -1268,6 +1311,10 @@ out:
     fsk__speed_cleanup(wt.tgt.pid);
   free(wt.vts);
   fsk__sup_free(wt.sup); /* after the target: a waiting call is answered by its death */
+  /* A default results directory made for a run that wrote nothing goes
+   * (rmdir removes it only when empty). */
+  if (w->out_given == 2)
+    rmdir(w->out);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;
