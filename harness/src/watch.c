@@ -1031,7 +1031,7 @@ static void speed_report(watch_t *wt, fsk_run_t *run) {
       int k = snprintf(why, sizeof why, "the program %s", v->exhausted_text);
 
       if (k > 0 && (size_t)k < sizeof why)
-        snprintf(why + k, sizeof why - (size_t)k, " (%s).", run->target.death);
+        snprintf(why + k, sizeof why - (size_t)k, " (%.200s).", run->target.death);
       memcpy(wt->sc.stats.why, why, sizeof why);
     }
   }
