@@ -102,7 +102,7 @@ go_counting)
   ! grep -q "never loaded" "$T/err" && ok "no shim demanded" || bad "shim demanded"
   # No rules, but origins: the supervisor records the Go frames.
   l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
-  has "$T/out" "interval mode: origins from the supervisor" "by main.openStore (reconnect.go:$l_db)"
+  has "$T/out" "interval mode: origins from the supervisor" "at main.openStore (reconnect.go:$l_db)"
   # The shim's engine, forced: the program runs without any, and says so.
   expect_rc 1 "interval mode, --engine preload" \
     "$FDSOAK" watch --engine preload --cycles 60 --interval 30 --warmup 10 --out "$T/ivp" -- \
