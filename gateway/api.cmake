@@ -24,6 +24,7 @@ endif()
 gw_core_sources(
   infra/store.c
   infra/http.c
+  infra/http_message.c
   infra/keycmp.c
   adapters/api/echo.c
   adapters/api/adapter_api.c
