@@ -29,6 +29,8 @@ gw_core_sources(
   adapters/api/echo.c
   adapters/api/adapter_api.c
   adapters/api/routes.c
+  adapters/api/responses.c
+  adapters/api/api_json.c
   $<TARGET_OBJECTS:llhttp>
 )
 # infra/http.h includes llhttp.h: the tests that reach the private headers
