@@ -287,7 +287,8 @@ static cJSON *responses_build(const responses_req_t *rq) {
   cJSON_AddItemToArray(output, response_message_json(rq->msg_id, rq->reply));
   cJSON_AddStringToObject(resp, "output_text", rq->reply);
   cJSON_AddBoolToObject(resp, "store", rq->do_store);
-  cJSON_AddItemToObject(resp, "usage", gw__api_usage_json(rq->in_tokens, gw__echo_tokens(rq->reply), 0));
+  cJSON_AddItemToObject(resp, "usage",
+                        gw__api_usage_json(rq->in_tokens, gw__echo_tokens(rq->reply), 0));
   return resp;
 }
 
@@ -329,7 +330,7 @@ static int responses_persist(gw__api_adapter_t *api, responses_req_t *rq, cJSON 
 
 /* The steps run in the order a client sees their errors in. */
 void gw__api_ep_responses_create(gw__api_adapter_t *api, const gw__http_request_t *req,
-                                gw__http_response_t *res) {
+                                 gw__http_response_t *res) {
   responses_req_t rq = {.id = "resp_", .msg_id = "msg_"};
   cJSON *resp;
 
