@@ -3,13 +3,20 @@
 # same driver linked against the regress core, started by `fdsoak run
 # --regress PATH` -- so the release gateway binary never carries regress code.
 
-# Where an fdsoak finds the shim: from its own directory to the library
-# directory of the install layout, by the shim's soname (so the runtime
+# Where an fdsoak finds the shim: from its own directory to the shim's
+# private directory (LIBDIR/fdsoak) of the install layout, by its soname (so the runtime
 # package needs no libfdsoak-inject.so link).  cli.c falls back to the
 # build tree's ../lib/libfdsoak-inject.so; FDSOAK_INJECT_LIB overrides both.
 file(RELATIVE_PATH FSK_BIN_TO_LIB /fdsoak-prefix/${CMAKE_INSTALL_BINDIR}
      /fdsoak-prefix/${CMAKE_INSTALL_LIBDIR})
-set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
+set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/fdsoak/libfdsoak-inject.so.0")
+# The regress worker is no command of its own: it installs under
+# libexec/fdsoak/, and each program finds the other from its own directory
+# (cli.c, fsk__sibling_path; the build tree has them side by side).
+file(RELATIVE_PATH FSK_BIN_TO_LIBEXEC /fdsoak-prefix/${CMAKE_INSTALL_BINDIR}
+     /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}/fdsoak)
+file(RELATIVE_PATH FSK_LIBEXEC_TO_BIN /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}/fdsoak
+     /fdsoak-prefix/${CMAKE_INSTALL_BINDIR})
 
 # elfutils names the frames of a leaked fd's origin (origin.c).
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
@@ -27,7 +34,9 @@ foreach(exe fdsoak fdsoak-regress)
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
   target_compile_definitions(${exe} PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}"
                              FSK_LANG_SRC_DIR="${CMAKE_CURRENT_SOURCE_DIR}/lang"
-                             FSK_SHIM_INSTALL_PATH="${FSK_SHIM_INSTALL_PATH}")
+                             FSK_SHIM_INSTALL_PATH="${FSK_SHIM_INSTALL_PATH}"
+                             FSK_BIN_TO_LIBEXEC="${FSK_BIN_TO_LIBEXEC}"
+                             FSK_LIBEXEC_TO_BIN="${FSK_LIBEXEC_TO_BIN}")
   fdsoak_target_defaults(${exe})
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()

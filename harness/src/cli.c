@@ -41,10 +41,37 @@ int fsk__exe_dir(char *buf, size_t len) {
   return 0;
 }
 
+#ifndef FSK_BIN_TO_LIBEXEC
+#define FSK_BIN_TO_LIBEXEC "../libexec/fdsoak"
+#endif
+#ifndef FSK_LIBEXEC_TO_BIN
+#define FSK_LIBEXEC_TO_BIN "../../bin"
+#endif
+
+int fsk__sibling_path(const char *name, char *buf, size_t len) {
+  /* Beside this executable (the build tree; bin/ for bin/), then across
+   * the install layout: bin/fdsoak finds libexec/fdsoak/fdsoak-regress, and
+   * the regress worker there finds bin/fdsoak-platformd. */
+  static const char *const rel[] = {".", FSK_BIN_TO_LIBEXEC, FSK_LIBEXEC_TO_BIN};
+  char dir[PATH_MAX];
+  size_t i;
+  int rc;
+
+  if ((rc = fsk__exe_dir(dir, sizeof(dir))) != 0)
+    return rc;
+  for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+    snprintf(buf, len, "%s/%s/%s", dir, rel[i], name);
+    if (access(buf, X_OK) == 0)
+      return 0;
+  }
+  snprintf(buf, len, "%s/%s", dir, name); /* the name the error quotes */
+  return -ENOENT;
+}
+
 /* The shim from this executable's directory: the install layout's libdir
  * by soname (the build sets the path), else the build tree's lib/. */
 #ifndef FSK_SHIM_INSTALL_PATH
-#define FSK_SHIM_INSTALL_PATH "../lib/libfdsoak-inject.so.0"
+#define FSK_SHIM_INSTALL_PATH "../lib/fdsoak/libfdsoak-inject.so.0"
 #endif
 
 int fsk__shim_path(char *buf, size_t len) {

@@ -188,7 +188,7 @@ static int run_worker(run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
   inj_stats_view_t v;
   fsk_run_t run;
-  char exe_dir[PATH_MAX], platformd[PATH_MAX + 32];
+  char platformd[PATH_MAX + 32];
   int rc, code;
 
   /* Start from a clean table -- stdin, stdout, stderr -- so the steady-state
@@ -214,8 +214,8 @@ static int run_worker(run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
 #endif
-  fsk__exe_dir(exe_dir, sizeof(exe_dir));
-  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", exe_dir);
+  /* From libexec/fdsoak/ (the regress worker) as from bin/. */
+  fsk__sibling_path("fdsoak-platformd", platformd, sizeof(platformd));
   o->platformd = platformd;
   o->progress = !o->quiet && !o->json && isatty(2);
   o->color = o->progress && getenv("NO_COLOR") == NULL;
@@ -351,7 +351,7 @@ static int check_valgrind_log(const char *log) {
 
 static int run_parent(int argc, char **argv, run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
-  char shim[PATH_MAX], dir[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
+  char shim[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
   char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
   char **wargv;
   int i, n = 0, rc, status;
@@ -364,10 +364,9 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
             shim, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  fsk__exe_dir(dir, sizeof(dir));
-  snprintf(worker, sizeof(worker), "%s/%s", dir, o->regress != NULL ? "fdsoak-regress" : "fdsoak");
-  if (access(worker, X_OK) != 0) {
-    fprintf(stderr, "fdsoak: worker %s is missing: %s\n", worker, strerror(errno));
+  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker,
+                              sizeof(worker))) != 0) {
+    fprintf(stderr, "fdsoak: worker %s is missing: %s\n", worker, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
   if (!o->out_given) {
