@@ -26,7 +26,7 @@ cat "$tmp/contents"
 for f in ./usr/bin/fdsoak ./usr/bin/fdsoak-regress ./usr/bin/fdsoak-gateway \
          ./usr/bin/fdsoak-platformd ./usr/lib/libfdsoak-inject.so.0 \
          ./usr/lib/pkgconfig/fdsoak.pc ./usr/share/man/man7/fdsoak-inject.7 \
-         ./usr/share/fdsoak/lang/python/sitecustomize.py; do
+         ./usr/share/fdsoak/lang/node/fdsoak-origins.js ./usr/lib/libfdsoak-py311.so; do
   grep -q " $f\\( \\|$\\)" "$tmp/contents" || fail "$f is not in the package"
 done
 
