@@ -66,7 +66,7 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || { cat watch.err >&2; fail "installed fdsoak watch exited $rc on a leak, not 1"; }
 grep -q '"verdict":[[:space:]]*"leak"' "$work/watch/summary.json" || fail "summary.json has no leak verdict"
-grep -q "(leaky.py:[0-9]" "$work/watch/summary.json" \
+grep -q "leaky.py:[0-9]" "$work/watch/summary.json" \
   || fail "no Python origin in summary.json: the language hooks were not found"
 
 # The in-process soak finds its worker, the regress worker and the peer.
