@@ -63,7 +63,10 @@ endif()
 if(TARGET fdsoak)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/harness/lang/
           DESTINATION ${CMAKE_INSTALL_DATADIR}/fdsoak/lang COMPONENT runtime
-          PATTERN __pycache__ EXCLUDE PATTERN "*.pyc" EXCLUDE)
+          PATTERN __pycache__ EXCLUDE PATTERN "*.pyc" EXCLUDE
+          # python/ holds the reader's source only: it is installed built,
+          # as lib/fdsoak/libfdsoak-py311.so beside the shim.
+          PATTERN python EXCLUDE)
 endif()
 if(TARGET fdsoak-gateway)
   install(FILES ${PROJECT_SOURCE_DIR}/gateway/gateway.sample.yaml

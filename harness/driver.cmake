@@ -40,6 +40,28 @@ foreach(exe fdsoak fdsoak-regress)
   fdsoak_target_defaults(${exe})
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()
+# The Python 3.11 frame reader the shim loads into a CPython 3.11 process
+# (harness/lang/python/fdsoak_py311.c): CPython's internal headers
+# (python3.11-dev), no link against libpython (the symbols it calls come from
+# the interpreter it is loaded into), no sanitizers (like the shim, it runs
+# inside other programs).  Without the headers there are no Python frames,
+# and watch says so.
+find_path(FSK_PY311_INCLUDE NAMES internal/pycore_frame.h
+          PATHS /usr/include/python3.11 /usr/local/include/python3.11 NO_DEFAULT_PATH)
+if(FSK_PY311_INCLUDE)
+  add_library(fdsoak-py311 MODULE ${CMAKE_CURRENT_SOURCE_DIR}/lang/python/fdsoak_py311.c)
+  set_target_properties(fdsoak-py311 PROPERTIES PREFIX lib C_VISIBILITY_PRESET hidden
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+  target_include_directories(fdsoak-py311 SYSTEM PRIVATE ${FSK_PY311_INCLUDE})
+  target_compile_options(fdsoak-py311 PRIVATE -fno-strict-aliasing)
+  fdsoak_target_defaults(fdsoak-py311 NO_SANITIZE)
+  add_dependencies(fdsoak fdsoak-py311)
+  install(TARGETS fdsoak-py311 LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/fdsoak COMPONENT runtime)
+else()
+  message(STATUS "harness: no Python 3.11 headers (python3.11-dev): no Python frames in "
+                 "watch --origins lang")
+endif()
+
 # gcc's ASan runtime is a shared library that must come first in a
 # program's library list; the worker started with the shim preloaded gets
 # it prepended (main.c, set_preload).  clang links its runtime statically
@@ -135,6 +157,15 @@ set_tests_properties(fsk_lang_origins PROPERTIES LABELS integration TIMEOUT 600
 add_test(NAME fsk_lang_node_preload
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/node_preload_check.sh)
 set_tests_properties(fsk_lang_node_preload PROPERTIES LABELS integration TIMEOUT 120)
+
+# A program under watch --origins lang behaves as it does alone (issue 23):
+# each case runs a program plain and under watch and compares what it saw.
+foreach(case py_deadlock py_signal py_site py_reader py_version py_full node_full node_hooks)
+  add_test(NAME fsk_compat_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/compat.sh ${case})
+  set_tests_properties(fsk_compat_${case} PROPERTIES LABELS compat TIMEOUT 180
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>")
+endforeach()
 
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples

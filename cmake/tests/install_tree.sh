@@ -23,7 +23,7 @@ for f in bin/fdsoak libexec/fdsoak/fdsoak-regress bin/fdsoak-gateway bin/fdsoak-
          include/fdsoak/inj_lang.h \
          lib/pkgconfig/fdsoak.pc lib/cmake/fdsoak/fdsoakConfig.cmake \
          lib/cmake/fdsoak/fdsoakConfigVersion.cmake \
-         share/fdsoak/lang/python/sitecustomize.py \
+         share/fdsoak/lang/node/fdsoak-origins.js lib/fdsoak/libfdsoak-py311.so \
          share/man/man1/fdsoak.1.gz share/man/man1/fdsoak-gateway.1.gz \
          share/man/man1/fdsoak-platformd.1.gz share/man/man7/fdsoak-inject.7.gz; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"

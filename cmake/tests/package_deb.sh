@@ -33,7 +33,7 @@ cat "$tmp/contents" "$tmp/contents-dev"
 for f in ./usr/bin/fdsoak ./usr/libexec/fdsoak/fdsoak-regress ./usr/bin/fdsoak-gateway \
          ./usr/bin/fdsoak-platformd ./usr/lib/fdsoak/libfdsoak-inject.so.0 \
          ./usr/share/man/man1/fdsoak.1.gz ./usr/share/man/man7/fdsoak-inject.7.gz \
-         ./usr/share/doc/fdsoak/copyright ./usr/share/fdsoak/lang/python/sitecustomize.py; do
+         ./usr/share/doc/fdsoak/copyright ./usr/share/fdsoak/lang/node/fdsoak-origins.js ./usr/lib/fdsoak/libfdsoak-py311.so; do
   grep -q " $f\\( \\|$\\)" "$tmp/contents" || fail "$f is not in fdsoak"
 done
 for f in ./usr/include/fdsoak/gw.h ./usr/include/fdsoak/inj.h ./usr/include/fdsoak/inj_lang.h \

@@ -160,7 +160,7 @@ int inj_glob_match(const char *pat, const char *s);
  * whenever they do.
  */
 #define INJ_STATS_MAGIC UINT64_C(0x4a4e494b414f5346) /* "FSOAKINJ" LE */
-#define INJ_STATS_VERSION 2u
+#define INJ_STATS_VERSION 3u
 #define INJ_FD_SLOTS 1024 /* fd origin ring, indexed by fd % slots */
 #define INJ_BT_FRAMES 8
 
@@ -186,6 +186,21 @@ typedef struct inj_fd_record {
   uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
 } inj_fd_record_t;                /* 96 bytes */
 
+/* The interpreter's stack of the same creation (language origins): the
+   slot of the fd record with the same index, written by the shim with the
+   stack reader's JSON array (see inj_lang.h), under its own seqlock.
+   mono_ns equals the fd record's, so a reader can tell they match. */
+#define INJ_LANG_TEXT 2016
+typedef struct inj_lang_record {
+  uint64_t seq;
+  int32_t pid;
+  int32_t fd;
+  uint64_t mono_ns;
+  uint32_t len;             /* bytes of text used */
+  char lang[4];             /* "py": which runtime's reader wrote it */
+  char text[INJ_LANG_TEXT]; /* JSON array of {"fn","file","line"} */
+} inj_lang_record_t;        /* 2048 bytes */
+
 typedef struct inj_stats_page {
   uint64_t magic;           /* INJ_STATS_MAGIC once the shim initialised it */
   uint32_t version;         /* INJ_STATS_VERSION */
@@ -209,9 +224,13 @@ typedef struct inj_stats_page {
                                because the thread was already inside the
                                shim (its re-entry guard was held).  Nonzero
                                means faults were silently not injected. */
-  uint64_t reserved[3];
+  uint64_t reserved[1];
+  uint64_t lang_lost;                    /* offset 112: language-log lines that could not be
+                          written (disk full, log removed, ...) */
+  uint64_t lang_errno;                   /* the errno of the last such failure */
   inj_rule_stats_t rules[INJ_MAX_RULES]; /* offset 128 */
   inj_fd_record_t fds[INJ_FD_SLOTS];     /* offset 128 + 32*128 = 4224 */
+  inj_lang_record_t langs[INJ_FD_SLOTS]; /* language stacks, same slots */
 } inj_stats_page_t;
 
 typedef struct inj_stats_view {
@@ -243,6 +262,8 @@ static inline unsigned inj_fd_slot(int pid, int fd) {
  * fd (overwritten: more fds were created than the ring holds).
  */
 int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
+/* The same for the language stack of fd in process pid. */
+int inj_stats_lang_record(const inj_stats_view_t *v, int pid, int fd, inj_lang_record_t *out);
 
 /* ---- deciding a call (the shim and fdsoak's seccomp supervisor) --------- */
 

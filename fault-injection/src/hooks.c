@@ -335,6 +335,7 @@ __attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
 static void atfork_child(void) {
   inj__ctl_atfork_child();
   inj__faults_atfork_child();
+  inj__track_atfork_child();
   t_guard = 0;
 }
 
@@ -401,6 +402,7 @@ __attribute__((constructor)) static void inj_init(void) {
     backtrace(warm, 2);
     inj__page->fd_track = 1;
     extra |= HOT_TRACK;
+    inj__lang_detect();
   }
   __atomic_fetch_or(&inj__hot, extra, __ATOMIC_RELEASE);
   t_guard = 0;

@@ -97,8 +97,12 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
 void inj__ctl_poll(void);
 void inj__ctl_atfork_child(void);
 void inj__track_fd(int fd, int op);
+void inj__track_atfork_child(void);
 /* FDSOAK_LANG_LOG: where language stacks go (track.c). */
 void inj__lang_init(const char *path);
+/* In the constructor, fd tracking on: find the runtime's stack reader
+   (CPython 3.11: libfdsoak-py311.so beside the shim) or note why not. */
+void inj__lang_detect(void);
 
 /* ---- connect faults (faults.c) -------------------------------------------- */
 

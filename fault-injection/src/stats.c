@@ -109,6 +109,32 @@ int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_recor
   return 0;
 }
 
+int inj_stats_lang_record(const inj_stats_view_t *v, int pid, int fd, inj_lang_record_t *out) {
+  const inj_lang_record_t *rec;
+  uint64_t s1, s2;
+  int tries = 100;
+
+  if (!v || !v->page || fd < 0 || !out || v->len < sizeof *v->page)
+    return -EINVAL;
+  rec = &v->page->langs[inj_fd_slot(pid, fd)];
+  do {
+    s1 = __atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE);
+    if (s1 & 1)
+      continue; /* writer in progress */
+    memcpy(out, rec, sizeof *out);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    s2 = __atomic_load_n(&rec->seq, __ATOMIC_RELAXED);
+    if (s1 == s2)
+      break;
+  } while (--tries);
+  if (!tries)
+    return -EBUSY;
+  if (s1 == 0 || out->fd != fd || out->pid != pid || out->len == 0 || out->len > sizeof out->text)
+    return -ENOENT;
+  out->seq = s1;
+  return 0;
+}
+
 /* ---- writer (the shim) -------------------------------------------------------- */
 
 int inj__page_matches_spec(const inj_stats_page_t *pg, const inj_spec_t *s) {

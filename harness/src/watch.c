@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,8 +108,8 @@ static void watch_usage(FILE *f) {
     "  --period S      production cadence of attempts for the projection (default 300)\n"
     "  --timeout S     bound on the whole run (default 3600)\n"
     "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
-    "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
-    "                  frames, the default), native, or off\n"
+    "  --origins M     where leaked fds were opened: lang (CPython 3.11/Node stacks and\n"
+    "                  native frames, the default), native, or off\n"
     "  --speed N       run the target's clocks and timed waits N times faster (1 < N <= 1e6,\n"
     "                  libfaketime and the shim); reports are in its own (virtual) hours\n"
     "  --engine E      who applies --inject: preload (the shim), seccomp (a supervisor in\n"
@@ -701,6 +702,15 @@ static int start_target(watch_t *wt) {
 
 /* Leaked fds get their origin: the process and attempt, and the shim's
  * record of the call that made them. */
+/* The language log's file system has no room left (issue 24: a full disk
+ * was blamed on the program). */
+static int log_disk_full(const watch_t *wt) {
+  struct statvfs v;
+
+  return wt->lang_log[0] != '\0' && statvfs(wt->lang_log, &v) == 0 &&
+         (unsigned long long)v.f_bavail * v.f_bsize < 8192;
+}
+
 /* Why a leaked fd of process comm has no language frames. */
 static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
   if (wt->lang_note_set)
@@ -710,8 +720,8 @@ static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
     snprintf(wt->lang_note, sizeof wt->lang_note, "%s", wt->lang_err);
   else if (strncmp(comm, "python", 6) == 0)
     snprintf(wt->lang_note, sizeof wt->lang_note,
-             "process %d (%s) gave no Python frames: it ran without site customisation "
-             "(python -S or -I), ignored PYTHONPATH, or opened the fd outside Python code",
+             "process %d (%s) gave no Python frames for this fd: it was opened outside Python "
+             "code (before the interpreter ran, at exit, or on a thread of a native library)",
              (int)pid, comm);
   else if (strncmp(comm, "node", 4) == 0)
     snprintf(wt->lang_note, sizeof wt->lang_note,
@@ -774,6 +784,19 @@ static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
   }
 }
 
+/* The Python stack the shim kept beside the fd's native record: the same
+ * creation only (the slot may hold a later fd's stack, or an earlier one
+ * of the same number that the reader saw and this one's did not). */
+static int page_stack(watch_t *wt, pid_t pid, int fd, char *out, size_t len) {
+  inj_fd_record_t fr;
+  inj_lang_record_t lr;
+
+  if (!wt->have_view || inj_stats_fd_record(&wt->view, (int)pid, fd, &fr) != 0 ||
+      inj_stats_lang_record(&wt->view, (int)pid, fd, &lr) != 0 || lr.mono_ns != fr.mono_ns)
+    return 0;
+  return fsk__lang_stack_json(lr.text, lr.len, out, len);
+}
+
 static void name_origins(watch_t *wt, const char *label) {
   fsk_scenario_t *sc = &wt->sc;
   fsk_lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
@@ -815,7 +838,8 @@ static void name_origins(watch_t *wt, const char *label) {
     }
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, l->pid, l->fd, born, stack, sizeof stack))
+      if (page_stack(wt, l->pid, l->fd, stack, sizeof stack) ||
+          fsk__lang_stack(lang, l->pid, l->fd, born, stack, sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
@@ -829,9 +853,24 @@ static void name_origins(watch_t *wt, const char *label) {
       origin_reason(wt, l->pid, comm);
     }
   }
-  /* A hook that stopped itself says so, whatever else is missing. */
+  /* What a process said about itself (an unsupported Python) explains
+   * more than a guess from its name; a log that could not be written
+   * explains most (issue 24: a full disk was reported as "python -S"). */
   if (fsk__lang_note(lang) != NULL)
     snprintf(wt->lang_note, sizeof wt->lang_note, "%s", fsk__lang_note(lang));
+  if (wt->w.origins == FSK_ORIGINS_LANG && wt->have_view &&
+      inj_stats_load(&wt->view.page->lang_lost) > 0)
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "the language log %s could not be written (%s): %llu stacks were lost, so some "
+             "leaked fds have native frames only",
+             wt->lang_log, strerror((int)inj_stats_load(&wt->view.page->lang_errno)),
+             (unsigned long long)inj_stats_load(&wt->view.page->lang_lost));
+  else if (wt->lang_note_set && log_disk_full(wt))
+    /* Node's hook stops quietly when its log cannot take a line. */
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "the file system of the language log %s is full: stacks written there were lost, "
+             "so some leaked fds have native frames only",
+             wt->lang_log);
   fsk__lang_free(lang);
 }
 
