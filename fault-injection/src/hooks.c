@@ -95,6 +95,8 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 
   if (hot & HOT_PENDING)
     inj__pending_clear(fd); /* a new connect: the fd number was reused */
+  if (hot & HOT_REDIRECT)
+    inj__redirect_clear(fd);
   if (!GUARD_TAKE(HOT_OP(INJ_OP_CONNECT)))
     return real_connect(fd, sa, len);
   r = decide_call(&c);
@@ -202,6 +204,24 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
     if (e)
       *(int *)val = e;
   }
+  if (rc == 0 && level == SOL_SOCKET && name == SO_PEERNAME)
+    inj__redirect_name(fd, 1, val, len);
+  return rc;
+}
+
+/* A reset socket is connected to the shim's private listener: its names
+   are reported as the program asked for them (faults.c). */
+static int slow_getpeername(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getpeername(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 1, sa, len);
+  return rc;
+}
+
+static int slow_getsockname(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getsockname(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 0, sa, len);
   return rc;
 }
 
