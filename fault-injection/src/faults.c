@@ -870,6 +870,33 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
   return rc;
 }
 
+/* reset(accept), in the connecting thread: the server that accepts and
+   resets at once.  On the real event (fid_rstd: a C server blocked in
+   accept() that closes with SO_LINGER 0) the client's outcome is a race:
+   the RST mostly arrives before the client looks at its socket ("connect
+   ECONNRESET" in Node, libuv, Perl, socat; poll POLLOUT|POLLERR|POLLHUP),
+   sometimes after its request went out ("Recv failure").  A helper thread
+   made the injected outcome a race as well; instead the connecting thread
+   resets the connection itself before connect returns, so the outcome is
+   always the first one, deterministic, and one the real event gives.  It
+   accepts whatever the listener holds (every connection there is to be
+   reset) until its own socket shows the reset, for at most a second. */
+static void reset_accepted_now(int fd, int fam) {
+  endpoint_t *ep = &g_acceptl[fam_index(fam)];
+  uint64_t end = inj__mono_ns(CLOCK_MONOTONIC) + 1000000000u;
+
+  for (;;) {
+    struct pollfd me = {fd, 0, 0}, lp = {ep->fd, POLLIN, 0};
+    int s;
+    while ((s = accept4(ep->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+      reset_now(s);
+    if (poll(&me, 1, 0) < 0 || (me.revents & (POLLERR | POLLHUP)) ||
+        inj__mono_ns(CLOCK_MONOTONIC) >= end)
+      return;
+    poll(&lp, 1, 10);
+  }
+}
+
 static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint64_t arg) {
   int at_accept = arg == INJ_RESET_AT_ACCEPT;
   uint32_t budget = at_accept ? 0 : (uint32_t)arg;
@@ -892,6 +919,8 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint6
   e = errno;
   if (rc == 0 || e == EINPROGRESS)
     redir_set(fd, sa, salen, port);
+  if ((rc == 0 || e == EINPROGRESS) && at_accept)
+    reset_accepted_now(fd, fam);
   if ((rc == 0 || e == EINPROGRESS) && budget &&
       real_getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
     budget_set(fam,

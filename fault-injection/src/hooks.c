@@ -162,7 +162,9 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
   int code = 0, action = 0;
   uint64_t delay = 0;
 
-  if (!GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
+  /* AI_NUMERICHOST: the program asked for no lookup, and glibc sends no
+     query; no resolver event can touch it (ssh asks this way first). */
+  if ((hints && (hints->ai_flags & AI_NUMERICHOST)) || !GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
     return real_getaddrinfo(node, service, hints, res);
   r = decide_call(&c);
   if (r) {
@@ -182,6 +184,10 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
         ;
       errno = e;
     }
+    /* glibc's resolver leaves EAGAIN behind its EAI_AGAIN (openssl prints
+       it: "connect:errno=11"). */
+    if (code == EAI_AGAIN)
+      errno = EAGAIN;
     return code;
   }
   if (r) {
