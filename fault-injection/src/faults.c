@@ -243,6 +243,7 @@ typedef struct endpoint {
 } endpoint_t;
 
 static pthread_mutex_t g_ep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_redir_lock = PTHREAD_MUTEX_INITIALIZER; /* the redirect table, below */
 static endpoint_t g_sink[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
 static endpoint_t g_resetl[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
 /* reset(accept): listeners without TCP_DEFER_ACCEPT, reset as soon as a
@@ -526,6 +527,7 @@ void inj__faults_atfork_child(void) {
   pthread_mutex_t fresh2 = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
   g_ep_lock = fresh;
+  g_redir_lock = fresh;
   g_reset_pid = 0;
   /* Nor its speed timer: the parent's pending deadlines are not its own. */
   g_due_lock = fresh2;
@@ -678,8 +680,15 @@ typedef struct redirect {
   struct sockaddr_in6 asked, local; /* big enough for either family */
 } redirect_t;
 
-static pthread_mutex_t g_redir_lock = PTHREAD_MUTEX_INITIALIZER;
 static redirect_t g_redir[REDIR_SLOTS];
+/* fds below PENDING_DIRECT that may have an entry: once a reset fault has
+   armed the hooks, every connect, getpeername and getsockname of the
+   process asks, and most must get "no" without the lock or a scan. */
+static uint8_t g_redir_maybe[PENDING_DIRECT];
+
+static int redir_maybe(int fd) {
+  return fd >= PENDING_DIRECT || (fd >= 0 && __atomic_load_n(&g_redir_maybe[fd], __ATOMIC_ACQUIRE));
+}
 
 static uint16_t sa_port(const struct sockaddr *sa) {
   return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
@@ -753,24 +762,31 @@ static void redir_set(int fd, const struct sockaddr *asked, socklen_t alen, uint
   for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
     if (!redir_still(g_redir[i].fd1 - 1, g_redir[i].priv_port))
       slot = i;
-  if (slot >= 0)
+  if (slot >= 0) {
     g_redir[slot] = e;
+    if (fd < PENDING_DIRECT)
+      __atomic_store_n(&g_redir_maybe[fd], 1, __ATOMIC_RELEASE);
+  }
   pthread_mutex_unlock(&g_redir_lock);
   __atomic_fetch_or(&inj__hot, HOT_REDIRECT, __ATOMIC_RELEASE);
 }
 
 void inj__redirect_clear(int fd) {
+  if (!redir_maybe(fd))
+    return;
   pthread_mutex_lock(&g_redir_lock);
   for (int i = 0; i < REDIR_SLOTS; i++)
     if (g_redir[i].fd1 == fd + 1)
       g_redir[i].fd1 = 0;
+  if (fd < PENDING_DIRECT)
+    __atomic_store_n(&g_redir_maybe[fd], 0, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&g_redir_lock);
 }
 
 int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len) {
   redirect_t e = {0};
 
-  if (fd < 0 || !sa || !len)
+  if (fd < 0 || !sa || !len || !redir_maybe(fd))
     return 0;
   pthread_mutex_lock(&g_redir_lock);
   for (int i = 0; i < REDIR_SLOTS; i++)
