@@ -309,6 +309,17 @@ def private_resolver(tmp):
     return None
 
 
+def above_clients():
+    """The real events' own servers (HTTP, reset, the resolver) run ahead
+    of the clients (nice -10, where allowed): on a machine loaded by others
+    a starved resolver answered after glibc's 1 s timeout and turned an
+    NXDOMAIN into EAI_AGAIN."""
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
+
+
 def wait_for(path):
     for _ in range(400):
         if os.path.exists(path):
@@ -332,13 +343,13 @@ def main():
     if not no_dns:
         events += [e[0] for e in DNS_EVENTS]
     procs = [subprocess.Popen(["python3", os.path.join(DIR, "servers.py"), str(HTTP), str(RESET),
-                               os.path.join(tmp, "servers.ready")]),
+                               os.path.join(tmp, "servers.ready")], preexec_fn=above_clients),
              subprocess.Popen([os.path.join(BIN, "fid_rstd"), str(RESET_ACCEPT),
                                os.path.join(tmp, "rstd.ready")])]
     qlog = os.path.join(tmp, "queries")
     if not no_dns:
         procs.append(subprocess.Popen(["python3", os.path.join(DIR, "resolver.py"), qlog,
-                                       os.path.join(tmp, "resolver.ready")]))
+                                       os.path.join(tmp, "resolver.ready")], preexec_fn=above_clients))
     try:
         for name in ("servers", "rstd") + (() if no_dns else ("resolver",)):
             if not wait_for(os.path.join(tmp, name + ".ready")):
@@ -350,7 +361,7 @@ def main():
             jobs += [(dns_pair, c, e) for e in DNS_EVENTS for c in CLIENTS]
         # Most pairs wait (for a timeout, a retransmit, a caller's timer)
         # rather than compute: more workers than cores.
-        with cf.ThreadPoolExecutor(max_workers=int(os.environ.get("FID_JOBS", "10"))) as ex:
+        with cf.ThreadPoolExecutor(max_workers=int(os.environ.get("FID_JOBS", "8"))) as ex:
             results = list(ex.map(lambda j: j[0](j[1], j[2]), jobs))
     finally:
         for p in procs:
