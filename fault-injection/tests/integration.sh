@@ -556,7 +556,7 @@ time.sleep(0.05)
 print("socket %d open %d" % (s.fileno(), os.open("/dev/null", os.O_RDONLY)))
 EOF
   plain=$(python3 "$work/fdnum.py" $port)
-  case $plain in "socket "*) pass "plain run: $plain" ;; *) fail "plain run printed '$plain'" ;; esac
+  case $plain in "socket "*) ok "plain run: $plain" ;; *) bad "plain run printed '$plain'" ;; esac
   for act in hang timeout "unreachable(host)" refuse reset "reset(accept)"; do
     check "$act: the program's fd numbers are the plain run's" "$plain" \
       "$(inj "connect:port=$port:do=$act" python3 "$work/fdnum.py" $port)"
