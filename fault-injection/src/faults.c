@@ -206,24 +206,27 @@ static int g_due_init;
    under the soft RLIMIT_NOFILE, as bash keeps its own at 255 and up and
    valgrind at the top of the range.  The floor is capped (FD_HIGH_CAP) so a
    limit of a million does not grow the kernel's fd table to a million
-   slots.  When the limit is so low that a reserve at its top would be most
-   of the table (FD_HIGH_MIN), or no number above the floor is free, the fd
-   stays where the kernel put it: still correct, merely visible. */
+   slots.  The reserve above the floor is 32 numbers, a quarter of a lower
+   limit (the fds count against the limit wherever they sit; only their
+   place changes).  Under a tiny limit (FD_HIGH_MIN), or with no number
+   above the floor free, the fd stays where the kernel put it: still
+   correct, merely visible. */
 #define FD_HIGH_RESERVE 32
 #define FD_HIGH_CAP 4096
-#define FD_HIGH_MIN 128
+#define FD_HIGH_MIN 16
 
 static int fd_high(int fd) {
   struct rlimit rl;
-  rlim_t lim;
+  rlim_t lim, reserve;
   int hi, e = errno;
 
   if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
     return fd;
   lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_HIGH_CAP ? FD_HIGH_CAP : rl.rlim_cur;
-  if (lim < FD_HIGH_MIN || fd >= (int)(lim - FD_HIGH_RESERVE))
+  reserve = lim >= 4 * FD_HIGH_RESERVE ? FD_HIGH_RESERVE : lim / 4;
+  if (lim < FD_HIGH_MIN || fd >= (int)(lim - reserve))
     return fd;
-  hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(lim - FD_HIGH_RESERVE));
+  hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(lim - reserve));
   if (hi < 0) {
     errno = e;
     return fd;

@@ -578,10 +578,13 @@ print("2 high" if len(extra) == 2 and all(f >= floor for f in extra) else "extra
 EOF
 )
   check "hang: the sink's two fds sit under the soft limit (or 4096)" "2 high" "$extra"
-  # A limit too low for a reserve at its top (64): the shim's fds stay where
-  # the kernel puts them, and the fault still works.
-  check "hang under ulimit -n 64: still injected" "EINPROGRESS" \
-    "$(ulimit -n 64; inj "connect:port=$port:do=hang" python3 -c '
+  # A low limit: the reserve is a quarter of it (64: fds 48 and up), and
+  # the numbering still holds; under a tiny one (14, below 16) the shim's
+  # fds stay where the kernel puts them, and the fault still works.
+  check "hang under ulimit -n 64: the program's fd numbers are the plain run's" "$plain" \
+    "$(ulimit -n 64; inj "connect:port=$port:do=hang" python3 "$work/fdnum.py" $port)"
+  check "hang under ulimit -n 14: still injected" "EINPROGRESS" \
+    "$(ulimit -n 14; inj "connect:port=$port:do=hang" python3 -c '
 import socket, sys, errno
 s = socket.socket(); s.setblocking(False)
 print(errno.errorcode[s.connect_ex(("127.0.0.1", int(sys.argv[1])))])' $port)"

@@ -189,11 +189,11 @@ def norm(text, port, host):
 def run(cmd, port, host, env, stdin=None):
     t0 = time.monotonic()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env,
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env,
                            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
         rc, out = p.returncode, p.stdout + p.stderr
     except subprocess.TimeoutExpired:
-        rc, out = "killed", "(no result in 30 s)"
+        rc, out = "killed", "(no result in 60 s)"
     took = time.monotonic() - t0
     # A client that reports its own elapsed time (all but wget) is timed by
     # it: start-up on a loaded machine is not part of the network event.
