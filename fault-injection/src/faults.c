@@ -902,17 +902,16 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
    reset) until its own socket shows the reset, for at most a second. */
 static void reset_accepted_now(int fd, int fam) {
   endpoint_t *ep = &g_acceptl[fam_index(fam)];
-  uint64_t end = inj__mono_ns(CLOCK_MONOTONIC) + 1000000000u;
+  long long end = real_mono_ns() + 1000000000LL; /* real time, as under --speed */
 
   for (;;) {
     struct pollfd me = {fd, 0, 0}, lp = {ep->fd, POLLIN, 0};
     int s;
     while ((s = accept4(ep->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
       reset_now(s);
-    if (poll(&me, 1, 0) < 0 || (me.revents & (POLLERR | POLLHUP)) ||
-        inj__mono_ns(CLOCK_MONOTONIC) >= end)
+    if (real_poll_ms(&me, 1, 0) < 0 || (me.revents & (POLLERR | POLLHUP)) || real_mono_ns() >= end)
       return;
-    poll(&lp, 1, 10);
+    real_poll_ms(&lp, 1, 10);
   }
 }
 
