@@ -31,6 +31,8 @@ extern "C" {
 #define INJ_PATTERN_MAX 64 /* outage pattern "XXOXO", including the NUL */
 #define INJ_RULE_TEXT 104  /* canonical rule text kept in the stats page */
 #define INJ_SPEC_MAX 8192  /* whole spec text, bytes */
+/* reset(accept)'s arg: above any reset(N) byte count (at most UINT32_MAX). */
+#define INJ_RESET_AT_ACCEPT UINT64_MAX
 
 /* ---- the rule model ---------------------------------------------------- */
 
@@ -78,7 +80,9 @@ typedef enum inj_action {
                            unreachable(net|host) or async(E). */
   INJ_DO_RESET      /* connect: accepted, then reset: connect succeeds,
                            the peer resets once it has received more than
-                           k bytes.  Spelled reset or reset(N). */
+                           k bytes.  Spelled reset or reset(N); reset(accept)
+                           (arg INJ_RESET_AT_ACCEPT) resets at accept, before
+                           the client sends anything. */
 } inj_action_t;
 
 typedef struct inj_rule {

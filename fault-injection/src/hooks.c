@@ -117,6 +117,8 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 
   if (hot & HOT_PENDING)
     inj__pending_clear(fd); /* a new connect: the fd number was reused */
+  if (hot & HOT_REDIRECT)
+    inj__redirect_clear(fd);
   if (!GUARD_TAKE(HOT_OP(INJ_OP_CONNECT)))
     return real_connect(fd, sa, len);
   r = decide_call(&c);
@@ -182,7 +184,9 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
   int code = 0, action = 0;
   uint64_t delay = 0;
 
-  if (!GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
+  /* AI_NUMERICHOST: the program asked for no lookup, and glibc sends no
+     query; no resolver event can touch it (ssh asks this way first). */
+  if ((hints && (hints->ai_flags & AI_NUMERICHOST)) || !GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
     return real_getaddrinfo(node, service, hints, res);
   r = decide_call(&c);
   if (r) {
@@ -202,6 +206,10 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
         ;
       errno = e;
     }
+    /* glibc's resolver leaves EAGAIN behind its EAI_AGAIN (openssl prints
+       it: "connect:errno=11"). */
+    if (code == EAI_AGAIN)
+      errno = EAGAIN;
     return code;
   }
   if (r) {
@@ -224,6 +232,24 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
     if (e)
       *(int *)val = e;
   }
+  if (rc == 0 && level == SOL_SOCKET && name == SO_PEERNAME)
+    inj__redirect_name(fd, 1, val, len);
+  return rc;
+}
+
+/* A reset socket is connected to the shim's private listener: its names
+   are reported as the program asked for them (faults.c). */
+static int slow_getpeername(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getpeername(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 1, sa, len);
+  return rc;
+}
+
+static int slow_getsockname(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getsockname(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 0, sa, len);
   return rc;
 }
 

@@ -34,9 +34,10 @@
    active table's opmask; the others switch on work that is independent of
    the rules. */
 #define HOT_OP(op) (1u << (op))
-#define HOT_CTRL (1u << 8)     /* poll the control file */
-#define HOT_TRACK (1u << 9)    /* record fd origins in the stats page */
-#define HOT_PENDING (1u << 10) /* some fd awaits an SO_ERROR translation */
+#define HOT_CTRL (1u << 8)      /* poll the control file */
+#define HOT_TRACK (1u << 9)     /* record fd origins in the stats page */
+#define HOT_PENDING (1u << 10)  /* some fd awaits an SO_ERROR translation */
+#define HOT_REDIRECT (1u << 11) /* some fd is connected to a private listener */
 
 extern uint32_t inj__hot;
 extern inj_stats_page_t *inj__page;
@@ -116,6 +117,12 @@ void inj__pending_clear(int fd);
    (one-shot), or 0. */
 int inj__pending_take(int fd, int kernel_err);
 void inj__faults_atfork_child(void);
+/* A reset socket's names as the program asked for them: peer (1) or local
+   (0) address of fd written to sa/len as getpeername/getsockname would,
+   returns 1; 0 when fd is not redirected (the real answer stands). */
+int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len);
+/* A new connect on fd: forget its redirect. */
+void inj__redirect_clear(int fd);
 
 /* ---- virtual time (vtime.c): fdsoak watch --speed ------------------------ */
 
