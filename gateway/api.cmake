@@ -24,10 +24,13 @@ endif()
 gw_core_sources(
   infra/store.c
   infra/http.c
+  infra/http_message.c
   infra/keycmp.c
   adapters/api/echo.c
   adapters/api/adapter_api.c
   adapters/api/routes.c
+  adapters/api/responses.c
+  adapters/api/api_json.c
   $<TARGET_OBJECTS:llhttp>
 )
 # infra/http.h includes llhttp.h: the tests that reach the private headers

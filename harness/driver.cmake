@@ -3,34 +3,65 @@
 # same driver linked against the regress core, started by `fdsoak run
 # --regress PATH` -- so the release gateway binary never carries regress code.
 
-# Where an fdsoak finds the shim: from its own directory to the library
-# directory of the install layout, by the shim's soname (so the runtime
+# Where an fdsoak finds the shim: from its own directory to the shim's
+# private directory (LIBDIR/fdsoak) of the install layout, by its soname (so the runtime
 # package needs no libfdsoak-inject.so link).  cli.c falls back to the
 # build tree's ../lib/libfdsoak-inject.so; FDSOAK_INJECT_LIB overrides both.
 file(RELATIVE_PATH FSK_BIN_TO_LIB /fdsoak-prefix/${CMAKE_INSTALL_BINDIR}
      /fdsoak-prefix/${CMAKE_INSTALL_LIBDIR})
-set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/libfdsoak-inject.so.0")
+set(FSK_SHIM_INSTALL_PATH "${FSK_BIN_TO_LIB}/fdsoak/libfdsoak-inject.so.0")
+# The regress worker is no command of its own: it installs under
+# libexec/fdsoak/, and each program finds the other from its own directory
+# (cli.c, fsk__sibling_path; the build tree has them side by side).
+file(RELATIVE_PATH FSK_BIN_TO_LIBEXEC /fdsoak-prefix/${CMAKE_INSTALL_BINDIR}
+     /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}/fdsoak)
+file(RELATIVE_PATH FSK_LIBEXEC_TO_BIN /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}/fdsoak
+     /fdsoak-prefix/${CMAKE_INSTALL_BINDIR})
 
 # elfutils names the frames of a leaked fd's origin (origin.c).
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
-    src/speed.c)
+    src/speed.c src/supervise.c src/gosym.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
   target_link_libraries(${exe} PRIVATE fsk inj_spec PkgConfig::LIBUV PkgConfig::SQLITE3
-                        PkgConfig::CJSON PkgConfig::LIBDW dl)
+                        PkgConfig::CJSON PkgConfig::LIBDW dl Threads::Threads)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
   target_compile_definitions(${exe} PRIVATE FDSOAK_VERSION="${PROJECT_VERSION}"
                              FSK_LANG_SRC_DIR="${CMAKE_CURRENT_SOURCE_DIR}/lang"
-                             FSK_SHIM_INSTALL_PATH="${FSK_SHIM_INSTALL_PATH}")
+                             FSK_SHIM_INSTALL_PATH="${FSK_SHIM_INSTALL_PATH}"
+                             FSK_BIN_TO_LIBEXEC="${FSK_BIN_TO_LIBEXEC}"
+                             FSK_LIBEXEC_TO_BIN="${FSK_LIBEXEC_TO_BIN}")
   fdsoak_target_defaults(${exe})
   add_dependencies(${exe} fdsoak-inject fdsoak-platformd)
 endforeach()
+# The Python 3.11 frame reader the shim loads into a CPython 3.11 process
+# (harness/lang/python/fdsoak_py311.c): CPython's internal headers
+# (python3.11-dev), no link against libpython (the symbols it calls come from
+# the interpreter it is loaded into), no sanitizers (like the shim, it runs
+# inside other programs).  Without the headers there are no Python frames,
+# and watch says so.
+find_path(FSK_PY311_INCLUDE NAMES internal/pycore_frame.h
+          PATHS /usr/include/python3.11 /usr/local/include/python3.11 NO_DEFAULT_PATH)
+if(FSK_PY311_INCLUDE)
+  add_library(fdsoak-py311 MODULE ${CMAKE_CURRENT_SOURCE_DIR}/lang/python/fdsoak_py311.c)
+  set_target_properties(fdsoak-py311 PROPERTIES PREFIX lib C_VISIBILITY_PRESET hidden
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+  target_include_directories(fdsoak-py311 SYSTEM PRIVATE ${FSK_PY311_INCLUDE})
+  target_compile_options(fdsoak-py311 PRIVATE -fno-strict-aliasing)
+  fdsoak_target_defaults(fdsoak-py311 NO_SANITIZE)
+  add_dependencies(fdsoak fdsoak-py311)
+  install(TARGETS fdsoak-py311 LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/fdsoak COMPONENT runtime)
+else()
+  message(STATUS "harness: no Python 3.11 headers (python3.11-dev): no Python frames in "
+                 "watch --origins lang")
+endif()
+
 # gcc's ASan runtime is a shared library that must come first in a
 # program's library list; the worker started with the shim preloaded gets
 # it prepended (main.c, set_preload).  clang links its runtime statically
@@ -75,6 +106,31 @@ foreach(case calls shim_timing bad_input asyncio threads node libuv sleep exhaus
   set_tests_properties(fsk_speed_${case} PROPERTIES LABELS "integration;speed" TIMEOUT 120
                        SKIP_RETURN_CODE 77)
 endforeach()
+# The seccomp engine: a static C probe the shim cannot reach, the engine's
+# unit test on it, and a runner (fsk_sup_exec) for the fidelity cases and
+# the benchmark, which compare a program under the supervisor with the real
+# event.
+add_executable(fsk_sup_probe tests/fsk_sup_probe.c)
+target_link_options(fsk_sup_probe PRIVATE -static)
+fdsoak_target_defaults(fsk_sup_probe NO_SANITIZE)
+add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/gosym.c src/proc.c)
+target_include_directories(fsk_sup_exec PRIVATE src)
+target_link_libraries(fsk_sup_exec PRIVATE inj_spec Threads::Threads)
+fdsoak_target_defaults(fsk_sup_exec)
+fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec Threads::Threads
+                LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
+target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/proc.c)
+target_include_directories(fsk_test_supervise PRIVATE src)
+add_dependencies(fsk_test_supervise fsk_sup_probe)
+# End-to-end on static Go programs built at test time (go.sh), and the
+# fidelity table client x event in a network namespace (go_fidelity.py).
+foreach(case go_leak go_sh go_counting go_fidelity)
+  add_test(NAME fsk_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180
+                       SKIP_RETURN_CODE 77)
+endforeach()
+set_tests_properties(fsk_go_fidelity PROPERTIES LABELS "fidelity;seccomp")
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
@@ -101,6 +157,15 @@ set_tests_properties(fsk_lang_origins PROPERTIES LABELS integration TIMEOUT 600
 add_test(NAME fsk_lang_node_preload
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/node_preload_check.sh)
 set_tests_properties(fsk_lang_node_preload PROPERTIES LABELS integration TIMEOUT 120)
+
+# A program under watch --origins lang behaves as it does alone (issue 23):
+# each case runs a program plain and under watch and compares what it saw.
+foreach(case py_deadlock py_signal py_site py_reader py_version py_full node_full node_hooks)
+  add_test(NAME fsk_compat_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/lang/compat.sh ${case})
+  set_tests_properties(fsk_compat_${case} PROPERTIES LABELS compat TIMEOUT 180
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>")
+endforeach()
 
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples
@@ -188,3 +253,21 @@ foreach(case emfile_word injected_emfile limit_raised tree_cap tree_cap_proc sig
                    $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_hostile_${case} PROPERTIES LABELS hostile TIMEOUT 180 SKIP_RETURN_CODE 77)
 endforeach()
+
+# Hostile input and circumstances (issue 24): a cut-short soak, malformed
+# and ambiguous summaries, FIFOs, odd names, a full TMPDIR, a stats file
+# that is somebody else's.  One CTest test per case of tests/hostile.sh.
+foreach(case gate_interrupted gate_malformed gate_fifo gate_comma stats_existing full_tmpdir
+             bisect_repo bisect_signals pid_reuse
+             shim_control action_bytes action_inputs out_early proc_denied fork_bound
+             shim_torn)
+  add_test(NAME fsk_hostile_${case}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile.sh ${case} ${PROJECT_BINARY_DIR})
+  set_tests_properties(fsk_hostile_${case} PROPERTIES LABELS hostile TIMEOUT 120
+                       SKIP_RETURN_CODE 77)
+endforeach()
+# It installs from this build, as install_tree and package_deb do.
+add_test(NAME fsk_hostile_install_space
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/hostile.sh install_space ${PROJECT_BINARY_DIR})
+set_tests_properties(fsk_hostile_install_space PROPERTIES LABELS hostile TIMEOUT 180
+                     RESOURCE_LOCK fdsoak_install)

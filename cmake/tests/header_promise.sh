@@ -56,5 +56,5 @@ promise() { # header libs...
 promise inj.h "$lib/libinj_spec.a"
 promise gw.h "$lib/libgw.a"
 promise fsk.h "$lib/libfsk.a" "$lib/libinj_spec.a"
-promise inj_lang.h "$lib/libfdsoak-inject.so.0"
+promise inj_lang.h "$lib/fdsoak/libfdsoak-inject.so.0"
 finish

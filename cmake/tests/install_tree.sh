@@ -17,18 +17,18 @@ fail() { echo "install_tree: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
-for f in bin/fdsoak bin/fdsoak-regress bin/fdsoak-gateway bin/fdsoak-platformd \
-         lib/libfdsoak-inject.so.0 lib/libgw.a lib/libfsk.a lib/libinj_spec.a \
+for f in bin/fdsoak libexec/fdsoak/fdsoak-regress bin/fdsoak-gateway bin/fdsoak-platformd \
+         lib/fdsoak/libfdsoak-inject.so.0 lib/libgw.a lib/libfsk.a lib/libinj_spec.a \
          include/fdsoak/gw.h include/fdsoak/inj.h include/fdsoak/fsk.h \
          include/fdsoak/inj_lang.h \
          lib/pkgconfig/fdsoak.pc lib/cmake/fdsoak/fdsoakConfig.cmake \
          lib/cmake/fdsoak/fdsoakConfigVersion.cmake \
-         share/fdsoak/lang/python/sitecustomize.py \
-         share/man/man1/fdsoak.1 share/man/man1/fdsoak-gateway.1 \
-         share/man/man1/fdsoak-platformd.1 share/man/man7/fdsoak-inject.7; do
+         share/fdsoak/lang/node/fdsoak-origins.js lib/fdsoak/libfdsoak-py311.so \
+         share/man/man1/fdsoak.1.gz share/man/man1/fdsoak-gateway.1.gz \
+         share/man/man1/fdsoak-platformd.1.gz share/man/man7/fdsoak-inject.7.gz; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
-readelf -d "$prefix/lib/libfdsoak-inject.so.0" | grep -q 'SONAME.*\[libfdsoak-inject.so.0\]' \
+readelf -d "$prefix/lib/fdsoak/libfdsoak-inject.so.0" | grep -q 'SONAME.*\[libfdsoak-inject.so.0\]' \
   || fail "the shim's soname is not libfdsoak-inject.so.0"
 
 # An unrelated directory, a clean environment: nothing points at the build.
@@ -66,7 +66,7 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || { cat watch.err >&2; fail "installed fdsoak watch exited $rc on a leak, not 1"; }
 grep -q '"verdict":[[:space:]]*"leak"' "$work/watch/summary.json" || fail "summary.json has no leak verdict"
-grep -q "(leaky.py:[0-9]" "$work/watch/summary.json" \
+grep -q "leaky.py:[0-9]" "$work/watch/summary.json" \
   || fail "no Python origin in summary.json: the language hooks were not found"
 
 # The in-process soak finds its worker, the regress worker and the peer.
@@ -81,7 +81,7 @@ set -e
 
 # pkg-config: the shim's path is a variable, and it is the shim.
 shim=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable=shim fdsoak)
-[ "$shim" = "$prefix/lib/libfdsoak-inject.so.0" ] || fail "pkg-config shim is '$shim'"
+[ "$shim" = "$prefix/lib/fdsoak/libfdsoak-inject.so.0" ] || fail "pkg-config shim is '$shim'"
 set +e
 run env LD_PRELOAD="$shim" FDSOAK_INJECT='conect:do=refuse' /bin/true 2>/dev/null
 rc=$?
@@ -96,6 +96,6 @@ cmake -S "$src/cmake/tests/consumer" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$pr
 cmake --build "$tmp/consumer" >>"$tmp/consumer.log" 2>&1 \
   || { cat "$tmp/consumer.log" >&2; fail "consumer build failed"; }
 out=$("$tmp/consumer/consumer")
-[ "$out" = "rules=1 class=file shim=$prefix/lib/libfdsoak-inject.so.0" ] \
+[ "$out" = "rules=1 class=file shim=$prefix/lib/fdsoak/libfdsoak-inject.so.0" ] \
   || fail "consumer printed '$out'"
 echo "install_tree: ok ($prefix)"

@@ -31,6 +31,8 @@ extern "C" {
 #define INJ_PATTERN_MAX 64 /* outage pattern "XXOXO", including the NUL */
 #define INJ_RULE_TEXT 104  /* canonical rule text kept in the stats page */
 #define INJ_SPEC_MAX 8192  /* whole spec text, bytes */
+/* reset(accept)'s arg: above any reset(N) byte count (at most UINT32_MAX). */
+#define INJ_RESET_AT_ACCEPT UINT64_MAX
 
 /* ---- the rule model ---------------------------------------------------- */
 
@@ -78,7 +80,9 @@ typedef enum inj_action {
                            unreachable(net|host) or async(E). */
   INJ_DO_RESET      /* connect: accepted, then reset: connect succeeds,
                            the peer resets once it has received more than
-                           k bytes.  Spelled reset or reset(N). */
+                           k bytes.  Spelled reset or reset(N); reset(accept)
+                           (arg INJ_RESET_AT_ACCEPT) resets at accept, before
+                           the client sends anything. */
 } inj_action_t;
 
 typedef struct inj_rule {
@@ -160,7 +164,7 @@ int inj_glob_match(const char *pat, const char *s);
  * whenever they do.
  */
 #define INJ_STATS_MAGIC UINT64_C(0x4a4e494b414f5346) /* "FSOAKINJ" LE */
-#define INJ_STATS_VERSION 2u
+#define INJ_STATS_VERSION 4u
 #define INJ_FD_SLOTS 1024 /* fd origin ring, indexed by fd % slots */
 #define INJ_BT_FRAMES 8
 
@@ -186,6 +190,21 @@ typedef struct inj_fd_record {
   uint64_t frames[INJ_BT_FRAMES]; /* return addresses (see /proc/PID/maps) */
 } inj_fd_record_t;                /* 96 bytes */
 
+/* The interpreter's stack of the same creation (language origins): the
+   slot of the fd record with the same index, written by the shim with the
+   stack reader's JSON array (see inj_lang.h), under its own seqlock.
+   mono_ns equals the fd record's, so a reader can tell they match. */
+#define INJ_LANG_TEXT 2016
+typedef struct inj_lang_record {
+  uint64_t seq;
+  int32_t pid;
+  int32_t fd;
+  uint64_t mono_ns;
+  uint32_t len;             /* bytes of text used */
+  char lang[4];             /* "py": which runtime's reader wrote it */
+  char text[INJ_LANG_TEXT]; /* JSON array of {"fn","file","line"} */
+} inj_lang_record_t;        /* 2048 bytes */
+
 typedef struct inj_stats_page {
   uint64_t magic;           /* INJ_STATS_MAGIC once the shim initialised it */
   uint32_t version;         /* INJ_STATS_VERSION */
@@ -209,15 +228,20 @@ typedef struct inj_stats_page {
                                because the thread was already inside the
                                shim (its re-entry guard was held).  Nonzero
                                means faults were silently not injected. */
-  uint64_t real_emfile;    /* offset 104: real fd-creating calls (open*,
-                               socket, pipe*, socketpair) that failed with
-                               EMFILE: the program met its fd limit.  An
-                               injected errno is never counted here. */
-  uint64_t real_enfile;    /* offset 112: the same with ENFILE */
-  uint32_t exhausted_pid;  /* offset 120: process of the last such call */
-  uint32_t reserved1;
+  uint64_t reserved[1];
+  uint64_t lang_lost;                    /* offset 112: language-log lines that could not be
+                          written (disk full, log removed, ...) */
+  uint64_t lang_errno;                   /* the errno of the last such failure */
   inj_rule_stats_t rules[INJ_MAX_RULES]; /* offset 128 */
   inj_fd_record_t fds[INJ_FD_SLOTS];     /* offset 128 + 32*128 = 4224 */
+  inj_lang_record_t langs[INJ_FD_SLOTS]; /* language stacks, same slots */
+  uint64_t real_emfile;                  /* after langs: real fd-creating calls (open*,
+                             socket, pipe*, socketpair) that failed with
+                             EMFILE: the program met its fd limit.  An
+                             injected errno is never counted here. */
+  uint64_t real_enfile;                  /* the same with ENFILE */
+  uint32_t exhausted_pid;                /* process of the last such call */
+  uint32_t reserved1;
 } inj_stats_page_t;
 
 typedef struct inj_stats_view {
@@ -249,6 +273,37 @@ static inline unsigned inj_fd_slot(int pid, int fd) {
  * fd (overwritten: more fds were created than the ring holds).
  */
 int inj_stats_fd_record(const inj_stats_view_t *v, int pid, int fd, inj_fd_record_t *out);
+/* The same for the language stack of fd in process pid. */
+int inj_stats_lang_record(const inj_stats_view_t *v, int pid, int fd, inj_lang_record_t *out);
+
+/* ---- deciding a call (the shim and fdsoak's seccomp supervisor) --------- */
+
+/* One call as the rules see it. */
+typedef struct inj_call {
+  int op;         /* inj_op_t */
+  const void *sa; /* connect, bind: the destination (struct sockaddr) */
+  size_t salen;
+  int family, type; /* socket */
+  const char *str;  /* host (getaddrinfo) or path (open) */
+} inj_call_t;
+
+/*
+ * Decide call c against table t, moving the rules' counters on page pg.
+ * Returns the index of the rule whose fault must be injected, or -1 (no rule
+ * fired, or a do=pass rule observed it: then observed_total moved).
+ * *matched_rule is the first rule whose filter matched (or the firing one),
+ * -1 if none; *seq the decision number when one matched.
+ */
+int inj_decide(const inj_spec_t *t, inj_stats_page_t *pg, const inj_call_t *c, int *matched_rule,
+               uint64_t *seq);
+
+/*
+ * Create (or attach to) the stats page at path for spec s, mapped read-write,
+ * as the shim does in its constructor: for an engine other than the shim
+ * that counts on the same page.  The fd is closed before returning.
+ */
+int inj_stats_create(const char *path, const inj_spec_t *s, inj_stats_page_t **out);
+void inj_stats_unmap(inj_stats_page_t *pg);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,9 @@
  * interpreter's own code, each fd was opened.
  *
  * Only the shim defines inj_lang_register, so this is not part of inj.h
- * (whose library, inj_spec, is pure).  An interpreter's hook usually finds
- * it with dlsym(RTLD_DEFAULT, "inj_lang_register") (Python's ctypes does),
- * so it runs unchanged without the shim.
+ * (whose library, inj_spec, is pure).  A runtime's native reader finds it
+ * with dlsym(RTLD_DEFAULT, "inj_lang_register"), so it runs unchanged
+ * without the shim.
  */
 #ifndef INJ_LANG_H
 #define INJ_LANG_H
@@ -16,14 +16,20 @@ extern "C" {
 #endif
 
 /*
- * An interpreter's own hook (Python's sitecustomize, see harness/lang/) may
- * register a callback with the preloaded shim.  With fd tracking on and
- * FDSOAK_LANG_LOG set, the shim calls it right after each fd it tracks is
- * created, on the creating thread: it writes the interpreter's stack as a
- * JSON array into buf (at most len bytes) and returns its length (0: none).
- * The shim appends {"pid","fd","t","lang","kind","stack"} to the log
- * (t: CLOCK_MONOTONIC ns, as the fd records' mono_ns).  NULL
- * unregisters (before the interpreter shuts down).
+ * With fd tracking on and FDSOAK_LANG_LOG set, the shim calls a stack
+ * reader right after each fd it tracks is created, on the creating thread:
+ * it writes the interpreter's stack as a JSON array into buf (at most len
+ * bytes) and returns its length (0: none).  The shim puts it in the stats
+ * page's langs[] slot of that fd (inj.h: no system call, where a log line
+ * per fd cost more than the program's own open()); FDSOAK_LANG_LOG gets
+ * only notes, {"pid","note"}: why a process gives no frames.
+ *
+ * The reader must not enter the interpreter (no lock, no GIL, no
+ * allocation): it runs inside the program's open() or socket(), where the
+ * thread may hold any lock.  For CPython 3.11 the shim loads its own,
+ * libfdsoak-py311.so from its directory (harness/lang/python/), in its
+ * constructor; inj_lang_register lets another runtime's native reader take
+ * the slot (NULL clears it).
  */
 typedef int (*inj_lang_cb)(int fd, int op, char *buf, int len);
 void inj_lang_register(inj_lang_cb cb, const char *lang);

@@ -24,6 +24,11 @@ static struct {
   ino_t ino;
   off_t size;
   struct timespec mtim;
+  /* The file as the last look saw it, read or not: a change is read only
+   * once it is at rest. */
+  off_t seen_size;
+  struct timespec seen_mtim;
+  ino_t seen_ino;
   char buf[INJ_SPEC_MAX + 2];
 } g_ctl;
 
@@ -36,17 +41,52 @@ static void ctl_error(const char *what) {
   inj__add64(&inj__page->control_errors, 1);
 }
 
-/* Read the control file into g_ctl.buf.  Returns length, or -1. */
-static ssize_t ctl_read(void) {
+/* Read the control file into g_ctl.buf, whole and at rest.  Only a regular
+ * file is read: a FIFO would block the program inside its own connect(),
+ * and a device such as /dev/zero reads as NUL bytes that parse as an
+ * empty spec, silently dropping every rule.  The file must not change
+ * while it is read (a writer truncating and writing it in place would
+ * hand over half a spec): its size and mtime are the same before and
+ * after, on the open file and on the path, and the read got all of it.
+ * Returns the length; -1 with *why set (an error to report); -2 when the
+ * file was changing (look again at the next interval). */
+static ssize_t ctl_read(const char **why, struct stat *at) {
   ssize_t n = 0, r;
-  int fd = inj__raw_open(g_ctl.path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
+  struct stat a, b, p;
+  int fd = inj__raw_open(g_ctl.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+
+  *why = NULL;
+  if (fd < 0) {
+    *why = strerror(errno);
     return -1;
+  }
+  if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
+    *why = "not a regular file (a FIFO or a device cannot hold a spec)";
+    close(fd);
+    return -1;
+  }
+  if (a.st_size > (off_t)INJ_SPEC_MAX) {
+    *why = "longer than a spec can be";
+    close(fd);
+    return -1;
+  }
   while (n < (ssize_t)sizeof g_ctl.buf - 1 &&
          (r = read(fd, g_ctl.buf + n, sizeof g_ctl.buf - 1 - (size_t)n)) > 0)
     n += r;
+  if (fstat(fd, &b) < 0 || stat(g_ctl.path, &p) < 0 || n != a.st_size || b.st_size != a.st_size ||
+      b.st_mtim.tv_sec != a.st_mtim.tv_sec || b.st_mtim.tv_nsec != a.st_mtim.tv_nsec ||
+      p.st_ino != a.st_ino || p.st_dev != a.st_dev || p.st_size != a.st_size ||
+      p.st_mtim.tv_sec != a.st_mtim.tv_sec || p.st_mtim.tv_nsec != a.st_mtim.tv_nsec) {
+    close(fd);
+    return -2;
+  }
   close(fd);
   g_ctl.buf[n] = '\0';
+  if (memchr(g_ctl.buf, '\0', (size_t)n) != NULL) {
+    *why = "holds a NUL byte: not a spec";
+    return -1;
+  }
+  *at = a;
   return n;
 }
 
@@ -63,6 +103,8 @@ void inj__ctl_poll(void) {
   uint64_t next = __atomic_load_n(&g_ctl.next_check_ns, __ATOMIC_RELAXED);
   struct stat st;
   char err[256];
+  const char *why;
+  ssize_t got;
   unsigned idx;
 
   if (INJ_LIKELY(now < next))
@@ -77,15 +119,28 @@ void inj__ctl_poll(void) {
     goto out;
   if (now - g_ctl.last_swap_ns < 2 * g_ctl.interval_ns)
     goto out; /* look again next interval */
+  /* A file changed since this very look may still be being written: it is
+   * read once it has kept the same size and mtime for a whole interval. */
+  if (st.st_size != g_ctl.seen_size || st.st_mtim.tv_sec != g_ctl.seen_mtim.tv_sec ||
+      st.st_mtim.tv_nsec != g_ctl.seen_mtim.tv_nsec || st.st_ino != g_ctl.seen_ino) {
+    g_ctl.seen_size = st.st_size;
+    g_ctl.seen_mtim = st.st_mtim;
+    g_ctl.seen_ino = st.st_ino;
+    goto out;
+  }
+  idx = !__atomic_load_n(&inj__active, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&inj__readers[idx], __ATOMIC_SEQ_CST) != 0)
+    goto out; /* a thread is still inside the table to rewrite */
+  if ((got = ctl_read(&why, &st)) == -2)
+    goto out; /* still changing: look again next interval */
   g_ctl.dev = st.st_dev;
   g_ctl.ino = st.st_ino;
   g_ctl.size = st.st_size;
   g_ctl.mtim = st.st_mtim;
-  if (ctl_read() < 0) {
-    ctl_error(strerror(errno));
+  if (got < 0) {
+    ctl_error(why);
     goto out;
   }
-  idx = !__atomic_load_n(&inj__active, __ATOMIC_ACQUIRE);
   if (inj_spec_parse(g_ctl.buf, &inj__tables[idx], err, sizeof err) < 0) {
     ctl_error(err);
     goto out;
@@ -101,7 +156,13 @@ out:
   __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELEASE);
 }
 
-void inj__ctl_atfork_child(void) { __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELAXED); }
+void inj__ctl_atfork_child(void) {
+  /* Only the forking thread lives on in the child, and it is not inside a
+   * table: counts of the others would block every later swap. */
+  __atomic_store_n(&inj__readers[0], 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&inj__readers[1], 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_ctl.busy, 0, __ATOMIC_RELAXED);
+}
 
 static void ctl_die(const char *err) {
   char msg[512];
@@ -122,12 +183,20 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
      FDSOAK_INJECT, and must be valid like it: the harness may write it
      before starting the target. */
   if (stat(path, &st) == 0) {
+    const char *why;
     ssize_t n;
     g_ctl.dev = st.st_dev;
     g_ctl.ino = st.st_ino;
     g_ctl.size = st.st_size;
     g_ctl.mtim = st.st_mtim;
-    n = ctl_read();
+    g_ctl.seen_size = st.st_size;
+    g_ctl.seen_mtim = st.st_mtim;
+    g_ctl.seen_ino = st.st_ino;
+    n = ctl_read(&why, &st);
+    if (n == -1) {
+      snprintf(err, sizeof err, "%s: %s", path, why);
+      ctl_die(err);
+    }
     if (n > 0 && strspn(g_ctl.buf, " \t\r\n") != (size_t)n) {
       if (inj_spec_parse(g_ctl.buf, table0, err, sizeof err) < 0)
         ctl_die(err);

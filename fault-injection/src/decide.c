@@ -12,6 +12,7 @@
 
 inj_spec_t inj__tables[2];
 unsigned inj__active;
+unsigned inj__readers[2];
 uint64_t inj__my_generation; /* page generation this process applied */
 
 /* Publish table idx as the active one; with reset, fresh rule counters. */
@@ -45,55 +46,8 @@ void inj__publish(unsigned idx, uint64_t now, int reset) {
   }
 }
 
-static int rule_matches(const inj_rule_t *r, const inj__call_t *c) {
-  switch (c->op) {
-  case INJ_OP_CONNECT:
-  case INJ_OP_BIND:
-    return inj_match_sockaddr(r, c->sa, c->salen);
-  case INJ_OP_SOCKET:
-    return (!r->sock_family || r->sock_family == c->family) &&
-           (!r->sock_type || r->sock_type == (c->type & 0xf));
-  default:
-    return !r->glob[0] || inj_glob_match(r->glob, c->str ? c->str : "");
-  }
-}
-
 int inj__decide(const inj_spec_t *t, const inj__call_t *c, int *matched_rule, uint64_t *seq) {
-  inj_stats_page_t *pg = inj__page;
-  int first = -1;
+  inj_call_t ic = {c->op, c->sa, c->salen, c->family, c->type, c->str};
 
-  for (unsigned i = 0; i < t->nrules; i++) {
-    const inj_rule_t *r = &t->rules[i];
-    uint64_t n, elapsed = 0;
-    if (r->op != c->op)
-      continue;
-    inj__add64(&pg->rules[i].calls_seen, 1);
-    if (!rule_matches(r, c))
-      continue;
-    if (first < 0)
-      first = (int)i;
-    n = inj__add64(&pg->rules[i].matched, 1);
-    if (r->when == INJ_WHEN_WINDOW)
-      elapsed =
-        inj__mono_ns(CLOCK_MONOTONIC) - __atomic_load_n(&pg->applied_mono_ns, __ATOMIC_RELAXED);
-    if (inj_when_fires(r, n, elapsed)) {
-      *matched_rule = (int)i;
-      *seq = inj__add64(&pg->seq, 1) + 1;
-      if (r->action == INJ_DO_PASS) {
-        /* Observed, not failed: the call goes through for real, and the
-           harness counts it as an attempt.  The first rule that fires
-           decides, so a pass rule shadows the rules after it. */
-        inj__add64(&pg->rules[i].observed, 1);
-        inj__add64(&pg->observed_total, 1);
-        return -1;
-      }
-      inj__add64(&pg->rules[i].injected, 1);
-      inj__add64(&pg->injected_total, 1);
-      return (int)i;
-    }
-  }
-  *matched_rule = first;
-  if (first >= 0)
-    *seq = inj__add64(&pg->seq, 1) + 1;
-  return -1;
+  return inj_decide(t, inj__page, &ic, matched_rule, seq);
 }

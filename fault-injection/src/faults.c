@@ -56,6 +56,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -196,6 +197,45 @@ static pthread_cond_t g_due_cv = PTHREAD_COND_INITIALIZER;
 static pid_t g_due_pid;
 static int g_due_init;
 
+/* ---- the shim's own fds, at the top of the range ----------------------------
+
+   A program's fd numbers are part of its behaviour (a test that expects its
+   first file on fd 3, a daemon that dup2()s onto fixed numbers, a log that
+   names them), so the fds the shim keeps must not shift them: each is moved
+   with F_DUPFD_CLOEXEC to the lowest free number at or above a floor just
+   under the soft RLIMIT_NOFILE, as bash keeps its own at 255 and up and
+   valgrind at the top of the range.  The floor is capped (FD_HIGH_CAP) so a
+   limit of a million does not grow the kernel's fd table to a million
+   slots.  The reserve above the floor is 32 numbers, a quarter of a lower
+   limit (the fds count against the limit wherever they sit; only their
+   place changes).  Under a tiny limit (FD_HIGH_MIN), or with no number
+   above the floor free, the fd stays where the kernel put it: still
+   correct, merely visible. */
+#define FD_HIGH_RESERVE 32
+#define FD_HIGH_CAP 4096
+#define FD_HIGH_MIN 16
+
+static int fd_high(int fd) {
+  struct rlimit rl;
+  rlim_t lim, reserve;
+  int hi, e = errno;
+
+  if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return fd;
+  lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_HIGH_CAP ? FD_HIGH_CAP : rl.rlim_cur;
+  reserve = lim >= 4 * FD_HIGH_RESERVE ? FD_HIGH_RESERVE : lim / 4;
+  if (lim < FD_HIGH_MIN || fd >= (int)(lim - reserve))
+    return fd;
+  hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(lim - reserve));
+  if (hi < 0) {
+    errno = e;
+    return fd;
+  }
+  close(fd);
+  errno = e;
+  return hi;
+}
+
 /* ---- private endpoints ------------------------------------------------------ */
 
 typedef struct endpoint {
@@ -206,8 +246,12 @@ typedef struct endpoint {
 } endpoint_t;
 
 static pthread_mutex_t g_ep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t g_redir_lock = PTHREAD_MUTEX_INITIALIZER; /* the redirect table, below */
 static endpoint_t g_sink[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
 static endpoint_t g_resetl[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
+/* reset(accept): listeners without TCP_DEFER_ACCEPT, reset as soon as a
+   connection is in their queue. */
+static endpoint_t g_acceptl[2] = {{-1, -1, 0, 0, 0}, {-1, -1, 0, 0, 0}};
 
 static int fam_index(int fam) { return fam == AF_INET6; }
 
@@ -234,7 +278,7 @@ static int ep_alive(endpoint_t *ep) {
 static int loopback_listener(int fam, int backlog, int defer, endpoint_t *ep) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  int fd = real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+  int fd = fd_high(real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)), one = 1;
   struct sockaddr_in any4 = {.sin_family = AF_INET};
 
   if (fd < 0)
@@ -255,7 +299,7 @@ static int loopback_listener(int fam, int backlog, int defer, endpoint_t *ep) {
     setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
   }
   if (real_bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0 ||
-      getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+      real_getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
     int e = errno;
     close(fd);
     return -e;
@@ -281,7 +325,7 @@ static int sink_make(int fam, endpoint_t *ep) {
 
   if ((rc = loopback_listener(fam, 0, 0, ep)) < 0)
     return rc;
-  fl = real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fl = fd_high(real_socket(fam, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fl < 0)
     goto fail;
   target_addr(fam == AF_INET ? (struct sockaddr *)&any4 : (struct sockaddr *)&any6,
@@ -367,17 +411,24 @@ static void reset_now(int fd) {
   close(fd); /* linger 0 (or unread data): the kernel sends RST */
 }
 
+/* The listeners the helper polls: [0..1] reset(N) (deferred accept) per
+   family, [2..3] reset(accept) per family. */
+#define RESET_LISTENERS 4
+
+static endpoint_t *reset_listener(int i) { return i < 2 ? &g_resetl[i] : &g_acceptl[i - 2]; }
+
 static void *reset_main(void *arg) {
-  struct pollfd p[2 + RESET_HELD];
-  uint32_t left[2 + RESET_HELD];
+  struct pollfd p[RESET_LISTENERS + RESET_HELD];
+  uint32_t left[RESET_LISTENERS + RESET_HELD];
   int nheld = 0;
   char buf[4096];
 
   (void)arg;
   for (;;) {
     int n = 0;
-    for (int f = 0; f < 2; f++)
-      p[n++] = (struct pollfd){__atomic_load_n(&g_resetl[f].fd, __ATOMIC_ACQUIRE), POLLIN, 0};
+    for (int f = 0; f < RESET_LISTENERS; f++)
+      p[n++] =
+        (struct pollfd){__atomic_load_n(&reset_listener(f)->fd, __ATOMIC_ACQUIRE), POLLIN, 0};
     for (int i = 0; i < nheld; i++)
       p[n + i].revents = 0;
     if (poll(p, (nfds_t)(n + nheld), -1) < 0)
@@ -400,7 +451,7 @@ static void *reset_main(void *arg) {
       left[n + w] = l;
       w++;
     }
-    for (int f = 0; f < 2; f++) {
+    for (int f = 0; f < RESET_LISTENERS; f++) {
       int s;
       struct sockaddr_storage peer;
       socklen_t plen;
@@ -410,7 +461,14 @@ static void *reset_main(void *arg) {
                                               SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         uint16_t port = ntohs(peer.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&peer)->sin6_port
                                                          : ((struct sockaddr_in *)&peer)->sin_port);
-        uint32_t budget = budget_take(f ? AF_INET6 : AF_INET, port);
+        uint32_t budget;
+        if (f >= 2) {
+          /* reset(accept): the server that accepts and resets at once. */
+          reset_now(s);
+          continue;
+        }
+        s = fd_high(s);
+        budget = budget_take(f ? AF_INET6 : AF_INET, port);
         /* The connection became acceptable because data (or a FIN)
            arrived: take up to the budget, reset at the first byte over. */
         ssize_t r = read(s, buf, budget + 1 < sizeof buf ? budget + 1 : sizeof buf);
@@ -431,8 +489,8 @@ static void *reset_main(void *arg) {
 /* Listener for fam, and the helper thread of this process.  Both families'
    listeners exist before the thread polls them (the v6 one may fail: no
    IPv6 on the host). */
-static int reset_port(int fam, uint16_t *port) {
-  endpoint_t *ep = &g_resetl[fam_index(fam)];
+static int reset_port(int fam, int at_accept, uint16_t *port) {
+  endpoint_t *ep = at_accept ? &g_acceptl[fam_index(fam)] : &g_resetl[fam_index(fam)];
   int rc = 0;
 
   pthread_mutex_lock(&g_ep_lock);
@@ -440,9 +498,9 @@ static int reset_port(int fam, uint16_t *port) {
     pthread_t th;
     pthread_attr_t at;
     sigset_t all, old;
-    for (int f = 0; f < 2; f++)
-      if (!ep_alive(&g_resetl[f]))
-        loopback_listener(f ? AF_INET6 : AF_INET, 64, 1, &g_resetl[f]);
+    for (int f = 0; f < RESET_LISTENERS; f++)
+      if (!ep_alive(reset_listener(f)))
+        loopback_listener(f % 2 ? AF_INET6 : AF_INET, 64, f < 2, reset_listener(f));
     /* The helper must never run the program's signal handlers. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -472,6 +530,7 @@ void inj__faults_atfork_child(void) {
   pthread_mutex_t fresh2 = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
   g_ep_lock = fresh;
+  g_redir_lock = fresh;
   g_reset_pid = 0;
   /* Nor its speed timer: the parent's pending deadlines are not its own. */
   g_due_lock = fresh2;
@@ -604,6 +663,159 @@ static void due_arm(int fd, double virt_s, int modelled) {
   pthread_mutex_unlock(&g_due_lock);
 }
 
+/* ---- the address the caller asked for ----------------------------------------
+
+   A reset socket is really connected to the shim's private listener; what
+   the program asks about it (getpeername, SO_PEERNAME, getsockname) must
+   name the address it connected to, as on the real event (ssh prints
+   "Connection reset by 127.0.0.1 port <the port it asked for>").  Each
+   redirected fd gets an entry: the asked address, and the local address
+   the kernel would have chosen for it.  An entry is trusted only while the
+   fd's real peer is still the private listener it was pointed at, so a
+   closed and reused fd number can never borrow it; an entry whose fd no
+   longer is such a socket is reused when the table is full. */
+#define REDIR_SLOTS 1024
+
+typedef struct redirect {
+  int fd1; /* fd + 1; 0 = free */
+  uint16_t priv_port;
+  socklen_t asked_len, local_len;
+  struct sockaddr_in6 asked, local; /* big enough for either family */
+} redirect_t;
+
+static redirect_t g_redir[REDIR_SLOTS];
+/* fds below PENDING_DIRECT that may have an entry: once a reset fault has
+   armed the hooks, every connect, getpeername and getsockname of the
+   process asks, and most must get "no" without the lock or a scan. */
+static uint8_t g_redir_maybe[PENDING_DIRECT];
+
+static int redir_maybe(int fd) {
+  return fd >= PENDING_DIRECT || (fd >= 0 && __atomic_load_n(&g_redir_maybe[fd], __ATOMIC_ACQUIRE));
+}
+
+static uint16_t sa_port(const struct sockaddr *sa) {
+  return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+                                         : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static void sa_set_port(struct sockaddr *sa, uint16_t port) {
+  if (sa->sa_family == AF_INET6)
+    ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+  else
+    ((struct sockaddr_in *)sa)->sin_port = htons(port);
+}
+
+/* The real peer of fd is a private listener on port priv. */
+static int redir_still(int fd, uint16_t priv) {
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
+  return real_getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+         (peer.ss_family == AF_INET || peer.ss_family == AF_INET6) &&
+         sa_port((struct sockaddr *)&peer) == priv;
+}
+
+static int sa_is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  return sa->sa_family == AF_INET6 &&
+         IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* The source address the kernel would pick for dst: a UDP socket's
+   connect only routes.  Loopback destinations keep the real local address
+   (it is the same); 0 when there is no route or no fd to ask with. */
+static socklen_t local_for(int fd, const struct sockaddr *dst, socklen_t dlen,
+                           struct sockaddr_in6 *out) {
+  struct sockaddr_storage me;
+  socklen_t len = sizeof me;
+  int u;
+
+  if (sa_is_loopback(dst) || real_getsockname(fd, (struct sockaddr *)&me, &len) < 0 ||
+      me.ss_family != dst->sa_family)
+    return 0;
+  u = real_socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (u < 0)
+    return 0;
+  len = sizeof me;
+  if (real_connect(u, dst, dlen) < 0 || real_getsockname(u, (struct sockaddr *)&me, &len) < 0 ||
+      len > sizeof *out)
+    len = 0;
+  close(u);
+  if (len)
+    memcpy(out, &me, len);
+  return len;
+}
+
+static void redir_set(int fd, const struct sockaddr *asked, socklen_t alen, uint16_t priv) {
+  redirect_t e = {.fd1 = fd + 1, .priv_port = priv};
+  int slot = -1;
+
+  if (alen > sizeof e.asked)
+    return;
+  memcpy(&e.asked, asked, alen);
+  e.asked_len = alen;
+  e.local_len = local_for(fd, asked, alen, &e.local);
+  pthread_mutex_lock(&g_redir_lock);
+  for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
+    if (g_redir[i].fd1 == fd + 1)
+      slot = i;
+  for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
+    if (g_redir[i].fd1 == 0)
+      slot = i;
+  for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
+    if (!redir_still(g_redir[i].fd1 - 1, g_redir[i].priv_port))
+      slot = i;
+  if (slot >= 0) {
+    g_redir[slot] = e;
+    if (fd < PENDING_DIRECT)
+      __atomic_store_n(&g_redir_maybe[fd], 1, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock(&g_redir_lock);
+  __atomic_fetch_or(&inj__hot, HOT_REDIRECT, __ATOMIC_RELEASE);
+}
+
+void inj__redirect_clear(int fd) {
+  if (!redir_maybe(fd))
+    return;
+  pthread_mutex_lock(&g_redir_lock);
+  for (int i = 0; i < REDIR_SLOTS; i++)
+    if (g_redir[i].fd1 == fd + 1)
+      g_redir[i].fd1 = 0;
+  if (fd < PENDING_DIRECT)
+    __atomic_store_n(&g_redir_maybe[fd], 0, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&g_redir_lock);
+}
+
+int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len) {
+  redirect_t e = {0};
+
+  if (fd < 0 || !sa || !len || !redir_maybe(fd))
+    return 0;
+  pthread_mutex_lock(&g_redir_lock);
+  for (int i = 0; i < REDIR_SLOTS; i++)
+    if (g_redir[i].fd1 == fd + 1) {
+      e = g_redir[i];
+      break;
+    }
+  pthread_mutex_unlock(&g_redir_lock);
+  if (!e.fd1 || !redir_still(fd, e.priv_port))
+    return 0;
+  if (peer) {
+    memcpy(sa, &e.asked, *len < e.asked_len ? *len : e.asked_len);
+    *len = e.asked_len;
+  } else if (e.local_len) {
+    /* The real local port, on the address the kernel would have used. */
+    struct sockaddr_storage me;
+    socklen_t mlen = sizeof me;
+    if (real_getsockname(fd, (struct sockaddr *)&me, &mlen) < 0)
+      return 0;
+    sa_set_port((struct sockaddr *)&e.local, sa_port((struct sockaddr *)&me));
+    memcpy(sa, &e.local, *len < e.local_len ? *len : e.local_len);
+    *len = e.local_len;
+  }
+  return 1;
+}
+
 /* ---- the faults ------------------------------------------------------------- */
 
 static int fault_refuse(int fd, const struct sockaddr *sa, socklen_t salen, int modelled) {
@@ -677,7 +889,35 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
   return rc;
 }
 
-static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint32_t budget) {
+/* reset(accept), in the connecting thread: the server that accepts and
+   resets at once.  On the real event (fid_rstd: a C server blocked in
+   accept() that closes with SO_LINGER 0) the client's outcome is a race:
+   the RST mostly arrives before the client looks at its socket ("connect
+   ECONNRESET" in Node, libuv, Perl, socat; poll POLLOUT|POLLERR|POLLHUP),
+   sometimes after its request went out ("Recv failure").  A helper thread
+   made the injected outcome a race as well; instead the connecting thread
+   resets the connection itself before connect returns, so the outcome is
+   always the first one, deterministic, and one the real event gives.  It
+   accepts whatever the listener holds (every connection there is to be
+   reset) until its own socket shows the reset, for at most a second. */
+static void reset_accepted_now(int fd, int fam) {
+  endpoint_t *ep = &g_acceptl[fam_index(fam)];
+  long long end = real_mono_ns() + 1000000000LL; /* real time, as under --speed */
+
+  for (;;) {
+    struct pollfd me = {fd, 0, 0}, lp = {ep->fd, POLLIN, 0};
+    int s;
+    while ((s = accept4(ep->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+      reset_now(s);
+    if (real_poll_ms(&me, 1, 0) < 0 || (me.revents & (POLLERR | POLLHUP)) || real_mono_ns() >= end)
+      return;
+    real_poll_ms(&lp, 1, 10);
+  }
+}
+
+static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint64_t arg) {
+  int at_accept = arg == INJ_RESET_AT_ACCEPT;
+  uint32_t budget = at_accept ? 0 : (uint32_t)arg;
   struct sockaddr_storage ss, me;
   socklen_t len, mlen = sizeof me;
   uint16_t port = 0;
@@ -688,15 +928,19 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint3
   fam = target_addr(sa, salen, 0, &ss, &len);
   if (fam < 0)
     return real_connect(fd, sa, salen);
-  if ((rc = reset_port(fam, &port)) < 0) {
+  if ((rc = reset_port(fam, at_accept, &port)) < 0) {
     errno = -rc;
     return -1;
   }
   target_addr(sa, salen, port, &ss, &len);
   rc = real_connect(fd, (struct sockaddr *)&ss, len);
   e = errno;
+  if (rc == 0 || e == EINPROGRESS)
+    redir_set(fd, sa, salen, port);
+  if ((rc == 0 || e == EINPROGRESS) && at_accept)
+    reset_accepted_now(fd, fam);
   if ((rc == 0 || e == EINPROGRESS) && budget &&
-      getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
+      real_getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
     budget_set(fam,
                ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
                                               : ((struct sockaddr_in *)&me)->sin_port),
@@ -716,7 +960,7 @@ int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa, s
       return fault_refuse(fd, sa, len, r->code);
     return fault_sink(fd, sa, len, 1, r->code);
   case INJ_DO_RESET:
-    return fault_reset(fd, sa, len, (uint32_t)r->arg);
+    return fault_reset(fd, sa, len, r->arg);
   default:
     errno = r->code;
     return -1;

@@ -87,19 +87,41 @@ static inline int guard_take(uintptr_t here, uint32_t opbit) {
    connect faults, which the caller carries out).  Returns the firing rule or
    NULL; runs under the guard. */
 static const inj_rule_t *decide_call(const inj__call_t *c) {
+  static __thread inj_rule_t fired;
   const inj_spec_t *t;
-  int fire, mr;
+  const inj_rule_t *r = NULL;
+  int fire, mr, ctl = (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_CTRL) != 0;
+  unsigned idx = 0;
   uint64_t seq = 0;
 
-  if (__atomic_load_n(&inj__hot, __ATOMIC_RELAXED) & HOT_CTRL)
+  if (ctl) {
     inj__ctl_poll();
-  t = inj__active_table();
-  if (!(t->opmask & HOT_OP(c->op)))
-    return NULL;
-  fire = inj__decide(t, c, &mr, &seq);
-  if (mr >= 0)
-    inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
-  return fire >= 0 ? &t->rules[fire] : NULL;
+    /* Pin the table: counted in, then checked still active (a swap in
+     * between makes it the next one to be rewritten: count out, again). */
+    for (;;) {
+      idx = __atomic_load_n(&inj__active, __ATOMIC_SEQ_CST);
+      __atomic_add_fetch(&inj__readers[idx], 1, __ATOMIC_SEQ_CST);
+      if (__atomic_load_n(&inj__active, __ATOMIC_SEQ_CST) == idx)
+        break;
+      __atomic_sub_fetch(&inj__readers[idx], 1, __ATOMIC_SEQ_CST);
+    }
+    t = &inj__tables[idx];
+  } else {
+    t = inj__active_table();
+  }
+  if (t->opmask & HOT_OP(c->op)) {
+    fire = inj__decide(t, c, &mr, &seq);
+    if (mr >= 0)
+      inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
+    if (fire >= 0) {
+      /* The caller acts on the rule after the table is let go. */
+      fired = t->rules[fire];
+      r = &fired;
+    }
+  }
+  if (ctl)
+    __atomic_sub_fetch(&inj__readers[idx], 1, __ATOMIC_RELEASE);
+  return r;
 }
 
 /* ---- slow paths ------------------------------------------------------------ */
@@ -112,6 +134,8 @@ static int slow_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 
   if (hot & HOT_PENDING)
     inj__pending_clear(fd); /* a new connect: the fd number was reused */
+  if (hot & HOT_REDIRECT)
+    inj__redirect_clear(fd);
   if (!GUARD_TAKE(HOT_OP(INJ_OP_CONNECT)))
     return real_connect(fd, sa, len);
   r = decide_call(&c);
@@ -177,7 +201,9 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
   int code = 0, action = 0;
   uint64_t delay = 0;
 
-  if (!GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
+  /* AI_NUMERICHOST: the program asked for no lookup, and glibc sends no
+     query; no resolver event can touch it (ssh asks this way first). */
+  if ((hints && (hints->ai_flags & AI_NUMERICHOST)) || !GUARD_TAKE(HOT_OP(INJ_OP_GETADDRINFO)))
     return real_getaddrinfo(node, service, hints, res);
   r = decide_call(&c);
   if (r) {
@@ -197,6 +223,10 @@ static int slow_getaddrinfo(const char *node, const char *service, const struct 
         ;
       errno = e;
     }
+    /* glibc's resolver leaves EAGAIN behind its EAI_AGAIN (openssl prints
+       it: "connect:errno=11"). */
+    if (code == EAI_AGAIN)
+      errno = EAGAIN;
     return code;
   }
   if (r) {
@@ -219,6 +249,24 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
     if (e)
       *(int *)val = e;
   }
+  if (rc == 0 && level == SOL_SOCKET && name == SO_PEERNAME)
+    inj__redirect_name(fd, 1, val, len);
+  return rc;
+}
+
+/* A reset socket is connected to the shim's private listener: its names
+   are reported as the program asked for them (faults.c). */
+static int slow_getpeername(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getpeername(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 1, sa, len);
+  return rc;
+}
+
+static int slow_getsockname(int fd, struct sockaddr *sa, socklen_t *len) {
+  int rc = real_getsockname(fd, sa, len);
+  if (rc == 0)
+    inj__redirect_name(fd, 0, sa, len);
   return rc;
 }
 
@@ -334,6 +382,7 @@ __attribute__((noinline)) static int pair_post(int rc, int fds[2], int op) {
 static void atfork_child(void) {
   inj__ctl_atfork_child();
   inj__faults_atfork_child();
+  inj__track_atfork_child();
   t_guard = 0;
 }
 
@@ -371,9 +420,23 @@ __attribute__((constructor)) static void inj_init(void) {
      another user, who may not open a 0600 page) runs on uninstrumented --
      no faults, no records, no log -- rather than die over the shim's own
      bookkeeping.  Only the fd-exhaustion counters of the private page are
-     kept, unseen. */
+     kept, unseen.  A path that is not ours to write -- a file of other
+     data, a symbolic link -- or a full file system is the user's input,
+     as a malformed spec is: refuse it with a message and exit 2 (issue 24),
+     before a byte is written. */
   if (stats && *stats) {
     int rc = inj__stats_attach(stats, &inj__tables[0], &inj__page, init_page);
+    if (rc == -EEXIST || rc == -ELOOP || rc == -ENOSPC) {
+      char msg[PATH_MAX + 128];
+      snprintf(msg, sizeof msg, "fdsoak-inject: FDSOAK_INJECT_STATS %s: %s\n", stats,
+               rc == -EEXIST  ? "exists and is not an fdsoak stats page (nor an empty file): "
+                                "refusing to overwrite it; name a new file"
+               : rc == -ELOOP ? "is a symbolic link: refusing to write through it"
+                              : "no space left for the stats page (a full file system would "
+                                "end the program with SIGBUS later)");
+      inj__say(msg);
+      _exit(2);
+    }
     if (rc < 0) {
       inj_spec_parse("", &inj__tables[0], err, sizeof err);
       inj__page_init_private();
@@ -400,6 +463,7 @@ __attribute__((constructor)) static void inj_init(void) {
     backtrace(warm, 2);
     inj__page->fd_track = 1;
     extra |= HOT_TRACK;
+    inj__lang_detect();
   }
   __atomic_fetch_or(&inj__hot, extra, __ATOMIC_RELEASE);
   t_guard = 0;

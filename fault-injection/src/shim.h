@@ -34,9 +34,10 @@
    active table's opmask; the others switch on work that is independent of
    the rules. */
 #define HOT_OP(op) (1u << (op))
-#define HOT_CTRL (1u << 8)     /* poll the control file */
-#define HOT_TRACK (1u << 9)    /* record fd origins in the stats page */
-#define HOT_PENDING (1u << 10) /* some fd awaits an SO_ERROR translation */
+#define HOT_CTRL (1u << 8)      /* poll the control file */
+#define HOT_TRACK (1u << 9)     /* record fd origins in the stats page */
+#define HOT_PENDING (1u << 10)  /* some fd awaits an SO_ERROR translation */
+#define HOT_REDIRECT (1u << 11) /* some fd is connected to a private listener */
 
 extern uint32_t inj__hot;
 extern inj_stats_page_t *inj__page;
@@ -72,6 +73,10 @@ typedef struct call {
 
 extern inj_spec_t inj__tables[2];
 extern unsigned inj__active;
+/* Threads inside each table (only counted while a control file is in use):
+ * the control poll rewrites the inactive table only when nobody is still
+ * reading it, however long a reader was descheduled. */
+extern unsigned inj__readers[2];
 extern uint64_t inj__my_generation;
 
 static inline const inj_spec_t *inj__active_table(void) {
@@ -93,8 +98,12 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
 void inj__ctl_poll(void);
 void inj__ctl_atfork_child(void);
 void inj__track_fd(int fd, int op);
+void inj__track_atfork_child(void);
 /* FDSOAK_LANG_LOG: where language stacks go (track.c). */
 void inj__lang_init(const char *path);
+/* In the constructor, fd tracking on: find the runtime's stack reader
+   (CPython 3.11: libfdsoak-py311.so beside the shim) or note why not. */
+void inj__lang_detect(void);
 
 /* ---- connect faults (faults.c) -------------------------------------------- */
 
@@ -108,6 +117,12 @@ void inj__pending_clear(int fd);
    (one-shot), or 0. */
 int inj__pending_take(int fd, int kernel_err);
 void inj__faults_atfork_child(void);
+/* A reset socket's names as the program asked for them: peer (1) or local
+   (0) address of fd written to sa/len as getpeername/getsockname would,
+   returns 1; 0 when fd is not redirected (the real answer stands). */
+int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len);
+/* A new connect on fd: forget its redirect. */
+void inj__redirect_clear(int fd);
 
 /* ---- virtual time (vtime.c): fdsoak watch --speed ------------------------ */
 

@@ -481,17 +481,20 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
   if (slice_eq(name, "reset")) {
     slice_t a = trim(args);
     uint64_t n = 0;
-    if (args.p) {
+    if (args.p && slice_eq(a, "accept")) {
+      /* The server that accepts and resets before the client speaks. */
+      n = INJ_RESET_AT_ACCEPT;
+    } else if (args.p) {
       char buf[24];
       char *end;
       if (!a.n || a.n >= sizeof buf)
-        return fail(pe, "reset(N) needs a byte count", v);
+        return fail(pe, "reset(N) needs a byte count (or reset(accept))", v);
       memcpy(buf, a.p, a.n);
       buf[a.n] = '\0';
       errno = 0;
       n = strtoull(buf, &end, 10);
       if (*end || errno || buf[0] == '-' || n > UINT32_MAX)
-        return fail(pe, "reset(N) needs a byte count", v);
+        return fail(pe, "reset(N) needs a byte count (or reset(accept))", v);
     }
     r->action = INJ_DO_RESET;
     r->code = ECONNRESET;
@@ -554,7 +557,7 @@ static int parse_do(perr_t *pe, slice_t v, inj_rule_t *r) {
   }
   return fail(pe,
               "unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-              "reset[(N)], async(E), eai(EAI_X[,T]), pass)",
+              "reset[(N|accept)], async(E), eai(EAI_X[,T]), pass)",
               v);
 }
 

@@ -545,6 +545,72 @@ nofd)
   test -s "$work/log"; check "the shim did take decisions" 0 $?
   ;;
 
+fdnumbers)
+  # The shim's own fds (the sink's two, the reset listeners) live at the top
+  # of the fd range: the program's own numbering is what it is without the
+  # shim.  Per rule, one program, run plain (the connect reaches the open
+  # port) and under the rule: the socket's number and the next open's.
+  start_listener
+  cat >"$work/fdnum.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket(); s.setblocking(False)
+s.connect_ex(("127.0.0.1", int(sys.argv[1])))
+time.sleep(0.05)
+print("socket %d open %d" % (s.fileno(), os.open("/dev/null", os.O_RDONLY)))
+EOF
+  plain=$(python3 "$work/fdnum.py" $port)
+  case $plain in "socket "*) ok "plain run: $plain" ;; *) bad "plain run printed '$plain'" ;; esac
+  for act in hang timeout "unreachable(host)" refuse reset "reset(accept)"; do
+    check "$act: the program's fd numbers are the plain run's" "$plain" \
+      "$(inj "connect:port=$port:do=$act" python3 "$work/fdnum.py" $port)"
+  done
+  # Where the shim's fds went: the fds the hang adds to the plain run's
+  # (the sink's two) are at or above min(soft limit, 4096) - 32.
+  cat >"$work/fdlist.py" <<'EOF'
+import os, socket, sys, resource
+s = socket.socket(); s.setblocking(False); s.connect_ex(("127.0.0.1", int(sys.argv[1])))
+print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], *sorted(int(f) for f in os.listdir("/proc/self/fd")))
+EOF
+  extra=$(python3 - "$(python3 "$work/fdlist.py" $port)" \
+    "$(inj "connect:port=$port:do=hang" python3 "$work/fdlist.py" $port)" <<'EOF'
+import sys
+plain, inj = [list(map(int, a.split())) for a in sys.argv[1:]]
+floor = min(inj[0], 4096) - 32
+extra = sorted(set(inj[1:]) - set(plain[1:]))
+print("2 high" if len(extra) == 2 and all(f >= floor for f in extra) else "extra %s, floor %d" % (extra, floor))
+EOF
+)
+  check "hang: the sink's two fds sit under the soft limit (or 4096)" "2 high" "$extra"
+  # A low limit: the reserve is a quarter of it (64: fds 48 and up), and
+  # the numbering still holds; under a tiny one (14, below 16) the shim's
+  # fds stay where the kernel puts them, and the fault still works.
+  check "hang under ulimit -n 64: the program's fd numbers are the plain run's" "$plain" \
+    "$(ulimit -n 64; inj "connect:port=$port:do=hang" python3 "$work/fdnum.py" $port)"
+  check "hang under ulimit -n 14: still injected" "EINPROGRESS" \
+    "$(ulimit -n 14; inj "connect:port=$port:do=hang" python3 -c '
+import socket, sys, errno
+s = socket.socket(); s.setblocking(False)
+print(errno.errorcode[s.connect_ex(("127.0.0.1", int(sys.argv[1])))])' $port)"
+  ;;
+peername)
+  # A reset socket is connected to the shim's private listener; what the
+  # program asks about it names the address it asked for, as on the real
+  # event.  Python: getpeername, getsockopt(SO_PEERNAME), getsockname.
+  start_listener
+  cat >"$work/peer.py" <<'EOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+raw = s.getsockopt(socket.SOL_SOCKET, 28, 16)  # SO_PEERNAME
+peer, me = s.getpeername(), s.getsockname()
+print("peer %s:%d so_peername %d local %s" % (peer[0], peer[1], struct.unpack("!H", raw[2:4])[0], me[0]))
+EOF
+  for act in reset "reset(100)"; do
+    check "$act: getpeername, SO_PEERNAME and getsockname as asked" \
+      "peer 127.0.0.1:$port so_peername $port local 127.0.0.1" \
+      "$(inj "connect:port=$port:do=$act" python3 "$work/peer.py" $port 2>&1)"
+  done
+  ;;
 *)
   echo "unknown scenario $scenario" >&2
   exit 2

@@ -16,7 +16,7 @@ floor() {
   hooks) echo 5 ;;
   control) echo 4 ;;
   decide | faults | log | track) echo 3 ;;
-  stats | vtime) echo 2 ;;
+  stats | vtime | rules) echo 2 ;;
   spec | base) echo 1 ;;
   *) echo 0 ;;
   esac

@@ -100,6 +100,11 @@ static void test_ipv6_and_ranges(void **state) {
   assert_int_equal(spec.rules[0].arg, 0);
   assert_int_equal(spec.rules[1].k, 2);
   assert_int_equal(spec.rules[1].arg, 7);
+  /* reset(accept): the server resets at accept, before the client speaks */
+  parse_ok("connect:do=reset(accept);connect:do=reset( accept )");
+  assert_int_equal(spec.rules[0].action, INJ_DO_RESET);
+  assert_int_equal(spec.rules[0].arg, INJ_RESET_AT_ACCEPT);
+  assert_int_equal(spec.rules[1].arg, INJ_RESET_AT_ACCEPT);
   parse_ok("getaddrinfo:do=eai(EAI_AGAIN, 1.5s);getaddrinfo:do=eai(EAI_NONAME)");
   assert_int_equal(spec.rules[0].code, EAI_AGAIN);
   assert_int_equal(spec.rules[0].arg, 1500000000ull);
@@ -233,14 +238,17 @@ static const struct bad bad_specs[] = {
    "rule 1: down(T) needs a duration like 30, 1.5s or 250ms near 'down(31536001)'"},
   {"connect:do=explode",
    "rule 1: unknown action (errno(E), refuse, hang, timeout, unreachable(net|host), "
-   "reset[(N)], async(E), eai(EAI_X[,T]), pass) near 'explode'"},
+   "reset[(N|accept)], async(E), eai(EAI_X[,T]), pass) near 'explode'"},
   {"connect:do=async(ECONNRESET)",
    "rule 1: async(E) models ECONNREFUSED, ETIMEDOUT, ENETUNREACH or EHOSTUNREACH "
    "(reset for an accepted-then-reset peer, errno(E) for a synchronous failure) "
    "near 'async(ECONNRESET)'"},
   {"connect:do=unreachable(port)",
    "rule 1: unreachable(net) or unreachable(host) near 'unreachable(port)'"},
-  {"connect:do=reset(-1)", "rule 1: reset(N) needs a byte count near 'reset(-1)'"},
+  {"connect:do=reset(-1)",
+   "rule 1: reset(N) needs a byte count (or reset(accept)) near 'reset(-1)'"},
+  {"connect:do=reset(accepted)",
+   "rule 1: reset(N) needs a byte count (or reset(accept)) near 'reset(accepted)'"},
   {"connect:do=pass(1)", "rule 1: this action takes no argument near 'pass(1)'"},
   {"connect:do=errno(ENOTANERRNO)", "rule 1: unknown errno (use a name such as ECONNREFUSED, or a "
                                     "number) near 'errno(ENOTANERRNO)'"},

@@ -13,6 +13,10 @@
  * So after the last response we shut down our side and keep reading (and
  * discarding) until the client closes or a short linger deadline passes --
  * what nginx calls lingering close.
+ *
+ * What a message is made of -- status reasons, a response's body and
+ * headers, the JSON error body, the request's header lookup -- is in
+ * http_message.c; this file is the connection and the server.
  */
 #include "http.h"
 #include "util.h"
@@ -83,55 +87,6 @@ static void conn_error(gw__http_conn_t *c, int status, const char *code, const c
 static void conn_parse(gw__http_conn_t *c, const char *data, size_t len);
 static void idle_timer_cb(uv_timer_t *t);
 
-const char *gw__http_reason(int status) {
-  switch (status) {
-  case 100:
-    return "Continue";
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 204:
-    return "No Content";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 408:
-    return "Request Timeout";
-  case 409:
-    return "Conflict";
-  case 411:
-    return "Length Required";
-  case 413:
-    return "Payload Too Large";
-  case 414:
-    return "URI Too Long";
-  case 415:
-    return "Unsupported Media Type";
-  case 429:
-    return "Too Many Requests";
-  case 431:
-    return "Request Header Fields Too Large";
-  case 500:
-    return "Internal Server Error";
-  case 501:
-    return "Not Implemented";
-  case 503:
-    return "Service Unavailable";
-  case 505:
-    return "HTTP Version Not Supported";
-  default:
-    return "Unknown";
-  }
-}
-
 void gw__http_limits_default(gw__http_limits_t *l) {
   l->max_body = GW_HTTP_MAX_BODY_DEFAULT;
   l->max_header_bytes = GW_HTTP_MAX_HEADER_BYTES_DEFAULT;
@@ -141,143 +96,6 @@ void gw__http_limits_default(gw__http_limits_t *l) {
   l->header_timeout_ms = GW_HTTP_HEADER_TIMEOUT_DEFAULT;
   l->request_timeout_ms = GW_HTTP_REQUEST_TIMEOUT_DEFAULT;
   l->max_write_queue = DEFAULT_WRITE_QUEUE;
-}
-
-/* ------------------------------------------------------------------ */
-/* Responses                                                          */
-/* ------------------------------------------------------------------ */
-
-int gw__http_respond(gw__http_response_t *res, int status, const char *content_type,
-                     const char *body, size_t len) {
-  char *copy = malloc(len + 1);
-
-  if (copy == NULL)
-    return UV_ENOMEM;
-  if (len > 0)
-    memcpy(copy, body, len);
-  copy[len] = '\0';
-  free(res->body);
-  res->body = copy;
-  res->body_len = len;
-  res->status = status;
-  res->content_type = content_type;
-  return 0;
-}
-
-/* JSON string body (without quotes) of s; out must hold 6*strlen(s)+1. */
-static size_t json_escape(char *out, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  size_t n = 0;
-
-  for (; *s != '\0'; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      out[n++] = '\\';
-      out[n++] = (char)ch;
-    } else if (ch < 0x20) {
-      out[n++] = '\\';
-      out[n++] = 'u';
-      out[n++] = '0';
-      out[n++] = '0';
-      out[n++] = hex[ch >> 4];
-      out[n++] = hex[ch & 15];
-    } else {
-      out[n++] = (char)ch;
-    }
-  }
-  out[n] = '\0';
-  return n;
-}
-
-int gw__http_respond_error(gw__http_response_t *res, int status, const char *type, const char *code,
-                           const char *fmt, ...) {
-  char msg[512];
-  char emsg[6 * sizeof(msg) + 1];
-  char etype[6 * 64 + 1];
-  char ecode[6 * 64 + 1];
-  char tmp[64];
-  char *body;
-  size_t cap;
-  int n;
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  json_escape(emsg, msg);
-  snprintf(tmp, sizeof(tmp), "%s", type != NULL ? type : "invalid_request_error");
-  json_escape(etype, tmp);
-  if (code != NULL) {
-    snprintf(tmp, sizeof(tmp), "%s", code);
-    json_escape(ecode, tmp);
-  }
-  cap = strlen(emsg) + strlen(etype) + (code != NULL ? strlen(ecode) : 0) + 64;
-  body = malloc(cap);
-  if (body == NULL)
-    return UV_ENOMEM;
-  if (code != NULL)
-    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":\"%s\"}}",
-                 emsg, etype, ecode);
-  else
-    n = snprintf(body, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":null}}", emsg,
-                 etype);
-  free(res->body);
-  res->body = body;
-  res->body_len = (size_t)n;
-  res->status = status;
-  res->content_type = "application/json";
-  return 0;
-}
-
-/* RFC 9110 token: what a header name may be. */
-static int is_token(const char *s) {
-  static const char tchar[] = "!#$%&'*+-.^_`|~";
-
-  if (*s == '\0')
-    return 0;
-  for (; *s != '\0'; s++) {
-    if (!isalnum((unsigned char)*s) && strchr(tchar, *s) == NULL)
-      return 0;
-  }
-  return 1;
-}
-
-/* A field value: any byte but the controls other than HTAB. */
-static int is_field_value(const char *s) {
-  for (; *s != '\0'; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-      return 0;
-  }
-  return 1;
-}
-
-int gw__http_add_header(gw__http_response_t *res, const char *name, const char *value) {
-  size_t used = strlen(res->extra_headers);
-  int n;
-
-  /* A CR or LF in a value would let it forge headers of its own, and a
-   * name that is not a token (a space, a '/', empty) makes the whole
-   * response unparseable for the client. */
-  if (!is_token(name) || !is_field_value(value))
-    return UV_EINVAL;
-  n = snprintf(res->extra_headers + used, sizeof(res->extra_headers) - used, "%s: %s\r\n", name,
-               value);
-  if (n < 0 || (size_t)n >= sizeof(res->extra_headers) - used) {
-    res->extra_headers[used] = '\0';
-    return UV_ENOBUFS;
-  }
-  return 0;
-}
-
-const char *gw__http_header(const gw__http_request_t *req, const char *name) {
-  size_t i;
-
-  for (i = 0; i < req->nheaders; i++) {
-    if (strcasecmp(req->headers[i].name, name) == 0)
-      return req->headers[i].value;
-  }
-  return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -526,7 +344,7 @@ static int on_header_field_complete(llhttp_t *p) {
   /* "Name : value" is not a header (RFC 9112 5.1: no whitespace between
    * name and colon), and servers that strip it disagree with proxies that
    * do not about which header it is -- a request smuggling vector. */
-  if (!is_token(c->hbuf + c->cur))
+  if (!gw__http_is_token(c->hbuf + c->cur))
     return reject(c, 400, "bad_request", "invalid header name");
   c->hdr[c->nhdr].name = (uint32_t)c->cur;
   c->cur = c->hlen;

@@ -155,5 +155,7 @@ int gw__http_respond_error(gw__http_response_t *res, int status, const char *typ
 int gw__http_add_header(gw__http_response_t *res, const char *name, const char *value);
 
 const char *gw__http_reason(int status);
+/* 1 when s is an RFC 9110 token (what a header name may be), else 0. */
+int gw__http_is_token(const char *s);
 
 #endif /* GW_HTTP_H */

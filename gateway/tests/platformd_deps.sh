@@ -9,7 +9,7 @@
 # for a clean one), and libsqlite3 is neither linked nor needed.
 set -u
 bin=$1
-allowed='gw__plat_(parse|format|linebuf_init|linebuf_feed)|gw__strlcpy|gw__process_guard'
+allowed='gw__plat_(parse|format|linebuf_init|linebuf_feed)|gw__strlcpy|gw__process_guard|gw__grow'
 
 # A compiler's clones of a function (.cold, .part.N, .isra.N, .constprop.N:
 # GCC splits them off at -O2 and under the sanitizers) are that function.

@@ -12,6 +12,7 @@
 # 0.67 = 1.5x slower, the issue's limit for on-by-default).
 #
 #   lang_overhead.sh [--rounds R] [--seconds S] [--delays "5 0"] [--modes "plain native lang"]
+#                    [--loop-rounds R] [--loop-n N] [--loop-only]
 #
 #   --seconds  length of each run (default 4); the program stops itself
 #   --delays   the programs' --delay-ms between attempts: 5 is the tests'
@@ -30,13 +31,17 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 TESTS="$ROOT/harness/tests/lang"
 FDSOAK="${FDSOAK:-$ROOT/build/bin/fdsoak}"
 ROUNDS=3 SECS=4 DELAYS="5 0" MODES="plain native lang"
+LOOP_ROUNDS=7 LOOP_N=2000 LOOP_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --seconds) SECS="$2"; shift 2 ;;
     --delays) DELAYS="$2"; shift 2 ;;
     --modes) MODES="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --loop-rounds) LOOP_ROUNDS="$2"; shift 2 ;;
+    --loop-n) LOOP_N="$2"; shift 2 ;;
+    --loop-only) LOOP_ONLY=1; shift ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "lang_overhead: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -78,6 +83,7 @@ run_one() { # run_one ROUND PROGRAM INTERP FILE DELAY MODE
     "$round" "$prog" "$delay" "$mode" "${rate:-NA}" "${cpu:-NA}" >&2
 }
 
+if [ "$LOOP_ONLY" = 0 ]; then
 read -r -a modes <<<"$MODES"
 nm=${#modes[@]}
 for round in $(seq 1 "$ROUNDS"); do
@@ -129,3 +135,58 @@ table("CPU us per attempt of the target process, best of %s (lower is better; ra
       % rounds, cpu, "%.1f")
 PY
 echo "records: $RECORDS"
+fi
+
+# ---- the open+close loop -------------------------------------------------
+LOOPREC="$OUT/loop.tsv"
+: >"$LOOPREC"
+loop_one() { # loop_one ROUND PROGRAM INTERP FILE MODE
+  round="$1" prog="$2" interp="$3" file="$4" mode="$5"
+  id="loop-$prog-$mode-r$round"
+  res="$OUT/$id.res"
+  rm -f "$res"
+  if [ "$mode" = plain ]; then
+    timeout -k 5 120 "$interp" "$HERE/$file" "$res" "$LOOP_N" >"$OUT/$id.stdout" 2>"$OUT/$id.stderr"
+  else
+    timeout -k 5 120 "$FDSOAK" watch --origins "$mode" --duration 100 --warmup 1 --out "$OUT/$id" -q \
+      -- "$interp" "$HERE/$file" "$res" "$LOOP_N" >"$OUT/$id.stdout" 2>"$OUT/$id.stderr"
+  fi
+  wall="$(sed -n 's/^loop_s \([0-9.]*\).*/\1/p' "$res" 2>/dev/null)"
+  cpu="$(sed -n 's/.* cpu_s \([0-9.]*\).*/\1/p' "$res" 2>/dev/null)"
+  pcpu="$(sed -n 's/.* proc_cpu_s \([0-9.]*\).*/\1/p' "$res" 2>/dev/null)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$prog" "$mode" "$round" "${wall:-NA}" "${cpu:-NA}" "${pcpu:-NA}" >>"$LOOPREC"
+  printf '  loop round %s %-6s %-6s %s s wall, %s s CPU\n' "$round" "$prog" "$mode" "${wall:-NA}" "${cpu:-NA}" >&2
+}
+LOOP_MODES="plain native lang"
+read -r -a lmodes <<<"$LOOP_MODES"
+for round in $(seq 1 "$LOOP_ROUNDS"); do
+  for p in python:python3:openloop.py node:node:openloop.js; do
+    IFS=: read -r prog interp file <<<"$p"
+    for i in 0 1 2; do
+      loop_one "$round" "$prog" "$interp" "$file" "${lmodes[$(( (i + round - 1) % 3 ))]}"
+    done
+  done
+done
+python3 - "$LOOPREC" "$LOOP_N" "$LOOP_ROUNDS" <<'PY'
+import sys
+from collections import defaultdict
+rec, n, rounds = sys.argv[1], sys.argv[2], sys.argv[3]
+best = defaultdict(lambda: None)
+for line in open(rec):
+    prog, mode, rnd, wall, cpu, pcpu = line.rstrip("\n").split("\t")
+    for kind, v in (("wall", wall), ("cpu", cpu), ("proc", pcpu)):
+        if v != "NA":
+            k = (prog, mode, kind)
+            best[k] = float(v) if best[k] is None else min(best[k], float(v))
+print()
+print("open+close loop of %s, best of %s rounds, ms (ratios of times: 1.50 = 1.5x slower)" % (n, rounds))
+print("wall: the loop's time; cpu: its CPU time; proc: the process's CPU time from its start")
+print("%-8s %-5s %9s %9s %9s %12s %12s" % ("program", "time", "plain", "native", "lang", "lang/plain", "native/plain"))
+for prog in ("python", "node"):
+    for kind in ("wall", "cpu", "proc"):
+        v = [best[(prog, m, kind)] for m in ("plain", "native", "lang")]
+        cells = "".join("%10s" % ("NA" if x is None else "%.1f" % (x * 1000)) for x in v)
+        r = lambda a, b: "NA" if a is None or not b else "%.2f" % (a / b)
+        print("%-8s %-5s%s %12s %12s" % (prog, kind, cells, r(v[2], v[0]), r(v[1], v[0])))
+PY
+echo "loop records: $LOOPREC"

@@ -238,6 +238,7 @@ typedef struct {
   int fd_first, fd_last, fd_max;
   int rlimit_nofile;        /* its soft limit, from /proc/PID/limits */
   unsigned long long start; /* its start time: tells it from a reused pid */
+  char engine[8];           /* who applied the rules to it: "shim", "seccomp", "none" */
 } fsk_proc_info_t;
 
 /* The watched program's life (watch). */
@@ -254,6 +255,9 @@ typedef struct {
   char death[256];         /* evidence that it died of fd exhaustion, or "" */
   char origins[8];         /* "off", "native" or "lang" */
   char lang_note[256];     /* why some leaked fds have no language frames, or "" */
+  char engine[8];          /* "preload", "seccomp", or "none" (no rules) */
+  char engine_note[320];   /* what the engine did, or what it missed, or "" */
+  char origin_note[256];   /* why some leaked fds have no origin, or "" */
   size_t uninstrumented;   /* processes that ran without the shim's page */
   char uninstr_first[200]; /* "process 12 (id)": the first of them */
   char tree_tracking[240]; /* "cgroup", or "/proc scanning: <why>" */
@@ -261,6 +265,8 @@ typedef struct {
   double attempts_per_sample;
   fsk_proc_info_t *procs;
   size_t nprocs;
+  size_t nprocs_folded; /* ended processes counted, not listed (a bound) */
+  int folded_fd_max;    /* the most fds one of those held */
 } fsk_target_info_t;
 
 /* watch --speed: the program's own (virtual) time, which runs `speed`

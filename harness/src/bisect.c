@@ -16,13 +16,20 @@
  * same rules; with --build, a command that is a path (./build/bin/fdsoak
  * VERB ...) runs instead, for bisecting a tree that builds fdsoak itself.
  *
- * The work tree is left on the branch or commit it was on: `git bisect
- * reset` runs on every way out, SIGINT and SIGTERM included.
+ * The user's work tree is never touched: the search runs in a temporary
+ * `git worktree` of its own (under TMPDIR), so the branch, the checkout,
+ * and untracked and ignored files stay as they were whatever happens to
+ * the search.  Each step soaks a clean checkout of its commit (a --build
+ * that rewrites tracked files is undone before the next one).  SIGINT,
+ * SIGTERM, SIGHUP and SIGPIPE (`| head` closing) stop the step's soak,
+ * remove the temporary work tree and exit 3; after a SIGKILL the temporary
+ * tree stays in TMPDIR until `git worktree prune` forgets it.
  * Exit: 0 found, 1 BAD is flat, 2 usage or environment error (not a git
  * work tree, unknown revision, dirty tree, GOOD leaks), 3 no answer (only
  * skipped commits left, or interrupted).
  */
 #include "driver.h"
+#include "proc.h"
 #include "results_internal.h"
 
 #include <errno.h>
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +52,10 @@
 
 static volatile sig_atomic_t interrupted;
 static volatile pid_t current_child;
+/* The private work tree the search runs in: every git command and every
+ * step runs there once it exists (NULL before). */
+static const char *tree;
+static char step_cwd[PATH_MAX + 64];
 
 static int berr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int berr(const char *fmt, ...) {
@@ -73,7 +85,11 @@ static int unjudged(const char *which, const char *sha, int rc, const char *root
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
   (void)ctx;
   interrupted = sig;
-  if (current_child > 0 && (si == NULL || si->si_code == SI_USER || si->si_code == SI_QUEUE))
+  /* SIGPIPE is ours alone (nobody reads our output any more): the step's
+   * soak is stopped the way a cancel stops it. */
+  if (current_child > 0 && sig == SIGPIPE)
+    kill(current_child, SIGTERM);
+  else if (current_child > 0 && (si == NULL || si->si_code == SI_USER || si->si_code == SI_QUEUE))
     kill(current_child, sig);
 }
 
@@ -84,13 +100,14 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
 static int run(char *const argv[], const char *log, char *buf, size_t len, int git) {
   int pfd[2] = {-1, -1}, status, fd;
   size_t used = 0;
-  pid_t pid;
+  pid_t pid, parent;
 
   if (buf != NULL && len > 0)
     buf[0] = '\0';
   if (log == NULL && buf != NULL && pipe2(pfd, O_CLOEXEC) != 0)
     return -errno;
   fflush(NULL);
+  parent = getpid();
   pid = fork();
   if (pid < 0) {
     int e = -errno;
@@ -103,6 +120,17 @@ static int run(char *const argv[], const char *log, char *buf, size_t len, int g
   if (pid == 0) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    /* A bisect killed outright takes its step's soak with it (which then
+     * stops its own target). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      _exit(125);
+    if (!git && step_cwd[0] != '\0' && chdir(step_cwd) != 0) {
+      fprintf(stderr, "cannot enter %s: %s\n", step_cwd, strerror(errno));
+      _exit(125);
+    }
     if (git) {
       setenv("LC_ALL", "C", 1);
       unsetenv("LANGUAGE");
@@ -164,6 +192,10 @@ static int git(char *buf, size_t len, ...) {
   va_list ap;
 
   argv[n++] = "git";
+  if (tree != NULL) {
+    argv[n++] = "-C";
+    argv[n++] = (char *)tree;
+  }
   va_start(ap, len);
   while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
     n++;
@@ -282,6 +314,46 @@ static void print_leaks(const char *dir) {
   fsk__results_release(&run);
 }
 
+/* Undo what a step did to the private tree's tracked files, and remove
+ * the untracked ones it made (ignored build output stays, for the next
+ * build): git's next checkout must not stop at them.  0, or git's exit. */
+static int clean_tree(void) {
+  char out[4096];
+  int rc = git(out, sizeof out, "reset", "-q", "--hard", NULL);
+
+  if (rc == 0)
+    rc = git(out, sizeof out, "clean", "-q", "-f", "-d", NULL);
+  if (rc != 0)
+    berr("cannot clean the bisect's work tree:\n%s", out);
+  return rc;
+}
+
+/* The first bad commit, when git bisect's output names it: a line that
+ * is exactly "SHA is the first bad commit" (a commit subject saying so is
+ * never at the start of a line: git prints "[SHA] subject" and indents the
+ * message), confirmed by refs/bisect/bad.  0 and sha set, or -1. */
+static int first_bad(const char *out, char sha[64]) {
+  static const char tail[] = " is the first bad commit";
+  const char *line = out;
+  char ref[128];
+
+  for (; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    size_t n = strspn(line, "0123456789abcdef");
+
+    if (n >= 40 && n < 64 && strncmp(line + n, tail, sizeof tail - 1) == 0 &&
+        (line[n + sizeof tail - 1] == '\n' || line[n + sizeof tail - 1] == '\0')) {
+      if (git(ref, sizeof ref, "rev-parse", "--verify", "--quiet", "refs/bisect/bad", NULL) != 0)
+        return -1;
+      chomp(ref);
+      if (strlen(ref) != n || strncmp(ref, line, n) != 0)
+        return -1;
+      snprintf(sha, 64, "%.*s", (int)n, line);
+      return 0;
+    }
+  }
+  return -1;
+}
+
 static void bisect_usage(FILE *f) {
   fprintf(f, "usage: fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
              "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
@@ -298,10 +370,12 @@ static void bisect_usage(FILE *f) {
 int fsk__bisect_main(int argc, char **argv) {
   const char *good_rev = NULL, *bad_rev = NULL, *keep = NULL;
   char good[64], bad[64], head_sha[64], found[64] = "", self[PATH_MAX], out[OUT_MAX];
-  char subject[256], dir[PATH_MAX + 16];
+  char subject[256], dir[PATH_MAX + 16], prefix[PATH_MAX], tree_dir[PATH_MAX] = "";
+  char real[PATH_MAX];
+  const char *tmp = getenv("TMPDIR");
   bisect_t b;
   int i, dash = -1, rc, code = FSK_EXIT_USAGE, started = 0, nsoak, k;
-  struct sigaction sa, old_int, old_term;
+  struct sigaction sa, old_int, old_term, old_hup, old_pipe;
   ssize_t n;
 
   memset(&b, 0, sizeof b);
@@ -374,25 +448,20 @@ int fsk__bisect_main(int argc, char **argv) {
       b.soak[k + 3 - vi] = u[k];
   }
 
-  /* The work tree: git, clean, no bisect under way, known revisions. */
+  /* The work tree: git, clean, known revisions. */
   if (git(out, sizeof out, "rev-parse", "--is-inside-work-tree", NULL) != 0 ||
       strncmp(out, "true", 4) != 0) {
     code = berr("not in a git work tree (%s)", out[0] ? (chomp(out), out) : "git failed");
     goto out;
-  }
-  if (git(out, sizeof out, "rev-parse", "--git-path", "BISECT_START", NULL) == 0) {
-    chomp(out);
-    if (access(out, F_OK) == 0) {
-      code = berr("a git bisect is already under way here: finish it, or `git bisect reset`");
-      goto out;
-    }
   }
   if (git(out, sizeof out, "status", "--porcelain", "--untracked-files=no", NULL) != 0) {
     code = berr("git status failed: %s", out);
     goto out;
   }
   if (out[0] != '\0') {
-    code = berr("the work tree has uncommitted changes: commit or stash them first\n%s", out);
+    code = berr("the work tree has uncommitted changes: commit or stash them first (each step "
+                "soaks a clean checkout of its commit)\n%s",
+                out);
     goto out;
   }
   if (resolve(good_rev, good) != 0) {
@@ -411,6 +480,13 @@ int fsk__bisect_main(int argc, char **argv) {
     code = berr("GOOD %.12s is not an ancestor of BAD %.12s", good, bad);
     goto out;
   }
+  /* Where in the tree the user stands: each step runs at the same place
+   * in the private work tree. */
+  if (git(prefix, sizeof prefix, "rev-parse", "--show-prefix", NULL) != 0) {
+    code = berr("git rev-parse --show-prefix failed");
+    goto out;
+  }
+  chomp(prefix);
   if (keep != NULL) {
     if (mkdir(keep, 0755) != 0 && errno != EEXIST) {
       code = berr("cannot create %s: %s", keep, strerror(errno));
@@ -421,13 +497,13 @@ int fsk__bisect_main(int argc, char **argv) {
       goto out;
     }
   } else {
-    const char *tmp = getenv("TMPDIR");
-
     snprintf(b.root, sizeof b.root, "%s/fdsoak-bisect-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (mkdtemp(b.root) == NULL) {
       code = berr("cannot create %s: %s", b.root, strerror(errno));
       goto out;
     }
+    if (realpath(b.root, real) != NULL)
+      snprintf(b.root, sizeof b.root, "%s", real);
   }
 
   memset(&sa, 0, sizeof sa);
@@ -436,13 +512,31 @@ int fsk__bisect_main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGHUP, &sa, &old_hup);
+  sigaction(SIGPIPE, &sa, &old_pipe);
 
-  /* From here on every way out resets the bisect. */
+  /* The private work tree, at BAD: from here on every way out removes it. */
+  snprintf(tree_dir, sizeof tree_dir, "%s/fdsoak-bisect-tree-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+  if (mkdtemp(tree_dir) == NULL) {
+    code = berr("cannot create %s: %s", tree_dir, strerror(errno));
+    tree_dir[0] = '\0';
+    goto restore;
+  }
+  if (realpath(tree_dir, real) != NULL)
+    snprintf(tree_dir, sizeof tree_dir, "%s", real);
+  if (git(out, sizeof out, "worktree", "add", "-q", "--detach", tree_dir, bad, NULL) != 0) {
+    code = berr("git worktree add %s failed:\n%s", tree_dir, out);
+    goto restore;
+  }
+  started = 1;
+  tree = tree_dir;
+  snprintf(step_cwd, sizeof step_cwd, "%s/%s", tree_dir, prefix);
+  if (interrupted)
+    goto interrupted;
   if (git(out, sizeof out, "bisect", "start", NULL) != 0) {
     code = berr("git bisect start failed:\n%s", out);
     goto restore;
   }
-  started = 1;
   printf("fdsoak bisect: GOOD %.12s, BAD %.12s; soak: %s", good, bad, b.soak[1]);
   for (k = 4; b.soak[k] != NULL; k++)
     printf(" %s", b.soak[k]);
@@ -454,10 +548,6 @@ int fsk__bisect_main(int argc, char **argv) {
 
   /* The ends first: a flat BAD has nothing to find, and a leaking GOOD
    * would make whatever the search returns wrong. */
-  if (git(out, sizeof out, "checkout", "-q", "--detach", bad, NULL) != 0) {
-    code = berr("cannot check out BAD:\n%s", out);
-    goto restore;
-  }
   rc = step(&b, bad, "BAD");
   if (interrupted)
     goto interrupted;
@@ -471,7 +561,7 @@ int fsk__bisect_main(int argc, char **argv) {
     code = unjudged("BAD", bad, rc, b.root);
     goto restore;
   }
-  if (git(out, sizeof out, "checkout", "-q", "--detach", good, NULL) != 0) {
+  if (clean_tree() != 0 || git(out, sizeof out, "checkout", "-q", "--detach", good, NULL) != 0) {
     code = berr("cannot check out GOOD:\n%s", out);
     goto restore;
   }
@@ -491,11 +581,12 @@ int fsk__bisect_main(int argc, char **argv) {
 
   /* git checks out the next commit after each mark, and names the first
    * bad one when no other is left. */
-  rc = git(out, sizeof out, "bisect", "bad", bad, NULL);
+  rc = clean_tree();
+  if (rc == 0)
+    rc = git(out, sizeof out, "bisect", "bad", bad, NULL);
   if (rc == 0)
     rc = git(out, sizeof out, "bisect", "good", good, NULL);
   for (;;) {
-    char *hit;
     const char *mark;
     int soak;
 
@@ -505,20 +596,14 @@ int fsk__bisect_main(int argc, char **argv) {
       code = berr("git bisect failed (exit %d):\n%s", rc, out);
       goto restore;
     }
-    if ((hit = strstr(out, " is the first bad commit")) != NULL) {
-      char *start = hit;
-
-      while (start > out && start[-1] != '\n')
-        start--;
-      snprintf(found, sizeof found, "%.*s", (int)(hit - start), start);
+    if (first_bad(out, found) == 0)
       break;
-    }
     if (strstr(out, "only 'skip'ped commits left") != NULL) {
       char *list = strstr(out, "could be any of:");
 
       printf("no answer: the commits that could not be judged (build failed, inconclusive or "
              "error) hide the first leaking commit; it is one of:\n%s",
-             list != NULL ? strchr(list, '\n') + 1 : out);
+             list != NULL && strchr(list, '\n') != NULL ? strchr(list, '\n') + 1 : out);
       code = FSK_EXIT_INCONCLUSIVE;
       goto restore;
     }
@@ -531,7 +616,11 @@ int fsk__bisect_main(int argc, char **argv) {
     if (interrupted)
       goto interrupted;
     mark = soak == 0 ? "good" : soak == 1 ? "bad" : "skip";
-    rc = git(out, sizeof out, "bisect", mark, NULL);
+    /* A build may have rewritten tracked files (a version stamp, a
+     * generated header): the next checkout must not stop at them. */
+    rc = clean_tree();
+    if (rc == 0)
+      rc = git(out, sizeof out, "bisect", mark, NULL);
     if (b.steps > 4096) {
       code = berr("git bisect did not converge");
       goto restore;
@@ -544,7 +633,8 @@ int fsk__bisect_main(int argc, char **argv) {
   /* BAD itself may be the answer; its soak ran first.  Any other answer
    * was soaked when git marked it bad. */
   print_leaks(dir);
-  code = 0;
+  fflush(stdout);
+  code = interrupted ? FSK_EXIT_INCONCLUSIVE : 0;
   goto restore;
 
 interrupted:
@@ -552,17 +642,19 @@ interrupted:
   code = FSK_EXIT_INCONCLUSIVE;
 restore:
   if (started) {
-    char here[256];
-
-    if (git(out, sizeof out, "bisect", "reset", NULL) != 0)
-      fprintf(stderr, "fdsoak bisect: git bisect reset failed; run it yourself:\n%s", out);
-    else if (git(here, sizeof here, "rev-parse", "--abbrev-ref", "HEAD", NULL) == 0) {
-      chomp(here);
-      fprintf(stderr, "fdsoak bisect: checkout restored (%s)\n", here);
+    tree = NULL;
+    if (git(out, sizeof out, "worktree", "remove", "--force", tree_dir, NULL) != 0) {
+      fprintf(stderr, "fdsoak bisect: git worktree remove %s failed:\n%s", tree_dir, out);
+      fsk__rmtree(tree_dir);
+      git(out, sizeof out, "worktree", "prune", NULL);
     }
+  } else if (tree_dir[0] != '\0') {
+    rmdir(tree_dir);
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGHUP, &old_hup, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
 out:
   free(b.soak);
   return code;

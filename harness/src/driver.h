@@ -109,13 +109,24 @@ int fsk__write_sarif_here(const char *file, const fsk_run_t *run);
 /* The directory of this executable (for the shim and sibling binaries). */
 int fsk__exe_dir(char *buf, size_t len);
 /* The shim's path: FDSOAK_INJECT_LIB, else the install layout from EXE_DIR
- * (bin/../lib/libfdsoak-inject.so.0), else EXE_DIR/../lib/libfdsoak-inject.so. */
+ * (bin/../lib/fdsoak/libfdsoak-inject.so.0), else EXE_DIR/../lib/libfdsoak-inject.so. */
 int fsk__shim_path(char *buf, size_t len);
+/* The installed program `name` (fdsoak-regress, fdsoak-platformd) as seen
+ * from this one: beside it, or across bin/ and libexec/fdsoak/.  0, or
+ * -ENOENT with buf naming where it was expected. */
+int fsk__sibling_path(const char *name, char *buf, size_t len);
 /* Put the shim first in LD_PRELOAD, keeping what the caller had there;
  * asan_first: an instrumented fdsoak's own ASan runtime before it. */
 int fsk__set_preload(const char *shim, int asan_first);
 /* Copy DIR/summary.json to stdout (--json). */
 void fsk__print_summary(const char *dir);
+/* Create the shim's counter page in TMPDIR (PATH gets its name, from
+ * STEM), with its blocks reserved so a full file system is an error now
+ * rather than a SIGBUS later.  Returns 0 or -errno (the file removed). */
+int fsk__stats_create(char *path, size_t len, const char *stem);
+/* Create DIR (and its parents) and check that a file can be made in it:
+ * a bad --out is found before the soak, not after.  0 or -errno. */
+int fsk__out_probe(const char *dir);
 /* UTC timestamp "2026-11-28T01:02:03Z" and a path-safe form. */
 void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen);
 

@@ -23,15 +23,23 @@
 #include "results_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+/* Keys are matched as every other JSON reader matches them: exactly. */
+static cJSON *jget(const cJSON *o, const char *key) {
+  return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+static int gerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int gerr(const char *fmt, ...) {
   va_list ap;
   fputs("fdsoak gate: ", stderr);
@@ -42,8 +50,31 @@ static int gerr(const char *fmt, ...) {
   return FSK_EXIT_USAGE;
 }
 
+/* Open FILE for reading only if it is a regular file: a FIFO or a device
+ * named as a summary would block the gate, or feed it without end.  The
+ * open itself does not block (O_NONBLOCK), and is made blocking again
+ * once the file is known to be regular.  Returns a stream, or NULL with
+ * errno set (EINVAL: not a regular file). */
+static FILE *open_regular(const char *file) {
+  struct stat st;
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC), fl;
+  FILE *f;
+
+  if (fd < 0)
+    return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (fl = fcntl(fd, F_GETFL)) < 0 ||
+      fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || (f = fdopen(fd, "r")) == NULL) {
+    int e = S_ISREG(st.st_mode) ? errno : EINVAL;
+
+    close(fd);
+    errno = e;
+    return NULL;
+  }
+  return f;
+}
+
 static char *slurp(const char *file, int *err) {
-  FILE *f = fopen(file, "r");
+  FILE *f = open_regular(file);
   char *buf = NULL;
   long len;
 
@@ -74,6 +105,27 @@ out:
   return buf;
 }
 
+/* Two readers of one JSON text must not disagree on what it says.  cJSON
+ * takes the first of two equal keys and matches keys without regard to
+ * case, where Python's json (and jq) take the last and tell "Verdict" from
+ * "verdict": a summary with {"verdict":"leak","verdict":"flat"} would pass
+ * here and fail there.  So no object may hold two keys that are equal
+ * ignoring case, at any depth.  Returns the first such key, or NULL. */
+static const char *ambiguous_key(const cJSON *j) {
+  const cJSON *a, *b;
+  const char *bad;
+
+  for (a = j != NULL ? j->child : NULL; a != NULL; a = a->next) {
+    if (cJSON_IsObject(j))
+      for (b = a->next; b != NULL; b = b->next)
+        if (a->string != NULL && b->string != NULL && strcasecmp(a->string, b->string) == 0)
+          return b->string;
+    if ((bad = ambiguous_key(a)) != NULL)
+      return bad;
+  }
+  return NULL;
+}
+
 static cJSON *load_json(const char *file, const char *what, int *code) {
   int err;
   char *text = slurp(file, &err);
@@ -81,11 +133,18 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
 
   *code = 0;
   if (text == NULL) {
-    *code = gerr("cannot read %s %s: %s", what, file, strerror(-err));
+    *code = gerr("cannot read %s %s: %s", what, file,
+                 err == -EINVAL ? "not a regular file" : strerror(-err));
     return NULL;
   }
-  j = cJSON_Parse(text);
-  if (j == NULL || !cJSON_IsObject(j)) {
+  j = cJSON_ParseWithOpts(text, NULL, 1);
+  if (j != NULL && cJSON_IsObject(j) && ambiguous_key(j) != NULL) {
+    *code = gerr("%s %s is ambiguous: the key \"%s\" is there twice (or in two cases), and "
+                 "JSON readers disagree on which one counts",
+                 what, file, ambiguous_key(j));
+    cJSON_Delete(j);
+    j = NULL;
+  } else if (j == NULL || !cJSON_IsObject(j)) {
     /* The error pointer points into text, so text is freed only after the
      * message; it is stale (from an earlier parse) unless parsing failed. */
     *code = gerr("%s %s is not valid JSON (near '%.20s')", what, file,
@@ -95,6 +154,50 @@ static cJSON *load_json(const char *file, const char *what, int *code) {
   }
   free(text);
   return j;
+}
+
+/* One record of an RFC 4180 file (as results.c writes it: a field with a
+ * comma, a quote or a newline is quoted, quotes doubled) into buf, its
+ * fields in cols.  Returns the number of fields, 0 at the end of the file,
+ * or -EINVAL for a record longer than buf or with more than maxcols
+ * fields. */
+static int csv_record(FILE *f, char *buf, size_t len, char **cols, int maxcols) {
+  size_t used = 0;
+  int ch, n = 0, quoted = 0, any = 0;
+
+  cols[n++] = buf;
+  while ((ch = getc(f)) != EOF) {
+    any = 1;
+    if (quoted) {
+      if (ch == '"') {
+        if ((ch = getc(f)) != '"') {
+          quoted = 0;
+          if (ch == EOF)
+            break;
+          ungetc(ch, f);
+          continue;
+        }
+      }
+    } else if (ch == '"') {
+      quoted = 1;
+      continue;
+    } else if (ch == ',') {
+      if (used + 1 >= len || n == maxcols)
+        return -EINVAL;
+      buf[used++] = '\0';
+      cols[n++] = buf + used;
+      continue;
+    } else if (ch == '\n') {
+      break;
+    } else if (ch == '\r') {
+      continue;
+    }
+    if (used + 1 >= len)
+      return -EINVAL;
+    buf[used++] = (char)ch;
+  }
+  buf[used] = '\0';
+  return any ? n : 0;
 }
 
 /* Every sample of (path, adapter) in DIR/series.csv, pushed onto sc with
@@ -107,18 +210,15 @@ static int read_series(const char *dir, const char *path, const char *adapter, f
   FILE *f;
 
   snprintf(file, sizeof(file), "%s/series.csv", dir);
-  if ((f = fopen(file, "r")) == NULL)
+  if ((f = open_regular(file)) == NULL)
     return -errno;
   for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
     col_of[k] = -1;
-  while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-    char *save = NULL, *tok;
-
-    line[strcspn(line, "\r\n")] = '\0';
-    ncols = 0;
-    for (tok = strtok_r(line, ",", &save); tok != NULL && ncols < 64;
-         tok = strtok_r(NULL, ",", &save))
-      cols[ncols++] = tok;
+  while (rc == 0 && (ncols = csv_record(f, line, sizeof line, cols, 64)) != 0) {
+    if (ncols < 0) {
+      rc = ncols;
+      break;
+    }
     if (header) {
       for (i = 0; i < ncols; i++)
         for (k = 0; k < FSK_FD_CLASS_COUNT; k++)
@@ -165,6 +265,7 @@ typedef struct {
   const char *path, *adapter;
   int matched;
   const char *again; /* another directory that has it too */
+  int interrupted;   /* its soak was stopped before the end */
 } entry_t;
 
 /* One row of the report: a baseline scenario and what the gate found. */
@@ -214,11 +315,68 @@ static int is_count(const cJSON *v) {
          v->valuedouble == (double)(long)v->valuedouble;
 }
 
+static int is_verdict(const cJSON *v) {
+  return cJSON_IsString(v) &&
+         (strcmp(v->valuestring, "flat") == 0 || strcmp(v->valuestring, "leak") == 0 ||
+          strcmp(v->valuestring, "inconclusive") == 0);
+}
+
+/* A summary the gate judges must say what fdsoak writes, in the types it
+ * writes them: a field missing or of another type is a broken or forged
+ * file, and reading it as "no leak" would pass it.  Sets *interrupted
+ * from the summary.  Returns 0, or prints what is wrong and returns
+ * FSK_EXIT_USAGE. */
+static int check_summary(const char *file, const cJSON *d, int *interrupted) {
+  const cJSON *v = jget(d, "verdict"), *intr = jget(d, "interrupted"), *s, *l;
+  int i = 0, any_leak = 0, any_inc = 0;
+
+  if (!cJSON_IsString(jget(d, "tool")) || strcmp(jget(d, "tool")->valuestring, "fdsoak") != 0)
+    return gerr("%s: \"tool\" is not \"fdsoak\": not a summary fdsoak wrote", file);
+  if (!is_verdict(v))
+    return gerr("%s: \"verdict\" must be \"flat\", \"leak\" or \"inconclusive\"", file);
+  if (!cJSON_IsBool(intr))
+    return gerr("%s: \"interrupted\" must be true or false", file);
+  *interrupted = cJSON_IsTrue(intr);
+  cJSON_ArrayForEach(s, jget(d, "scenarios")) {
+    const cJSON *sv = jget(s, "verdict"), *leaked = jget(s, "leaked");
+
+    i++;
+    if (!cJSON_IsObject(s) || !cJSON_IsString(jget(s, "path")) ||
+        !cJSON_IsString(jget(s, "adapter")))
+      return gerr("%s: scenario %d: \"path\" and \"adapter\" must be strings", file, i);
+    if (!is_verdict(sv))
+      return gerr("%s: scenario %d: \"verdict\" must be \"flat\", \"leak\" or \"inconclusive\"",
+                  file, i);
+    if (!is_count(jget(s, "fd_first")) || !is_count(jget(s, "fd_last")) ||
+        !is_count(jget(s, "cycles")))
+      return gerr("%s: scenario %d: \"fd_first\", \"fd_last\" and \"cycles\" must be whole "
+                  "numbers >= 0",
+                  file, i);
+    if (!cJSON_IsArray(leaked))
+      return gerr("%s: scenario %d: \"leaked\" must be a list", file, i);
+    cJSON_ArrayForEach(l, leaked) {
+      if (!cJSON_IsObject(l) || !cJSON_IsNumber(jget(l, "fd")) ||
+          !cJSON_IsString(jget(l, "target")))
+        return gerr("%s: scenario %d: every \"leaked\" entry is an object with \"fd\" and "
+                    "\"target\"",
+                    file, i);
+    }
+    any_leak |= strcmp(sv->valuestring, "leak") == 0;
+    any_inc |= strcmp(sv->valuestring, "inconclusive") == 0;
+  }
+  /* The run's verdict is its worst scenario's (fsk_run_finish): a "flat"
+   * over a leaking scenario, or a "leak" over flat ones, is not something
+   * fdsoak writes. */
+  if (strcmp(v->valuestring, any_leak ? "leak" : any_inc ? "inconclusive" : "flat") != 0)
+    return gerr("%s: the verdict \"%s\" contradicts its scenarios' verdicts", file, v->valuestring);
+  return 0;
+}
+
 /* The baseline is reviewed like code, and a typo in it must not pass
  * silently: every entry well typed, every class known, no entry twice.
  * Returns 0, or prints what is wrong and returns FSK_EXIT_USAGE. */
 static int check_baseline(const char *file, cJSON *base) {
-  cJSON *kind = cJSON_GetObjectItem(base, "kind"), *arr = cJSON_GetObjectItem(base, "scenarios");
+  cJSON *kind = jget(base, "kind"), *arr = jget(base, "scenarios");
   cJSON *b, *c;
   int i = 0, bad = 0;
 
@@ -230,8 +388,8 @@ static int check_baseline(const char *file, cJSON *base) {
   if (!cJSON_IsArray(arr))
     return gerr("%s has no 'scenarios' array", file);
   cJSON_ArrayForEach(b, arr) {
-    cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
-    cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
+    cJSON *p = jget(b, "path"), *a = jget(b, "adapter");
+    cJSON *steady = jget(b, "fd_steady"), *cls = jget(b, "classes");
     cJSON *o;
     int j = 0;
 
@@ -264,7 +422,7 @@ static int check_baseline(const char *file, cJSON *base) {
       }
     }
     cJSON_ArrayForEach(o, arr) {
-      cJSON *op = cJSON_GetObjectItem(o, "path"), *oa = cJSON_GetObjectItem(o, "adapter");
+      cJSON *op = jget(o, "path"), *oa = jget(o, "adapter");
 
       if (++j >= i)
         break;
@@ -309,15 +467,15 @@ static int baseline_entries(cJSON *arr, const char *dir, cJSON *summary) {
   int counts[FSK_FD_CLASS_COUNT], found, k;
   cJSON *s, *o;
 
-  cJSON_ArrayForEach(s, cJSON_GetObjectItem(summary, "scenarios")) {
-    cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
-    cJSON *last = cJSON_GetObjectItem(s, "fd_last"), *e, *cls;
+  cJSON_ArrayForEach(s, jget(summary, "scenarios")) {
+    cJSON *p = jget(s, "path"), *a = jget(s, "adapter");
+    cJSON *last = jget(s, "fd_last"), *e, *cls;
 
     if (!cJSON_IsString(p) || !cJSON_IsString(a) || !cJSON_IsNumber(last))
       return gerr("%s/summary.json: a scenario lacks path, adapter or fd_last", dir);
     cJSON_ArrayForEach(o, arr) {
-      if (strcmp(cJSON_GetObjectItem(o, "path")->valuestring, p->valuestring) == 0 &&
-          strcmp(cJSON_GetObjectItem(o, "adapter")->valuestring, a->valuestring) == 0)
+      if (strcmp(jget(o, "path")->valuestring, p->valuestring) == 0 &&
+          strcmp(jget(o, "adapter")->valuestring, a->valuestring) == 0)
         return gerr("%s/%s is in more than one result directory (again in %s)", p->valuestring,
                     a->valuestring, dir);
     }
@@ -335,13 +493,26 @@ static int baseline_entries(cJSON *arr, const char *dir, cJSON *summary) {
   return 0;
 }
 
-static int update_baseline(const char *baseline, char **dirs, cJSON **summaries, int ndirs) {
+static int update_baseline(const char *baseline, char **dirs, cJSON **summaries, const int *intr,
+                           int ndirs) {
   cJSON *out = cJSON_CreateObject(), *arr, *v;
   int rc, d;
   char *text;
 
   for (d = 0; d < ndirs; d++) {
-    v = cJSON_GetObjectItem(summaries[d], "verdict");
+    /* A soak cut short (cancelled, timed out) ran fewer cycles than asked:
+     * its "flat" is not a steady state to hold every release to. */
+    if (intr[d]) {
+      cJSON_Delete(out);
+      fprintf(stderr,
+              "fdsoak gate: refusing to baseline %s: its soak was interrupted before the end "
+              "(partial results)\n",
+              dirs[d]);
+      return FSK_EXIT_INCONCLUSIVE;
+    }
+  }
+  for (d = 0; d < ndirs; d++) {
+    v = jget(summaries[d], "verdict");
     if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
       cJSON_Delete(out);
       fprintf(stderr, "fdsoak gate: refusing to baseline %s: its verdict is '%s'\n", dirs[d],
@@ -351,7 +522,7 @@ static int update_baseline(const char *baseline, char **dirs, cJSON **summaries,
   }
   cJSON_AddStringToObject(out, "tool", "fdsoak");
   cJSON_AddStringToObject(out, "kind", "baseline");
-  v = cJSON_GetObjectItem(summaries[0], "started_utc");
+  v = jget(summaries[0], "started_utc");
   cJSON_AddStringToObject(out, "source_started_utc", cJSON_IsString(v) ? v->valuestring : "");
   cJSON_AddStringToObject(out, "note",
                           "steady-state fd count per scenario and class; written by "
@@ -388,12 +559,12 @@ static void svg_name(const char *report, char *buf, size_t len) {
 /* One scenario's series from DIR/series.csv into sc, with the verdict and
  * warm-up its summary gives. */
 static int load_series(const char *dir, cJSON *summ_scen, fsk_scenario_t *sc) {
-  cJSON *p = cJSON_GetObjectItem(summ_scen, "path"), *a = cJSON_GetObjectItem(summ_scen, "adapter");
-  cJSON *v = cJSON_GetObjectItem(summ_scen, "verdict");
-  cJSON *w = cJSON_GetObjectItem(summ_scen, "warmup_samples");
+  cJSON *p = jget(summ_scen, "path"), *a = jget(summ_scen, "adapter");
+  cJSON *v = jget(summ_scen, "verdict");
+  cJSON *w = jget(summ_scen, "warmup_samples");
 
   if (!cJSON_IsNumber(w))
-    w = cJSON_GetObjectItem(summ_scen, "warmup");
+    w = jget(summ_scen, "warmup");
   fsk_scenario_init(sc, p->valuestring, a->valuestring,
                     cJSON_IsNumber(w) ? (long)w->valuedouble : 0);
   sc->verdict = cJSON_IsString(v) && strcmp(v->valuestring, "leak") == 0 ? FSK_VERDICT_LEAK
@@ -627,6 +798,7 @@ int fsk__gate_main(int argc, char **argv) {
   const char *baseline = "results/baseline.json";
   char file[PATH_MAX + 16];
   char **dirs = NULL;
+  int *intr = NULL;
   cJSON **summaries = NULL, *base = NULL, *b, *v, *s;
   entry_t *ent = NULL;
   size_t nent = 0, cap = 0, x;
@@ -640,7 +812,8 @@ int fsk__gate_main(int argc, char **argv) {
 
   dirs = calloc((size_t)argc + 1, sizeof *dirs);
   summaries = calloc((size_t)argc + 1, sizeof *summaries);
-  if (dirs == NULL || summaries == NULL) {
+  intr = calloc((size_t)argc + 1, sizeof *intr);
+  if (dirs == NULL || summaries == NULL || intr == NULL) {
     code = gerr("out of memory");
     goto out;
   }
@@ -696,13 +869,15 @@ int fsk__gate_main(int argc, char **argv) {
     snprintf(file, sizeof(file), "%s/summary.json", dirs[i]);
     if ((summaries[i] = load_json(file, "summary", &code)) == NULL)
       goto out;
-    if (!cJSON_IsArray(cJSON_GetObjectItem(summaries[i], "scenarios"))) {
+    if (!cJSON_IsArray(jget(summaries[i], "scenarios"))) {
       code = gerr("%s has no 'scenarios' array", file);
       goto out;
     }
+    if ((code = check_summary(file, summaries[i], &intr[i])) != 0)
+      goto out;
   }
   if (update) {
-    code = update_baseline(baseline, dirs, summaries, ndirs);
+    code = update_baseline(baseline, dirs, summaries, intr, ndirs);
     goto out;
   }
   /* The scenarios as the renderer takes them, for the leaks' groups; a
@@ -725,8 +900,8 @@ int fsk__gate_main(int argc, char **argv) {
 
   /* Every result scenario, across the directories: each exactly once. */
   for (i = 0; i < ndirs; i++) {
-    cJSON_ArrayForEach(s, cJSON_GetObjectItem(summaries[i], "scenarios")) {
-      cJSON *p = cJSON_GetObjectItem(s, "path"), *a = cJSON_GetObjectItem(s, "adapter");
+    cJSON_ArrayForEach(s, jget(summaries[i], "scenarios")) {
+      cJSON *p = jget(s, "path"), *a = jget(s, "adapter");
       entry_t *dup;
 
       if (!cJSON_IsString(p) || !cJSON_IsString(a)) {
@@ -749,19 +924,19 @@ int fsk__gate_main(int argc, char **argv) {
         }
         ent = e2;
       }
-      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0, NULL};
+      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0, NULL, intr[i]};
     }
   }
 
-  nrows = (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(base, "scenarios"));
+  nrows = (size_t)cJSON_GetArraySize(jget(base, "scenarios"));
   if ((rows = calloc(nrows + 1, sizeof *rows)) == NULL) {
     code = gerr("out of memory");
     goto out;
   }
   nrows = 0;
-  cJSON_ArrayForEach(b, cJSON_GetObjectItem(base, "scenarios")) {
-    cJSON *p = cJSON_GetObjectItem(b, "path"), *a = cJSON_GetObjectItem(b, "adapter");
-    cJSON *steady = cJSON_GetObjectItem(b, "fd_steady"), *cls = cJSON_GetObjectItem(b, "classes");
+  cJSON_ArrayForEach(b, jget(base, "scenarios")) {
+    cJSON *p = jget(b, "path"), *a = jget(b, "adapter");
+    cJSON *steady = jget(b, "fd_steady"), *cls = jget(b, "classes");
     cJSON *last, *leaked;
     entry_t *e;
     row_t *r = &rows[nrows++];
@@ -789,23 +964,27 @@ int fsk__gate_main(int argc, char **argv) {
       r->status = "FAIL";
       snprintf(r->notes, sizeof r->notes, "also in %s: which one counts?", e->again);
     }
-    v = cJSON_GetObjectItem(s, "verdict");
+    v = jget(s, "verdict");
     r->verdict = cJSON_IsString(v) ? v->valuestring : "?";
     if (cJSON_IsString(v) && strcmp(v->valuestring, "inconclusive") == 0) {
       inconclusive++;
       rnote(r, "INCONCLUSIVE", name, "%s",
-            cJSON_IsString(cJSON_GetObjectItem(s, "why"))
-              ? cJSON_GetObjectItem(s, "why")->valuestring
-              : "the count never settled");
+            cJSON_IsString(jget(s, "why")) ? jget(s, "why")->valuestring
+                                           : "the count never settled");
     } else if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
       failures++;
       rnote(r, "FAIL", name, "verdict %s", cJSON_IsString(v) ? v->valuestring : "?");
+    } else if (e->interrupted) {
+      inconclusive++;
+      rnote(r, "INCONCLUSIVE", name,
+            "the soak in %s was interrupted (cancelled or timed out): flat so far is no pass",
+            e->dir);
     }
-    leaked = cJSON_GetObjectItem(s, "leaked");
+    leaked = jget(s, "leaked");
     r->nleaked = cJSON_GetArraySize(leaked);
     if (cJSON_GetArraySize(leaked) > 0) {
       int nleak = cJSON_GetArraySize(leaked);
-      cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(leaked, 0), "target");
+      cJSON *t0 = jget(cJSON_GetArrayItem(leaked, 0), "target");
 
       r->leak_target = cJSON_IsString(t0) ? t0->valuestring : NULL;
       failures++;
@@ -819,7 +998,7 @@ int fsk__gate_main(int argc, char **argv) {
           fsk_findings_print(stderr, sc, 3);
       }
     }
-    last = cJSON_GetObjectItem(s, "fd_last");
+    last = jget(s, "fd_last");
     if (cJSON_IsNumber(last))
       r->steady = last->valueint;
     if (!cJSON_IsNumber(last) || last->valueint != steady->valueint) {
@@ -833,7 +1012,7 @@ int fsk__gate_main(int argc, char **argv) {
       continue;
     }
     for (k = 0; k < FSK_FD_CLASS_COUNT; k++) {
-      cJSON *want = cJSON_GetObjectItem(cls, fsk_fdclass_name((fsk_fdclass_t)k));
+      cJSON *want = jget(cls, fsk_fdclass_name((fsk_fdclass_t)k));
       int w = cJSON_IsNumber(want) ? want->valueint : 0;
       if (counts[k] != w) {
         failures++;
@@ -878,6 +1057,7 @@ out:
   for (i = 0; summaries != NULL && i < ndirs; i++)
     cJSON_Delete(summaries[i]);
   free(summaries);
+  free(intr);
   free(dirs);
   free(ent);
   free(rows);

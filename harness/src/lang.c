@@ -3,19 +3,26 @@
  * The native frames of a leak in an interpreted program are the
  * interpreter's C functions (`_io_FileIO___init__ <- type_call <- ...`):
  * true, and no help to the person who has to fix the Python or JavaScript.
- * Each runtime gets a hook it loads by itself, with no change to the
- * target (harness/lang/):
+ * Each runtime gets its frames without a change to the program
+ * (harness/lang/):
  *
- *   python  sitecustomize.py on PYTHONPATH registers a callback with the
- *           preloaded shim, which calls it right after each tracked fd is
- *           created and logs the Python stack with the fd;
+ *   python  nothing in the program at all: the preloaded shim notices a
+ *           CPython 3.11 process (Py_Version) and loads libfdsoak-py311.so,
+ *           which reads the creating thread's frames from C, without the
+ *           GIL, right after each tracked fd is created (issue 23: a hook
+ *           that entered the interpreter there deadlocked SQLite users and
+ *           swallowed signal handlers' exceptions; a sitecustomize on
+ *           PYTHONPATH shadowed the program's own); the stack is kept in
+ *           the shim's page beside the fd's native record (watch.c reads
+ *           it, fsk__lang_stack_json formats it);
  *   node    fdsoak-origins.js through NODE_OPTIONS=--require wraps the fs,
  *           net and child_process calls that create fds and logs the
  *           JavaScript stack once the fd is known.
  *
- * Both append JSON lines {pid, fd, lang, kind, stack:[{fn, file, line}]}
- * to FDSOAK_LANG_LOG; a leaked fd (pid, fd) takes the last line for it,
- * since an fd number still open cannot have been given out again.
+ * Node appends JSON lines {pid, fd, t, lang, kind, stack:[{fn, file,
+ * line}]} to FDSOAK_LANG_LOG; a leaked fd (pid, fd) takes the last line
+ * for it, since an fd number still open cannot have been given out again.
+ * Both runtimes' notes, {pid, note}, say why a process gives no frames.
  */
 #include "lang.h"
 #include "driver.h"
@@ -55,16 +62,16 @@ static int lang_dir(char *buf, size_t len, char *err, size_t errlen) {
   } else {
     buf[0] = '\0';
     if (fsk__exe_dir(exe, sizeof exe) == 0) {
-      snprintf(probe, sizeof probe, "%s/../share/fdsoak/lang/python/sitecustomize.py", exe);
-      /* probe ends in the 24 bytes of "/python/sitecustomize.py":
+      snprintf(probe, sizeof probe, "%s/../share/fdsoak/lang/node/fdsoak-origins.js", exe);
+      /* probe ends in the 23 bytes of "/node/fdsoak-origins.js":
        * what is left is the directory. */
-      if (access(probe, R_OK) == 0 && strlen(probe) - 24 < len)
-        snprintf(buf, len, "%.*s", (int)(strlen(probe) - 24), probe);
+      if (access(probe, R_OK) == 0 && strlen(probe) - 23 < len)
+        snprintf(buf, len, "%.*s", (int)(strlen(probe) - 23), probe);
     }
     if (buf[0] == '\0')
       snprintf(buf, len, "%s", FSK_LANG_SRC_DIR);
   }
-  snprintf(probe, sizeof probe, "%s/python/sitecustomize.py", buf);
+  snprintf(probe, sizeof probe, "%s/node/fdsoak-origins.js", buf);
   if (buf[0] == '\0' || access(probe, R_OK) != 0) {
     snprintf(err, errlen, "the language hooks are not at '%s' (set FDSOAK_LANG_DIR)", buf);
     return -ENOENT;
@@ -101,9 +108,8 @@ int fsk__lang_setup(const char *log, char *err, size_t errlen) {
     snprintf(err, errlen, "the language hooks' path '%s' holds a space or a quote", dir);
     return -EINVAL;
   }
-  snprintf(item, sizeof item, "%s/python", dir);
-  if ((rc = prepend_env("PYTHONPATH", item, ":")) != 0)
-    return rc;
+  /* Python needs nothing here: the shim finds CPython 3.11 by itself and
+   * PYTHONPATH stays the program's. */
   snprintf(item, sizeof item, "--require=%s/node/fdsoak-origins.js", dir);
   if ((rc = prepend_env("NODE_OPTIONS", item, " ")) != 0)
     return rc;
@@ -191,11 +197,45 @@ void fsk__lang_free(fsk_lang_log_t *l) {
   free(l);
 }
 
-int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
-                    size_t len) {
-  size_t i, used = 0;
+/* A stack (JSON array of {fn, file, line}) as "fn (file:line) <- ...";
+ * the number of frames written. */
+static int format_stack(const cJSON *stack, char *out, size_t len) {
+  size_t used = 0;
   cJSON *fr;
   int k = 0;
+
+  out[0] = '\0';
+  cJSON_ArrayForEach(fr, stack) {
+    cJSON *fn = cJSON_GetObjectItem(fr, "fn"), *file = cJSON_GetObjectItem(fr, "file");
+    cJSON *line = cJSON_GetObjectItem(fr, "line");
+
+    if (used >= len)
+      break;
+    used += (size_t)snprintf(out + used, len - used, "%s%s (%s:%d)", k++ ? " <- " : "",
+                             cJSON_IsString(fn) ? fn->valuestring : "?",
+                             /* The whole path: the report shortens it for reading, and
+                              * SARIF needs it to find the file. */
+                             cJSON_IsString(file) ? file->valuestring : "?",
+                             cJSON_IsNumber(line) ? line->valueint : 0);
+  }
+  return k;
+}
+
+int fsk__lang_stack_json(const char *json, size_t n, char *out, size_t len) {
+  cJSON *j;
+  int k = 0;
+
+  if (json == NULL || len == 0 || (j = cJSON_ParseWithLength(json, n)) == NULL)
+    return 0;
+  if (cJSON_IsArray(j))
+    k = format_stack(j, out, len);
+  cJSON_Delete(j);
+  return k > 0;
+}
+
+int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
+                    size_t len) {
+  size_t i;
 
   if (l == NULL || len == 0)
     return 0;
@@ -207,21 +247,7 @@ int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns
      * addon's file).  A stale stack would be worse than none. */
     if (born_ns != 0 && l->r[i].t != 0 && l->r[i].t < born_ns)
       return 0;
-    out[0] = '\0';
-    cJSON_ArrayForEach(fr, l->r[i].stack) {
-      cJSON *fn = cJSON_GetObjectItem(fr, "fn"), *file = cJSON_GetObjectItem(fr, "file");
-      cJSON *line = cJSON_GetObjectItem(fr, "line");
-
-      if (used >= len)
-        break;
-      used += (size_t)snprintf(out + used, len - used, "%s%s (%s:%d)", k++ ? " <- " : "",
-                               cJSON_IsString(fn) ? fn->valuestring : "?",
-                               /* The whole path: the report shortens it for reading, and
-                                * SARIF needs it to find the file. */
-                               cJSON_IsString(file) ? file->valuestring : "?",
-                               cJSON_IsNumber(line) ? line->valueint : 0);
-    }
-    return k > 0;
+    return format_stack(l->r[i].stack, out, len) > 0;
   }
   return 0;
 }

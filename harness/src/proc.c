@@ -15,6 +15,7 @@
  * every member seen before.
  */
 #include "proc.h"
+#include "grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -316,6 +317,11 @@ void fsk__target_mark(fsk_target_t *t, const char *var_value) {
 /* ------------------------------------------------------------------ */
 
 int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]) {
+  return fsk__target_spawn_with(t, argv, envp, NULL, NULL);
+}
+
+int fsk__target_spawn_with(fsk_target_t *t, char *const argv[], char *const envp[],
+                           int (*pre_exec)(void *), void *arg) {
   pid_t parent = getpid();
   int p[2] = {-1, -1}, cgfd, e, rc = 0;
   ssize_t n;
@@ -347,6 +353,14 @@ int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]) {
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent)
       _exit(127);
+    /* The caller's last step (the seccomp engine installs its filter):
+     * its failure is reported as exec's would be. */
+    if (pre_exec != NULL && (e = pre_exec(arg)) != 0) {
+      if (write(p[1], &e, sizeof e) < 0) {
+        /* nobody to tell */
+      }
+      _exit(127);
+    }
     execvpe(argv[0], argv, envp != NULL ? envp : environ);
     e = errno;
     if (write(p[1], &e, sizeof e) < 0) {
@@ -532,21 +546,15 @@ static int add(fsk_tree_t *tr, pid_t pid, unsigned long long start, int nthr) {
   if (in(tr->pids, tr->n, pid))
     return 0;
   if (tr->n == tr->cap) {
-    size_t cap = tr->cap ? tr->cap * 2 : 64;
-    pid_t *p = realloc(tr->pids, cap * sizeof *p);
-    unsigned long long *s;
-    int *t;
+    /* Three arrays of one capacity: each grows from the same count, so
+     * they end equal; one that failed leaves tr->cap as it was. */
+    size_t c1 = tr->cap, c2 = tr->cap, c3 = tr->cap;
 
-    if (p == NULL)
+    if (fsk__grow(&tr->pids, &c1, tr->n + 1, sizeof *tr->pids, 64) != 0 ||
+        fsk__grow(&tr->start, &c2, tr->n + 1, sizeof *tr->start, 64) != 0 ||
+        fsk__grow(&tr->nthr, &c3, tr->n + 1, sizeof *tr->nthr, 64) != 0)
       return -ENOMEM;
-    tr->pids = p;
-    if ((s = realloc(tr->start, cap * sizeof *s)) == NULL)
-      return -ENOMEM;
-    tr->start = s;
-    if ((t = realloc(tr->nthr, cap * sizeof *t)) == NULL)
-      return -ENOMEM;
-    tr->nthr = t;
-    tr->cap = cap;
+    tr->cap = c1;
   }
   tr->pids[tr->n] = pid;
   tr->nthr[tr->n] = nthr;
@@ -632,7 +640,7 @@ static int cg_members(fsk_tree_t *tr, const char *dir, int depth) {
   if ((f = fopen(path, "re")) == NULL)
     return errno == ENOENT ? 0 : -errno;
   while (rc == 0 && fgets(buf, sizeof buf, f) != NULL)
-    rc = add_live(tr, (pid_t)atol(buf));
+    rc = add_live(tr, (pid_t)strtol(buf, NULL, 10));
   fclose(f);
   if (rc != 0 || depth > 16 || (d = opendir(dir)) == NULL)
     return rc;

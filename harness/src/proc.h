@@ -61,6 +61,12 @@ int fsk__target_init(fsk_target_t *t);
  * the tree and removes the cgroup if fdsoak is killed.  Returns 0, or a
  * positive errno (posix_spawn's convention). */
 int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]);
+/* The same, with pre_exec(arg) run in the child just before exec, once it
+ * is in the cgroup and has PR_SET_PDEATHSIG: async-signal-safe calls only.
+ * A nonzero return is an errno: the child ends (127) without exec, and
+ * that errno is returned as exec's would be. */
+int fsk__target_spawn_with(fsk_target_t *t, char *const argv[], char *const envp[],
+                           int (*pre_exec)(void *), void *arg);
 /* Tell the guard about a scratch file to remove should fdsoak die first. */
 void fsk__target_scratch(fsk_target_t *t, const char *path);
 /* An orphan found by /proc scanning is a member only if this "VAR=value"

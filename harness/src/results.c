@@ -423,6 +423,11 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
       fsk__json_str(t, "origins", ti->origins);
       if (ti->lang_note[0])
         fsk__json_str(t, "lang_note", ti->lang_note);
+      fsk__json_str(t, "engine", ti->engine);
+      if (ti->engine_note[0])
+        fsk__json_str(t, "engine_note", ti->engine_note);
+      if (ti->origin_note[0])
+        fsk__json_str(t, "origin_note", ti->origin_note);
       if (ti->uninstrumented > 0) {
         cJSON *u = cJSON_AddObjectToObject(t, "uninstrumented");
 
@@ -439,6 +444,10 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
         cJSON_AddNumberToObject(t, "attempts", ti->attempts);
         cJSON_AddNumberToObject(t, "attempts_per_sample", ti->attempts_per_sample);
       }
+      /* Ended processes beyond a bound are counted, not listed: a service
+       * forking for hours would make this file grow without end. */
+      cJSON_AddNumberToObject(t, "processes_folded", (double)ti->nprocs_folded);
+      cJSON_AddNumberToObject(t, "processes_folded_fd_max", ti->folded_fd_max);
       pa = cJSON_AddArrayToObject(t, "processes");
       for (i = 0; pa != NULL && ti->procs != NULL && i < ti->nprocs; i++) {
         const fsk_proc_info_t *p = &ti->procs[i];
@@ -453,6 +462,8 @@ int fsk_write_summary_json(const char *file, const fsk_run_t *run) {
         cJSON_AddNumberToObject(e, "fd_last", p->fd_last);
         cJSON_AddNumberToObject(e, "fd_max", p->fd_max);
         cJSON_AddNumberToObject(e, "rlimit_nofile", p->rlimit_nofile);
+        if (p->engine[0])
+          cJSON_AddStringToObject(e, "engine", p->engine);
         cJSON_AddItemToArray(pa, e);
       }
     }

@@ -188,7 +188,7 @@ static int run_worker(run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
   inj_stats_view_t v;
   fsk_run_t run;
-  char exe_dir[PATH_MAX], platformd[PATH_MAX + 32];
+  char platformd[PATH_MAX + 32];
   int rc, code;
 
   /* Start from a clean table -- stdin, stdout, stderr -- so the steady-state
@@ -214,8 +214,8 @@ static int run_worker(run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
 #endif
-  fsk__exe_dir(exe_dir, sizeof(exe_dir));
-  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", exe_dir);
+  /* From libexec/fdsoak/ (the regress worker) as from bin/. */
+  fsk__sibling_path("fdsoak-platformd", platformd, sizeof(platformd));
   o->platformd = platformd;
   o->progress = !o->quiet && !o->json && isatty(2);
   o->color = o->progress && getenv("NO_COLOR") == NULL;
@@ -229,9 +229,13 @@ static int run_worker(run_args_t *ra) {
     return FSK_EXIT_USAGE;
   }
   if ((rc = fsk_results_write(o->out, &run)) != 0) {
-    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s (verdict: %s)\n", o->out, strerror(-rc),
+            fsk_verdict_name(run.verdict));
+    code = run.verdict == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK : FSK_EXIT_USAGE;
     fsk__run_free(&run);
-    return FSK_EXIT_USAGE;
+    return code;
   }
   if (ra->link_latest != NULL)
     fsk_results_link_latest(ra->link_latest, o->out);
@@ -347,10 +351,10 @@ static int check_valgrind_log(const char *log) {
 
 static int run_parent(int argc, char **argv, run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
-  char shim[PATH_MAX], dir[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
+  char shim[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
   char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
   char **wargv;
-  int i, n = 0, rc, status, fd;
+  int i, n = 0, rc, status;
   pid_t pid;
 
   if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0) {
@@ -360,10 +364,9 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
             shim, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  fsk__exe_dir(dir, sizeof(dir));
-  snprintf(worker, sizeof(worker), "%s/%s", dir, o->regress != NULL ? "fdsoak-regress" : "fdsoak");
-  if (access(worker, X_OK) != 0) {
-    fprintf(stderr, "fdsoak: worker %s is missing: %s\n", worker, strerror(errno));
+  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker,
+                              sizeof(worker))) != 0) {
+    fprintf(stderr, "fdsoak: worker %s is missing: %s\n", worker, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
   if (!o->out_given) {
@@ -373,19 +376,22 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
              o->regress ? "-regress-" : "", o->regress ? o->regress : "");
     ra->link_latest = "results";
   }
-  if ((rc = fsk__mkdir_p(o->out)) != 0) {
-    fprintf(stderr, "fdsoak: cannot create %s: %s\n", o->out, strerror(-rc));
+  if ((rc = fsk__out_probe(o->out)) != 0) {
+    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  snprintf(stats, sizeof(stats), "%s/fdsoak-inject-XXXXXX",
-           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(stats)) < 0) {
-    fprintf(stderr, "fdsoak: cannot create the shim's counter page: %s\n", strerror(errno));
+  if ((rc = fsk__stats_create(stats, sizeof stats, "fdsoak-inject")) != 0) {
+    fprintf(stderr, "fdsoak: cannot create the shim's counter page in %s: %s\n",
+            getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+            strerror(-rc));
     return FSK_EXIT_USAGE;
   }
-  close(fd);
 
-  fsk__set_preload(shim, 1);
+  if ((rc = fsk__set_preload(shim, 1)) != 0) {
+    fprintf(stderr, "fdsoak: cannot preload the shim %s: %s\n", shim, strerror(-rc));
+    unlink(stats);
+    return FSK_EXIT_USAGE;
+  }
   if (o->regress != NULL) {
     /* The regress core leaks adapters by design; under ASan, LeakSanitizer
      * would turn the worker's exit code into its own.  The soak's verdict

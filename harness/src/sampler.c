@@ -42,6 +42,8 @@ int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree) {
     s->own_tree.root = root;
   s->snap_count = -1;
   s->tree_at = -1.0;
+  if (root > 0 && fsk__proc_start(root, &s->root_start) != 0)
+    s->root_start = 0;
   if ((rc = fsk_tracker_new(&s->tracker)) != 0)
     return rc;
   return 0;
@@ -61,6 +63,65 @@ void fsk__sampler_free(fsk_sampler_t *s) {
   free(s->peak);
   fsk__tree_free(&s->own_tree);
   memset(s, 0, sizeof *s);
+}
+
+/* Ended processes kept in detail (the report's table); older ones are
+ * folded into a count.  A service that forks a helper every second would
+ * otherwise keep 3,600 entries an hour, each with a copy of its maps. */
+#define FSK_ENDED_KEEP 64
+
+static int in_tree(const fsk_sampler_t *s, pid_t pid) {
+  size_t i;
+
+  for (i = 0; i < s->tree->n; i++)
+    if (s->tree->pids[i] == pid)
+      return 1;
+  return 0;
+}
+
+/* Fold the oldest ended processes beyond FSK_ENDED_KEEP into s->nfolded,
+ * freeing their maps.  Kept whatever their age: the root, a process one of
+ * the peak's survivors belongs to (its maps name that fd's origin), and
+ * the ended process that grew most (the report's projection uses it). */
+static void fold_ended(fsk_sampler_t *s) {
+  size_t i, j, ended = 0, keep_grower = (size_t)-1;
+  int best = -1;
+
+  for (i = 0; i < s->nprocs; i++) {
+    const fsk_proc_info_t *p = &s->procs[i];
+
+    if (in_tree(s, p->pid))
+      continue;
+    ended++;
+    if (p->fd_first >= 0 && p->fd_last - p->fd_first > best) {
+      best = p->fd_last - p->fd_first;
+      keep_grower = i;
+    }
+  }
+  if (ended <= 2 * FSK_ENDED_KEEP)
+    return; /* fold in batches: the scan above is not free */
+  for (i = 0, j = 0; i < s->nprocs; i++) {
+    fsk_proc_info_t *p = &s->procs[i];
+    int keep =
+      ended <= FSK_ENDED_KEEP || i == keep_grower || p->pid == s->root || in_tree(s, p->pid);
+    size_t k;
+
+    for (k = 0; !keep && k < s->npeak; k++)
+      keep = s->peak[k].pid == p->pid;
+    if (keep) {
+      s->procs[j] = *p;
+      s->maps[j] = s->maps[i];
+      s->chk[j] = s->chk[i];
+      j++;
+      continue;
+    }
+    ended--;
+    s->nfolded++;
+    if (p->fd_max > s->folded_fd_max)
+      s->folded_fd_max = p->fd_max;
+    free(s->maps[i]);
+  }
+  s->nprocs = j;
 }
 
 static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
@@ -157,6 +218,16 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
   if (!force && s->tree_at >= 0.0 &&
       now - s->tree_at < (TREE_REFRESH_S > 4 * s->tree_cost ? TREE_REFRESH_S : 4 * s->tree_cost))
     return s->tree->n;
+  /* The root's pid names another process once the root is gone and the
+   * pid reused (--pid has no other hold on it): that stranger and its
+   * children are not the target, whose tree is now only the members
+   * already seen that still live (fsk__tree_list keeps those). */
+  if (s->root_start != 0 && s->tree->root > 0) {
+    unsigned long long root_now = 0;
+
+    if (fsk__proc_start(s->tree->root, &root_now) != 0 || root_now != s->root_start)
+      s->tree->root = 0;
+  }
   /* Out of memory keeps the last listing: a sample short of new members
    * beats none. */
   (void)fsk__tree_list(s->tree);
@@ -168,6 +239,7 @@ size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
     if (p != NULL && s->shim_page != NULL)
       check_shim(s, p);
   }
+  fold_ended(s);
   return s->tree->n;
 }
 
@@ -261,6 +333,16 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
   }
 }
 
+/* A member whose fd table may not be read (rc -EACCES or -EPERM): the
+ * first is kept, to say why its fds are missing. */
+static void note_denied(fsk_sampler_t *s, pid_t pid, int rc) {
+  if ((rc != -EACCES && rc != -EPERM) || s->denied != 0 || pid <= 0)
+    return;
+  s->denied = pid;
+  if (fsk__proc_info(pid, s->denied_comm, sizeof s->denied_comm, NULL) != 0)
+    snprintf(s->denied_comm, sizeof s->denied_comm, "?");
+}
+
 int fsk__sampler_count(fsk_sampler_t *s) {
   size_t i;
   int total = 0, any = 0;
@@ -269,8 +351,10 @@ int fsk__sampler_count(fsk_sampler_t *s) {
   for (i = 0; i < s->tree->n; i++) {
     int c = fsk_fd_count(s->root == 0 ? 0 : s->tree->pids[i]);
 
+    note_denied(s, s->tree->pids[i], c);
     if (c < 0)
-      continue; /* it exited since the tree was listed: its fds are closed */
+      continue; /* it exited since the tree was listed (its fds are closed),
+                   or it may not be read (s->denied says so) */
     any = 1;
     total += c;
     note_count(s, s->tree->pids[i], c);
@@ -305,8 +389,9 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
         s->capfds = cap;
       }
     }
+    note_denied(s, pid, rc);
     if (rc != 0)
-      continue; /* gone */
+      continue; /* gone, or not ours to read (s->denied) */
     /* A process that exited while its table was read shows it empty: the
      * kernel closed those fds, the program did not.  Such a snapshot would
      * erase the identity record just before it matters most (a target dead

@@ -9,18 +9,22 @@
 #include "proc.h"
 
 typedef struct {
-  pid_t root;             /* 0: this process alone (in-process `run`) */
-  fsk_tree_t *tree;       /* the tree sampled: a target's, or own_tree */
-  fsk_tree_t own_tree;    /* --pid: the process and its descendants */
-  int skip_stdio;         /* counts and classes leave fds 0-2 out (in-process
+  pid_t root;                    /* 0: this process alone (in-process `run`) */
+  unsigned long long root_start; /* its start time (/proc/PID/stat): a pid
+                                    reused by another process is not it */
+  fsk_tree_t *tree;              /* the tree sampled: a target's, or own_tree */
+  fsk_tree_t own_tree;           /* --pid: the process and its descendants */
+  int skip_stdio;                /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
-  int nstdio;             /* fds 0-2 open at the last snapshot */
-  double tree_at;         /* when the tree was last listed */
-  double tree_cost;       /* how long that took */
-  fsk_proc_info_t *procs; /* every process ever seen, for the report */
-  char **maps;            /* per process: /proc/PID/maps at its highest count,
+  int nstdio;                    /* fds 0-2 open at the last snapshot */
+  double tree_at;                /* when the tree was last listed */
+  double tree_cost;              /* how long that took */
+  fsk_proc_info_t *procs;        /* every process ever seen, for the report */
+  char **maps;                   /* per process: /proc/PID/maps at its highest count,
                           so a leak's frames can be named after it exited */
   size_t nprocs, capprocs;
+  size_t nfolded;    /* ended processes folded out of procs (memory bound) */
+  int folded_fd_max; /* the most fds any of them held */
   fsk_tracker_t *tracker;
   fsk_fd_t *fds; /* the last snapshot */
   size_t nfds, capfds;
@@ -40,7 +44,10 @@ typedef struct {
   struct fsk__shimchk *chk; /* per process: what its maps said, and when */
   size_t uninstrumented;    /* processes with the shim but not its page */
   char uninstr_note[200];   /* the first of them */
-  int at_limit;             /* some process reached its RLIMIT_NOFILE */
+  pid_t denied;             /* a member whose /proc/PID/fd fdsoak may not read (its
+                               fds are not counted): setuid, non-dumpable, not ours */
+  char denied_comm[32];
+  int at_limit; /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
 } fsk_sampler_t;
 

@@ -23,6 +23,7 @@
 #include "proc.h"
 #include "sampler.h"
 #include "speed.h"
+#include "supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@ typedef struct {
   double stall_s; /* no new attempt for this long: say so */
   double speed;   /* --speed: the target's clocks run this many times faster; 0 off */
   int origins;    /* fsk_origins_t */
+  int engine;     /* fsk_engine_t */
   pid_t pid;
   char **cmd;
   char out[PATH_MAX];
@@ -95,6 +98,7 @@ static void watch_usage(FILE *f) {
     "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
     "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
     "                    [--origins lang|native|off] [--speed N]\n"
+    "                    [--engine auto|preload|seccomp]\n"
     "                    [--out DIR] [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
     "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
     "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
@@ -104,10 +108,13 @@ static void watch_usage(FILE *f) {
     "  --period S      production cadence of attempts for the projection (default 300)\n"
     "  --timeout S     bound on the whole run (default 3600)\n"
     "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
-    "  --origins M     where leaked fds were opened: lang (Python/Node stacks and native\n"
-    "                  frames, the default), native, or off\n"
+    "  --origins M     where leaked fds were opened: lang (CPython 3.11/Node stacks and\n"
+    "                  native frames, the default), native, or off\n"
     "  --speed N       run the target's clocks and timed waits N times faster (1 < N <= 1e6,\n"
     "                  libfaketime and the shim); reports are in its own (virtual) hours\n"
+    "  --engine E      who applies --inject: preload (the shim), seccomp (a supervisor in\n"
+    "                  fdsoak, for static and Go programs), auto (the default: seccomp\n"
+    "                  for a static or Go program, the shim otherwise)\n"
     "  --sarif FILE    also write the leak groups as SARIF 2.1.0 (code scanning)\n"
     "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
 }
@@ -191,6 +198,10 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
       if (fsk__speed_parse(v, &w->speed, why, sizeof why) != 0)
         return werr("%s", why);
       i++;
+    } else if (strcmp(a, "--engine") == 0) {
+      if ((w->engine = fsk__engine_parse(v)) < 0)
+        return werr("--engine: '%s' is not auto, preload or seccomp", v != NULL ? v : "");
+      i++;
     } else if (strcmp(a, "--pid") == 0) {
       if ((rc = num(a, v, 1, 4194304, &x)) != 0)
         return rc;
@@ -222,6 +233,9 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
                 "start it under fdsoak (-- CMD)");
   if (w->pid != 0 && w->inject != NULL)
     return werr("--inject needs a command to start (-- CMD): a running process has no shim");
+  if (w->pid != 0 && w->engine == FSK_ENGINE_SECCOMP)
+    return werr("--engine seccomp needs a command to start (-- CMD): a filter is installed "
+                "before the program runs");
   if (w->cycles > 0 && w->duration_s > 0)
     return werr("give --cycles or --duration, not both");
   if (w->cycles < 0 && w->duration_s <= 0)
@@ -257,6 +271,18 @@ typedef struct {
   double *vts;
   size_t nvts, capvts;
   double exh_vt, exh_attempts;
+  fsk_sup_t *sup;        /* the seccomp engine, or NULL (the shim's, or none) */
+  int prog_kind;         /* fsk__elf_kind of the command, or a negative errno */
+  char origin_note[256]; /* why some leaked fds have no origin, or "" */
+  /* Members of the tree seen without the shim while the rules waited for
+   * an attempt (look_for_bare): each (pid, program) looked at once. */
+  struct {
+    pid_t pid;
+    char exe[96];
+  } looked[64];
+  size_t nlooked, nbare;
+  pid_t bare_pid;
+  char bare_comm[32];
 } watch_t;
 
 /* The program's own age in virtual seconds: libfaketime's clock starts at
@@ -372,10 +398,58 @@ static int snapshot_at(watch_t *wt, int floor_c) {
   return fsk__sampler_snapshot(&wt->smp);
 }
 
+/* While no attempt comes, note the members of the tree the shim is not
+ * loaded in (a static or Go program behind a shell), so a run that ends
+ * without attempts can say which process the rules did not reach.  The
+ * samples are left alone: they, and each process's limit, start with the
+ * first attempt. */
+static void look_for_bare(watch_t *wt) {
+  size_t n, i, k;
+
+  if (wt->sup != NULL || !wt->child || wt->w.inject == NULL)
+    return;
+  /* The plain listing: the sampler's would take each process's limit now,
+   * before the program set its own. */
+  if (fsk__tree_list(&wt->tgt.tree) < 0)
+    return;
+  n = wt->tgt.tree.n;
+  for (i = 0; i < n && wt->nlooked < sizeof wt->looked / sizeof *wt->looked; i++) {
+    pid_t pid = wt->tgt.tree.pids[i], pp;
+    char path[64], exe[96] = "", line[512];
+    ssize_t len;
+    int shim = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    if ((len = readlink(path, exe, sizeof exe - 1)) <= 0)
+      continue;
+    exe[len] = '\0';
+    for (k = 0; k < wt->nlooked; k++)
+      if (wt->looked[k].pid == pid && strcmp(wt->looked[k].exe, exe) == 0)
+        break;
+    if (k < wt->nlooked)
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    if ((f = fopen(path, "re")) == NULL)
+      continue;
+    while (!shim && fgets(line, sizeof line, f) != NULL)
+      shim = strstr(line, "libfdsoak-inject") != NULL;
+    fclose(f);
+    wt->looked[wt->nlooked].pid = pid;
+    snprintf(wt->looked[wt->nlooked].exe, sizeof wt->looked[0].exe, "%s", exe);
+    wt->nlooked++;
+    if (!shim && wt->nbare++ == 0) {
+      wt->bare_pid = pid;
+      if (fsk__proc_info(pid, wt->bare_comm, sizeof wt->bare_comm, &pp) != 0)
+        snprintf(wt->bare_comm, sizeof wt->bare_comm, "?");
+    }
+  }
+}
+
 /* The sampling loop.  Returns 0, or an exit code for a usage error. */
 static int watch_loop(watch_t *wt) {
   const watch_opts_t *w = &wt->w;
-  double last_attempts = 0.0, last_progress, next_warn, deadline, end_x;
+  double last_attempts = 0.0, last_progress, next_warn, deadline, end_x, next_look = 0.0;
   long nsamples = 0;
 
   wt->t0 = fsk__now();
@@ -422,6 +496,12 @@ static int watch_loop(watch_t *wt) {
       double a = attempts_now(wt);
 
       if (a == last_attempts) {
+        /* Know the tree while nothing happens, so a run without attempts
+         * can still say which process the rules did not reach. */
+        if (fsk__now() >= next_look) {
+          look_for_bare(wt);
+          next_look = fsk__now() + 0.1;
+        }
         if (fsk__now() >= next_warn) {
           char rules[1024];
 
@@ -483,33 +563,91 @@ static int watch_loop(watch_t *wt) {
 
 /* ------------------------------------------------------------------ */
 
+/* The seccomp engine serves a static or Go program (auto), or any program
+ * (--engine seccomp), when there are rules to apply, or origins to record
+ * (counting alone needs no engine: without rules and with --origins off,
+ * nothing is installed).  0, or an exit code. */
+static int choose_engine(watch_t *wt) {
+  char prog[PATH_MAX], why[200];
+  inj_spec_t *spec;
+  int rc, bad;
+
+  wt->prog_kind = fsk__elf_kind(wt->w.cmd[0], prog, sizeof prog);
+  if (wt->w.engine == FSK_ENGINE_PRELOAD ||
+      (wt->w.inject == NULL && wt->w.origins == FSK_ORIGINS_OFF))
+    return 0;
+  if (wt->w.engine == FSK_ENGINE_AUTO &&
+      !(wt->prog_kind > 0 && (wt->prog_kind & (FSK_ELF_STATIC | FSK_ELF_GO))))
+    return 0;
+  if (wt->prog_kind < 0)
+    return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(-wt->prog_kind));
+  if ((spec = malloc(sizeof *spec)) == NULL)
+    return werr("out of memory");
+  rc = inj_spec_parse(wt->w.inject != NULL ? wt->w.inject : "", spec, why, sizeof why);
+  if (rc == 0 && (bad = fsk__sup_unsupported(spec, why, sizeof why)) != 0) {
+    free(spec);
+    return werr("--inject: rule %d: %s (engine seccomp%s)", bad, why,
+                wt->w.engine == FSK_ENGINE_AUTO ? ", chosen for a static or Go program" : "");
+  }
+  if (rc == 0 && (rc = fsk__sup_new(&wt->sup, spec, wt->stats)) != 0) {
+    free(spec);
+    return werr("cannot set up the seccomp engine: %s", strerror(-rc));
+  }
+  if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF)
+    fsk__sup_track(wt->sup);
+  free(spec);
+  return 0;
+}
+
 static int start_target(watch_t *wt) {
   char shim[PATH_MAX];
   int rc, fd;
 
-  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
-    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
   /* The guard first: should fdsoak be killed from here on, it removes the
    * scratch files and what is left of the target. */
   if ((rc = fsk__target_init(&wt->tgt)) != 0)
     return werr("cannot start the guard process: %s", strerror(-rc));
-  snprintf(wt->stats, sizeof(wt->stats), "%s/fdsoak-watch-XXXXXX",
-           getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-  if ((fd = mkstemp(wt->stats)) < 0) {
-    wt->stats[0] = '\0';
-    return werr("cannot create the shim's counter page: %s", strerror(errno));
-  }
-  close(fd);
+  if ((rc = fsk__stats_create(wt->stats, sizeof wt->stats, "fdsoak-watch")) != 0)
+    return werr("cannot create the shim's counter page in %s: %s",
+                getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+                strerror(-rc));
   fsk__target_scratch(&wt->tgt, wt->stats);
-  fsk__set_preload(shim, 0);
-  setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
-  setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
   {
     char mark[PATH_MAX + 32];
 
+    /* The /proc fallback knows an orphan of the tree by this variable in
+     * its environment, under either engine (a program without the shim
+     * ignores it). */
+    setenv("FDSOAK_INJECT_STATS", wt->stats, 1);
     snprintf(mark, sizeof mark, "FDSOAK_INJECT_STATS=%s", wt->stats);
     fsk__target_mark(&wt->tgt, mark);
   }
+  if ((rc = choose_engine(wt)) != 0)
+    return rc;
+  if (wt->prog_kind == -ENOENT || wt->prog_kind == -EACCES)
+    return werr("cannot start '%s': %s: nothing was watched", wt->w.cmd[0],
+                strerror(-wt->prog_kind));
+  if (wt->sup != NULL) {
+    char err[256];
+
+    /* No shim: every call of the tree goes through the supervisor, never
+     * through both. */
+    if ((rc = fsk__sup_spawn(wt->sup, &wt->tgt, wt->w.cmd, err, sizeof err)) != 0) {
+      if (wt->tgt.pid > 0)
+        wt->child = 1; /* stopped at out: */
+      return werr("cannot start '%s' under the seccomp engine: %s", wt->w.cmd[0], err);
+    }
+    wt->child = 1;
+    if ((rc = inj_stats_open(wt->stats, &wt->view)) != 0)
+      return werr("cannot read the supervisor's counter page: %s", strerror(-rc));
+    wt->have_view = 1;
+    return 0;
+  }
+  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
+    return werr("the fault-injection shim is missing (%s: %s)", shim, strerror(-rc));
+  if ((rc = fsk__set_preload(shim, 0)) != 0)
+    return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
+  setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
   if (wt->w.origins != FSK_ORIGINS_OFF)
     setenv("FDSOAK_INJECT_TRACK", "1", 1);
   else
@@ -552,6 +690,10 @@ static int start_target(watch_t *wt) {
   if (rc != 0)
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
   wt->child = 1;
+  /* Counting needs no shim: without rules, a program it never loads into
+   * (static, Go) is watched all the same, from /proc. */
+  if (wt->w.inject == NULL)
+    return 0;
   /* The shim initialises the page in its constructor: if that never
    * happens the target is static, or LD_PRELOAD was refused. */
   {
@@ -569,9 +711,13 @@ static int start_target(watch_t *wt) {
     /* 127 is the shell's and posix_spawnp's "could not run it". */
     if (wt->tgt.exited && WIFEXITED(wt->tgt.status) && WEXITSTATUS(wt->tgt.status) == 127)
       return werr("'%s' %s: nothing was watched", wt->w.cmd[0], life);
-    return werr("the shim never loaded in '%s' (a statically linked program, or one that "
-                "clears LD_PRELOAD?): no fault can be injected or counted; it %s",
-                wt->w.cmd[0], life);
+    return werr("the shim never loaded in '%s' (%s): no fault can be injected or counted "
+                "by it (--engine seccomp can); it %s",
+                wt->w.cmd[0],
+                wt->prog_kind > 0 && (wt->prog_kind & FSK_ELF_GO)       ? "a Go program"
+                : wt->prog_kind > 0 && (wt->prog_kind & FSK_ELF_STATIC) ? "a static program"
+                                                                        : "it clears LD_PRELOAD?",
+                life);
   }
   wt->have_view = 1;
   return 0;
@@ -579,6 +725,15 @@ static int start_target(watch_t *wt) {
 
 /* Leaked fds get their origin: the process and attempt, and the shim's
  * record of the call that made them. */
+/* The language log's file system has no room left (issue 24: a full disk
+ * was blamed on the program). */
+static int log_disk_full(const watch_t *wt) {
+  struct statvfs v;
+
+  return wt->lang_log[0] != '\0' && statvfs(wt->lang_log, &v) == 0 &&
+         (unsigned long long)v.f_bavail * v.f_bsize < 8192;
+}
+
 /* Why a leaked fd of process comm has no language frames. */
 static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
   if (wt->lang_note_set)
@@ -588,8 +743,8 @@ static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
     snprintf(wt->lang_note, sizeof wt->lang_note, "%s", wt->lang_err);
   else if (strncmp(comm, "python", 6) == 0)
     snprintf(wt->lang_note, sizeof wt->lang_note,
-             "process %d (%s) gave no Python frames: it ran without site customisation "
-             "(python -S or -I), ignored PYTHONPATH, or opened the fd outside Python code",
+             "process %d (%s) gave no Python frames for this fd: it was opened outside Python "
+             "code (before the interpreter ran, at exit, or on a thread of a native library)",
              (int)pid, comm);
   else if (strncmp(comm, "node", 4) == 0)
     snprintf(wt->lang_note, sizeof wt->lang_note,
@@ -601,6 +756,68 @@ static void lang_reason(watch_t *wt, const char *comm, pid_t pid) {
              "no language frames for process %d (%s): it is not a Python or Node process "
              "(native frames only)",
              (int)pid, comm);
+}
+
+/* Why a leaked fd of process pid has no origin: the first reason found is
+ * the one reported, and it must be true of that process. */
+static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
+  const char *maps = fsk__sampler_maps(&wt->smp, pid);
+  int shim = maps != NULL && strstr(maps, "libfdsoak-inject") != NULL;
+  inj_stats_view_t v;
+  uint64_t records = 0;
+
+  if (wt->origin_note[0])
+    return;
+  if (!wt->child && shim)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has the shim, but fdsoak did not start it and cannot "
+             "read its records",
+             (int)pid, comm);
+  else if (!wt->child)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has no shim and was not started by fdsoak", (int)pid,
+             comm);
+  else if (wt->sup != NULL)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) ran under the seccomp engine, which names the frames "
+             "of Go programs only (from .gopclntab, amd64)",
+             (int)pid, comm);
+  else if (maps != NULL && !shim)
+    snprintf(wt->origin_note, sizeof wt->origin_note,
+             "no origins: process %d (%s) has no shim (%s)", (int)pid, comm,
+             wt->prog_kind > 0 && (wt->prog_kind & (FSK_ELF_STATIC | FSK_ELF_GO)) &&
+                 pid == wt->tgt.pid
+               ? "a static or Go program: LD_PRELOAD cannot reach it"
+               : "a static or Go program, or one that cleared LD_PRELOAD");
+  else {
+    if (wt->stats[0] && inj_stats_open(wt->stats, &v) == 0) {
+      records = inj_stats_load(&v.page->fd_records);
+      inj_stats_close(&v);
+    }
+    if (records > INJ_FD_SLOTS)
+      snprintf(wt->origin_note, sizeof wt->origin_note,
+               "the shim's record of them was overwritten (its ring holds %d, and %llu fds "
+               "were recorded)",
+               INJ_FD_SLOTS, (unsigned long long)records);
+    else
+      snprintf(wt->origin_note, sizeof wt->origin_note,
+               "the shim did not see them created in process %d (%s): inherited, or made by a "
+               "call it does not wrap",
+               (int)pid, comm);
+  }
+}
+
+/* The Python stack the shim kept beside the fd's native record: the same
+ * creation only (the slot may hold a later fd's stack, or an earlier one
+ * of the same number that the reader saw and this one's did not). */
+static int page_stack(watch_t *wt, pid_t pid, int fd, char *out, size_t len) {
+  inj_fd_record_t fr;
+  inj_lang_record_t lr;
+
+  if (!wt->have_view || inj_stats_fd_record(&wt->view, (int)pid, fd, &fr) != 0 ||
+      inj_stats_lang_record(&wt->view, (int)pid, fd, &lr) != 0 || lr.mono_ns != fr.mono_ns)
+    return 0;
+  return fsk__lang_stack_json(lr.text, lr.len, out, len);
 }
 
 static void name_origins(watch_t *wt, const char *label) {
@@ -637,9 +854,18 @@ static void name_origins(watch_t *wt, const char *label) {
       }
     }
     n = snprintf(l->origin, sizeof l->origin, "process %d (%s)", (int)l->pid, comm);
+    /* Under the seccomp engine, a Go program's own frames from its
+     * .gopclntab (the fd is matched by process and path to the last call
+     * that opened such a file). */
+    if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF &&
+        fsk__sup_origin(wt->sup, l->pid, l->target, stack, sizeof stack)) {
+      snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
+      continue;
+    }
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {
-      if (fsk__lang_stack(lang, in_ns, l->fd, born, stack, sizeof stack))
+      if (page_stack(wt, in_ns, l->fd, stack, sizeof stack) ||
+          fsk__lang_stack(lang, in_ns, l->fd, born, stack, sizeof stack))
         snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
       else
         lang_reason(wt, comm, l->pid);
@@ -648,12 +874,29 @@ static void name_origins(watch_t *wt, const char *label) {
       continue;
     if (!wt->child ||
         !fsk__origin_from_shim(wt->stats, l->pid, in_ns, l->fd, fsk__sampler_maps(&wt->smp, l->pid),
-                               l->origin, sizeof l->origin))
+                               l->origin, sizeof l->origin)) {
       sc->no_origin++;
+      origin_reason(wt, l->pid, comm);
+    }
   }
-  /* A hook that stopped itself says so, whatever else is missing. */
+  /* What a process said about itself (an unsupported Python) explains
+   * more than a guess from its name; a log that could not be written
+   * explains most (issue 24: a full disk was reported as "python -S"). */
   if (fsk__lang_note(lang) != NULL)
     snprintf(wt->lang_note, sizeof wt->lang_note, "%s", fsk__lang_note(lang));
+  if (wt->w.origins == FSK_ORIGINS_LANG && wt->have_view &&
+      inj_stats_load(&wt->view.page->lang_lost) > 0)
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "the language log %s could not be written (%s): %llu stacks were lost, so some "
+             "leaked fds have native frames only",
+             wt->lang_log, strerror((int)inj_stats_load(&wt->view.page->lang_errno)),
+             (unsigned long long)inj_stats_load(&wt->view.page->lang_lost));
+  else if (wt->lang_note_set && log_disk_full(wt))
+    /* Node's hook stops quietly when its log cannot take a line. */
+    snprintf(wt->lang_note, sizeof wt->lang_note,
+             "the file system of the language log %s is full: stacks written there were lost, "
+             "so some leaked fds have native frames only",
+             wt->lang_log);
   fsk__lang_free(lang);
 }
 
@@ -693,6 +936,46 @@ static void exhaustion(const watch_t *wt, char *buf, size_t len) {
            : em > 0         ? "EMFILE (Too many open files)"
                             : "ENFILE (Too many open files in system)",
            (unsigned)__atomic_load_n(&p->exhausted_pid, __ATOMIC_RELAXED));
+}
+
+/* Which engine applied the rules, to the tree and to each process: the
+ * supervisor serves every process under its filter (inherited through fork
+ * and exec), the shim those it is loaded in; never both. */
+static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
+  size_t i, bare = 0;
+  const fsk_proc_info_t *first_bare = NULL;
+
+  snprintf(ti->engine, sizeof ti->engine, "%s",
+           wt->sup != NULL                     ? "seccomp"
+           : wt->child && wt->w.inject != NULL ? "preload"
+                                               : "none");
+  if (wt->sup != NULL)
+    fsk__sup_describe(wt->sup, ti->engine_note, sizeof ti->engine_note);
+  for (i = 0; i < wt->smp.nprocs; i++) {
+    fsk_proc_info_t *p = &wt->smp.procs[i];
+    const char *maps = fsk__sampler_maps(&wt->smp, p->pid);
+
+    if (wt->sup != NULL)
+      snprintf(p->engine, sizeof p->engine, "seccomp");
+    else if (maps != NULL && strstr(maps, "libfdsoak-inject") != NULL)
+      snprintf(p->engine, sizeof p->engine, "shim");
+    else if (maps != NULL) {
+      snprintf(p->engine, sizeof p->engine, "none");
+      if (bare++ == 0)
+        first_bare = p;
+    } else
+      snprintf(p->engine, sizeof p->engine, "unknown");
+  }
+  if (first_bare == NULL && wt->nbare > 0)
+    bare = wt->nbare; /* seen while the rules waited, never sampled */
+  if (wt->sup == NULL && wt->child && wt->w.inject != NULL && bare > 0)
+    snprintf(ti->engine_note, sizeof ti->engine_note,
+             "%zu process%s ran without the shim (process %d, %s: a static or Go program?): the "
+             "rules did not reach %s; --engine seccomp serves the whole tree",
+             bare, bare == 1 ? "" : "es",
+             first_bare != NULL ? (int)first_bare->pid : (int)wt->bare_pid,
+             first_bare != NULL ? first_bare->comm : wt->bare_comm, bare == 1 ? "it" : "them");
+  snprintf(ti->origin_note, sizeof ti->origin_note, "%s", wt->origin_note);
 }
 
 static void fill_target(watch_t *wt, fsk_run_t *run) {
@@ -751,6 +1034,9 @@ static void fill_target(watch_t *wt, fsk_run_t *run) {
              wt->tgt.cg_why[0] ? "/proc scanning: " : "cgroup", wt->tgt.cg_why);
   ti->procs = wt->smp.procs;
   ti->nprocs = wt->smp.nprocs;
+  engine_info(wt, ti);
+  ti->nprocs_folded = wt->smp.nfolded;
+  ti->folded_fd_max = wt->smp.folded_fd_max;
 }
 
 /* What the target's life was.  Its command line and file names are the
@@ -763,10 +1049,16 @@ static void print_target(const fsk_run_t *run) {
   printf(" (pid %d): ", (int)ti->pid);
   fsk__term_put(stdout, ti->end);
   putchar('\n');
+  if (strcmp(ti->engine, "none") != 0)
+    printf("engine: %s%s%s\n", ti->engine, ti->engine_note[0] ? ": " : "", ti->engine_note);
   if (strcmp(ti->source, "interval") != 0)
     printf("attempts: %.0f (%s), %.2f per sample\n", ti->attempts, ti->source,
            ti->attempts_per_sample);
-  if (ti->nprocs > 1)
+  if (ti->nprocs_folded > 0)
+    printf("processes: %zu in the tree (%zu listed; %zu that ended earlier are counted, not "
+           "listed: at most %d fds each)\n",
+           ti->nprocs + ti->nprocs_folded, ti->nprocs, ti->nprocs_folded, ti->folded_fd_max);
+  else if (ti->nprocs > 1)
     printf("processes: %zu in the tree\n", ti->nprocs);
   if (run->vtime.speed > 0) {
     const fsk_vtime_t *v = &run->vtime;
@@ -838,7 +1130,7 @@ static void speed_report(watch_t *wt, fsk_run_t *run) {
       int k = snprintf(why, sizeof why, "the program %s", v->exhausted_text);
 
       if (k > 0 && (size_t)k < sizeof why)
-        snprintf(why + k, sizeof why - (size_t)k, " (%s).", run->target.death);
+        snprintf(why + k, sizeof why - (size_t)k, " (%.200s).", run->target.death);
       memcpy(wt->sc.stats.why, why, sizeof why);
     }
   }
@@ -892,6 +1184,18 @@ int fsk__watch_main(int argc, char **argv) {
   if (w->duration_s > 0 && wt.attempts_mode)
     w->cycles = -1; /* --duration bounds the run; attempts still make the x axis */
 
+  /* Where the results go is checked before the soak, not after it. */
+  {
+    char ts0[32];
+
+    if (!w->out_given) {
+      fsk__utc_now(NULL, 0, ts0, sizeof ts0);
+      snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts0, (int)getpid());
+      w->out_given = 2; /* named here: results/latest still follows it */
+    }
+    if ((rc = fsk__out_probe(w->out)) != 0)
+      return werr("cannot write results to %s: %s", w->out, strerror(-rc));
+  }
   fsk__signals_catch();
   fsk_scenario_init(&wt.sc, "watch", "", w->warmup);
   wt.stats[0] = '\0';
@@ -935,6 +1239,26 @@ int fsk__watch_main(int argc, char **argv) {
       wt.exh_attempts = attempts_now(&wt);
     }
   }
+  if (wt.smp.denied != 0) {
+    size_t got = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
+                   ? wt.sc.nsamples - (size_t)wt.warm_idx
+                   : 0;
+    char d[64];
+
+    snprintf(d, sizeof d, "/proc/%d/fd", (int)wt.smp.denied);
+    /* Not "too early to judge": fdsoak was not allowed to look. */
+    if (got < FSK_STAT_MIN_SAMPLES) {
+      code = werr("cannot read %s of process %d (%s): permission denied (a setuid or "
+                  "non-dumpable program, or another user's): its fds cannot be counted; run "
+                  "fdsoak as its user or as root",
+                  d, (int)wt.smp.denied, wt.smp.denied_comm);
+      goto out;
+    }
+    fprintf(stderr,
+            "fdsoak watch: warning: cannot read %s of process %d (%s): permission denied; "
+            "its fds are not counted\n",
+            d, (int)wt.smp.denied, wt.smp.denied_comm);
+  }
   if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
@@ -960,8 +1284,10 @@ int fsk__watch_main(int argc, char **argv) {
     rules_line(&wt, rules, sizeof rules);
     if (wt.child)
       fsk__target_describe(&wt.tgt, life, sizeof life);
-    code = werr("no attempt happened: the rule never fired (%s); the target %s", rules,
-                wt.child ? life : "ran");
+    engine_info(&wt, &run.target);
+    code =
+      werr("no attempt happened: the rule never fired (%s); the target %s%s%s", rules,
+           wt.child ? life : "ran", run.target.engine_note[0] ? "; " : "", run.target.engine_note);
     goto out;
   }
   if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !death[0] && !wt.smp.at_limit &&
@@ -974,6 +1300,10 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
 
+  /* --timeout is a bound, not the end the user asked for: a soak of
+   * --cycles N that it cut short is as partial as a cancelled one. */
+  if (w->cycles > 0 && strncmp(wt.stop_reason, "--timeout", 9) == 0)
+    run.interrupted = 1;
   /* Judge: the one path `run` uses too. */
   wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
   wt.sc.warmup_x = (double)w->warmup;
@@ -1035,13 +1365,16 @@ int fsk__watch_main(int argc, char **argv) {
              wt.sc.path, wt.sc.adapter, wt.sc.rate, run.vtime.per_vhour, run.vtime.exhausted_text);
   }
 
-  if (!w->out_given)
-    snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts, (int)getpid());
   if ((rc = fsk_results_write(w->out, &run)) != 0) {
-    code = werr("cannot write results to %s: %s", w->out, strerror(-rc));
+    /* The verdict stands (a leak found is a leak, exit 1); only the files
+     * are missing. */
+    code = werr("cannot write results to %s: %s (verdict: %s)", w->out, strerror(-rc),
+                fsk_verdict_name(run.verdict));
+    if (run.verdict == FSK_VERDICT_LEAK)
+      code = FSK_EXIT_LEAK;
     goto out;
   }
-  if (!w->out_given)
+  if (w->out_given == 2)
     fsk_results_link_latest("results", w->out);
   if (w->sarif != NULL && (rc = fsk__write_sarif_here(w->sarif, &run)) != 0) {
     code = werr("cannot write %s: %s", w->sarif, strerror(-rc));
@@ -1053,10 +1386,8 @@ int fsk__watch_main(int argc, char **argv) {
     fsk_print_table(stdout, &run);
     print_target(&run);
     if (wt.sc.no_origin > 0)
-      printf("%zu leaked fd%s without an origin: the shim's record of %s was overwritten "
-             "(its ring holds %d)\n",
-             wt.sc.no_origin, wt.sc.no_origin == 1 ? "" : "s", wt.sc.no_origin == 1 ? "it" : "them",
-             INJ_FD_SLOTS);
+      printf("%zu leaked fd%s without an origin: %s\n", wt.sc.no_origin,
+             wt.sc.no_origin == 1 ? "" : "s", wt.origin_note);
     /* The table already gave the why of a verdict that is not flat. */
     if (run.verdict == FSK_VERDICT_FLAT)
       printf("%s\n", wt.sc.stats.why);
@@ -1083,6 +1414,11 @@ out:
     fsk__speed_cleanup(wt.tgt.pid);
   free(wt.vts);
   fsk__target_release(&wt.tgt);
+  fsk__sup_free(wt.sup); /* after the target: a waiting call is answered by its death */
+  /* A default results directory made for a run that wrote nothing goes
+   * (rmdir removes it only when empty). */
+  if (w->out_given == 2)
+    rmdir(w->out);
   fsk__sampler_free(&wt.smp);
   fsk_scenario_free(&wt.sc);
   return code;

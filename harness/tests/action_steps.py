@@ -31,6 +31,30 @@ inputs.update(given)
 outputs = {}
 
 
+def read_outputs(path):
+    """GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines, and
+    NAME<<DELIMITER blocks whose value is every line up to DELIMITER;
+    a later NAME wins.  Any bytes: an undecodable one is replaced."""
+    lines = open(path, "rb").read().decode("utf-8", "replace").split("\n")
+    got, i = {}, 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        eq, hd = line.find("="), line.find("<<")
+        if eq >= 0 and (hd < 0 or eq < hd):
+            got[line[:eq]] = line[eq + 1:]
+        elif hd >= 0:
+            delim, value = line[hd + 2:], []
+            while i < len(lines) and lines[i] != delim:
+                value.append(lines[i])
+                i += 1
+            if i == len(lines):
+                raise SystemExit(f"GITHUB_OUTPUT: no end to {line!r}")
+            i += 1
+            got[line[:hd]] = "\n".join(value)
+    return got
+
+
 def expand(text):
     def one(m):
         expr = m.group(1).strip()
@@ -70,7 +94,9 @@ for st in action["runs"]["steps"]:
     rc = subprocess.call(["bash", "-e", "-c", expand(st["run"])], cwd=cwd, env=env)
     print(f"step {name}: exit {rc}", flush=True)
     if "id" in st:
-        outputs[st["id"]] = dict(l.split("=", 1) for l in open(out_file).read().splitlines() if "=" in l)
+        outputs[st["id"]] = read_outputs(out_file)
+        for k, v in outputs[st["id"]].items():
+            print(f"output {st['id']}.{k}={v!r}", flush=True)
     if rc and not first_failure:
         first_failure = rc
 sys.exit(first_failure)

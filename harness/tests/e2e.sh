@@ -227,10 +227,17 @@ bad_input)
   grep -q "rule 1" "$T/err" && ok "bad spec message names the rule" || bad "bad spec message"
   expect_rc 2 "watch: no such command" "$FDSOAK" watch --cycles 5 -- /nonexistent/prog
   if [ -x "$BIN/fsk_static_probe" ]; then
-    expect_rc 2 "watch: static binary (shim never loads)" \
-      "$FDSOAK" watch --inject 'connect:do=errno(ECONNREFUSED)' --cycles 5 -- "$BIN/fsk_static_probe"
-    grep -q "never loaded" "$T/err" && ok "static binary message" || bad "static message"
+    expect_rc 2 "watch: static binary under --engine preload (shim never loads)" \
+      "$FDSOAK" watch --engine preload --inject 'connect:do=errno(ECONNREFUSED)' --cycles 5 -- "$BIN/fsk_static_probe"
+    grep -q "never loaded in .*a static program.*--engine seccomp can" "$T/err" && ok "static binary message" \
+      || bad "static message: $(cat "$T/err")"
+    expect_rc 2 "watch: a rule the seccomp engine cannot serve is named" \
+      "$FDSOAK" watch --inject 'getaddrinfo:do=eai(EAI_AGAIN)' --cycles 5 -- "$BIN/fsk_static_probe"
+    grep -q "rule 1: getaddrinfo is a libc function" "$T/err" && ok "unservable rule named" \
+      || bad "unservable rule: $(cat "$T/err")"
   fi
+  expect_rc 2 "watch: unknown --engine" "$FDSOAK" watch --engine ptrace -- true
+  expect_rc 2 "watch: --engine seccomp with --pid" "$FDSOAK" watch --engine seccomp --pid 1
   expect_rc 2 "gate: missing dir" "$FDSOAK" gate "$T/nope"
   mkdir -p "$T/g" && echo 'not json' > "$T/g/summary.json"
   expect_rc 2 "gate: summary not JSON" "$FDSOAK" gate --baseline "$T/none.json" "$T/g"

@@ -347,7 +347,8 @@ static void test_virtual_time(void **state) {
 
   path_of(file, fx, "series.csv");
   text = slurp(file);
-  assert_non_null(strstr(text, ",other,virtual_s\n"));
+  assert_non_null(strstr(text, ",fd_floor"));
+  assert_non_null(strstr(text, ",virtual_s\n"));
   assert_non_null(strstr(text, ",10.000\n"));
   assert_non_null(strstr(text, ",17710.000\n"));
   free(text);

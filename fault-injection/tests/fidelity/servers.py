@@ -1,14 +1,17 @@
-"""Loopback servers for the fidelity suite: python servers.py PORT_HTTP PORT_RESET READY_FILE.
+"""Loopback servers for the fidelity suite:
+python servers.py PORT_HTTP PORT_RESET READY_FILE.
 
 An HTTP responder on 127.0.0.1 and [::1] port PORT_HTTP (the injected runs
-aim at it: without the shim they would succeed), and on 127.0.0.1 port
-PORT_RESET the real "accepted, then reset" peer: it accepts, reads the
-request and closes with SO_LINGER 0 (the kernel sends RST).
+aim at it: without the shim they would succeed); on 127.0.0.1 and [::1]
+port PORT_RESET the real "accepted, then reset" peer: it accepts, reads the
+request and closes with SO_LINGER 0 (the kernel sends RST); the server
+that resets at accept (PORT_RESET_ACCEPT) is fid_rstd, in C.
 Runs until killed (the suite kills it by pid).
 """
 import socket, struct, sys, threading
 
 http_port, reset_port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+LINGER0 = struct.pack("ii", 1, 0)
 
 
 def serve(fam, host, port, handler):
@@ -36,12 +39,12 @@ def http(c):
 
 def reset(c):
     c.recv(65536)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
     c.close()
 
 
-serve(socket.AF_INET, "127.0.0.1", http_port, http)
-serve(socket.AF_INET6, "::1", http_port, http)
-serve(socket.AF_INET, "127.0.0.1", reset_port, reset)
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    serve(fam, host, http_port, http)
+    serve(fam, host, reset_port, reset)
 open(ready, "w").close()
 threading.Event().wait()

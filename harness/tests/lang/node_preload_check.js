@@ -143,6 +143,7 @@ function verify() {
   const last = new Map();
   for (const l of lines) if (l.pid === process.pid) last.set(l.fd, l);
   for (const l of lines) {
+    if (typeof l.note === 'string') { check(false, `a note: ${l.note}`); return; }
     const okShape = l.lang === 'node' && Number.isInteger(l.pid) && Number.isInteger(l.fd) &&
       ['file', 'socket', 'pipe'].includes(l.kind) && Array.isArray(l.stack) && l.stack.length <= 16 &&
       l.stack.every((f) => typeof f.fn === 'string' && path.isAbsolute(f.file) && Number.isInteger(f.line) &&

@@ -1,0 +1,288 @@
+/* gosym.c - Go stacks of a stopped thread, from the program's .gopclntab.
+ *
+ * Under the seccomp engine a thread that opens a file or a socket waits in
+ * the kernel while fdsoak serves the notification, so its user stack is
+ * still.  Its pc and sp (/proc/TID/syscall) are enough to walk a Go stack:
+ * the pc-to-SP-delta table of each function in .gopclntab says where the
+ * return address is (sp + delta on amd64) and what the caller's sp was.
+ * The same tables give the file and line of each pc, so a stripped Go
+ * binary is named too: .gopclntab is what Go's own tracebacks use, and
+ * strip keeps it.
+ *
+ * The layout read here is Go 1.18's and later's (magic 0xfffffff0, and
+ * 0xfffffff1 from 1.20, whose _func has one more field); amd64 only: on
+ * arm64 the return address of a leaf is in LR, not on the stack.
+ */
+#include "gosym.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct fsk_gosym {
+  unsigned char *tab; /* .gopclntab */
+  size_t len;
+  int v120; /* Go 1.20+ _func layout */
+  uint32_t quantum;
+  uint64_t nfunc, text;
+  const unsigned char *funcnames, *cutab, *filetab, *pctab, *functab;
+};
+
+static uint64_t rd64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* The section named name of the ELF at fd: a malloc'd copy. */
+static unsigned char *section(int fd, const char *name, size_t *len) {
+  Elf64_Ehdr h;
+  Elf64_Shdr sh, strs;
+  char *names = NULL;
+  unsigned char *out = NULL;
+  unsigned i;
+
+  if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.e_ident, ELFMAG, SELFMAG) != 0 ||
+      h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_shstrndx >= h.e_shnum)
+    return NULL;
+  if (pread(fd, &strs, sizeof strs, (off_t)(h.e_shoff + (uint64_t)h.e_shstrndx * h.e_shentsize)) !=
+        (ssize_t)sizeof strs ||
+      strs.sh_size > (1u << 20) || (names = malloc(strs.sh_size + 1)) == NULL ||
+      pread(fd, names, strs.sh_size, (off_t)strs.sh_offset) != (ssize_t)strs.sh_size)
+    goto out;
+  names[strs.sh_size] = '\0';
+  for (i = 0; i < h.e_shnum; i++) {
+    if (pread(fd, &sh, sizeof sh, (off_t)(h.e_shoff + (uint64_t)i * h.e_shentsize)) !=
+        (ssize_t)sizeof sh)
+      break;
+    if (sh.sh_name >= strs.sh_size || strcmp(names + sh.sh_name, name) != 0)
+      continue;
+    if (sh.sh_size == 0 || sh.sh_size > (256u << 20) || (out = malloc(sh.sh_size)) == NULL)
+      break;
+    if (pread(fd, out, sh.sh_size, (off_t)sh.sh_offset) != (ssize_t)sh.sh_size) {
+      free(out);
+      out = NULL;
+      break;
+    }
+    *len = sh.sh_size;
+    break;
+  }
+out:
+  free(names);
+  return out;
+}
+
+int fsk__gosym_open(const char *path, fsk_gosym_t **out) {
+  fsk_gosym_t *g = calloc(1, sizeof *g);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  uint32_t magic;
+  const unsigned char *t;
+
+  if (g == NULL || fd < 0) {
+    free(g);
+    if (fd >= 0)
+      close(fd);
+    return -ENOENT;
+  }
+  g->tab = section(fd, ".gopclntab", &g->len);
+  close(fd);
+  if (g->tab == NULL || g->len < 72)
+    goto bad;
+  t = g->tab;
+  magic = rd32(t);
+  if ((magic != 0xfffffff0u && magic != 0xfffffff1u) || t[7] != 8)
+    goto bad;
+  g->v120 = magic == 0xfffffff1u;
+  g->quantum = t[6];
+  g->nfunc = rd64(t + 8);
+  g->text = rd64(t + 24);
+  if (rd64(t + 32) >= g->len || rd64(t + 40) >= g->len || rd64(t + 48) >= g->len ||
+      rd64(t + 56) >= g->len || rd64(t + 64) >= g->len ||
+      rd64(t + 64) + (g->nfunc + 1) * 8 > g->len)
+    goto bad;
+  g->funcnames = t + rd64(t + 32);
+  g->cutab = t + rd64(t + 40);
+  g->filetab = t + rd64(t + 48);
+  g->pctab = t + rd64(t + 56);
+  g->functab = t + rd64(t + 64);
+  *out = g;
+  return 0;
+bad:
+  fsk__gosym_free(g);
+  return -ENOEXEC;
+}
+
+void fsk__gosym_free(fsk_gosym_t *g) {
+  if (g == NULL)
+    return;
+  free(g->tab);
+  free(g);
+}
+
+/* The _func of pc, or NULL: the functab is sorted by entry offset. */
+static const unsigned char *func_of(const fsk_gosym_t *g, uint64_t pc, uint64_t *entry) {
+  uint64_t lo = 0, hi = g->nfunc, off;
+  const unsigned char *f;
+
+  if (pc < g->text)
+    return NULL;
+  off = pc - g->text;
+  if (off >= rd32(g->functab + g->nfunc * 8))
+    return NULL;
+  while (hi - lo > 1) {
+    uint64_t mid = (lo + hi) / 2;
+    if (rd32(g->functab + mid * 8) <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if ((uint64_t)rd32(g->functab + lo * 8 + 4) + 40 > g->len - (size_t)(g->functab - g->tab))
+    return NULL;
+  f = g->functab + rd32(g->functab + lo * 8 + 4);
+  *entry = g->text + rd32(f);
+  return f;
+}
+
+static uint32_t uvarint(const unsigned char **p, const unsigned char *end) {
+  uint32_t v = 0;
+  int shift = 0;
+
+  while (*p < end && shift < 35) {
+    unsigned char b = *(*p)++;
+    v |= (uint32_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      break;
+    shift += 7;
+  }
+  return v;
+}
+
+/* The value of the pc-value table at offset off for pc (Go's pcvalue), or
+ * INT32_MIN when the table does not cover it. */
+static int32_t pcvalue(const fsk_gosym_t *g, uint32_t off, uint64_t entry, uint64_t pc) {
+  const unsigned char *p = g->pctab + off, *end = g->tab + g->len;
+  uint64_t at = entry;
+  int32_t val = -1;
+  int first = 1;
+
+  if (off == 0 || p >= end)
+    return INT32_MIN;
+  for (;;) {
+    uint32_t uv = uvarint(&p, end);
+    int32_t delta;
+
+    if (uv == 0 && !first)
+      return INT32_MIN;
+    first = 0;
+    delta = (uv & 1) ? (int32_t) ~(uv >> 1) : (int32_t)(uv >> 1);
+    val += delta;
+    at += (uint64_t)uvarint(&p, end) * g->quantum;
+    if (pc < at)
+      return val;
+    if (p >= end)
+      return INT32_MIN;
+  }
+}
+
+/* Field offsets in _func: entryOff, nameOff, args, deferreturn, pcsp,
+ * pcfile, pcln, npcdata, cuOffset (4 bytes each). */
+#define F_NAME 4
+#define F_PCSP 16
+#define F_PCFILE 20
+#define F_PCLN 24
+#define F_CU 32
+
+static const char *fname(const fsk_gosym_t *g, const unsigned char *f) {
+  uint32_t off = rd32(f + F_NAME);
+  const unsigned char *s = g->funcnames + off;
+
+  return s < g->tab + g->len ? (const char *)s : "?";
+}
+
+static void fileline(const fsk_gosym_t *g, const unsigned char *f, uint64_t entry, uint64_t pc,
+                     const char **file, int *line) {
+  int32_t fno = pcvalue(g, rd32(f + F_PCFILE), entry, pc);
+  int32_t ln = pcvalue(g, rd32(f + F_PCLN), entry, pc);
+
+  *file = NULL;
+  *line = ln;
+  if (fno >= 0) {
+    const unsigned char *cu = g->cutab + ((uint64_t)rd32(f + F_CU) + (uint64_t)fno) * 4;
+    if (cu + 4 <= g->tab + g->len) {
+      uint32_t foff = rd32(cu);
+      if (foff != 0xffffffffu && g->filetab + foff < g->tab + g->len)
+        *file = (const char *)g->filetab + foff;
+    }
+  }
+}
+
+/* A frame of the Go runtime or standard library: its package path has no
+ * dot in its first element (user code is main, or a module path). */
+static int stdlib(const char *fn) {
+  const char *slash = strchr(fn, '/'), *dot = strchr(fn, '.');
+
+  if (strncmp(fn, "main.", 5) == 0)
+    return 0;
+  if (slash != NULL && (dot == NULL || slash < dot)) {
+    const char *d = memchr(fn, '.', (size_t)(slash - fn));
+    return d == NULL;
+  }
+  return 1;
+}
+
+int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
+                     size_t len) {
+  size_t used = 0;
+  int depth, shown = 0, user = 0;
+
+  buf[0] = '\0';
+  /* A return address points after its call: the call's line is pc - 1's.
+   * The first pc is where the thread is stopped (after its SYSCALL). */
+  for (depth = 0; depth < 64 && shown < 6 && used + 1 < len; depth++) {
+    uint64_t entry = 0, ret = 0;
+    const unsigned char *f = func_of(g, depth == 0 ? pc : pc - 1, &entry);
+    int32_t delta;
+    const char *fn, *file;
+    int line;
+    struct iovec l, r;
+
+    if (f == NULL)
+      break;
+    fn = fname(g, f);
+    if (!user && !stdlib(fn))
+      user = 1;
+    if (user) {
+      const char *base;
+
+      fileline(g, f, entry, depth == 0 ? pc : pc - 1, &file, &line);
+      base = file != NULL ? strrchr(file, '/') : NULL;
+      base = base != NULL ? base + 1 : file;
+      used += (size_t)snprintf(buf + used, len - used, "%s%s (%s:%d)", shown ? " <- " : "", fn,
+                               base != NULL ? base : "?", line);
+      shown++;
+      if (strcmp(fn, "main.main") == 0)
+        break;
+    }
+    delta = pcvalue(g, rd32(f + F_PCSP), entry, depth == 0 ? pc : pc - 1);
+    if (delta < 0)
+      break;
+    l = (struct iovec){&ret, sizeof ret};
+    r = (struct iovec){(void *)(uintptr_t)(sp + (uint64_t)delta), sizeof ret};
+    if (process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof ret || ret == 0)
+      break;
+    sp += (uint64_t)delta + 8;
+    pc = ret;
+  }
+  return shown;
+}

@@ -1,0 +1,24 @@
+/* gosym.h - Go frames with file:line from a program's .gopclntab (gosym.c),
+ * for the origins of fds opened under the seccomp engine. */
+#ifndef FSK_GOSYM_H
+#define FSK_GOSYM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct fsk_gosym fsk_gosym_t;
+
+/* Read the .gopclntab of the Go program at path.  0, -ENOENT, or -ENOEXEC
+ * (not a Go 1.18+ amd64 program). */
+int fsk__gosym_open(const char *path, fsk_gosym_t **out);
+void fsk__gosym_free(fsk_gosym_t *g);
+
+/* The program's own frames of thread tid, stopped at pc with stack pointer
+ * sp: "main.openStore (main.go:25) <- main.main (main.go:70)", innermost
+ * first, the runtime's and the standard library's frames below the first
+ * frame of the program left out.  Returns the number of frames written. */
+int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
+                     size_t len);
+
+#endif

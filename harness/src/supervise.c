@@ -1,0 +1,1513 @@
+/* supervise.c - the seccomp engine: the shim's rules for programs that make
+ * their own system calls (static binaries, Go), served from inside fdsoak.
+ *
+ * An LD_PRELOAD shim reaches only calls that go through a dynamically
+ * linked libc.  Here the started child installs a seccomp filter before it
+ * execs the target: connect, bind, socket and the open calls of an op that
+ * has rules stop in the kernel with SECCOMP_RET_USER_NOTIF, and the
+ * filter's listener fd goes to fdsoak over a socketpair (SCM_RIGHTS); the
+ * child closes its own copy, so the target's fd table holds nothing of
+ * ours.  The filter is inherited through fork and exec: the whole tree is
+ * served.  A thread of fdsoak receives each notification, decides it with
+ * the shim's own code (inj_decide, on the same stats page, so the counters,
+ * do=pass and the report are the same), and answers:
+ *
+ *   no rule fired, do=pass   SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel
+ *                            runs the call as it was (pass counts as
+ *                            observed, in inj_decide);
+ *   errno(E)                 the call fails with E, nothing else happens;
+ *   refuse, hang             faithful, as the shim makes them: fdsoak takes
+ *                            a copy of the caller's own socket
+ *                            (pidfd_getfd), connects the copy to a closed
+ *                            loopback port (the SYN is answered by RST) or
+ *                            to a full-backlog sink (the SYNs are dropped),
+ *                            and returns that connect's result.  The socket
+ *                            is the caller's, registered in its epoll as it
+ *                            was: the kernel delivers the RST, SO_ERROR and
+ *                            the wake-up to it.  A blocking socket's connect
+ *                            is started non-blocking and a helper thread
+ *                            answers when the kernel has the result, so one
+ *                            hanging caller never stops the others.
+ *   reset(N)                 the copy connects to a listener of fdsoak's
+ *                            that resets the connection after N bytes; the
+ *                            caller's getpeername is answered with the
+ *                            address it dialled.
+ *
+ * With origins on, open and socket calls are notified too: the caller's
+ * thread is stopped in the kernel, so its Go stack is walked (gosym.c) and
+ * kept by process and path for the report.
+ *
+ * The filter waits killably once a notification is received
+ * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, Linux 5.19): Go's preemption
+ * signal (SIGURG, every 10 ms) would otherwise restart a call fdsoak already
+ * acted on.  io_uring_setup fails with ENOSYS in the supervised tree, since
+ * io_uring's operations bypass seccomp: a program then falls back to plain
+ * system calls.  The syscall tables are x86-64's and arm64's; a call of
+ * another ABI (x32, i386 compat) passes unseen.
+ */
+#include "supervise.h"
+#include "gosym.h"
+
+#include <arpa/inet.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+/* Linux 6.6: wake the supervisor on the caller's CPU, and the caller on
+ * the supervisor's, as a synchronous pair (the headers may predate it). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* Origins kept (a ring: the newest win), and Go programs whose tables are
+ * loaded at once. */
+#define SUP_ORIGINS 2048
+#define SUP_PROGS 8
+
+/* In a filter's op mask: getpeername too (a reset(N) rule: the socket is
+ * connected to fdsoak's listener, and its peer must still be the address
+ * the program dialled). */
+#define SUP_PEERNAME (1u << 15)
+
+/* Helper threads waiting on blocking connects at once; past this a blocking
+ * caller gets the fault's errno at once (and the report says so). */
+#define SUP_WAITERS_MAX 64
+
+/* ------------------------------------------------------------------ */
+/* Engines and program kinds                                           */
+/* ------------------------------------------------------------------ */
+
+int fsk__engine_parse(const char *s) {
+  if (s == NULL)
+    return -1;
+  if (strcmp(s, "auto") == 0)
+    return FSK_ENGINE_AUTO;
+  if (strcmp(s, "preload") == 0)
+    return FSK_ENGINE_PRELOAD;
+  if (strcmp(s, "seccomp") == 0)
+    return FSK_ENGINE_SECCOMP;
+  return -1;
+}
+
+/* cmd as execvp would find it. */
+static int resolve(const char *cmd, char *path, size_t len) {
+  const char *p = getenv("PATH");
+
+  if (strchr(cmd, '/') != NULL) {
+    snprintf(path, len, "%s", cmd);
+    return access(path, X_OK) == 0 ? 0 : -errno;
+  }
+  if (p == NULL)
+    p = "/usr/local/bin:/usr/bin:/bin";
+  while (*p != '\0') {
+    const char *e = strchr(p, ':');
+    size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+    snprintf(path, len, "%.*s/%s", (int)n, n > 0 ? p : ".", cmd);
+    if (access(path, X_OK) == 0)
+      return 0;
+    p += n + (e != NULL);
+  }
+  return -ENOENT;
+}
+
+/* The ELF's program headers (PT_INTERP) and section names (.go.buildinfo),
+ * for 64-bit and 32-bit files of this machine's byte order. */
+static int elf_kind_fd(int fd) {
+  unsigned char id[EI_NIDENT];
+  int kind = 0, is64, i;
+  uint64_t phoff, shoff;
+  unsigned phnum, phentsize, shnum, shentsize, shstrndx;
+
+  if (pread(fd, id, sizeof id, 0) != (ssize_t)sizeof id || memcmp(id, ELFMAG, SELFMAG) != 0)
+    return 0;
+  is64 = id[EI_CLASS] == ELFCLASS64;
+  if (is64) {
+    Elf64_Ehdr h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+      return FSK_ELF_IS;
+    phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
+    shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize, shstrndx = h.e_shstrndx;
+  } else {
+    Elf32_Ehdr h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+      return FSK_ELF_IS;
+    phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
+    shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize, shstrndx = h.e_shstrndx;
+  }
+  kind = FSK_ELF_IS | FSK_ELF_STATIC;
+  for (i = 0; i < (int)phnum && i < 4096; i++) {
+    uint32_t type = 0;
+    if (pread(fd, &type, sizeof type, (off_t)(phoff + (uint64_t)i * phentsize)) !=
+        (ssize_t)sizeof type)
+      break;
+    if (type == PT_INTERP)
+      kind &= ~FSK_ELF_STATIC;
+  }
+  if (shnum > 0 && shnum < 65536 && shstrndx < shnum) {
+    uint64_t stroff = 0, strsz = 0;
+    char *names = NULL;
+
+    if (is64) {
+      Elf64_Shdr sh;
+      if (pread(fd, &sh, sizeof sh, (off_t)(shoff + (uint64_t)shstrndx * shentsize)) ==
+          (ssize_t)sizeof sh)
+        stroff = sh.sh_offset, strsz = sh.sh_size;
+    } else {
+      Elf32_Shdr sh;
+      if (pread(fd, &sh, sizeof sh, (off_t)(shoff + (uint64_t)shstrndx * shentsize)) ==
+          (ssize_t)sizeof sh)
+        stroff = sh.sh_offset, strsz = sh.sh_size;
+    }
+    if (strsz > 0 && strsz < (1u << 20) && (names = malloc(strsz + 1)) != NULL &&
+        pread(fd, names, strsz, (off_t)stroff) == (ssize_t)strsz) {
+      names[strsz] = '\0';
+      for (i = 0; i < (int)shnum; i++) {
+        uint32_t nm = 0;
+        if (pread(fd, &nm, sizeof nm, (off_t)(shoff + (uint64_t)i * shentsize)) !=
+            (ssize_t)sizeof nm)
+          break;
+        if (nm < strsz && strcmp(names + nm, ".go.buildinfo") == 0)
+          kind |= FSK_ELF_GO;
+      }
+    }
+    free(names);
+  }
+  return kind;
+}
+
+int fsk__elf_kind(const char *cmd, char *path, size_t pathlen) {
+  int fd, rc;
+
+  if ((rc = resolve(cmd, path, pathlen)) != 0)
+    return rc;
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return -errno;
+  rc = elf_kind_fd(fd);
+  close(fd);
+  return rc;
+}
+
+int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
+  uint32_t i;
+
+  for (i = 0; i < spec->nrules; i++) {
+    const inj_rule_t *r = &spec->rules[i];
+
+    if (r->op == INJ_OP_GETADDRINFO) {
+      snprintf(why, len,
+               "getaddrinfo is a libc function, not a system call: a static or Go program "
+               "resolves names with its own queries (fail them with a connect rule on port 53)");
+      return (int)i + 1;
+    }
+    if (r->action == INJ_DO_UNREACH) {
+      snprintf(why, len,
+               "do=unreachable is not made by the seccomp engine (refuse, hang, "
+               "reset, errno and pass are): its SO_ERROR would be a refusal's");
+      return (int)i + 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The filter                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The system calls of each op, per architecture.  arm64 has no open or
+ * creat: its libc and Go use openat. */
+typedef struct {
+  uint32_t audit_arch;
+  int x32_bit; /* numbers at or above 0x40000000 are another ABI */
+  int nr_connect, nr_bind, nr_socket;
+  int nr_open[4]; /* path in the argument after it: see path_arg */
+  int nr_io_uring_setup;
+  int nr_getpeername;
+} arch_table_t;
+
+static const arch_table_t g_arches[] = {
+  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52},
+  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205},
+};
+
+static const arch_table_t *arch_of(uint32_t audit_arch) {
+  size_t i;
+
+  for (i = 0; i < sizeof g_arches / sizeof *g_arches; i++)
+    if (g_arches[i].audit_arch == audit_arch)
+      return &g_arches[i];
+  return NULL;
+}
+
+/* The op of a notified call, and where its path is (open calls). */
+static int op_of(const arch_table_t *a, int nr, int *path_arg) {
+  *path_arg = -1;
+  if (nr == a->nr_connect)
+    return INJ_OP_CONNECT;
+  if (nr == a->nr_bind)
+    return INJ_OP_BIND;
+  if (nr == a->nr_socket)
+    return INJ_OP_SOCKET;
+  /* open and creat take the path first; openat and openat2 after a dirfd. */
+  if (a->audit_arch == AUDIT_ARCH_X86_64 && (nr == 2 || nr == 85))
+    *path_arg = 0;
+  else if (nr == a->nr_open[0] || nr == a->nr_open[1] || nr == a->nr_open[2] || nr == a->nr_open[3])
+    *path_arg = 1;
+  return *path_arg >= 0 ? INJ_OP_OPEN : -1;
+}
+
+/* The filter for the ops in opmask: per architecture, a jump over its block
+ * when the arch differs; in the block, each notified number returns
+ * USER_NOTIF, io_uring_setup ENOSYS, everything else ALLOW. */
+static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
+  int n = 0;
+  size_t ai;
+
+#define PUT(x)                                                                                     \
+  do {                                                                                             \
+    if (n >= cap)                                                                                  \
+      return -ENOSPC;                                                                              \
+    f[n++] = (struct sock_filter)x;                                                                \
+  } while (0)
+  PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+  for (ai = 0; ai < sizeof g_arches / sizeof *g_arches; ai++) {
+    const arch_table_t *a = &g_arches[ai];
+    int nrs[8], nn = 0, k, jump_at, start;
+
+    if (opmask & (1u << INJ_OP_CONNECT))
+      nrs[nn++] = a->nr_connect;
+    if (opmask & (1u << INJ_OP_BIND))
+      nrs[nn++] = a->nr_bind;
+    if (opmask & (1u << INJ_OP_SOCKET))
+      nrs[nn++] = a->nr_socket;
+    for (k = 0; (opmask & (1u << INJ_OP_OPEN)) && k < 4; k++)
+      if (a->nr_open[k] >= 0)
+        nrs[nn++] = a->nr_open[k];
+    if (opmask & SUP_PEERNAME)
+      nrs[nn++] = a->nr_getpeername;
+    jump_at = n;
+    PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit_arch, 0, 0)); /* jf set below */
+    start = n;
+    PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+    if (a->x32_bit) {
+      PUT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1));
+      PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    }
+    PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a->nr_io_uring_setup, 0, 1));
+    PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    for (k = 0; k < nn; k++) {
+      PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nrs[k], 0, 1));
+      PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+    }
+    PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    f[jump_at].jf = (uint8_t)(n - start);
+    /* The next block reloads the arch: the accumulator now holds nr. */
+    if (ai + 1 < sizeof g_arches / sizeof *g_arches)
+      PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+  }
+  PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+#undef PUT
+  return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* The supervisor                                                      */
+/* ------------------------------------------------------------------ */
+
+struct fsk_sup {
+  inj_spec_t spec;
+  inj_stats_page_t *page;
+  int listener;     /* the filter's notification fd, -1 until received */
+  int killable;     /* the filter waits killably once received */
+  int sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
+  int nnp;          /* no_new_privs had to be set in the child */
+  pthread_t thread; /* serves notifications */
+  int running;
+  int stopping;
+  int waiters; /* helper threads alive (atomic) */
+  struct seccomp_notif_sizes sizes;
+  /* sinks, one per family: a listener with backlog 0 and the connection
+   * that fills its queue (fdsoak's fds, never the target's) */
+  int sink_fd[2], sink_aux[2];
+  uint16_t sink_port[2];
+  /* reset(N): per family a listener that accepts a connection only once
+   * data came (TCP_DEFER_ACCEPT), and one thread that resets each after
+   * more than N bytes; the budgets go by the client's port. */
+  int resetl[2], reset_wake[2], reset_running;
+  uint16_t reset_port[2];
+  pthread_t reset_thread;
+  struct {
+    uint32_t key, n;
+  } budget[SUP_WAITERS_MAX];
+  /* Sockets a reset(N) connected to the reset listener: their peer as the
+   * program dialled it (a ring; checked by inode when asked). */
+  struct {
+    pid_t pid;
+    int fd;
+    ino_t ino;
+    socklen_t len;
+    struct sockaddr_storage peer;
+  } peers[SUP_WAITERS_MAX];
+  size_t npeers;
+  /* counters for the report (atomic) */
+  uint64_t notifications, faults, faithful, errno_only, getfd_failed, waited, waiters_full;
+  /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
+   * restarts the call, which comes back as a new notification; it is the
+   * same connect, already under way, and goes through undecided. */
+  pthread_mutex_t lock; /* restarted[], origins[] */
+  /* Origins (fsk__sup_track): the Go stack of each open and socket call
+   * that went through, by process and path. */
+  int track;
+  struct sup_origin {
+    pid_t pid;
+    int op;
+    char path[256];
+    char stack[400];
+  } * origins;
+  size_t norigins; /* written so far (the ring index is norigins % SUP_ORIGINS) */
+  struct {
+    pid_t pid;
+    unsigned long long start;
+    fsk_gosym_t *g; /* NULL: not a Go program we can read */
+  } progs[SUP_PROGS];
+  size_t nprogs;
+  struct {
+    pid_t tid, tgid;
+  } tgids[256]; /* tid -> process, the last seen per slot */
+  struct {
+    pid_t tid;
+    int fd;
+  } restarted[SUP_WAITERS_MAX];
+};
+
+static uint64_t bump(uint64_t *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
+
+int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path) {
+  fsk_sup_t *s = calloc(1, sizeof *s);
+  int rc;
+
+  if (s == NULL)
+    return -ENOMEM;
+  s->spec = *spec;
+  pthread_mutex_init(&s->lock, NULL);
+  s->listener = -1;
+  s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
+  s->resetl[0] = s->resetl[1] = s->reset_wake[0] = s->reset_wake[1] = -1;
+  if ((rc = inj_stats_create(stats_path, spec, &s->page)) != 0) {
+    free(s);
+    return rc;
+  }
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) != 0)
+    memset(&s->sizes, 0, sizeof s->sizes);
+  *out = s;
+  return 0;
+}
+
+/* The process of a notification's thread id. */
+static pid_t tgid_of(pid_t tid) {
+  char path[64], line[128];
+  pid_t tgid = -1;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  if ((f = fopen(path, "re")) == NULL)
+    return -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "Tgid: %d", &tgid) == 1)
+      break;
+  fclose(f);
+  return tgid;
+}
+
+/* Copy len bytes at addr out of thread tid. */
+static int peek(pid_t tid, uint64_t addr, void *buf, size_t len) {
+  struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+
+  return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* A NUL-terminated path at addr, page by page (the next page may not be
+ * mapped, and a read across it would fail whole). */
+static int peek_path(pid_t tid, uint64_t addr, char *buf, size_t len) {
+  size_t got = 0;
+
+  while (got + 1 < len) {
+    size_t chunk = 4096 - (size_t)((addr + got) & 4095);
+
+    if (chunk > len - 1 - got)
+      chunk = len - 1 - got;
+    if (peek(tid, addr + got, buf + got, chunk) != 0)
+      return -EFAULT;
+    if (memchr(buf + got, '\0', chunk) != NULL)
+      return 0;
+    got += chunk;
+  }
+  buf[len - 1] = '\0';
+  return 0;
+}
+
+static int id_valid(const fsk_sup_t *s, uint64_t id) {
+  return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static void respond(fsk_sup_t *s, uint64_t id, int err, int cont) {
+  struct seccomp_notif_resp r;
+
+  memset(&r, 0, sizeof r);
+  r.id = id;
+  r.error = err ? -err : 0;
+  r.flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  /* ENOENT: the caller is gone (killed while it waited); nothing to do. */
+  (void)ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+}
+
+/* Where a fault points a socket bound for dst: the loopback of its family
+ * (an IPv4-mapped destination of a dual-stack socket gets
+ * ::ffff:127.0.0.1), at port.  The family index of the sink, or -1. */
+static int loopback_for(const struct sockaddr_storage *dst, socklen_t dlen, uint16_t port,
+                        struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (dst->ss_family == AF_INET && dlen >= sizeof(struct sockaddr_in)) {
+    struct sockaddr_in *in = (void *)ss;
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    in->sin_port = htons(port);
+    *len = sizeof *in;
+    return 0;
+  }
+  if (dst->ss_family == AF_INET6 && dlen >= sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *d6 = (const void *)dst;
+    struct sockaddr_in6 *in6 = (void *)ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    *len = sizeof *in6;
+    if (IN6_IS_ADDR_V4MAPPED(&d6->sin6_addr)) {
+      in6->sin6_addr.s6_addr[10] = 0xff;
+      in6->sin6_addr.s6_addr[11] = 0xff;
+      in6->sin6_addr.s6_addr[12] = 127;
+      in6->sin6_addr.s6_addr[15] = 1;
+      return 0; /* the IPv4 sink serves it */
+    }
+    in6->sin6_addr = in6addr_loopback;
+    return 1;
+  }
+  return -1;
+}
+
+/* The sink of family index fi: backlog 0 and one established connection in
+ * its accept queue, which nobody accepts.  With the queue full the kernel
+ * drops every further SYN, so a socket pointed at it stays in SYN-SENT. */
+static int sink_port(fsk_sup_t *s, int fi, uint16_t *port) {
+  struct sockaddr_storage ss, any;
+  socklen_t len = sizeof ss;
+  struct pollfd p;
+  int l = -1, c = -1, err = 0, one = 1;
+  socklen_t el = sizeof err;
+
+  if (s->sink_fd[fi] >= 0) {
+    *port = s->sink_port[fi];
+    return 0;
+  }
+  memset(&any, 0, sizeof any);
+  any.ss_family = fi ? AF_INET6 : AF_INET;
+  loopback_for(&any, sizeof any, 0, &ss, &len);
+  if ((l = socket(any.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+    goto fail;
+  if (fi)
+    setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(l, (struct sockaddr *)&ss, len) != 0 || listen(l, 0) != 0 ||
+      getsockname(l, (struct sockaddr *)&ss, &len) != 0)
+    goto fail;
+  if ((c = socket(any.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+    goto fail;
+  if (connect(c, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)
+    goto fail;
+  p = (struct pollfd){c, POLLOUT, 0};
+  if (poll(&p, 1, 2000) != 1 || getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+    errno = err ? err : ETIMEDOUT;
+    goto fail;
+  }
+  s->sink_fd[fi] = l;
+  s->sink_aux[fi] = c;
+  s->sink_port[fi] =
+    ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+  *port = s->sink_port[fi];
+  return 0;
+fail:
+  err = errno;
+  if (l >= 0)
+    close(l);
+  if (c >= 0)
+    close(c);
+  return -err;
+}
+
+/* ---- reset(N) --------------------------------------------------------- */
+
+#define RESET_HELD 64
+
+static void budget_set(fsk_sup_t *s, int fi, uint16_t port, uint32_t n) {
+  uint32_t key = (uint32_t)(fi + 1) << 16 | port;
+  int i, free_i = -1;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++) {
+    if (s->budget[i].key == key) {
+      free_i = i;
+      break;
+    }
+    if (free_i < 0 && s->budget[i].key == 0)
+      free_i = i;
+  }
+  if (free_i >= 0) {
+    s->budget[free_i].key = key;
+    s->budget[free_i].n = n;
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static uint32_t budget_take(fsk_sup_t *s, int fi, uint16_t port) {
+  uint32_t key = (uint32_t)(fi + 1) << 16 | port, n = 0;
+  int i;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++)
+    if (s->budget[i].key == key) {
+      n = s->budget[i].n;
+      s->budget[i].key = 0;
+      break;
+    }
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void reset_now(int fd) {
+  struct linger lg = {1, 0};
+
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd); /* linger 0: the kernel sends RST */
+}
+
+static void *reset_main(void *arg) {
+  fsk_sup_t *s = arg;
+  struct pollfd p[3 + RESET_HELD];
+  uint32_t left[3 + RESET_HELD];
+  int nheld = 0, i;
+  char buf[4096];
+
+  for (;;) {
+    int n = 0, w, m;
+
+    p[n++] = (struct pollfd){s->reset_wake[0], POLLIN, 0};
+    for (i = 0; i < 2; i++)
+      p[n++] = (struct pollfd){s->resetl[i], POLLIN, 0};
+    for (i = 0; i < nheld; i++)
+      p[n + i].revents = 0;
+    if (poll(p, (nfds_t)(n + nheld), -1) < 0)
+      continue;
+    if (p[0].revents)
+      break;
+    /* Held connections: each reset at its first byte over the budget (or
+     * at the client's FIN). */
+    for (i = 0, w = 0, m = nheld; i < m; i++) {
+      struct pollfd q = p[n + i];
+      uint32_t l = left[n + i];
+
+      if (q.revents) {
+        ssize_t r = read(q.fd, buf, l + 1 < sizeof buf ? l + 1 : sizeof buf);
+        if (r <= 0 || (uint32_t)r > l) {
+          reset_now(q.fd);
+          nheld--;
+          continue;
+        }
+        l -= (uint32_t)r;
+      }
+      p[n + w] = q;
+      p[n + w].events = POLLIN;
+      left[n + w] = l;
+      w++;
+    }
+    for (i = 0; i < 2; i++) {
+      struct sockaddr_storage peer;
+      socklen_t plen;
+      int c;
+
+      if (p[1 + i].fd < 0 || !(p[1 + i].revents & POLLIN))
+        continue;
+      while (plen = sizeof peer, (c = accept4(p[1 + i].fd, (struct sockaddr *)&peer, &plen,
+                                              SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        uint16_t port = ntohs(peer.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                                         : ((struct sockaddr_in *)&peer)->sin_port);
+        uint32_t budget = budget_take(s, i, port);
+        /* Acceptable because data (or a FIN) came: take up to the budget,
+         * reset at the first byte over. */
+        ssize_t r = read(c, buf, budget + 1 < sizeof buf ? budget + 1 : sizeof buf);
+
+        if (r == 0 || (r > 0 && (uint32_t)r > budget) || nheld == RESET_HELD ||
+            (r < 0 && errno != EAGAIN)) {
+          reset_now(c);
+          continue;
+        }
+        p[n + nheld] = (struct pollfd){c, POLLIN, 0};
+        left[n + nheld] = budget - (r > 0 ? (uint32_t)r : 0);
+        nheld++;
+      }
+    }
+  }
+  for (i = 0; i < nheld; i++)
+    close(p[3 + i].fd);
+  return NULL;
+}
+
+/* The reset listener of family index fi, and the thread (once). */
+static int reset_port(fsk_sup_t *s, int fi, uint16_t *port) {
+  int f, rc;
+
+  if (!s->reset_running) {
+    sigset_t all, old;
+
+    for (f = 0; f < 2; f++) {
+      struct sockaddr_storage ss, any;
+      socklen_t len = sizeof ss;
+      int l, one = 1, secs = 3600;
+
+      memset(&any, 0, sizeof any);
+      any.ss_family = f ? AF_INET6 : AF_INET;
+      loopback_for(&any, sizeof any, 0, &ss, &len);
+      if ((l = socket(any.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        continue; /* no IPv6 here: IPv4 resets only */
+      if (f)
+        setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      /* Long enough that only data (or the client's FIN) makes a
+       * connection acceptable. */
+      setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+      if (bind(l, (struct sockaddr *)&ss, len) != 0 || listen(l, 64) != 0 ||
+          getsockname(l, (struct sockaddr *)&ss, &len) != 0) {
+        close(l);
+        continue;
+      }
+      s->resetl[f] = l;
+      s->reset_port[f] =
+        ntohs(f ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (pipe2(s->reset_wake, O_CLOEXEC) != 0)
+      return -errno;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&s->reset_thread, NULL, reset_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+      return -rc;
+    s->reset_running = 1;
+  }
+  if (s->resetl[fi] < 0)
+    return -EAFNOSUPPORT;
+  *port = s->reset_port[fi];
+  return 0;
+}
+
+/* The inode of process pid's fd, from /proc (0 if it is not a socket). */
+static ino_t sock_ino(pid_t pid, int fd) {
+  char path[64], link[64];
+  unsigned long long ino = 0;
+  ssize_t l;
+
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+  if ((l = readlink(path, link, sizeof link - 1)) <= 0)
+    return 0;
+  link[l] = '\0';
+  return sscanf(link, "socket:[%llu]", &ino) == 1 ? (ino_t)ino : 0;
+}
+
+static void peer_note(fsk_sup_t *s, pid_t pid, int fd, int copy, const struct sockaddr_storage *dst,
+                      socklen_t dlen) {
+  struct stat st;
+  size_t k;
+
+  if (fstat(copy, &st) != 0)
+    return;
+  pthread_mutex_lock(&s->lock);
+  k = s->npeers++ % SUP_WAITERS_MAX;
+  s->peers[k].pid = pid;
+  s->peers[k].fd = fd;
+  s->peers[k].ino = st.st_ino;
+  s->peers[k].len = dlen;
+  s->peers[k].peer = *dst;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* getpeername on a socket a reset(N) redirected: the dialled address, as
+ * the real peer would give it.  1 when answered, 0 to let the call run. */
+static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+  pid_t tgid = tgid_of((pid_t)n->pid);
+  int fd = (int)n->data.args[0], found = 0;
+  ino_t ino;
+  socklen_t len = 0, dlen = 0;
+  struct sockaddr_storage peer;
+  size_t k;
+  struct iovec l, r;
+
+  if (tgid <= 0 || (ino = sock_ino(tgid, fd)) == 0)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  for (k = 0; k < SUP_WAITERS_MAX && !found; k++)
+    if (s->peers[k].pid == tgid && s->peers[k].fd == fd && s->peers[k].ino == ino) {
+      peer = s->peers[k].peer;
+      dlen = s->peers[k].len;
+      found = 1;
+    }
+  pthread_mutex_unlock(&s->lock);
+  if (!found || peek((pid_t)n->pid, n->data.args[2], &len, sizeof len) != 0)
+    return 0;
+  /* As the kernel does: copy at most the caller's length, return the full
+   * one. */
+  l = (struct iovec){&peer, len < dlen ? len : dlen};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[1], l.iov_len};
+  if (!id_valid(s, n->id) ||
+      process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)l.iov_len)
+    return 0;
+  l = (struct iovec){&dlen, sizeof dlen};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[2], sizeof dlen};
+  if (process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof dlen)
+    return 0;
+  respond(s, n->id, 0, 0);
+  return 1;
+}
+
+/* After the copy's connect: the reset thread must know the budget before
+ * the caller can send (it is still stopped). */
+static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
+  struct sockaddr_storage me;
+  socklen_t mlen = sizeof me;
+
+  if (getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
+    budget_set(s, fi,
+               ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                              : ((struct sockaddr_in *)&me)->sin_port),
+               n);
+}
+
+/* A blocking caller's connect, started non-blocking on fdsoak's copy: a
+ * helper thread answers when the kernel has the result, as the caller's
+ * own blocking connect would have returned then. */
+typedef struct {
+  fsk_sup_t *s;
+  uint64_t id;
+  pid_t tid;
+  int cfd;         /* the caller's number for the socket */
+  int fd;          /* fdsoak's copy of the caller's socket */
+  double sndtimeo; /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+} waiter_t;
+
+static double now_s(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Does thread tid have a signal pending that it catches and does not block?
+ * Then its real blocking connect would be interrupted now. */
+static int signal_due(pid_t tid) {
+  char path[64], line[128];
+  unsigned long long pnd = 0, shd = 0, blk = 0, cgt = 0, v;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  if ((f = fopen(path, "re")) == NULL)
+    return 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (sscanf(line, "SigPnd: %llx", &v) == 1)
+      pnd = v;
+    else if (sscanf(line, "ShdPnd: %llx", &v) == 1)
+      shd = v;
+    else if (sscanf(line, "SigBlk: %llx", &v) == 1)
+      blk = v;
+    else if (sscanf(line, "SigCgt: %llx", &v) == 1)
+      cgt = v;
+  }
+  fclose(f);
+  return ((pnd | shd) & ~blk & cgt) != 0;
+}
+
+static void restarted_add(fsk_sup_t *s, pid_t tid, int fd) {
+  int i;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX; i++)
+    if (s->restarted[i].tid == 0) {
+      s->restarted[i].tid = tid;
+      s->restarted[i].fd = fd;
+      break;
+    }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static int restarted_take(fsk_sup_t *s, pid_t tid, int fd) {
+  int i, hit = 0;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_WAITERS_MAX && !hit; i++)
+    if (s->restarted[i].tid == tid && s->restarted[i].fd == fd) {
+      s->restarted[i].tid = 0;
+      hit = 1;
+    }
+  pthread_mutex_unlock(&s->lock);
+  return hit;
+}
+
+/* The kernel's "interrupted: restart the call if the handler has SA_RESTART,
+ * else fail it with EINTR" (not in the uapi headers). */
+#define SUP_ERESTARTSYS 512
+
+static void *waiter_main(void *arg) {
+  waiter_t *w = arg;
+  double until = w->sndtimeo > 0 ? now_s() + w->sndtimeo : 0;
+
+  for (;;) {
+    struct pollfd p = {w->fd, POLLOUT, 0};
+    int r = poll(&p, 1, 50), err = 0;
+    socklen_t el = sizeof err;
+
+    if (__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE) || !id_valid(w->s, w->id))
+      break; /* fdsoak stops, or the caller was killed while it waited */
+    if (r == 1) {
+      getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      respond(w->s, w->id, err, 0);
+      break;
+    }
+    if (until > 0 && now_s() >= until) {
+      respond(w->s, w->id, EINPROGRESS, 0); /* SO_SNDTIMEO ran out */
+      break;
+    }
+    if (signal_due(w->tid)) {
+      /* The wait is killable only, so the caller's handler waits for us:
+       * end the call as the kernel's own connect would, and know the
+       * restarted call (SA_RESTART) when it comes back. */
+      restarted_add(w->s, w->tid, w->cfd);
+      respond(w->s, w->id, SUP_ERESTARTSYS, 0);
+      break;
+    }
+  }
+  close(w->fd);
+  __atomic_sub_fetch(&w->s->waiters, 1, __ATOMIC_RELEASE);
+  free(w);
+  return NULL;
+}
+
+/* Carry out rule r on the caller's socket.  Returns the errno to answer
+ * with (0: success), or -1 when a helper thread answers later. */
+static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t tid, int cfd_num,
+                         const struct sockaddr_storage *dst, socklen_t dlen) {
+  struct sockaddr_storage lo;
+  socklen_t lolen, tl = sizeof(int);
+  pid_t tgid = tgid_of(tid);
+  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, answer;
+  uint16_t port = 0;
+
+  if (tgid > 0)
+    pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  if (pidfd >= 0)
+    fd = (int)syscall(SYS_pidfd_getfd, pidfd, cfd_num, 0);
+  if (pidfd >= 0)
+    close(pidfd);
+  if (fd < 0) {
+    /* No copy of the socket (no CAP_SYS_PTRACE over the target, or a
+     * container that blocks pidfd_getfd): the fault's errno at once. */
+    bump(&s->getfd_failed);
+    bump(&s->errno_only);
+    return r->action == INJ_DO_HANG ? ETIMEDOUT : r->code;
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+      (fi = loopback_for(dst, dlen, 0, &lo, &lolen)) < 0) {
+    /* Datagram and AF_UNIX connects have no handshake: they fail at once,
+     * as they do under the shim.  A hang of one passes. */
+    close(fd);
+    bump(&s->errno_only);
+    return r->action == INJ_DO_HANG ? 0 : r->code;
+  }
+  if (r->action == INJ_DO_HANG || r->action == INJ_DO_RESET) {
+    rc = r->action == INJ_DO_HANG ? sink_port(s, fi, &port) : reset_port(s, fi, &port);
+    if (rc != 0) {
+      close(fd);
+      return -rc; /* no silent pass: the caller sees the resource error */
+    }
+    loopback_for(dst, dlen, port, &lo, &lolen);
+    if (r->action == INJ_DO_RESET)
+      peer_note(s, tgid, cfd_num, fd, dst, dlen);
+  }
+  /* The caller may have gone, and its fd number been reused, since the
+   * notification was read: act only on the socket of a live call. */
+  if (!id_valid(s, id)) {
+    close(fd);
+    return 0;
+  }
+  fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) {
+    /* The file description is shared with the caller, who is stopped in
+     * this very connect: its flags change for the instant of the call. */
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    rc = connect(fd, (struct sockaddr *)&lo, lolen);
+    e = errno;
+    fcntl(fd, F_SETFL, fl);
+    if (r->action == INJ_DO_RESET && (rc == 0 || e == EINPROGRESS))
+      reset_budget(s, fd, fi, (uint32_t)r->arg);
+    if (rc != 0 && e == EINPROGRESS) {
+      waiter_t *w = calloc(1, sizeof *w);
+      struct timeval tv = {0, 0};
+      socklen_t tvl = sizeof tv;
+      pthread_t th;
+      pthread_attr_t at;
+
+      if (w != NULL && __atomic_add_fetch(&s->waiters, 1, __ATOMIC_ACQ_REL) <= SUP_WAITERS_MAX) {
+        w->s = s;
+        w->id = id;
+        w->tid = tid;
+        w->cfd = cfd_num;
+        w->fd = fd;
+        if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
+          w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 64 * 1024);
+        if (pthread_create(&th, &at, waiter_main, w) == 0) {
+          pthread_attr_destroy(&at);
+          bump(&s->faithful);
+          bump(&s->waited);
+          return -1;
+        }
+        pthread_attr_destroy(&at);
+      }
+      if (w != NULL)
+        __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_RELEASE);
+      free(w);
+      close(fd);
+      bump(&s->waiters_full);
+      bump(&s->errno_only);
+      return r->action == INJ_DO_HANG ? ETIMEDOUT : r->code;
+    }
+    answer = rc == 0 ? 0 : e;
+  } else {
+    rc = connect(fd, (struct sockaddr *)&lo, lolen);
+    answer = rc == 0 ? 0 : errno;
+    if (r->action == INJ_DO_RESET && (rc == 0 || answer == EINPROGRESS))
+      reset_budget(s, fd, fi, (uint32_t)r->arg);
+  }
+  close(fd);
+  bump(&s->faithful);
+  /* A refusal the kernel gave at once is the modelled errno (async(E)). */
+  if (r->action == INJ_DO_ASYNC && answer == ECONNREFUSED)
+    answer = r->code;
+  return answer == 0 && r->action == INJ_DO_ASYNC ? r->code : answer;
+}
+
+void fsk__sup_track(fsk_sup_t *s) {
+  if (s->origins == NULL)
+    s->origins = calloc(SUP_ORIGINS, sizeof *s->origins);
+  s->track = s->origins != NULL;
+}
+
+/* tgid_of, remembered: a thread keeps its process. */
+static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
+  unsigned k = (unsigned)tid % (sizeof s->tgids / sizeof *s->tgids);
+
+  if (s->tgids[k].tid != tid) {
+    pid_t g = tgid_of(tid);
+    if (g <= 0)
+      return -1;
+    s->tgids[k].tid = tid;
+    s->tgids[k].tgid = g;
+  }
+  return s->tgids[k].tgid;
+}
+
+/* The Go tables of process pid's program, loaded once per process (an exec
+ * gives the pid another start time... and another program). */
+static fsk_gosym_t *prog_of(fsk_sup_t *s, pid_t pid) {
+  unsigned long long start = 0;
+  char exe[64];
+  size_t i, k;
+
+  fsk__proc_start(pid, &start);
+  for (i = 0; i < s->nprogs; i++)
+    if (s->progs[i].pid == pid && s->progs[i].start == start)
+      return s->progs[i].g;
+  k = s->nprogs < SUP_PROGS ? s->nprogs++ : (size_t)pid % SUP_PROGS;
+  if (k < s->nprogs && s->progs[k].pid != 0)
+    fsk__gosym_free(s->progs[k].g);
+  s->progs[k].pid = pid;
+  s->progs[k].start = start;
+  s->progs[k].g = NULL;
+  snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+  if (fsk__gosym_open(exe, &s->progs[k].g) != 0)
+    s->progs[k].g = NULL;
+  return s->progs[k].g;
+}
+
+/* Note where an open or socket call that goes through was made: the
+ * caller's thread is stopped in the kernel, its stack still. */
+static void note_origin(fsk_sup_t *s, const struct seccomp_notif *n, int op, const char *path,
+                        int path_arg) {
+  pid_t tgid = tgid_cached(s, (pid_t)n->pid);
+  fsk_gosym_t *g;
+  char f[64], line[256], stack[400], full[256];
+  unsigned long long sp = 0, pc = 0;
+  long nr;
+  FILE *fp;
+  struct sup_origin *o;
+
+  if (tgid <= 0 || (g = prog_of(s, tgid)) == NULL)
+    return;
+  snprintf(f, sizeof f, "/proc/%d/syscall", (int)n->pid);
+  if ((fp = fopen(f, "re")) == NULL)
+    return;
+  if (fgets(line, sizeof line, fp) == NULL ||
+      sscanf(line, "%ld %*s %*s %*s %*s %*s %*s %llx %llx", &nr, &sp, &pc) != 3) {
+    fclose(fp);
+    return;
+  }
+  fclose(fp);
+  if (fsk__gosym_stack(g, (pid_t)n->pid, pc, sp, stack, sizeof stack) <= 0)
+    return;
+  full[0] = '\0';
+  if (op == INJ_OP_OPEN && path != NULL) {
+    int dirfd = path_arg == 1 ? (int)n->data.args[0] : AT_FDCWD;
+
+    if (path[0] == '/')
+      snprintf(full, sizeof full, "%s", path);
+    else {
+      char base[224], link[64];
+      ssize_t l;
+
+      if (dirfd == AT_FDCWD)
+        snprintf(link, sizeof link, "/proc/%d/cwd", (int)tgid);
+      else
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)tgid, dirfd);
+      l = readlink(link, base, sizeof base - 1);
+      base[l > 0 ? l : 0] = '\0';
+      snprintf(full, sizeof full, "%s/%s", base, path);
+    }
+  }
+  pthread_mutex_lock(&s->lock);
+  o = &s->origins[s->norigins++ % SUP_ORIGINS];
+  o->pid = tgid;
+  o->op = op;
+  snprintf(o->path, sizeof o->path, "%s", full);
+  snprintf(o->stack, sizeof o->stack, "%s", stack);
+  pthread_mutex_unlock(&s->lock);
+}
+
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len) {
+  size_t i, n;
+  int found = 0, sock = strncmp(target, "socket:", 7) == 0;
+
+  if (s == NULL || s->origins == NULL)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  n = s->norigins < SUP_ORIGINS ? s->norigins : SUP_ORIGINS;
+  /* Newest first: the last call that made such an fd is the likeliest. */
+  for (i = 0; i < n && !found; i++) {
+    const struct sup_origin *o = &s->origins[(s->norigins - 1 - i) % SUP_ORIGINS];
+
+    if (o->pid != pid)
+      continue;
+    if (sock ? o->op == INJ_OP_SOCKET : (o->op == INJ_OP_OPEN && strcmp(o->path, target) == 0)) {
+      snprintf(buf, len, "%s", o->stack);
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  return found;
+}
+
+static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
+  const arch_table_t *a = arch_of(n->data.arch);
+  inj_call_t c;
+  struct sockaddr_storage sa;
+  socklen_t salen = 0;
+  char path[PATH_MAX];
+  int op, path_arg, fire, mr = -1, err;
+  uint64_t seq = 0;
+  const inj_rule_t *r;
+
+  bump(&s->notifications);
+  if (a != NULL && (int)n->data.nr == a->nr_getpeername) {
+    if (!peer_answer(s, n))
+      respond(s, n->id, 0, 1);
+    return;
+  }
+  if (a == NULL || (op = op_of(a, n->data.nr, &path_arg)) < 0) {
+    respond(s, n->id, 0, 1);
+    return;
+  }
+  memset(&c, 0, sizeof c);
+  c.op = op;
+  if (op == INJ_OP_CONNECT || op == INJ_OP_BIND) {
+    salen = (socklen_t)(n->data.args[2] < sizeof sa ? n->data.args[2] : sizeof sa);
+    memset(&sa, 0, sizeof sa);
+    if (salen == 0 || peek(n->pid, n->data.args[1], &sa, salen) != 0) {
+      respond(s, n->id, 0, 1); /* the kernel will say EFAULT itself */
+      return;
+    }
+    c.sa = &sa;
+    c.salen = salen;
+  } else if (op == INJ_OP_SOCKET) {
+    c.family = (int)n->data.args[0];
+    c.type = (int)n->data.args[1];
+  } else {
+    if (peek_path(n->pid, n->data.args[path_arg], path, sizeof path) != 0) {
+      respond(s, n->id, 0, 1);
+      return;
+    }
+    c.str = path;
+  }
+  if (op == INJ_OP_CONNECT && restarted_take(s, (pid_t)n->pid, (int)n->data.args[0])) {
+    /* The restart of a connect fdsoak already started: the socket is
+     * connecting, and the kernel's own connect waits for it. */
+    respond(s, n->id, 0, 1);
+    return;
+  }
+  fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
+  if (fire < 0) {
+    if (s->track && (op == INJ_OP_OPEN || op == INJ_OP_SOCKET))
+      note_origin(s, n, op, c.str, path_arg);
+    respond(s, n->id, 0, 1); /* no rule fired, or do=pass observed it */
+    return;
+  }
+  /* What was read belongs to a call still waiting (not a reused id): only
+   * then is a fault acted on.  A continued call needs no such check. */
+  if (!id_valid(s, n->id))
+    return;
+  r = &s->spec.rules[fire];
+  bump(&s->faults);
+  if (op == INJ_OP_CONNECT &&
+      (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG || r->action == INJ_DO_RESET)) {
+    err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
+    if (err >= 0)
+      respond(s, n->id, err, 0);
+    return;
+  }
+  bump(&s->errno_only);
+  respond(s, n->id, r->code > 0 ? r->code : EIO, 0);
+}
+
+/* The serving thread's wake-up: RECV blocks until a notification comes, and
+ * one that poll() announced may vanish first (its caller was killed, or a
+ * signal restarted the call before it was received).  Only a signal gets
+ * the thread out of that wait; its handler does nothing. */
+#define SUP_WAKE_SIG (SIGRTMIN + 3)
+
+static void wake_cb(int sig) { (void)sig; }
+
+static void *serve_main(void *arg) {
+  fsk_sup_t *s = arg;
+  sigset_t only;
+  size_t nsz = s->sizes.seccomp_notif > sizeof(struct seccomp_notif) ? s->sizes.seccomp_notif
+                                                                     : sizeof(struct seccomp_notif);
+  struct seccomp_notif *n = calloc(1, nsz);
+
+  sigemptyset(&only);
+  sigaddset(&only, SUP_WAKE_SIG);
+  pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+  /* Straight into RECV, which sleeps until a call comes: one system call
+   * and one wake-up per notification (a poll first would add both). */
+  while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+    memset(n, 0, nsz);
+    if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
+      if (errno == ENOENT || errno == EINTR)
+        continue; /* the caller went away before we read it */
+      break;
+    }
+    serve_one(s, n);
+  }
+  free(n);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting the target under the filter                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  int err;      /* errno of the failed step, 0 */
+  int step;     /* 1 seccomp(), 2 sendmsg */
+  int nnp;      /* no_new_privs was set */
+  int killable; /* WAIT_KILLABLE_RECV was accepted */
+} hello_t;
+
+/* What the child needs to install the filter (fsk__target_spawn_with's
+ * pre_exec): the filter, and the socket the listener goes back on. */
+typedef struct {
+  int sock;
+  const struct sock_fprog *prog;
+} install_t;
+
+/* In the child, before exec: only async-signal-safe calls.  It stays in
+ * fdsoak's process group with fdsoak's stdio (fsk__target_spawn_with does
+ * the rest, as for the shim's targets).  0, or the errno that stops it. */
+static int child_install(void *arg) {
+  const install_t *in = arg;
+  hello_t h = {0, 0, 0, 1};
+  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  long lfd;
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&h, sizeof h};
+  struct msghdr m = {0};
+
+  lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
+  if (lfd < 0 && errno == EINVAL) {
+    /* Before Linux 5.19: no wait-killable; a signal restarts a waiting call. */
+    flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    h.killable = 0;
+    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
+  }
+  if (lfd < 0 && errno == EACCES) {
+    /* No CAP_SYS_ADMIN: a filter needs no_new_privs, which stays set for
+     * the whole tree (set-uid programs in it do not gain privileges). */
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    h.nnp = 1;
+    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
+  }
+  if (lfd < 0) {
+    h.err = errno;
+    h.step = 1;
+  }
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (lfd >= 0) {
+    struct cmsghdr *cm;
+
+    memset(cbuf, 0, sizeof cbuf);
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &(int){(int)lfd}, sizeof(int));
+  }
+  if (sendmsg(in->sock, &m, 0) < 0)
+    return errno != 0 ? errno : EPIPE;
+  /* The listener is fdsoak's now: none of it stays in the target. */
+  if (lfd >= 0)
+    close((int)lfd);
+  close(in->sock);
+  return h.err;
+}
+
+int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen) {
+  struct sock_filter f[96];
+  struct sock_fprog prog;
+  int sv[2] = {-1, -1}, n, rc = 0, lfd = -1;
+  uint32_t peers = 0;
+  install_t in;
+  hello_t h;
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&h, sizeof h};
+  struct msghdr m = {0};
+  struct pollfd pf;
+  pthread_attr_t at;
+  sigset_t all, old;
+  ssize_t got;
+
+  err[0] = '\0';
+  for (n = 0; n < (int)s->spec.nrules; n++)
+    if (s->spec.rules[n].action == INJ_DO_RESET)
+      peers = SUP_PEERNAME;
+  if ((n = build_filter(s->spec.opmask | peers |
+                          (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
+                        f, (int)(sizeof f / sizeof *f))) < 0) {
+    snprintf(err, errlen, "the seccomp filter does not fit");
+    return ENOSPC;
+  }
+  prog.len = (unsigned short)n;
+  prog.filter = f;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    rc = errno;
+    snprintf(err, errlen, "socketpair: %s", strerror(rc));
+    goto out;
+  }
+  /* The target starts as the shim's targets do (proc.c: fdsoak's process
+   * group and stdio, PR_SET_PDEATHSIG, the cgroup or /proc tracking, the
+   * guard); the filter is the last step before exec.  The child sends the
+   * listener before it execs, so it is waiting when the spawn returns. */
+  in.sock = sv[1];
+  in.prog = &prog;
+  rc = fsk__target_spawn_with(t, argv, NULL, child_install, &in);
+  close(sv[1]);
+  sv[1] = -1;
+  pf = (struct pollfd){sv[0], POLLIN, 0};
+  memset(&h, 0, sizeof h);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  got = poll(&pf, 1, rc != 0 ? 0 : 5000) == 1 ? recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC) : -1;
+  if (got == (ssize_t)sizeof h) {
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    if (cm != NULL && cm->cmsg_type == SCM_RIGHTS)
+      memcpy(&lfd, CMSG_DATA(cm), sizeof lfd);
+  }
+  if (got == (ssize_t)sizeof h && h.err != 0) {
+    rc = h.err;
+    snprintf(err, errlen, "cannot install the seccomp filter in the child: %s", strerror(rc));
+    goto out;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(rc));
+    goto out;
+  }
+  if (got != (ssize_t)sizeof h || lfd < 0) {
+    rc = got != (ssize_t)sizeof h ? ECHILD : EPROTO;
+    snprintf(err, errlen, "the child never handed over the seccomp listener");
+    goto out;
+  }
+  s->listener = lfd;
+  lfd = -1;
+  /* Each notification is a round trip with one caller waiting: the
+   * synchronous wake-up saves a migration each way.  Older kernels say
+   * EINVAL, and the round trip is only slower. */
+  s->sync_wake =
+    ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+  s->killable = h.killable;
+  s->nnp = h.nnp;
+  {
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wake_cb; /* no SA_RESTART: the RECV ioctl returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SUP_WAKE_SIG, &sa, NULL);
+  }
+  /* The serving thread must never take fdsoak's SIGINT/SIGTERM; it takes
+   * only its wake-up (serve_main). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_init(&at);
+  rc = pthread_create(&s->thread, &at, serve_main, s);
+  pthread_attr_destroy(&at);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot start the supervisor thread: %s", strerror(rc));
+    goto out;
+  }
+  s->running = 1;
+out:
+  if (lfd >= 0)
+    close(lfd);
+  if (sv[0] >= 0)
+    close(sv[0]);
+  if (sv[1] >= 0)
+    close(sv[1]);
+  return rc;
+}
+
+void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
+  size_t used;
+
+  used = (size_t)snprintf(
+    buf, len,
+    "seccomp supervisor: %llu calls notified, %llu faults (%llu faithful, %llu errno only)%s%s",
+    (unsigned long long)__atomic_load_n(&s->notifications, __ATOMIC_RELAXED),
+    (unsigned long long)__atomic_load_n(&s->faults, __ATOMIC_RELAXED),
+    (unsigned long long)__atomic_load_n(&s->faithful, __ATOMIC_RELAXED),
+    (unsigned long long)__atomic_load_n(&s->errno_only, __ATOMIC_RELAXED),
+    s->killable ? "" : "; the kernel has no wait-killable filters (a signal may restart a call)",
+    s->nnp ? "; no_new_privs set in the tree" : "");
+  if (used < len && __atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED) > 0)
+    used +=
+      (size_t)snprintf(buf + used, len - used,
+                       "; pidfd_getfd was refused %llu times (no CAP_SYS_PTRACE over the "
+                       "target?): those connect faults were errno only",
+                       (unsigned long long)__atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED));
+  if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
+    snprintf(buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
+             (unsigned long long)__atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED),
+             SUP_WAITERS_MAX);
+}
+
+void fsk__sup_free(fsk_sup_t *s) {
+  int i;
+
+  if (s == NULL)
+    return;
+  __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+  if (s->running) {
+    struct timespec ts;
+
+    /* The signal ends a RECV (retried until the thread is seen gone: it
+     * may enter RECV just after one). */
+    do {
+      pthread_kill(s->thread, SUP_WAKE_SIG);
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 20000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+    } while (pthread_timedjoin_np(s->thread, NULL, &ts) == ETIMEDOUT);
+  }
+  /* Helpers look at `stopping` every 50 ms. */
+  for (i = 0; i < 200 && __atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) > 0; i++)
+    usleep(10000);
+  if (s->listener >= 0)
+    close(s->listener);
+  if (s->reset_running) {
+    if (write(s->reset_wake[1], "x", 1) < 0) {
+      /* the pipe is ours and empty */
+    }
+    pthread_join(s->reset_thread, NULL);
+  }
+  for (i = 0; i < 2; i++) {
+    if (s->resetl[i] >= 0)
+      close(s->resetl[i]);
+    if (s->reset_wake[i] >= 0)
+      close(s->reset_wake[i]);
+    if (s->sink_fd[i] >= 0)
+      close(s->sink_fd[i]);
+    if (s->sink_aux[i] >= 0)
+      close(s->sink_aux[i]);
+  }
+  inj_stats_unmap(s->page);
+  for (i = 0; i < (int)s->nprogs; i++)
+    fsk__gosym_free(s->progs[i].g);
+  free(s->origins);
+  if (__atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) == 0) {
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+  } /* else a helper still holds it: leave it to the process's end */
+}

@@ -1,0 +1,51 @@
+/* supervise.h - the seccomp engine of `fdsoak watch`: a user-notification
+ * supervisor inside fdsoak that applies the shim's rules to programs the
+ * shim cannot reach (static binaries, Go).  See supervise.c. */
+#ifndef FSK_SUPERVISE_H
+#define FSK_SUPERVISE_H
+
+#include <stddef.h>
+
+#include "inj.h"
+#include "proc.h"
+
+typedef enum { FSK_ENGINE_AUTO = 0, FSK_ENGINE_PRELOAD, FSK_ENGINE_SECCOMP } fsk_engine_t;
+
+/* "auto", "preload", "seccomp" -> fsk_engine_t, or -1. */
+int fsk__engine_parse(const char *s);
+
+/* What kind of program file is: the bits below, or a negative errno (no
+ * such program on PATH, not readable).  A file that is not ELF (a script)
+ * is 0: its interpreter is dynamic as far as anyone can tell. */
+#define FSK_ELF_IS 1     /* an ELF file */
+#define FSK_ELF_STATIC 2 /* no PT_INTERP: no dynamic loader, so no LD_PRELOAD */
+#define FSK_ELF_GO 4     /* a .go.buildinfo section: Go makes its own syscalls */
+int fsk__elf_kind(const char *cmd, char *path, size_t pathlen);
+
+/* Which rule of spec (1-based) the supervisor cannot carry out, with why,
+ * or 0 when it can carry out all of them. */
+int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len);
+
+typedef struct fsk_sup fsk_sup_t;
+
+/* A supervisor for spec, counting on the stats page at stats_path (created
+ * or attached here, as the shim does).  0 or a negative errno. */
+int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path);
+/* Start argv as fsk__target_spawn does (fdsoak's process group and stdio,
+ * PR_SET_PDEATHSIG, cgroup or /proc tracking; t from fsk__target_init),
+ * with the filter installed last before exec and the listener handed to
+ * this process; then serve it in a thread.  0 or a positive errno; err
+ * says what failed. */
+int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen);
+/* Record the Go stack (gosym.h) of every open and socket call of the tree
+ * that goes through: call before fsk__sup_spawn (it widens the filter). */
+void fsk__sup_track(fsk_sup_t *s);
+/* The frames of the last call of process pid that made an fd like target
+ * (a path, or "socket:[...]"): 1 and buf filled, or 0. */
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len);
+/* One line on what the supervisor did (for the report). */
+void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len);
+/* Stop serving, wait for the helper threads, free.  NULL is harmless. */
+void fsk__sup_free(fsk_sup_t *s);
+
+#endif

@@ -1,0 +1,66 @@
+/* fsk_sup_exec - run one command under the seccomp engine (supervise.c) and
+ * exit as it did: the fidelity cases and the benchmark compare a program
+ * under the supervisor with the same program on the real event, without
+ * fdsoak watch's sampling around it.
+ *
+ *   fsk_sup_exec SPEC CMD [ARG...]
+ *
+ * The supervisor's one-line account goes to stderr with FSK_SUP_VERBOSE=1.
+ * Exit: the command's code (128+N for signal N), 2 on a usage or setup
+ * error.
+ */
+#include "supervise.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  inj_spec_t *spec = calloc(1, sizeof *spec);
+  fsk_sup_t *s = NULL;
+  fsk_target_t t = {.guard_fd = -1};
+  char err[256], stats[] = "/tmp/fsk-sup-exec-XXXXXX", line[512];
+  int fd, rc, code = 2;
+
+  if (argc < 3 || spec == NULL) {
+    fprintf(stderr, "usage: fsk_sup_exec SPEC CMD [ARG...]\n");
+    return 2;
+  }
+  if (inj_spec_parse(argv[1], spec, err, sizeof err) != 0) {
+    fprintf(stderr, "fsk_sup_exec: %s\n", err);
+    return 2;
+  }
+  if ((fd = mkstemp(stats)) < 0) {
+    perror("fsk_sup_exec: mkstemp");
+    return 2;
+  }
+  close(fd);
+  if ((rc = fsk__sup_new(&s, spec, stats)) != 0) {
+    fprintf(stderr, "fsk_sup_exec: %s\n", strerror(-rc));
+    goto out;
+  }
+  if ((rc = fsk__target_init(&t)) != 0) {
+    fprintf(stderr, "fsk_sup_exec: %s\n", strerror(-rc));
+    goto out;
+  }
+  if ((rc = fsk__sup_spawn(s, &t, argv + 2, err, sizeof err)) != 0) {
+    fprintf(stderr, "fsk_sup_exec: %s\n", err);
+    goto out;
+  }
+  while (fsk__target_poll(&t))
+    usleep(1000);
+  code = WIFEXITED(t.status) ? WEXITSTATUS(t.status) : 128 + WTERMSIG(t.status);
+  if (getenv("FSK_SUP_VERBOSE") != NULL) {
+    fsk__sup_describe(s, line, sizeof line);
+    fprintf(stderr, "%s\n", line);
+  }
+out:
+  fsk__target_release(&t);
+  fsk__sup_free(s);
+  unlink(stats);
+  free(spec);
+  return code;
+}

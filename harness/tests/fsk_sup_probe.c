@@ -1,0 +1,171 @@
+/* fsk_sup_probe - a static C program for the seccomp engine's tests
+ * (test_supervise.c, go.sh): LD_PRELOAD cannot reach it, so whatever
+ * happens to its calls under `fdsoak watch` is the supervisor's doing.
+ * Each mode makes one call the real way (libc's wrapper, a raw system call
+ * underneath) and exits with its errno (0: success), after printing what a
+ * program would see:
+ *
+ *   socket                     socket(AF_INET, SOCK_STREAM)
+ *   open PATH                  open(PATH, O_RDONLY)
+ *   io_uring                   io_uring_setup(1, ...)
+ *   fds                        exits with the number of fds open (no errno)
+ *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
+ *                              MS ms: the poll mask and SO_ERROR
+ *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
+ *                              (once connected, either way: a request sent,
+ *                              and how the answer ends: data, EOF or an errno)
+ *   alarm HOST PORT MS         a blocking connect interrupted by alarm after
+ *                              MS ms (handler without SA_RESTART)
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *en(int e) {
+  const char *n = e ? strerrorname_np(e) : "0";
+  return n != NULL ? n : "?";
+}
+
+static int addr_of(const char *host, const char *port, struct sockaddr_storage *ss,
+                   socklen_t *len) {
+  struct sockaddr_in *in = (void *)ss;
+  struct sockaddr_in6 *in6 = (void *)ss;
+
+  memset(ss, 0, sizeof *ss);
+  if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)atoi(port));
+    *len = sizeof *in;
+    return AF_INET;
+  }
+  if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)atoi(port));
+    *len = sizeof *in6;
+    return AF_INET6;
+  }
+  return -1;
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+static int do_connect(int argc, char **argv, int alarm_mode) {
+  struct sockaddr_storage ss;
+  socklen_t len = 0, el = sizeof(int);
+  int fam, fd, rc, e, err = 0, ms = argc > 4 ? atoi(argv[4]) : 1000;
+  int nb = !alarm_mode && argc > 5 && strcmp(argv[5], "nb") == 0;
+  double t0 = now();
+
+  if (argc < 4 || (fam = addr_of(argv[2], argv[3], &ss, &len)) < 0) {
+    fprintf(stderr, "usage: fsk_sup_probe connect HOST PORT MS nb|block\n");
+    return 2;
+  }
+  fd = socket(fam, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) {
+    printf("socket %s\n", en(errno));
+    return errno;
+  }
+  if (alarm_mode) {
+    struct sigaction sa;
+    struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: the call fails with EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+  } else if (!nb) {
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  rc = connect(fd, (struct sockaddr *)&ss, len);
+  e = rc == 0 ? 0 : errno;
+  printf("connect %s\n", en(e));
+  if (nb && e == EINPROGRESS) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int n = poll(&p, 1, ms);
+    printf("poll %d%s%s%s\n", n, p.revents & POLLOUT ? " POLLOUT" : "",
+           p.revents & POLLERR ? " POLLERR" : "", p.revents & POLLHUP ? " POLLHUP" : "");
+    if (n == 0)
+      e = ETIMEDOUT;
+    else {
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      printf("SO_ERROR %s\n", en(err));
+      e = err;
+    }
+  }
+  if (e == 0) {
+    /* Connected: a request, and the answer (a reset after accept fails
+     * here, as on the real network). */
+    char buf[64];
+    struct pollfd p = {fd, POLLIN, 0};
+    ssize_t r = send(fd, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL);
+
+    printf("send %s\n", r < 0 ? en(errno) : "0");
+    if (r >= 0 && poll(&p, 1, ms > 0 ? ms : 1000) == 1) {
+      r = recv(fd, buf, sizeof buf, 0);
+      printf("recv %s\n", r < 0 ? en(errno) : r == 0 ? "EOF" : "data");
+      e = r < 0 ? errno : 0;
+    } else if (r >= 0) {
+      printf("recv nothing\n");
+    }
+  }
+  printf("elapsed %.2f\n", now() - t0);
+  close(fd);
+  return e;
+}
+
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "";
+
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(m, "socket") == 0) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    printf("socket %s\n", fd < 0 ? en(errno) : "0");
+    return fd < 0 ? errno : 0;
+  }
+  if (strcmp(m, "open") == 0 && argc > 2) {
+    int fd = open(argv[2], O_RDONLY);
+    printf("open %s\n", fd < 0 ? en(errno) : "0");
+    return fd < 0 ? errno : 0;
+  }
+  if (strcmp(m, "io_uring") == 0) {
+    char params[120] = {0};
+    long r = syscall(425, 1, params);
+    printf("io_uring_setup %s\n", r < 0 ? en(errno) : "0");
+    return r < 0 ? errno : 0;
+  }
+  if (strcmp(m, "fds") == 0) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+    while (d != NULL && (de = readdir(d)) != NULL)
+      n += de->d_name[0] != '.';
+    if (d != NULL)
+      closedir(d);
+    printf("fds %d\n", n - 1); /* less the directory's own */
+    return n - 1;
+  }
+  if (strcmp(m, "connect") == 0)
+    return do_connect(argc, argv, 0);
+  if (strcmp(m, "alarm") == 0)
+    return do_connect(argc, argv, 1);
+  fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|connect ...|alarm ...\n");
+  return 2;
+}

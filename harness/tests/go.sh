@@ -1,0 +1,142 @@
+#!/bin/sh
+# The seccomp engine end to end: static Go programs (built here from go/,
+# standard library only, CGO_ENABLED=0) and a static C program under the
+# real fdsoak.  Each case is a CTest test.  Usage: go.sh CASE BUILD_BIN_DIR
+#
+#   go_leak      the seed's reconnect loop in Go (a store of two files dropped
+#                on one failed dial in three) under --engine auto: leak; fixed:
+#                flat; the report names the engine
+#   go_sh        the same behind sh -c: --engine seccomp serves the tree; auto
+#                (the shim, sh being dynamic) says which process it missed
+#   go_counting  no rules: interval mode and --pid count a Go program that no
+#                shim reaches, and the origin messages are true
+#   go_fidelity  every client x event against the real event, in a network
+#                namespace of its own (root; skips with the reason elsewhere)
+set -u
+case_="$1"
+BIN="$2"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+T="$(mktemp -d /tmp/fsk-go-XXXXXX)"
+trap 'rm -rf "$T"' EXIT
+FDSOAK="$BIN/fdsoak"
+. "$HERE/lib.sh"
+
+need go # ci/bootstrap installs golang-go
+
+# Build at test time, into this test's directory; the cache is the build
+# tree's, so a second build is quick.  No network: standard library only.
+gobuild() {
+  CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
+    GO111MODULE=off go build -o "$T/$1" "$HERE/go/$1.go" || { bad "go build $1"; finish; exit 1; }
+}
+# A port on loopback for this run (the program listens on it itself).
+PORT=$((40000 + $$ % 9000))
+
+case "$case_" in
+go_leak)
+  gobuild reconnect
+  spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=refuse"
+  expect_rc 1 "auto: the leaky Go loop leaks" \
+    "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/leak" -- \
+    "$T/reconnect" -leak -port "$PORT"
+  cat "$T/out"
+  has "$T/out" "engine named" "engine: seccomp"
+  [ "$(json "$T/leak/summary.json" "d['target']['engine']")" = seccomp ] && ok "summary: engine seccomp" \
+    || bad "summary engine $(json "$T/leak/summary.json" "d['target'].get('engine')")"
+  [ "$(json "$T/leak/summary.json" "sorted(set(p['engine'] for p in d['target']['processes']))")" = "['seccomp']" ] \
+    && ok "every process: seccomp" || bad "per-process engines"
+  [ "$(json "$T/leak/summary.json" "' '.join(sorted(set(l['target'].rsplit('/',1)[-1] for s in d['scenarios'] for l in s['leaked'])))")" \
+    = "responses.db responses.db-wal" ] && ok "the store's two files leaked" || bad "leaked targets"
+  json "$T/leak/summary.json" "abs(d['scenarios'][0]['rate']['fds'] - 2.0) < 0.2" | grep -q True \
+    && ok "2 fds per injected failure" || bad "rate $(json "$T/leak/summary.json" "d['scenarios'][0]['rate']")"
+  # Origins: the Go frames of each leaked file, from .gopclntab, with the
+  # lines of reconnect.go that call os.OpenFile.
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  l_wal=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db-wal")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  grep -q "x file .*/responses.db, .* at main.openStore (reconnect.go:$l_db)\$" "$T/out" \
+    && ok "terminal: the db's group at its os.OpenFile line" || bad "terminal: no group for the db at reconnect.go:$l_db"
+  json "$T/leak/summary.json" "'\n'.join(l['target'].rsplit('/',1)[-1] + ' ' + l['origin'] for s in d['scenarios'] for l in s['leaked'])" >"$T/origins"
+  grep "^responses.db " "$T/origins" | grep -q "by main.openStore (reconnect.go:$l_db) <- main.main" \
+    && ok "db named at reconnect.go:$l_db" || bad "db origin: $(grep -m1 '^responses.db ' "$T/origins")"
+  grep "^responses.db-wal " "$T/origins" | grep -q "by main.openStore (reconnect.go:$l_wal) <- main.main" \
+    && ok "-wal named at reconnect.go:$l_wal" || bad "wal origin: $(grep -m1 '^responses.db-wal ' "$T/origins")"
+  # Stripped (no symbols, no DWARF): .gopclntab still names them.
+  CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
+    GO111MODULE=off go build -ldflags=-s\ -w -o "$T/stripped" "$HERE/go/reconnect.go" || bad "go build stripped"
+  expect_rc 1 "auto: the stripped leaky Go loop leaks" \
+    "$FDSOAK" watch --inject "$spec" --cycles 40 --warmup 10 --out "$T/strip" -q -- \
+    "$T/stripped" -leak -port "$PORT"
+  json "$T/strip/summary.json" "d['scenarios'][0]['leaked'][0]['origin']" | grep -q "by main.openStore (reconnect.go:\($l_db\|$l_wal\))" \
+    && ok "stripped binary: origins named" || bad "stripped origin: $(json "$T/strip/summary.json" "d['scenarios'][0]['leaked'][0]['origin']")"
+  expect_rc 0 "auto: the fixed Go loop is flat" \
+    "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/fixed" -q -- \
+    "$T/reconnect" -port "$PORT"
+  # The same binary under the shim: it never loads, and says so.
+  expect_rc 2 "preload: a static Go program is refused" \
+    "$FDSOAK" watch --engine preload --inject "$spec" --cycles 5 -- "$T/reconnect" -port "$PORT"
+  has "$T/err" "preload refusal names Go and the way out" "a Go program): no fault can be injected or counted by it (--engine seccomp can)"
+  ;;
+go_sh)
+  gobuild reconnect
+  spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=hang"
+  expect_rc 1 "seccomp: a leak behind sh -c is caught (hang)" \
+    "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 40 --warmup 10 --out "$T/sh" -q -- \
+    sh -c "'$T/reconnect' -leak -port $PORT -timeout 50ms; true"
+  [ "$(json "$T/sh/summary.json" "sorted(p['comm'] for p in d['target']['processes'])")" = "['reconnect', 'sh']" ] \
+    && ok "tree: sh and reconnect" || bad "tree $(json "$T/sh/summary.json" "[p['comm'] for p in d['target']['processes']]")"
+  [ "$(json "$T/sh/summary.json" "sorted(set(p['engine'] for p in d['target']['processes']))")" = "['seccomp']" ] \
+    && ok "both served by the supervisor (the filter is inherited through fork and exec)" || bad "engines"
+  expect_rc 2 "auto behind sh -c: the shim cannot reach the Go child" \
+    "$FDSOAK" watch --inject "$spec" --cycles 20 --warmup 5 --stall 1 --timeout 4 --out "$T/auto" -q -- \
+    sh -c "'$T/reconnect' -leak -port $PORT -timeout 50ms -attempts 100; true"
+  has "$T/err" "the message names the process the shim missed" "reconnect: a static or Go program?): the rules did not reach it; --engine seccomp serves the whole tree"
+  ;;
+go_counting)
+  gobuild reconnect
+  closed=$((PORT + 1))
+  # Every dial fails for real (nothing listens there): the program leaks in
+  # interval mode, with no rule and no shim.
+  expect_rc 1 "interval mode counts a static Go program" \
+    "$FDSOAK" watch --cycles 60 --interval 30 --warmup 10 --out "$T/iv" -- \
+    "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
+  ! grep -q "never loaded" "$T/err" && ok "no shim demanded" || bad "shim demanded"
+  # No rules, but origins: the supervisor records the Go frames.
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  has "$T/out" "interval mode: origins from the supervisor" "at main.openStore (reconnect.go:$l_db)"
+  # The shim's engine, forced: the program runs without any, and says so.
+  expect_rc 1 "interval mode, --engine preload" \
+    "$FDSOAK" watch --engine preload --cycles 60 --interval 30 --warmup 10 --out "$T/ivp" -- \
+    "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
+  has "$T/out" "origin message true for a started static program" \
+    "has no shim (a static or Go program: LD_PRELOAD cannot reach it)"
+  ! grep -q "overwritten" "$T/out" && ok "no ring-overwritten claim" || bad "ring claim"
+  # Counting alone: no engine at all.
+  expect_rc 1 "interval mode, --origins off" \
+    "$FDSOAK" watch --origins off --cycles 60 --interval 30 --warmup 10 --out "$T/ivo" -- \
+    "$T/reconnect" -leak -port "$PORT" -dial "$closed" -sleep 10ms
+  [ "$(json "$T/ivo/summary.json" "d['target']['engine']")" = none ] && ok "no engine for counting alone" \
+    || bad "engine $(json "$T/ivo/summary.json" "d['target']['engine']")"
+  "$T/reconnect" -leak -port "$((PORT + 2))" -dial "$closed" -sleep 10ms -attempts 3000 &
+  pid=$!
+  sleep 0.3
+  expect_rc 1 "--pid counts a static Go program" \
+    "$FDSOAK" watch --pid "$pid" --cycles 60 --warmup 10 --interval 25 --out "$T/pid"
+  has "$T/out" "origin message true for --pid" "no origins: process $pid (reconnect) has no shim and was not started by fdsoak"
+  expect_rc 1 "--pid --origins off" \
+    "$FDSOAK" watch --pid "$pid" --cycles 60 --warmup 10 --interval 25 --origins off --out "$T/off"
+  ! grep -q "without an origin" "$T/out" && ok "--origins off: no origin message" || bad "origin message with --origins off"
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  ;;
+go_fidelity)
+  [ "$(id -u)" = 0 ] || skip "needs root (unshare -n, iptables inside the namespace)"
+  need unshare ip iptables python3
+  unshare -n true 2>/dev/null || skip "unshare -n is not permitted here"
+  gobuild dial
+  exec unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN"
+  ;;
+*)
+  bad "unknown case $case_"
+  ;;
+esac
+finish

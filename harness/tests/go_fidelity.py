@@ -1,0 +1,150 @@
+"""The seccomp engine's fidelity cases: each client under the supervisor
+against the same client on the real event.
+
+Run by go.sh inside a network namespace of its own (unshare -n): the real
+events are made on that namespace's loopback (a closed port; SYNs dropped
+by iptables, with net.ipv4.tcp_syn_retries=1 so a connect times out in
+~3 s; a server that resets a connection at its first byte), and the injected run aims at an open port under the rule that models
+the event, through fsk_sup_exec (the supervisor, no fdsoak watch around
+it).  Exit code, output (the port normalised) and time (within
+max(0.35 s, 25 %)) must agree.  Prints the table client x event; exits 1
+on any mismatch.
+
+Arguments: the directory holding the Go client (dial), the build's bin
+directory (fsk_sup_exec, fsk_sup_probe).
+"""
+import concurrent.futures as cf
+import os, re, socket, struct, subprocess, sys, threading, time
+
+T, BIN = sys.argv[1], sys.argv[2]
+SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
+OPEN, CLOSED, DROP, RESET = 8080, 8001, 8002, 8006
+HOST = "127.0.0.1"
+
+# (client, argv for host, port): the caller's own timeout is part of it.
+CLIENTS = [
+    ("go net.Dial 1s", lambda p: [DIAL, HOST, str(p), "1"]),
+    ("go net.Dial 10s", lambda p: [DIAL, HOST, str(p), "10"]),
+    ("go net/http 1s", lambda p: [DIAL, "-http", HOST, str(p), "1"]),
+    ("C non-blocking + poll 1s", lambda p: [PROBE, "connect", HOST, str(p), "1000", "nb"]),
+    ("C blocking, SO_SNDTIMEO 1s", lambda p: [PROBE, "connect", HOST, str(p), "1000", "block"]),
+    ("C blocking, no timeout", lambda p: [PROBE, "connect", HOST, str(p), "0", "block"]),
+    ("C blocking + alarm 0.5s", lambda p: [PROBE, "alarm", HOST, str(p), "500"]),
+]
+# (event, real port, rule action)
+EVENTS = [("refused", CLOSED, "refuse"), ("timeout", DROP, "hang"), ("reset", RESET, "reset")]
+
+
+def setup():
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    with open("/proc/sys/net/ipv4/tcp_syn_retries", "w") as f:  # this namespace only
+        f.write("1")
+    subprocess.run(["iptables", "-A", "INPUT", "-i", "lo", "-p", "tcp", "--dport", str(DROP),
+                    "--syn", "-j", "DROP"], check=True)
+    # The open port the injected runs aim at: it must never see a connection.
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((HOST, OPEN))
+    ls.listen(64)
+    seen = []
+
+    def serve():
+        while True:
+            c, _ = ls.accept()
+            seen.append(1)
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    # The real reset: accepted, then reset at the first byte received.
+    rs = socket.socket()
+    rs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    rs.bind((HOST, RESET))
+    rs.listen(64)
+
+    def reset():
+        while True:
+            c, _ = rs.accept()
+            try:
+                c.recv(1)
+            except OSError:
+                pass
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+    threading.Thread(target=reset, daemon=True).start()
+    return seen
+
+
+def run(cmd, port):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        rc, out = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired:
+        rc, out = "killed", "(no result in 30 s)"
+    took = time.monotonic() - t0
+    m = re.search(r"^elapsed ([0-9.]+)$", out, re.M)
+    if m:
+        took = float(m.group(1))
+        out = out[:m.start()] + out[m.end():]
+    out = out.replace(str(port), "PORT").strip()
+    out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
+    # Go's net/http reports a connect that outlives Client.Timeout through
+    # whichever of its two timers fires first: the dial's ("dial tcp ...:
+    # i/o timeout") or the request's ("context deadline exceeded"); both
+    # are seen on the real event, run to run.
+    out = re.sub(r"(dial tcp \S+: i/o timeout|context deadline exceeded) \(Client\.Timeout",
+                 "TIMEOUT (Client.Timeout", out)
+    return rc, out, took
+
+
+def pair(client, event):
+    (cname, mk), (ename, rport, action) = client, event
+    rule = "connect:addr=%s,port=%d:do=%s" % (HOST, OPEN, action)
+    for attempt in range(3):
+        with cf.ThreadPoolExecutor(max_workers=1) as one:
+            fut = one.submit(run, mk(rport), rport)
+            inj = run([SUP, rule] + mk(OPEN), OPEN)
+            real = fut.result()
+        why = []
+        if real[0] != inj[0]:
+            why.append("exit %s vs %s" % (real[0], inj[0]))
+        if real[1] != inj[1]:
+            why.append("output %r vs %r" % (real[1], inj[1]))
+        if why:
+            break
+        if abs(real[2] - inj[2]) > max(0.35, 0.25 * max(real[2], inj[2])):
+            why.append("time %.2f s vs %.2f s" % (real[2], inj[2]))
+        else:
+            break
+    return cname, ename, real, inj, why
+
+
+def errno_case(client):
+    """errno(E) has no real event to match: it must fail at once, with E."""
+    cname, mk = client
+    rc, out, took = run([SUP, "connect:addr=%s,port=%d:do=errno(EACCES)" % (HOST, OPEN)] + mk(OPEN), OPEN)
+    ok = ("permission denied" in out or "EACCES" in out) and took < 0.35
+    return cname, "errno(EACCES)", (None, "", 0), (rc, out, took), [] if ok else ["got %r in %.2f s" % (out, took)]
+
+
+def main():
+    seen = setup()
+    jobs = [(c, e) for c in CLIENTS for e in EVENTS]
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        res = list(pool.map(lambda ce: pair(*ce), jobs))
+    res += [errno_case(c) for c in CLIENTS if "alarm" not in c[0] and "10s" not in c[0]]
+    fails = 0
+    print("%-28s %-14s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))
+    for cname, ename, real, inj, why in res:
+        fails += bool(why)
+        print("%-28s %-14s %-6s %s, %r, %.2f" % (cname, ename, "no" if why else "yes", inj[0],
+                                                 inj[1].replace("\n", " | "), inj[2]))
+        for w in why:
+            print("    MISMATCH: %s" % w)
+    if seen:
+        print("FAIL: the open port saw %d connection(s) from injected runs" % len(seen))
+        fails += 1
+    print("%d passed, %d failed" % (len(res) + 1 - fails, fails))
+    return 1 if fails else 0
+
+
+sys.exit(main())
