@@ -253,6 +253,7 @@ typedef struct {
   int has_faults, has_pass;
   inj_stats_view_t view;
   int have_view;
+  double view_tried; /* when view_late last tried to map the page */
   char stats[PATH_MAX];
   char lang_log[PATH_MAX]; /* FDSOAK_LANG_LOG, or "" */
   char lang_err[200];      /* why the language hooks are off, or "" */
@@ -303,6 +304,20 @@ static double attempts_now(const watch_t *wt) {
     return 0.0;
   return (double)(inj_stats_load(&wt->view.page->injected_total) +
                   inj_stats_load(&wt->view.page->observed_total));
+}
+
+/* Without rules the start does not wait for the shim's page (a static
+ * program never makes one), but the page still holds the shim's count of
+ * calls that really failed with EMFILE/ENFILE, the only evidence of
+ * exhaustion besides a process at its limit: map it once it is there
+ * (tried at most twice a second). */
+static void view_late(watch_t *wt) {
+  if (wt->have_view || !wt->child || wt->sup != NULL || wt->stats[0] == '\0' ||
+      fsk__now() - wt->view_tried < 0.5)
+    return;
+  wt->view_tried = fsk__now();
+  if (inj_stats_open(wt->stats, &wt->view) == 0)
+    wt->have_view = 1;
 }
 
 /* Calls that really failed with EMFILE or ENFILE, as the shim counted them. */
@@ -486,6 +501,7 @@ static int watch_loop(watch_t *wt) {
     }
     /* Under --speed, running out of fds is the production incident
      * reproduced: note its virtual hour, and the run has its answer. */
+    view_late(wt);
     if (w->speed > 0 && (real_exhaustion(wt) || wt->smp.at_limit)) {
       wt->exh_vt = vt_now(wt);
       wt->exh_attempts = attempts_now(wt);
@@ -1232,6 +1248,8 @@ int fsk__watch_main(int argc, char **argv) {
     goto out;
   }
   run.interrupted = fsk__signal_caught() != 0;
+  wt.view_tried = -1.0;
+  view_late(&wt);
   if (w->speed > 0 && wt.exh_vt < 0 && wt.child) {
     fsk__target_poll(&wt.tgt);
     if (real_exhaustion(&wt) || wt.smp.at_limit) {
