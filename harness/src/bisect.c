@@ -641,6 +641,12 @@ interrupted:
   fprintf(stderr, "fdsoak bisect: interrupted by signal %d: no answer\n", (int)interrupted);
   code = FSK_EXIT_INCONCLUSIVE;
 restore:
+  /* A git step that failed because the signal reached it too (it is in
+   * our process group) is the interruption, not an environment error. */
+  if (interrupted && code == FSK_EXIT_USAGE) {
+    fprintf(stderr, "fdsoak bisect: interrupted by signal %d: no answer\n", (int)interrupted);
+    code = FSK_EXIT_INCONCLUSIVE;
+  }
   if (started) {
     tree = NULL;
     if (git(out, sizeof out, "worktree", "remove", "--force", tree_dir, NULL) != 0) {

@@ -192,55 +192,6 @@ int fsk__scenario_ends(const fsk_scenario_t *s, int *first, int *last) {
 }
 
 /* ------------------------------------------------------------------ */
-/* Atomic files                                                        */
-/* ------------------------------------------------------------------ */
-
-int fsk__atomic_open(const char *file, fsk__atomic_t *a) {
-  const char *slash, *base;
-  int n;
-
-  memset(a, 0, sizeof *a);
-  if (file == NULL || *file == '\0')
-    return -EINVAL;
-  slash = strrchr(file, '/');
-  base = slash ? slash + 1 : file;
-  if (*base == '\0')
-    return -EISDIR;
-  /* The temporary sits in the same directory so rename() is atomic. */
-  n = snprintf(a->tmp, sizeof a->tmp, "%.*s.%s.tmp", (int)(base - file), file, base);
-  if (n < 0 || (size_t)n >= sizeof a->tmp)
-    return -ENAMETOOLONG;
-  n = snprintf(a->dst, sizeof a->dst, "%s", file);
-  if (n < 0 || (size_t)n >= sizeof a->dst)
-    return -ENAMETOOLONG;
-  a->f = fopen(a->tmp, "w");
-  if (a->f == NULL)
-    return -errno;
-  return 0;
-}
-
-int fsk__atomic_close(fsk__atomic_t *a, int err) {
-  int r = err;
-
-  if (a->f == NULL)
-    return err ? err : -EBADF;
-  if (r == 0 && (fflush(a->f) != 0 || ferror(a->f)))
-    r = errno ? -errno : -EIO;
-  /* Results are evidence for a release gate: make the data durable
-   * before the name appears. */
-  if (r == 0 && fsync(fileno(a->f)) != 0 && errno != EINVAL)
-    r = -errno;
-  if (fclose(a->f) != 0 && r == 0)
-    r = errno ? -errno : -EIO;
-  a->f = NULL;
-  if (r == 0 && rename(a->tmp, a->dst) != 0)
-    r = -errno;
-  if (r != 0)
-    unlink(a->tmp);
-  return r;
-}
-
-/* ------------------------------------------------------------------ */
 /* summary.json                                                        */
 /* ------------------------------------------------------------------ */
 

@@ -1376,7 +1376,7 @@ int fsk__watch_main(int argc, char **argv) {
     speed_report(&wt, &run);
   fsk_run_finish(&run);
   /* It already ran out: no projection, the fact. */
-  if (run.vtime.exhausted_vh >= 0 && run.verdict == FSK_VERDICT_LEAK) {
+  if (w->speed > 0 && run.vtime.exhausted_vh >= 0 && run.verdict == FSK_VERDICT_LEAK) {
     run.projection_hours = run.vtime.exhausted_vh;
     snprintf(run.projection_text, sizeof run.projection_text,
              "%.31s/%.31s leaks %.4f fd per attempt, %.1f per virtual hour: the program %.150s",

@@ -38,8 +38,11 @@ os.close(fd0)
 
 def round_(sig, exc):
     t = threading.Timer(0.01, os.kill, (os.getpid(), sig))
-    t.start()
     try:
+        # Inside the try: on a loaded machine the main thread may not be
+        # back from start() within the timer's 10 ms, and the exception
+        # is the program's to see there too.
+        t.start()
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             fd = os.open(path, os.O_RDONLY)
