@@ -142,7 +142,10 @@ bad_input)
   has "$T/err" "says why" "a running process's clock cannot be changed"
   expect_rc 2 "a static target" "$FDSOAK" watch --speed 100 -- "$BIN/fsk_static_probe"
   has "$T/err" "one line naming the static binary" "is statically linked"
-  expect_rc 2 "fdsoak itself under libfaketime" ft_alone env LD_PRELOAD="$FT" FAKETIME="+0 x10" \
+  # An ASan build of fdsoak (ci/sanitize) must find its runtime first in
+  # LD_PRELOAD or it aborts before reading a flag.
+  asan_rt="$(ldd "$FDSOAK" 2>/dev/null | awk '/libasan/ { print $3 }')"
+  expect_rc 2 "fdsoak itself under libfaketime" ft_alone env LD_PRELOAD="${asan_rt:+$asan_rt:}$FT" FAKETIME="+0 x10" \
     "$FDSOAK" watch --speed 100 -- true
   has "$T/err" "says to use --speed" "use --speed N"
   ;;
