@@ -23,7 +23,7 @@ pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
-    src/speed.c src/supervise.c src/gosym.c)
+    src/speed.c src/supervise.c src/gosym.c src/csym.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -116,18 +116,29 @@ endforeach()
 add_executable(fsk_sup_probe tests/fsk_sup_probe.c)
 target_link_options(fsk_sup_probe PRIVATE -static)
 fdsoak_target_defaults(fsk_sup_probe NO_SANITIZE)
-add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/gosym.c src/proc.c)
+# The seed's reconnect loop as a static C program at -O2 (no frame
+# pointers), with -g and without, for the C origins (go.sh c_origins).
+add_executable(fsk_c_store tests/fsk_c_store.c)
+add_executable(fsk_c_store_nog tests/fsk_c_store.c)
+foreach(t fsk_c_store fsk_c_store_nog)
+  target_link_options(${t} PRIVATE -static)
+  target_compile_options(${t} PRIVATE -O2 -fomit-frame-pointer)
+  fdsoak_target_defaults(${t} NO_SANITIZE)
+endforeach()
+target_compile_options(fsk_c_store PRIVATE -g)
+target_compile_options(fsk_c_store_nog PRIVATE -g0)
+add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_sup_exec PRIVATE src)
-target_link_libraries(fsk_sup_exec PRIVATE inj_spec Threads::Threads)
+target_link_libraries(fsk_sup_exec PRIVATE inj_spec PkgConfig::LIBDW Threads::Threads)
 fdsoak_target_defaults(fsk_sup_exec)
-fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec Threads::Threads
+fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec PkgConfig::LIBDW Threads::Threads
                 LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
-target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/proc.c)
+target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_test_supervise PRIVATE src)
 add_dependencies(fsk_test_supervise fsk_sup_probe)
 # End-to-end on static Go programs built at test time (go.sh), and the
 # fidelity table client x event in a network namespace (go_fidelity.py).
-foreach(case go_leak go_sh go_counting go_fidelity)
+foreach(case go_leak go_sh go_counting go_fidelity c_origins)
   add_test(NAME fsk_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180

@@ -46,9 +46,11 @@
  * another ABI (x32, i386 compat) passes unseen.
  */
 #include "supervise.h"
+#include "csym.h"
 #include "gosym.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -395,16 +397,23 @@ struct fsk_sup {
   struct sup_origin {
     pid_t pid;
     int op;
+    int fd;           /* the fd the call was to get (the lowest free), -1 unknown */
+    uint32_t attempt; /* 1 + the attempts counted before it, as the shim's records */
+    uint64_t mono_ns; /* CLOCK_MONOTONIC when it was let through */
     char path[256];
-    char stack[400];
+    char stack[520]; /* "by GO-FRAMES" or "opened by OP() at C-FRAMES", or "" */
   } * origins;
   size_t norigins; /* written so far (the ring index is norigins % SUP_ORIGINS) */
-  struct {
+  struct sup_prog {
     pid_t pid;
     unsigned long long start;
     fsk_gosym_t *g; /* NULL: not a Go program we can read */
+    fsk_csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
+    int fddir;      /* /proc/PID/fd, read again from its start (-1: none) */
   } progs[SUP_PROGS];
   size_t nprogs;
+  /* What naming the origins cost: stacks by kind, and the time in them. */
+  uint64_t stacks_go, stacks_c, stacks_none, origin_ns;
   struct {
     pid_t tid, tgid;
   } tgids[256]; /* tid -> process, the last seen per slot */
@@ -1055,9 +1064,10 @@ static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
   return s->tgids[k].tgid;
 }
 
-/* The Go tables of process pid's program, loaded once per process (an exec
- * gives the pid another start time... and another program). */
-static fsk_gosym_t *prog_of(fsk_sup_t *s, pid_t pid) {
+/* The symbol tables of process pid's program, loaded once per process (an
+ * exec gives the pid another start time... and another program): Go's
+ * .gopclntab, else the DWARF unwind tables of its modules. */
+static struct sup_prog *prog_of(fsk_sup_t *s, pid_t pid) {
   unsigned long long start = 0;
   char exe[64];
   size_t i, k;
@@ -1065,44 +1075,159 @@ static fsk_gosym_t *prog_of(fsk_sup_t *s, pid_t pid) {
   fsk__proc_start(pid, &start);
   for (i = 0; i < s->nprogs; i++)
     if (s->progs[i].pid == pid && s->progs[i].start == start)
-      return s->progs[i].g;
+      return &s->progs[i];
   k = s->nprogs < SUP_PROGS ? s->nprogs++ : (size_t)pid % SUP_PROGS;
-  if (k < s->nprogs && s->progs[k].pid != 0)
+  if (k < s->nprogs && s->progs[k].pid != 0) {
     fsk__gosym_free(s->progs[k].g);
+    fsk__csym_free(s->progs[k].c);
+    if (s->progs[k].fddir >= 0)
+      close(s->progs[k].fddir);
+  }
   s->progs[k].pid = pid;
   s->progs[k].start = start;
   s->progs[k].g = NULL;
+  s->progs[k].c = NULL;
+  snprintf(exe, sizeof exe, "/proc/%d/fd", (int)pid);
+  s->progs[k].fddir = open(exe, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
-  if (fsk__gosym_open(exe, &s->progs[k].g) != 0)
+  if (fsk__gosym_open(exe, &s->progs[k].g) != 0) {
     s->progs[k].g = NULL;
-  return s->progs[k].g;
+    if (fsk__csym_open(pid, &s->progs[k].c) != 0)
+      s->progs[k].c = NULL;
+  }
+  return &s->progs[k];
 }
 
-/* Note where an open or socket call that goes through was made: the
- * caller's thread is stopped in the kernel, its stack still. */
+static int int_cmp(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The lowest fd free in the table of a process (dirfd: its /proc/PID/fd,
+ * listed again from the start): the one an open or socket call about to
+ * run will get (the kernel gives the lowest free), unless another thread
+ * of the process makes or closes one first.  -1 if the table cannot be
+ * read. */
+static int lowest_free_fd(int dirfd) {
+  uint64_t used[64]; /* fds 0..4095; above, the first gap in a sorted list */
+  int *big = NULL, nbig = 0, capbig = 0, fd = -1, i;
+  char buf[8192];
+  long got;
+
+  memset(used, 0, sizeof used);
+  if (dirfd < 0 || lseek(dirfd, 0, SEEK_SET) != 0)
+    return -1;
+  while ((got = syscall(SYS_getdents64, dirfd, buf, sizeof buf)) > 0) {
+    long off = 0;
+
+    while (off < got) {
+      /* struct linux_dirent64: ino, off, reclen, type, name */
+      unsigned short reclen;
+      const char *name = buf + off + 19;
+      char *end;
+      long n;
+
+      memcpy(&reclen, buf + off + 16, sizeof reclen);
+      off += reclen;
+      n = strtol(name, &end, 10);
+      if (*end != '\0' || end == name || n < 0)
+        continue;
+      if (n < 4096) {
+        used[n / 64] |= 1ull << (n % 64);
+      } else {
+        if (nbig == capbig) {
+          int *nb = realloc(big, (size_t)(capbig = capbig ? capbig * 2 : 256) * sizeof *nb);
+          if (nb == NULL)
+            goto out;
+          big = nb;
+        }
+        big[nbig++] = (int)n;
+      }
+    }
+  }
+  if (got < 0)
+    goto out;
+  for (i = 0; i < 4096 && fd < 0; i++)
+    if (!(used[i / 64] & (1ull << (i % 64))))
+      fd = i;
+  if (fd < 0) {
+    /* 4096 fds and more: the first number >= 4096 not in the table. */
+    int want = 4096;
+
+    if (nbig > 0)
+      qsort(big, (size_t)nbig, sizeof *big, int_cmp);
+    for (i = 0; i < nbig && big[i] == want; i++)
+      want++;
+    fd = want;
+  }
+out:
+  free(big);
+  return fd;
+}
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Note where and when an open or socket call that goes through was made:
+ * the caller's thread is stopped in the kernel, its stack still.  When is
+ * the attempt in progress (the stats page's counters now, as the shim
+ * records it) and the clock; where is the Go stack (gosym.c) or the C
+ * stack (csym.c) of the call, and the fd it is about to get. */
 static void note_origin(fsk_sup_t *s, const struct seccomp_notif *n, int op, const char *path,
                         int path_arg) {
+  uint64_t t0 = mono_ns(), a;
   pid_t tgid = tgid_cached(s, (pid_t)n->pid);
-  fsk_gosym_t *g;
-  char f[64], line[256], stack[400], full[256];
+  struct sup_prog *pg;
+  char f[64], line[256], stack[480], full[256];
   unsigned long long sp = 0, pc = 0;
   long nr;
+  int fd, got = 0, named = 0;
   FILE *fp;
   struct sup_origin *o;
 
-  if (tgid <= 0 || (g = prog_of(s, tgid)) == NULL)
+  if (tgid <= 0)
     return;
+  a = inj_stats_load(&s->page->injected_total) + inj_stats_load(&s->page->observed_total);
+  pg = prog_of(s, tgid);
+  fd = lowest_free_fd(pg != NULL ? pg->fddir : -1);
+  stack[0] = '\0';
   snprintf(f, sizeof f, "/proc/%d/syscall", (int)n->pid);
-  if ((fp = fopen(f, "re")) == NULL)
-    return;
-  if (fgets(line, sizeof line, fp) == NULL ||
-      sscanf(line, "%ld %*s %*s %*s %*s %*s %*s %llx %llx", &nr, &sp, &pc) != 3) {
+  if (pg != NULL && (pg->g != NULL || pg->c != NULL) && (fp = fopen(f, "re")) != NULL) {
+    if (fgets(line, sizeof line, fp) != NULL &&
+        sscanf(line, "%ld %*s %*s %*s %*s %*s %*s %llx %llx", &nr, &sp, &pc) == 3) {
+      if (pg->g != NULL &&
+          fsk__gosym_stack(pg->g, (pid_t)n->pid, pc, sp, stack + 3, sizeof stack - 3) > 0) {
+        memcpy(stack, "by ", 3);
+        got = 1;
+        bump(&s->stacks_go);
+      } else if (pg->c != NULL) {
+        int k = snprintf(stack, sizeof stack, "opened by %s() at ", inj_op_name(op));
+
+        if (fsk__csym_stack(pg->c, (pid_t)n->pid, pc, sp, stack + k, sizeof stack - (size_t)k,
+                            &named) > 0) {
+          got = 1;
+          if (!named) {
+            size_t u = strlen(stack);
+            snprintf(stack + u, sizeof stack - u,
+                     "; no symbols (stripped): addresses in the program file");
+          }
+          bump(&s->stacks_c);
+        } else {
+          stack[0] = '\0';
+        }
+      }
+    }
     fclose(fp);
-    return;
   }
-  fclose(fp);
-  if (fsk__gosym_stack(g, (pid_t)n->pid, pc, sp, stack, sizeof stack) <= 0)
-    return;
+  if (!got) {
+    stack[0] = '\0';
+    bump(&s->stacks_none);
+  }
   full[0] = '\0';
   if (op == INJ_OP_OPEN && path != NULL) {
     int dirfd = path_arg == 1 ? (int)n->data.args[0] : AT_FDCWD;
@@ -1126,29 +1251,62 @@ static void note_origin(fsk_sup_t *s, const struct seccomp_notif *n, int op, con
   o = &s->origins[s->norigins++ % SUP_ORIGINS];
   o->pid = tgid;
   o->op = op;
+  o->fd = fd;
+  o->attempt = a < UINT32_MAX - 1 ? (uint32_t)a + 1 : UINT32_MAX;
+  o->mono_ns = t0;
   snprintf(o->path, sizeof o->path, "%s", full);
   snprintf(o->stack, sizeof o->stack, "%s", stack);
   pthread_mutex_unlock(&s->lock);
+  __atomic_add_fetch(&s->origin_ns, mono_ns() - t0, __ATOMIC_RELAXED);
 }
 
-int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len) {
+/* The last path component of p. */
+static const char *base_of(const char *p) {
+  const char *b = strrchr(p, '/');
+
+  return b != NULL ? b + 1 : p;
+}
+
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, int fd, const char *target, fsk_sup_origin_t *out) {
   size_t i, n;
   int found = 0, sock = strncmp(target, "socket:", 7) == 0;
+  const struct sup_origin *by_path = NULL, *by_fd = NULL;
 
+  memset(out, 0, sizeof *out);
   if (s == NULL || s->origins == NULL)
     return 0;
   pthread_mutex_lock(&s->lock);
   n = s->norigins < SUP_ORIGINS ? s->norigins : SUP_ORIGINS;
-  /* Newest first: the last call that made such an fd is the likeliest. */
-  for (i = 0; i < n && !found; i++) {
+  /* Newest first.  The call that made this fd is the newest of its kind
+   * that was to get this fd number (a later one could get it only once
+   * this fd was closed, and a leaked fd was not); the path must agree (a
+   * file's target is its path as the kernel names it, so the same file
+   * name at least).  Failing that, the last call that made such an fd is
+   * the likeliest place, with no attempt. */
+  for (i = 0; i < n && by_fd == NULL; i++) {
     const struct sup_origin *o = &s->origins[(s->norigins - 1 - i) % SUP_ORIGINS];
 
-    if (o->pid != pid)
+    if (o->pid != pid || (sock ? o->op != INJ_OP_SOCKET : o->op != INJ_OP_OPEN))
       continue;
-    if (sock ? o->op == INJ_OP_SOCKET : (o->op == INJ_OP_OPEN && strcmp(o->path, target) == 0)) {
-      snprintf(buf, len, "%s", o->stack);
-      found = 1;
-    }
+    if (!sock && strcmp(o->path, target) != 0 &&
+        (o->fd != fd || strcmp(base_of(o->path), base_of(target)) != 0))
+      continue;
+    if (o->fd == fd)
+      by_fd = o;
+    else if (by_path == NULL && o->stack[0] != '\0')
+      by_path = o;
+  }
+  if (by_fd != NULL) {
+    out->attempt = by_fd->attempt;
+    out->mono_ns = by_fd->mono_ns;
+    found |= FSK_SUP_ORIGIN_WHEN;
+  }
+  if (by_fd != NULL && by_fd->stack[0] != '\0') {
+    snprintf(out->frames, sizeof out->frames, "%s", by_fd->stack);
+    found |= FSK_SUP_ORIGIN_FRAMES;
+  } else if (by_path != NULL) {
+    snprintf(out->frames, sizeof out->frames, "%s", by_path->stack);
+    found |= FSK_SUP_ORIGIN_FRAMES;
   }
   pthread_mutex_unlock(&s->lock);
   return found;
@@ -1455,9 +1613,22 @@ void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
                        "target?): those connect faults were errno only",
                        (unsigned long long)__atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED));
   if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
-    snprintf(buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
-             (unsigned long long)__atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED),
-             SUP_WAITERS_MAX);
+    used += (size_t)snprintf(
+      buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
+      (unsigned long long)__atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED), SUP_WAITERS_MAX);
+  if (used < len && s->track) {
+    uint64_t go = __atomic_load_n(&s->stacks_go, __ATOMIC_RELAXED),
+             c = __atomic_load_n(&s->stacks_c, __ATOMIC_RELAXED),
+             none = __atomic_load_n(&s->stacks_none, __ATOMIC_RELAXED),
+             ns = __atomic_load_n(&s->origin_ns, __ATOMIC_RELAXED);
+
+    /* Which way the origins were taken, and what it cost each call. */
+    snprintf(buf + used, len - used,
+             "; origins: %llu Go stacks (.gopclntab), %llu C stacks (DWARF CFI), %llu calls "
+             "without a stack, %.1f us each",
+             (unsigned long long)go, (unsigned long long)c, (unsigned long long)none,
+             go + c + none > 0 ? (double)ns / 1e3 / (double)(go + c + none) : 0.0);
+  }
 }
 
 void fsk__sup_free(fsk_sup_t *s) {
@@ -1503,8 +1674,12 @@ void fsk__sup_free(fsk_sup_t *s) {
       close(s->sink_aux[i]);
   }
   inj_stats_unmap(s->page);
-  for (i = 0; i < (int)s->nprogs; i++)
+  for (i = 0; i < (int)s->nprogs; i++) {
     fsk__gosym_free(s->progs[i].g);
+    fsk__csym_free(s->progs[i].c);
+    if (s->progs[i].fddir >= 0)
+      close(s->progs[i].fddir);
+  }
   free(s->origins);
   if (__atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) == 0) {
     pthread_mutex_destroy(&s->lock);

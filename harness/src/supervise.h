@@ -5,6 +5,7 @@
 #define FSK_SUPERVISE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "inj.h"
 #include "proc.h"
@@ -37,12 +38,21 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
  * this process; then serve it in a thread.  0 or a positive errno; err
  * says what failed. */
 int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen);
-/* Record the Go stack (gosym.h) of every open and socket call of the tree
- * that goes through: call before fsk__sup_spawn (it widens the filter). */
+/* Record the attempt, the fd and the stack (Go: gosym.h, else C: csym.h)
+ * of every open and socket call of the tree that goes through: call before
+ * fsk__sup_spawn (it widens the filter). */
 void fsk__sup_track(fsk_sup_t *s);
-/* The frames of the last call of process pid that made an fd like target
- * (a path, or "socket:[...]"): 1 and buf filled, or 0. */
-int fsk__sup_origin(fsk_sup_t *s, pid_t pid, const char *target, char *buf, size_t len);
+/* Where and when fd of process pid (target: its path, or "socket:[...]")
+ * was made, as the supervisor saw the call let through. */
+typedef struct {
+  char frames[520]; /* "by GO-FRAMES", or "opened by OP() at C-FRAMES" */
+  uint32_t attempt; /* 1 + the attempts counted before the call */
+  uint64_t mono_ns; /* CLOCK_MONOTONIC of the call */
+} fsk_sup_origin_t;
+#define FSK_SUP_ORIGIN_FRAMES 1 /* frames filled (maybe the last such call's) */
+#define FSK_SUP_ORIGIN_WHEN 2   /* the very call that made fd: attempt, mono_ns */
+/* The FSK_SUP_ORIGIN_* bits found, or 0. */
+int fsk__sup_origin(fsk_sup_t *s, pid_t pid, int fd, const char *target, fsk_sup_origin_t *out);
 /* One line on what the supervisor did (for the report). */
 void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len);
 /* Stop serving, wait for the helper threads, free.  NULL is harmless. */

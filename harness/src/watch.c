@@ -795,8 +795,9 @@ static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
              comm);
   else if (wt->sup != NULL)
     snprintf(wt->origin_note, sizeof wt->origin_note,
-             "no origins: process %d (%s) ran under the seccomp engine, which names the frames "
-             "of Go programs only (from .gopclntab, amd64)",
+             "no origins: process %d (%s) ran under the seccomp engine, which names only fds "
+             "made by open and socket calls whose stack it could read (Go: .gopclntab, others: "
+             "DWARF CFI)",
              (int)pid, comm);
   else if (maps != NULL && !shim)
     snprintf(wt->origin_note, sizeof wt->origin_note,
@@ -870,13 +871,26 @@ static void name_origins(watch_t *wt, const char *label) {
       }
     }
     n = snprintf(l->origin, sizeof l->origin, "process %d (%s)", (int)l->pid, comm);
-    /* Under the seccomp engine, a Go program's own frames from its
-     * .gopclntab (the fd is matched by process and path to the last call
-     * that opened such a file). */
-    if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF &&
-        fsk__sup_origin(wt->sup, l->pid, l->target, stack, sizeof stack)) {
-      snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; by %s", stack);
-      continue;
+    /* Under the seccomp engine: the attempt the supervisor saw the call in
+     * (exact, as the shim's), and the program's own frames, Go's from its
+     * .gopclntab or C's unwound from its DWARF CFI. */
+    if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF) {
+      fsk_sup_origin_t so;
+      int got = fsk__sup_origin(wt->sup, l->pid, l->fd, l->target, &so);
+
+      if ((got & FSK_SUP_ORIGIN_WHEN) && wt->attempts_mode && so.attempt > 0) {
+        l->opened_cycle = (long)so.attempt;
+        l->opened_exact = 1;
+      } else if ((got & FSK_SUP_ORIGIN_WHEN) && !wt->attempts_mode && so.mono_ns > 0) {
+        double at = (double)so.mono_ns / 1e9 - wt->t0;
+
+        l->opened_cycle = at > 0.0 ? (long)at : 0;
+        l->opened_exact = 1;
+      }
+      if (got & FSK_SUP_ORIGIN_FRAMES) {
+        snprintf(l->origin + n, sizeof l->origin - (size_t)n, "; %s", so.frames);
+        continue;
+      }
     }
     /* The program's own frames first: they are what its author reads. */
     if (wt->w.origins == FSK_ORIGINS_LANG) {

@@ -12,6 +12,10 @@
 #                shim reaches, and the origin messages are true
 #   go_fidelity  every client x event against the real event, in a network
 #                namespace of its own (root; skips with the reason elsewhere)
+#   c_origins    the same loop as a static C program at -O2 without frame
+#                pointers (fsk_c_store): each leaked fd named by its C frames
+#                with file:line (DWARF CFI unwinding), by function without
+#                -g, by address when stripped; exact attempts
 set -u
 case_="$1"
 BIN="$2"
@@ -21,11 +25,10 @@ trap 'rm -rf "$T"' EXIT
 FDSOAK="$BIN/fdsoak"
 . "$HERE/lib.sh"
 
-need go # ci/bootstrap installs golang-go
-
 # Build at test time, into this test's directory; the cache is the build
 # tree's, so a second build is quick.  No network: standard library only.
 gobuild() {
+  need go # ci/bootstrap installs golang-go
   CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
     GO111MODULE=off go build -o "$T/$1" "$HERE/go/$1.go" || { bad "go build $1"; finish; exit 1; }
 }
@@ -38,8 +41,33 @@ go_leak)
   spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=refuse"
   expect_rc 1 "auto: the leaky Go loop leaks" \
     "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/leak" -- \
-    "$T/reconnect" -leak -port "$PORT"
+    "$T/reconnect" -leak -port "$PORT" -log "$T/attempts.log"
   cat "$T/out"
+  # Exact attempts: the supervisor notes the attempt counter when it lets
+  # each open through, as the shim's fd record does; the program logs the
+  # attempt (its failed dial's number) of each store it dropped.
+  ! grep -q "sampled, not exact" "$T/out" && ok "attempts exact under the supervisor" \
+    || bad "sampled attempts: $(grep -m1 'sampled, not exact' "$T/out")"
+  json "$T/leak/summary.json" "all(l['opened_exact'] for s in d['scenarios'] for l in s['leaked'])" \
+    | grep -q True && ok "every leaked fd: opened_exact" || bad "a leaked fd without an exact attempt"
+  # One store per dropped attempt: each file's leaked fds have distinct
+  # attempts, and they are every logged attempt between the first and the
+  # last (a sample's attempt would repeat or skip).
+  python3 - "$T/leak/summary.json" "$T/attempts.log" >"$T/cmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+logged = [int(x) for x in open(sys.argv[2]).read().split()]
+bad = []
+for name in ("responses.db", "responses.db-wal"):
+    got = sorted(int(l["opened_cycle"]) for s in d["scenarios"] for l in s["leaked"]
+                 if l["target"].rsplit("/", 1)[-1] == name)
+    want = [k for k in logged if got and got[0] <= k <= got[-1]]
+    if len(got) < 10 or got != want:
+        bad.append("%s: %s, logged %s" % (name, got, want))
+print("; ".join(bad) if bad else "same")
+PY
+  [ "$(cat "$T/cmp")" = same ] && ok "each leaked fd's attempt is the one the program logged" \
+    || bad "attempts differ: $(cat "$T/cmp")"
   has "$T/out" "engine named" "engine: seccomp"
   [ "$(json "$T/leak/summary.json" "d['target']['engine']")" = seccomp ] && ok "summary: engine seccomp" \
     || bad "summary engine $(json "$T/leak/summary.json" "d['target'].get('engine')")"
@@ -134,6 +162,67 @@ go_fidelity)
   unshare -n true 2>/dev/null || skip "unshare -n is not permitted here"
   gobuild dial
   exec unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN"
+  ;;
+c_origins)
+  need python3 strip
+  C="$BIN/fsk_c_store"
+  # Each run its own port: a listener just closed may hold it a moment.
+  spec="connect:addr=127.0.0.1,port=$PORT-$((PORT + 3)):when=every(3):do=refuse"
+  SRC_C="$HERE/fsk_c_store.c"
+  l_db=$(grep -n 'if ((s->db = open(p' "$SRC_C" | cut -d: -f1)
+  l_wal=$(grep -n 'if ((s->wal = open(p' "$SRC_C" | cut -d: -f1)
+  l_call=$(grep -n 'if (store_open(&s) != 0)' "$SRC_C" | cut -d: -f1)
+  expect_rc 1 "seccomp: the leaky static C loop leaks" \
+    "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 60 --warmup 10 --out "$T/c" -- \
+    "$C" -leak -log "$T/attempts.log" "$PORT" 3000
+  cat "$T/out"
+  json "$T/c/summary.json" "'\n'.join(l['target'].rsplit('/',1)[-1] + ' ' + l['origin'] for s in d['scenarios'] for l in s['leaked'])" >"$T/origins"
+  # Every leaked fd of each file named by its open() line, then its caller's.
+  for f in "responses.db $l_db" "responses.db-wal $l_wal"; do
+    set -- $f
+    n_all=$(grep -c "^$1 " "$T/origins")
+    n_named=$(grep "^$1 " "$T/origins" | grep -c "opened by open() at store_open (/[^ ]*fsk_c_store.c:$2) <- attempt (/[^ ]*fsk_c_store.c:$l_call) <- main (/[^ ]*fsk_c_store.c:[0-9]*)")
+    [ "$n_all" -ge 10 ] && [ "$n_named" = "$n_all" ] && ok "$1: all $n_all named at fsk_c_store.c:$2 <- :$l_call <- main" \
+      || bad "$1: $n_named of $n_all named at fsk_c_store.c:$2: $(grep -m1 "^$1 " "$T/origins")"
+  done
+  grep -q "x file .*/responses.db, opened in attempts [0-9]* to [0-9]*, at store_open (.*fsk_c_store.c:$l_db)\$" "$T/out" \
+    && ok "terminal: the db's group at its open() line, exact attempts" || bad "terminal: no exact group for the db at fsk_c_store.c:$l_db"
+  python3 - "$T/c/summary.json" "$T/attempts.log" >"$T/cmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+logged = [int(x) for x in open(sys.argv[2]).read().split()]
+bad = []
+for name in ("responses.db", "responses.db-wal"):
+    got = sorted(int(l["opened_cycle"]) for s in d["scenarios"] for l in s["leaked"]
+                 if l["target"].rsplit("/", 1)[-1] == name and l["opened_exact"])
+    want = [k for k in logged if got and got[0] <= k <= got[-1]]
+    if len(got) < 10 or got != want:
+        bad.append("%s: %s, logged %s" % (name, got, want))
+print("; ".join(bad) if bad else "same")
+PY
+  [ "$(cat "$T/cmp")" = same ] && ok "C: each leaked fd's attempt is the one the program logged" \
+    || bad "C attempts differ: $(cat "$T/cmp")"
+  has "$T/out" "the report says how the origins were taken" "C stacks (DWARF CFI)"
+  # Without -g: the functions from .symtab, no line.
+  expect_rc 1 "seccomp: the static C loop built without -g leaks" \
+    "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 30 --warmup 10 --out "$T/nog" -q -- \
+    "$BIN/fsk_c_store_nog" -leak "$((PORT + 1))" 3000
+  json "$T/nog/summary.json" "d['scenarios'][0]['leaked'][0]['origin']" >"$T/o"
+  grep -q "opened by open() at store_open <- attempt <- main\$" "$T/o" \
+    && ok "no -g: named by function" || bad "no -g origin: $(cat "$T/o")"
+  # Stripped: no .symtab, no DWARF; .eh_frame stays, so the walk still
+  # runs, and the frames are addresses in the program file, said plainly.
+  strip -o "$T/stripped" "$BIN/fsk_c_store_nog" || bad "strip"
+  expect_rc 1 "seccomp: the stripped static C loop leaks" \
+    "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 30 --warmup 10 --out "$T/strip" -q -- \
+    "$T/stripped" -leak "$((PORT + 2))" 3000
+  json "$T/strip/summary.json" "d['scenarios'][0]['leaked'][0]['origin']" >"$T/o"
+  grep -q "opened by open() at stripped+0x[0-9a-f]* <- stripped+0x[0-9a-f]* <- .*; no symbols (stripped): addresses in the program file" "$T/o" \
+    && ok "stripped: addresses, said plainly" || bad "stripped origin: $(cat "$T/o")"
+  # The fixed loop: flat.
+  expect_rc 0 "seccomp: the fixed static C loop is flat" \
+    "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 60 --warmup 10 --out "$T/cfix" -q -- \
+    "$C" "$((PORT + 3))" 3000
   ;;
 *)
   bad "unknown case $case_"

@@ -44,6 +44,7 @@ func main() {
 	sleep := flag.Duration("sleep", 5*time.Millisecond, "pause between attempts")
 	timeout := flag.Duration("timeout", 2*time.Second, "dial timeout")
 	dial := flag.Int("dial", 0, "dial this port instead of our own (a closed one: every dial fails for real)")
+	logf := flag.String("log", "", "append the number of each failed dial whose store was dropped (fdsoak's attempt)")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
@@ -68,6 +69,13 @@ func main() {
 	defer os.RemoveAll(dir)
 	var forgotten []*store
 	failed := 0
+	var log *os.File
+	if *logf != "" {
+		if log, err = os.Create(*logf); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	for i := 0; i < *attempts; i++ {
 		s, err := openStore(dir)
 		if err != nil {
@@ -83,6 +91,11 @@ func main() {
 			failed++
 			if *leak {
 				forgotten = append(forgotten, s)
+				// fdsoak counts each injected failure as an attempt, and
+				// the store was opened in the attempt this dial ended.
+				if log != nil {
+					fmt.Fprintln(log, failed)
+				}
 			} else {
 				s.close()
 			}
