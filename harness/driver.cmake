@@ -136,6 +136,13 @@ fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec PkgConfi
 target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_test_supervise PRIVATE src)
 add_dependencies(fsk_test_supervise fsk_sup_probe)
+# The .gopclntab symbolizer against go tool addr2line, on amd64 and
+# (cross-compiled) arm64 builds of the Go reconnect loop.
+fdsoak_add_test(fsk_test_gosym tests/test_gosym.c LABELS unit seccomp TIMEOUT 240
+                ENV "FSK_GO_SRC=${CMAKE_CURRENT_SOURCE_DIR}/tests/go/reconnect.go;FSK_GO_CACHE=${CMAKE_BINARY_DIR}/go-cache")
+target_sources(fsk_test_gosym PRIVATE src/gosym.c)
+target_include_directories(fsk_test_gosym PRIVATE src)
+set_tests_properties(fsk_test_gosym PROPERTIES SKIP_RETURN_CODE 77)
 # End-to-end on static Go programs built at test time (go.sh), and the
 # fidelity table client x event in a network namespace (go_fidelity.py).
 foreach(case go_leak go_sh go_counting go_fidelity c_origins)

@@ -43,7 +43,7 @@
 #define CSYM_NAMES 512
 
 typedef struct {
-  uint64_t pc; /* the address looked up (0: empty) */
+  uint64_t pc;            /* the address looked up (0: empty) */
   const char *sym, *file; /* libdw's strings: alive as long as the Dwfl */
   int line;
   char addr[80];
@@ -179,10 +179,10 @@ static int frame_cb(Dwfl_Frame *state, void *arg) {
 /* The C library's own entry points and internals, for a program built
  * without -g: its frames are above the program's first. */
 static int libc_name(const char *s) {
-  static const char *const names[] = {
-    "open", "open64", "openat", "openat64", "creat", "creat64", "socket", "fopen", "fopen64",
-    "freopen", "freopen64", "fdopen", "opendir", "tmpfile", "tmpfile64", "mkstemp", "mkostemp",
-    "syscall", NULL};
+  static const char *const names[] = {"open",      "open64",   "openat",  "openat64", "creat",
+                                      "creat64",   "socket",   "fopen",   "fopen64",  "freopen",
+                                      "freopen64", "fdopen",   "opendir", "tmpfile",  "tmpfile64",
+                                      "mkstemp",   "mkostemp", "syscall", NULL};
   size_t i;
 
   if (s[0] == '_')

@@ -10,8 +10,25 @@
  * strip keeps it.
  *
  * The layout read here is Go 1.18's and later's (magic 0xfffffff0, and
- * 0xfffffff1 from 1.20, whose _func has one more field); amd64 only: on
- * arm64 the return address of a leaf is in LR, not on the stack.
+ * 0xfffffff1 from 1.20, whose _func has one more field), of amd64 and
+ * arm64 programs.  The tables are the same on both (arm64's pc quantum is
+ * 4); the walk differs:
+ *
+ *   amd64  the CALL pushed the return address: it is at sp + delta, and
+ *          the caller's sp is above it (sp + delta + 8);
+ *   arm64  a function with a frame saved LR at its own 0(SP) and its
+ *          caller's frame pointer just below (-8(SP)); the caller's sp is
+ *          sp + delta.  A leaf with no frame (delta 0: the system call
+ *          stubs are such) keeps its return address in LR, which
+ *          /proc/TID/syscall does not give: its caller is skipped, and the
+ *          walk goes on from the caller's frame record (its return address
+ *          at 0(SP), its caller's frame pointer at -8(SP), whose sp is that
+ *          pointer + 8).  The skipped frame is the standard library's
+ *          system call wrapper, which the report leaves out anyway.
+ *
+ * The arm64 walk is written from Go's arm64 frame layout
+ * (cmd/internal/obj/arm64) and has not been run on arm64 hardware; the
+ * symbolizer is tested on arm64 binaries offline (test_gosym.c).
  */
 #include "gosym.h"
 
@@ -27,7 +44,8 @@
 struct fsk_gosym {
   unsigned char *tab; /* .gopclntab */
   size_t len;
-  int v120; /* Go 1.20+ _func layout */
+  int v120;  /* Go 1.20+ _func layout */
+  int arm64; /* EM_AARCH64: the arm64 walk */
   uint32_t quantum;
   uint64_t nfunc, text;
   const unsigned char *funcnames, *cutab, *filetab, *pctab, *functab;
@@ -96,6 +114,17 @@ int fsk__gosym_open(const char *path, fsk_gosym_t **out) {
     return -ENOENT;
   }
   g->tab = section(fd, ".gopclntab", &g->len);
+  {
+    Elf64_Ehdr h;
+
+    memset(&h, 0, sizeof h);
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h)
+      g->arm64 = h.e_machine == EM_AARCH64;
+    if (h.e_machine != EM_AARCH64 && h.e_machine != EM_X86_64) {
+      close(fd);
+      goto bad;
+    }
+  }
   close(fd);
   if (g->tab == NULL || g->len < 72)
     goto bad;
@@ -227,6 +256,20 @@ static void fileline(const fsk_gosym_t *g, const unsigned char *f, uint64_t entr
   }
 }
 
+int fsk__gosym_name(const fsk_gosym_t *g, uint64_t pc, char *buf, size_t len) {
+  uint64_t entry = 0;
+  const unsigned char *f = func_of(g, pc, &entry);
+  const char *file;
+  int line;
+
+  buf[0] = '\0';
+  if (f == NULL)
+    return -ENOENT;
+  fileline(g, f, entry, pc, &file, &line);
+  snprintf(buf, len, "%s (%s:%d)", fname(g, f), file != NULL ? file : "?", line);
+  return 0;
+}
+
 /* A frame of the Go runtime or standard library: its package path has no
  * dot in its first element (user code is main, or a module path). */
 static int stdlib(const char *fn) {
@@ -239,6 +282,13 @@ static int stdlib(const char *fn) {
     return d == NULL;
   }
   return 1;
+}
+
+/* The 8 bytes at addr in thread tid. */
+static int peek64(pid_t tid, uint64_t addr, uint64_t *v) {
+  struct iovec l = {v, sizeof *v}, r = {(void *)(uintptr_t)addr, sizeof *v};
+
+  return process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)sizeof *v ? 0 : -EFAULT;
 }
 
 int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
@@ -255,7 +305,6 @@ int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, 
     int32_t delta;
     const char *fn, *file;
     int line;
-    struct iovec l, r;
 
     if (f == NULL)
       break;
@@ -277,11 +326,24 @@ int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, 
     delta = pcvalue(g, rd32(f + F_PCSP), entry, depth == 0 ? pc : pc - 1);
     if (delta < 0)
       break;
-    l = (struct iovec){&ret, sizeof ret};
-    r = (struct iovec){(void *)(uintptr_t)(sp + (uint64_t)delta), sizeof ret};
-    if (process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof ret || ret == 0)
-      break;
-    sp += (uint64_t)delta + 8;
+    if (!g->arm64) {
+      if (peek64(tid, sp + (uint64_t)delta, &ret) != 0 || ret == 0)
+        break;
+      sp += (uint64_t)delta + 8;
+    } else if (depth == 0 && delta == 0) {
+      /* A leaf with no frame: its return address is in LR.  Its caller's
+       * frame record is at sp - 8: the caller's return address at sp, its
+       * caller's frame pointer at sp - 8 (that frame's sp is it + 8). */
+      uint64_t fp = 0;
+
+      if (peek64(tid, sp, &ret) != 0 || ret == 0 || peek64(tid, sp - 8, &fp) != 0 || fp == 0)
+        break;
+      sp = fp + 8;
+    } else {
+      if (peek64(tid, sp, &ret) != 0 || ret == 0)
+        break;
+      sp += (uint64_t)delta;
+    }
     pc = ret;
   }
   return shown;
