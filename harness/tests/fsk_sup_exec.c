@@ -5,7 +5,9 @@
  *
  *   fsk_sup_exec SPEC CMD [ARG...]
  *
- * The supervisor's one-line account goes to stderr with FSK_SUP_VERBOSE=1.
+ * The supervisor's one-line account goes to stderr with FSK_SUP_VERBOSE=1;
+ * FSK_SUP_ORIGINS=1 notes the origin of every open and socket call, as
+ * fdsoak watch does with origins on.
  * Exit: the command's code (128+N for signal N), 2 on a usage or setup
  * error.
  */
@@ -46,6 +48,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fsk_sup_exec: %s\n", strerror(-rc));
     goto out;
   }
+  /* Origins too (the cost benchmark): every open and socket call that
+   * goes through gets its attempt, fd and stack noted. */
+  if (getenv("FSK_SUP_ORIGINS") != NULL)
+    fsk__sup_track(s);
   if ((rc = fsk__sup_spawn(s, &t, argv + 2, err, sizeof err)) != 0) {
     fprintf(stderr, "fsk_sup_exec: %s\n", err);
     goto out;

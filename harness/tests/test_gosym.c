@@ -37,7 +37,7 @@ static int run(const char *fmt, ...) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
-static const char *const g_funcs[] = {"main.openStore", "main.main", "os.OpenFile",
+static const char *const g_funcs[] = {"main.openStore",  "main.main",        "os.OpenFile",
                                       "net.DialTimeout", "runtime.mallocgc", NULL};
 
 /* Build reconnect.go for arch, then compare every step-th pc of the
@@ -51,10 +51,11 @@ static int compare(const char *arch, unsigned step) {
   fsk_gosym_t *g = NULL;
 
   snprintf(bin, sizeof bin, "%s/reconnect-%s", g_dir, arch);
-  assert_int_equal(run("cd %s && CGO_ENABLED=0 GOOS=linux GOARCH=%s GOCACHE='%s' GOFLAGS=-buildvcs=false "
-                       "GO111MODULE=off go build -o '%s' '%s'",
-                       g_dir, arch, cache != NULL ? cache : "/tmp/fsk-go-cache", bin, src),
-                   0);
+  assert_int_equal(
+    run("cd %s && CGO_ENABLED=0 GOOS=linux GOARCH=%s GOCACHE='%s' GOFLAGS=-buildvcs=false "
+        "GO111MODULE=off go build -o '%s' '%s'",
+        g_dir, arch, cache != NULL ? cache : "/tmp/fsk-go-cache", bin, src),
+    0);
   /* Entry and size of each function, from Go's own nm. */
   snprintf(cmd, sizeof cmd, "go tool nm -size '%s'", bin);
   assert_non_null(f = popen(cmd, "r"));
@@ -92,8 +93,8 @@ static int compare(const char *arch, unsigned step) {
     snprintf(theirs, sizeof theirs, "%s (%s)", fn, where);
     assert_int_equal(fsk__gosym_name(g, pcs[i], ours, sizeof ours), 0);
     if (strcmp(ours, theirs) != 0)
-      fail_msg("%s pc 0x%llx: ours '%s', go tool addr2line '%s'", arch,
-               (unsigned long long)pcs[i], ours, theirs);
+      fail_msg("%s pc 0x%llx: ours '%s', go tool addr2line '%s'", arch, (unsigned long long)pcs[i],
+               ours, theirs);
     same++;
   }
   pclose(f);
