@@ -407,6 +407,8 @@ struct fsk_sup {
   struct sup_prog {
     pid_t pid;
     unsigned long long start;
+    dev_t dev; /* the program file: an exec keeps the pid and its start */
+    ino_t ino;
     fsk_gosym_t *g; /* NULL: not a Go program we can read */
     fsk_csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
     int fddir;      /* /proc/PID/fd, read again from its start (-1: none) */
@@ -1064,17 +1066,23 @@ static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
   return s->tgids[k].tgid;
 }
 
-/* The symbol tables of process pid's program, loaded once per process (an
- * exec gives the pid another start time... and another program): Go's
+/* The symbol tables of process pid's program, loaded once per program the
+ * process runs (a reused pid has another start time; an exec keeps it, and
+ * has another program file: sh -c's child becomes the Go program): Go's
  * .gopclntab, else the DWARF unwind tables of its modules. */
 static struct sup_prog *prog_of(fsk_sup_t *s, pid_t pid) {
   unsigned long long start = 0;
   char exe[64];
+  struct stat st;
   size_t i, k;
 
   fsk__proc_start(pid, &start);
+  snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+  if (stat(exe, &st) != 0)
+    memset(&st, 0, sizeof st);
   for (i = 0; i < s->nprogs; i++)
-    if (s->progs[i].pid == pid && s->progs[i].start == start)
+    if (s->progs[i].pid == pid && s->progs[i].start == start && s->progs[i].dev == st.st_dev &&
+        s->progs[i].ino == st.st_ino)
       return &s->progs[i];
   k = s->nprogs < SUP_PROGS ? s->nprogs++ : (size_t)pid % SUP_PROGS;
   if (k < s->nprogs && s->progs[k].pid != 0) {
@@ -1085,6 +1093,8 @@ static struct sup_prog *prog_of(fsk_sup_t *s, pid_t pid) {
   }
   s->progs[k].pid = pid;
   s->progs[k].start = start;
+  s->progs[k].dev = st.st_dev;
+  s->progs[k].ino = st.st_ino;
   s->progs[k].g = NULL;
   s->progs[k].c = NULL;
   snprintf(exe, sizeof exe, "/proc/%d/fd", (int)pid);

@@ -32,8 +32,17 @@ gobuild() {
   CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
     GO111MODULE=off go build -o "$T/$1" "$HERE/go/$1.go" || { bad "go build $1"; finish; exit 1; }
 }
-# A port on loopback for this run (the program listens on it itself).
-PORT=$((40000 + $$ % 9000))
+# A port on loopback for this run (the program listens on it itself),
+# above the ephemeral range (32768-60999 by default): a busy machine's
+# outgoing connections hold ports in that range, and a listener there may
+# find its port taken ("address already in use").
+lo_eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+hi_eph=$(cut -f2 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 60999)
+if [ "$hi_eph" -lt 61000 ]; then
+  PORT=$((61000 + $$ % 4000))
+else
+  PORT=$((lo_eph - 5000 + $$ % 4000))
+fi
 
 case "$case_" in
 go_leak)
