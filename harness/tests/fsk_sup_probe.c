@@ -7,6 +7,7 @@
  *
  *   socket                     socket(AF_INET, SOCK_STREAM)
  *   open PATH                  open(PATH, O_RDONLY)
+ *   openfd PATH                open(PATH, O_RDONLY), exits with the fd (255: failed)
  *   io_uring                   io_uring_setup(1, ...)
  *   fds                        exits with the number of fds open (no errno)
  *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
@@ -144,6 +145,11 @@ int main(int argc, char **argv) {
     int fd = open(argv[2], O_RDONLY);
     printf("open %s\n", fd < 0 ? en(errno) : "0");
     return fd < 0 ? errno : 0;
+  }
+  if (strcmp(m, "openfd") == 0 && argc > 2) {
+    int fd = open(argv[2], O_RDONLY);
+    printf("openfd %d\n", fd);
+    return fd < 0 ? 255 : fd;
   }
   if (strcmp(m, "io_uring") == 0) {
     char params[120] = {0};

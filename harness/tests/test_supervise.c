@@ -67,6 +67,54 @@ static int run(const char *spec_text, char *const args[], uint64_t *injected, ui
   return code;
 }
 
+/* Origins: the probe (static, -O2, no frame pointers) opens a file under
+ * the supervisor with origins on; the supervisor names the fd it got with
+ * the attempt in progress and the probe's C frames from its DWARF CFI. */
+static void test_origin_of_open(void **state) {
+  inj_spec_t *spec = calloc(1, sizeof *spec);
+  fsk_sup_t *s = NULL;
+  fsk_target_t t;
+  fsk_sup_origin_t o;
+  char err[256], stats[] = "/tmp/fsk-test-sup-XXXXXX";
+  char *argv[] = {(char *)probe(), "openfd", "/etc/hostname", NULL};
+  int fd, got;
+  double t0;
+
+  (void)state;
+  assert_non_null(spec);
+  /* A rule on another op: the open is notified for its origin alone. */
+  assert_int_equal(inj_spec_parse("connect:port=1:do=refuse", spec, err, sizeof err), 0);
+  assert_true((fd = mkstemp(stats)) >= 0);
+  close(fd);
+  assert_int_equal(fsk__sup_new(&s, spec, stats), 0);
+  fsk__sup_track(s);
+  assert_int_equal(fsk__target_init(&t), 0);
+  assert_int_equal(fsk__sup_spawn(s, &t, argv, err, sizeof err), 0);
+  for (t0 = fsk__now(); fsk__target_poll(&t) && fsk__now() - t0 < 20;)
+    usleep(1000);
+  if (!t.exited)
+    fsk__target_stop(&t, 0.5);
+  assert_true(t.exited && WIFEXITED(t.status));
+  fd = WEXITSTATUS(t.status);
+  assert_true(fd > 2 && fd < 255);
+  got = fsk__sup_origin(s, t.pid, fd, "/etc/hostname", &o);
+  assert_int_equal(got, FSK_SUP_ORIGIN_FRAMES | FSK_SUP_ORIGIN_WHEN);
+  assert_int_equal(o.attempt, 1); /* no attempt counted before it */
+  assert_true(o.mono_ns > 0);
+  print_message("origin: %s\n", o.frames);
+  assert_non_null(strstr(o.frames, "opened by open() at "));
+  assert_non_null(strstr(o.frames, "main (/"));
+  assert_non_null(strstr(o.frames, "fsk_sup_probe.c:"));
+  /* Another fd number: not this call's (no attempt), though the last
+   * call that opened the path still gives the place. */
+  assert_int_equal(fsk__sup_origin(s, t.pid, fd + 1, "/etc/hostname", &o), FSK_SUP_ORIGIN_FRAMES);
+  assert_int_equal(fsk__sup_origin(s, t.pid, fd, "/etc/other", &o), 0);
+  fsk__target_release(&t);
+  fsk__sup_free(s);
+  unlink(stats);
+  free(spec);
+}
+
 static void test_engine_parse(void **state) {
   (void)state;
   assert_int_equal(fsk__engine_parse("auto"), FSK_ENGINE_AUTO);
@@ -235,6 +283,7 @@ int main(void) {
     cmocka_unit_test(test_io_uring_refused),
     cmocka_unit_test(test_refuse_is_a_real_refusal),
     cmocka_unit_test(test_hang_stays_in_progress),
+    cmocka_unit_test(test_origin_of_open),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
