@@ -1101,8 +1101,15 @@ static struct sup_prog *prog_of(fsk_sup_t *s, pid_t pid) {
   s->progs[k].fddir = open(exe, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
   if (fsk__gosym_open(exe, &s->progs[k].g) != 0) {
+    int fd = open(exe, O_RDONLY | O_CLOEXEC), kind = fd >= 0 ? elf_kind_fd(fd) : 0;
+
+    if (fd >= 0)
+      close(fd);
     s->progs[k].g = NULL;
-    if (fsk__csym_open(pid, &s->progs[k].c) != 0)
+    /* C stacks for static programs only: a dynamic one's loader opens
+     * each library at every exec, and a tree that forks and execs would
+     * pay the unwinder's set-up (its maps and ELF files) for each. */
+    if (!(kind & FSK_ELF_STATIC) || fsk__csym_open(pid, &s->progs[k].c) != 0)
       s->progs[k].c = NULL;
   }
   return &s->progs[k];

@@ -796,8 +796,8 @@ static void origin_reason(watch_t *wt, pid_t pid, const char *comm) {
   else if (wt->sup != NULL)
     snprintf(wt->origin_note, sizeof wt->origin_note,
              "no origins: process %d (%s) ran under the seccomp engine, which names only fds "
-             "made by open and socket calls whose stack it could read (Go: .gopclntab, others: "
-             "DWARF CFI)",
+             "made by open and socket calls whose stack it could read (Go: .gopclntab, static "
+             "programs: DWARF CFI)",
              (int)pid, comm);
   else if (maps != NULL && !shim)
     snprintf(wt->origin_note, sizeof wt->origin_note,
