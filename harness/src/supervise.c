@@ -48,6 +48,7 @@
 #include "supervise.h"
 #include "csym.h"
 #include "gosym.h"
+#include "grow.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -1128,7 +1129,8 @@ static int int_cmp(const void *a, const void *b) {
  * read. */
 static int lowest_free_fd(int dirfd) {
   uint64_t used[64]; /* fds 0..4095; above, the first gap in a sorted list */
-  int *big = NULL, nbig = 0, capbig = 0, fd = -1, i;
+  int *big = NULL, fd = -1, i;
+  size_t nbig = 0, capbig = 0;
   char buf[8192];
   long got;
 
@@ -1153,12 +1155,8 @@ static int lowest_free_fd(int dirfd) {
       if (n < 4096) {
         used[n / 64] |= 1ull << (n % 64);
       } else {
-        if (nbig == capbig) {
-          int *nb = realloc(big, (size_t)(capbig = capbig ? capbig * 2 : 256) * sizeof *nb);
-          if (nb == NULL)
-            goto out;
-          big = nb;
-        }
+        if (fsk__grow(&big, &capbig, nbig + 1, sizeof *big, 256) != 0)
+          goto out;
         big[nbig++] = (int)n;
       }
     }
@@ -1172,9 +1170,11 @@ static int lowest_free_fd(int dirfd) {
     /* 4096 fds and more: the first number >= 4096 not in the table. */
     int want = 4096;
 
+    size_t j;
+
     if (nbig > 0)
-      qsort(big, (size_t)nbig, sizeof *big, int_cmp);
-    for (i = 0; i < nbig && big[i] == want; i++)
+      qsort(big, nbig, sizeof *big, int_cmp);
+    for (j = 0; j < nbig && big[j] == want; j++)
       want++;
     fd = want;
   }
