@@ -21,7 +21,7 @@ file(RELATIVE_PATH FSK_LIBEXEC_TO_BIN /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}
 # elfutils names the frames of a leaked fd's origin (origin.c).
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
-set(FDSOAK_DRIVER_SOURCES src/main.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
+set(FDSOAK_DRIVER_SOURCES src/main.c src/args.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
     src/speed.c src/supervise.c src/gosym.c src/csym.c)
 foreach(exe fdsoak fdsoak-regress)

@@ -12,6 +12,7 @@
  *   4. the cost of one sample (count, and full snapshot) at 10, 1,000 and
  *      10,000 open fds.
  */
+#include "args.h"
 #include "driver.h"
 #include "proc.h"
 
@@ -270,7 +271,17 @@ static int bare_kind_of(size_t adapter, size_t path, int have_peer) {
   return path == 0 && have_peer ? BARE_HANDSHAKE : BARE_REFUSED;
 }
 
+static const fsk_flag_t bench_flags[] = {{NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0}};
+
+const fsk_verb_t fsk__bench_verb = {
+  "bench", bench_flags, NULL, 0,
+  "  the cost of a soak cycle against a bare loop doing the same store and network\n"
+  "  work, per path and adapter: the median of 5 soak/bare pairs of 1000 cycles each;\n"
+  "  figures on stdout\n",
+  NULL};
+
 int fsk__bench_main(int argc, char **argv) {
+  fsk_args_t args;
   static const char *paths[] = {"fatal", "retryable", "exception"};
   static const char *adapters[] = {"api", "platform"};
   char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[] = "/tmp/fdsoak-bench-XXXXXX";
@@ -298,17 +309,8 @@ int fsk__bench_main(int argc, char **argv) {
   fsk_peer_t peer = {0, 0};
   char platformd[PATH_MAX + 32], portfile[sizeof(dir) + 16];
 
-  if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
-    printf("usage: fdsoak bench\n"
-           "  the cost of a soak cycle against a bare loop doing the same store and network\n"
-           "  work, per path and adapter: the median of 5 soak/bare pairs of 1000 cycles each;\n"
-           "  figures on stdout\n");
-    return 0;
-  }
-  if (argc > 0) {
-    fprintf(stderr, "fdsoak bench: takes no arguments\n");
-    return FSK_EXIT_USAGE;
-  }
+  if ((k = fsk__args_parse(&fsk__bench_verb, argc, argv, NULL, &args)) != 0)
+    return k == 1 ? 0 : k;
   fsk__exe_dir(exe_dir, sizeof(exe_dir));
   snprintf(self, sizeof(self), "%s/fdsoak", exe_dir);
   if (mkdtemp(dir) == NULL) {

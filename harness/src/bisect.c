@@ -28,12 +28,14 @@
  * work tree, unknown revision, dirty tree, GOOD leaks), 3 no answer (only
  * skipped commits left, or interrupted).
  */
+#include "args.h"
 #include "driver.h"
 #include "proc.h"
 #include "results_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,24 +51,17 @@
 
 #define OUT_MAX 65536
 #define SHOW_LEAKS 8 /* places a leak table shows */
+#define INTERRUPTED (-2) /* a phase stopped by a signal */
 
 static volatile sig_atomic_t interrupted;
 static volatile pid_t current_child;
 /* The private work tree the search runs in: every git command and every
  * step runs there once it exists (NULL before). */
 static const char *tree;
-static char step_cwd[PATH_MAX + 64];
+static char step_cwd[2 * PATH_MAX + 2];
 
-static int berr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int berr(const char *fmt, ...) {
-  va_list ap;
-  fputs("fdsoak bisect: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return FSK_EXIT_USAGE;
-}
+/* The one error printer (args.c), under the name this file always used. */
+#define berr(...) fsk__error("bisect", __VA_ARGS__)
 
 /* An end point (GOOD or BAD) whose step gave neither flat nor leak (rc as
  * step returns it): say why and where its log is; the exit code. */
@@ -232,10 +227,19 @@ static void subject_of(const char *sha, char *buf, size_t len) {
 
 typedef struct {
   const char *build;   /* --build CMD, or NULL */
+  const char *keep;    /* --keep DIR, or NULL */
   char root[PATH_MAX]; /* where each step's results go */
   char **soak;         /* argv of the soak, with "--out" and a slot for its dir */
   int out_slot;        /* index of the dir in soak */
   int steps;
+  const char *good_rev, *bad_rev;    /* as given */
+  char good[64], bad[64];            /* resolved */
+  char prefix[PATH_MAX];             /* where in the tree the user stands */
+  char tree_dir[PATH_MAX];           /* the private work tree, or "" */
+  int started;                       /* it is a registered work tree */
+  struct sigaction old[4];           /* the dispositions to restore */
+  char self[PATH_MAX];               /* this fdsoak */
+  char out[OUT_MAX];                 /* the last git command's output */
 } bisect_t;
 
 /* One step: build and soak the checked-out commit sha.  Returns the
@@ -354,314 +358,296 @@ static int first_bad(const char *out, char sha[64]) {
   return -1;
 }
 
-static void bisect_usage(FILE *f) {
-  fprintf(f, "usage: fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
-             "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
-             "  with git bisect, in the current git work tree (which must be clean)\n"
-             "  VERB ARGS    the soak: `watch ...` or `run ...`, run by this fdsoak at every step\n"
-             "               with --out set by bisect; with --build, a path (./build/bin/fdsoak\n"
-             "               watch ...) runs that program instead\n"
-             "  --build CMD  run `sh -c CMD` before each soak; a failed build skips the commit\n"
-             "  --keep DIR   keep each step's results and log in DIR (default: a new /tmp dir)\n"
-             "  flat -> good, leak -> bad, inconclusive, error or failed build -> skip\n"
-             "exit: 0 found, 1 BAD is flat, 2 usage/environment error, 3 no answer\n");
-}
+#define BO(field) offsetof(bisect_t, field)
+static const fsk_flag_t bisect_flags[] = {
+  {"--build", NULL, FSK_ARG_STR, "CMD", BO(build), 0, 0, NULL,
+   "run `sh -c CMD` before each soak; a failed build skips the commit", 0},
+  {"--keep", NULL, FSK_ARG_STR, "DIR", BO(keep), 0, 0, NULL,
+   "keep each step's results and log in DIR (default: a new /tmp dir)", 0},
+  {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
+};
 
-int fsk__bisect_main(int argc, char **argv) {
-  const char *good_rev = NULL, *bad_rev = NULL, *keep = NULL;
-  char good[64], bad[64], head_sha[64], found[64] = "", self[PATH_MAX], out[OUT_MAX];
-  char subject[256], dir[PATH_MAX + 16], prefix[PATH_MAX], tree_dir[PATH_MAX] = "";
-  char real[PATH_MAX];
-  const char *tmp = getenv("TMPDIR");
-  bisect_t b;
-  int i, dash = -1, rc, code = FSK_EXIT_USAGE, started = 0, nsoak, k;
-  struct sigaction sa, old_int, old_term, old_hup, old_pipe;
+const fsk_verb_t fsk__bisect_verb = {
+  "bisect", bisect_flags, "GOOD BAD -- VERB ARGS...", 1,
+  "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
+  "  with git bisect, in the current git work tree (which must be clean)\n"
+  "  VERB ARGS          the soak: `watch ...` or `run ...`, run by this fdsoak at every\n"
+  "                     step with --out set by bisect; with --build, a path\n"
+  "                     (./build/bin/fdsoak watch ...) runs that program instead\n",
+  "  flat -> good, leak -> bad, inconclusive, error or failed build -> skip\n"
+  "exit: 0 found, 1 BAD is flat, 2 usage/environment error, 3 no answer\n"};
+
+/* The soak's argv from u (after --): PROGRAM VERB --out DIR ARGS... */
+static int soak_argv(bisect_t *b, char **u, int nu) {
+  int path = strchr(u[0], '/') != NULL, vi = path ? 1 : 0, k;
   ssize_t n;
 
-  memset(&b, 0, sizeof b);
-  for (i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--") == 0) {
-      dash = i;
-      break;
-    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-      bisect_usage(stdout);
-      return 0;
-    } else if (strcmp(argv[i], "--build") == 0 || strcmp(argv[i], "--keep") == 0) {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0')
-        return fsk__usage_error("bisect: %s needs a value", argv[i]);
-      if (argv[i][2] == 'b')
-        b.build = argv[++i];
-      else
-        keep = argv[++i];
-    } else if (argv[i][0] == '-') {
-      return fsk__usage_error("bisect: unknown flag '%s'", argv[i]);
-    } else if (good_rev == NULL) {
-      good_rev = argv[i];
-    } else if (bad_rev == NULL) {
-      bad_rev = argv[i];
-    } else {
-      return fsk__usage_error("bisect: unexpected '%s' (the soak goes after --)", argv[i]);
-    }
+  if (path && b->build == NULL)
+    return berr("'%s' is a path: a program from the tree needs --build (else every step runs "
+                "the same binary); give a VERB (watch, run) to soak with this fdsoak",
+                u[0]);
+  if (vi >= nu)
+    return berr("'%s' needs a VERB (watch, run) after it", u[0]);
+  if (strcmp(u[vi], "watch") != 0 && strcmp(u[vi], "run") != 0)
+    return berr("the soak's VERB is watch or run, not '%s'", u[vi]);
+  for (k = vi + 1; k < nu && strcmp(u[k], "--") != 0; k++)
+    if (strcmp(u[k], "--out") == 0 || strcmp(u[k], "--pid") == 0 || strcmp(u[k], "--json") == 0)
+      return berr("the soak must not take %s: %s", u[k],
+                  strcmp(u[k], "--pid") == 0
+                    ? "a running process is not rebuilt at each commit"
+                    : "bisect sets where each step's results go and reads them");
+  if (!path) {
+    if ((n = readlink("/proc/self/exe", b->self, sizeof b->self - 1)) <= 0)
+      return berr("cannot find this fdsoak: %s", strerror(errno));
+    b->self[n] = '\0';
   }
-  if (good_rev == NULL || bad_rev == NULL)
-    return fsk__usage_error(
-      "bisect: needs GOOD and BAD revisions: fdsoak bisect GOOD BAD -- VERB ARGS...");
-  if (dash < 0 || dash + 1 >= argc)
-    return fsk__usage_error("bisect: the soak is missing: fdsoak bisect GOOD BAD -- watch ... "
-                            "(everything after -- is the soak)");
+  if ((b->soak = calloc((size_t)nu + 4, sizeof *b->soak)) == NULL)
+    return berr("out of memory");
+  b->soak[0] = path ? u[0] : b->self;
+  b->soak[1] = u[vi];
+  b->soak[2] = "--out";
+  b->out_slot = 3;
+  for (k = vi + 1; k < nu; k++)
+    b->soak[k + 3 - vi] = u[k];
+  return 0;
+}
 
-  /* The soak's argv: PROGRAM VERB --out DIR ARGS... */
-  {
-    char **u = argv + dash + 1;
-    int nu = argc - dash - 1, path = strchr(u[0], '/') != NULL, vi = path ? 1 : 0;
+/* 0: parsed; 1: the help was printed; else the exit code. */
+static int parse_bisect(int argc, char **argv, bisect_t *b) {
+  fsk_args_t a;
+  int rc;
 
-    if (path && b.build == NULL)
-      return fsk__usage_error("bisect: '%s' is a path: a program from the tree needs --build "
-                              "(else every step runs the same binary); give a VERB (watch, run) "
-                              "to soak with this fdsoak",
-                              u[0]);
-    if (vi >= nu)
-      return fsk__usage_error("bisect: '%s' needs a VERB (watch, run) after it", u[0]);
-    if (strcmp(u[vi], "watch") != 0 && strcmp(u[vi], "run") != 0)
-      return fsk__usage_error("bisect: the soak's VERB is watch or run, not '%s'", u[vi]);
-    for (k = vi + 1; k < nu && strcmp(u[k], "--") != 0; k++)
-      if (strcmp(u[k], "--out") == 0 || strcmp(u[k], "--pid") == 0 || strcmp(u[k], "--json") == 0)
-        return fsk__usage_error("bisect: the soak must not take %s: %s", u[k],
-                                strcmp(u[k], "--pid") == 0
-                                  ? "a running process is not rebuilt at each commit"
-                                  : "bisect sets where each step's results go and reads them");
-    if (!path) {
-      n = readlink("/proc/self/exe", self, sizeof self - 1);
-      if (n <= 0)
-        return berr("cannot find this fdsoak: %s", strerror(errno));
-      self[n] = '\0';
-    }
-    nsoak = nu + 3;
-    b.soak = calloc((size_t)nsoak + 1, sizeof *b.soak);
-    if (b.soak == NULL)
-      return berr("out of memory");
-    b.soak[0] = path ? u[0] : self;
-    b.soak[1] = u[vi];
-    b.soak[2] = "--out";
-    b.out_slot = 3;
-    for (k = vi + 1; k < nu; k++)
-      b.soak[k + 3 - vi] = u[k];
-  }
+  if ((rc = fsk__args_parse(&fsk__bisect_verb, argc, argv, b, &a)) != 0)
+    return rc;
+  if (a.npos > 2)
+    return berr("unexpected '%s' (the soak goes after --)", a.pos[2]);
+  if (a.npos < 2)
+    return berr("needs GOOD and BAD revisions: fdsoak bisect GOOD BAD -- VERB ARGS...");
+  b->good_rev = a.pos[0];
+  b->bad_rev = a.pos[1];
+  if (a.cmd == NULL || a.ncmd == 0)
+    return berr("the soak is missing: fdsoak bisect GOOD BAD -- watch ... (everything after -- "
+                "is the soak)");
+  return soak_argv(b, a.cmd, a.ncmd);
+}
 
-  /* The work tree: git, clean, known revisions. */
-  if (git(out, sizeof out, "rev-parse", "--is-inside-work-tree", NULL) != 0 ||
-      strncmp(out, "true", 4) != 0) {
-    code = berr("not in a git work tree (%s)", out[0] ? (chomp(out), out) : "git failed");
-    goto out;
-  }
-  if (git(out, sizeof out, "status", "--porcelain", "--untracked-files=no", NULL) != 0) {
-    code = berr("git status failed: %s", out);
-    goto out;
-  }
-  if (out[0] != '\0') {
-    code = berr("the work tree has uncommitted changes: commit or stash them first (each step "
+/* The work tree: git, clean, known revisions; where the user stands in it. */
+static int check_repo(bisect_t *b) {
+  char *out = b->out;
+
+  if (git(out, OUT_MAX, "rev-parse", "--is-inside-work-tree", NULL) != 0 ||
+      strncmp(out, "true", 4) != 0)
+    return berr("not in a git work tree (%s)", out[0] ? (chomp(out), out) : "git failed");
+  if (git(out, OUT_MAX, "status", "--porcelain", "--untracked-files=no", NULL) != 0)
+    return berr("git status failed: %s", out);
+  if (out[0] != '\0')
+    return berr("the work tree has uncommitted changes: commit or stash them first (each step "
                 "soaks a clean checkout of its commit)\n%s",
                 out);
-    goto out;
+  if (resolve(b->good_rev, b->good) != 0)
+    return berr("GOOD '%s' is not a commit here", b->good_rev);
+  if (resolve(b->bad_rev, b->bad) != 0)
+    return berr("BAD '%s' is not a commit here", b->bad_rev);
+  if (strcmp(b->good, b->bad) == 0)
+    return berr("GOOD and BAD are the same commit");
+  if (git(out, OUT_MAX, "merge-base", "--is-ancestor", b->good, b->bad, NULL) != 0)
+    return berr("GOOD %.12s is not an ancestor of BAD %.12s", b->good, b->bad);
+  /* Each step runs at the same place in the private work tree. */
+  if (git(b->prefix, sizeof b->prefix, "rev-parse", "--show-prefix", NULL) != 0)
+    return berr("git rev-parse --show-prefix failed");
+  chomp(b->prefix);
+  return 0;
+}
+
+/* Where each step's results and logs go: --keep DIR, or a new directory. */
+static int make_root(bisect_t *b, const char *tmp) {
+  char real[PATH_MAX];
+
+  if (b->keep != NULL) {
+    if (mkdir(b->keep, 0755) != 0 && errno != EEXIST)
+      return berr("cannot create %s: %s", b->keep, strerror(errno));
+    if (realpath(b->keep, b->root) == NULL)
+      return berr("cannot use %s: %s", b->keep, strerror(errno));
+    return 0;
   }
-  if (resolve(good_rev, good) != 0) {
-    code = berr("GOOD '%s' is not a commit here", good_rev);
-    goto out;
-  }
-  if (resolve(bad_rev, bad) != 0) {
-    code = berr("BAD '%s' is not a commit here", bad_rev);
-    goto out;
-  }
-  if (strcmp(good, bad) == 0) {
-    code = berr("GOOD and BAD are the same commit");
-    goto out;
-  }
-  if (git(out, sizeof out, "merge-base", "--is-ancestor", good, bad, NULL) != 0) {
-    code = berr("GOOD %.12s is not an ancestor of BAD %.12s", good, bad);
-    goto out;
-  }
-  /* Where in the tree the user stands: each step runs at the same place
-   * in the private work tree. */
-  if (git(prefix, sizeof prefix, "rev-parse", "--show-prefix", NULL) != 0) {
-    code = berr("git rev-parse --show-prefix failed");
-    goto out;
-  }
-  chomp(prefix);
-  if (keep != NULL) {
-    if (mkdir(keep, 0755) != 0 && errno != EEXIST) {
-      code = berr("cannot create %s: %s", keep, strerror(errno));
-      goto out;
-    }
-    if (realpath(keep, b.root) == NULL) {
-      code = berr("cannot use %s: %s", keep, strerror(errno));
-      goto out;
-    }
-  } else {
-    snprintf(b.root, sizeof b.root, "%s/fdsoak-bisect-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (mkdtemp(b.root) == NULL) {
-      code = berr("cannot create %s: %s", b.root, strerror(errno));
-      goto out;
-    }
-    if (realpath(b.root, real) != NULL)
-      snprintf(b.root, sizeof b.root, "%s", real);
-  }
+  snprintf(b->root, sizeof b->root, "%s/fdsoak-bisect-XXXXXX", tmp);
+  if (mkdtemp(b->root) == NULL)
+    return berr("cannot create %s: %s", b->root, strerror(errno));
+  if (realpath(b->root, real) != NULL)
+    snprintf(b->root, sizeof b->root, "%s", real);
+  return 0;
+}
+
+static const int caught[4] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+/* The private work tree, at BAD, and git bisect started in it: from here
+ * on every way out removes it. */
+static int start_tree(bisect_t *b, const char *tmp) {
+  char real[PATH_MAX];
+  struct sigaction sa;
+  int i;
 
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGHUP, &sa, &old_hup);
-  sigaction(SIGPIPE, &sa, &old_pipe);
-
-  /* The private work tree, at BAD: from here on every way out removes it. */
-  snprintf(tree_dir, sizeof tree_dir, "%s/fdsoak-bisect-tree-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-  if (mkdtemp(tree_dir) == NULL) {
-    code = berr("cannot create %s: %s", tree_dir, strerror(errno));
-    tree_dir[0] = '\0';
-    goto restore;
+  for (i = 0; i < 4; i++)
+    sigaction(caught[i], &sa, &b->old[i]);
+  snprintf(b->tree_dir, sizeof b->tree_dir, "%s/fdsoak-bisect-tree-XXXXXX", tmp);
+  if (mkdtemp(b->tree_dir) == NULL) {
+    b->tree_dir[0] = '\0';
+    return berr("cannot create %s/fdsoak-bisect-tree-XXXXXX: %s", tmp, strerror(errno));
   }
-  if (realpath(tree_dir, real) != NULL)
-    snprintf(tree_dir, sizeof tree_dir, "%s", real);
-  if (git(out, sizeof out, "worktree", "add", "-q", "--detach", tree_dir, bad, NULL) != 0) {
-    code = berr("git worktree add %s failed:\n%s", tree_dir, out);
-    goto restore;
-  }
-  started = 1;
-  tree = tree_dir;
-  snprintf(step_cwd, sizeof step_cwd, "%s/%s", tree_dir, prefix);
+  if (realpath(b->tree_dir, real) != NULL)
+    snprintf(b->tree_dir, sizeof b->tree_dir, "%s", real);
+  if (git(b->out, OUT_MAX, "worktree", "add", "-q", "--detach", b->tree_dir, b->bad, NULL) != 0)
+    return berr("git worktree add %s failed:\n%s", b->tree_dir, b->out);
+  b->started = 1;
+  tree = b->tree_dir;
+  snprintf(step_cwd, sizeof step_cwd, "%s/%s", b->tree_dir, b->prefix);
   if (interrupted)
-    goto interrupted;
-  if (git(out, sizeof out, "bisect", "start", NULL) != 0) {
-    code = berr("git bisect start failed:\n%s", out);
-    goto restore;
+    return INTERRUPTED;
+  if (git(b->out, OUT_MAX, "bisect", "start", NULL) != 0)
+    return berr("git bisect start failed:\n%s", b->out);
+  return 0;
+}
+
+static void stop_tree(bisect_t *b) {
+  int i;
+
+  if (b->started) {
+    tree = NULL;
+    if (git(b->out, OUT_MAX, "worktree", "remove", "--force", b->tree_dir, NULL) != 0) {
+      fprintf(stderr, "fdsoak bisect: git worktree remove %s failed:\n%s", b->tree_dir, b->out);
+      fsk__rmtree(b->tree_dir);
+      git(b->out, OUT_MAX, "worktree", "prune", NULL);
+    }
+  } else if (b->tree_dir[0] != '\0') {
+    rmdir(b->tree_dir);
   }
-  printf("fdsoak bisect: GOOD %.12s, BAD %.12s; soak: %s", good, bad, b.soak[1]);
-  for (k = 4; b.soak[k] != NULL; k++)
-    printf(" %s", b.soak[k]);
+  /* start_tree installed the handlers first thing. */
+  for (i = 0; i < 4; i++)
+    sigaction(caught[i], &b->old[i], NULL);
+}
+
+/* The ends first: a flat BAD has nothing to find, and a leaking GOOD
+ * would make whatever the search returns wrong.  0 to search on, else the
+ * exit code. */
+static int soak_ends(bisect_t *b) {
+  int k, rc;
+
+  printf("fdsoak bisect: GOOD %.12s, BAD %.12s; soak: %s", b->good, b->bad, b->soak[1]);
+  for (k = 4; b->soak[k] != NULL; k++)
+    printf(" %s", b->soak[k]);
   printf("\n");
-  if (b.build != NULL)
-    printf("build: %s\n", b.build);
-  printf("steps (results and logs in %s):\n", b.root);
+  if (b->build != NULL)
+    printf("build: %s\n", b->build);
+  printf("steps (results and logs in %s):\n", b->root);
   fflush(stdout);
-
-  /* The ends first: a flat BAD has nothing to find, and a leaking GOOD
-   * would make whatever the search returns wrong. */
-  rc = step(&b, bad, "BAD");
+  rc = step(b, b->bad, "BAD");
   if (interrupted)
-    goto interrupted;
+    return INTERRUPTED;
   if (rc == 0) {
     printf("no leak: BAD %.12s is flat, so no commit between GOOD and BAD leaks under this soak\n",
-           bad);
-    code = FSK_EXIT_LEAK;
-    goto restore;
+           b->bad);
+    return FSK_EXIT_LEAK;
   }
-  if (rc != 1) {
-    code = unjudged("BAD", bad, rc, b.root);
-    goto restore;
-  }
-  if (clean_tree() != 0 || git(out, sizeof out, "checkout", "-q", "--detach", good, NULL) != 0) {
-    code = berr("cannot check out GOOD:\n%s", out);
-    goto restore;
-  }
-  rc = step(&b, good, "GOOD");
+  if (rc != 1)
+    return unjudged("BAD", b->bad, rc, b->root);
+  if (clean_tree() != 0 ||
+      git(b->out, OUT_MAX, "checkout", "-q", "--detach", b->good, NULL) != 0)
+    return berr("cannot check out GOOD:\n%s", b->out);
+  rc = step(b, b->good, "GOOD");
   if (interrupted)
-    goto interrupted;
-  if (rc == 1) {
-    code = berr("GOOD %.12s already leaks: the leak is older than GOOD; give an older GOOD "
+    return INTERRUPTED;
+  if (rc == 1)
+    return berr("GOOD %.12s already leaks: the leak is older than GOOD; give an older GOOD "
                 "(its table: %s/%.12s/summary.json)",
-                good, b.root, good);
-    goto restore;
-  }
-  if (rc != 0) {
-    code = unjudged("GOOD", good, rc, b.root);
-    goto restore;
-  }
+                b->good, b->root, b->good);
+  return rc != 0 ? unjudged("GOOD", b->good, rc, b->root) : 0;
+}
 
-  /* git checks out the next commit after each mark, and names the first
-   * bad one when no other is left. */
-  rc = clean_tree();
+/* git checks out the next commit after each mark, and names the first bad
+ * one when no other is left.  0 with found set, else the exit code. */
+static int search(bisect_t *b, char found[64]) {
+  char *out = b->out, head_sha[64];
+  int rc = clean_tree(), soak;
+
   if (rc == 0)
-    rc = git(out, sizeof out, "bisect", "bad", bad, NULL);
+    rc = git(out, OUT_MAX, "bisect", "bad", b->bad, NULL);
   if (rc == 0)
-    rc = git(out, sizeof out, "bisect", "good", good, NULL);
+    rc = git(out, OUT_MAX, "bisect", "good", b->good, NULL);
   for (;;) {
-    const char *mark;
-    int soak;
-
     if (interrupted)
-      goto interrupted;
-    if (rc != 0 && strstr(out, "only 'skip'ped commits left") == NULL) {
-      code = berr("git bisect failed (exit %d):\n%s", rc, out);
-      goto restore;
-    }
+      return INTERRUPTED;
+    if (rc != 0 && strstr(out, "only 'skip'ped commits left") == NULL)
+      return berr("git bisect failed (exit %d):\n%s", rc, out);
     if (first_bad(out, found) == 0)
-      break;
+      return 0;
     if (strstr(out, "only 'skip'ped commits left") != NULL) {
       char *list = strstr(out, "could be any of:");
 
       printf("no answer: the commits that could not be judged (build failed, inconclusive or "
              "error) hide the first leaking commit; it is one of:\n%s",
              list != NULL && strchr(list, '\n') != NULL ? strchr(list, '\n') + 1 : out);
-      code = FSK_EXIT_INCONCLUSIVE;
-      goto restore;
+      return FSK_EXIT_INCONCLUSIVE;
     }
-    if (git(head_sha, sizeof head_sha, "rev-parse", "HEAD", NULL) != 0) {
-      code = berr("git rev-parse HEAD failed");
-      goto restore;
-    }
+    if (git(head_sha, sizeof head_sha, "rev-parse", "HEAD", NULL) != 0)
+      return berr("git rev-parse HEAD failed");
     chomp(head_sha);
-    soak = step(&b, head_sha, "step");
+    soak = step(b, head_sha, "step");
     if (interrupted)
-      goto interrupted;
-    mark = soak == 0 ? "good" : soak == 1 ? "bad" : "skip";
+      return INTERRUPTED;
     /* A build may have rewritten tracked files (a version stamp, a
      * generated header): the next checkout must not stop at them. */
     rc = clean_tree();
     if (rc == 0)
-      rc = git(out, sizeof out, "bisect", mark, NULL);
-    if (b.steps > 4096) {
-      code = berr("git bisect did not converge");
-      goto restore;
-    }
+      rc = git(out, OUT_MAX, "bisect", soak == 0 ? "good" : soak == 1 ? "bad" : "skip", NULL);
+    if (b->steps > 4096)
+      return berr("git bisect did not converge");
   }
+}
+
+/* The answer: the commit and its leak table. */
+static int answer(bisect_t *b, const char *found) {
+  char subject[256], dir[PATH_MAX + 16];
 
   subject_of(found, subject, sizeof subject);
-  snprintf(dir, sizeof dir, "%s/%.12s", b.root, found);
+  snprintf(dir, sizeof dir, "%s/%.12s", b->root, found);
   printf("\nfirst leaking commit: %s %s\n", found, subject);
   /* BAD itself may be the answer; its soak ran first.  Any other answer
    * was soaked when git marked it bad. */
   print_leaks(dir);
   fflush(stdout);
-  code = interrupted ? FSK_EXIT_INCONCLUSIVE : 0;
-  goto restore;
+  return interrupted ? FSK_EXIT_INCONCLUSIVE : 0;
+}
 
-interrupted:
-  fprintf(stderr, "fdsoak bisect: interrupted by signal %d: no answer\n", (int)interrupted);
-  code = FSK_EXIT_INCONCLUSIVE;
-restore:
+int fsk__bisect_main(int argc, char **argv) {
+  static bisect_t b; /* large (git's output): not on the stack */
+  const char *tmp = getenv("TMPDIR");
+  char found[64] = "";
+  int code;
+
+  memset(&b, 0, sizeof b);
+  tmp = tmp != NULL && tmp[0] ? tmp : "/tmp";
+  if ((code = parse_bisect(argc, argv, &b)) != 0) {
+    free(b.soak);
+    return code == 1 ? 0 : code;
+  }
+  if ((code = check_repo(&b)) != 0 || (code = make_root(&b, tmp)) != 0) {
+    free(b.soak);
+    return code;
+  }
+  if ((code = start_tree(&b, tmp)) == 0 && (code = soak_ends(&b)) == 0 &&
+      (code = search(&b, found)) == 0)
+    code = answer(&b, found);
   /* A git step that failed because the signal reached it too (it is in
    * our process group) is the interruption, not an environment error. */
-  if (interrupted && code == FSK_EXIT_USAGE) {
+  if (code == INTERRUPTED || (interrupted && code == FSK_EXIT_USAGE)) {
     fprintf(stderr, "fdsoak bisect: interrupted by signal %d: no answer\n", (int)interrupted);
     code = FSK_EXIT_INCONCLUSIVE;
   }
-  if (started) {
-    tree = NULL;
-    if (git(out, sizeof out, "worktree", "remove", "--force", tree_dir, NULL) != 0) {
-      fprintf(stderr, "fdsoak bisect: git worktree remove %s failed:\n%s", tree_dir, out);
-      fsk__rmtree(tree_dir);
-      git(out, sizeof out, "worktree", "prune", NULL);
-    }
-  } else if (tree_dir[0] != '\0') {
-    rmdir(tree_dir);
-  }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGHUP, &old_hup, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
-out:
+  stop_tree(&b);
   free(b.soak);
   return code;
 }

@@ -1,6 +1,6 @@
 /* cli.c - what every verb of fdsoak shares: where its files are (its own
  * directory, the shim), the preload, timestamps, the progress bar, the
- * summary on stdout, and the usage-error message. */
+ * summary on stdout.  (Flags and the error printer: args.c.) */
 #include "driver.h"
 #include "results_internal.h"
 
@@ -19,16 +19,6 @@
 #include <unistd.h>
 
 #include "inj.h"
-
-int fsk__usage_error(const char *fmt, ...) {
-  va_list ap;
-  fputs("fdsoak: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputs("\n(see fdsoak --help)\n", stderr);
-  return FSK_EXIT_USAGE;
-}
 
 int fsk__exe_dir(char *buf, size_t len) {
   char exe[PATH_MAX];

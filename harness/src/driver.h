@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "args.h"
 #include "fsk.h"
 
 #define FSK_PATHS 3
@@ -79,11 +80,14 @@ void fsk__origin_release(void);
 /* Progress bar on stderr. */
 void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
 
-/* `fdsoak run`, and its worker (argv from "run" on). */
+/* Each verb's flags (args.h), for its parser and `fdsoak --help`. */
+extern const fsk_verb_t fsk__run_verb, fsk__watch_verb, fsk__bench_verb, fsk__gate_verb,
+  fsk__bisect_verb, fsk__report_verb;
+
+/* `fdsoak run`, and its worker (`fdsoak __worker`: its settings come on a
+ * descriptor from run, never from argv). */
 int fsk__run_main(int argc, char **argv);
 int fsk__run_worker_main(int argc, char **argv);
-/* A usage error: "fdsoak: MESSAGE" and a pointer to --help; FSK_EXIT_USAGE. */
-int fsk__usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `fdsoak watch`. */
 int fsk__watch_main(int argc, char **argv);
 /* `fdsoak bench`. */

@@ -19,10 +19,12 @@
  * Exit: 0 pass, 1 fail (which check, and why, on stderr), 2 usage or bad
  * input, 3 a result that was inconclusive.
  */
+#include "args.h"
 #include "driver.h"
 #include "results_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,16 +41,8 @@ static cJSON *jget(const cJSON *o, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-static int gerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int gerr(const char *fmt, ...) {
-  va_list ap;
-  fputs("fdsoak gate: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return FSK_EXIT_USAGE;
-}
+/* The one error printer (args.c), under the name this file always used. */
+#define gerr(...) fsk__error("gate", __VA_ARGS__)
 
 /* Open FILE for reading only if it is a regular file: a FIFO or a device
  * named as a summary would block the gate, or feed it without end.  The
@@ -794,273 +788,301 @@ static int write_sarif(const char *file, const fsk_run_t *loaded, int ndirs) {
   return rc;
 }
 
-int fsk__gate_main(int argc, char **argv) {
-  const char *baseline = "results/baseline.json";
+/* One gate: its flags, what it read, and what it found. */
+typedef struct {
+  const char *baseline, *report, *sarif;
+  int update;
+  char **dirs;
+  int ndirs;
+  int *intr;          /* per directory: its soak was interrupted */
+  cJSON **summaries;  /* per directory */
+  cJSON *base;
+  fsk_run_t *loaded;  /* per directory, for the leaks' groups */
+  entry_t *ent;
+  size_t nent, cap;
+  row_t *rows;
+  size_t nrows;
+  int failures, inconclusive, checked;
+} gate_t;
+
+#define GO(field) offsetof(gate_t, field)
+static const fsk_flag_t gate_flags[] = {
+  {"--baseline", NULL, FSK_ARG_STR, "FILE", GO(baseline), 0, 0, NULL,
+   "the baseline (default results/baseline.json)", 0},
+  {"--update-baseline", NULL, FSK_ARG_BOOL, NULL, GO(update), 0, 0, NULL,
+   "write the baseline from flat RESULT_DIRs instead of checking them", 0},
+  {"--report", NULL, FSK_ARG_STR, "FILE.md", GO(report), 0, 0, NULL,
+   "one markdown report over every RESULT_DIR, and FILE.svg beside\n"
+   "it with every scenario's fd count per cycle",
+   0},
+  {"--sarif", NULL, FSK_ARG_STR, "FILE", GO(sarif), 0, 0, NULL,
+   "the leaks of every RESULT_DIR as SARIF 2.1.0 (code scanning)", 0},
+  {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
+};
+
+const fsk_verb_t fsk__gate_verb = {
+  "gate", gate_flags, "RESULT_DIR [RESULT_DIR...]", 0,
+  "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
+  "  outliving its cycle, at the baseline's steady-state count in total and per class\n",
+  "exit: 0 pass, 1 a check failed, 2 usage or bad input, 3 inconclusive\n"};
+
+/* Each RESULT_DIR's summary, read and checked. */
+static int load_dirs(gate_t *g) {
   char file[PATH_MAX + 16];
-  char **dirs = NULL;
-  int *intr = NULL;
-  cJSON **summaries = NULL, *base = NULL, *b, *v, *s;
-  entry_t *ent = NULL;
-  size_t nent = 0, cap = 0, x;
-  const char *report = NULL, *sarif = NULL;
-  fsk_run_t *loaded = NULL;
-  row_t *rows = NULL;
-  size_t nrows = 0;
-  int update = 0, i, ndirs = 0, code = FSK_EXIT_USAGE, failures = 0, inconclusive = 0, checked = 0,
-      rc;
   struct stat st;
+  int i, code = 0;
 
-  dirs = calloc((size_t)argc + 1, sizeof *dirs);
-  summaries = calloc((size_t)argc + 1, sizeof *summaries);
-  intr = calloc((size_t)argc + 1, sizeof *intr);
-  if (dirs == NULL || summaries == NULL || intr == NULL) {
-    code = gerr("out of memory");
-    goto out;
+  for (i = 0; i < g->ndirs; i++) {
+    if (stat(g->dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
+      return gerr("result directory %s: %s", g->dirs[i],
+                  stat(g->dirs[i], &st) != 0 ? strerror(errno) : "not a directory");
+    snprintf(file, sizeof(file), "%s/summary.json", g->dirs[i]);
+    if ((g->summaries[i] = load_json(file, "summary", &code)) == NULL)
+      return code;
+    if (!cJSON_IsArray(jget(g->summaries[i], "scenarios")))
+      return gerr("%s has no 'scenarios' array", file);
+    if ((code = check_summary(file, g->summaries[i], &g->intr[i])) != 0)
+      return code;
   }
-  for (i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--baseline") == 0) {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        code = gerr("--baseline needs a file");
-        goto out;
-      }
-      baseline = argv[++i];
-    } else if (strcmp(argv[i], "--update-baseline") == 0) {
-      update = 1;
-    } else if (strcmp(argv[i], "--report") == 0) {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        code = gerr("--report needs a file (report.md; the SVG goes next to it)");
-        goto out;
-      }
-      report = argv[++i];
-    } else if (strcmp(argv[i], "--sarif") == 0) {
-      if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-        code = gerr("--sarif needs a file");
-        goto out;
-      }
-      sarif = argv[++i];
-    } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-      printf("usage: fdsoak gate [--baseline FILE] [--update-baseline] [--report FILE.md]\n"
-             "                   [--sarif FILE] RESULT_DIR [RESULT_DIR...]\n"
-             "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
-             "  outliving its cycle, at the baseline's steady-state count in total and per class\n"
-             "  --report FILE.md  one markdown report over every RESULT_DIR, and FILE.svg beside\n"
-             "                    it with every scenario's fd count per cycle\n"
-             "  --sarif FILE      the leaks of every RESULT_DIR as SARIF 2.1.0 (code scanning)\n");
-      code = 0;
-      goto out;
-    } else if (argv[i][0] == '-') {
-      code = gerr("unknown flag '%s'", argv[i]);
-      goto out;
-    } else {
-      dirs[ndirs++] = argv[i];
-    }
-  }
-  if (ndirs == 0) {
-    code = gerr("usage: fdsoak gate [--baseline FILE] [--update-baseline] [--report FILE.md] "
-                "RESULT_DIR [RESULT_DIR...]");
-    goto out;
-  }
-  for (i = 0; i < ndirs; i++) {
-    if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
-      code = gerr("result directory %s: %s", dirs[i],
-                  stat(dirs[i], &st) != 0 ? strerror(errno) : "not a directory");
-      goto out;
-    }
-    snprintf(file, sizeof(file), "%s/summary.json", dirs[i]);
-    if ((summaries[i] = load_json(file, "summary", &code)) == NULL)
-      goto out;
-    if (!cJSON_IsArray(jget(summaries[i], "scenarios"))) {
-      code = gerr("%s has no 'scenarios' array", file);
-      goto out;
-    }
-    if ((code = check_summary(file, summaries[i], &intr[i])) != 0)
-      goto out;
-  }
-  if (update) {
-    code = update_baseline(baseline, dirs, summaries, intr, ndirs);
-    goto out;
-  }
-  /* The scenarios as the renderer takes them, for the leaks' groups; a
-   * directory that cannot be read so is judged from its summary alone. */
-  if ((loaded = calloc((size_t)ndirs + 1, sizeof *loaded)) == NULL) {
-    code = gerr("out of memory");
-    goto out;
-  }
-  for (i = 0; i < ndirs; i++)
-    if (fsk__results_load(dirs[i], &loaded[i]) != 0)
-      memset(&loaded[i], 0, sizeof loaded[i]);
-  if (sarif != NULL && (rc = write_sarif(sarif, loaded, ndirs)) != 0) {
-    code = gerr("cannot write %s: %s", sarif, strerror(-rc));
-    goto out;
-  }
-  if ((base = load_json(baseline, "baseline", &code)) == NULL)
-    goto out;
-  if ((code = check_baseline(baseline, base)) != 0)
-    goto out;
+  return 0;
+}
 
-  /* Every result scenario, across the directories: each exactly once. */
-  for (i = 0; i < ndirs; i++) {
-    cJSON_ArrayForEach(s, jget(summaries[i], "scenarios")) {
+/* Every result scenario, across the directories: each exactly once. */
+static int collect_entries(gate_t *g) {
+  cJSON *s;
+  int i;
+
+  for (i = 0; i < g->ndirs; i++) {
+    cJSON_ArrayForEach(s, jget(g->summaries[i], "scenarios")) {
       cJSON *p = jget(s, "path"), *a = jget(s, "adapter");
       entry_t *dup;
 
-      if (!cJSON_IsString(p) || !cJSON_IsString(a)) {
-        code = gerr("%s/summary.json: a scenario lacks path or adapter", dirs[i]);
-        goto out;
-      }
-      if ((dup = find_entry(ent, nent, p->valuestring, a->valuestring)) != NULL) {
-        failures++;
+      if (!cJSON_IsString(p) || !cJSON_IsString(a))
+        return gerr("%s/summary.json: a scenario lacks path or adapter", g->dirs[i]);
+      if ((dup = find_entry(g->ent, g->nent, p->valuestring, a->valuestring)) != NULL) {
+        g->failures++;
         fprintf(stderr, "FAIL %s/%s: in the results twice (%s and %s): which one counts?\n",
-                p->valuestring, a->valuestring, dup->dir, dirs[i]);
-        dup->again = dirs[i];
+                p->valuestring, a->valuestring, dup->dir, g->dirs[i]);
+        dup->again = g->dirs[i];
         continue;
       }
-      if (nent == cap) {
-        entry_t *e2 = realloc(ent, (cap = cap ? cap * 2 : 16) * sizeof *ent);
+      if (g->nent == g->cap) {
+        entry_t *e2 = realloc(g->ent, (g->cap = g->cap ? g->cap * 2 : 16) * sizeof *g->ent);
 
-        if (e2 == NULL) {
-          code = gerr("out of memory");
-          goto out;
-        }
-        ent = e2;
+        if (e2 == NULL)
+          return gerr("out of memory");
+        g->ent = e2;
       }
-      ent[nent++] = (entry_t){s, dirs[i], p->valuestring, a->valuestring, 0, NULL, intr[i]};
+      g->ent[g->nent++] =
+        (entry_t){s, g->dirs[i], p->valuestring, a->valuestring, 0, NULL, g->intr[i]};
     }
   }
+  return 0;
+}
 
-  nrows = (size_t)cJSON_GetArraySize(jget(base, "scenarios"));
-  if ((rows = calloc(nrows + 1, sizeof *rows)) == NULL) {
-    code = gerr("out of memory");
-    goto out;
+/* The verdict of entry e against row r. */
+static void check_verdict(gate_t *g, row_t *r, const entry_t *e, const char *name) {
+  cJSON *v = jget(e->s, "verdict");
+
+  r->verdict = cJSON_IsString(v) ? v->valuestring : "?";
+  if (cJSON_IsString(v) && strcmp(v->valuestring, "inconclusive") == 0) {
+    g->inconclusive++;
+    rnote(r, "INCONCLUSIVE", name, "%s",
+          cJSON_IsString(jget(e->s, "why")) ? jget(e->s, "why")->valuestring
+                                            : "the count never settled");
+  } else if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
+    g->failures++;
+    rnote(r, "FAIL", name, "verdict %s", cJSON_IsString(v) ? v->valuestring : "?");
+  } else if (e->interrupted) {
+    g->inconclusive++;
+    rnote(r, "INCONCLUSIVE", name,
+          "the soak in %s was interrupted (cancelled or timed out): flat so far is no pass",
+          e->dir);
   }
-  nrows = 0;
-  cJSON_ArrayForEach(b, jget(base, "scenarios")) {
-    cJSON *p = jget(b, "path"), *a = jget(b, "adapter");
-    cJSON *steady = jget(b, "fd_steady"), *cls = jget(b, "classes");
-    cJSON *last, *leaked;
-    entry_t *e;
-    row_t *r = &rows[nrows++];
-    int counts[FSK_FD_CLASS_COUNT], found = 0, k;
-    char name[96];
+}
 
-    snprintf(name, sizeof(name), "%s/%s", p->valuestring, a->valuestring);
-    r->path = p->valuestring;
-    r->adapter = a->valuestring;
-    r->base_steady = steady->valueint;
-    r->steady = -1;
-    r->status = "pass";
-    checked++;
-    e = find_entry(ent, nent, p->valuestring, a->valuestring);
-    if (e == NULL) {
-      failures++;
-      rnote(r, "FAIL", name, "not in the results (the soak must cover every baseline scenario)");
-      continue;
-    }
-    e->matched = 1;
-    s = e->s;
-    r->dir = e->dir;
-    if (e->again != NULL) {
-      /* Counted and printed when the directories were read. */
-      r->status = "FAIL";
-      snprintf(r->notes, sizeof r->notes, "also in %s: which one counts?", e->again);
-    }
-    v = jget(s, "verdict");
-    r->verdict = cJSON_IsString(v) ? v->valuestring : "?";
-    if (cJSON_IsString(v) && strcmp(v->valuestring, "inconclusive") == 0) {
-      inconclusive++;
-      rnote(r, "INCONCLUSIVE", name, "%s",
-            cJSON_IsString(jget(s, "why")) ? jget(s, "why")->valuestring
-                                           : "the count never settled");
-    } else if (!cJSON_IsString(v) || strcmp(v->valuestring, "flat") != 0) {
-      failures++;
-      rnote(r, "FAIL", name, "verdict %s", cJSON_IsString(v) ? v->valuestring : "?");
-    } else if (e->interrupted) {
-      inconclusive++;
-      rnote(r, "INCONCLUSIVE", name,
-            "the soak in %s was interrupted (cancelled or timed out): flat so far is no pass",
-            e->dir);
-    }
-    leaked = jget(s, "leaked");
-    r->nleaked = cJSON_GetArraySize(leaked);
-    if (cJSON_GetArraySize(leaked) > 0) {
-      int nleak = cJSON_GetArraySize(leaked);
-      cJSON *t0 = jget(cJSON_GetArrayItem(leaked, 0), "target");
+/* Entry e's leaked fds, and its steady-state count in total and per class,
+ * against baseline scenario b. */
+static void check_counts(gate_t *g, row_t *r, const entry_t *e, const cJSON *b, const char *name) {
+  cJSON *steady = jget(b, "fd_steady"), *cls = jget(b, "classes");
+  cJSON *leaked = jget(e->s, "leaked"), *last = jget(e->s, "fd_last");
+  int counts[FSK_FD_CLASS_COUNT], found = 0, k;
 
-      r->leak_target = cJSON_IsString(t0) ? t0->valuestring : NULL;
-      failures++;
-      rnote(r, "FAIL", name, "%d fd(s) outlived their cycle", nleak);
-      /* The same groups as everywhere else (finding.c). */
-      {
-        const fsk_scenario_t *sc =
-          loaded_scenario(loaded, dirs, ndirs, e->dir, p->valuestring, a->valuestring);
+  r->nleaked = cJSON_GetArraySize(leaked);
+  if (r->nleaked > 0) {
+    cJSON *t0 = jget(cJSON_GetArrayItem(leaked, 0), "target");
+    const fsk_scenario_t *sc =
+      loaded_scenario(g->loaded, g->dirs, g->ndirs, e->dir, r->path, r->adapter);
 
-        if (sc != NULL)
-          fsk_findings_print(stderr, sc, 3);
-      }
-    }
-    last = jget(s, "fd_last");
-    if (cJSON_IsNumber(last))
-      r->steady = last->valueint;
-    if (!cJSON_IsNumber(last) || last->valueint != steady->valueint) {
-      failures++;
-      rnote(r, "FAIL", name, "steady-state fd count %d, baseline %d",
-            cJSON_IsNumber(last) ? last->valueint : -1, steady->valueint);
-    }
-    if (last_classes(e->dir, p->valuestring, a->valuestring, counts, &found) != 0 || !found) {
-      failures++;
-      rnote(r, "FAIL", name, "no per-class samples in %s/series.csv", e->dir);
-      continue;
-    }
-    for (k = 0; k < FSK_FD_CLASS_COUNT; k++) {
-      cJSON *want = jget(cls, fsk_fdclass_name((fsk_fdclass_t)k));
-      int w = cJSON_IsNumber(want) ? want->valueint : 0;
-      if (counts[k] != w) {
-        failures++;
-        rnote(r, "FAIL", name, "%d %s fds at steady state, baseline %d", counts[k],
-              fsk_fdclass_name((fsk_fdclass_t)k), w);
-      }
+    r->leak_target = cJSON_IsString(t0) ? t0->valuestring : NULL;
+    g->failures++;
+    rnote(r, "FAIL", name, "%d fd(s) outlived their cycle", r->nleaked);
+    /* The same groups as everywhere else (finding.c). */
+    if (sc != NULL)
+      fsk_findings_print(stderr, sc, 3);
+  }
+  if (cJSON_IsNumber(last))
+    r->steady = last->valueint;
+  if (!cJSON_IsNumber(last) || last->valueint != steady->valueint) {
+    g->failures++;
+    rnote(r, "FAIL", name, "steady-state fd count %d, baseline %d",
+          cJSON_IsNumber(last) ? last->valueint : -1, steady->valueint);
+  }
+  if (last_classes(e->dir, r->path, r->adapter, counts, &found) != 0 || !found) {
+    g->failures++;
+    rnote(r, "FAIL", name, "no per-class samples in %s/series.csv", e->dir);
+    return;
+  }
+  for (k = 0; k < FSK_FD_CLASS_COUNT; k++) {
+    cJSON *want = jget(cls, fsk_fdclass_name((fsk_fdclass_t)k));
+    int w = cJSON_IsNumber(want) ? want->valueint : 0;
+    if (counts[k] != w) {
+      g->failures++;
+      rnote(r, "FAIL", name, "%d %s fds at steady state, baseline %d", counts[k],
+            fsk_fdclass_name((fsk_fdclass_t)k), w);
     }
   }
-  /* A result the baseline does not know was never judged against it. */
-  for (x = 0; x < nent; x++) {
-    if (ent[x].matched)
+}
+
+/* One row per baseline scenario b: the result that has it, checked. */
+static void check_row(gate_t *g, const cJSON *b) {
+  cJSON *p = jget(b, "path"), *a = jget(b, "adapter");
+  row_t *r = &g->rows[g->nrows++];
+  entry_t *e;
+  char name[96];
+
+  snprintf(name, sizeof(name), "%s/%s", p->valuestring, a->valuestring);
+  r->path = p->valuestring;
+  r->adapter = a->valuestring;
+  r->base_steady = jget(b, "fd_steady")->valueint;
+  r->steady = -1;
+  r->status = "pass";
+  g->checked++;
+  e = find_entry(g->ent, g->nent, p->valuestring, a->valuestring);
+  if (e == NULL) {
+    g->failures++;
+    rnote(r, "FAIL", name, "not in the results (the soak must cover every baseline scenario)");
+    return;
+  }
+  e->matched = 1;
+  r->dir = e->dir;
+  if (e->again != NULL) {
+    /* Counted and printed when the directories were read. */
+    r->status = "FAIL";
+    snprintf(r->notes, sizeof r->notes, "also in %s: which one counts?", e->again);
+  }
+  check_verdict(g, r, e, name);
+  check_counts(g, r, e, b, name);
+}
+
+/* Every baseline scenario, then every result the baseline does not know
+ * (it was never judged against it). */
+static int check_all(gate_t *g) {
+  cJSON *b;
+  size_t x;
+
+  g->nrows = (size_t)cJSON_GetArraySize(jget(g->base, "scenarios"));
+  if ((g->rows = calloc(g->nrows + 1, sizeof *g->rows)) == NULL)
+    return gerr("out of memory");
+  g->nrows = 0;
+  cJSON_ArrayForEach(b, jget(g->base, "scenarios")) check_row(g, b);
+  for (x = 0; x < g->nent; x++) {
+    if (g->ent[x].matched)
       continue;
-    failures++;
+    g->failures++;
     fprintf(stderr,
             "FAIL %s/%s (%s): not in the baseline %s: update the baseline, or soak "
             "only what it lists\n",
-            ent[x].path, ent[x].adapter, ent[x].dir, baseline);
+            g->ent[x].path, g->ent[x].adapter, g->ent[x].dir, g->baseline);
   }
-  if (report != NULL && (rc = write_report(report, baseline, dirs, ndirs, rows, nrows, ent, nent,
-                                           failures > 0       ? "FAIL"
-                                           : inconclusive > 0 ? "INCONCLUSIVE"
-                                                              : "PASS",
-                                           loaded)) != 0) {
-    code = gerr("cannot write the report %s: %s", report, strerror(-rc));
+  return 0;
+}
+
+/* The report, if asked for, and the verdict: the exit code. */
+static int conclude(gate_t *g) {
+  const char *verdict = g->failures > 0 ? "FAIL" : g->inconclusive > 0 ? "INCONCLUSIVE" : "PASS";
+  int rc;
+
+  if (g->report != NULL &&
+      (rc = write_report(g->report, g->baseline, g->dirs, g->ndirs, g->rows, g->nrows, g->ent,
+                         g->nent, verdict, g->loaded)) != 0)
+    return gerr("cannot write the report %s: %s", g->report, strerror(-rc));
+  if (g->failures > 0) {
+    fprintf(stderr, "fdsoak gate: FAIL (%d check(s) failed over %d scenario(s))\n", g->failures,
+            g->checked);
+    return FSK_EXIT_LEAK;
+  }
+  if (g->inconclusive > 0) {
+    fprintf(stderr, "fdsoak gate: INCONCLUSIVE (%d scenario(s))\n", g->inconclusive);
+    return FSK_EXIT_INCONCLUSIVE;
+  }
+  printf("fdsoak gate: PASS (%d scenarios match %s)\n", g->checked, g->baseline);
+  return 0;
+}
+
+/* The scenarios as the renderer takes them, for the leaks' groups (a
+ * directory that cannot be read so is judged from its summary alone), and
+ * the SARIF file made from them. */
+static int load_runs(gate_t *g) {
+  int i, rc;
+
+  if ((g->loaded = calloc((size_t)g->ndirs + 1, sizeof *g->loaded)) == NULL)
+    return gerr("out of memory");
+  for (i = 0; i < g->ndirs; i++)
+    if (fsk__results_load(g->dirs[i], &g->loaded[i]) != 0)
+      memset(&g->loaded[i], 0, sizeof g->loaded[i]);
+  if (g->sarif != NULL && (rc = write_sarif(g->sarif, g->loaded, g->ndirs)) != 0)
+    return gerr("cannot write %s: %s", g->sarif, strerror(-rc));
+  return 0;
+}
+
+static void gate_free(gate_t *g) {
+  int i;
+
+  for (i = 0; g->loaded != NULL && i < g->ndirs; i++)
+    fsk__results_release(&g->loaded[i]);
+  free(g->loaded);
+  for (i = 0; g->summaries != NULL && i < g->ndirs; i++)
+    cJSON_Delete(g->summaries[i]);
+  free(g->summaries);
+  free(g->intr);
+  free(g->ent);
+  free(g->rows);
+  cJSON_Delete(g->base);
+}
+
+int fsk__gate_main(int argc, char **argv) {
+  gate_t g;
+  fsk_args_t a;
+  int code;
+
+  memset(&g, 0, sizeof g);
+  g.baseline = "results/baseline.json";
+  if ((code = fsk__args_parse(&fsk__gate_verb, argc, argv, &g, &a)) != 0)
+    return code == 1 ? 0 : code;
+  if (a.npos == 0)
+    return gerr("give at least one RESULT_DIR (see fdsoak gate --help)");
+  g.dirs = a.pos;
+  g.ndirs = a.npos;
+  g.summaries = calloc((size_t)g.ndirs + 1, sizeof *g.summaries);
+  g.intr = calloc((size_t)g.ndirs + 1, sizeof *g.intr);
+  if (g.summaries == NULL || g.intr == NULL) {
+    code = gerr("out of memory");
     goto out;
   }
-  if (failures > 0) {
-    fprintf(stderr, "fdsoak gate: FAIL (%d check(s) failed over %d scenario(s))\n", failures,
-            checked);
-    code = FSK_EXIT_LEAK;
-  } else if (inconclusive > 0) {
-    fprintf(stderr, "fdsoak gate: INCONCLUSIVE (%d scenario(s))\n", inconclusive);
-    code = FSK_EXIT_INCONCLUSIVE;
-  } else {
-    printf("fdsoak gate: PASS (%d scenarios match %s)\n", checked, baseline);
-    code = 0;
+  if ((code = load_dirs(&g)) != 0)
+    goto out;
+  if (g.update) {
+    code = update_baseline(g.baseline, g.dirs, g.summaries, g.intr, g.ndirs);
+    goto out;
   }
+  /* load_json sets code when it fails. */
+  if ((code = load_runs(&g)) != 0 || (g.base = load_json(g.baseline, "baseline", &code)) == NULL ||
+      (code = check_baseline(g.baseline, g.base)) != 0 || (code = collect_entries(&g)) != 0 ||
+      (code = check_all(&g)) != 0)
+    goto out;
+  code = conclude(&g);
 out:
-  for (i = 0; loaded != NULL && i < ndirs; i++)
-    fsk__results_release(&loaded[i]);
-  free(loaded);
-  for (i = 0; summaries != NULL && i < ndirs; i++)
-    cJSON_Delete(summaries[i]);
-  free(summaries);
-  free(intr);
-  free(dirs);
-  free(ent);
-  free(rows);
-  cJSON_Delete(base);
+  gate_free(&g);
   return code;
 }

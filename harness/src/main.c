@@ -10,6 +10,7 @@
  * Exit codes of every verb: 0 flat/pass, 1 leak, 2 usage or environment
  * error, 3 inconclusive.
  */
+#include "args.h"
 #include "driver.h"
 
 #include <stdio.h>
@@ -19,24 +20,30 @@
 #define FDSOAK_VERSION "0.0.0"
 #endif
 
+/* The verbs `fdsoak --help` lists; __worker, run's internal worker, is
+ * not one of them. */
+static const struct {
+  const fsk_verb_t *verb;
+  int (*main)(int argc, char **argv);
+} verbs[] = {
+  {&fsk__run_verb, fsk__run_main},       {&fsk__watch_verb, fsk__watch_main},
+  {&fsk__bench_verb, fsk__bench_main},   {&fsk__gate_verb, fsk__gate_main},
+  {&fsk__bisect_verb, fsk__bisect_main}, {&fsk__report_verb, fsk__report_main},
+};
+#define NVERBS (sizeof verbs / sizeof verbs[0])
+
 static void usage(FILE *f) {
-  fprintf(
-    f, "usage: fdsoak run   [--path fatal|retryable|exception|all] [--adapter api|platform|all]\n"
-       "                    [--cycles N] [--warmup N] [--regress PATH] [--out DIR] [--json] [-q]\n"
-       "                    [--matrix] [--valgrind]\n"
-       "       fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--interval MS]\n"
-       "                    [--warmup N] [--period S] [--timeout S] [--stall S] [--out DIR]\n"
-       "                    [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
-       "       fdsoak bench\n"
-       "       fdsoak gate  [--baseline FILE] [--update-baseline] [--report FILE.md]\n"
-       "                    [--sarif FILE] RESULT_DIR [RESULT_DIR...]\n"
-       "       fdsoak bisect GOOD BAD [--build CMD] [--keep DIR] -- VERB ARGS...\n"
-       "       fdsoak report [--markdown FILE] [--sarif FILE] [--svg FILE] [-q] DIR [DIR...]\n"
-       "       fdsoak --version;  fdsoak VERB --help\n"
-       "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
+  size_t i;
+
+  for (i = 0; i < NVERBS; i++)
+    fsk__args_synopsis(f, verbs[i].verb, i == 0 ? "usage: " : "       ");
+  fprintf(f, "       fdsoak --version;  fdsoak VERB --help\n"
+             "exit: 0 flat/pass, 1 leak, 2 usage or environment error, 3 inconclusive\n");
 }
 
 int main(int argc, char **argv) {
+  size_t i;
+
   if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? FSK_EXIT_USAGE : 0;
@@ -47,17 +54,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "__worker") == 0)
     return fsk__run_worker_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "run") == 0)
-    return fsk__run_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "watch") == 0)
-    return fsk__watch_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "bench") == 0)
-    return fsk__bench_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "gate") == 0)
-    return fsk__gate_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "bisect") == 0)
-    return fsk__bisect_main(argc - 2, argv + 2);
-  if (strcmp(argv[1], "report") == 0)
-    return fsk__report_main(argc - 2, argv + 2);
-  return fsk__usage_error("unknown verb '%s' (run, watch, bench, gate, bisect, report)", argv[1]);
+  for (i = 0; i < NVERBS; i++)
+    if (strcmp(argv[1], verbs[i].verb->verb) == 0)
+      return verbs[i].main(argc - 2, argv + 2);
+  return fsk__error(NULL, "unknown verb '%s' (run, watch, bench, gate, bisect, report; see "
+                          "fdsoak --help)",
+                    argv[1]);
 }

@@ -8,6 +8,7 @@
  * SVG are printed by the very code that printed them after the soak
  * (finding.c, results.c, svg.c).
  */
+#include "args.h"
 #include "driver.h"
 #include "results_internal.h"
 
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +31,8 @@
 #define LOG_TAIL_BYTES (32 * 1024)
 #define SUMMARY_MAX_BYTES (256L << 20)
 
-static int rerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int rerr(const char *fmt, ...) {
-  va_list ap;
-
-  fputs("fdsoak report: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return FSK_EXIT_USAGE;
-}
+/* The one error printer (args.c), under the name this file always used. */
+#define rerr(...) fsk__error("report", __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Reading a results directory back                                     */
@@ -545,22 +538,40 @@ static int markdown_bounded(FILE *out, fsk_run_t *runs, char **dirs, size_t n, m
 /* The verb                                                             */
 /* ------------------------------------------------------------------ */
 
-static void report_usage(FILE *f) {
-  fprintf(f, "usage: fdsoak report [--markdown FILE] [--sarif FILE] [--svg FILE] [--log FILE]\n"
-             "                     [--exit-code N] [--max-bytes N] [-q] DIR [DIR...]\n"
-             "  re-render the report of results directories (summary.json, series.csv)\n"
-             "  without running anything: the terminal report on stdout (unless -q),\n"
-             "  and on request:\n"
-             "  --markdown FILE  markdown, as in report.md and the job summary ('-': stdout)\n"
-             "  --sarif FILE     SARIF 2.1.0, one result per leak group, paths relative to the\n"
-             "                   checkout (GITHUB_WORKSPACE, else the git work tree here)\n"
-             "  --svg FILE       the plot of every scenario of every DIR\n"
-             "  --log FILE       a log to show at the end of the markdown (its last 32 KiB)\n"
-             "  --exit-code N    fdsoak's exit code, named in the markdown\n"
-             "  --max-bytes N    bound of the markdown (default 1000000: GitHub's job summary\n"
-             "                   is dropped whole past 1 MiB)\n"
-             "exit: 0 flat, 1 leak, 3 inconclusive (the worst of the DIRs), 2 unreadable input\n");
-}
+typedef struct {
+  const char *md, *sarif, *svg, *log;
+  long exit_code, max_bytes;
+  int quiet;
+} report_opts_t;
+
+#define PO(field) offsetof(report_opts_t, field)
+static const fsk_flag_t report_flags[] = {
+  {"--markdown", NULL, FSK_ARG_STR, "FILE", PO(md), 0, 0, NULL,
+   "markdown, as in report.md and the job summary ('-': stdout)", 0},
+  {"--sarif", NULL, FSK_ARG_STR, "FILE", PO(sarif), 0, 0, NULL,
+   "SARIF 2.1.0, one result per leak group, paths relative to the\n"
+   "checkout (GITHUB_WORKSPACE, else the git work tree here)",
+   0},
+  {"--svg", NULL, FSK_ARG_STR, "FILE", PO(svg), 0, 0, NULL, "the plot of every scenario of every DIR",
+   0},
+  {"--log", NULL, FSK_ARG_STR, "FILE", PO(log), 0, 0, NULL,
+   "a log to show at the end of the markdown (its last 32 KiB)", 0},
+  {"--exit-code", NULL, FSK_ARG_LONG, "N", PO(exit_code), 0, 255, NULL,
+   "fdsoak's exit code, named in the markdown", 0},
+  {"--max-bytes", NULL, FSK_ARG_LONG, "N", PO(max_bytes), 4096, 1L << 30, NULL,
+   "bound of the markdown (default 1000000: GitHub's job summary\n"
+   "is dropped whole past 1 MiB)",
+   0},
+  {"--quiet", "-q", FSK_ARG_BOOL, NULL, PO(quiet), 0, 0, NULL, "no terminal report", 0},
+  {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
+};
+
+const fsk_verb_t fsk__report_verb = {
+  "report", report_flags, "DIR [DIR...]", 0,
+  "  re-render the report of results directories (summary.json, series.csv)\n"
+  "  without running anything: the terminal report on stdout (unless -q),\n"
+  "  and on request:\n",
+  "exit: 0 flat, 1 leak, 3 inconclusive (the worst of the DIRs), 2 unreadable input\n"};
 
 static void print_terminal(const fsk_run_t *run, const char *dir) {
   fputs("== ", stdout);
@@ -576,134 +587,104 @@ static void print_terminal(const fsk_run_t *run, const char *dir) {
   }
 }
 
-int fsk__report_main(int argc, char **argv) {
-  const char *md = NULL, *sarif = NULL, *svg = NULL;
-  md_opts_t mo = {
-    .log = NULL, .exit_code = -1, .max_groups = MD_MAX_GROUPS, .log_tail = LOG_TAIL_BYTES};
-  size_t max = MD_MAX_BYTES_DEFAULT, ndirs = 0, i, j, nall = 0;
-  char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
-  fsk_run_t *runs = calloc((size_t)argc + 1, sizeof *runs), all;
-  int quiet = 0, code = FSK_EXIT_USAGE, rc, a;
-  fsk_verdict_t worst = FSK_VERDICT_FLAT;
+/* Every DIR read back; the worst verdict of them. */
+static int load_runs(char **dirs, size_t ndirs, fsk_run_t *runs, fsk_verdict_t *worst) {
+  size_t i;
+  int rc;
 
-  memset(&all, 0, sizeof all);
-  if (dirs == NULL || runs == NULL) {
-    code = rerr("out of memory");
-    goto out;
-  }
-  for (a = 0; a < argc; a++) {
-    const char *f = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
-    int takes = strcmp(f, "--markdown") == 0 || strcmp(f, "--sarif") == 0 ||
-                strcmp(f, "--svg") == 0 || strcmp(f, "--log") == 0 ||
-                strcmp(f, "--exit-code") == 0 || strcmp(f, "--max-bytes") == 0;
-
-    if (strcmp(f, "-h") == 0 || strcmp(f, "--help") == 0) {
-      report_usage(stdout);
-      code = 0;
-      goto out;
-    }
-    if (takes && (v == NULL || v[0] == '\0')) {
-      code = rerr("%s needs a value", f);
-      goto out;
-    }
-    if (strcmp(f, "--markdown") == 0) {
-      md = v;
-    } else if (strcmp(f, "--sarif") == 0) {
-      sarif = v;
-    } else if (strcmp(f, "--svg") == 0) {
-      svg = v;
-    } else if (strcmp(f, "--log") == 0) {
-      mo.log = v;
-    } else if (strcmp(f, "--exit-code") == 0 || strcmp(f, "--max-bytes") == 0) {
-      char *end;
-      long x;
-
-      errno = 0;
-      x = strtol(v, &end, 10);
-      if (errno != 0 || *end != '\0' || x < 0 || (f[2] == 'e' && x > 255) ||
-          (f[2] == 'm' && (x < 4096 || x > (1L << 30)))) {
-        code =
-          rerr("%s: '%s' is not a number in %s", f, v, f[2] == 'e' ? "0..255" : "4096..1073741824");
-        goto out;
-      }
-      if (f[2] == 'e')
-        mo.exit_code = (int)x;
-      else
-        max = (size_t)x;
-    } else if (strcmp(f, "-q") == 0 || strcmp(f, "--quiet") == 0) {
-      quiet = 1;
-      continue;
-    } else if (f[0] == '-' && f[1] != '\0') {
-      code = rerr("unknown flag '%s' (see fdsoak report --help)", f);
-      goto out;
-    } else {
-      dirs[ndirs++] = argv[a];
-      continue;
-    }
-    a++;
-  }
-  if (ndirs == 0) {
-    code = rerr("give at least one results directory (see fdsoak report --help)");
-    goto out;
-  }
+  *worst = FSK_VERDICT_FLAT;
   for (i = 0; i < ndirs; i++) {
-    if ((rc = fsk__results_load(dirs[i], &runs[i])) != 0) {
-      code = rerr("%s: %s", dirs[i],
+    if ((rc = fsk__results_load(dirs[i], &runs[i])) != 0)
+      return rerr("%s: %s", dirs[i],
                   rc == -EBADMSG  ? "summary.json is not a summary fdsoak wrote"
                   : rc == -EINVAL ? "summary.json is not a regular file"
                                   : strerror(-rc));
-      goto out;
-    }
-    nall += runs[i].nscen;
     if (runs[i].verdict == FSK_VERDICT_LEAK ||
-        (runs[i].verdict == FSK_VERDICT_INCONCLUSIVE && worst == FSK_VERDICT_FLAT))
-      worst = runs[i].verdict;
+        (runs[i].verdict == FSK_VERDICT_INCONCLUSIVE && *worst == FSK_VERDICT_FLAT))
+      *worst = runs[i].verdict;
   }
-  /* SARIF and the plot cover every DIR: one run of all their scenarios
-   * (a shallow view; each DIR's run still owns its arrays). */
-  all = runs[0];
-  all.scen = nall > 0 ? calloc(nall, sizeof *all.scen) : NULL;
-  all.nscen = 0;
-  all.verdict = worst;
-  for (i = 0; i < ndirs && (all.scen != NULL || nall == 0); i++)
+  return 0;
+}
+
+/* SARIF and the plot cover every DIR: one run of all their scenarios (a
+ * shallow view; each DIR's run still owns its arrays). */
+static int merge_runs(const fsk_run_t *runs, size_t ndirs, fsk_verdict_t worst, fsk_run_t *all) {
+  size_t i, j, nall = 0;
+
+  for (i = 0; i < ndirs; i++)
+    nall += runs[i].nscen;
+  *all = runs[0];
+  all->scen = nall > 0 ? calloc(nall, sizeof *all->scen) : NULL;
+  all->nscen = 0;
+  all->verdict = worst;
+  if (nall > 0 && all->scen == NULL)
+    return rerr("out of memory");
+  for (i = 0; i < ndirs; i++)
     for (j = 0; j < runs[i].nscen; j++)
-      all.scen[all.nscen++] = runs[i].scen[j];
-  if (nall > 0 && all.scen == NULL) {
-    code = rerr("out of memory");
-    goto out;
-  }
-  if (!quiet)
+      all->scen[all->nscen++] = runs[i].scen[j];
+  return 0;
+}
+
+/* The markdown to md ('-': stdout). */
+static int write_markdown(const report_opts_t *ro, fsk_run_t *runs, char **dirs, size_t ndirs) {
+  md_opts_t mo = {.log = ro->log,
+                  .exit_code = (int)ro->exit_code,
+                  .max_groups = MD_MAX_GROUPS,
+                  .log_tail = LOG_TAIL_BYTES};
+  FILE *f = strcmp(ro->md, "-") == 0 ? stdout : fopen(ro->md, "w");
+  int rc;
+
+  if (f == NULL)
+    return rerr("cannot write %s: %s", ro->md, strerror(errno));
+  rc = markdown_bounded(f, runs, dirs, ndirs, mo, (size_t)ro->max_bytes);
+  if (f != stdout && fclose(f) != 0 && rc == 0)
+    rc = -errno;
+  if (rc != 0)
+    return rerr("cannot write %s: %s", ro->md, strerror(-rc));
+  return 0;
+}
+
+/* The outputs asked for, from the runs read back. */
+static int render(const report_opts_t *ro, fsk_run_t *runs, char **dirs, size_t ndirs,
+                  const fsk_run_t *all) {
+  size_t i;
+  int rc;
+
+  if (!ro->quiet)
     for (i = 0; i < ndirs; i++)
       print_terminal(&runs[i], dirs[i]);
-  if (md != NULL) {
-    FILE *f = strcmp(md, "-") == 0 ? stdout : fopen(md, "w");
+  if (ro->md != NULL && (rc = write_markdown(ro, runs, dirs, ndirs)) != 0)
+    return rc;
+  if (ro->sarif != NULL && (rc = fsk__write_sarif_here(ro->sarif, all)) != 0)
+    return rerr("cannot write %s: %s", ro->sarif, strerror(-rc));
+  if (ro->svg != NULL && (rc = fsk_write_svg(ro->svg, all)) != 0)
+    return rerr("cannot write %s: %s", ro->svg, strerror(-rc));
+  return 0;
+}
 
-    if (f == NULL) {
-      code = rerr("cannot write %s: %s", md, strerror(errno));
-      goto out;
-    }
-    rc = markdown_bounded(f, runs, dirs, ndirs, mo, max);
-    if (f != stdout && fclose(f) != 0 && rc == 0)
-      rc = -errno;
-    if (rc != 0) {
-      code = rerr("cannot write %s: %s", md, strerror(-rc));
-      goto out;
-    }
-  }
-  if (sarif != NULL && (rc = fsk__write_sarif_here(sarif, &all)) != 0) {
-    code = rerr("cannot write %s: %s", sarif, strerror(-rc));
-    goto out;
-  }
-  if (svg != NULL && (rc = fsk_write_svg(svg, &all)) != 0) {
-    code = rerr("cannot write %s: %s", svg, strerror(-rc));
-    goto out;
-  }
-  code = fsk_exit_code(worst);
-out:
+int fsk__report_main(int argc, char **argv) {
+  report_opts_t ro = {.exit_code = -1, .max_bytes = MD_MAX_BYTES_DEFAULT};
+  fsk_args_t a;
+  fsk_run_t *runs = NULL, all;
+  fsk_verdict_t worst = FSK_VERDICT_FLAT;
+  size_t ndirs = 0, i;
+  int code;
+
+  memset(&all, 0, sizeof all);
+  if ((code = fsk__args_parse(&fsk__report_verb, argc, argv, &ro, &a)) != 0)
+    return code == 1 ? 0 : code;
+  if (a.npos == 0)
+    return rerr("give at least one results directory (see fdsoak report --help)");
+  if ((runs = calloc((size_t)a.npos + 1, sizeof *runs)) == NULL)
+    return rerr("out of memory");
+  ndirs = (size_t)a.npos;
+  if ((code = load_runs(a.pos, ndirs, runs, &worst)) == 0 &&
+      (code = merge_runs(runs, ndirs, worst, &all)) == 0 &&
+      (code = render(&ro, runs, a.pos, ndirs, &all)) == 0)
+    code = fsk_exit_code(worst);
   free(all.scen);
-  for (i = 0; runs != NULL && i < ndirs; i++)
+  for (i = 0; i < ndirs; i++)
     fsk__results_release(&runs[i]);
   free(runs);
-  free(dirs);
   return code;
 }

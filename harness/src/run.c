@@ -8,11 +8,13 @@
  * the worker runs under valgrind and the parent reads its report.
  * Exit codes: 0 flat, 1 leak, 2 usage/environment, 3 inconclusive.
  */
+#include "args.h"
 #include "driver.h"
 #include "proc.h"
 #include "results_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
@@ -38,47 +40,98 @@ extern char **environ;
 #define VALGRIND_CYCLES 30
 #define VALGRIND_WARMUP 5
 
-#define die_usage fsk__usage_error
-
-static void run_usage(FILE *f) {
-  fprintf(f,
-          "usage: fdsoak run [--path fatal|retryable|exception|all] [--adapter api|platform|all]\n"
-          "                  [--cycles N] [--warmup N] [--regress PATH] [--out DIR] [--json] [-q]\n"
-          "                  [--matrix] [--valgrind] [--sarif FILE]\n"
-          "  --cycles N        reconnect cycles after warm-up per scenario (default 1000)\n"
-          "  --warmup N        cycles before judging starts (default 50)\n"
-          "  --regress PATH    the regress core: fatal, retryable, exception or store-close\n"
-          "  --matrix          the fault matrix instead of the six scenarios\n"
-          "  --valgrind        a short soak under valgrind --track-fds=yes with memcheck\n"
-          "  --sarif FILE      also write the leak groups as SARIF 2.1.0 (code scanning)\n"
-          "exit: 0 flat, 1 leak, 2 usage or environment error, 3 inconclusive\n");
-}
-
-static int parse_long(const char *flag, const char *v, long lo, long hi, long *out) {
-  char *end;
-  long x;
-
-  if (v == NULL)
-    return fsk__usage_error("%s needs a value", flag);
-  errno = 0;
-  x = strtol(v, &end, 10);
-  if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
-    return fsk__usage_error("%s: '%s' is not a whole number in %ld..%ld", flag, v, lo, hi);
-  *out = x;
-  return 0;
-}
+/* The worker's settings, from the parent through a pipe on this fd: the
+ * public parser accepts only the flags a user may give, and the worker
+ * parses nothing. */
+#define WORKER_FD 3
 
 typedef struct {
   fsk_run_opts_t o;
   int valgrind;
-  int cycles_given;
-  int worker;
   const char *link_latest; /* results root whose `latest` to update */
 } run_args_t;
 
+/* The settings as they cross the exec: fsk_run_opts_t's strings are
+ * pointers into the parent, so they travel as copies. */
+typedef struct {
+  fsk_run_opts_t o;
+  char regress[32];
+  char sarif[PATH_MAX];
+  char link_latest[PATH_MAX];
+} worker_cfg_t;
+
+static int mask_of(const char *v, const char *const *names, int n, unsigned *mask) {
+  int j;
+
+  *mask = strcmp(v, "all") == 0 ? (1u << n) - 1 : 0;
+  for (j = 0; j < n && *mask == 0; j++)
+    if (strcmp(v, names[j]) == 0)
+      *mask = 1u << j;
+  return *mask != 0 ? 0 : -1;
+}
+
+static int set_path(void *opts, const char *v, char *why, size_t len) {
+  if (mask_of(v, fsk__path_names, FSK_PATHS, &((run_args_t *)opts)->o.path_mask) == 0)
+    return 0;
+  snprintf(why, len, "--path: unknown value '%s' (fatal, retryable, exception or all)", v);
+  return -1;
+}
+
+static int set_adapter(void *opts, const char *v, char *why, size_t len) {
+  if (mask_of(v, fsk__adapter_names, FSK_ADAPTERS, &((run_args_t *)opts)->o.adapter_mask) == 0)
+    return 0;
+  snprintf(why, len, "--adapter: unknown value '%s' (api, platform or all)", v);
+  return -1;
+}
+
+static int set_regress(void *opts, const char *v, char *why, size_t len) {
+  static const char *const known[] = {"fatal", "retryable", "exception", "store-close"};
+  size_t i;
+
+  for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+    if (strcmp(v, known[i]) == 0) {
+      ((run_args_t *)opts)->o.regress = known[i];
+      return 0;
+    }
+  }
+  snprintf(why, len, "--regress: unknown path '%s' (fatal, retryable, exception, store-close)", v);
+  return -1;
+}
+
+#define RO(field) offsetof(run_args_t, field)
+static const fsk_flag_t run_flags[] = {
+  {"--path", NULL, FSK_ARG_CALL, "fatal|retryable|exception|all", 0, 0, 0, set_path,
+   "the failure paths to soak (default all)", 0},
+  {"--adapter", NULL, FSK_ARG_CALL, "api|platform|all", 0, 0, 0, set_adapter,
+   "the adapters to soak (default all)", 0},
+  {"--cycles", NULL, FSK_ARG_LONG, "N", RO(o.cycles), 1, 100000000, NULL,
+   "reconnect cycles after warm-up per scenario (default 1000)", 0},
+  {"--warmup", NULL, FSK_ARG_LONG, "N", RO(o.warmup), 0, 100000000, NULL,
+   "cycles before judging starts (default 50)", 0},
+  {"--regress", NULL, FSK_ARG_CALL, "PATH", 0, 0, 0, set_regress,
+   "the regress core: fatal, retryable, exception or store-close", 0},
+  {"--out", NULL, FSK_ARG_PATH, "DIR", RO(o.out), 0, 0, NULL,
+   "the results directory (default results/runs/TIME-PID)", 0},
+  {"--json", NULL, FSK_ARG_BOOL, NULL, RO(o.json), 0, 0, NULL, "summary.json on stdout", 0},
+  {"--quiet", "-q", FSK_ARG_BOOL, NULL, RO(o.quiet), 0, 0, NULL, "the verdict only", 0},
+  {"--matrix", NULL, FSK_ARG_BOOL, NULL, RO(o.matrix), 0, 0, NULL,
+   "the fault matrix instead of the six scenarios", 0},
+  {"--valgrind", NULL, FSK_ARG_BOOL, NULL, RO(valgrind), 0, 0, NULL,
+   "a short soak under valgrind --track-fds=yes with memcheck", 0},
+  {"--sarif", NULL, FSK_ARG_STR, "FILE", RO(o.sarif), 0, 0, NULL,
+   "also write the leak groups as SARIF 2.1.0 (code scanning)", 0},
+  {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
+};
+
+const fsk_verb_t fsk__run_verb = {
+  "run", run_flags, NULL, 0,
+  "  soak the reference gateway core in-process, with the fault-injection shim\n",
+  "exit: 0 flat, 1 leak, 2 usage or environment error, 3 inconclusive\n"};
+
 static int parse_run(int argc, char **argv, run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
-  int i, j, rc;
+  fsk_args_t a;
+  int rc;
 
   memset(ra, 0, sizeof(*ra));
   o->cycles = DEFAULT_CYCLES;
@@ -88,86 +141,21 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
   o->quiet_ms = 20;
   o->hang_ms = 2000;
   o->cycle_period_s = 300;
-  for (i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--path") == 0 || strcmp(a, "--adapter") == 0) {
-      int is_path = a[2] == 'p';
-      const char *const *names = is_path ? fsk__path_names : fsk__adapter_names;
-      int n = is_path ? FSK_PATHS : FSK_ADAPTERS;
-      unsigned mask = 0;
-      if (v == NULL)
-        return fsk__usage_error("%s needs a value", a);
-      if (strcmp(v, "all") == 0)
-        mask = (1u << n) - 1;
-      for (j = 0; j < n && mask == 0; j++) {
-        if (strcmp(v, names[j]) == 0)
-          mask = 1u << j;
-      }
-      if (mask == 0)
-        return fsk__usage_error("%s: unknown value '%s' (%s)", a, v,
-                                is_path ? "fatal, retryable, exception or all"
-                                        : "api, platform or all");
-      if (is_path)
-        o->path_mask = mask;
-      else
-        o->adapter_mask = mask;
-      i++;
-    } else if (strcmp(a, "--cycles") == 0) {
-      if ((rc = parse_long(a, v, 1, 100000000, &o->cycles)) != 0)
-        return rc;
-      ra->cycles_given = 1;
-      i++;
-    } else if (strcmp(a, "--warmup") == 0) {
-      if ((rc = parse_long(a, v, 0, 100000000, &o->warmup)) != 0)
-        return rc;
-      i++;
-    } else if (strcmp(a, "--regress") == 0) {
-      if (v == NULL)
-        return fsk__usage_error("--regress needs a path");
-      if (strcmp(v, "fatal") != 0 && strcmp(v, "retryable") != 0 && strcmp(v, "exception") != 0 &&
-          strcmp(v, "store-close") != 0)
-        return fsk__usage_error(
-          "--regress: unknown path '%s' (fatal, retryable, exception, store-close)", v);
-      o->regress = v;
-      i++;
-    } else if (strcmp(a, "--out") == 0) {
-      if (v == NULL || v[0] == '\0')
-        return fsk__usage_error("--out needs a directory");
-      if (strlen(v) >= sizeof(o->out) - 64)
-        return fsk__usage_error("--out: path too long");
-      snprintf(o->out, sizeof(o->out), "%s", v);
-      o->out_given = 1;
-      i++;
-    } else if (strcmp(a, "--sarif") == 0) {
-      if (v == NULL || v[0] == '\0')
-        return fsk__usage_error("--sarif needs a file");
-      o->sarif = v;
-      i++;
-    } else if (strcmp(a, "--under-valgrind") == 0) {
-      o->under_valgrind = 1; /* internal: set by the parent for a worker under valgrind */
-    } else if (strcmp(a, "--matrix") == 0) {
-      o->matrix = 1;
-    } else if (strcmp(a, "--json") == 0) {
-      o->json = 1;
-    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-      o->quiet = 1;
-    } else if (strcmp(a, "--valgrind") == 0) {
-      ra->valgrind = 1;
-    } else if (strcmp(a, "--quiet-ms") == 0) {
-      long x = 0;
-      if ((rc = parse_long(a, v, 1, 10000, &x)) != 0)
-        return rc;
-      o->quiet_ms = (unsigned)x;
-      i++;
-    } else if (strcmp(a, "--link-latest") == 0 && v != NULL) {
-      ra->link_latest = v; /* internal: set by the parent for its worker */
-      i++;
-    } else {
-      return fsk__usage_error("run: unknown flag '%s'", a);
-    }
+  if ((rc = fsk__args_parse(&fsk__run_verb, argc, argv, ra, &a)) != 0)
+    return rc;
+  o->out_given = fsk__args_seen(&fsk__run_verb, &a, "--out");
+  if (o->cycles < 2)
+    return fsk__error("run", "--cycles must be at least 2");
+  /* A short soak under valgrind unless asked otherwise: valgrind is ~50x
+   * slower, and the exit report is the point. */
+  if (ra->valgrind) {
+    if (!fsk__args_seen(&fsk__run_verb, &a, "--cycles") && o->cycles > VALGRIND_CYCLES)
+      o->cycles = VALGRIND_CYCLES;
+    if (o->warmup > VALGRIND_WARMUP)
+      o->warmup = VALGRIND_WARMUP;
+    o->quiet_ms = 200;       /* everything is slower under valgrind */
+    o->under_valgrind = 1; /* valgrind's own memory is in the RSS */
   }
-  if (o->warmup >= o->cycles + o->warmup || o->cycles < 2)
-    return fsk__usage_error("--cycles must be at least 2");
   return 0;
 }
 
@@ -349,26 +337,22 @@ static int check_valgrind_log(const char *log) {
   return FSK_EXIT_FLAT;
 }
 
-static int run_parent(int argc, char **argv, run_args_t *ra) {
+/* The parent's preparation: the shim, the worker, the results directory, the counter
+ * page, and the environment the worker starts in.  0, or an exit code
+ * with its message on stderr. */
+static int prepare(run_args_t *ra, char *worker, size_t wlen, char *stats, size_t len) {
   fsk_run_opts_t *o = &ra->o;
-  char shim[PATH_MAX], worker[PATH_MAX + 32], stats[PATH_MAX];
-  char ts[32], vlog[PATH_MAX + 32], vlogarg[PATH_MAX + 48], cycles[32], warmup[32];
-  char **wargv;
-  int i, n = 0, rc, status;
-  pid_t pid;
+  char shim[PATH_MAX], ts[32];
+  int rc;
 
-  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0) {
-    fprintf(stderr,
-            "fdsoak: the fault-injection shim is missing (%s: %s); build it or set "
-            "FDSOAK_INJECT_LIB\n",
-            shim, strerror(-rc));
-    return FSK_EXIT_USAGE;
-  }
-  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker,
-                              sizeof(worker))) != 0) {
-    fprintf(stderr, "fdsoak: worker %s is missing: %s\n", worker, strerror(-rc));
-    return FSK_EXIT_USAGE;
-  }
+  if ((rc = fsk__shim_path(shim, sizeof(shim))) != 0)
+    return fsk__error(NULL,
+                      "the fault-injection shim is missing (%s: %s); build it or set "
+                      "FDSOAK_INJECT_LIB",
+                      shim, strerror(-rc));
+  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker, wlen)) !=
+      0)
+    return fsk__error(NULL, "worker %s is missing: %s", worker, strerror(-rc));
   if (!o->out_given) {
     fsk__utc_now(NULL, 0, ts, sizeof(ts));
     /* The pid makes runs started in the same second distinct. */
@@ -376,21 +360,15 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
              o->regress ? "-regress-" : "", o->regress ? o->regress : "");
     ra->link_latest = "results";
   }
-  if ((rc = fsk__out_probe(o->out)) != 0) {
-    fprintf(stderr, "fdsoak: cannot write results to %s: %s\n", o->out, strerror(-rc));
-    return FSK_EXIT_USAGE;
-  }
-  if ((rc = fsk__stats_create(stats, sizeof stats, "fdsoak-inject")) != 0) {
-    fprintf(stderr, "fdsoak: cannot create the shim's counter page in %s: %s\n",
-            getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
-            strerror(-rc));
-    return FSK_EXIT_USAGE;
-  }
-
+  if ((rc = fsk__out_probe(o->out)) != 0)
+    return fsk__error(NULL, "cannot write results to %s: %s", o->out, strerror(-rc));
+  if ((rc = fsk__stats_create(stats, len, "fdsoak-inject")) != 0)
+    return fsk__error(NULL, "cannot create the shim's counter page in %s: %s",
+                      getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+                      strerror(-rc));
   if ((rc = fsk__set_preload(shim, 1)) != 0) {
-    fprintf(stderr, "fdsoak: cannot preload the shim %s: %s\n", shim, strerror(-rc));
     unlink(stats);
-    return FSK_EXIT_USAGE;
+    return fsk__error(NULL, "cannot preload the shim %s: %s", shim, strerror(-rc));
   }
   if (o->regress != NULL) {
     /* The regress core leaks adapters by design; under ASan, LeakSanitizer
@@ -405,12 +383,44 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
   setenv("FDSOAK_INJECT", fsk__soak_spec(), 1);
   setenv("FDSOAK_INJECT_STATS", stats, 1);
   setenv("FDSOAK_INJECT_TRACK", "1", 1);
+  return 0;
+}
 
-  wargv = calloc((size_t)argc + 24, sizeof(*wargv));
-  if (wargv == NULL)
-    return FSK_EXIT_USAGE;
+/* A pipe holding the worker's settings, its read end above the standard
+ * descriptors (so the spawn's dup2 to WORKER_FD clears close-on-exec).
+ * The read end, or -errno. */
+static int settings_pipe(const run_args_t *ra) {
+  worker_cfg_t cfg;
+  int p[2], r, rc = 0;
+
+  memset(&cfg, 0, sizeof cfg);
+  cfg.o = ra->o;
+  snprintf(cfg.regress, sizeof cfg.regress, "%s", ra->o.regress ? ra->o.regress : "");
+  snprintf(cfg.sarif, sizeof cfg.sarif, "%s", ra->o.sarif ? ra->o.sarif : "");
+  snprintf(cfg.link_latest, sizeof cfg.link_latest, "%s", ra->link_latest ? ra->link_latest : "");
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return -errno;
+  r = fcntl(p[0], F_DUPFD_CLOEXEC, WORKER_FD + 1);
+  if (r < 0)
+    rc = -errno;
+  /* Far less than a pipe holds: the write completes before the worker runs. */
+  else if (write(p[1], &cfg, sizeof cfg) != (ssize_t)sizeof cfg)
+    rc = -EIO;
+  close(p[0]);
+  close(p[1]);
+  if (rc != 0 && r >= 0)
+    close(r);
+  return rc != 0 ? rc : r;
+}
+
+/* Start the worker (under valgrind with --valgrind, its log in vlog). */
+static int spawn_worker(const run_args_t *ra, const char *worker, const char *vlog, pid_t *pid) {
+  char vlogarg[PATH_MAX + 48];
+  char *wargv[12];
+  posix_spawn_file_actions_t fa;
+  int n = 0, fd, rc;
+
   if (ra->valgrind) {
-    snprintf(vlog, sizeof(vlog), "%s/valgrind.log", o->out);
     wargv[n++] = "valgrind";
     wargv[n++] = "--track-fds=yes";
     /* memcheck too: an adapter dropped undisposed is memory as well as fds */
@@ -421,44 +431,31 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
     snprintf(vlogarg, sizeof(vlogarg), "--log-file=%s", vlog);
     wargv[n++] = vlogarg;
   }
-  wargv[n++] = worker;
+  wargv[n++] = (char *)worker;
   wargv[n++] = "__worker";
-  for (i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--valgrind") == 0)
-      continue;
-    wargv[n++] = argv[i];
-  }
-  if (ra->valgrind) {
-    /* A short soak unless asked otherwise: valgrind is ~50x slower, and the
-     * exit report is the point. */
-    snprintf(cycles, sizeof(cycles), "%ld",
-             ra->cycles_given || o->cycles < VALGRIND_CYCLES ? o->cycles : VALGRIND_CYCLES);
-    snprintf(warmup, sizeof(warmup), "%ld",
-             o->warmup < VALGRIND_WARMUP ? o->warmup : VALGRIND_WARMUP);
-    wargv[n++] = "--cycles";
-    wargv[n++] = cycles;
-    wargv[n++] = "--warmup";
-    wargv[n++] = warmup;
-    wargv[n++] = "--quiet-ms";
-    wargv[n++] = "200";              /* everything is slower under valgrind */
-    wargv[n++] = "--under-valgrind"; /* valgrind's own memory is in the RSS */
-  }
-  if (!o->out_given) {
-    wargv[n++] = "--out";
-    wargv[n++] = o->out;
-  }
-  if (ra->link_latest != NULL) {
-    wargv[n++] = "--link-latest";
-    wargv[n++] = (char *)ra->link_latest;
-  }
   wargv[n] = NULL;
+  if ((fd = settings_pipe(ra)) < 0)
+    return -fd;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, WORKER_FD);
+  rc = posix_spawnp(pid, wargv[0], &fa, NULL, wargv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd);
+  return rc;
+}
 
-  rc = posix_spawnp(&pid, wargv[0], NULL, NULL, wargv, environ);
-  free(wargv);
-  if (rc != 0) {
-    fprintf(stderr, "fdsoak: cannot start the worker: %s\n", strerror(rc));
+static int run_parent(run_args_t *ra) {
+  fsk_run_opts_t *o = &ra->o;
+  char worker[PATH_MAX + 32], stats[PATH_MAX], vlog[PATH_MAX + 32];
+  int rc, status;
+  pid_t pid;
+
+  if ((rc = prepare(ra, worker, sizeof worker, stats, sizeof stats)) != 0)
+    return rc;
+  snprintf(vlog, sizeof(vlog), "%s/valgrind.log", o->out);
+  if ((rc = spawn_worker(ra, worker, vlog, &pid)) != 0) {
     unlink(stats);
-    return FSK_EXIT_USAGE;
+    return fsk__error(NULL, "cannot start the worker: %s", strerror(rc));
   }
   /* Ctrl-C at a terminal reaches the worker too (same process group); a
    * SIGTERM or SIGINT sent to this process alone is passed on, so the
@@ -469,11 +466,9 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
       kill(pid, SIGTERM);
   }
   unlink(stats);
-  if (!WIFEXITED(status)) {
-    fprintf(stderr, "fdsoak: the worker died (signal %d)\n",
-            WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    return FSK_EXIT_USAGE;
-  }
+  if (!WIFEXITED(status))
+    return fsk__error(NULL, "the worker died (signal %d)",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   if (ra->valgrind) {
     int soak = WEXITSTATUS(status), vg = check_valgrind_log(vlog);
     if (soak == FSK_EXIT_USAGE)
@@ -485,27 +480,39 @@ static int run_parent(int argc, char **argv, run_args_t *ra) {
 
 int fsk__run_main(int argc, char **argv) {
   run_args_t ra;
-  int i, rc;
-
-  for (i = 0; i < argc; i++)
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-      run_usage(stdout);
-      return 0;
-    }
-  if ((rc = parse_run(argc, argv, &ra)) != 0)
-    return rc;
-  /* run_parent passes its arguments on to the worker after "run". */
-  return run_parent(argc + 1, argv - 1, &ra);
-}
-
-int fsk__run_worker_main(int argc, char **argv) {
-  run_args_t ra;
   int rc;
 
-  if (argc < 1 || strcmp(argv[0], "run") != 0)
-    return fsk__usage_error("internal worker invoked without 'run'");
-  if ((rc = parse_run(argc - 1, argv + 1, &ra)) != 0)
-    return rc;
-  ra.worker = 1;
+  if ((rc = parse_run(argc, argv, &ra)) != 0)
+    return rc == 1 ? 0 : rc;
+  return run_parent(&ra);
+}
+
+/* `fdsoak __worker`: not a verb a user types.  Its settings are on
+ * WORKER_FD, written by run_parent; anything else is refused. */
+int fsk__run_worker_main(int argc, char **argv) {
+  run_args_t ra;
+  static worker_cfg_t cfg;
+  size_t got = 0;
+  ssize_t n = 1;
+  char extra;
+
+  (void)argv;
+  while (argc == 0 && got < sizeof cfg && n > 0) {
+    n = read(WORKER_FD, (char *)&cfg + got, sizeof cfg - got);
+    if (n < 0 && errno == EINTR)
+      n = 1;
+    else if (n > 0)
+      got += (size_t)n;
+  }
+  if (argc != 0 || got != sizeof cfg || read(WORKER_FD, &extra, 1) != 0)
+    return fsk__error(NULL, "__worker is the internal worker of fdsoak run, started by it with "
+                            "its settings; run fdsoak run instead");
+  close(WORKER_FD);
+  memset(&ra, 0, sizeof ra);
+  ra.o = cfg.o;
+  ra.o.regress = cfg.regress[0] ? cfg.regress : NULL;
+  ra.o.sarif = cfg.sarif[0] ? cfg.sarif : NULL;
+  ra.o.stats_path = ra.o.platformd = NULL;
+  ra.link_latest = cfg.link_latest[0] ? cfg.link_latest : NULL;
   return run_worker(&ra);
 }

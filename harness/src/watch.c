@@ -16,6 +16,7 @@
  * target's life -- its exit, an fd-exhaustion death -- is part of the
  * result.  Exit codes as for `run`.
  */
+#include "args.h"
 #include "driver.h"
 #include "results_internal.h"
 #include "grow.h"
@@ -30,6 +31,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,7 @@ typedef struct {
   int origins;    /* fsk_origins_t */
   int engine;     /* fsk_engine_t */
   pid_t pid;
+  long pid_arg; /* --pid as parsed */
   char **cmd;
   char out[PATH_MAX];
   int out_given;
@@ -67,165 +70,80 @@ typedef struct {
   const char *sarif; /* --sarif FILE */
 } watch_opts_t;
 
-static int werr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int werr(const char *fmt, ...) {
-  va_list ap;
-  fputs("fdsoak watch: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return FSK_EXIT_USAGE;
+/* The one error printer (args.c), under the name this file always used. */
+#define werr(...) fsk__error("watch", __VA_ARGS__)
+
+static int set_origins(void *opts, const char *v, char *why, size_t len) {
+  if ((((watch_opts_t *)opts)->origins = fsk__origins_parse(v)) >= 0)
+    return 0;
+  snprintf(why, len, "--origins: '%s' is not native, lang or off", v);
+  return -1;
 }
 
-static int num(const char *flag, const char *v, double lo, double hi, double *out) {
-  char *end;
-  double x = 0;
-
-  if (v == NULL)
-    return werr("%s needs a value", flag);
-  errno = 0;
-  x = strtod(v, &end);
-  if (errno != 0 || end == v || *end != '\0' || !(x >= lo && x <= hi))
-    return werr("%s: '%s' is not a number in %.15g..%.15g", flag, v, lo, hi);
-  *out = x;
-  return 0;
+static int set_speed(void *opts, const char *v, char *why, size_t len) {
+  return fsk__speed_parse(v, &((watch_opts_t *)opts)->speed, why, len) == 0 ? 0 : -1;
 }
 
-static void watch_usage(FILE *f) {
-  fprintf(
-    f,
-    "usage: fdsoak watch [--inject SPEC] [--cycles N | --duration S] [--warmup N]\n"
-    "                    [--interval MS] [--settle MS] [--period S] [--timeout S] [--stall S]\n"
-    "                    [--origins lang|native|off] [--speed N]\n"
-    "                    [--engine auto|preload|seccomp]\n"
-    "                    [--out DIR] [--sarif FILE] [--json] [-q] (--pid PID | -- CMD [ARG...])\n"
-    "  --inject SPEC   shim rules; each injected fault or do=pass call is an attempt\n"
-    "  --cycles N      attempts after warm-up (interval mode: samples); default 200\n"
-    "  --warmup N      attempts (samples) before judging starts; default cycles/10, <= 50\n"
-    "  --interval MS   interval mode: one sample every MS (default 100; --pid implies it)\n"
-    "  --settle MS     a sample is the floor of the count over this window (default 20)\n"
-    "  --period S      production cadence of attempts for the projection (default 300)\n"
-    "  --timeout S     bound on the whole run (default 3600)\n"
-    "  --stall S       warn, with the rules' counters, after S s without an attempt (10)\n"
-    "  --origins M     where leaked fds were opened: lang (CPython 3.11/Node stacks and\n"
-    "                  native frames, the default), native, or off\n"
-    "  --speed N       run the target's clocks and timed waits N times faster (1 < N <= 1e6,\n"
-    "                  libfaketime and the shim); reports are in its own (virtual) hours\n"
-    "  --engine E      who applies --inject: preload (the shim), seccomp (a supervisor in\n"
-    "                  fdsoak, for static and Go programs), auto (the default: seccomp\n"
-    "                  for a static or Go program, the shim otherwise)\n"
-    "  --sarif FILE    also write the leak groups as SARIF 2.1.0 (code scanning)\n"
-    "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n");
+static int set_engine(void *opts, const char *v, char *why, size_t len) {
+  if ((((watch_opts_t *)opts)->engine = fsk__engine_parse(v)) >= 0)
+    return 0;
+  snprintf(why, len, "--engine: '%s' is not auto, preload or seccomp", v);
+  return -1;
 }
 
-static int parse_watch(int argc, char **argv, watch_opts_t *w) {
-  int i, rc;
-  double x = 0;
+#define WO(field) offsetof(watch_opts_t, field)
+static const fsk_flag_t watch_flags[] = {
+  {"--inject", NULL, FSK_ARG_STR, "SPEC", WO(inject), 0, 0, NULL,
+   "shim rules; each injected fault or do=pass call is an attempt", 0},
+  {"--cycles", NULL, FSK_ARG_REAL_LONG, "N", WO(cycles), 2, 1e8, NULL,
+   "attempts after warm-up (interval mode: samples); default 200", 0},
+  {"--duration", NULL, FSK_ARG_REAL, "S", WO(duration_s), 0.1, 7 * 86400, NULL,
+   "bound the run by time instead of --cycles", 0},
+  {"--warmup", NULL, FSK_ARG_REAL_LONG, "N", WO(warmup), 0, 1e8, NULL,
+   "attempts (samples) before judging starts; default cycles/10, <= 50", 0},
+  {"--interval", NULL, FSK_ARG_REAL_LONG, "MS", WO(interval_ms), 1, 3600000, NULL,
+   "interval mode: one sample every MS (default 100; --pid implies it)", 0},
+  {"--settle", NULL, FSK_ARG_REAL_LONG, "MS", WO(settle_ms), 0, 60000, NULL,
+   "a sample is the floor of the count over this window (default 20)", 0},
+  {"--period", NULL, FSK_ARG_REAL, "S", WO(period_s), 0.001, 365 * 86400.0, NULL,
+   "production cadence of attempts for the projection (default 300)", 0},
+  {"--timeout", NULL, FSK_ARG_REAL, "S", WO(timeout_s), 0.1, 30 * 86400.0, NULL,
+   "bound on the whole run (default 3600)", 0},
+  {"--stall", NULL, FSK_ARG_REAL, "S", WO(stall_s), 0.1, 86400.0, NULL,
+   "warn, with the rules' counters, after S s without an attempt (10)", 0},
+  {"--origins", NULL, FSK_ARG_CALL, "lang|native|off", 0, 0, 0, set_origins,
+   "where leaked fds were opened: lang (CPython 3.11/Node stacks and\n"
+   "native frames, the default), native, or off",
+   0},
+  {"--speed", NULL, FSK_ARG_CALL, "N", 0, 0, 0, set_speed,
+   "run the target's clocks and timed waits N times faster (1 < N <= 1e6,\n"
+   "libfaketime and the shim); reports are in its own (virtual) hours",
+   0},
+  {"--engine", NULL, FSK_ARG_CALL, "auto|preload|seccomp", 0, 0, 0, set_engine,
+   "who applies --inject: preload (the shim), seccomp (a supervisor in\n"
+   "fdsoak, for static and Go programs), auto (the default: seccomp\n"
+   "for a static or Go program, the shim otherwise)",
+   0},
+  {"--out", NULL, FSK_ARG_PATH, "DIR", WO(out), 0, 0, NULL,
+   "the results directory (default results/runs/TIME-watch-PID)", 0},
+  {"--sarif", NULL, FSK_ARG_STR, "FILE", WO(sarif), 0, 0, NULL,
+   "also write the leak groups as SARIF 2.1.0 (code scanning)", 0},
+  {"--json", NULL, FSK_ARG_BOOL, NULL, WO(json), 0, 0, NULL, "summary.json on stdout", 0},
+  {"--quiet", "-q", FSK_ARG_BOOL, NULL, WO(quiet), 0, 0, NULL, "the verdict only", 0},
+  {"--pid", NULL, FSK_ARG_REAL_LONG, "PID", WO(pid_arg), 1, 4194304, NULL,
+   "watch a running process and its descendants (interval mode)", 1},
+  {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
+};
 
-  memset(w, 0, sizeof(*w));
-  w->cycles = -1;
-  w->interval_ms = 100;
-  w->settle_ms = 20;
-  w->warmup = -1;
-  w->period_s = 300;
-  w->timeout_s = 3600;
-  w->stall_s = 10;
-  w->origins = FSK_ORIGINS_LANG;
-  for (i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--") == 0) {
-      if (i + 1 >= argc)
-        return werr("'--' must be followed by a command");
-      w->cmd = argv + i + 1;
-      break;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      watch_usage(stdout);
-      return -1;
-    } else if (strcmp(a, "--inject") == 0) {
-      if (v == NULL)
-        return werr("--inject needs a rule spec");
-      w->inject = v;
-      i++;
-    } else if (strcmp(a, "--cycles") == 0) {
-      if ((rc = num(a, v, 2, 1e8, &x)) != 0)
-        return rc;
-      w->cycles = (long)x;
-      i++;
-    } else if (strcmp(a, "--duration") == 0) {
-      if ((rc = num(a, v, 0.1, 7 * 86400, &x)) != 0)
-        return rc;
-      w->duration_s = x;
-      i++;
-    } else if (strcmp(a, "--interval") == 0) {
-      if ((rc = num(a, v, 1, 3600000, &x)) != 0)
-        return rc;
-      w->interval_ms = (long)x;
-      w->interval_given = 1;
-      i++;
-    } else if (strcmp(a, "--settle") == 0) {
-      if ((rc = num(a, v, 0, 60000, &x)) != 0)
-        return rc;
-      w->settle_ms = (long)x;
-      i++;
-    } else if (strcmp(a, "--warmup") == 0) {
-      if ((rc = num(a, v, 0, 1e8, &x)) != 0)
-        return rc;
-      w->warmup = (long)x;
-      i++;
-    } else if (strcmp(a, "--period") == 0) {
-      if ((rc = num(a, v, 0.001, 365 * 86400.0, &x)) != 0)
-        return rc;
-      w->period_s = x;
-      i++;
-    } else if (strcmp(a, "--timeout") == 0) {
-      if ((rc = num(a, v, 0.1, 30 * 86400.0, &x)) != 0)
-        return rc;
-      w->timeout_s = x;
-      i++;
-    } else if (strcmp(a, "--stall") == 0) {
-      if ((rc = num(a, v, 0.1, 86400.0, &x)) != 0)
-        return rc;
-      w->stall_s = x;
-      i++;
-    } else if (strcmp(a, "--origins") == 0) {
-      if ((w->origins = fsk__origins_parse(v)) < 0)
-        return werr("--origins: '%s' is not native, lang or off", v != NULL ? v : "");
-      i++;
-    } else if (strcmp(a, "--speed") == 0) {
-      char why[200];
+const fsk_verb_t fsk__watch_verb = {
+  "watch", watch_flags, "(--pid PID | -- CMD [ARG...])", 1,
+  "  soak any program from the outside: CMD started with the shim preloaded,\n"
+  "  or a running process\n",
+  "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n"};
 
-      if (fsk__speed_parse(v, &w->speed, why, sizeof why) != 0)
-        return werr("%s", why);
-      i++;
-    } else if (strcmp(a, "--engine") == 0) {
-      if ((w->engine = fsk__engine_parse(v)) < 0)
-        return werr("--engine: '%s' is not auto, preload or seccomp", v != NULL ? v : "");
-      i++;
-    } else if (strcmp(a, "--pid") == 0) {
-      if ((rc = num(a, v, 1, 4194304, &x)) != 0)
-        return rc;
-      w->pid = (pid_t)x;
-      i++;
-    } else if (strcmp(a, "--out") == 0) {
-      if (v == NULL || v[0] == '\0' || strlen(v) >= sizeof(w->out) - 64)
-        return werr("--out needs a directory");
-      snprintf(w->out, sizeof(w->out), "%s", v);
-      w->out_given = 1;
-      i++;
-    } else if (strcmp(a, "--sarif") == 0) {
-      if (v == NULL || v[0] == '\0')
-        return werr("--sarif needs a file");
-      w->sarif = v;
-      i++;
-    } else if (strcmp(a, "--json") == 0) {
-      w->json = 1;
-    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-      w->quiet = 1;
-    } else {
-      return werr("unknown flag '%s' (see fdsoak watch --help)", a);
-    }
-  }
+/* What no single flag can check: the target, and flags that exclude each
+ * other. */
+static int check_watch(watch_opts_t *w) {
   if ((w->pid != 0) == (w->cmd != NULL))
     return werr("give exactly one target: --pid PID or -- CMD [ARG...]");
   if (w->pid != 0 && w->speed > 0)
@@ -243,6 +161,31 @@ static int parse_watch(int argc, char **argv, watch_opts_t *w) {
   if (w->warmup < 0)
     w->warmup = w->cycles > 0 ? (w->cycles / 10 < 50 ? w->cycles / 10 : 50) : 10;
   return 0;
+}
+
+/* 0: parsed; -1: the help was printed; else the exit code. */
+static int parse_watch(int argc, char **argv, watch_opts_t *w) {
+  fsk_args_t a;
+  int rc;
+
+  memset(w, 0, sizeof(*w));
+  w->cycles = -1;
+  w->interval_ms = 100;
+  w->settle_ms = 20;
+  w->warmup = -1;
+  w->period_s = 300;
+  w->timeout_s = 3600;
+  w->stall_s = 10;
+  w->origins = FSK_ORIGINS_LANG;
+  if ((rc = fsk__args_parse(&fsk__watch_verb, argc, argv, w, &a)) != 0)
+    return rc == 1 ? -1 : rc;
+  if (a.cmd != NULL && a.ncmd == 0)
+    return werr("'--' must be followed by a command");
+  w->cmd = a.cmd;
+  w->pid = (pid_t)w->pid_arg;
+  w->interval_given = fsk__args_seen(&fsk__watch_verb, &a, "--interval");
+  w->out_given = fsk__args_seen(&fsk__watch_verb, &a, "--out");
+  return check_watch(w);
 }
 
 /* ------------------------------------------------------------------ */
