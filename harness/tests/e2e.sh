@@ -161,12 +161,16 @@ run_signal)
   # SIGTERM to the run parent: the worker stops too, results are partial.
   "$FDSOAK" run --path retryable --adapter platform --cycles 1000000 --out "$T/rs" -q >"$T/out" 2>"$T/err" &
   fp=$!
-  i=0; while ! pgrep -f "__worker.*$T/rs" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  # The worker's command line is `fdsoak __worker` (its settings come on a
+  # pipe): it is found as the child of this run.
+  wp=""; i=0
+  while [ -z "$wp" ] && [ $i -lt 100 ]; do wp=$(pgrep -P "$fp" -f __worker); sleep 0.05; i=$((i + 1)); done
+  [ -n "$wp" ] && ok "the worker runs" || bad "no worker under $fp"
   sleep 1
   kill -TERM "$fp"; wait "$fp"; rc=$?
   [ "$rc" -eq 3 ] && ok "run interrupted: exit 3" || bad "run: exit $rc after SIGTERM"
   json "$T/rs/summary.json" "d['interrupted']" | grep -q True && ok "summary marked interrupted" || bad "not marked"
-  pgrep -f "__worker.*$T/rs" >/dev/null && bad "the worker outlived the run" || ok "no worker left"
+  [ -n "$wp" ] && kill -0 "$wp" 2>/dev/null && bad "the worker outlived the run" || ok "no worker left"
   ;;
 bench_signal)
   # SIGTERM to the bench: its peer and the soak it was running stop too, its
@@ -218,6 +222,19 @@ bad_input)
   expect_rc 2 "run: unknown --regress" "$FDSOAK" run --regress everything
   expect_rc 2 "run: unknown flag" "$FDSOAK" run --turbo
   expect_rc 2 "run: --out missing value" "$FDSOAK" run --out
+  # run's worker gets its settings from run, not from flags: the public
+  # parser refuses the three it once accepted (with the shim missing, an
+  # accepted flag would fail later, for the shim).
+  for f in "--under-valgrind" "--quiet-ms 200" "--link-latest results"; do
+    expect_rc 2 "run: internal ${f%% *} refused" env FDSOAK_INJECT_LIB=/nonexistent.so "$FDSOAK" run $f --cycles 5 --out "$T/int"
+    grep -q "unknown flag '${f%% *}'" "$T/err" && ok "${f%% *} named as unknown" || bad "${f%% *}: $(cat "$T/err")"
+  done
+  expect_rc 2 "__worker by hand is refused" "$FDSOAK" __worker run --cycles 5
+  grep -q "internal worker of fdsoak run" "$T/err" && ok "__worker says what it is" || bad "__worker: $(cat "$T/err")"
+  "$FDSOAK" --help | grep -q __worker && bad "__worker in --help" || ok "__worker not in --help"
+  # Both value forms, and the range named.
+  expect_rc 2 "run: --cycles=ten" "$FDSOAK" run --cycles=ten
+  grep -q "cycles: 'ten' is not a whole number in 1..100000000" "$T/err" && ok "--flag=V parsed, range named" || bad "--cycles=ten: $(cat "$T/err")"
   expect_rc 2 "run: shim missing" env FDSOAK_INJECT_LIB=/nonexistent.so "$FDSOAK" run --cycles 5 --out "$T/x"
   expect_rc 2 "run: unwritable --out" "$FDSOAK" run --cycles 5 --out /proc/fdsoak-nope
   expect_rc 2 "watch: no target" "$FDSOAK" watch --cycles 5
