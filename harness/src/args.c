@@ -47,8 +47,8 @@ static int number(const fsk_verb_t *v, const fsk_flag_t *f, const char *s, doubl
 
     *x = (double)l;
     if (errno != 0 || end == s || *end != '\0' || *x < f->lo || *x > f->hi)
-      return fsk__error(v->verb, "%s: '%s' is not a whole number in %.0f..%.0f", f->name, s,
-                        f->lo, f->hi);
+      return fsk__error(v->verb, "%s: '%s' is not a whole number in %.0f..%.0f", f->name, s, f->lo,
+                        f->hi);
     return 0;
   }
   *x = strtod(s, &end);
@@ -141,8 +141,8 @@ int fsk__args_parse(const fsk_verb_t *v, int argc, char **argv, void *opts, fsk_
       if ((rc = one_flag(v, argc, argv, &i, opts, out)) != 0)
         return rc;
     } else if (v->operands == NULL) {
-      return fsk__error(v->verb, "unexpected '%s': %s takes no operands (see fdsoak %s --help)",
-                        a, v->verb, v->verb);
+      return fsk__error(v->verb, "unexpected '%s': %s takes no operands (see fdsoak %s --help)", a,
+                        v->verb, v->verb);
     } else {
       /* Operands move to the front; a flag's value already read is behind. */
       argv[out->npos++] = argv[i];

@@ -46,7 +46,7 @@ typedef struct {
 
 /* A verb: its table (ended by a NULL name) and what surrounds it. */
 typedef struct {
-  const char *verb;     /* "run" */
+  const char *verb; /* "run" */
   const fsk_flag_t *flags;
   const char *operands; /* after the flags in the synopsis ("RESULT_DIR..."); NULL: none taken */
   int command;          /* 1: `-- CMD ARGS...` is the verb's command */
@@ -56,7 +56,7 @@ typedef struct {
 
 /* What the parser leaves besides the options. */
 typedef struct {
-  char **pos;  /* the operands, in order (moved to the front of argv) */
+  char **pos; /* the operands, in order (moved to the front of argv) */
   int npos;
   char **cmd; /* after `--` when the verb takes a command; NULL when absent */
   int ncmd;

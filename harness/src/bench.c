@@ -274,145 +274,177 @@ static int bare_kind_of(size_t adapter, size_t path, int have_peer) {
 static const fsk_flag_t bench_flags[] = {{NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0}};
 
 const fsk_verb_t fsk__bench_verb = {
-  "bench", bench_flags, NULL, 0,
+  "bench",
+  bench_flags,
+  NULL,
+  0,
   "  the cost of a soak cycle against a bare loop doing the same store and network\n"
   "  work, per path and adapter: the median of 5 soak/bare pairs of 1000 cycles each;\n"
   "  figures on stdout\n",
   NULL};
 
-int fsk__bench_main(int argc, char **argv) {
-  fsk_args_t args;
-  static const char *paths[] = {"fatal", "retryable", "exception"};
-  static const char *adapters[] = {"api", "platform"};
-  char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[] = "/tmp/fdsoak-bench-XXXXXX";
-  /*
-   * Each soak is paired with its bare loop, run right before or right after
-   * it (the order alternates), and the ratio is taken within the pair; a
-   * variant's figure is the median of its five pairs.  The best soak over
-   * the best bare loop, as before, compared two minima taken up to a minute
-   * apart: on a machine shared by a dozen jobs the load moves on that
-   * scale, the bare loop's best could come from a quiet second no soak
-   * saw, and the ratio missed its bound in most runs.  A pair sees the same
-   * load on both sides, and the median drops the pair a burst split.  Not
-   * shorter runs: a soak's seconds include its set-up (a peer started, the
-   * first connect, the final snapshot), which fewer cycles would charge
-   * more per cycle.
-   */
-  const long cycles = 1000, warmup = 10, replay = 315; /* 26 h of attempts at the cap */
-  enum { ROUNDS = 5 };
-  const int rounds = ROUNDS;
-  double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3], worst_ratio = 0, worst_replay = 0;
-  double pair[2][3][ROUNDS];
-  int npair[2][3] = {{0}};
-  size_t p, a;
-  int r, k;
-  fsk_peer_t peer = {0, 0};
-  char platformd[PATH_MAX + 32], portfile[sizeof(dir) + 16];
+/*
+ * Each soak is paired with its bare loop, run right before or right after
+ * it (the order alternates), and the ratio is taken within the pair; a
+ * variant's figure is the median of its five pairs.  The best soak over
+ * the best bare loop, as before, compared two minima taken up to a minute
+ * apart: on a machine shared by a dozen jobs the load moves on that
+ * scale, the bare loop's best could come from a quiet second no soak
+ * saw, and the ratio missed its bound in most runs.  A pair sees the same
+ * load on both sides, and the median drops the pair a burst split.  Not
+ * shorter runs: a soak's seconds include its set-up (a peer started, the
+ * first connect, the final snapshot), which fewer cycles would charge
+ * more per cycle.
+ */
+enum { ROUNDS = 5 };
+static const long bench_cycles = 1000, bench_warmup = 10,
+                  bench_replay = 315; /* 26 h of attempts at the cap */
+static const char *const bench_paths[] = {"fatal", "retryable", "exception"};
+static const char *const bench_adapters[] = {"api", "platform"};
 
-  if ((k = fsk__args_parse(&fsk__bench_verb, argc, argv, NULL, &args)) != 0)
-    return k == 1 ? 0 : k;
-  fsk__exe_dir(exe_dir, sizeof(exe_dir));
-  snprintf(self, sizeof(self), "%s/fdsoak", exe_dir);
-  if (mkdtemp(dir) == NULL) {
-    perror("fdsoak bench: mkdtemp");
-    return FSK_EXIT_USAGE;
-  }
+typedef struct {
+  char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[32];
+  fsk_peer_t peer;
+  double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3];
+  double pair[2][3][ROUNDS];
+  int npair[2][3];
+} bench_t;
+
+/* Its directory, and the peer fatal/platform's bare loop shakes hands
+ * with: the one the soak starts for that scenario, the same way. */
+static int bench_setup(bench_t *b) {
+  char platformd[PATH_MAX + 32], portfile[64];
+  size_t a, p;
+  int k;
+
+  fsk__exe_dir(b->exe_dir, sizeof(b->exe_dir));
+  snprintf(b->self, sizeof(b->self), "%s/fdsoak", b->exe_dir);
+  snprintf(b->dir, sizeof b->dir, "/tmp/fdsoak-bench-XXXXXX");
+  if (mkdtemp(b->dir) == NULL)
+    return fsk__error("bench", "mkdtemp: %s", strerror(errno));
   /* SIGINT/SIGTERM end the bench at the next step, with its peer stopped and
    * its directory removed (a soak running then is stopped the same way). */
   fsk__signals_catch();
-  /* The peer fatal/platform's bare loop shakes hands with: the one the soak
-   * starts for that scenario, the same way. */
-  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", exe_dir);
-  snprintf(portfile, sizeof(portfile), "%s/peer.port", dir);
-  if (fsk__peer_start(platformd, "reject", portfile, &peer) != 0)
+  snprintf(platformd, sizeof(platformd), "%s/fdsoak-platformd", b->exe_dir);
+  snprintf(portfile, sizeof(portfile), "%s/peer.port", b->dir);
+  if (fsk__peer_start(platformd, "reject", portfile, &b->peer) != 0)
     fprintf(stderr,
             "fdsoak bench: no peer (%s/fdsoak-platformd): fatal/platform is compared "
             "with the refused connect only\n",
-            exe_dir);
+            b->exe_dir);
   for (k = 0; k < BARE_KINDS; k++)
-    best_bare[k] = 1e30;
-  for (a = 0; a < 2; a++) {
+    b->best_bare[k] = 1e30;
+  for (a = 0; a < 2; a++)
     for (p = 0; p < 3; p++)
-      best_soak[a][p] = replay_s[a][p] = 1e30;
-  }
-  for (r = 0; r < rounds && !fsk__signal_caught(); r++) {
+      b->best_soak[a][p] = b->replay_s[a][p] = 1e30;
+  return 0;
+}
+
+/* Round r of one scenario: its soak and bare loop paired. */
+static void bench_pair(bench_t *b, int r, size_t a, size_t p) {
+  int kind = bare_kind_of(a, p, b->peer.pid > 0), bare_first = (r + (int)a + (int)p) % 2 == 0;
+  double bare = -1, s, us;
+
+  if (bare_first)
+    bare = bare_cycle_us(b->dir, kind, b->peer.port, bench_cycles);
+  s = soak_seconds(b->self, b->dir, bench_paths[p], bench_adapters[a], bench_cycles, bench_warmup);
+  if (!bare_first)
+    bare = bare_cycle_us(b->dir, kind, b->peer.port, bench_cycles);
+  us = s > 0 ? s / (double)(bench_cycles + bench_warmup) * 1e6 : -1;
+  if (bare > 0 && bare < b->best_bare[kind])
+    b->best_bare[kind] = bare;
+  if (us > 0 && us < b->best_soak[a][p])
+    b->best_soak[a][p] = us;
+  if (us > 0 && bare > 0)
+    b->pair[a][p][b->npair[a][p]++] = us / bare;
+  if (r == 0)
+    b->replay_s[a][p] =
+      soak_seconds(b->self, b->dir, bench_paths[p], bench_adapters[a], bench_replay, 3);
+}
+
+static void bench_rounds(bench_t *b) {
+  size_t p, a;
+  int r;
+
+  for (r = 0; r < ROUNDS && !fsk__signal_caught(); r++) {
     for (a = 0; a < 2 && !fsk__signal_caught(); a++) {
       /* The refused connect is measured for fatal/platform too, for the
        * second ratio its row shows. */
-      if (a == 1 && peer.pid > 0) {
-        double b = bare_cycle_us(dir, BARE_REFUSED, peer.port, cycles);
-        if (b > 0 && b < best_bare[BARE_REFUSED])
-          best_bare[BARE_REFUSED] = b;
+      if (a == 1 && b->peer.pid > 0) {
+        double bare = bare_cycle_us(b->dir, BARE_REFUSED, b->peer.port, bench_cycles);
+        if (bare > 0 && bare < b->best_bare[BARE_REFUSED])
+          b->best_bare[BARE_REFUSED] = bare;
       }
-      for (p = 0; p < 3 && !fsk__signal_caught(); p++) {
-        int kind = bare_kind_of(a, p, peer.pid > 0), bare_first = (r + (int)a + (int)p) % 2 == 0;
-        double b = -1, s, us;
-
-        if (bare_first)
-          b = bare_cycle_us(dir, kind, peer.port, cycles);
-        s = soak_seconds(self, dir, paths[p], adapters[a], cycles, warmup);
-        if (!bare_first)
-          b = bare_cycle_us(dir, kind, peer.port, cycles);
-        us = s > 0 ? s / (double)(cycles + warmup) * 1e6 : -1;
-        if (b > 0 && b < best_bare[kind])
-          best_bare[kind] = b;
-        if (us > 0 && us < best_soak[a][p])
-          best_soak[a][p] = us;
-        if (us > 0 && b > 0)
-          pair[a][p][npair[a][p]++] = us / b;
-        if (r == 0) {
-          double rs = soak_seconds(self, dir, paths[p], adapters[a], replay, 3);
-          replay_s[a][p] = rs;
-        }
-      }
+      for (p = 0; p < 3 && !fsk__signal_caught(); p++)
+        bench_pair(b, r, a, p);
     }
   }
-  fsk__peer_stop(&peer);
-  if (fsk__signal_caught()) {
-    fsk__rmtree(dir);
-    fprintf(stderr, "fdsoak bench: interrupted, no figures\n");
-    return FSK_EXIT_INCONCLUSIVE;
-  }
+}
+
+static void bench_print(bench_t *b) {
+  double worst_ratio = 0, worst_replay = 0;
+  size_t p, a;
+
   printf("fdsoak bench: %d rounds of %ld cycles; x bare is the median of each scenario's "
          "soak/bare pairs; compare ratios, not absolute times\n",
-         rounds, cycles);
+         ROUNDS, bench_cycles);
   printf("bare loop, best of its runs (same store open+close in WAL mode, same network call, one "
          "sample):\n"
          "  api      %.1f us/cycle (bind to a port in use)\n"
          "  platform %.1f us/cycle (non-blocking connect refused, polled)\n",
-         best_bare[BARE_BIND], best_bare[BARE_REFUSED]);
-  if (best_bare[BARE_HANDSHAKE] < 1e30)
+         b->best_bare[BARE_BIND], b->best_bare[BARE_REFUSED]);
+  if (b->best_bare[BARE_HANDSHAKE] < 1e30)
     printf("  platform %.1f us/cycle (connect, identify, rejected by the peer: fatal/platform)\n",
-           best_bare[BARE_HANDSHAKE]);
+           b->best_bare[BARE_HANDSHAKE]);
   printf("%-10s %-9s %10s %10s %8s %18s\n", "path", "adapter", "cycles/s", "us/cycle", "x bare",
          "26 h replay (s)");
   for (a = 0; a < 2; a++) {
     for (p = 0; p < 3; p++) {
-      int kind = bare_kind_of(a, p, best_bare[BARE_HANDSHAKE] < 1e30);
-      double us = best_soak[a][p], ratio = median(pair[a][p], npair[a][p]);
-      if (us >= 1e30 || npair[a][p] == 0) {
-        printf("%-10s %-9s   (run failed)\n", paths[p], adapters[a]);
+      int kind = bare_kind_of(a, p, b->best_bare[BARE_HANDSHAKE] < 1e30);
+      double us = b->best_soak[a][p], ratio = median(b->pair[a][p], b->npair[a][p]);
+      if (us >= 1e30 || b->npair[a][p] == 0) {
+        printf("%-10s %-9s   (run failed)\n", bench_paths[p], bench_adapters[a]);
         continue;
       }
       if (ratio > worst_ratio)
         worst_ratio = ratio;
-      if (replay_s[a][p] > worst_replay)
-        worst_replay = replay_s[a][p];
-      printf("%-10s %-9s %10.0f %10.1f %8.2f %18.3f", paths[p], adapters[a], 1e6 / us, us, ratio,
-             replay_s[a][p]);
+      if (b->replay_s[a][p] > worst_replay)
+        worst_replay = b->replay_s[a][p];
+      printf("%-10s %-9s %10.0f %10.1f %8.2f %18.3f", bench_paths[p], bench_adapters[a], 1e6 / us,
+             us, ratio, b->replay_s[a][p]);
       if (kind == BARE_HANDSHAKE)
-        printf("   (%.2fx the refused connect)", us / best_bare[BARE_REFUSED]);
+        printf("   (%.2fx the refused connect)", us / b->best_bare[BARE_REFUSED]);
       printf("\n");
     }
   }
   printf("worst ratio to the bare loop: %.2fx (target 1.25x)\n", worst_ratio);
   printf("worst 26 h replay (%ld attempts at the 300 s cap): %.3f s (target < 1 s per path)\n",
-         replay, worst_replay);
+         bench_replay, worst_replay);
+}
+
+int fsk__bench_main(int argc, char **argv) {
+  static bench_t b;
+  fsk_args_t args;
+  int rc;
+
+  if ((rc = fsk__args_parse(&fsk__bench_verb, argc, argv, NULL, &args)) != 0)
+    return rc == 1 ? 0 : rc;
+  memset(&b, 0, sizeof b);
+  if ((rc = bench_setup(&b)) != 0)
+    return rc;
+  bench_rounds(&b);
+  fsk__peer_stop(&b.peer);
+  if (fsk__signal_caught()) {
+    fsk__rmtree(b.dir);
+    fprintf(stderr, "fdsoak bench: interrupted, no figures\n");
+    return FSK_EXIT_INCONCLUSIVE;
+  }
+  bench_print(&b);
   printf("cost of one sample:\n");
   sample_cost(10);
   sample_cost(1000);
   sample_cost(10000);
-  if (fsk__rmtree(dir) != 0)
-    fprintf(stderr, "fdsoak bench: could not remove %s\n", dir);
+  if (fsk__rmtree(b.dir) != 0)
+    fprintf(stderr, "fdsoak bench: could not remove %s\n", b.dir);
   return 0;
 }

@@ -50,7 +50,7 @@
 #include <cjson/cJSON.h>
 
 #define OUT_MAX 65536
-#define SHOW_LEAKS 8 /* places a leak table shows */
+#define SHOW_LEAKS 8     /* places a leak table shows */
 #define INTERRUPTED (-2) /* a phase stopped by a signal */
 
 static volatile sig_atomic_t interrupted;
@@ -232,14 +232,14 @@ typedef struct {
   char **soak;         /* argv of the soak, with "--out" and a slot for its dir */
   int out_slot;        /* index of the dir in soak */
   int steps;
-  const char *good_rev, *bad_rev;    /* as given */
-  char good[64], bad[64];            /* resolved */
-  char prefix[PATH_MAX];             /* where in the tree the user stands */
-  char tree_dir[PATH_MAX];           /* the private work tree, or "" */
-  int started;                       /* it is a registered work tree */
-  struct sigaction old[4];           /* the dispositions to restore */
-  char self[PATH_MAX];               /* this fdsoak */
-  char out[OUT_MAX];                 /* the last git command's output */
+  const char *good_rev, *bad_rev; /* as given */
+  char good[64], bad[64];         /* resolved */
+  char prefix[PATH_MAX];          /* where in the tree the user stands */
+  char tree_dir[PATH_MAX];        /* the private work tree, or "" */
+  int started;                    /* it is a registered work tree */
+  struct sigaction old[4];        /* the dispositions to restore */
+  char self[PATH_MAX];            /* this fdsoak */
+  char out[OUT_MAX];              /* the last git command's output */
 } bisect_t;
 
 /* One step: build and soak the checked-out commit sha.  Returns the
@@ -368,7 +368,10 @@ static const fsk_flag_t bisect_flags[] = {
 };
 
 const fsk_verb_t fsk__bisect_verb = {
-  "bisect", bisect_flags, "GOOD BAD -- VERB ARGS...", 1,
+  "bisect",
+  bisect_flags,
+  "GOOD BAD -- VERB ARGS...",
+  1,
   "  find the first commit between GOOD (flat) and BAD (leaks) whose soak leaks,\n"
   "  with git bisect, in the current git work tree (which must be clean)\n"
   "  VERB ARGS          the soak: `watch ...` or `run ...`, run by this fdsoak at every\n"
@@ -554,8 +557,7 @@ static int soak_ends(bisect_t *b) {
   }
   if (rc != 1)
     return unjudged("BAD", b->bad, rc, b->root);
-  if (clean_tree() != 0 ||
-      git(b->out, OUT_MAX, "checkout", "-q", "--detach", b->good, NULL) != 0)
+  if (clean_tree() != 0 || git(b->out, OUT_MAX, "checkout", "-q", "--detach", b->good, NULL) != 0)
     return berr("cannot check out GOOD:\n%s", b->out);
   rc = step(b, b->good, "GOOD");
   if (interrupted)

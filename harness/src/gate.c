@@ -794,10 +794,10 @@ typedef struct {
   int update;
   char **dirs;
   int ndirs;
-  int *intr;          /* per directory: its soak was interrupted */
-  cJSON **summaries;  /* per directory */
+  int *intr;         /* per directory: its soak was interrupted */
+  cJSON **summaries; /* per directory */
   cJSON *base;
-  fsk_run_t *loaded;  /* per directory, for the leaks' groups */
+  fsk_run_t *loaded; /* per directory, for the leaks' groups */
   entry_t *ent;
   size_t nent, cap;
   row_t *rows;
@@ -821,7 +821,10 @@ static const fsk_flag_t gate_flags[] = {
 };
 
 const fsk_verb_t fsk__gate_verb = {
-  "gate", gate_flags, "RESULT_DIR [RESULT_DIR...]", 0,
+  "gate",
+  gate_flags,
+  "RESULT_DIR [RESULT_DIR...]",
+  0,
   "  every baseline scenario must be in exactly one RESULT_DIR, flat, with no fd\n"
   "  outliving its cycle, at the baseline's steady-state count in total and per class\n",
   "exit: 0 pass, 1 a check failed, 2 usage or bad input, 3 inconclusive\n"};
@@ -1003,9 +1006,8 @@ static int conclude(gate_t *g) {
   const char *verdict = g->failures > 0 ? "FAIL" : g->inconclusive > 0 ? "INCONCLUSIVE" : "PASS";
   int rc;
 
-  if (g->report != NULL &&
-      (rc = write_report(g->report, g->baseline, g->dirs, g->ndirs, g->rows, g->nrows, g->ent,
-                         g->nent, verdict, g->loaded)) != 0)
+  if (g->report != NULL && (rc = write_report(g->report, g->baseline, g->dirs, g->ndirs, g->rows,
+                                              g->nrows, g->ent, g->nent, verdict, g->loaded)) != 0)
     return gerr("cannot write the report %s: %s", g->report, strerror(-rc));
   if (g->failures > 0) {
     fprintf(stderr, "fdsoak gate: FAIL (%d check(s) failed over %d scenario(s))\n", g->failures,

@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
   for (i = 0; i < NVERBS; i++)
     if (strcmp(argv[1], verbs[i].verb->verb) == 0)
       return verbs[i].main(argc - 2, argv + 2);
-  return fsk__error(NULL, "unknown verb '%s' (run, watch, bench, gate, bisect, report; see "
-                          "fdsoak --help)",
+  return fsk__error(NULL,
+                    "unknown verb '%s' (run, watch, bench, gate, bisect, report; see "
+                    "fdsoak --help)",
                     argv[1]);
 }

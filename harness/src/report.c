@@ -552,8 +552,8 @@ static const fsk_flag_t report_flags[] = {
    "SARIF 2.1.0, one result per leak group, paths relative to the\n"
    "checkout (GITHUB_WORKSPACE, else the git work tree here)",
    0},
-  {"--svg", NULL, FSK_ARG_STR, "FILE", PO(svg), 0, 0, NULL, "the plot of every scenario of every DIR",
-   0},
+  {"--svg", NULL, FSK_ARG_STR, "FILE", PO(svg), 0, 0, NULL,
+   "the plot of every scenario of every DIR", 0},
   {"--log", NULL, FSK_ARG_STR, "FILE", PO(log), 0, 0, NULL,
    "a log to show at the end of the markdown (its last 32 KiB)", 0},
   {"--exit-code", NULL, FSK_ARG_LONG, "N", PO(exit_code), 0, 255, NULL,
@@ -567,7 +567,10 @@ static const fsk_flag_t report_flags[] = {
 };
 
 const fsk_verb_t fsk__report_verb = {
-  "report", report_flags, "DIR [DIR...]", 0,
+  "report",
+  report_flags,
+  "DIR [DIR...]",
+  0,
   "  re-render the report of results directories (summary.json, series.csv)\n"
   "  without running anything: the terminal report on stdout (unless -q),\n"
   "  and on request:\n",

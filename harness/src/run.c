@@ -124,7 +124,10 @@ static const fsk_flag_t run_flags[] = {
 };
 
 const fsk_verb_t fsk__run_verb = {
-  "run", run_flags, NULL, 0,
+  "run",
+  run_flags,
+  NULL,
+  0,
   "  soak the reference gateway core in-process, with the fault-injection shim\n",
   "exit: 0 flat, 1 leak, 2 usage or environment error, 3 inconclusive\n"};
 
@@ -153,7 +156,7 @@ static int parse_run(int argc, char **argv, run_args_t *ra) {
       o->cycles = VALGRIND_CYCLES;
     if (o->warmup > VALGRIND_WARMUP)
       o->warmup = VALGRIND_WARMUP;
-    o->quiet_ms = 200;       /* everything is slower under valgrind */
+    o->quiet_ms = 200;     /* everything is slower under valgrind */
     o->under_valgrind = 1; /* valgrind's own memory is in the RSS */
   }
   return 0;
@@ -350,8 +353,7 @@ static int prepare(run_args_t *ra, char *worker, size_t wlen, char *stats, size_
                       "the fault-injection shim is missing (%s: %s); build it or set "
                       "FDSOAK_INJECT_LIB",
                       shim, strerror(-rc));
-  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker, wlen)) !=
-      0)
+  if ((rc = fsk__sibling_path(o->regress != NULL ? "fdsoak-regress" : "fdsoak", worker, wlen)) != 0)
     return fsk__error(NULL, "worker %s is missing: %s", worker, strerror(-rc));
   if (!o->out_given) {
     fsk__utc_now(NULL, 0, ts, sizeof(ts));

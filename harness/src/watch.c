@@ -136,7 +136,10 @@ static const fsk_flag_t watch_flags[] = {
 };
 
 const fsk_verb_t fsk__watch_verb = {
-  "watch", watch_flags, "(--pid PID | -- CMD [ARG...])", 1,
+  "watch",
+  watch_flags,
+  "(--pid PID | -- CMD [ARG...])",
+  1,
   "  soak any program from the outside: CMD started with the shim preloaded,\n"
   "  or a running process\n",
   "exit: 0 flat, 1 leak, 2 usage/environment or the target failed early, 3 inconclusive\n"};
@@ -1109,31 +1112,19 @@ static void speed_report(watch_t *wt, fsk_run_t *run) {
   }
 }
 
-int fsk__watch_main(int argc, char **argv) {
-  static watch_t wt; /* large (the sampler's tree): not on the stack */
-  watch_opts_t *w = &wt.w;
-  fsk_run_t run;
-  char err[256], ts[32], label[64], death[256] = "";
-  int rc, code = FSK_EXIT_USAGE;
-  size_t post;
-  const fsk_proc_info_t *g;
+/* Before anything starts: fdsoak's own clock, the --speed target, the
+ * --inject spec, and where the results go.  0, or the exit code. */
+static int watch_prepare(watch_t *wt) {
+  watch_opts_t *w = &wt->w;
+  char err[256], why[PATH_MAX + 200], ts0[32];
+  int rc;
 
-  memset(&wt, 0, sizeof wt);
-  wt.exh_vt = -1.0;
-  if ((rc = parse_watch(argc, argv, w)) != 0)
-    return rc < 0 ? 0 : rc;
-  memset(&run, 0, sizeof(run));
   if (fsk__speed_self_faked())
     return werr("fdsoak itself runs under libfaketime (LD_PRELOAD and FAKETIME are set): its "
                 "--timeout, --stall and sampling would run in the target's time; unset them and "
                 "use --speed N, which speeds up the target only");
-  if (w->speed > 0) {
-    char why[PATH_MAX + 200];
-
-    if (fsk__speed_static(w->cmd[0], why, sizeof why))
-      return werr("%s", why);
-  }
-
+  if (w->speed > 0 && fsk__speed_static(w->cmd[0], why, sizeof why))
+    return werr("%s", why);
   if (w->inject != NULL) {
     /* A spec the shim would reject kills the target with exit 2; say what
      * is wrong here first, before anything starts. */
@@ -1145,256 +1136,296 @@ int fsk__watch_main(int argc, char **argv) {
     rc = inj_spec_parse(w->inject, spec, err, sizeof(err));
     for (i = 0; rc == 0 && i < spec->nrules; i++) {
       if (spec->rules[i].action == INJ_DO_PASS)
-        wt.has_pass = 1;
+        wt->has_pass = 1;
       else
-        wt.has_faults = 1;
+        wt->has_faults = 1;
     }
     free(spec);
     if (rc != 0)
       return werr("--inject: %s", err);
   }
-  wt.attempts_mode = w->cmd != NULL && (wt.has_faults || wt.has_pass) && !w->interval_given;
-  if (w->duration_s > 0 && wt.attempts_mode)
+  wt->attempts_mode = w->cmd != NULL && (wt->has_faults || wt->has_pass) && !w->interval_given;
+  if (w->duration_s > 0 && wt->attempts_mode)
     w->cycles = -1; /* --duration bounds the run; attempts still make the x axis */
-
   /* Where the results go is checked before the soak, not after it. */
-  {
-    char ts0[32];
-
-    if (!w->out_given) {
-      fsk__utc_now(NULL, 0, ts0, sizeof ts0);
-      snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts0, (int)getpid());
-      w->out_given = 2; /* named here: results/latest still follows it */
-    }
-    if ((rc = fsk__out_probe(w->out)) != 0)
-      return werr("cannot write results to %s: %s", w->out, strerror(-rc));
+  if (!w->out_given) {
+    fsk__utc_now(NULL, 0, ts0, sizeof ts0);
+    snprintf(w->out, sizeof(w->out), "results/runs/%s-watch-%d", ts0, (int)getpid());
+    w->out_given = 2; /* named here: results/latest still follows it */
   }
+  if ((rc = fsk__out_probe(w->out)) != 0)
+    return werr("cannot write results to %s: %s", w->out, strerror(-rc));
+  return 0;
+}
+
+/* The target started (or the running one found) and its sampler ready;
+ * label names it.  0, or the exit code. */
+static int watch_begin(watch_t *wt, char *label, size_t len) {
+  watch_opts_t *w = &wt->w;
+  char dir[64];
+  int rc;
+
   fsk__signals_catch();
-  fsk_scenario_init(&wt.sc, "watch", "", w->warmup);
-  wt.stats[0] = '\0';
+  fsk_scenario_init(&wt->sc, "watch", "", w->warmup);
+  wt->stats[0] = '\0';
   if (w->cmd != NULL) {
-    if ((rc = start_target(&wt)) != 0) {
-      code = rc;
-      goto out;
-    }
+    if ((rc = start_target(wt)) != 0)
+      return rc;
   } else {
-    char dir[64];
     snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)w->pid);
-    if (access(dir, R_OK | X_OK) != 0) {
-      code = werr("cannot read %s: %s (no such process, or not yours?)", dir, strerror(errno));
-      goto out;
-    }
+    if (access(dir, R_OK | X_OK) != 0)
+      return werr("cannot read %s: %s (no such process, or not yours?)", dir, strerror(errno));
   }
-  if (fsk__sampler_init(&wt.smp, wt.child ? wt.tgt.pid : w->pid, wt.child ? &wt.tgt.tree : NULL) !=
-      0) {
-    code = werr("out of memory");
-    goto out;
-  }
-  if (wt.child)
-    wt.smp.shim_page = wt.stats;
-
+  if (fsk__sampler_init(&wt->smp, wt->child ? wt->tgt.pid : w->pid,
+                        wt->child ? &wt->tgt.tree : NULL) != 0)
+    return werr("out of memory");
+  if (wt->child)
+    wt->smp.shim_page = wt->stats;
   if (w->cmd != NULL)
-    snprintf(label, sizeof(label), "%s", basename(w->cmd[0]));
+    snprintf(label, len, "%s", basename(w->cmd[0]));
   else
-    snprintf(label, sizeof(label), "pid-%d", (int)w->pid);
-  snprintf(wt.sc.adapter, sizeof wt.sc.adapter, "%.31s", label);
-  wt.sc.unit = wt.attempts_mode ? "attempt" : "hour";
+    snprintf(label, len, "pid-%d", (int)w->pid);
+  snprintf(wt->sc.adapter, sizeof wt->sc.adapter, "%.31s", label);
+  wt->sc.unit = wt->attempts_mode ? "attempt" : "hour";
+  return 0;
+}
 
-  if ((rc = watch_loop(&wt)) != 0) {
-    code = rc;
-    goto out;
-  }
-  run.interrupted = fsk__signal_caught() != 0;
-  wt.view_tried = -1.0;
-  view_late(&wt);
-  if (w->speed > 0 && wt.exh_vt < 0 && wt.child) {
-    fsk__target_poll(&wt.tgt);
-    if (real_exhaustion(&wt) || wt.smp.at_limit) {
-      wt.exh_vt = ((wt.tgt.exited ? wt.tgt.t_exit : fsk__now()) - wt.tgt.t_start) * w->speed;
-      wt.exh_attempts = attempts_now(&wt);
+/* Samples taken after the warm-up. */
+static size_t post_warmup(const watch_t *wt) {
+  return wt->warm_idx >= 0 && wt->sc.nsamples > (size_t)wt->warm_idx
+           ? wt->sc.nsamples - (size_t)wt->warm_idx
+           : 0;
+}
+
+/* What the loop could not see: an exhaustion under --speed found late,
+ * /proc it was denied, calls the shim let through.  0, or the exit code. */
+static int watch_caveats(watch_t *wt) {
+  char d[64];
+
+  view_late(wt);
+  if (wt->w.speed > 0 && wt->exh_vt < 0 && wt->child) {
+    fsk__target_poll(&wt->tgt);
+    if (real_exhaustion(wt) || wt->smp.at_limit) {
+      wt->exh_vt = ((wt->tgt.exited ? wt->tgt.t_exit : fsk__now()) - wt->tgt.t_start) * wt->w.speed;
+      wt->exh_attempts = attempts_now(wt);
     }
   }
-  if (wt.smp.denied != 0) {
-    size_t got = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
-                   ? wt.sc.nsamples - (size_t)wt.warm_idx
-                   : 0;
-    char d[64];
-
-    snprintf(d, sizeof d, "/proc/%d/fd", (int)wt.smp.denied);
+  if (wt->smp.denied != 0) {
+    snprintf(d, sizeof d, "/proc/%d/fd", (int)wt->smp.denied);
     /* Not "too early to judge": fdsoak was not allowed to look. */
-    if (got < FSK_STAT_MIN_SAMPLES) {
-      code = werr("cannot read %s of process %d (%s): permission denied (a setuid or "
+    if (post_warmup(wt) < FSK_STAT_MIN_SAMPLES)
+      return werr("cannot read %s of process %d (%s): permission denied (a setuid or "
                   "non-dumpable program, or another user's): its fds cannot be counted; run "
                   "fdsoak as its user or as root",
-                  d, (int)wt.smp.denied, wt.smp.denied_comm);
-      goto out;
-    }
+                  d, (int)wt->smp.denied, wt->smp.denied_comm);
     fprintf(stderr,
             "fdsoak watch: warning: cannot read %s of process %d (%s): permission denied; "
             "its fds are not counted\n",
-            d, (int)wt.smp.denied, wt.smp.denied_comm);
+            d, (int)wt->smp.denied, wt->smp.denied_comm);
   }
-  if (wt.have_view && inj_stats_load(&wt.view.page->undecided) > 0)
+  if (wt->have_view && inj_stats_load(&wt->view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
     fprintf(stderr,
             "fdsoak watch: warning: the shim let %llu matching call%s through "
             "undecided (a thread's re-entry guard was held); the attempt count may "
             "be short\n",
-            (unsigned long long)inj_stats_load(&wt.view.page->undecided),
-            inj_stats_load(&wt.view.page->undecided) == 1 ? "" : "s");
+            (unsigned long long)inj_stats_load(&wt->view.page->undecided),
+            inj_stats_load(&wt->view.page->undecided) == 1 ? "" : "s");
+  return 0;
+}
 
-  /* Nothing to judge: say why in the user's terms, never as advice about
-   * warm-up. */
-  post = wt.warm_idx >= 0 && wt.sc.nsamples > (size_t)wt.warm_idx
-           ? wt.sc.nsamples - (size_t)wt.warm_idx
-           : 0;
-  if (wt.child)
-    fsk__target_poll(&wt.tgt);
-  if (wt.child)
-    exhaustion(&wt, death, sizeof death);
-  if (wt.attempts_mode && attempts_now(&wt) == 0 && !run.interrupted && !death[0]) {
-    char rules[1024], life[160];
+/* Nothing to judge: say why in the user's terms, never as advice about
+ * warm-up.  0 when there is something, else the exit code; death gets
+ * the target's death by exhaustion, if any. */
+static int watch_judgeable(watch_t *wt, fsk_run_t *run, const char *label, char *death,
+                           size_t len) {
+  char rules[1024], life[160];
 
-    rules_line(&wt, rules, sizeof rules);
-    if (wt.child)
-      fsk__target_describe(&wt.tgt, life, sizeof life);
-    engine_info(&wt, &run.target);
-    code =
-      werr("no attempt happened: the rule never fired (%s); the target %s%s%s", rules,
-           wt.child ? life : "ran", run.target.engine_note[0] ? "; " : "", run.target.engine_note);
-    goto out;
+  if (wt->child) {
+    fsk__target_poll(&wt->tgt);
+    exhaustion(wt, death, len);
   }
-  if (post < FSK_STAT_MIN_SAMPLES && wt.child && wt.tgt.exited && !death[0] && !wt.smp.at_limit &&
-      !run.interrupted) {
-    char life[160];
-
-    fsk__target_describe(&wt.tgt, life, sizeof life);
-    code = werr("'%s' %s, after %.0f attempts and %zu samples: too early to judge", label, life,
-                attempts_now(&wt), post);
-    goto out;
+  if (wt->attempts_mode && attempts_now(wt) == 0 && !run->interrupted && !death[0]) {
+    rules_line(wt, rules, sizeof rules);
+    if (wt->child)
+      fsk__target_describe(&wt->tgt, life, sizeof life);
+    engine_info(wt, &run->target);
+    return werr("no attempt happened: the rule never fired (%s); the target %s%s%s", rules,
+                wt->child ? life : "ran", run->target.engine_note[0] ? "; " : "",
+                run->target.engine_note);
   }
+  if (post_warmup(wt) < FSK_STAT_MIN_SAMPLES && wt->child && wt->tgt.exited && !death[0] &&
+      !wt->smp.at_limit && !run->interrupted) {
+    fsk__target_describe(&wt->tgt, life, sizeof life);
+    return werr("'%s' %s, after %.0f attempts and %zu samples: too early to judge", label, life,
+                attempts_now(wt), post_warmup(wt));
+  }
+  return 0;
+}
+
+/* The scenario judged (the one path `run` uses too), the target stopped,
+ * and the leaks' origins named. */
+static void watch_judge(watch_t *wt, fsk_run_t *run, const char *label) {
+  size_t post = post_warmup(wt);
+  char err[256];
 
   /* --timeout is a bound, not the end the user asked for: a soak of
    * --cycles N that it cut short is as partial as a cancelled one. */
-  if (w->cycles > 0 && strncmp(wt.stop_reason, "--timeout", 9) == 0)
-    run.interrupted = 1;
-  /* Judge: the one path `run` uses too. */
-  wt.sc.warmup = wt.warm_idx >= 0 ? wt.warm_idx : (long)wt.sc.nsamples;
-  wt.sc.warmup_x = (double)w->warmup;
-  wt.sc.cycles = wt.attempts_mode ? (long)(attempts_now(&wt) - wt.x0) : (long)post;
-  wt.sc.attempts = wt.attempts_mode ? attempts_now(&wt) - wt.x0 : 0.0;
+  if (wt->w.cycles > 0 && strncmp(wt->stop_reason, "--timeout", 9) == 0)
+    run->interrupted = 1;
+  wt->sc.warmup = wt->warm_idx >= 0 ? wt->warm_idx : (long)wt->sc.nsamples;
+  wt->sc.warmup_x = (double)wt->w.warmup;
+  wt->sc.cycles = wt->attempts_mode ? (long)(attempts_now(wt) - wt->x0) : (long)post;
+  wt->sc.attempts = wt->attempts_mode ? attempts_now(wt) - wt->x0 : 0.0;
   if (post > 0) {
     fsk_leak_t *l = NULL;
     const fsk_leak_t *peak = NULL;
-    size_t n = fsk__sampler_survivors(&wt.smp, wt.sc.xs[wt.sc.nsamples - 1], &l);
-    size_t np = fsk__sampler_peak_survivors(&wt.smp, &peak);
+    size_t n = fsk__sampler_survivors(&wt->smp, wt->sc.xs[wt->sc.nsamples - 1], &l);
+    size_t np = fsk__sampler_peak_survivors(&wt->smp, &peak);
 
     /* A program that ended by itself may have closed what it leaked on its
      * way out (an interpreter's shutdown closes every file object): its
      * survivors are those of its fullest table. */
-    if (wt.child && wt.tgt.exited && np > n)
-      fsk_scenario_set_leaked(&wt.sc, peak, np);
+    if (wt->child && wt->tgt.exited && np > n)
+      fsk_scenario_set_leaked(&wt->sc, peak, np);
     else
-      fsk_scenario_set_leaked(&wt.sc, l, n);
+      fsk_scenario_set_leaked(&wt->sc, l, n);
     free(l);
   }
   /* Everything is gathered: stop the target now, not after the report
    * (symbolizing hundreds of fds takes a while, and the program's end
    * must not wait for it); its maps were kept for the report. */
-  fill_target(&wt, &run);
-  if (wt.child)
-    fsk__target_stop(&wt.tgt, STOP_GRACE_S);
-  fsk_scenario_judge(&wt.sc, 0);
-  if (run.target.death[0]) {
+  fill_target(wt, run);
+  if (wt->child)
+    fsk__target_stop(&wt->tgt, STOP_GRACE_S);
+  fsk_scenario_judge(&wt->sc, 0);
+  if (run->target.death[0]) {
     /* Death by fd exhaustion is the leak, proven by the program itself. */
-    wt.sc.verdict = FSK_VERDICT_LEAK;
-    snprintf(wt.sc.stats.why, sizeof wt.sc.stats.why, "the program ran out of fds: %.200s.",
-             run.target.death);
-  } else if (run.interrupted && wt.sc.verdict == FSK_VERDICT_FLAT) {
-    wt.sc.verdict = FSK_VERDICT_INCONCLUSIVE;
-    snprintf(err, sizeof err, "%s", wt.sc.stats.why);
-    snprintf(wt.sc.stats.why, sizeof wt.sc.stats.why, "%.40s before the end; so far: %.180s",
-             wt.stop_reason, err);
+    wt->sc.verdict = FSK_VERDICT_LEAK;
+    snprintf(wt->sc.stats.why, sizeof wt->sc.stats.why, "the program ran out of fds: %.200s.",
+             run->target.death);
+  } else if (run->interrupted && wt->sc.verdict == FSK_VERDICT_FLAT) {
+    wt->sc.verdict = FSK_VERDICT_INCONCLUSIVE;
+    snprintf(err, sizeof err, "%s", wt->sc.stats.why);
+    snprintf(wt->sc.stats.why, sizeof wt->sc.stats.why, "%.40s before the end; so far: %.180s",
+             wt->stop_reason, err);
   }
-  if (wt.sc.verdict == FSK_VERDICT_LEAK)
-    name_origins(&wt, label);
-  snprintf(run.target.lang_note, sizeof run.target.lang_note, "%s", wt.lang_note);
-  wt.sc.seconds = fsk__now() - wt.t0;
+  if (wt->sc.verdict == FSK_VERDICT_LEAK)
+    name_origins(wt, label);
+  snprintf(run->target.lang_note, sizeof run->target.lang_note, "%s", wt->lang_note);
+  wt->sc.seconds = fsk__now() - wt->t0;
+}
 
-  run.mode = "watch";
-  fsk__utc_now(run.started_utc, sizeof(run.started_utc), ts, sizeof(ts));
-  run.scen = &wt.sc;
-  run.nscen = 1;
-  g = grower(&wt.smp);
-  run.rlimit_nofile = g != NULL && g->rlimit_nofile > 0 ? g->rlimit_nofile : 1024;
-  run.cycle_period_s = w->period_s;
-  if (w->speed > 0)
-    speed_report(&wt, &run);
-  fsk_run_finish(&run);
+/* The run finished: its projection (or the exhaustion it reached). */
+static void watch_finish(watch_t *wt, fsk_run_t *run) {
+  const fsk_proc_info_t *g = grower(&wt->smp);
+  char ts[32];
+
+  run->mode = "watch";
+  fsk__utc_now(run->started_utc, sizeof(run->started_utc), ts, sizeof(ts));
+  run->scen = &wt->sc;
+  run->nscen = 1;
+  run->rlimit_nofile = g != NULL && g->rlimit_nofile > 0 ? g->rlimit_nofile : 1024;
+  run->cycle_period_s = wt->w.period_s;
+  if (wt->w.speed > 0)
+    speed_report(wt, run);
+  fsk_run_finish(run);
   /* It already ran out: no projection, the fact. */
-  if (w->speed > 0 && run.vtime.exhausted_vh >= 0 && run.verdict == FSK_VERDICT_LEAK) {
-    run.projection_hours = run.vtime.exhausted_vh;
-    snprintf(run.projection_text, sizeof run.projection_text,
+  if (wt->w.speed > 0 && run->vtime.exhausted_vh >= 0 && run->verdict == FSK_VERDICT_LEAK) {
+    run->projection_hours = run->vtime.exhausted_vh;
+    snprintf(run->projection_text, sizeof run->projection_text,
              "%.31s/%.31s leaks %.4f fd per attempt, %.1f per virtual hour: the program %.150s",
-             wt.sc.path, wt.sc.adapter, wt.sc.rate, run.vtime.per_vhour, run.vtime.exhausted_text);
+             wt->sc.path, wt->sc.adapter, wt->sc.rate, run->vtime.per_vhour,
+             run->vtime.exhausted_text);
   }
+}
 
-  if ((rc = fsk_results_write(w->out, &run)) != 0) {
+/* The results written and shown: the exit code. */
+static int watch_output(watch_t *wt, fsk_run_t *run) {
+  watch_opts_t *w = &wt->w;
+  int rc;
+
+  if ((rc = fsk_results_write(w->out, run)) != 0) {
     /* The verdict stands (a leak found is a leak, exit 1); only the files
      * are missing. */
-    code = werr("cannot write results to %s: %s (verdict: %s)", w->out, strerror(-rc),
-                fsk_verdict_name(run.verdict));
-    if (run.verdict == FSK_VERDICT_LEAK)
-      code = FSK_EXIT_LEAK;
-    goto out;
+    werr("cannot write results to %s: %s (verdict: %s)", w->out, strerror(-rc),
+         fsk_verdict_name(run->verdict));
+    return run->verdict == FSK_VERDICT_LEAK ? FSK_EXIT_LEAK : FSK_EXIT_USAGE;
   }
   if (w->out_given == 2)
     fsk_results_link_latest("results", w->out);
-  if (w->sarif != NULL && (rc = fsk__write_sarif_here(w->sarif, &run)) != 0) {
-    code = werr("cannot write %s: %s", w->sarif, strerror(-rc));
-    goto out;
-  }
+  if (w->sarif != NULL && (rc = fsk__write_sarif_here(w->sarif, run)) != 0)
+    return werr("cannot write %s: %s", w->sarif, strerror(-rc));
   if (w->json) {
     fsk__print_summary(w->out);
   } else if (!w->quiet) {
-    fsk_print_table(stdout, &run);
-    print_target(&run);
-    if (wt.sc.no_origin > 0)
-      printf("%zu leaked fd%s without an origin: %s\n", wt.sc.no_origin,
-             wt.sc.no_origin == 1 ? "" : "s", wt.origin_note);
+    fsk_print_table(stdout, run);
+    print_target(run);
+    if (wt->sc.no_origin > 0)
+      printf("%zu leaked fd%s without an origin: %s\n", wt->sc.no_origin,
+             wt->sc.no_origin == 1 ? "" : "s", wt->origin_note);
     /* The table already gave the why of a verdict that is not flat. */
-    if (run.verdict == FSK_VERDICT_FLAT)
-      printf("%s\n", wt.sc.stats.why);
+    if (run->verdict == FSK_VERDICT_FLAT)
+      printf("%s\n", wt->sc.stats.why);
     fputs("results: ", stdout);
     fsk__term_put(stdout, w->out);
     putchar('\n');
   } else {
-    printf("%s\n", fsk_verdict_name(run.verdict));
+    printf("%s\n", fsk_verdict_name(run->verdict));
   }
-  code = fsk_exit_code(run.verdict);
+  return fsk_exit_code(run->verdict);
+}
 
-out:
+/* Nothing the target started outlives the run. */
+static void watch_cleanup(watch_t *wt) {
+  watch_opts_t *w = &wt->w;
+
   fsk__origin_release();
-  /* Nothing the target started outlives the run. */
-  if (wt.child)
-    fsk__target_stop(&wt.tgt, STOP_GRACE_S);
-  if (wt.have_view)
-    inj_stats_close(&wt.view);
-  if (wt.stats[0] != '\0')
-    unlink(wt.stats);
-  if (wt.lang_log[0] != '\0')
-    unlink(wt.lang_log);
-  if (wt.child && w->speed > 0)
-    fsk__speed_cleanup(wt.tgt.pid);
-  free(wt.vts);
-  fsk__target_release(&wt.tgt);
-  fsk__sup_free(wt.sup); /* after the target: a waiting call is answered by its death */
+  if (wt->child)
+    fsk__target_stop(&wt->tgt, STOP_GRACE_S);
+  if (wt->have_view)
+    inj_stats_close(&wt->view);
+  if (wt->stats[0] != '\0')
+    unlink(wt->stats);
+  if (wt->lang_log[0] != '\0')
+    unlink(wt->lang_log);
+  if (wt->child && w->speed > 0)
+    fsk__speed_cleanup(wt->tgt.pid);
+  free(wt->vts);
+  fsk__target_release(&wt->tgt);
+  fsk__sup_free(wt->sup); /* after the target: a waiting call is answered by its death */
   /* A default results directory made for a run that wrote nothing goes
    * (rmdir removes it only when empty). */
   if (w->out_given == 2)
     rmdir(w->out);
-  fsk__sampler_free(&wt.smp);
-  fsk_scenario_free(&wt.sc);
+  fsk__sampler_free(&wt->smp);
+  fsk_scenario_free(&wt->sc);
+}
+
+int fsk__watch_main(int argc, char **argv) {
+  static watch_t wt; /* large (the sampler's tree): not on the stack */
+  fsk_run_t run;
+  char label[64], death[256] = "";
+  int code;
+
+  memset(&wt, 0, sizeof wt);
+  memset(&run, 0, sizeof(run));
+  wt.exh_vt = -1.0;
+  if ((code = parse_watch(argc, argv, &wt.w)) != 0)
+    return code < 0 ? 0 : code;
+  if ((code = watch_prepare(&wt)) != 0)
+    return code;
+  if ((code = watch_begin(&wt, label, sizeof label)) == 0 && (code = watch_loop(&wt)) == 0) {
+    run.interrupted = fsk__signal_caught() != 0;
+    wt.view_tried = -1.0;
+    if ((code = watch_caveats(&wt)) == 0 &&
+        (code = watch_judgeable(&wt, &run, label, death, sizeof death)) == 0) {
+      watch_judge(&wt, &run, label);
+      watch_finish(&wt, &run);
+      code = watch_output(&wt, &run);
+    }
+  }
+  watch_cleanup(&wt);
   return code;
 }

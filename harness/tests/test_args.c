@@ -96,9 +96,8 @@ static void test_value_forms(void **state) {
   fsk_args_t a;
 
   (void)state;
-  assert_int_equal(parse(&verb, &o, &a, 6, "--cycles", "12", "--period=2.5", "--name", "x=y",
-                         "--out=/tmp/d"),
-                   0);
+  assert_int_equal(
+    parse(&verb, &o, &a, 6, "--cycles", "12", "--period=2.5", "--name", "x=y", "--out=/tmp/d"), 0);
   assert_int_equal(o.cycles, 12);
   assert_true(o.period == 2.5);
   assert_string_equal(o.name, "x=y"); /* only the first '=' splits */
