@@ -188,6 +188,13 @@ foreach(case py_deadlock py_signal py_site py_reader py_version py_full node_ful
                        SKIP_RETURN_CODE 77 ENVIRONMENT "FDSOAK=$<TARGET_FILE:fdsoak>")
 endforeach()
 
+# Each verb's --help (printed from its flag table) and fdsoak(1) name the
+# same flags.
+add_test(NAME fsk_cli_man
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_man.sh $<TARGET_FILE:fdsoak>
+                 ${PROJECT_SOURCE_DIR}/docs/man/fdsoak.1)
+set_tests_properties(fsk_cli_man PROPERTIES LABELS unit TIMEOUT 30)
+
 # The README's examples, run as written (ci/readme-check).
 add_test(NAME readme_examples
          COMMAND python3 ${PROJECT_SOURCE_DIR}/ci/readme-check ${PROJECT_BINARY_DIR})

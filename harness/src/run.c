@@ -108,7 +108,7 @@ static const fsk_flag_t run_flags[] = {
    "reconnect cycles after warm-up per scenario (default 1000)", 0},
   {"--warmup", NULL, FSK_ARG_LONG, "N", RO(o.warmup), 0, 100000000, NULL,
    "cycles before judging starts (default 50)", 0},
-  {"--regress", NULL, FSK_ARG_CALL, "PATH", 0, 0, 0, set_regress,
+  {"--regress", NULL, FSK_ARG_CALL, "fatal|retryable|exception|store-close", 0, 0, 0, set_regress,
    "the regress core: fatal, retryable, exception or store-close", 0},
   {"--out", NULL, FSK_ARG_PATH, "DIR", RO(o.out), 0, 0, NULL,
    "the results directory (default results/runs/TIME-PID)", 0},
@@ -196,7 +196,7 @@ static int run_worker(run_args_t *ra) {
   inj_stats_close(&v);
 #ifdef GW_REGRESS
   if (o->regress == NULL || gw_regress_set(o->regress) != 0) {
-    fprintf(stderr, "fdsoak: the regress worker needs --regress PATH\n");
+    fprintf(stderr, "fdsoak: the regress worker needs --regress P\n");
     return FSK_EXIT_USAGE;
   }
 #else
