@@ -25,7 +25,7 @@ for v in $verbs; do
   # The SYNOPSIS of v: from ".B fdsoak v" to the next ".br".
   awk -v v="$v" '/^\.SH DESCRIPTION/ { exit } $0 == ".B fdsoak " v { on = 1; next }
     on && /^\.br/ { on = 0 } on { print }' "$T/man" \
-    | grep -o -- '-\{1,2\}[a-z][a-z-]*' | grep -v -- '--$' | sort -u >"$T/syn.flags"
+    | grep -oE -- '(^|[ [("])--?[a-z][a-z-]*' | sed 's/^[ [("]//' | sort -u >"$T/syn.flags"
   # --quiet's short form is what the synopsis shows.
   grep -v '^--quiet$' "$T/help.flags" >"$T/h" || true
   grep -v '^--quiet$' "$T/syn.flags" >"$T/s" || true
