@@ -305,35 +305,28 @@ static int parse_level(const char *s, gw_log_level_t *out) {
   return -1;
 }
 
-int main(int argc, char **argv) {
-  static daemon_t d; /* static: the loop and handles outlive any frame */
-  gw__daemon_config_t *cfg = NULL;
-  gw_runner_options_t opts;
-  const char *config_path = NULL;
-  gw_log_level_t cli_level = GW_LOG_INFO;
-  int have_cli_level = 0, check_only = 0;
-  char err[512];
-  size_t i;
-  int rc;
-  int exit_code = 2;
+/* The command line. */
+typedef struct {
+  const char *config_path;
+  gw_log_level_t level;
+  int have_level, check_only;
+} cli_t;
 
-  /* Before any fd is opened: see gw__process_guard. */
-  rc = gw__process_guard();
-  if (rc != 0) {
-    fprintf(stderr, "fdsoak-gateway: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
-    return 2;
-  }
-  for (i = 1; i < (size_t)argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < (size_t)argc) {
-      config_path = argv[++i];
-    } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < (size_t)argc) {
-      if (parse_level(argv[++i], &cli_level) != 0) {
+/* -1 to go on, else the exit code (help, version, a bad argument). */
+static int parse_cli(int argc, char **argv, cli_t *c) {
+  int i;
+
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      c->config_path = argv[++i];
+    } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+      if (parse_level(argv[++i], &c->level) != 0) {
         fprintf(stderr, "fdsoak-gateway: --log-level: unknown level '%s'\n", argv[i]);
         return 2;
       }
-      have_cli_level = 1;
+      c->have_level = 1;
     } else if (strcmp(argv[i], "--check") == 0) {
-      check_only = 1;
+      c->check_only = 1;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
       return 0;
@@ -346,152 +339,201 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (config_path == NULL)
-    config_path = getenv("FDSOAK_GATEWAY_CONFIG");
+  if (c->config_path == NULL)
+    c->config_path = getenv("FDSOAK_GATEWAY_CONFIG");
+  return -1;
+}
 
-  cfg = malloc(sizeof(*cfg));
-  if (cfg == NULL) {
-    fprintf(stderr, "fdsoak-gateway: out of memory\n");
-    return 1;
-  }
+/* The configuration: the file, else the built-in one; then the
+ * environment.  0, or -1 with the message on stderr. */
+static int load_config(gw__daemon_config_t *cfg, const char *config_path) {
+  /* No file: what upstream does with no platforms configured, an API. */
+  static const char deflt[] = "api:\n  store_path: fdsoak-responses.db\n";
+  char err[512];
+  int rc;
+
   gw__daemon_config_init(cfg);
-  if (config_path != NULL) {
+  if (config_path != NULL)
     rc = gw__daemon_config_load(config_path, kinds, cfg, err, sizeof(err));
-    if (rc != 0) {
-      fprintf(stderr, "fdsoak-gateway: %s\n", err);
-      goto out;
-    }
-  } else {
-    /* No file: what upstream does with no platforms configured, an API. */
-    static const char deflt[] = "api:\n  store_path: fdsoak-responses.db\n";
+  else
     rc =
       gw__daemon_config_parse(deflt, sizeof(deflt) - 1, "(built-in)", kinds, cfg, err, sizeof(err));
-    if (rc != 0) {
-      fprintf(stderr, "fdsoak-gateway: %s\n", err);
-      goto out;
-    }
-  }
-  rc = gw__daemon_config_env(cfg, env_get, err, sizeof(err));
+  if (rc == 0)
+    rc = gw__daemon_config_env(cfg, env_get, err, sizeof(err));
   if (rc != 0) {
     fprintf(stderr, "fdsoak-gateway: %s\n", err);
-    goto out;
+    return -1;
   }
   if (!cfg->has_api && cfg->nplatforms == 0) {
     fprintf(stderr, "fdsoak-gateway: %s: nothing to run (no api section and no platforms)\n",
             config_path != NULL ? config_path : "(no config)");
-    goto out;
+    return -1;
   }
-  d.log_level = have_cli_level ? cli_level : cfg->log_level;
-  the_daemon = &d;
+  return 0;
+}
 
-  exit_code = 1;
-  rc = uv_loop_init(&d.loop);
-  if (rc != 0) {
+/* The loop, the clock, the signal handles and the runner.  0; 1 when the
+ * loop or the clock failed (nothing to close); 2 when the runner failed,
+ * with everything already closing (the loop still runs). */
+static int daemon_init(daemon_t *d) {
+  gw_runner_options_t opts;
+  int rc;
+
+  if ((rc = uv_loop_init(&d->loop)) != 0) {
     fprintf(stderr, "fdsoak-gateway: uv_loop_init: %s\n", uv_strerror(rc));
-    goto out;
+    return 1;
   }
-  rc = gw_clock_init(&d.loop, &d.clock, GW_CLOCK_REAL);
-  if (rc != 0) {
+  if ((rc = gw_clock_init(&d->loop, &d->clock, GW_CLOCK_REAL)) != 0) {
     fprintf(stderr, "fdsoak-gateway: clock: %s\n", uv_strerror(rc));
-    uv_loop_close(&d.loop);
-    goto out;
+    uv_loop_close(&d->loop);
+    return 1;
   }
   /* Initialised before the runner so that every later exit can close them
    * the same way (runner_closed_cb). */
-  uv_signal_init(&d.loop, &d.sig_int);
-  uv_signal_init(&d.loop, &d.sig_term);
-  uv_signal_init(&d.loop, &d.sig_hup);
-  uv_timer_init(&d.loop, &d.stop_timer);
-  d.sig_int.data = d.sig_term.data = d.sig_hup.data = d.stop_timer.data = &d;
-
+  uv_signal_init(&d->loop, &d->sig_int);
+  uv_signal_init(&d->loop, &d->sig_term);
+  uv_signal_init(&d->loop, &d->sig_hup);
+  uv_timer_init(&d->loop, &d->stop_timer);
+  d->sig_int.data = d->sig_term.data = d->sig_hup.data = d->stop_timer.data = d;
   memset(&opts, 0, sizeof(opts));
   opts.log = runner_log_cb;
-  opts.log_level = d.log_level;
+  opts.log_level = d->log_level;
   opts.event = event_cb;
-  opts.data = &d;
-  rc = gw_runner_init(&d.loop, &d.clock, &opts, &d.runner);
-  if (rc != 0) {
+  opts.data = d;
+  if ((rc = gw_runner_init(&d->loop, &d->clock, &opts, &d->runner)) != 0) {
     fprintf(stderr, "fdsoak-gateway: runner: %s\n", uv_strerror(rc));
-    d.runner = NULL;
-    d.runner_closed = 1;
-    uv_close((uv_handle_t *)&d.sig_int, NULL);
-    uv_close((uv_handle_t *)&d.sig_term, NULL);
-    uv_close((uv_handle_t *)&d.sig_hup, NULL);
-    uv_close((uv_handle_t *)&d.stop_timer, NULL);
-    d.clock.data = &d;
-    gw_clock_close(&d.clock, clock_closed_cb);
-    d.exit_code = 1;
-    goto run;
+    d->runner = NULL;
+    d->runner_closed = 1;
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    uv_close((uv_handle_t *)&d->stop_timer, NULL);
+    d->clock.data = d;
+    gw_clock_close(&d->clock, clock_closed_cb);
+    d->exit_code = 1;
+    return 2;
   }
+  return 0;
+}
 
-  /* From here on every exit goes through the runner's close, so whatever
-   * was created is released the same way a signal would release it. */
-  rc = gw_runner_register_kind(d.runner, &gw_platform_adapter_vtable);
+/* The adapter kinds and every configured platform on the runner: 0, or
+ * the exit code. */
+static int add_platforms(daemon_t *d, const gw__daemon_config_t *cfg, const char *name) {
+  char err[512];
+  size_t i;
+  int rc;
+
+  rc = gw_runner_register_kind(d->runner, &gw_platform_adapter_vtable);
   if (rc == 0)
-    rc = gw_runner_register_kind(d.runner, &gw_api_adapter_vtable);
-  exit_code = 0;
+    rc = gw_runner_register_kind(d->runner, &gw_api_adapter_vtable);
   if (rc != 0) {
     fprintf(stderr, "fdsoak-gateway: register kinds: %s\n", uv_strerror(rc));
-    exit_code = 1;
+    return 1;
   }
-  if (exit_code == 0 && cfg->has_api &&
-      gw_runner_add_platform(d.runner, &cfg->api, err, sizeof(err)) != 0) {
-    fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", config_path ? config_path : "(config)", err);
-    exit_code = 2;
+  if (cfg->has_api && gw_runner_add_platform(d->runner, &cfg->api, err, sizeof(err)) != 0) {
+    fprintf(stderr, "fdsoak-gateway: %s: api: %s\n", name, err);
+    return 2;
   }
-  for (i = 0; exit_code == 0 && i < cfg->nplatforms; i++) {
-    if (gw_runner_add_platform(d.runner, &cfg->platforms[i], err, sizeof(err)) != 0) {
-      fprintf(stderr, "fdsoak-gateway: %s: platforms[%zu]: %s\n",
-              config_path ? config_path : "(config)", i, err);
-      exit_code = 2;
+  for (i = 0; i < cfg->nplatforms; i++) {
+    if (gw_runner_add_platform(d->runner, &cfg->platforms[i], err, sizeof(err)) != 0) {
+      fprintf(stderr, "fdsoak-gateway: %s: platforms[%zu]: %s\n", name, i, err);
+      return 2;
     }
   }
-  if (exit_code == 0 && check_only &&
-      preflight(cfg, config_path != NULL ? config_path : "(config)") != 0)
-    exit_code = 2;
-  if (exit_code != 0 || check_only) {
-    if (check_only && exit_code == 0) {
-      printf("%s: ok (%s%zu platform%s)\n", config_path ? config_path : "(config)",
-             cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s");
-      if (cfg->has_api)
-        printf("api: authentication %s\n", auth_state(cfg));
-    }
-    begin_stop(&d, exit_code);
-  } else {
-    uv_signal_start(&d.sig_int, signal_cb, SIGINT);
-    uv_signal_start(&d.sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&d.sig_hup, sighup_cb, SIGHUP);
-    log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
-             cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
-             (int)getpid());
-    /* Whether the API asks for a key is the first thing an operator (or an
-     * auditor reading the log) needs to know, whatever decided it. */
-    if (cfg->has_api)
-      log_line(cfg->api.key[0] != '\0' ? GW_LOG_INFO : GW_LOG_WARN, "api: authentication %s",
-               auth_state(cfg));
-    rc = gw_runner_start(d.runner);
-    if (rc != 0) {
-      log_line(GW_LOG_ERROR, "start: %s", uv_strerror(rc));
-      begin_stop(&d, 1);
-    }
-  }
+  return 0;
+}
 
-run:
-  uv_run(&d.loop, UV_RUN_DEFAULT);
-  exit_code = d.exit_code;
-  if (!d.runner_closed || !d.clock_closed) {
+/* --check's answer, or the signals armed and the runner started. */
+static void daemon_start(daemon_t *d, const gw__daemon_config_t *cfg, const char *name,
+                         int check_only) {
+  int rc;
+
+  if (check_only) {
+    printf("%s: ok (%s%zu platform%s)\n", name, cfg->has_api ? "api and " : "", cfg->nplatforms,
+           cfg->nplatforms == 1 ? "" : "s");
+    if (cfg->has_api)
+      printf("api: authentication %s\n", auth_state(cfg));
+    begin_stop(d, 0);
+    return;
+  }
+  uv_signal_start(&d->sig_int, signal_cb, SIGINT);
+  uv_signal_start(&d->sig_term, signal_cb, SIGTERM);
+  uv_signal_start(&d->sig_hup, sighup_cb, SIGHUP);
+  log_line(GW_LOG_INFO, "fdsoak-gateway starting: %s%zu platform%s, pid %d",
+           cfg->has_api ? "api and " : "", cfg->nplatforms, cfg->nplatforms == 1 ? "" : "s",
+           (int)getpid());
+  /* Whether the API asks for a key is the first thing an operator (or an
+   * auditor reading the log) needs to know, whatever decided it. */
+  if (cfg->has_api)
+    log_line(cfg->api.key[0] != '\0' ? GW_LOG_INFO : GW_LOG_WARN, "api: authentication %s",
+             auth_state(cfg));
+  if ((rc = gw_runner_start(d->runner)) != 0) {
+    log_line(GW_LOG_ERROR, "start: %s", uv_strerror(rc));
+    begin_stop(d, 1);
+  }
+}
+
+/* Run the loop to its end: the exit code. */
+static int daemon_run(daemon_t *d, int check_only) {
+  int exit_code, rc;
+
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  exit_code = d->exit_code;
+  if (!d->runner_closed || !d->clock_closed) {
     log_line(GW_LOG_ERROR, "loop ended before shutdown completed");
     exit_code = 1;
   }
-  rc = uv_loop_close(&d.loop);
+  rc = uv_loop_close(&d->loop);
   if (rc != 0) {
-    uv_walk(&d.loop, walk_cb, NULL);
+    uv_walk(&d->loop, walk_cb, NULL);
     log_line(GW_LOG_ERROR, "uv_loop_close: %s", uv_strerror(rc));
     exit_code = 1;
   } else if (exit_code == 0 && !check_only) {
     log_line(GW_LOG_INFO, "clean exit");
   }
+  return exit_code;
+}
 
+int main(int argc, char **argv) {
+  static daemon_t d; /* static: the loop and handles outlive any frame */
+  gw__daemon_config_t *cfg = NULL;
+  cli_t c = {NULL, GW_LOG_INFO, 0, 0};
+  const char *name;
+  int rc, exit_code = 2;
+
+  /* Before any fd is opened: see gw__process_guard. */
+  rc = gw__process_guard();
+  if (rc != 0) {
+    fprintf(stderr, "fdsoak-gateway: stdio or SIGPIPE set-up: %s\n", uv_strerror(rc));
+    return 2;
+  }
+  if ((rc = parse_cli(argc, argv, &c)) >= 0)
+    return rc;
+  name = c.config_path != NULL ? c.config_path : "(config)";
+  cfg = malloc(sizeof(*cfg));
+  if (cfg == NULL) {
+    fprintf(stderr, "fdsoak-gateway: out of memory\n");
+    return 1;
+  }
+  if (load_config(cfg, c.config_path) != 0)
+    goto out;
+  d.log_level = c.have_level ? c.level : cfg->log_level;
+  the_daemon = &d;
+  exit_code = 1;
+  if ((rc = daemon_init(&d)) == 1)
+    goto out;
+  /* From here on every exit goes through the runner's close, so whatever
+   * was created is released the same way a signal would release it. */
+  if (rc == 0) {
+    exit_code = add_platforms(&d, cfg, name);
+    if (exit_code == 0 && c.check_only && preflight(cfg, name) != 0)
+      exit_code = 2;
+    if (exit_code != 0)
+      begin_stop(&d, exit_code);
+    else
+      daemon_start(&d, cfg, name, c.check_only);
+  }
+  exit_code = daemon_run(&d, c.check_only);
 out:
   free(cfg);
   return exit_code;
