@@ -24,8 +24,8 @@ int fsk__error(const char *verb, const char *fmt, ...) {
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
 
 /* The flag a (up to len characters) names, or NULL. */
-static const fsk_flag_t *find(const fsk_verb_t *v, const char *a, size_t len, int *idx) {
-  const fsk_flag_t *f;
+static const fsk__flag_t *find(const fsk__verb_t *v, const char *a, size_t len, int *idx) {
+  const fsk__flag_t *f;
 
   for (f = v->flags; f->name != NULL; f++) {
     if ((strlen(f->name) == len && strncmp(f->name, a, len) == 0) ||
@@ -38,7 +38,7 @@ static const fsk_flag_t *find(const fsk_verb_t *v, const char *a, size_t len, in
 }
 
 /* A number in f's range: strtol for whole numbers, strtod otherwise. */
-static int number(const fsk_verb_t *v, const fsk_flag_t *f, const char *s, double *x) {
+static int number(const fsk__verb_t *v, const fsk__flag_t *f, const char *s, double *x) {
   char *end;
 
   errno = 0;
@@ -59,7 +59,7 @@ static int number(const fsk_verb_t *v, const fsk_flag_t *f, const char *s, doubl
 }
 
 /* Store value s of flag f into opts. */
-static int store(const fsk_verb_t *v, const fsk_flag_t *f, const char *s, void *opts) {
+static int store(const fsk__verb_t *v, const fsk__flag_t *f, const char *s, void *opts) {
   char *at = (char *)opts + f->off, why[512];
   double x = 0;
   int rc;
@@ -93,10 +93,10 @@ static int store(const fsk_verb_t *v, const fsk_flag_t *f, const char *s, void *
 }
 
 /* The flag at argv[*i]: found, its value taken (`--f V` or `--f=V`), stored. */
-static int one_flag(const fsk_verb_t *v, int argc, char **argv, int *i, void *opts,
-                    fsk_args_t *out) {
+static int one_flag(const fsk__verb_t *v, int argc, char **argv, int *i, void *opts,
+                    fsk__args_t *out) {
   const char *a = argv[*i], *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL, *val;
-  const fsk_flag_t *f;
+  const fsk__flag_t *f;
   int idx = 0;
 
   f = find(v, a, eq != NULL ? (size_t)(eq - a) : strlen(a), &idx);
@@ -115,7 +115,7 @@ static int one_flag(const fsk_verb_t *v, int argc, char **argv, int *i, void *op
   return store(v, f, val, opts);
 }
 
-int fsk__args_parse(const fsk_verb_t *v, int argc, char **argv, void *opts, fsk_args_t *out) {
+int fsk__args_parse(const fsk__verb_t *v, int argc, char **argv, void *opts, fsk__args_t *out) {
   int i, rc, flags = 1;
 
   memset(out, 0, sizeof *out);
@@ -151,7 +151,7 @@ int fsk__args_parse(const fsk_verb_t *v, int argc, char **argv, void *opts, fsk_
   return 0;
 }
 
-int fsk__args_seen(const fsk_verb_t *v, const fsk_args_t *a, const char *name) {
+int fsk__args_seen(const fsk__verb_t *v, const fsk__args_t *a, const char *name) {
   int idx = 0;
 
   return find(v, name, strlen(name), &idx) != NULL && (a->seen >> idx & 1) != 0;
@@ -170,8 +170,8 @@ static void item(FILE *f, const char *s, size_t *col, size_t indent) {
   *col += strlen(s);
 }
 
-void fsk__args_synopsis(FILE *f, const fsk_verb_t *v, const char *lead) {
-  const fsk_flag_t *fl;
+void fsk__args_synopsis(FILE *f, const fsk__verb_t *v, const char *lead) {
+  const fsk__flag_t *fl;
   size_t col = strlen(lead) + strlen("fdsoak ") + strlen(v->verb), indent = col + 1;
   char buf[128];
 
@@ -190,8 +190,8 @@ void fsk__args_synopsis(FILE *f, const fsk_verb_t *v, const char *lead) {
   fputc('\n', f);
 }
 
-void fsk__args_help(FILE *f, const fsk_verb_t *v) {
-  const fsk_flag_t *fl;
+void fsk__args_help(FILE *f, const fsk__verb_t *v) {
+  const fsk__flag_t *fl;
   char head[96];
 
   fsk__args_synopsis(f, v, "usage: ");

@@ -1,6 +1,6 @@
 /* args.h - one way to declare a verb's flags.
  *
- * Each verb of fdsoak describes its flags in one table of fsk_flag_t; the
+ * Each verb of fdsoak describes its flags in one table of fsk__flag_t; the
  * parser reads the table, and `fdsoak VERB --help` and the synopsis of
  * `fdsoak --help` are printed from the same table, so what the parser
  * accepts and what the help says cannot drift apart.  The parser is the
@@ -28,31 +28,31 @@ typedef enum {
   FSK_ARG_REAL,      /* a number in lo..hi: double */
   FSK_ARG_REAL_LONG, /* a number in lo..hi, stored truncated: long */
   FSK_ARG_CALL,      /* call(opts, value, why, len): 0, or -1 with why set */
-} fsk_arg_kind_t;
+} fsk__arg_kind_t;
 
-typedef int (*fsk_arg_fn)(void *opts, const char *value, char *why, size_t len);
+typedef int (*fsk__arg_fn)(void *opts, const char *value, char *why, size_t len);
 
 typedef struct {
   const char *name;  /* "--cycles" */
   const char *alias; /* "-q", or NULL */
-  fsk_arg_kind_t kind;
+  fsk__arg_kind_t kind;
   const char *meta; /* the value's name in the help ("N"); NULL for BOOL */
   size_t off;       /* where in the verb's options (offsetof) */
   double lo, hi;    /* range of the numeric kinds */
-  fsk_arg_fn call;  /* FSK_ARG_CALL */
+  fsk__arg_fn call; /* FSK_ARG_CALL */
   const char *help; /* its lines in --help, '\n' between them */
   int hidden;       /* not in the synopsis's brackets (it is in its tail) */
-} fsk_flag_t;
+} fsk__flag_t;
 
 /* A verb: its table (ended by a NULL name) and what surrounds it. */
 typedef struct {
   const char *verb; /* "run" */
-  const fsk_flag_t *flags;
+  const fsk__flag_t *flags;
   const char *operands; /* after the flags in the synopsis ("RESULT_DIR..."); NULL: none taken */
   int command;          /* 1: `-- CMD ARGS...` is the verb's command */
   const char *about;    /* lines after the synopsis in --help, or NULL */
   const char *trailer;  /* lines after the flags (the exit codes), or NULL */
-} fsk_verb_t;
+} fsk__verb_t;
 
 /* What the parser leaves besides the options. */
 typedef struct {
@@ -61,19 +61,19 @@ typedef struct {
   char **cmd; /* after `--` when the verb takes a command; NULL when absent */
   int ncmd;
   uint64_t seen; /* bit i: flags[i] was given */
-} fsk_args_t;
+} fsk__args_t;
 
 /* Parse argv (the arguments after VERB) into opts by the table; argv is
  * reordered (operands first).  0: parsed; 1: --help was asked for and is
  * printed on stdout; FSK_EXIT_USAGE: a message naming the flag is on
  * stderr. */
-int fsk__args_parse(const fsk_verb_t *v, int argc, char **argv, void *opts, fsk_args_t *out);
+int fsk__args_parse(const fsk__verb_t *v, int argc, char **argv, void *opts, fsk__args_t *out);
 /* Whether the flag called name was given. */
-int fsk__args_seen(const fsk_verb_t *v, const fsk_args_t *a, const char *name);
+int fsk__args_seen(const fsk__verb_t *v, const fsk__args_t *a, const char *name);
 /* The synopsis ("usage: fdsoak VERB [--flag V]... OPERANDS", wrapped) and
  * the whole help. */
-void fsk__args_synopsis(FILE *f, const fsk_verb_t *v, const char *lead);
-void fsk__args_help(FILE *f, const fsk_verb_t *v);
+void fsk__args_synopsis(FILE *f, const fsk__verb_t *v, const char *lead);
+void fsk__args_help(FILE *f, const fsk__verb_t *v);
 
 /* The one error printer of every verb: "fdsoak VERB: MESSAGE" on stderr
  * ("fdsoak: MESSAGE" when verb is NULL).  Returns FSK_EXIT_USAGE. */

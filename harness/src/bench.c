@@ -271,9 +271,9 @@ static int bare_kind_of(size_t adapter, size_t path, int have_peer) {
   return path == 0 && have_peer ? BARE_HANDSHAKE : BARE_REFUSED;
 }
 
-static const fsk_flag_t bench_flags[] = {{NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0}};
+static const fsk__flag_t bench_flags[] = {{NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0}};
 
-const fsk_verb_t fsk__bench_verb = {
+const fsk__verb_t fsk__bench_verb = {
   "bench",
   bench_flags,
   NULL,
@@ -424,7 +424,7 @@ static void bench_print(bench_t *b) {
 
 int fsk__bench_main(int argc, char **argv) {
   static bench_t b;
-  fsk_args_t args;
+  fsk__args_t args;
   int rc;
 
   if ((rc = fsk__args_parse(&fsk__bench_verb, argc, argv, NULL, &args)) != 0)

@@ -359,7 +359,7 @@ static int first_bad(const char *out, char sha[64]) {
 }
 
 #define BO(field) offsetof(bisect_t, field)
-static const fsk_flag_t bisect_flags[] = {
+static const fsk__flag_t bisect_flags[] = {
   {"--build", NULL, FSK_ARG_STR, "CMD", BO(build), 0, 0, NULL,
    "run `sh -c CMD` before each soak; a failed build skips the commit", 0},
   {"--keep", NULL, FSK_ARG_STR, "DIR", BO(keep), 0, 0, NULL,
@@ -367,7 +367,7 @@ static const fsk_flag_t bisect_flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-const fsk_verb_t fsk__bisect_verb = {
+const fsk__verb_t fsk__bisect_verb = {
   "bisect",
   bisect_flags,
   "GOOD BAD -- VERB ARGS...",
@@ -417,7 +417,7 @@ static int soak_argv(bisect_t *b, char **u, int nu) {
 
 /* 0: parsed; 1: the help was printed; else the exit code. */
 static int parse_bisect(int argc, char **argv, bisect_t *b) {
-  fsk_args_t a;
+  fsk__args_t a;
   int rc;
 
   if ((rc = fsk__args_parse(&fsk__bisect_verb, argc, argv, b, &a)) != 0)

@@ -81,7 +81,7 @@ void fsk__origin_release(void);
 void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
 
 /* Each verb's flags (args.h), for its parser and `fdsoak --help`. */
-extern const fsk_verb_t fsk__run_verb, fsk__watch_verb, fsk__bench_verb, fsk__gate_verb,
+extern const fsk__verb_t fsk__run_verb, fsk__watch_verb, fsk__bench_verb, fsk__gate_verb,
   fsk__bisect_verb, fsk__report_verb;
 
 /* `fdsoak run`, and its worker (`fdsoak __worker`: its settings come on a

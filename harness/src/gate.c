@@ -806,7 +806,7 @@ typedef struct {
 } gate_t;
 
 #define GO(field) offsetof(gate_t, field)
-static const fsk_flag_t gate_flags[] = {
+static const fsk__flag_t gate_flags[] = {
   {"--baseline", NULL, FSK_ARG_STR, "FILE", GO(baseline), 0, 0, NULL,
    "the baseline (default results/baseline.json)", 0},
   {"--update-baseline", NULL, FSK_ARG_BOOL, NULL, GO(update), 0, 0, NULL,
@@ -820,7 +820,7 @@ static const fsk_flag_t gate_flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-const fsk_verb_t fsk__gate_verb = {
+const fsk__verb_t fsk__gate_verb = {
   "gate",
   gate_flags,
   "RESULT_DIR [RESULT_DIR...]",
@@ -1055,7 +1055,7 @@ static void gate_free(gate_t *g) {
 
 int fsk__gate_main(int argc, char **argv) {
   gate_t g;
-  fsk_args_t a;
+  fsk__args_t a;
   int code;
 
   memset(&g, 0, sizeof g);

@@ -23,7 +23,7 @@
 /* The verbs `fdsoak --help` lists; __worker, run's internal worker, is
  * not one of them. */
 static const struct {
-  const fsk_verb_t *verb;
+  const fsk__verb_t *verb;
   int (*main)(int argc, char **argv);
 } verbs[] = {
   {&fsk__run_verb, fsk__run_main},       {&fsk__watch_verb, fsk__watch_main},

@@ -545,7 +545,7 @@ typedef struct {
 } report_opts_t;
 
 #define PO(field) offsetof(report_opts_t, field)
-static const fsk_flag_t report_flags[] = {
+static const fsk__flag_t report_flags[] = {
   {"--markdown", NULL, FSK_ARG_STR, "FILE", PO(md), 0, 0, NULL,
    "markdown, as in report.md and the job summary ('-': stdout)", 0},
   {"--sarif", NULL, FSK_ARG_STR, "FILE", PO(sarif), 0, 0, NULL,
@@ -566,7 +566,7 @@ static const fsk_flag_t report_flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-const fsk_verb_t fsk__report_verb = {
+const fsk__verb_t fsk__report_verb = {
   "report",
   report_flags,
   "DIR [DIR...]",
@@ -667,7 +667,7 @@ static int render(const report_opts_t *ro, fsk_run_t *runs, char **dirs, size_t 
 
 int fsk__report_main(int argc, char **argv) {
   report_opts_t ro = {.exit_code = -1, .max_bytes = MD_MAX_BYTES_DEFAULT};
-  fsk_args_t a;
+  fsk__args_t a;
   fsk_run_t *runs = NULL, all;
   fsk_verdict_t worst = FSK_VERDICT_FLAT;
   size_t ndirs = 0, i;

@@ -99,7 +99,7 @@ static int set_regress(void *opts, const char *v, char *why, size_t len) {
 }
 
 #define RO(field) offsetof(run_args_t, field)
-static const fsk_flag_t run_flags[] = {
+static const fsk__flag_t run_flags[] = {
   {"--path", NULL, FSK_ARG_CALL, "fatal|retryable|exception|all", 0, 0, 0, set_path,
    "the failure paths to soak (default all)", 0},
   {"--adapter", NULL, FSK_ARG_CALL, "api|platform|all", 0, 0, 0, set_adapter,
@@ -123,7 +123,7 @@ static const fsk_flag_t run_flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-const fsk_verb_t fsk__run_verb = {
+const fsk__verb_t fsk__run_verb = {
   "run",
   run_flags,
   NULL,
@@ -133,7 +133,7 @@ const fsk_verb_t fsk__run_verb = {
 
 static int parse_run(int argc, char **argv, run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
-  fsk_args_t a;
+  fsk__args_t a;
   int rc;
 
   memset(ra, 0, sizeof(*ra));

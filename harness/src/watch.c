@@ -92,7 +92,7 @@ static int set_engine(void *opts, const char *v, char *why, size_t len) {
 }
 
 #define WO(field) offsetof(watch_opts_t, field)
-static const fsk_flag_t watch_flags[] = {
+static const fsk__flag_t watch_flags[] = {
   {"--inject", NULL, FSK_ARG_STR, "SPEC", WO(inject), 0, 0, NULL,
    "shim rules; each injected fault or do=pass call is an attempt", 0},
   {"--cycles", NULL, FSK_ARG_REAL_LONG, "N", WO(cycles), 2, 1e8, NULL,
@@ -135,7 +135,7 @@ static const fsk_flag_t watch_flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-const fsk_verb_t fsk__watch_verb = {
+const fsk__verb_t fsk__watch_verb = {
   "watch",
   watch_flags,
   "(--pid PID | -- CMD [ARG...])",
@@ -168,7 +168,7 @@ static int check_watch(watch_opts_t *w) {
 
 /* 0: parsed; -1: the help was printed; else the exit code. */
 static int parse_watch(int argc, char **argv, watch_opts_t *w) {
-  fsk_args_t a;
+  fsk__args_t a;
   int rc;
 
   memset(w, 0, sizeof(*w));

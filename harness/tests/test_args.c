@@ -36,7 +36,7 @@ static int set_mode(void *opts, const char *v, char *why, size_t len) {
   return -1;
 }
 
-static const fsk_flag_t flags[] = {
+static const fsk__flag_t flags[] = {
   {"--cycles", NULL, FSK_ARG_LONG, "N", offsetof(opts_t, cycles), 2, 1000, NULL, "cycles", 0},
   {"--period", NULL, FSK_ARG_REAL, "S", offsetof(opts_t, period), 0.5, 10, NULL, "period", 0},
   {"--trunc", NULL, FSK_ARG_REAL_LONG, "N", offsetof(opts_t, truncated), 1, 100, NULL, "t", 0},
@@ -50,13 +50,13 @@ static const fsk_flag_t flags[] = {
   {NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0},
 };
 
-static const fsk_verb_t verb = {"try", flags, "FILE...", 0, "  about it\n", "exit: 0 or 2\n"};
-static const fsk_verb_t cmd_verb = {"cmdv", flags, NULL, 1, NULL, NULL};
+static const fsk__verb_t verb = {"try", flags, "FILE...", 0, "  about it\n", "exit: 0 or 2\n"};
+static const fsk__verb_t cmd_verb = {"cmdv", flags, NULL, 1, NULL, NULL};
 
 /* stderr and stdout of one parse, captured through files. */
 static char err_text[4096], out_text[8192];
 
-static int parse(const fsk_verb_t *v, opts_t *o, fsk_args_t *a, int argc, ...) {
+static int parse(const fsk__verb_t *v, opts_t *o, fsk__args_t *a, int argc, ...) {
   char *argv[32];
   FILE *ef = tmpfile(), *of = tmpfile();
   int saved_err = dup(2), saved_out = dup(1), rc, i;
@@ -93,7 +93,7 @@ static int parse(const fsk_verb_t *v, opts_t *o, fsk_args_t *a, int argc, ...) {
 
 static void test_value_forms(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   assert_int_equal(
@@ -117,7 +117,7 @@ static void test_value_forms(void **state) {
 
 static void test_missing_value(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   assert_int_equal(parse(&verb, &o, &a, 1, "--cycles"), FSK_EXIT_USAGE);
@@ -132,7 +132,7 @@ static void test_missing_value(void **state) {
 
 static void test_bad_values(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   assert_int_equal(parse(&verb, &o, &a, 2, "--cycles", "ten"), FSK_EXIT_USAGE);
@@ -147,7 +147,7 @@ static void test_bad_values(void **state) {
 
 static void test_unknown_flag(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   assert_int_equal(parse(&verb, &o, &a, 1, "--turbo"), FSK_EXIT_USAGE);
@@ -165,7 +165,7 @@ static void test_unknown_flag(void **state) {
 
 static void test_repeated_flag(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   assert_int_equal(parse(&verb, &o, &a, 4, "--cycles", "5", "--cycles=9"), 0);
@@ -176,7 +176,7 @@ static void test_repeated_flag(void **state) {
 
 static void test_dash_dash_and_operands(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   /* Operands anywhere among the flags, in order; `--` ends the flags. */
@@ -202,7 +202,7 @@ static void test_dash_dash_and_operands(void **state) {
 
 static void test_help(void **state) {
   opts_t o;
-  fsk_args_t a;
+  fsk__args_t a;
 
   (void)state;
   /* Help wins wherever it is before `--`, even after a bad flag. */
