@@ -174,6 +174,18 @@ static void close_inherited_fds(void) {
   }
 }
 
+/* The result on stdout: summary.json, the table, or the verdict alone. */
+static void show(const fsk_run_opts_t *o, const fsk_run_t *run) {
+  if (o->json) {
+    fsk__print_summary(o->out);
+  } else if (!o->quiet) {
+    fsk_print_table(stdout, run);
+    printf("results: %s\n", o->out);
+  } else {
+    printf("%s\n", fsk_verdict_name(run->verdict));
+  }
+}
+
 /* The worker: the shim is preloaded, the gateway core runs here. */
 static int run_worker(run_args_t *ra) {
   fsk_run_opts_t *o = &ra->o;
@@ -235,14 +247,7 @@ static int run_worker(run_args_t *ra) {
     fsk__run_free(&run);
     return FSK_EXIT_USAGE;
   }
-  if (o->json) {
-    fsk__print_summary(o->out);
-  } else if (!o->quiet) {
-    fsk_print_table(stdout, &run);
-    printf("results: %s\n", o->out);
-  } else {
-    printf("%s\n", fsk_verdict_name(run.verdict));
-  }
+  show(o, &run);
   code = fsk_exit_code(run.verdict);
   /* Stopped before the end with no leak found: not a pass. */
   if (run.interrupted && code == FSK_EXIT_FLAT) {
