@@ -13,10 +13,18 @@
 #
 #   lang_overhead.sh [--rounds R] [--seconds S] [--delays "5 0"] [--modes "plain native lang"]
 #                    [--loop-rounds R] [--loop-n N] [--loop-only]
+#                    [--loop-programs "python node"] [--base-lang-dir DIR]
 #
 #   --seconds  length of each run (default 4); the program stops itself
 #   --delays   the programs' --delay-ms between attempts: 5 is the tests'
 #              reconnect loop, 0 the worst case (a new fd as fast as it can)
+#   --loop-programs  which loops to run (default both)
+#   --base-lang-dir  also run the loop under --origins lang with
+#              FDSOAK_LANG_DIR=DIR (mode lang0: a copy of harness/lang from
+#              before a change, so before and after are measured in one run;
+#              Node only, Python's frames come from the shim)
+# The loop's table gives medians over --loop-rounds (odd; at least 9 for a
+# figure worth quoting) and, beside them, the best run.
 # Environment: FDSOAK (default build/bin/fdsoak under the repo root),
 # BENCH_OUT (keep each run's output there).  The rate is the program's own
 # count ("attempts A seconds S rate R cpu_us_per_attempt C" on stderr at
@@ -31,7 +39,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 TESTS="$ROOT/harness/tests/lang"
 FDSOAK="${FDSOAK:-$ROOT/build/bin/fdsoak}"
 ROUNDS=3 SECS=4 DELAYS="5 0" MODES="plain native lang"
-LOOP_ROUNDS=7 LOOP_N=2000 LOOP_ONLY=0
+LOOP_ROUNDS=7 LOOP_N=2000 LOOP_ONLY=0 LOOP_PROGRAMS="python node" BASE_LANG_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
@@ -41,10 +49,16 @@ while [ $# -gt 0 ]; do
     --loop-rounds) LOOP_ROUNDS="$2"; shift 2 ;;
     --loop-n) LOOP_N="$2"; shift 2 ;;
     --loop-only) LOOP_ONLY=1; shift ;;
+    --loop-programs) LOOP_PROGRAMS="$2"; shift 2 ;;
+    --base-lang-dir) BASE_LANG_DIR="$2"; shift 2 ;;
     -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "lang_overhead: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+if [ -n "$BASE_LANG_DIR" ] && [ ! -r "$BASE_LANG_DIR/node/fdsoak-origins.js" ]; then
+  echo "lang_overhead: --base-lang-dir: no node/fdsoak-origins.js under '$BASE_LANG_DIR'" >&2
+  exit 2
+fi
 [ -x "$FDSOAK" ] || { echo "lang_overhead: no fdsoak binary at $FDSOAK (set FDSOAK)" >&2; exit 2; }
 OUT="${BENCH_OUT:-$(mktemp -d /tmp/fdsoak-langbench-XXXXXX)}"
 mkdir -p "$OUT"
@@ -148,8 +162,11 @@ loop_one() { # loop_one ROUND PROGRAM INTERP FILE MODE
   if [ "$mode" = plain ]; then
     timeout -k 5 120 "$interp" "$HERE/$file" "$res" "$LOOP_N" >"$OUT/$id.stdout" 2>"$OUT/$id.stderr"
   else
-    timeout -k 5 120 "$FDSOAK" watch --origins "$mode" --duration 100 --warmup 1 --out "$OUT/$id" -q \
-      -- "$interp" "$HERE/$file" "$res" "$LOOP_N" >"$OUT/$id.stdout" 2>"$OUT/$id.stderr"
+    # lang0: --origins lang with the hooks of --base-lang-dir.
+    langdir=()
+    [ "$mode" = lang0 ] && langdir=(env "FDSOAK_LANG_DIR=$BASE_LANG_DIR")
+    timeout -k 5 120 "${langdir[@]}" "$FDSOAK" watch --origins "${mode%0}" --duration 100 --warmup 1 \
+      --out "$OUT/$id" -q -- "$interp" "$HERE/$file" "$res" "$LOOP_N" >"$OUT/$id.stdout" 2>"$OUT/$id.stderr"
   fi
   wall="$(sed -n 's/^loop_s \([0-9.]*\).*/\1/p' "$res" 2>/dev/null)"
   cpu="$(sed -n 's/.* cpu_s \([0-9.]*\).*/\1/p' "$res" 2>/dev/null)"
@@ -158,35 +175,49 @@ loop_one() { # loop_one ROUND PROGRAM INTERP FILE MODE
   printf '  loop round %s %-6s %-6s %s s wall, %s s CPU\n' "$round" "$prog" "$mode" "${wall:-NA}" "${cpu:-NA}" >&2
 }
 LOOP_MODES="plain native lang"
+[ -n "$BASE_LANG_DIR" ] && LOOP_MODES="$LOOP_MODES lang0"
 read -r -a lmodes <<<"$LOOP_MODES"
+nl=${#lmodes[@]}
 for round in $(seq 1 "$LOOP_ROUNDS"); do
   for p in python:python3:openloop.py node:node:openloop.js; do
     IFS=: read -r prog interp file <<<"$p"
-    for i in 0 1 2; do
-      loop_one "$round" "$prog" "$interp" "$file" "${lmodes[$(( (i + round - 1) % 3 ))]}"
+    case " $LOOP_PROGRAMS " in *" $prog "*) ;; *) continue ;; esac
+    for i in $(seq 0 $((nl - 1))); do
+      mode="${lmodes[$(( (i + round - 1) % nl ))]}"
+      [ "$mode" = lang0 ] && [ "$prog" != node ] && continue
+      loop_one "$round" "$prog" "$interp" "$file" "$mode"
     done
   done
 done
-python3 - "$LOOPREC" "$LOOP_N" "$LOOP_ROUNDS" <<'PY'
-import sys
+python3 - "$LOOPREC" "$LOOP_N" "$LOOP_ROUNDS" "$LOOP_MODES" <<'PY'
+import statistics, sys
 from collections import defaultdict
-rec, n, rounds = sys.argv[1], sys.argv[2], sys.argv[3]
-best = defaultdict(lambda: None)
+rec, n, rounds, modes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+runs = defaultdict(list)
 for line in open(rec):
     prog, mode, rnd, wall, cpu, pcpu = line.rstrip("\n").split("\t")
     for kind, v in (("wall", wall), ("cpu", cpu), ("proc", pcpu)):
         if v != "NA":
-            k = (prog, mode, kind)
-            best[k] = float(v) if best[k] is None else min(best[k], float(v))
-print()
-print("open+close loop of %s, best of %s rounds, ms (ratios of times: 1.50 = 1.5x slower)" % (n, rounds))
-print("wall: the loop's time; cpu: its CPU time; proc: the process's CPU time from its start")
-print("%-8s %-5s %9s %9s %9s %12s %12s" % ("program", "time", "plain", "native", "lang", "lang/plain", "native/plain"))
-for prog in ("python", "node"):
-    for kind in ("wall", "cpu", "proc"):
-        v = [best[(prog, m, kind)] for m in ("plain", "native", "lang")]
-        cells = "".join("%10s" % ("NA" if x is None else "%.1f" % (x * 1000)) for x in v)
-        r = lambda a, b: "NA" if a is None or not b else "%.2f" % (a / b)
-        print("%-8s %-5s%s %12s %12s" % (prog, kind, cells, r(v[2], v[0]), r(v[1], v[0])))
+            runs[(prog, mode, kind)].append(float(v))
+ratios = [(a + "/" + b, a, b) for a, b in (("lang", "plain"), ("native", "plain"), ("lang0", "plain"),
+                                           ("lang", "lang0")) if a in modes and b in modes]
+for title, pick in (("median", statistics.median), ("best", min)):
+    print()
+    print("open+close loop of %s, %s of %s rounds, ms (ratios of times: 1.50 = 1.5x slower)"
+          % (n, title, rounds))
+    if title == "median":
+        print("wall: the loop's time; cpu: its CPU time; proc: the process's CPU time from its start")
+        if "lang0" in modes:
+            print("lang0: --origins lang with the hooks of --base-lang-dir (before)")
+    print("%-8s %-5s" % ("program", "time") + "".join("%9s" % m for m in modes)
+          + "".join("%13s" % r[0] for r in ratios))
+    for prog in ("python", "node"):
+        for kind in ("wall", "cpu", "proc"):
+            v = {m: (pick(runs[(prog, m, kind)]) if runs[(prog, m, kind)] else None) for m in modes}
+            if all(x is None for x in v.values()):
+                continue
+            cells = "".join("%9s" % ("NA" if v[m] is None else "%.1f" % (v[m] * 1000)) for m in modes)
+            r = lambda a, b: "NA" if v[a] is None or not v[b] else "%.2f" % (v[a] / v[b])
+            print("%-8s %-5s%s" % (prog, kind, cells) + "".join("%13s" % r(a, b) for _, a, b in ratios))
 PY
 echo "loop records: $LOOPREC"
