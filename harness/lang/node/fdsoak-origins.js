@@ -131,21 +131,28 @@
   // Time spent was the first measure tried, but most of a stack's cost (the
   // compiler, the collector) is paid outside the code that can time it.
   // issue 23's bound is 1.5x on a loop of 2,000 open+close, of which the
-  // shim's own record takes ~0.3x (harness/bench/lang_overhead.sh).
-  // FDSOAK_LANG_RATE overrides RATE; 0 takes every stack.
+  // shim's own record takes ~0.2-0.3x (harness/bench/lang_overhead.sh).  What
+  // is left of the hook's cost there is the captures themselves
+  // (Error.captureStackTrace; formatting and writing the line are a small
+  // part): ~25 us each in a warm loop, but ~0.2 ms of the process's CPU each
+  // over the 2,000 (the first ~1 ms), so RATE sets it: the burst alone is
+  // ~1.1x, 100 a second ~1.2x, 200 ~1.3x, 500 ~1.4x (the hook without the
+  // shim, medians of 11; issue 23).  200 a second is also ~2-4 % of a CPU
+  // for a program that creates fds without pause.  FDSOAK_LANG_RATE
+  // overrides RATE; 0 takes every stack.
   const RATE = (() => {
     const v = process.env.FDSOAK_LANG_RATE;
     const x = Number(v);
-    return v !== undefined && v !== '' && x >= 0 ? x : 500;
+    return v !== undefined && v !== '' && x >= 0 ? x : 200;
   })();
   const BURST = 10;
   // The budget's clock is Date.now, read once a call: process.hrtime.bigint
-  // (a call into Node's bindings that makes a BigInt) cost about as much per
-  // call as the stacks the budget saved (harness/bench/lang_overhead.sh: the
-  // loop's CPU 1.85x plain before, 1.42x after).  Milliseconds are fine
-  // grained enough for a refill of RATE a second (fractions add up); a wall
-  // clock set back refills nothing, set forward fills the bucket (BURST at
-  // most).
+  // (a call into Node's bindings that makes a BigInt) once a call cost as
+  // much as the stacks the budget saved (the loop's CPU under --origins
+  // lang, medians of 9: 1.91x plain with it, 1.58x with Date.now, both at
+  // RATE 500).  Milliseconds are fine grained enough for a refill of RATE a
+  // second (fractions add up); a wall clock set back refills nothing, set
+  // forward fills the bucket (BURST at most).
   const dateNow = Date.now;
   const hr = process.hrtime.bigint;
   let tokens = BURST;

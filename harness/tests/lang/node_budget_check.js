@@ -4,7 +4,7 @@
 //
 //   FDSOAK_LANG_LOG=<file> node node_budget_check.js <fdsoak-origins.js>
 //
-// with FDSOAK_LANG_RATE unset (the default, 500 stacks a second, a burst of
+// with FDSOAK_LANG_RATE unset (the default, 200 stacks a second, a burst of
 // 10).  Date.now, the budget's clock, is replaced before the hook is loaded
 // (the hook keeps a reference to it) by one that returns a time set here, so
 // the checks depend on neither the machine's speed nor its load:
@@ -68,7 +68,7 @@ try {
   const refill = stacks() - got;
   check(refill === BURST, `one second later, 200 fds: ${refill} more stacks, a burst of ${BURST}`);
 
-  // slow: 100 fds a second, under the rate of 500; every fd gets a stack.
+  // slow: 100 fds a second, under the rate of 200; every fd gets a stack.
   nowMs += 1000;
   const before = stacks();
   openClose(100, 10);
