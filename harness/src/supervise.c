@@ -47,6 +47,7 @@
  */
 #include "supervise.h"
 #include "csym.h"
+#include "dnsstub.h"
 #include "gosym.h"
 #include "grow.h"
 
@@ -59,6 +60,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -225,16 +227,44 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen) {
   return rc;
 }
 
+/* The DNS answer that makes a resolver return what an eai(E[,T]) rule
+ * says getaddrinfo returns (glibc's own mapping: NXDOMAIN -> EAI_NONAME,
+ * SERVFAIL -> EAI_AGAIN, no record -> EAI_NODATA; a
+ * server that never answers -> EAI_AGAIN after the resolver's timeouts),
+ * or -1 when no answer makes it. */
+static int dns_rcode_of(const inj_rule_t *r) {
+  if (r->action == INJ_DO_PASS)
+    return FSK_DNS_FORWARD;
+  if (r->action != INJ_DO_EAI)
+    return -1;
+  if (r->arg > 0)
+    return r->code == EAI_AGAIN ? FSK_DNS_DROP : -1;
+  switch (r->code) {
+  case EAI_NONAME:
+    return FSK_DNS_NXDOMAIN;
+  case EAI_AGAIN:
+    return FSK_DNS_SERVFAIL;
+#ifdef EAI_NODATA
+  case EAI_NODATA:
+    return FSK_DNS_NOERROR;
+#endif
+  default:
+    return -1;
+  }
+}
+
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
   uint32_t i;
 
   for (i = 0; i < spec->nrules; i++) {
     const inj_rule_t *r = &spec->rules[i];
 
-    if (r->op == INJ_OP_GETADDRINFO) {
+    if (r->op == INJ_OP_GETADDRINFO && dns_rcode_of(r) == -1) {
       snprintf(why, len,
-               "getaddrinfo is a libc function, not a system call: a static or Go program "
-               "resolves names with its own queries (fail them with a connect rule on port 53)");
+               "a static or Go program resolves names with its own queries, which the engine "
+               "answers from a DNS stub: only eai(EAI_NONAME) (NXDOMAIN), eai(EAI_AGAIN) "
+               "(SERVFAIL), eai(EAI_AGAIN,T) (no answer), eai(EAI_NODATA) (no record) and "
+               "pass have an answer that makes them");
       return (int)i + 1;
     }
     if (r->action == INJ_DO_UNREACH) {
@@ -424,9 +454,69 @@ struct fsk_sup {
     pid_t tid;
     int fd;
   } restarted[SUP_WAITERS_MAX];
+  /* getaddrinfo rules: the DNS stub the tree's port-53 sockets are pointed
+   * at, and the decision of each lookup in flight (its A and AAAA queries
+   * are one lookup, one attempt, one outcome). */
+  fsk_dnsstub_t *dns;
+  uint64_t dns_redirected;
+  struct {
+    char name[256];
+    unsigned types; /* query types already given this decision */
+    int d;
+    double at;
+  } lookups[16];
 };
 
 static uint64_t bump(uint64_t *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
+
+static double now_s(void);
+
+/* The stub's question: the getaddrinfo rules decide the name, as the shim
+ * decides getaddrinfo's node.  A lookup is the queries of one name close
+ * together, one per type: the second type within a second gets the
+ * first's decision; a repeat of a type is a new lookup (a retry after a
+ * timeout, or the program asking again). */
+static int dns_decide(void *ctx, const char *name, int qtype) {
+  fsk_sup_t *s = ctx;
+  unsigned bit = qtype == 1 ? 1u : qtype == 28 ? 2u : 4u;
+  double now = now_s();
+  size_t i, oldest = 0;
+  int d, fire, mr = -1;
+  uint64_t seq = 0;
+  inj_call_t c;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < sizeof s->lookups / sizeof *s->lookups; i++) {
+    if (s->lookups[i].at < s->lookups[oldest].at)
+      oldest = i;
+    if (s->lookups[i].at > 0 && now - s->lookups[i].at < 1.0 && !(s->lookups[i].types & bit) &&
+        strcmp(s->lookups[i].name, name) == 0) {
+      s->lookups[i].types |= bit;
+      d = s->lookups[i].d;
+      pthread_mutex_unlock(&s->lock);
+      return d;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  memset(&c, 0, sizeof c);
+  c.op = INJ_OP_GETADDRINFO;
+  c.str = name;
+  fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
+  d = fire < 0 ? FSK_DNS_FORWARD : dns_rcode_of(&s->spec.rules[fire]);
+  if (d == -1)
+    d = FSK_DNS_FORWARD; /* refused at the start (fsk__sup_unsupported) */
+  if (fire >= 0 && d != FSK_DNS_FORWARD) {
+    bump(&s->faults);
+    bump(&s->faithful);
+  }
+  pthread_mutex_lock(&s->lock);
+  snprintf(s->lookups[oldest].name, sizeof s->lookups[oldest].name, "%s", name);
+  s->lookups[oldest].types = bit;
+  s->lookups[oldest].d = d;
+  s->lookups[oldest].at = now;
+  pthread_mutex_unlock(&s->lock);
+  return d;
+}
 
 int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path) {
   fsk_sup_t *s = calloc(1, sizeof *s);
@@ -445,6 +535,13 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
   }
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) != 0)
     memset(&s->sizes, 0, sizeof s->sizes);
+  if ((spec->opmask & (1u << INJ_OP_GETADDRINFO)) &&
+      (rc = fsk__dnsstub_start(&s->dns, dns_decide, s)) != 0) {
+    inj_stats_unmap(s->page);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return rc;
+  }
   *out = s;
   return 0;
 }
@@ -1047,6 +1144,74 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
   return answer == 0 && r->action == INJ_DO_ASYNC ? r->code : answer;
 }
 
+/* A connect to port 53 with getaddrinfo rules: the caller's own socket (a
+ * copy, pidfd_getfd) is connected to the DNS stub instead, which answers as
+ * the rules say and relays the rest to the nameserver dialled (remembered
+ * by the copy's local port); the caller's getpeername still gives that
+ * nameserver.  1 when answered, 0 to let the call run as it was. */
+static int dns_redirect(fsk_sup_t *s, const struct seccomp_notif *n,
+                        const struct sockaddr_storage *dst, socklen_t dlen) {
+  struct sockaddr_storage lo, me;
+  socklen_t lolen, mlen = sizeof me, tl = sizeof(int);
+  pid_t tgid = tgid_of((pid_t)n->pid);
+  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, cfd = (int)n->data.args[0];
+  uint16_t port = 0;
+
+  if (tgid > 0)
+    pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  if (pidfd >= 0)
+    fd = (int)syscall(SYS_pidfd_getfd, pidfd, cfd, 0);
+  if (pidfd >= 0)
+    close(pidfd);
+  if (fd < 0) {
+    bump(&s->getfd_failed);
+    return 0;
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+      (type != SOCK_DGRAM && type != SOCK_STREAM) ||
+      (fi = loopback_for(dst, dlen, 0, &lo, &lolen)) < 0 ||
+      fsk__dnsstub_port(s->dns, fi, type, &port) != 0) {
+    close(fd);
+    return 0;
+  }
+  loopback_for(dst, dlen, port, &lo, &lolen);
+  if (!id_valid(s, n->id)) {
+    close(fd);
+    return 1; /* the caller is gone: nothing to answer */
+  }
+  /* Non-blocking for the instant of the call (the description is shared
+   * with the stopped caller), so this thread never waits on it. */
+  fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  rc = connect(fd, (struct sockaddr *)&lo, lolen);
+  e = rc == 0 ? 0 : errno;
+  if (fl >= 0 && !(fl & O_NONBLOCK)) {
+    fcntl(fd, F_SETFL, fl);
+    if (e == EINPROGRESS) {
+      /* A blocking caller: the stub's listener is on loopback and
+       * accepting, so the handshake is all but done. */
+      struct pollfd p = {fd, POLLOUT, 0};
+      socklen_t el = sizeof e;
+      if (poll(&p, 1, 1000) == 1)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+      else
+        e = ETIMEDOUT;
+    }
+  }
+  if ((e == 0 || e == EINPROGRESS) && getsockname(fd, (struct sockaddr *)&me, &mlen) == 0) {
+    fsk__dnsstub_route(s->dns, fi, type,
+                       ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                                      : ((struct sockaddr_in *)&me)->sin_port),
+                       (const struct sockaddr *)dst, dlen);
+    peer_note(s, tgid, cfd, fd, dst, dlen);
+    bump(&s->dns_redirected);
+  }
+  close(fd);
+  respond(s, n->id, e, 0);
+  return 1;
+}
+
 void fsk__sup_track(fsk_sup_t *s) {
   if (s->origins == NULL)
     s->origins = calloc(SUP_ORIGINS, sizeof *s->origins);
@@ -1377,6 +1542,11 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     return;
   }
   fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
+  if (fire < 0 && op == INJ_OP_CONNECT && s->dns != NULL &&
+      ((sa.ss_family == AF_INET && ((struct sockaddr_in *)&sa)->sin_port == htons(53)) ||
+       (sa.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&sa)->sin6_port == htons(53))) &&
+      dns_redirect(s, n, &sa, salen))
+    return;
   if (fire < 0) {
     if (s->track && (op == INJ_OP_OPEN || op == INJ_OP_SOCKET))
       note_origin(s, n, op, c.str, path_arg);
@@ -1523,6 +1693,11 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   for (n = 0; n < (int)s->spec.nrules; n++)
     if (s->spec.rules[n].action == INJ_DO_RESET)
       peers = SUP_PEERNAME;
+  /* getaddrinfo rules: the tree's connects (the port-53 ones go to the
+   * stub, decided here: the filter cannot read the address) and
+   * getpeername (the nameserver dialled). */
+  if (s->dns != NULL)
+    peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
   if ((n = build_filter(s->spec.opmask | peers |
                           (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
                         f, (int)(sizeof f / sizeof *f))) < 0) {
@@ -1629,6 +1804,17 @@ void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
                        "; pidfd_getfd was refused %llu times (no CAP_SYS_PTRACE over the "
                        "target?): those connect faults were errno only",
                        (unsigned long long)__atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED));
+  if (used < len && s->dns != NULL) {
+    uint64_t answered, dropped, forwarded;
+
+    fsk__dnsstub_counts(s->dns, &answered, &dropped, &forwarded);
+    used += (size_t)snprintf(
+      buf + used, len - used,
+      "; DNS stub: %llu sockets redirected, %llu queries answered, %llu "
+      "left unanswered, %llu relayed",
+      (unsigned long long)__atomic_load_n(&s->dns_redirected, __ATOMIC_RELAXED),
+      (unsigned long long)answered, (unsigned long long)dropped, (unsigned long long)forwarded);
+  }
   if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
     used += (size_t)snprintf(
       buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
@@ -1674,6 +1860,7 @@ void fsk__sup_free(fsk_sup_t *s) {
     usleep(10000);
   if (s->listener >= 0)
     close(s->listener);
+  fsk__dnsstub_stop(s->dns);
   if (s->reset_running) {
     if (write(s->reset_wake[1], "x", 1) < 0) {
       /* the pipe is ours and empty */
