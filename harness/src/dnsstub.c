@@ -176,14 +176,14 @@ static int bind_lo(int fi, int type, uint16_t *port) {
     return -errno;
   if (fi)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-      (type == SOCK_STREAM && listen(fd, 64) != 0) ||
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || (type == SOCK_STREAM && listen(fd, 64) != 0) ||
       getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
     int e = errno;
     close(fd);
     return -e;
   }
-  *port = ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+  *port =
+    ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
   return fd;
 }
 
@@ -280,7 +280,8 @@ static int handle(fsk_dnsstub_t *s, const uint8_t *msg, size_t len, uint8_t *ans
   if (rc == -EOPNOTSUPP || (rc != 0 && len >= 12 && !(msg[2] & 0x80))) {
     /* What a server says of a query it cannot read; a response sent to
      * us (or a runt) gets nothing. */
-    *alen = fsk__dns_answer(msg, &q, rc == -EOPNOTSUPP ? 4 /* NOTIMP */ : FSK_DNS_FORMERR, ans, cap);
+    *alen =
+      fsk__dns_answer(msg, &q, rc == -EOPNOTSUPP ? 4 /* NOTIMP */ : FSK_DNS_FORMERR, ans, cap);
     bump(&s->answered);
     return 0;
   }
@@ -430,8 +431,8 @@ static void tcp_accept(fsk_dnsstub_t *s, int fi) {
   socklen_t plen = sizeof peer;
   int fd;
 
-  while ((fd = accept4(s->tcp[fi], (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-         0) {
+  while ((fd = accept4(s->tcp[fi], (struct sockaddr *)&peer, &plen,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
     tcp_conn_t *c = calloc(1, sizeof *c);
     pthread_attr_t at;
     pthread_t th;

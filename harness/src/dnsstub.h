@@ -23,9 +23,9 @@
 typedef struct {
   uint16_t id;
   uint16_t qtype, qclass;
-  int rd;          /* recursion desired, echoed */
-  size_t qend;     /* offset just past the question */
-  char name[256];  /* lower case, dotted, no trailing dot ("." for the root) */
+  int rd;         /* recursion desired, echoed */
+  size_t qend;    /* offset just past the question */
+  char name[256]; /* lower case, dotted, no trailing dot ("." for the root) */
 } fsk_dns_question_t;
 
 /* Parse a query (the UDP payload, or a TCP message without its length).

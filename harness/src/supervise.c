@@ -107,6 +107,9 @@
  * connected to fdsoak's listener, and its peer must still be the address
  * the program dialled). */
 #define SUP_PEERNAME (1u << 15)
+/* And getsockopt (an unreachable rule: SO_ERROR reports the modelled
+ * errno for the socket whose fault was made of another kernel error). */
+#define SUP_SOCKOPT (1u << 16)
 
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
@@ -267,12 +270,6 @@ int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
                "pass have an answer that makes them");
       return (int)i + 1;
     }
-    if (r->action == INJ_DO_UNREACH) {
-      snprintf(why, len,
-               "do=unreachable is not made by the seccomp engine (refuse, hang, "
-               "reset, errno and pass are): its SO_ERROR would be a refusal's");
-      return (int)i + 1;
-    }
   }
   return 0;
 }
@@ -290,11 +287,12 @@ typedef struct {
   int nr_open[4]; /* path in the argument after it: see path_arg */
   int nr_io_uring_setup;
   int nr_getpeername;
+  int nr_getsockopt;
 } arch_table_t;
 
 static const arch_table_t g_arches[] = {
-  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52},
-  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205},
+  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52, 55},
+  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205, 209},
 };
 
 static const arch_table_t *arch_of(uint32_t audit_arch) {
@@ -339,7 +337,7 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
   PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
   for (ai = 0; ai < sizeof g_arches / sizeof *g_arches; ai++) {
     const arch_table_t *a = &g_arches[ai];
-    int nrs[8], nn = 0, k, jump_at, start;
+    int nrs[12], nn = 0, k, jump_at, start;
 
     if (opmask & (1u << INJ_OP_CONNECT))
       nrs[nn++] = a->nr_connect;
@@ -352,6 +350,8 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
         nrs[nn++] = a->nr_open[k];
     if (opmask & SUP_PEERNAME)
       nrs[nn++] = a->nr_getpeername;
+    if (opmask & SUP_SOCKOPT)
+      nrs[nn++] = a->nr_getsockopt;
     jump_at = n;
     PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit_arch, 0, 0)); /* jf set below */
     start = n;
@@ -458,6 +458,16 @@ struct fsk_sup {
    * at, and the decision of each lookup in flight (its A and AAAA queries
    * are one lookup, one attempt, one outcome). */
   fsk_dnsstub_t *dns;
+  /* unreachable: sockets whose SO_ERROR, once the kernel's error
+   * (`kernel`) is there, is reported as the modelled one (a ring; by
+   * process, fd number and inode, as peers[]). */
+  struct {
+    pid_t pid;
+    int fd;
+    ino_t ino;
+    int kernel, modelled;
+  } pend[SUP_WAITERS_MAX];
+  size_t npend;
   uint64_t dns_redirected;
   struct {
     char name[256];
@@ -917,6 +927,81 @@ static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
   return 1;
 }
 
+/* An unreachable's socket: its SO_ERROR will be `kernel`, reported as
+ * `modelled`. */
+static void pend_note(fsk_sup_t *s, pid_t pid, int fd, int copy, int kernel, int modelled) {
+  struct stat st;
+  size_t k;
+
+  if (fstat(copy, &st) != 0)
+    return;
+  pthread_mutex_lock(&s->lock);
+  k = s->npend++ % SUP_WAITERS_MAX;
+  s->pend[k].pid = pid;
+  s->pend[k].fd = fd;
+  s->pend[k].ino = st.st_ino;
+  s->pend[k].kernel = kernel;
+  s->pend[k].modelled = modelled;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* getsockopt(SO_ERROR) on an unreachable's socket: the socket's own error
+ * (read, and so cleared, through a copy), the modelled errno in place of
+ * the kernel's, once, as the shim's hooked getsockopt does.  1 when
+ * answered, 0 to let the call run. */
+static int sockopt_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+  pid_t tgid;
+  int fd = (int)n->data.args[0], found = -1, copy = -1, pidfd, v = 0;
+  socklen_t len = 0, vl = sizeof v, four = sizeof v;
+  ino_t ino;
+  size_t k;
+  struct iovec l, r;
+
+  if ((int)n->data.args[1] != SOL_SOCKET || (int)n->data.args[2] != SO_ERROR ||
+      (tgid = tgid_of((pid_t)n->pid)) <= 0 || (ino = sock_ino(tgid, fd)) == 0)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  for (k = 0; k < SUP_WAITERS_MAX && found < 0; k++)
+    if (s->pend[k].pid == tgid && s->pend[k].fd == fd && s->pend[k].ino == ino &&
+        s->pend[k].kernel != 0)
+      found = (int)k;
+  pthread_mutex_unlock(&s->lock);
+  if (found < 0 || peek((pid_t)n->pid, n->data.args[4], &len, sizeof len) != 0)
+    return 0;
+  if ((pidfd = (int)syscall(SYS_pidfd_open, tgid, 0)) >= 0) {
+    copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    close(pidfd);
+  }
+  if (copy < 0)
+    return 0;
+  if (!id_valid(s, n->id) || getsockopt(copy, SOL_SOCKET, SO_ERROR, &v, &vl) != 0) {
+    close(copy);
+    return 0;
+  }
+  close(copy);
+  pthread_mutex_lock(&s->lock);
+  if (v != 0 && s->pend[found].ino == ino) {
+    if (v == s->pend[found].kernel)
+      v = s->pend[found].modelled;
+    s->pend[found].kernel = 0; /* reported: the socket's error is gone */
+  }
+  pthread_mutex_unlock(&s->lock);
+  /* As the kernel does: at most the caller's length, which becomes the
+   * length written. */
+  if (len > four)
+    len = four;
+  l = (struct iovec){&v, len};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[3], len};
+  if (len > 0 && process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)len)
+    return 0;
+  l = (struct iovec){&len, sizeof len};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[4], sizeof len};
+  if (process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof len)
+    return 0;
+  respond(s, n->id, 0, 0);
+  return 1;
+}
+
 /* After the copy's connect: the reset thread must know the budget before
  * the caller can send (it is still stopped). */
 static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
@@ -937,9 +1022,11 @@ typedef struct {
   fsk_sup_t *s;
   uint64_t id;
   pid_t tid;
-  int cfd;         /* the caller's number for the socket */
-  int fd;          /* fdsoak's copy of the caller's socket */
-  double sndtimeo; /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+  int cfd;              /* the caller's number for the socket */
+  int fd;               /* fdsoak's copy of the caller's socket */
+  double sndtimeo;      /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+  int kernel, modelled; /* the kernel's error answered as the modelled one */
+  double started;       /* when the caller's connect came (its SO_SNDTIMEO runs from then) */
 } waiter_t;
 
 static double now_s(void) {
@@ -1005,7 +1092,7 @@ static int restarted_take(fsk_sup_t *s, pid_t tid, int fd) {
 
 static void *waiter_main(void *arg) {
   waiter_t *w = arg;
-  double until = w->sndtimeo > 0 ? now_s() + w->sndtimeo : 0;
+  double until = w->sndtimeo > 0 ? w->started + w->sndtimeo : 0;
 
   for (;;) {
     struct pollfd p = {w->fd, POLLOUT, 0};
@@ -1014,8 +1101,17 @@ static void *waiter_main(void *arg) {
 
     if (__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE) || !id_valid(w->s, w->id))
       break; /* fdsoak stops, or the caller was killed while it waited */
+    if (r == 1 && until > 0 && now_s() >= until) {
+      /* The caller's own timeout ran out first (an unreachable's error
+       * comes at the first SYN retransmit, ~1 s, just after an
+       * SO_SNDTIMEO of 1 s): what the kernel's connect returns then. */
+      respond(w->s, w->id, EINPROGRESS, 0);
+      break;
+    }
     if (r == 1) {
       getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      if (w->modelled != 0 && err == w->kernel)
+        err = w->modelled;
       respond(w->s, w->id, err, 0);
       break;
     }
@@ -1045,8 +1141,9 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
   struct sockaddr_storage lo;
   socklen_t lolen, tl = sizeof(int);
   pid_t tgid = tgid_of(tid);
-  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, answer;
+  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, answer, v4nb = 0, kernel = 0;
   uint16_t port = 0;
+  double started = now_s();
 
   if (tgid > 0)
     pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -1069,6 +1166,27 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     bump(&s->errno_only);
     return r->action == INJ_DO_HANG ? 0 : r->code;
   }
+  fl = fcntl(fd, F_GETFL);
+  if (r->action == INJ_DO_UNREACH) {
+    /* As the shim makes it (faults.c): an IPv4 non-blocking connect sees
+     * the ICMP's error at once, made of a refusal (port 0 of loopback is
+     * closed by construction); a blocking or IPv6 one at the first SYN
+     * retransmit, made of the sink with TCP_USER_TIMEOUT 1 ms (~1 s).
+     * Either way SO_ERROR, and a blocking connect's result, report the
+     * modelled errno in place of the kernel's. */
+    int uto = 1;
+
+    v4nb = dst->ss_family == AF_INET && fl >= 0 && (fl & O_NONBLOCK);
+    kernel = v4nb ? ECONNREFUSED : ETIMEDOUT;
+    if (!v4nb) {
+      if ((rc = sink_port(s, fi, &port)) != 0) {
+        close(fd);
+        return -rc;
+      }
+      loopback_for(dst, dlen, port, &lo, &lolen);
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto);
+    }
+  }
   if (r->action == INJ_DO_HANG || r->action == INJ_DO_RESET) {
     rc = r->action == INJ_DO_HANG ? sink_port(s, fi, &port) : reset_port(s, fi, &port);
     if (rc != 0) {
@@ -1085,7 +1203,6 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     close(fd);
     return 0;
   }
-  fl = fcntl(fd, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
     /* The file description is shared with the caller, who is stopped in
      * this very connect: its flags change for the instant of the call. */
@@ -1108,6 +1225,11 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
         w->tid = tid;
         w->cfd = cfd_num;
         w->fd = fd;
+        w->started = started;
+        if (r->action == INJ_DO_UNREACH) {
+          w->kernel = kernel;
+          w->modelled = r->code;
+        }
         if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
           w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
         pthread_attr_init(&at);
@@ -1135,9 +1257,13 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     answer = rc == 0 ? 0 : errno;
     if (r->action == INJ_DO_RESET && (rc == 0 || answer == EINPROGRESS))
       reset_budget(s, fd, fi, (uint32_t)r->arg);
+    if (r->action == INJ_DO_UNREACH && answer == EINPROGRESS)
+      pend_note(s, tgid, cfd_num, fd, kernel, r->code);
   }
   close(fd);
   bump(&s->faithful);
+  if (r->action == INJ_DO_UNREACH && answer == kernel)
+    answer = r->code;
   /* A refusal the kernel gave at once is the modelled errno (async(E)). */
   if (r->action == INJ_DO_ASYNC && answer == ECONNREFUSED)
     answer = r->code;
@@ -1510,6 +1636,11 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
       respond(s, n->id, 0, 1);
     return;
   }
+  if (a != NULL && (int)n->data.nr == a->nr_getsockopt) {
+    if (!sockopt_answer(s, n))
+      respond(s, n->id, 0, 1);
+    return;
+  }
   if (a == NULL || (op = op_of(a, n->data.nr, &path_arg)) < 0) {
     respond(s, n->id, 0, 1);
     return;
@@ -1559,8 +1690,8 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     return;
   r = &s->spec.rules[fire];
   bump(&s->faults);
-  if (op == INJ_OP_CONNECT &&
-      (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG || r->action == INJ_DO_RESET)) {
+  if (op == INJ_OP_CONNECT && (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG ||
+                               r->action == INJ_DO_RESET || r->action == INJ_DO_UNREACH)) {
     err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
     if (err >= 0)
       respond(s, n->id, err, 0);
@@ -1692,7 +1823,9 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   err[0] = '\0';
   for (n = 0; n < (int)s->spec.nrules; n++)
     if (s->spec.rules[n].action == INJ_DO_RESET)
-      peers = SUP_PEERNAME;
+      peers |= SUP_PEERNAME;
+    else if (s->spec.rules[n].action == INJ_DO_UNREACH)
+      peers |= SUP_SOCKOPT;
   /* getaddrinfo rules: the tree's connects (the port-53 ones go to the
    * stub, decided here: the filter cannot read the address) and
    * getpeername (the nameserver dialled). */

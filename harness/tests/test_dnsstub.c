@@ -125,9 +125,9 @@ static void answer_built(void **state) {
   assert_int_equal(len, (int)n);
   assert_int_equal(a[0], 0x12);
   assert_int_equal(a[1], 0x34);
-  assert_int_equal(a[2], 0x81);        /* QR, RD */
-  assert_int_equal(a[3], 0x80 | 3);    /* RA, NXDOMAIN */
-  assert_int_equal(a[5], 1);           /* the question */
+  assert_int_equal(a[2], 0x81);     /* QR, RD */
+  assert_int_equal(a[3], 0x80 | 3); /* RA, NXDOMAIN */
+  assert_int_equal(a[5], 1);        /* the question */
   assert_int_equal(a[7] | a[9] | a[11], 0);
   assert_memory_equal(a + 12, b + 12, n - 12);
   assert_int_equal(fsk__dns_answer(b, &q, FSK_DNS_SERVFAIL, a, n - 1), -EMSGSIZE);
@@ -278,8 +278,8 @@ static void stub_tcp(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(parse_ok),        cmocka_unit_test(parse_malformed),
-    cmocka_unit_test(answer_built),    cmocka_unit_test(stub_round_trip),
+    cmocka_unit_test(parse_ok),     cmocka_unit_test(parse_malformed),
+    cmocka_unit_test(answer_built), cmocka_unit_test(stub_round_trip),
     cmocka_unit_test(stub_tcp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
