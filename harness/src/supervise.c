@@ -28,6 +28,14 @@
  *                            is started non-blocking and a helper thread
  *                            answers when the kernel has the result, so one
  *                            hanging caller never stops the others.
+ *   unreachable(net|host)    as the shim makes it: an IPv4 non-blocking
+ *                            connect a refusal, any other the sink with
+ *                            TCP_USER_TIMEOUT 1 ms; getsockopt is notified
+ *                            too, and SO_ERROR of such a socket reports
+ *                            the modelled errno in place of the kernel's.
+ *   getaddrinfo rules        connects to port 53 get the caller's socket
+ *                            connected to fdsoak's DNS stub (dnsstub.c),
+ *                            which answers as the rules say.
  *   reset(N)                 the copy connects to a listener of fdsoak's
  *                            that resets the connection after N bytes; the
  *                            caller's getpeername is answered with the
