@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,9 +75,27 @@ static void parse_malformed(void **state) {
   (void)state;
   assert_int_equal(fsk__dns_parse_query(NULL, 0, &q), -EINVAL);
   assert_int_equal(fsk__dns_parse_query(b, 11, &q), -EINVAL);
-  /* Every truncation of a good query is refused, none read past the end. */
-  for (i = 12; i < n; i++)
-    assert_int_equal(fsk__dns_parse_query(b, i, &q), -EINVAL);
+  /* Every truncation of a good query is refused, and none is read past its
+   * end: each sits at the end of a page followed by an inaccessible one (a
+   * read beyond it is a SIGSEGV). */
+  {
+    long pg = sysconf(_SC_PAGESIZE);
+    uint8_t *m =
+      mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+    for (i = 12; i < n; i++) {
+      memcpy(m + pg - i, b, i);
+      assert_int_equal(fsk__dns_parse_query(m + pg - i, i, &q), -EINVAL);
+    }
+    /* A label longer than what is left. */
+    memcpy(m + pg - 14, b, 12);
+    m[pg - 2] = 40;
+    m[pg - 1] = 'a';
+    assert_int_equal(fsk__dns_parse_query(m + pg - 14, 14, &q), -EINVAL);
+    munmap(m, (size_t)pg * 2);
+  }
   /* The header still gives the id, for a FORMERR. */
   assert_int_equal(fsk__dns_parse_query(b, n - 1, &q), -EINVAL);
   assert_int_equal(q.id, 7);
