@@ -8,6 +8,7 @@
 //	dial -loop N -self              the same against a listener of its own
 //	dial -lookup NAME               one net.LookupHost (Go's own resolver):
 //	                                its error or "resolved", and "elapsed S"
+//	dial -loop N -lookup NAME       N lookups in a row: prints "lookups/s R"
 package main
 
 import (
@@ -27,6 +28,17 @@ func main() {
 	lookup := flag.String("lookup", "", "look NAME up and print the outcome")
 	flag.Parse()
 	a := flag.Args()
+	if *lookup != "" && *loop > 0 {
+		t0 := time.Now()
+		fails := 0
+		for i := 0; i < *loop; i++ {
+			if _, err := net.LookupHost(*lookup); err != nil {
+				fails++
+			}
+		}
+		fmt.Printf("lookups/s %.0f failed %d\n", float64(*loop)/time.Since(t0).Seconds(), fails)
+		return
+	}
 	if *lookup != "" {
 		t0 := time.Now()
 		_, err := net.LookupHost(*lookup)
