@@ -128,7 +128,7 @@ int fsk__dns_answer(const void *query, const fsk_dns_question_t *q, int rcode, v
 /* ------------------------------------------------------------------ */
 
 struct fsk_dnsstub {
-  fsk_dns_decide_fn decide;
+  fsk_dns_decide_cb decide;
   void *ctx;
   int udp[2], tcp[2]; /* per family index; -1 where there is none */
   uint16_t udp_port[2], tcp_port[2];
@@ -572,7 +572,7 @@ static void *stub_main(void *arg) {
   return NULL;
 }
 
-int fsk__dnsstub_start(fsk_dnsstub_t **out, fsk_dns_decide_fn fn, void *ctx) {
+int fsk__dnsstub_start(fsk_dnsstub_t **out, fsk_dns_decide_cb fn, void *ctx) {
   fsk_dnsstub_t *s = calloc(1, sizeof *s);
   sigset_t all, old;
   int f, rc;

@@ -43,13 +43,13 @@ int fsk__dns_answer(const void *query, const fsk_dns_question_t *q, int rcode, v
 
 /* The decision for one question: an FSK_DNS_* rcode, FSK_DNS_FORWARD or
  * FSK_DNS_DROP.  Called from the stub's threads. */
-typedef int (*fsk_dns_decide_fn)(void *ctx, const char *name, int qtype);
+typedef int (*fsk_dns_decide_cb)(void *ctx, const char *name, int qtype);
 
 typedef struct fsk_dnsstub fsk_dnsstub_t;
 
 /* Start the stub: UDP sockets and TCP listeners on 127.0.0.1 and ::1 (where
  * there is IPv6) on ephemeral ports, served by a thread.  0 or -errno. */
-int fsk__dnsstub_start(fsk_dnsstub_t **out, fsk_dns_decide_fn fn, void *ctx);
+int fsk__dnsstub_start(fsk_dnsstub_t **out, fsk_dns_decide_cb fn, void *ctx);
 /* The stub's port for family index fi (0 IPv4, 1 IPv6) and type
  * (SOCK_DGRAM, SOCK_STREAM): 0 and *port, or -EAFNOSUPPORT. */
 int fsk__dnsstub_port(const fsk_dnsstub_t *s, int fi, int type, uint16_t *port);
