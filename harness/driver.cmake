@@ -23,7 +23,7 @@ pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/args.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
-    src/speed.c src/supervise.c src/gosym.c src/csym.c)
+    src/speed.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
@@ -127,13 +127,13 @@ foreach(t fsk_c_store fsk_c_store_nog)
 endforeach()
 target_compile_options(fsk_c_store PRIVATE -g)
 target_compile_options(fsk_c_store_nog PRIVATE -g0)
-add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/gosym.c src/csym.c src/proc.c)
+add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_sup_exec PRIVATE src)
 target_link_libraries(fsk_sup_exec PRIVATE inj_spec PkgConfig::LIBDW Threads::Threads)
 fdsoak_target_defaults(fsk_sup_exec)
 fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec PkgConfig::LIBDW Threads::Threads
                 LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
-target_sources(fsk_test_supervise PRIVATE src/supervise.c src/gosym.c src/csym.c src/proc.c)
+target_sources(fsk_test_supervise PRIVATE src/supervise.c src/dnsstub.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_test_supervise PRIVATE src)
 add_dependencies(fsk_test_supervise fsk_sup_probe)
 # The .gopclntab symbolizer against go tool addr2line, on amd64 and
@@ -143,15 +143,20 @@ fdsoak_add_test(fsk_test_gosym tests/test_gosym.c LABELS unit seccomp TIMEOUT 24
 target_sources(fsk_test_gosym PRIVATE src/gosym.c)
 target_include_directories(fsk_test_gosym PRIVATE src)
 set_tests_properties(fsk_test_gosym PROPERTIES SKIP_RETURN_CODE 77)
+# The engine's DNS stub: packet parsing and answers, malformed input, and a
+# round trip through the stub on loopback.
+fdsoak_add_test(fsk_test_dnsstub tests/test_dnsstub.c LIBS Threads::Threads LABELS unit)
+target_sources(fsk_test_dnsstub PRIVATE src/dnsstub.c)
+target_include_directories(fsk_test_dnsstub PRIVATE src)
 # End-to-end on static Go programs built at test time (go.sh), and the
 # fidelity table client x event in a network namespace (go_fidelity.py).
-foreach(case go_leak go_sh go_counting go_fidelity c_origins)
+foreach(case go_leak go_sh go_counting go_fidelity c_origins go_dns)
   add_test(NAME fsk_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180
                        SKIP_RETURN_CODE 77)
 endforeach()
-set_tests_properties(fsk_go_fidelity PROPERTIES LABELS "fidelity;seccomp")
+set_tests_properties(fsk_go_fidelity fsk_go_dns PROPERTIES LABELS "fidelity;seccomp")
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

@@ -28,6 +28,14 @@
  *                            is started non-blocking and a helper thread
  *                            answers when the kernel has the result, so one
  *                            hanging caller never stops the others.
+ *   unreachable(net|host)    as the shim makes it: an IPv4 non-blocking
+ *                            connect a refusal, any other the sink with
+ *                            TCP_USER_TIMEOUT 1 ms; getsockopt is notified
+ *                            too, and SO_ERROR of such a socket reports
+ *                            the modelled errno in place of the kernel's.
+ *   getaddrinfo rules        connects to port 53 get the caller's socket
+ *                            connected to fdsoak's DNS stub (dnsstub.c),
+ *                            which answers as the rules say.
  *   reset(N)                 the copy connects to a listener of fdsoak's
  *                            that resets the connection after N bytes; the
  *                            caller's getpeername is answered with the
@@ -47,6 +55,7 @@
  */
 #include "supervise.h"
 #include "csym.h"
+#include "dnsstub.h"
 #include "gosym.h"
 #include "grow.h"
 
@@ -59,6 +68,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -105,6 +115,9 @@
  * connected to fdsoak's listener, and its peer must still be the address
  * the program dialled). */
 #define SUP_PEERNAME (1u << 15)
+/* And getsockopt (an unreachable rule: SO_ERROR reports the modelled
+ * errno for the socket whose fault was made of another kernel error). */
+#define SUP_SOCKOPT (1u << 16)
 
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
@@ -225,22 +238,44 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen) {
   return rc;
 }
 
+/* The DNS answer that makes a resolver return what an eai(E[,T]) rule
+ * says getaddrinfo returns (glibc's own mapping: NXDOMAIN -> EAI_NONAME,
+ * SERVFAIL -> EAI_AGAIN, no record -> EAI_NODATA; a
+ * server that never answers -> EAI_AGAIN after the resolver's timeouts),
+ * or -1 when no answer makes it. */
+static int dns_rcode_of(const inj_rule_t *r) {
+  if (r->action == INJ_DO_PASS)
+    return FSK_DNS_FORWARD;
+  if (r->action != INJ_DO_EAI)
+    return -1;
+  if (r->arg > 0)
+    return r->code == EAI_AGAIN ? FSK_DNS_DROP : -1;
+  switch (r->code) {
+  case EAI_NONAME:
+    return FSK_DNS_NXDOMAIN;
+  case EAI_AGAIN:
+    return FSK_DNS_SERVFAIL;
+#ifdef EAI_NODATA
+  case EAI_NODATA:
+    return FSK_DNS_NOERROR;
+#endif
+  default:
+    return -1;
+  }
+}
+
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
   uint32_t i;
 
   for (i = 0; i < spec->nrules; i++) {
     const inj_rule_t *r = &spec->rules[i];
 
-    if (r->op == INJ_OP_GETADDRINFO) {
+    if (r->op == INJ_OP_GETADDRINFO && dns_rcode_of(r) == -1) {
       snprintf(why, len,
-               "getaddrinfo is a libc function, not a system call: a static or Go program "
-               "resolves names with its own queries (fail them with a connect rule on port 53)");
-      return (int)i + 1;
-    }
-    if (r->action == INJ_DO_UNREACH) {
-      snprintf(why, len,
-               "do=unreachable is not made by the seccomp engine (refuse, hang, "
-               "reset, errno and pass are): its SO_ERROR would be a refusal's");
+               "a static or Go program resolves names with its own queries, which the engine "
+               "answers from a DNS stub: only eai(EAI_NONAME) (NXDOMAIN), eai(EAI_AGAIN) "
+               "(SERVFAIL), eai(EAI_AGAIN,T) (no answer), eai(EAI_NODATA) (no record) and "
+               "pass have an answer that makes them");
       return (int)i + 1;
     }
   }
@@ -260,11 +295,12 @@ typedef struct {
   int nr_open[4]; /* path in the argument after it: see path_arg */
   int nr_io_uring_setup;
   int nr_getpeername;
+  int nr_getsockopt;
 } arch_table_t;
 
 static const arch_table_t g_arches[] = {
-  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52},
-  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205},
+  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52, 55},
+  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205, 209},
 };
 
 static const arch_table_t *arch_of(uint32_t audit_arch) {
@@ -309,7 +345,7 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
   PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
   for (ai = 0; ai < sizeof g_arches / sizeof *g_arches; ai++) {
     const arch_table_t *a = &g_arches[ai];
-    int nrs[8], nn = 0, k, jump_at, start;
+    int nrs[12], nn = 0, k, jump_at, start;
 
     if (opmask & (1u << INJ_OP_CONNECT))
       nrs[nn++] = a->nr_connect;
@@ -322,6 +358,8 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
         nrs[nn++] = a->nr_open[k];
     if (opmask & SUP_PEERNAME)
       nrs[nn++] = a->nr_getpeername;
+    if (opmask & SUP_SOCKOPT)
+      nrs[nn++] = a->nr_getsockopt;
     jump_at = n;
     PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit_arch, 0, 0)); /* jf set below */
     start = n;
@@ -424,9 +462,79 @@ struct fsk_sup {
     pid_t tid;
     int fd;
   } restarted[SUP_WAITERS_MAX];
+  /* getaddrinfo rules: the DNS stub the tree's port-53 sockets are pointed
+   * at, and the decision of each lookup in flight (its A and AAAA queries
+   * are one lookup, one attempt, one outcome). */
+  fsk_dnsstub_t *dns;
+  /* unreachable: sockets whose SO_ERROR, once the kernel's error
+   * (`kernel`) is there, is reported as the modelled one (a ring; by
+   * process, fd number and inode, as peers[]). */
+  struct {
+    pid_t pid;
+    int fd;
+    ino_t ino;
+    int kernel, modelled;
+  } pend[SUP_WAITERS_MAX];
+  size_t npend;
+  uint64_t dns_redirected;
+  struct {
+    char name[256];
+    unsigned types; /* query types already given this decision */
+    int d;
+    double at;
+  } lookups[16];
 };
 
 static uint64_t bump(uint64_t *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
+
+static double now_s(void);
+
+/* The stub's question: the getaddrinfo rules decide the name, as the shim
+ * decides getaddrinfo's node.  A lookup is the queries of one name close
+ * together, one per type: the second type within a second gets the
+ * first's decision; a repeat of a type is a new lookup (a retry after a
+ * timeout, or the program asking again). */
+static int dns_decide(void *ctx, const char *name, int qtype) {
+  fsk_sup_t *s = ctx;
+  unsigned bit = qtype == 1 ? 1u : qtype == 28 ? 2u : 4u;
+  double now = now_s();
+  size_t i, oldest = 0;
+  int d, fire, mr = -1;
+  uint64_t seq = 0;
+  inj_call_t c;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < sizeof s->lookups / sizeof *s->lookups; i++) {
+    if (s->lookups[i].at < s->lookups[oldest].at)
+      oldest = i;
+    if (s->lookups[i].at > 0 && now - s->lookups[i].at < 1.0 && !(s->lookups[i].types & bit) &&
+        strcmp(s->lookups[i].name, name) == 0) {
+      s->lookups[i].types |= bit;
+      d = s->lookups[i].d;
+      pthread_mutex_unlock(&s->lock);
+      return d;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  memset(&c, 0, sizeof c);
+  c.op = INJ_OP_GETADDRINFO;
+  c.str = name;
+  fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
+  d = fire < 0 ? FSK_DNS_FORWARD : dns_rcode_of(&s->spec.rules[fire]);
+  if (d == -1)
+    d = FSK_DNS_FORWARD; /* refused at the start (fsk__sup_unsupported) */
+  if (fire >= 0 && d != FSK_DNS_FORWARD) {
+    bump(&s->faults);
+    bump(&s->faithful);
+  }
+  pthread_mutex_lock(&s->lock);
+  snprintf(s->lookups[oldest].name, sizeof s->lookups[oldest].name, "%s", name);
+  s->lookups[oldest].types = bit;
+  s->lookups[oldest].d = d;
+  s->lookups[oldest].at = now;
+  pthread_mutex_unlock(&s->lock);
+  return d;
+}
 
 int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path) {
   fsk_sup_t *s = calloc(1, sizeof *s);
@@ -445,6 +553,13 @@ int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path
   }
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) != 0)
     memset(&s->sizes, 0, sizeof s->sizes);
+  if ((spec->opmask & (1u << INJ_OP_GETADDRINFO)) &&
+      (rc = fsk__dnsstub_start(&s->dns, dns_decide, s)) != 0) {
+    inj_stats_unmap(s->page);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return rc;
+  }
   *out = s;
   return 0;
 }
@@ -820,6 +935,81 @@ static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
   return 1;
 }
 
+/* An unreachable's socket: its SO_ERROR will be `kernel`, reported as
+ * `modelled`. */
+static void pend_note(fsk_sup_t *s, pid_t pid, int fd, int copy, int kernel, int modelled) {
+  struct stat st;
+  size_t k;
+
+  if (fstat(copy, &st) != 0)
+    return;
+  pthread_mutex_lock(&s->lock);
+  k = s->npend++ % SUP_WAITERS_MAX;
+  s->pend[k].pid = pid;
+  s->pend[k].fd = fd;
+  s->pend[k].ino = st.st_ino;
+  s->pend[k].kernel = kernel;
+  s->pend[k].modelled = modelled;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* getsockopt(SO_ERROR) on an unreachable's socket: the socket's own error
+ * (read, and so cleared, through a copy), the modelled errno in place of
+ * the kernel's, once, as the shim's hooked getsockopt does.  1 when
+ * answered, 0 to let the call run. */
+static int sockopt_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+  pid_t tgid;
+  int fd = (int)n->data.args[0], found = -1, copy = -1, pidfd, v = 0;
+  socklen_t len = 0, vl = sizeof v, four = sizeof v;
+  ino_t ino;
+  size_t k;
+  struct iovec l, r;
+
+  if ((int)n->data.args[1] != SOL_SOCKET || (int)n->data.args[2] != SO_ERROR ||
+      (tgid = tgid_of((pid_t)n->pid)) <= 0 || (ino = sock_ino(tgid, fd)) == 0)
+    return 0;
+  pthread_mutex_lock(&s->lock);
+  for (k = 0; k < SUP_WAITERS_MAX && found < 0; k++)
+    if (s->pend[k].pid == tgid && s->pend[k].fd == fd && s->pend[k].ino == ino &&
+        s->pend[k].kernel != 0)
+      found = (int)k;
+  pthread_mutex_unlock(&s->lock);
+  if (found < 0 || peek((pid_t)n->pid, n->data.args[4], &len, sizeof len) != 0)
+    return 0;
+  if ((pidfd = (int)syscall(SYS_pidfd_open, tgid, 0)) >= 0) {
+    copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    close(pidfd);
+  }
+  if (copy < 0)
+    return 0;
+  if (!id_valid(s, n->id) || getsockopt(copy, SOL_SOCKET, SO_ERROR, &v, &vl) != 0) {
+    close(copy);
+    return 0;
+  }
+  close(copy);
+  pthread_mutex_lock(&s->lock);
+  if (v != 0 && s->pend[found].ino == ino) {
+    if (v == s->pend[found].kernel)
+      v = s->pend[found].modelled;
+    s->pend[found].kernel = 0; /* reported: the socket's error is gone */
+  }
+  pthread_mutex_unlock(&s->lock);
+  /* As the kernel does: at most the caller's length, which becomes the
+   * length written. */
+  if (len > four)
+    len = four;
+  l = (struct iovec){&v, len};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[3], len};
+  if (len > 0 && process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)len)
+    return 0;
+  l = (struct iovec){&len, sizeof len};
+  r = (struct iovec){(void *)(uintptr_t)n->data.args[4], sizeof len};
+  if (process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof len)
+    return 0;
+  respond(s, n->id, 0, 0);
+  return 1;
+}
+
 /* After the copy's connect: the reset thread must know the budget before
  * the caller can send (it is still stopped). */
 static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
@@ -840,9 +1030,11 @@ typedef struct {
   fsk_sup_t *s;
   uint64_t id;
   pid_t tid;
-  int cfd;         /* the caller's number for the socket */
-  int fd;          /* fdsoak's copy of the caller's socket */
-  double sndtimeo; /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+  int cfd;              /* the caller's number for the socket */
+  int fd;               /* fdsoak's copy of the caller's socket */
+  double sndtimeo;      /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
+  int kernel, modelled; /* the kernel's error answered as the modelled one */
+  double started;       /* when the caller's connect came (its SO_SNDTIMEO runs from then) */
 } waiter_t;
 
 static double now_s(void) {
@@ -908,7 +1100,7 @@ static int restarted_take(fsk_sup_t *s, pid_t tid, int fd) {
 
 static void *waiter_main(void *arg) {
   waiter_t *w = arg;
-  double until = w->sndtimeo > 0 ? now_s() + w->sndtimeo : 0;
+  double until = w->sndtimeo > 0 ? w->started + w->sndtimeo : 0;
 
   for (;;) {
     struct pollfd p = {w->fd, POLLOUT, 0};
@@ -917,8 +1109,17 @@ static void *waiter_main(void *arg) {
 
     if (__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE) || !id_valid(w->s, w->id))
       break; /* fdsoak stops, or the caller was killed while it waited */
+    if (r == 1 && until > 0 && now_s() >= until) {
+      /* The caller's own timeout ran out first (an unreachable's error
+       * comes at the first SYN retransmit, ~1 s, just after an
+       * SO_SNDTIMEO of 1 s): what the kernel's connect returns then. */
+      respond(w->s, w->id, EINPROGRESS, 0);
+      break;
+    }
     if (r == 1) {
       getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      if (w->modelled != 0 && err == w->kernel)
+        err = w->modelled;
       respond(w->s, w->id, err, 0);
       break;
     }
@@ -948,8 +1149,9 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
   struct sockaddr_storage lo;
   socklen_t lolen, tl = sizeof(int);
   pid_t tgid = tgid_of(tid);
-  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, answer;
+  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, answer, v4nb = 0, kernel = 0;
   uint16_t port = 0;
+  double started = now_s();
 
   if (tgid > 0)
     pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -972,6 +1174,27 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     bump(&s->errno_only);
     return r->action == INJ_DO_HANG ? 0 : r->code;
   }
+  fl = fcntl(fd, F_GETFL);
+  if (r->action == INJ_DO_UNREACH) {
+    /* As the shim makes it (faults.c): an IPv4 non-blocking connect sees
+     * the ICMP's error at once, made of a refusal (port 0 of loopback is
+     * closed by construction); a blocking or IPv6 one at the first SYN
+     * retransmit, made of the sink with TCP_USER_TIMEOUT 1 ms (~1 s).
+     * Either way SO_ERROR, and a blocking connect's result, report the
+     * modelled errno in place of the kernel's. */
+    int uto = 1;
+
+    v4nb = dst->ss_family == AF_INET && fl >= 0 && (fl & O_NONBLOCK);
+    kernel = v4nb ? ECONNREFUSED : ETIMEDOUT;
+    if (!v4nb) {
+      if ((rc = sink_port(s, fi, &port)) != 0) {
+        close(fd);
+        return -rc;
+      }
+      loopback_for(dst, dlen, port, &lo, &lolen);
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto);
+    }
+  }
   if (r->action == INJ_DO_HANG || r->action == INJ_DO_RESET) {
     rc = r->action == INJ_DO_HANG ? sink_port(s, fi, &port) : reset_port(s, fi, &port);
     if (rc != 0) {
@@ -988,7 +1211,6 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     close(fd);
     return 0;
   }
-  fl = fcntl(fd, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
     /* The file description is shared with the caller, who is stopped in
      * this very connect: its flags change for the instant of the call. */
@@ -1011,6 +1233,11 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
         w->tid = tid;
         w->cfd = cfd_num;
         w->fd = fd;
+        w->started = started;
+        if (r->action == INJ_DO_UNREACH) {
+          w->kernel = kernel;
+          w->modelled = r->code;
+        }
         if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
           w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
         pthread_attr_init(&at);
@@ -1038,13 +1265,85 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
     answer = rc == 0 ? 0 : errno;
     if (r->action == INJ_DO_RESET && (rc == 0 || answer == EINPROGRESS))
       reset_budget(s, fd, fi, (uint32_t)r->arg);
+    if (r->action == INJ_DO_UNREACH && answer == EINPROGRESS)
+      pend_note(s, tgid, cfd_num, fd, kernel, r->code);
   }
   close(fd);
   bump(&s->faithful);
+  if (r->action == INJ_DO_UNREACH && answer == kernel)
+    answer = r->code;
   /* A refusal the kernel gave at once is the modelled errno (async(E)). */
   if (r->action == INJ_DO_ASYNC && answer == ECONNREFUSED)
     answer = r->code;
   return answer == 0 && r->action == INJ_DO_ASYNC ? r->code : answer;
+}
+
+/* A connect to port 53 with getaddrinfo rules: the caller's own socket (a
+ * copy, pidfd_getfd) is connected to the DNS stub instead, which answers as
+ * the rules say and relays the rest to the nameserver dialled (remembered
+ * by the copy's local port); the caller's getpeername still gives that
+ * nameserver.  1 when answered, 0 to let the call run as it was. */
+static int dns_redirect(fsk_sup_t *s, const struct seccomp_notif *n,
+                        const struct sockaddr_storage *dst, socklen_t dlen) {
+  struct sockaddr_storage lo, me;
+  socklen_t lolen, mlen = sizeof me, tl = sizeof(int);
+  pid_t tgid = tgid_of((pid_t)n->pid);
+  int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, cfd = (int)n->data.args[0];
+  uint16_t port = 0;
+
+  if (tgid > 0)
+    pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  if (pidfd >= 0)
+    fd = (int)syscall(SYS_pidfd_getfd, pidfd, cfd, 0);
+  if (pidfd >= 0)
+    close(pidfd);
+  if (fd < 0) {
+    bump(&s->getfd_failed);
+    return 0;
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+      (type != SOCK_DGRAM && type != SOCK_STREAM) ||
+      (fi = loopback_for(dst, dlen, 0, &lo, &lolen)) < 0 ||
+      fsk__dnsstub_port(s->dns, fi, type, &port) != 0) {
+    close(fd);
+    return 0;
+  }
+  loopback_for(dst, dlen, port, &lo, &lolen);
+  if (!id_valid(s, n->id)) {
+    close(fd);
+    return 1; /* the caller is gone: nothing to answer */
+  }
+  /* Non-blocking for the instant of the call (the description is shared
+   * with the stopped caller), so this thread never waits on it. */
+  fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  rc = connect(fd, (struct sockaddr *)&lo, lolen);
+  e = rc == 0 ? 0 : errno;
+  if (fl >= 0 && !(fl & O_NONBLOCK)) {
+    fcntl(fd, F_SETFL, fl);
+    if (e == EINPROGRESS) {
+      /* A blocking caller: the stub's listener is on loopback and
+       * accepting, so the handshake is all but done. */
+      struct pollfd p = {fd, POLLOUT, 0};
+      socklen_t el = sizeof e;
+      if (poll(&p, 1, 1000) == 1)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+      else
+        e = ETIMEDOUT;
+    }
+  }
+  if ((e == 0 || e == EINPROGRESS) && getsockname(fd, (struct sockaddr *)&me, &mlen) == 0) {
+    fsk__dnsstub_route(s->dns, fi, type,
+                       ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+                                                      : ((struct sockaddr_in *)&me)->sin_port),
+                       (const struct sockaddr *)dst, dlen);
+    peer_note(s, tgid, cfd, fd, dst, dlen);
+    bump(&s->dns_redirected);
+  }
+  close(fd);
+  respond(s, n->id, e, 0);
+  return 1;
 }
 
 void fsk__sup_track(fsk_sup_t *s) {
@@ -1345,6 +1644,11 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
       respond(s, n->id, 0, 1);
     return;
   }
+  if (a != NULL && (int)n->data.nr == a->nr_getsockopt) {
+    if (!sockopt_answer(s, n))
+      respond(s, n->id, 0, 1);
+    return;
+  }
   if (a == NULL || (op = op_of(a, n->data.nr, &path_arg)) < 0) {
     respond(s, n->id, 0, 1);
     return;
@@ -1377,6 +1681,11 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     return;
   }
   fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
+  if (fire < 0 && op == INJ_OP_CONNECT && s->dns != NULL &&
+      ((sa.ss_family == AF_INET && ((struct sockaddr_in *)&sa)->sin_port == htons(53)) ||
+       (sa.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&sa)->sin6_port == htons(53))) &&
+      dns_redirect(s, n, &sa, salen))
+    return;
   if (fire < 0) {
     if (s->track && (op == INJ_OP_OPEN || op == INJ_OP_SOCKET))
       note_origin(s, n, op, c.str, path_arg);
@@ -1389,8 +1698,8 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
     return;
   r = &s->spec.rules[fire];
   bump(&s->faults);
-  if (op == INJ_OP_CONNECT &&
-      (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG || r->action == INJ_DO_RESET)) {
+  if (op == INJ_OP_CONNECT && (r->action == INJ_DO_ASYNC || r->action == INJ_DO_HANG ||
+                               r->action == INJ_DO_RESET || r->action == INJ_DO_UNREACH)) {
     err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
     if (err >= 0)
       respond(s, n->id, err, 0);
@@ -1522,7 +1831,14 @@ int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err,
   err[0] = '\0';
   for (n = 0; n < (int)s->spec.nrules; n++)
     if (s->spec.rules[n].action == INJ_DO_RESET)
-      peers = SUP_PEERNAME;
+      peers |= SUP_PEERNAME;
+    else if (s->spec.rules[n].action == INJ_DO_UNREACH)
+      peers |= SUP_SOCKOPT;
+  /* getaddrinfo rules: the tree's connects (the port-53 ones go to the
+   * stub, decided here: the filter cannot read the address) and
+   * getpeername (the nameserver dialled). */
+  if (s->dns != NULL)
+    peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
   if ((n = build_filter(s->spec.opmask | peers |
                           (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
                         f, (int)(sizeof f / sizeof *f))) < 0) {
@@ -1629,6 +1945,17 @@ void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
                        "; pidfd_getfd was refused %llu times (no CAP_SYS_PTRACE over the "
                        "target?): those connect faults were errno only",
                        (unsigned long long)__atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED));
+  if (used < len && s->dns != NULL) {
+    uint64_t answered, dropped, forwarded;
+
+    fsk__dnsstub_counts(s->dns, &answered, &dropped, &forwarded);
+    used += (size_t)snprintf(
+      buf + used, len - used,
+      "; DNS stub: %llu sockets redirected, %llu queries answered, %llu "
+      "left unanswered, %llu relayed",
+      (unsigned long long)__atomic_load_n(&s->dns_redirected, __ATOMIC_RELAXED),
+      (unsigned long long)answered, (unsigned long long)dropped, (unsigned long long)forwarded);
+  }
   if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
     used += (size_t)snprintf(
       buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
@@ -1674,6 +2001,7 @@ void fsk__sup_free(fsk_sup_t *s) {
     usleep(10000);
   if (s->listener >= 0)
     close(s->listener);
+  fsk__dnsstub_stop(s->dns);
   if (s->reset_running) {
     if (write(s->reset_wake[1], "x", 1) < 0) {
       /* the pipe is ours and empty */

@@ -17,11 +17,15 @@
  *                              and how the answer ends: data, EOF or an errno)
  *   alarm HOST PORT MS         a blocking connect interrupted by alarm after
  *                              MS ms (handler without SA_RESTART)
+ *   resolve NAME               getaddrinfo(NAME) with static glibc's own
+ *                              resolver: the EAI code's name and message, or
+ *                              "resolved" (exits with the EAI code's value)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -172,6 +176,35 @@ int main(int argc, char **argv) {
     return do_connect(argc, argv, 0);
   if (strcmp(m, "alarm") == 0)
     return do_connect(argc, argv, 1);
+  if (strcmp(m, "resolve") == 0 && argc > 2) {
+    struct addrinfo hints, *res = NULL;
+    double t0 = now();
+    int rc;
+    static const struct {
+      int code;
+      const char *name;
+    } eai[] = {{EAI_NONAME, "EAI_NONAME"},
+               {EAI_AGAIN, "EAI_AGAIN"},
+               {EAI_FAIL, "EAI_FAIL"},
+               {EAI_NODATA, "EAI_NODATA"},
+               {EAI_SYSTEM, "EAI_SYSTEM"}};
+    const char *n = "?";
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(argv[2], "80", &hints, &res);
+    for (size_t i = 0; i < sizeof eai / sizeof *eai; i++)
+      if (eai[i].code == rc)
+        n = eai[i].name;
+    if (rc == 0)
+      printf("resolved\n");
+    else
+      printf("getaddrinfo %s: %s\n", n, gai_strerror(rc));
+    if (res != NULL)
+      freeaddrinfo(res);
+    printf("elapsed %.2f\n", now() - t0);
+    return rc < 0 ? -rc : rc;
+  }
   fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|connect ...|alarm ...\n");
   return 2;
 }

@@ -16,6 +16,10 @@
 #                pointers (fsk_c_store): each leaked fd named by its C frames
 #                with file:line (DWARF CFI unwinding), by function without
 #                -g, by address when stripped; exact attempts
+#   go_dns       getaddrinfo rules on resolvers that make their own queries
+#                (Go, static glibc) against a real nameserver answering
+#                NXDOMAIN, SERVFAIL or nothing, in a network and
+#                mount namespace of its own (root); and fdsoak watch on it
 set -u
 case_="$1"
 BIN="$2"
@@ -176,7 +180,22 @@ go_fidelity)
   need unshare ip iptables python3
   unshare -n true 2>/dev/null || skip "unshare -n is not permitted here"
   gobuild dial
-  exec unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN"
+  gobuild reconnect
+  # unreachable under fdsoak watch (main refused it with exit 2): the leaky
+  # Go loop, one dial in three failed by an ICMP net unreachable.
+  # In a namespace of its own: the loop listens on the port itself.
+  expect_rc 1 "watch: unreachable(net) under the seccomp engine, leaky Go loop" \
+    unshare -n sh -c 'ip link set lo up && exec "$@"' sh \
+    "$FDSOAK" watch --engine seccomp --inject "connect:addr=127.0.0.1,port=$PORT:when=every(3):do=unreachable(net)" \
+    --cycles 40 --warmup 10 --out "$T/un" -q -- "$T/reconnect" -leak -port "$PORT"
+  json "$T/un/summary.json" "d['target']['engine_note']" >"$T/note"
+  has "$T/note" "the faults were faithful, none errno only" "faithful, 0 errno only"
+  if unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table" 2>&1; then
+    ok "fidelity table"
+  else
+    bad "fidelity table"
+  fi
+  cat "$T/table"
   ;;
 c_origins)
   need python3 strip
@@ -238,6 +257,33 @@ PY
   expect_rc 0 "seccomp: the fixed static C loop is flat" \
     "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 60 --warmup 10 --out "$T/cfix" -q -- \
     "$C" "$((PORT + 3))" 3000
+  ;;
+go_dns)
+  [ "$(id -u)" = 0 ] || skip "needs root (unshare -n -m, a nameserver on port 53)"
+  need unshare ip mount python3
+  unshare -n -m true 2>/dev/null || skip "unshare -n -m is not permitted here"
+  gobuild dial
+  # fdsoak watch takes a getaddrinfo rule for Go programs (main refused it
+  # with exit 2): a tree of lookups, each failed by the stub, is flat, and
+  # the faults are counted as attempts.
+  expect_rc 0 "watch: a getaddrinfo rule under the seccomp engine" \
+    "$FDSOAK" watch --engine seccomp --inject 'getaddrinfo:host=*.invalid:do=eai(EAI_NONAME)' \
+    --cycles 20 --warmup 5 --out "$T/w" -q -- \
+    sh -c "i=0; while [ \$i -lt 60 ]; do '$T/dial' -lookup db.invalid >/dev/null; i=\$((i+1)); done; sleep 30"
+  ! grep -q "rule 1" "$T/err" && ok "rule accepted" || bad "rule refused: $(cat "$T/err")"
+  json "$T/w/summary.json" "d['target']['attempts']" >"$T/att" 2>&1
+  [ "$(cat "$T/att")" -ge 20 ] 2>/dev/null && ok "lookups counted as attempts ($(cat "$T/att"))" \
+    || bad "attempts: $(cat "$T/att")"
+  expect_rc 2 "watch: errno(E) on getaddrinfo has no DNS answer: refused, named" \
+    "$FDSOAK" watch --engine seccomp --inject 'getaddrinfo:host=*.invalid:do=errno(EIO)' \
+    --duration 1 -q -- "$T/dial" -lookup db.invalid
+  has "$T/err" "the refusal says which answers exist" "only eai(EAI_NONAME) (NXDOMAIN)"
+  if unshare -n -m python3 "$HERE/go_dns.py" "$T" "$BIN" >"$T/table" 2>&1; then
+    ok "DNS fidelity table"
+  else
+    bad "DNS fidelity table"
+  fi
+  cat "$T/table"
   ;;
 *)
   bad "unknown case $case_"

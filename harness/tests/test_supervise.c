@@ -151,10 +151,16 @@ static void test_unsupported_rules_named(void **state) {
   (void)state;
   assert_int_equal(
     inj_spec_parse("connect:do=refuse;getaddrinfo:do=eai(EAI_AGAIN)", &spec, err, sizeof err), 0);
+  /* getaddrinfo rules are answered by the DNS stub, where an answer makes
+   * them; errno(E) has none. */
+  assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 0);
+  assert_int_equal(inj_spec_parse("getaddrinfo:do=eai(EAI_NONAME);getaddrinfo:do=errno(EIO)", &spec,
+                                  err, sizeof err),
+                   0);
   assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 2);
-  assert_non_null(strstr(why, "port 53"));
+  assert_non_null(strstr(why, "eai(EAI_NONAME) (NXDOMAIN)"));
   assert_int_equal(inj_spec_parse("connect:do=unreachable(host)", &spec, err, sizeof err), 0);
-  assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 1);
+  assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 0);
   assert_int_equal(inj_spec_parse("connect:do=reset(10)", &spec, err, sizeof err), 0);
   assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 0);
   assert_int_equal(inj_spec_parse("connect:do=hang;open:do=errno(EACCES)", &spec, err, sizeof err),

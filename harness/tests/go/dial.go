@@ -6,6 +6,9 @@
 //	dial -http HOST PORT TIMEOUT_S  one net/http GET of http://HOST:PORT/ instead
 //	dial -loop N HOST PORT          N dials in a row: prints "dials/s R"
 //	dial -loop N -self              the same against a listener of its own
+//	dial -lookup NAME               one net.LookupHost (Go's own resolver):
+//	                                its error or "resolved", and "elapsed S"
+//	dial -loop N -lookup NAME       N lookups in a row: prints "lookups/s R"
 package main
 
 import (
@@ -22,8 +25,34 @@ func main() {
 	loop := flag.Int("loop", 0, "dial this many times and print the rate")
 	useHTTP := flag.Bool("http", false, "one net/http GET instead of one dial")
 	self := flag.Bool("self", false, "with -loop: dial a listener of our own")
+	lookup := flag.String("lookup", "", "look NAME up and print the outcome")
 	flag.Parse()
 	a := flag.Args()
+	if *lookup != "" && *loop > 0 {
+		t0 := time.Now()
+		fails := 0
+		for i := 0; i < *loop; i++ {
+			if _, err := net.LookupHost(*lookup); err != nil {
+				fails++
+			}
+		}
+		fmt.Printf("lookups/s %.0f failed %d\n", float64(*loop)/time.Since(t0).Seconds(), fails)
+		return
+	}
+	if *lookup != "" {
+		t0 := time.Now()
+		_, err := net.LookupHost(*lookup)
+		if err != nil {
+			fmt.Println(err)
+		} else {
+			fmt.Println("resolved")
+		}
+		fmt.Printf("elapsed %.2f\n", time.Since(t0).Seconds())
+		if err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	if *self {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

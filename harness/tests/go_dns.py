@@ -1,0 +1,205 @@
+"""The seccomp engine's DNS faults against the real ones: each resolver
+client under a getaddrinfo rule (the supervisor points its port-53 sockets
+at fdsoak's DNS stub) against the same client asking a real nameserver that
+answers NXDOMAIN, SERVFAIL, or nothing.  (REFUSED is no event of its own: glibc
+retries and then says EAI_AGAIN, Go says "server misbehaving", as for
+SERVFAIL.)
+
+Run by go.sh inside a network and mount namespace of its own (unshare -n
+-m): a real nameserver (below, UDP and TCP) listens on 127.0.0.1:53 of the
+namespace, and /etc/resolv.conf is bind-mounted to name it, with
+`options timeout:1 attempts:1` so a silent server costs 1 s.  The
+nameserver answers by name: nx.fsk.test NXDOMAIN, sf.fsk.test SERVFAIL,
+quiet.fsk.test nothing, ref.fsk.test REFUSED, any other *.fsk.test
+127.0.0.1 (A) and no record (AAAA), anything else NXDOMAIN.  The injected
+run asks for ok.fsk.test, which the server resolves, under the rule that
+models the event.  Exit code, output (the name and ports normalised) and
+time (within max(0.35 s, 25 %)) must agree.  A rule for another name must
+change nothing.  Prints the table client x event; exits 1 on a mismatch.
+
+Arguments: the directory holding the Go client (dial), the build's bin
+directory (fsk_sup_exec, fsk_sup_probe).
+"""
+import concurrent.futures as cf
+import os, re, socket, struct, subprocess, sys, threading, time
+
+T, BIN = sys.argv[1], sys.argv[2]
+SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
+OPEN = 8080
+NAME = "ok.fsk.test"
+
+CLIENTS = [
+    ("go net.LookupHost", lambda n: [DIAL, "-lookup", n]),
+    ("go net.Dial name:port", lambda n: [DIAL, n, str(OPEN), "3"]),
+    ("C static getaddrinfo", lambda n: [PROBE, "resolve", n]),
+]
+# (event, the name the real server fails, the rule that models it)
+EVENTS = [
+    ("NXDOMAIN", "nx.fsk.test", "eai(EAI_NONAME)"),
+    ("SERVFAIL", "sf.fsk.test", "eai(EAI_AGAIN)"),
+    ("no answer", "quiet.fsk.test", "eai(EAI_AGAIN,5s)"),
+]
+
+
+def answer(q, rcode, a_record):
+    """The answer to query q: its question, rcode, and one A record."""
+    if len(q) < 12:
+        return None
+    off = 12
+    while off < len(q) and q[off] != 0:
+        off += q[off] + 1
+    qend = off + 5
+    if qend > len(q):
+        return None
+    qtype = struct.unpack("!H", q[off + 1:off + 3])[0]
+    rr = b""
+    if a_record and rcode == 0 and qtype == 1:
+        rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+    hdr = q[:2] + struct.pack("!BBHHHH", 0x80 | (q[2] & 1), 0x80 | rcode, 1, 1 if rr else 0, 0, 0)
+    return hdr + q[12:qend] + rr
+
+
+def decide(q):
+    labels, off = [], 12
+    while off < len(q) and q[off] != 0:
+        labels.append(q[off + 1:off + 1 + q[off]].decode("ascii", "replace").lower())
+        off += q[off] + 1
+    name = ".".join(labels)
+    if name == "quiet.fsk.test":
+        return None
+    if name == "nx.fsk.test" or not name.endswith(".fsk.test"):
+        return answer(q, 3, False)
+    if name == "sf.fsk.test":
+        return answer(q, 2, False)
+    if name == "ref.fsk.test":
+        return answer(q, 5, False)
+    return answer(q, 0, True)
+
+
+def serve_udp(sock, seen):
+    while True:
+        q, peer = sock.recvfrom(4096)
+        seen.append(q)
+        a = decide(q)
+        if a is not None:
+            sock.sendto(a, peer)
+
+
+def serve_tcp(ls):
+    while True:
+        c, _ = ls.accept()
+        try:
+            n = struct.unpack("!H", c.recv(2))[0]
+            q = c.recv(n)
+            a = decide(q)
+            if a is not None:
+                c.sendall(struct.pack("!H", len(a)) + a)
+            else:
+                time.sleep(3)
+        except OSError:
+            pass
+        c.close()
+
+
+def setup():
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    conf = os.path.join(T, "resolv.conf")
+    with open(conf, "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    # This namespace's mounts only (unshare -m makes them private).
+    subprocess.run(["mount", "--bind", conf, "/etc/resolv.conf"], check=True)
+    seen = []
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 53))
+    threading.Thread(target=serve_udp, args=(u, seen), daemon=True).start()
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", 53))
+    t.listen(16)
+    threading.Thread(target=serve_tcp, args=(t,), daemon=True).start()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", OPEN))
+    ls.listen(64)
+
+    def accept():
+        while True:
+            c, _ = ls.accept()
+            c.close()
+    threading.Thread(target=accept, daemon=True).start()
+    return seen
+
+
+def run(cmd, name):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        rc, out = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired:
+        rc, out = "killed", "(no result in 30 s)"
+    took = time.monotonic() - t0
+    m = re.search(r"^elapsed ([0-9.]+)$", out, re.M)
+    if m:
+        took = float(m.group(1))
+        out = out[:m.start()] + out[m.end():]
+    out = out.replace(name, "NAME").strip()
+    out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
+    return rc, out, took
+
+
+def compare(real, inj):
+    why = []
+    if real[0] != inj[0]:
+        why.append("exit %s vs %s" % (real[0], inj[0]))
+    if real[1] != inj[1]:
+        why.append("output %r vs %r" % (real[1], inj[1]))
+    if not why and abs(real[2] - inj[2]) > max(0.35, 0.25 * max(real[2], inj[2])):
+        why.append("time %.2f s vs %.2f s" % (real[2], inj[2]))
+    return why
+
+
+def pair(client, event):
+    (cname, mk), (ename, rname, action) = client, event
+    rule = "getaddrinfo:host=%s:do=%s" % (NAME, action)
+    for attempt in range(3):
+        with cf.ThreadPoolExecutor(max_workers=1) as one:
+            fut = one.submit(run, mk(rname), rname)
+            inj = run([SUP, rule] + mk(NAME), NAME)
+            real = fut.result()
+        why = compare(real, inj)
+        if not why or not why[0].startswith("time"):
+            break
+    return cname, ename, real, inj, why
+
+
+def unmatched(client):
+    """A rule for another name: the lookup is relayed, the outcome the
+    plain run's."""
+    cname, mk = client
+    plain = run(mk(NAME), NAME)
+    inj = run([SUP, "getaddrinfo:host=other.fsk.test:do=eai(EAI_NONAME)"] + mk(NAME), NAME)
+    return cname, "no rule matches", plain, inj, compare(plain, inj)
+
+
+def main():
+    seen = setup()
+    jobs = [(c, e) for c in CLIENTS for e in EVENTS]
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        res = list(pool.map(lambda ce: pair(*ce), jobs))
+    res += [unmatched(c) for c in CLIENTS]
+    fails = 0
+    print("%-24s %-16s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))
+    for cname, ename, real, inj, why in res:
+        fails += bool(why)
+        print("%-24s %-16s %-6s %s, %r, %.2f" % (cname, ename, "no" if why else "yes", inj[0],
+                                                 inj[1].replace("\n", " | "), inj[2]))
+        for w in why:
+            print("    MISMATCH: %s" % w)
+    # The injected runs' failures came from the stub: the real server never
+    # saw the injected name fail (it resolves it), so check it saw it at
+    # all only through the relays.
+    print("%d passed, %d failed" % (len(res) - fails, fails))
+    return 1 if fails else 0
+
+
+sys.exit(main())
