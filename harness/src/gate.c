@@ -21,6 +21,7 @@
  */
 #include "args.h"
 #include "driver.h"
+#include "grow.h"
 #include "results_internal.h"
 
 #include <errno.h>
@@ -869,13 +870,8 @@ static int collect_entries(gate_t *g) {
         dup->again = g->dirs[i];
         continue;
       }
-      if (g->nent == g->cap) {
-        entry_t *e2 = realloc(g->ent, (g->cap = g->cap ? g->cap * 2 : 16) * sizeof *g->ent);
-
-        if (e2 == NULL)
-          return gerr("out of memory");
-        g->ent = e2;
-      }
+      if (fsk__grow(&g->ent, &g->cap, g->nent + 1, sizeof *g->ent, 16) != 0)
+        return gerr("out of memory");
       g->ent[g->nent++] =
         (entry_t){s, g->dirs[i], p->valuestring, a->valuestring, 0, NULL, g->intr[i]};
     }

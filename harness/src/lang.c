@@ -26,6 +26,7 @@
  */
 #include "lang.h"
 #include "driver.h"
+#include "grow.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -160,14 +161,9 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
       cJSON_Delete(j);
       continue;
     }
-    if (l->n == rcap) {
-      lang_rec_t *r = realloc(l->r, (rcap = rcap ? rcap * 2 : 256) * sizeof *r);
-
-      if (r == NULL) {
-        cJSON_Delete(j);
-        break;
-      }
-      l->r = r;
+    if (fsk__grow(&l->r, &rcap, l->n + 1, sizeof *l->r, 256) != 0) {
+      cJSON_Delete(j);
+      break;
     }
     l->r[l->n].pid = (pid_t)pid->valueint;
     l->r[l->n].fd = fd->valueint;

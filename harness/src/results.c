@@ -7,6 +7,7 @@
  * job or the release gate that reads a result never sees half of one.
  */
 #include "fsk.h"
+#include "grow.h"
 #include "results_internal.h"
 
 #include <cJSON.h>
@@ -51,35 +52,26 @@ void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter,
 }
 
 static int scenario_grow(fsk_scenario_t *s, int with_x) {
-  if (s->nsamples == s->cap || (with_x && s->xs == NULL)) {
-    size_t cap = s->nsamples == s->cap ? (s->cap ? s->cap * 2 : 1024) : s->cap;
-    int *c;
-    int(*cc)[FSK_FD_CLASS_COUNT];
+  /* The counts set the capacity and the other arrays follow it exactly:
+   * doubling from the same s->cap lands on the same figure, and xs, met
+   * for the first time, starts at it.  s->cap moves only once all of them
+   * have it, so a failure leaves the scenario consistent (an array that
+   * grew is still owned, and merely larger than s->cap says). */
+  size_t cap = s->cap, ccap = s->cap, xcap = s->xs != NULL ? s->cap : 0;
+  double *xs0 = s->xs;
+  int rc;
 
-    if (cap > SIZE_MAX / sizeof *cc)
-      return -ENOMEM;
-    if (with_x || s->xs != NULL) {
-      double *x = realloc(s->xs, cap * sizeof *x);
-
-      if (x == NULL)
-        return -ENOMEM;
-      if (s->xs == NULL) /* samples pushed without x so far: their index */
-        for (size_t i = 0; i < s->nsamples; i++)
-          x[i] = (double)i;
-      s->xs = x;
-    }
-    /* Grow both arrays before touching the scenario, so a failure leaves
-     * it consistent (a realloc that moved one array is still owned). */
-    c = realloc(s->counts, cap * sizeof *c);
-    if (c == NULL)
-      return -ENOMEM;
-    s->counts = c;
-    cc = realloc(s->class_counts, cap * sizeof *cc);
-    if (cc == NULL)
-      return -ENOMEM;
-    s->class_counts = cc;
-    s->cap = cap;
+  if ((rc = fsk__grow(&s->counts, &cap, s->nsamples + 1, sizeof *s->counts, 1024)) != 0 ||
+      (rc = fsk__grow(&s->class_counts, &ccap, cap, sizeof *s->class_counts, cap)) != 0)
+    return rc;
+  if (with_x || s->xs != NULL) {
+    if ((rc = fsk__grow(&s->xs, &xcap, cap, sizeof *s->xs, cap)) != 0)
+      return rc;
+    if (xs0 == NULL) /* samples pushed without x so far: their index */
+      for (size_t i = 0; i < s->nsamples; i++)
+        s->xs[i] = (double)i;
   }
+  s->cap = cap;
   return 0;
 }
 

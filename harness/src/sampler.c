@@ -6,6 +6,7 @@
  * every fd) costs 0.5 ms per 1,000 fds; callers take one only when the
  * count moved.
  */
+#include "grow.h"
 #include "sampler.h"
 
 #include <errno.h>
@@ -131,24 +132,15 @@ static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
     if (s->procs[i].pid == pid)
       return &s->procs[i];
   if (s->nprocs == s->capprocs) {
-    size_t cap = s->capprocs ? s->capprocs * 2 : 8;
-    fsk_proc_info_t *p = realloc(s->procs, cap * sizeof *p);
-    char **m;
+    /* Three arrays of one capacity: each grows from the same count, so
+     * they end equal; one that failed leaves s->capprocs as it was. */
+    size_t c1 = s->capprocs, c2 = s->capprocs, c3 = s->capprocs;
 
-    if (p == NULL)
+    if (fsk__grow(&s->procs, &c1, s->nprocs + 1, sizeof *s->procs, 8) != 0 ||
+        fsk__grow(&s->maps, &c2, s->nprocs + 1, sizeof *s->maps, 8) != 0 ||
+        fsk__grow(&s->chk, &c3, s->nprocs + 1, sizeof *s->chk, 8) != 0)
       return NULL;
-    s->procs = p;
-    if ((m = realloc(s->maps, cap * sizeof *m)) == NULL)
-      return NULL;
-    s->maps = m;
-    {
-      struct fsk__shimchk *c = realloc(s->chk, cap * sizeof *c);
-
-      if (c == NULL)
-        return NULL;
-      s->chk = c;
-    }
-    s->capprocs = cap;
+    s->capprocs = c1;
   }
   s->maps[s->nprocs] = NULL;
   memset(&s->chk[s->nprocs], 0, sizeof s->chk[0]);
@@ -254,13 +246,8 @@ static char *read_maps(pid_t pid) {
   if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return NULL;
   for (;;) {
-    if (cap - len < 4096) {
-      char *b = realloc(buf, cap = cap ? cap * 2 : 16384);
-
-      if (b == NULL)
-        break;
-      buf = b;
-    }
+    if (cap - len < 4096 && fsk__grow(&buf, &cap, len + 4096, 1, 16384) != 0)
+      break;
     n = read(fd, buf + len, cap - len - 1);
     if (n <= 0)
       break;
@@ -378,16 +365,10 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
       rc = fsk_fd_snapshot(pid, s->fds != NULL ? s->fds + s->nfds : NULL, room, &n);
       if (rc != -ENOBUFS)
         break;
-      /* n is what it needs: grow with room to spare, then read again. */
-      {
-        size_t cap = (s->nfds + n) * 2 + 64;
-        fsk_fd_t *f = realloc(s->fds, cap * sizeof *f);
-
-        if (f == NULL)
-          return -ENOMEM;
-        s->fds = f;
-        s->capfds = cap;
-      }
+      /* n is what it needs: grow with room to spare (the table may grow
+       * again before it is read), then read again. */
+      if (fsk__grow(&s->fds, &s->capfds, s->nfds + n + 64, sizeof *s->fds, 64) != 0)
+        return -ENOMEM;
     }
     note_denied(s, pid, rc);
     if (rc != 0)
@@ -415,15 +396,8 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
 }
 
 static int add_feed(fsk_sampler_t *s, double x) {
-  if (s->nfeeds == s->capfeeds) {
-    size_t cap = s->capfeeds ? s->capfeeds * 2 : 256;
-    double *f = realloc(s->feed_x, cap * sizeof *f);
-
-    if (f == NULL)
-      return -ENOMEM;
-    s->feed_x = f;
-    s->capfeeds = cap;
-  }
+  if (fsk__grow(&s->feed_x, &s->capfeeds, s->nfeeds + 1, sizeof *s->feed_x, 256) != 0)
+    return -ENOMEM;
   s->feed_x[s->nfeeds] = x;
   return (int)s->nfeeds++;
 }
