@@ -24,7 +24,7 @@ int gw__regress_drops(gw_outcome_t outcome);
 /*
  * What the adapter base needs from whoever runs its adapters: the loop, a
  * log, and where a connected adapter's runtime fatal error goes.  The runner
- * embeds one as its first member (runner.c), so the base (adapter.c) knows
+ * embeds one as its first member (runner_base.h), so the base (adapter.c) knows
  * this interface and not the runner: the runner calls the base, never the
  * other way round.
  */
