@@ -455,38 +455,175 @@ static long rss_kib(void) {
   return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t *def,
-                        fsk_scenario_t *out) {
-  gw_runner_options_t ropts;
-  gw_platform_config_t cfg;
-  fsk_sampler_t smp;
-  fsk_leak_t *surv = NULL;
-  scen_t s;
-  char err[256], label[64], pathname[32];
-  long total = o->warmup + o->cycles, c, rss_warm = -1;
-  int last_count = -1, count, rc, busy_fd = -1, busy_port = 0;
+/* The scenario's settings and names: s->name for its log, "path[:fault]"
+ * for the results, and "path/adapter" as label for messages. */
+static void scen_init(const fsk_run_opts_t *o, const scen_def_t *def, scen_t *s, char *pathname,
+                      size_t pathlen, char *label, size_t labellen) {
   int path = def->path, adapter = def->adapter;
-  size_t nleak, i;
-  uint64_t t0 = uv_hrtime();
 
-  memset(&s, 0, sizeof(s));
-  s.o = o;
-  s.def = def;
-  s.path = path;
-  s.adapter = adapter;
-  s.hang_ms = def->hang_ms != 0 ? def->hang_ms : o->hang_ms;
+  memset(s, 0, sizeof(*s));
+  s->o = o;
+  s->def = def;
+  s->path = path;
+  s->adapter = adapter;
+  s->hang_ms = def->hang_ms != 0 ? def->hang_ms : o->hang_ms;
   /* A scenario that hangs on purpose has nothing to wait for: its quiet
    * period is no longer than its hang allowance. */
-  s.quiet_ms = def->hang_ms != 0 && def->hang_ms < o->quiet_ms ? def->hang_ms : o->quiet_ms;
+  s->quiet_ms = def->hang_ms != 0 && def->hang_ms < o->quiet_ms ? def->hang_ms : o->quiet_ms;
   if (def->fault != NULL) {
-    snprintf(s.name, sizeof(s.name), "%s-%s", def->fault, fsk__adapter_names[adapter]);
-    snprintf(pathname, sizeof(pathname), "%s:%s", fsk__path_names[path], def->fault);
+    snprintf(s->name, sizeof(s->name), "%s-%s", def->fault, fsk__adapter_names[adapter]);
+    snprintf(pathname, pathlen, "%s:%s", fsk__path_names[path], def->fault);
   } else {
-    snprintf(s.name, sizeof(s.name), "%s-%s", fsk__adapter_names[adapter], fsk__path_names[path]);
-    snprintf(pathname, sizeof(pathname), "%s", fsk__path_names[path]);
+    snprintf(s->name, sizeof(s->name), "%s-%s", fsk__adapter_names[adapter], fsk__path_names[path]);
+    snprintf(pathname, pathlen, "%s", fsk__path_names[path]);
   }
-  snprintf(label, sizeof(label), "%s/%s", pathname, fsk__adapter_names[adapter]);
-  fsk_scenario_init(out, pathname, fsk__adapter_names[adapter], o->warmup);
+  snprintf(label, labellen, "%s/%s", pathname, fsk__adapter_names[adapter]);
+}
+
+/* The loop, the virtual clock and the runner with the scenario's one
+ * platform.  On failure s->runner is NULL when nothing is left to tear
+ * down; otherwise the caller tears the scenario down. */
+static int scen_open(const soak_env_t *e, scen_t *s, int busy_port, const char *label) {
+  gw_runner_options_t ropts;
+  gw_platform_config_t cfg;
+  char err[256];
+  int rc;
+
+  if ((rc = uv_loop_init(&s->loop)) != 0)
+    return rc;
+  if ((rc = gw_clock_init(&s->loop, &s->clock, GW_CLOCK_VIRTUAL)) != 0) {
+    uv_loop_close(&s->loop);
+    return rc;
+  }
+  memset(&ropts, 0, sizeof(ropts));
+  ropts.event = scen_event;
+  ropts.log = scen_log;
+  ropts.data = s;
+  if ((rc = gw_runner_init(&s->loop, &s->clock, &ropts, &s->runner)) != 0) {
+    gw_clock_close(&s->clock, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    s->runner = NULL;
+    return rc;
+  }
+  gw_runner_register_kind(s->runner, &gw_api_adapter_vtable);
+  gw_runner_register_kind(s->runner, &gw_platform_adapter_vtable);
+  scen_config(e, s, busy_port, &cfg);
+  if ((rc = gw_runner_add_platform(s->runner, &cfg, err, sizeof(err))) != 0)
+    fprintf(stderr, "fdsoak: %s: %s\n", label, err);
+  return rc;
+}
+
+/* The quiescent point of cycle c: count every cycle, and snapshot the
+ * table (baseline at the end of warm-up, a feed after it) when the count
+ * moved, at the warm-up's end, and at the first and last cycle. */
+static int scen_sample(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario_t *out, long c,
+                       long total, int *last_count) {
+  int count = fsk__sampler_count(smp), rc = 0;
+
+  if (count != *last_count || c == o->warmup - 1 || c == total - 1 || c == 0) {
+    if ((rc = fsk__sampler_snapshot(smp)) != 0)
+      return rc;
+    count = fsk__sampler_count(smp); /* with this snapshot's fds 0-2 */
+    if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
+      rc = fsk__sampler_baseline(smp, (double)c);
+    else if (c >= o->warmup)
+      rc = fsk__sampler_feed(smp, (double)c);
+    if (rc != 0)
+      return rc;
+    *last_count = count;
+  }
+  return fsk_scenario_push(out, count, smp->cls);
+}
+
+/* Warm-up and cycles, each checked to have taken the scenario's path and
+ * then sampled; out->cycles is what was run after warm-up. */
+static int scen_cycles(const fsk_run_opts_t *o, scen_t *s, fsk_sampler_t *smp, fsk_scenario_t *out,
+                       const char *label, long *rss_warm) {
+  long total = o->warmup + o->cycles, c;
+  int last_count = -1, rc;
+
+  for (c = 0; c < total; c++) {
+    /* SIGINT/SIGTERM: stop at a cycle boundary and judge what was
+     * gathered; the caller marks the run interrupted. */
+    if (fsk__signal_caught())
+      break;
+    if (scen_cycle(s) != 0) {
+      fprintf(stderr, "fdsoak: %s: cycle %ld: the attempt never finished\n", label, c);
+      return -EIO;
+    }
+    if (s->last_outcome != path_outcome[s->path]) {
+      fprintf(stderr,
+              "fdsoak: %s: cycle %ld ended on the %s path, not %s (%s): the fault was not "
+              "injected as planned -- is the shim preloaded?\n",
+              label, c, gw_outcome_name(s->last_outcome), fsk__path_names[s->path],
+              s->last_err != 0 ? uv_strerror(s->last_err) : "no error");
+      return -EPROTO;
+    }
+    if ((rc = scen_sample(o, smp, out, c, total, &last_count)) != 0)
+      return rc;
+    if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
+      *rss_warm = rss_kib();
+    if ((c & 15) == 0 || c == total - 1)
+      fsk__progress(o, label, c + 1, total);
+  }
+  out->cycles = c > o->warmup ? c - o->warmup : 0;
+  return 0;
+}
+
+/* Every fd opened after warm-up and still open: a leak, with its origin. */
+static int scen_leaks(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario_t *out,
+                      const char *label) {
+  fsk_leak_t *surv = NULL;
+  size_t nleak = fsk__sampler_survivors(smp, INFINITY, &surv), i;
+  int rc = 0;
+
+  if (nleak > 0 && (rc = fsk_scenario_set_leaked(out, surv, nleak)) == 0) {
+    for (i = 0; i < out->nleaked; i++) {
+      fsk_leak_t *l = &out->leaked[i];
+      fsk_fd_t f;
+
+      memset(&f, 0, sizeof(f));
+      f.cls = l->cls;
+      memcpy(f.target, l->target, sizeof(f.target));
+      snprintf(l->origin, sizeof(l->origin), "scenario %s, %s", label, step_of(&f));
+      fsk__origin_from_shim(o->stats_path, 0, 0, l->fd, NULL, l->origin, sizeof(l->origin));
+    }
+  }
+  free(surv);
+  return rc;
+}
+
+/* The judging path `watch` uses too, with the strict rule (the gateway
+ * core in-process is deterministic), and memory: resident growth after
+ * warm-up beyond the bound fails the scenario too, since memory is the
+ * other thing a dropped adapter takes with it. */
+static void scen_judge(const fsk_run_opts_t *o, fsk_scenario_t *out, long rss_warm) {
+  fsk_scenario_judge(out, 1);
+  if (rss_warm > 0 && !o->under_valgrind && !FSK_UNDER_ASAN) {
+    out->rss_growth_kib = rss_kib() - rss_warm;
+    out->has_rss = 1;
+    if (out->rss_growth_kib > FSK_RSS_GROWTH_MAX_KIB && out->verdict == FSK_VERDICT_FLAT) {
+      out->verdict = FSK_VERDICT_LEAK;
+      snprintf(out->stats.why, sizeof(out->stats.why),
+               "resident memory grew %ld KiB after warm-up (bound: %d KiB) while the fd count "
+               "stayed flat",
+               out->rss_growth_kib, FSK_RSS_GROWTH_MAX_KIB);
+    }
+  }
+}
+
+static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t *def,
+                        fsk_scenario_t *out) {
+  fsk_sampler_t smp;
+  scen_t s;
+  char label[64], pathname[32];
+  long rss_warm = -1;
+  int rc, busy_fd = -1, busy_port = 0;
+  uint64_t t0 = uv_hrtime();
+
+  scen_init(o, def, &s, pathname, sizeof(pathname), label, sizeof(label));
+  fsk_scenario_init(out, pathname, fsk__adapter_names[def->adapter], o->warmup);
   memset(&smp, 0, sizeof(smp)); /* freeing a zeroed sampler is harmless */
 
   if (def->port_kind == PORT_PEER_REJECT || def->port_kind == PORT_PEER_RESET) {
@@ -501,27 +638,9 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
    * fixtures, not its leftovers. */
   if ((rc = fsk_fd_snapshot(0, e->before, MAX_FDS, &e->nbefore)) != 0)
     goto early;
-  if ((rc = uv_loop_init(&s.loop)) != 0)
-    goto early;
-  if ((rc = gw_clock_init(&s.loop, &s.clock, GW_CLOCK_VIRTUAL)) != 0) {
-    uv_loop_close(&s.loop);
-    goto early;
-  }
-  memset(&ropts, 0, sizeof(ropts));
-  ropts.event = scen_event;
-  ropts.log = scen_log;
-  ropts.data = &s;
-  if ((rc = gw_runner_init(&s.loop, &s.clock, &ropts, &s.runner)) != 0) {
-    gw_clock_close(&s.clock, NULL);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-    goto early;
-  }
-  gw_runner_register_kind(s.runner, &gw_api_adapter_vtable);
-  gw_runner_register_kind(s.runner, &gw_platform_adapter_vtable);
-  scen_config(e, &s, busy_port, &cfg);
-  if ((rc = gw_runner_add_platform(s.runner, &cfg, err, sizeof(err))) != 0) {
-    fprintf(stderr, "fdsoak: %s: %s\n", label, err);
+  if ((rc = scen_open(e, &s, busy_port, label)) != 0) {
+    if (s.runner == NULL)
+      goto early;
     goto out;
   }
   /* The engine `watch` samples with, on this process alone; fds 0-2 are
@@ -537,86 +656,13 @@ static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t
   if (scen_status(&s).in_flight)
     gw_clock_settle(&s.clock, s.hang_ms);
 
-  for (c = 0; c < total; c++) {
-    /* SIGINT/SIGTERM: stop at a cycle boundary and judge what was
-     * gathered; the caller marks the run interrupted. */
-    if (fsk__signal_caught())
-      break;
-    if ((rc = scen_cycle(&s)) != 0) {
-      fprintf(stderr, "fdsoak: %s: cycle %ld: the attempt never finished\n", label, c);
-      rc = -EIO;
-      goto out;
-    }
-    if (s.last_outcome != path_outcome[path]) {
-      fprintf(stderr,
-              "fdsoak: %s: cycle %ld ended on the %s path, not %s (%s): the fault was not "
-              "injected as planned -- is the shim preloaded?\n",
-              label, c, gw_outcome_name(s.last_outcome), fsk__path_names[path],
-              s.last_err != 0 ? uv_strerror(s.last_err) : "no error");
-      rc = -EPROTO;
-      goto out;
-    }
-    /* The quiescent point: sample (count every cycle, the table when it
-     * moved). */
-    count = fsk__sampler_count(&smp);
-    if (count != last_count || c == o->warmup - 1 || c == total - 1 || c == 0) {
-      if ((rc = fsk__sampler_snapshot(&smp)) != 0)
-        goto out;
-      count = fsk__sampler_count(&smp); /* with this snapshot's fds 0-2 */
-      if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
-        rc = fsk__sampler_baseline(&smp, (double)c);
-      else if (c >= o->warmup)
-        rc = fsk__sampler_feed(&smp, (double)c);
-      if (rc != 0)
-        goto out;
-      last_count = count;
-    }
-    if ((rc = fsk_scenario_push(out, count, smp.cls)) != 0)
-      goto out;
-    if (c == (o->warmup > 0 ? o->warmup - 1 : 0))
-      rss_warm = rss_kib();
-    if ((c & 15) == 0 || c == total - 1)
-      fsk__progress(o, label, c + 1, total);
-  }
-  out->cycles = c > o->warmup ? c - o->warmup : 0;
-
-  /* Every fd opened after warm-up and still open: a leak, with its origin. */
-  nleak = fsk__sampler_survivors(&smp, INFINITY, &surv);
-  if (nleak > 0) {
-    if ((rc = fsk_scenario_set_leaked(out, surv, nleak)) != 0)
-      goto out;
-    for (i = 0; i < out->nleaked; i++) {
-      fsk_leak_t *l = &out->leaked[i];
-      fsk_fd_t f;
-
-      memset(&f, 0, sizeof(f));
-      f.cls = l->cls;
-      memcpy(f.target, l->target, sizeof(f.target));
-      snprintf(l->origin, sizeof(l->origin), "scenario %s, %s", label, step_of(&f));
-      fsk__origin_from_shim(o->stats_path, 0, 0, l->fd, NULL, l->origin, sizeof(l->origin));
-    }
-  }
-  /* The judging path `watch` uses too, with the strict rule: the gateway
-   * core in-process is deterministic. */
-  fsk_scenario_judge(out, 1);
-  /* Memory is the other thing a dropped adapter takes with it: resident
-   * growth after warm-up beyond the bound fails the scenario too. */
-  if (rss_warm > 0 && !o->under_valgrind && !FSK_UNDER_ASAN) {
-    out->rss_growth_kib = rss_kib() - rss_warm;
-    out->has_rss = 1;
-    if (out->rss_growth_kib > FSK_RSS_GROWTH_MAX_KIB && out->verdict == FSK_VERDICT_FLAT) {
-      out->verdict = FSK_VERDICT_LEAK;
-      snprintf(out->stats.why, sizeof(out->stats.why),
-               "resident memory grew %ld KiB after warm-up (bound: %d KiB) while the fd count "
-               "stayed flat",
-               out->rss_growth_kib, FSK_RSS_GROWTH_MAX_KIB);
-    }
-  }
-  rc = 0;
+  if ((rc = scen_cycles(o, &s, &smp, out, label, &rss_warm)) != 0 ||
+      (rc = scen_leaks(o, &smp, out, label)) != 0)
+    goto out;
+  scen_judge(o, out, rss_warm);
 
 out:
   out->seconds = (double)(uv_hrtime() - t0) / 1e9;
-  free(surv);
   fsk__sampler_free(&smp);
   scen_teardown(&s);
   if (!o->under_valgrind)
