@@ -4,9 +4,12 @@
  * stats page the counters go to, and three small utilities (a clock read, a
  * message on stderr, an open that goes around the hooks).
  *
- * It sits at the bottom of the shim and calls none of the other units, so
- * hooks.c, decide.c, faults.c, log.c, control.c and track.c all call down
- * into it and never back up (tests/layering.sh checks the objects).
+ * It sits near the bottom of the shim, so hooks.c, decide.c, faults.c,
+ * log.c, control.c and track.c all call down into it and never back up
+ * (tests/layering.sh checks the objects).  Under it is only vtime.c: the
+ * clock read below goes through the clock_gettime vtime.c defines, on
+ * purpose, so the shim's own schedules run in the program's virtual time
+ * under --speed; vtime.c calls nothing back.
  */
 #include "shim.h"
 

@@ -412,7 +412,10 @@ __attribute__((constructor)) static void inj_init(void) {
 
   t_guard = (uintptr_t)__builtin_frame_address(0);
   inj__resolve_real();
-  inj__vtime_init(getenv("FDSOAK_SPEED"));
+  if (inj__vtime_init(getenv("FDSOAK_SPEED")) != 0) {
+    inj__say("fdsoak-inject: FDSOAK_SPEED must be a number > 1 and <= 1e6\n");
+    _exit(2);
+  }
   /* A malformed spec is the user's input: say so and stop. */
   if (inj_spec_parse(spec ? spec : "", &inj__tables[0], err, sizeof err) < 0)
     die_spec("FDSOAK_INJECT", err);

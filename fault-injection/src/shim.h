@@ -13,9 +13,12 @@
  *   stats.c    the stats page: writer (attach/initialise) and reader
  *   base.c     the real functions, the hot word, the stats page pointer,
  *              the clock, stderr messages, opens that bypass the hooks
+ *   vtime.c    the program's virtual time under --speed: clock reads and
+ *              the timed waits libfaketime does not scale
  *
  * Calls go down only: hooks.c calls the rest, and nothing calls hooks.c;
- * base.c calls nothing of the shim (tests/layering.sh).
+ * vtime.c calls nothing of the shim, and base.c only vtime.c, whose
+ * clock_gettime it reads on purpose (tests/layering.sh).
  */
 #ifndef INJ_SHIM_H
 #define INJ_SHIM_H
@@ -127,8 +130,9 @@ void inj__redirect_clear(int fd);
 /* ---- virtual time (vtime.c): fdsoak watch --speed ------------------------ */
 
 /* FDSOAK_SPEED: the program's clocks run this many times faster (its
-   libfaketime); 0 when unset.  Read once by the constructor. */
+   libfaketime); 0 when unset.  Read once by the constructor: 0, or
+   -EINVAL for a value that is not a number > 1 and <= 1e6. */
 extern double inj__speed;
-void inj__vtime_init(const char *speed);
+int inj__vtime_init(const char *speed);
 
 #endif /* INJ_SHIM_H */

@@ -3,12 +3,16 @@
 #
 # Each unit of libfdsoak-inject.so has a floor; a unit may call a name that
 # another unit defines only when that unit stands on a lower floor.  So the
-# hooks (the top) call everyone and nobody calls them, and base.c (the
-# ground) calls nothing of the shim.  Checked on the compiled objects
+# hooks (the top) call everyone and nobody calls them, and vtime.c and
+# spec.c (the ground) call nothing of the shim.  Checked on the compiled objects
 # (nm: the names each one defines and the names it leaves undefined), so a
 # call hidden behind a macro or an X-macro is still seen.  Seen failing on
 # the layout before base.c (control, decide, log and track called up into
-# hooks.c for the clock, the page, the hot word and the raw open).
+# hooks.c for the clock, the page, the hot word and the raw open), and on
+# base.c and vtime.c calling each other (base reads the clock through the
+# clock_gettime vtime.c defines, on purpose: the shim's own schedules run
+# in the program's virtual time; vtime printed through inj__say).  vtime.c
+# is the ground now, under base.c, and calls nothing of the shim.
 set -eu
 
 floor() {
@@ -16,8 +20,8 @@ floor() {
   hooks) echo 5 ;;
   control) echo 4 ;;
   decide | faults | log | track) echo 3 ;;
-  stats | vtime | rules) echo 2 ;;
-  spec | base) echo 1 ;;
+  stats | rules | base) echo 2 ;;
+  spec | vtime) echo 1 ;;
   *) echo 0 ;;
   esac
 }
@@ -45,11 +49,15 @@ fail=0
 edges=0
 for o in "$@"; do
   fo=$(floor "$o")
-  # The shim's own names only: the libc names hooks.c defines (open,
-  # connect...) are the program's calls, which the shim's units make too.
-  for s in $(nm -u "$o" | awk '$2 ~ /^(inj_|real_)/ { print $2 }'); do
+  # Every name another unit defines, libc's included: a unit below the top
+  # that defines clock_gettime or syscall (vtime.c) is called by whoever
+  # calls them.  Only the libc names hooks.c defines (open, connect...) are
+  # left out: those are the program's calls, which the shim's units make
+  # too, each behind the re-entry guard.
+  for s in $(nm -u "$o" | awk '{ print $2 }'); do
     d=$(awk -v s="$s" '$1 == s { print $2; exit }' "$tmp/defs")
     [ -n "$d" ] && [ "$d" != "$o" ] || continue
+    case "$(basename "$d"):$s" in hooks.c.o:inj_* | hooks.c.o:real_*) ;; hooks.c.o:*) continue ;; esac
     edges=$((edges + 1))
     if [ "$(floor "$d")" -ge "$fo" ]; then
       echo "layering: $(basename "$o" .o) (floor $fo) calls $s of $(basename "$d" .o) (floor $(floor "$d"))"
