@@ -304,7 +304,7 @@ static const char *const bench_adapters[] = {"api", "platform"};
 
 typedef struct {
   char self[PATH_MAX + 16], exe_dir[PATH_MAX], dir[32];
-  fsk_peer_t peer;
+  fsk__peer_t peer;
   double best_soak[2][3], best_bare[BARE_KINDS], replay_s[2][3];
   double pair[2][3][ROUNDS];
   int npair[2][3];

@@ -137,7 +137,7 @@ void fsk__utc_now(char *iso, size_t isolen, char *compact, size_t compactlen) {
     strftime(compact, compactlen, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total) {
+void fsk__progress(const fsk__run_opts_t *o, const char *label, long done, long total) {
   const int width = 30;
   int filled = total > 0 ? (int)(done * width / total) : width;
 

@@ -49,7 +49,7 @@ typedef struct {
   char addr[80];
 } csym_name_t;
 
-struct fsk_csym {
+struct fsk__csym {
   Dwfl *dwfl;
   pid_t pid;
   /* the thread being unwound, for the callbacks */
@@ -62,7 +62,7 @@ struct fsk_csym {
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp) {
-  fsk_csym_t *c = arg;
+  fsk__csym_t *c = arg;
 
   (void)dwfl;
   if (*thread_argp != NULL)
@@ -72,7 +72,7 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp) {
 }
 
 static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp) {
-  fsk_csym_t *c = arg;
+  fsk__csym_t *c = arg;
 
   (void)dwfl;
   if (tid != c->tid)
@@ -82,7 +82,7 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp) {
 }
 
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg) {
-  fsk_csym_t *c = arg;
+  fsk__csym_t *c = arg;
   uint64_t v = 0;
   struct iovec l = {&v, sizeof v}, r = {(void *)(uintptr_t)addr, sizeof v};
 
@@ -95,7 +95,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg) {
 #ifdef CSYM_DWARF_SP
-  fsk_csym_t *c = arg;
+  fsk__csym_t *c = arg;
   Dwarf_Word sp = (Dwarf_Word)c->sp;
 
   if (!dwfl_thread_state_registers(thread, CSYM_DWARF_SP, 1, &sp))
@@ -116,14 +116,14 @@ static const Dwfl_Thread_Callbacks g_thread_cb = {
   .set_initial_registers = set_initial_registers,
 };
 
-int fsk__csym_open(pid_t pid, fsk_csym_t **out) {
+int fsk__csym_open(pid_t pid, fsk__csym_t **out) {
   static char *debuginfo_path = NULL;
   static const Dwfl_Callbacks cb = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
     .debuginfo_path = &debuginfo_path,
   };
-  fsk_csym_t *c;
+  fsk__csym_t *c;
   int rc = 0;
 
   *out = NULL;
@@ -155,7 +155,7 @@ out:
   return rc;
 }
 
-void fsk__csym_free(fsk_csym_t *c) {
+void fsk__csym_free(fsk__csym_t *c) {
   if (c == NULL)
     return;
   if (c->dwfl != NULL)
@@ -164,7 +164,7 @@ void fsk__csym_free(fsk_csym_t *c) {
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg) {
-  fsk_csym_t *c = arg;
+  fsk__csym_t *c = arg;
   Dwarf_Addr pc;
   bool act = false;
 
@@ -194,7 +194,7 @@ static int libc_name(const char *s) {
 }
 
 /* The name of address a (a call's own address: a return address - 1). */
-static const csym_name_t *name_of(fsk_csym_t *c, uint64_t a) {
+static const csym_name_t *name_of(fsk__csym_t *c, uint64_t a) {
   csym_name_t *e = &c->names[(a ^ (a >> 9)) % CSYM_NAMES];
   Dwfl_Module *m;
   Dwfl_Line *l;
@@ -219,7 +219,7 @@ static const csym_name_t *name_of(fsk_csym_t *c, uint64_t a) {
   return e;
 }
 
-int fsk__csym_stack(fsk_csym_t *c, pid_t tid, uint64_t pc, uint64_t sp, char *buf, size_t len,
+int fsk__csym_stack(fsk__csym_t *c, pid_t tid, uint64_t pc, uint64_t sp, char *buf, size_t len,
                     int *named) {
   csym_name_t fr[CSYM_FRAMES]; /* copies: a later lookup may take a slot */
   size_t used = 0;

@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct fsk_csym fsk_csym_t;
+typedef struct fsk__csym fsk__csym_t;
 
 /* The modules of process pid (its maps, read now) and their unwind
  * tables.  0, or a negative errno (-ENOENT: the process is gone, -ENOEXEC:
  * elfutils cannot unwind this architecture). */
-int fsk__csym_open(pid_t pid, fsk_csym_t **out);
-void fsk__csym_free(fsk_csym_t *c);
+int fsk__csym_open(pid_t pid, fsk__csym_t **out);
+void fsk__csym_free(fsk__csym_t *c);
 
 /* The frames of thread tid of that process, stopped at pc with stack
  * pointer sp (from /proc/TID/syscall; no other register is known):
@@ -25,7 +25,7 @@ void fsk__csym_free(fsk_csym_t *c);
  * (no -g) from the first frame whose name is not the library's; without
  * symbols (stripped) "prog+0x1a2b", and *named is 0.  Returns the number of
  * frames written (0: the unwind found nothing). */
-int fsk__csym_stack(fsk_csym_t *c, pid_t tid, uint64_t pc, uint64_t sp, char *buf, size_t len,
+int fsk__csym_stack(fsk__csym_t *c, pid_t tid, uint64_t pc, uint64_t sp, char *buf, size_t len,
                     int *named);
 
 #endif

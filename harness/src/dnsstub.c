@@ -49,7 +49,7 @@ static void put16(uint8_t *p, uint16_t v) {
   p[1] = (uint8_t)v;
 }
 
-int fsk__dns_parse_query(const void *buf, size_t len, fsk_dns_question_t *q) {
+int fsk__dns_parse_query(const void *buf, size_t len, fsk__dns_question_t *q) {
   const uint8_t *p = buf;
   size_t off = 12, out = 0;
   uint16_t flags;
@@ -103,7 +103,7 @@ int fsk__dns_parse_query(const void *buf, size_t len, fsk_dns_question_t *q) {
   return 0;
 }
 
-int fsk__dns_answer(const void *query, const fsk_dns_question_t *q, int rcode, void *out,
+int fsk__dns_answer(const void *query, const fsk__dns_question_t *q, int rcode, void *out,
                     size_t cap) {
   uint8_t *o = out;
   size_t n = q->qend > 12 ? q->qend : 12;
@@ -127,8 +127,8 @@ int fsk__dns_answer(const void *query, const fsk_dns_question_t *q, int rcode, v
 /* The stub                                                            */
 /* ------------------------------------------------------------------ */
 
-struct fsk_dnsstub {
-  fsk_dns_decide_cb decide;
+struct fsk__dnsstub {
+  fsk__dns_decide_cb decide;
   void *ctx;
   int udp[2], tcp[2]; /* per family index; -1 where there is none */
   uint16_t udp_port[2], tcp_port[2];
@@ -187,7 +187,7 @@ static int bind_lo(int fi, int type, uint16_t *port) {
   return fd;
 }
 
-int fsk__dnsstub_port(const fsk_dnsstub_t *s, int fi, int type, uint16_t *port) {
+int fsk__dnsstub_port(const fsk__dnsstub_t *s, int fi, int type, uint16_t *port) {
   if (s == NULL || fi < 0 || fi > 1)
     return -EINVAL;
   if ((type == SOCK_DGRAM ? s->udp[fi] : s->tcp[fi]) < 0)
@@ -196,7 +196,7 @@ int fsk__dnsstub_port(const fsk_dnsstub_t *s, int fi, int type, uint16_t *port) 
   return 0;
 }
 
-void fsk__dnsstub_route(fsk_dnsstub_t *s, int fi, int type, uint16_t client_port,
+void fsk__dnsstub_route(fsk__dnsstub_t *s, int fi, int type, uint16_t client_port,
                         const struct sockaddr *ns, socklen_t len) {
   size_t k;
 
@@ -246,7 +246,7 @@ static socklen_t resolv_conf_ns(struct sockaddr_storage *ss) {
 }
 
 /* Where a query from client_port goes when no rule decides it. */
-static socklen_t upstream(fsk_dnsstub_t *s, int fi, int type, uint16_t client_port,
+static socklen_t upstream(fsk__dnsstub_t *s, int fi, int type, uint16_t client_port,
                           struct sockaddr_storage *ns) {
   socklen_t len = 0;
   size_t i, n;
@@ -271,9 +271,9 @@ static uint16_t port_of(const struct sockaddr_storage *ss) {
 
 /* What to do with one query: an answer to send (its length in *alen), a
  * relay, or nothing. */
-static int handle(fsk_dnsstub_t *s, const uint8_t *msg, size_t len, uint8_t *ans, size_t cap,
+static int handle(fsk__dnsstub_t *s, const uint8_t *msg, size_t len, uint8_t *ans, size_t cap,
                   int *alen) {
-  fsk_dns_question_t q;
+  fsk__dns_question_t q;
   int rc = fsk__dns_parse_query(msg, len, &q), d;
 
   *alen = 0;
@@ -306,7 +306,7 @@ static int handle(fsk_dnsstub_t *s, const uint8_t *msg, size_t len, uint8_t *ans
 /* ---- TCP: one thread per connection ------------------------------- */
 
 typedef struct {
-  fsk_dnsstub_t *s;
+  fsk__dnsstub_t *s;
   int fd, fi;
   uint16_t client_port;
 } tcp_conn_t;
@@ -382,7 +382,7 @@ out:
 
 static void *tcp_main(void *arg) {
   tcp_conn_t *c = arg;
-  fsk_dnsstub_t *s = c->s;
+  fsk__dnsstub_t *s = c->s;
   uint8_t *msg = malloc(65536), *ans = malloc(65536 + 2), hdr[2];
   int i;
 
@@ -426,7 +426,7 @@ static void *tcp_main(void *arg) {
   return NULL;
 }
 
-static void tcp_accept(fsk_dnsstub_t *s, int fi) {
+static void tcp_accept(fsk__dnsstub_t *s, int fi) {
   struct sockaddr_storage peer;
   socklen_t plen = sizeof peer;
   int fd;
@@ -470,7 +470,7 @@ typedef struct {
   long long until;
 } relay_t;
 
-static void udp_query(fsk_dnsstub_t *s, int fi, relay_t *relays, uint8_t *buf, uint8_t *ans) {
+static void udp_query(fsk__dnsstub_t *s, int fi, relay_t *relays, uint8_t *buf, uint8_t *ans) {
   struct sockaddr_storage from;
   socklen_t flen = sizeof from;
   ssize_t r;
@@ -512,7 +512,7 @@ static void udp_query(fsk_dnsstub_t *s, int fi, relay_t *relays, uint8_t *buf, u
 }
 
 static void *stub_main(void *arg) {
-  fsk_dnsstub_t *s = arg;
+  fsk__dnsstub_t *s = arg;
   relay_t relays[STUB_RELAYS];
   uint8_t *buf = malloc(65536), *ans = malloc(65536);
   int i;
@@ -572,8 +572,8 @@ static void *stub_main(void *arg) {
   return NULL;
 }
 
-int fsk__dnsstub_start(fsk_dnsstub_t **out, fsk_dns_decide_cb fn, void *ctx) {
-  fsk_dnsstub_t *s = calloc(1, sizeof *s);
+int fsk__dnsstub_start(fsk__dnsstub_t **out, fsk__dns_decide_cb fn, void *ctx) {
+  fsk__dnsstub_t *s = calloc(1, sizeof *s);
   sigset_t all, old;
   int f, rc;
 
@@ -616,14 +616,14 @@ fail:
   return rc;
 }
 
-void fsk__dnsstub_counts(const fsk_dnsstub_t *s, uint64_t *answered, uint64_t *dropped,
+void fsk__dnsstub_counts(const fsk__dnsstub_t *s, uint64_t *answered, uint64_t *dropped,
                          uint64_t *forwarded) {
   *answered = s ? __atomic_load_n(&s->answered, __ATOMIC_RELAXED) : 0;
   *dropped = s ? __atomic_load_n(&s->dropped, __ATOMIC_RELAXED) : 0;
   *forwarded = s ? __atomic_load_n(&s->forwarded, __ATOMIC_RELAXED) : 0;
 }
 
-void fsk__dnsstub_stop(fsk_dnsstub_t *s) {
+void fsk__dnsstub_stop(fsk__dnsstub_t *s) {
   int f, i;
 
   if (s == NULL)

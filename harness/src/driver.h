@@ -37,13 +37,13 @@ typedef struct {
   int matrix;             /* the fault matrix instead of the six paths */
   int under_valgrind;     /* no resident-growth bound (valgrind's memory is in it),
                             and leftovers stay open for valgrind's fd report */
-} fsk_run_opts_t;
+} fsk__run_opts_t;
 
 /* The fault spec the soak's scenarios need, for FDSOAK_INJECT. */
 const char *fsk__soak_spec(void);
 /* Run the selected scenarios in this process (the shim must be preloaded).
  * Fills run; returns 0, or a negative errno with a message on stderr. */
-int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run);
+int fsk__soak_run(const fsk__run_opts_t *o, fsk_run_t *run);
 /* Release what fsk__soak_run allocated in run. */
 void fsk__run_free(fsk_run_t *run);
 
@@ -53,14 +53,14 @@ void fsk__run_free(fsk_run_t *run);
 typedef struct {
   pid_t pid; /* 0: not running */
   int port;
-} fsk_peer_t;
+} fsk__peer_t;
 /* Start platformd in mode (reject, reset...) publishing its port through
  * portfile; waits up to 5 s for it.  0, or a negative errno with a message
  * on stderr (nothing is left running). */
 int fsk__peer_start(const char *platformd, const char *mode, const char *portfile,
-                    fsk_peer_t *peer);
+                    fsk__peer_t *peer);
 /* SIGTERM, up to 2 s to go, then SIGKILL; reaped either way.  Idempotent. */
-void fsk__peer_stop(fsk_peer_t *peer);
+void fsk__peer_stop(fsk__peer_t *peer);
 
 /* Describe where fd of pid (0: this process) came from using the shim's fd
  * record (a backtrace) in the counter page at stats_path, if any; appends
@@ -78,7 +78,7 @@ int fsk__origin_when(const char *stats_path, pid_t pid, int fd, uint64_t *born_n
 void fsk__origin_release(void);
 
 /* Progress bar on stderr. */
-void fsk__progress(const fsk_run_opts_t *o, const char *label, long done, long total);
+void fsk__progress(const fsk__run_opts_t *o, const char *label, long done, long total);
 
 /* Each verb's flags (args.h), for its parser and `fdsoak --help`. */
 extern const fsk__verb_t fsk__run_verb, fsk__watch_verb, fsk__bench_verb, fsk__gate_verb,

@@ -41,7 +41,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-struct fsk_gosym {
+struct fsk__gosym {
   unsigned char *tab; /* .gopclntab */
   size_t len;
   int v120;  /* Go 1.20+ _func layout */
@@ -101,8 +101,8 @@ out:
   return out;
 }
 
-int fsk__gosym_open(const char *path, fsk_gosym_t **out) {
-  fsk_gosym_t *g = calloc(1, sizeof *g);
+int fsk__gosym_open(const char *path, fsk__gosym_t **out) {
+  fsk__gosym_t *g = calloc(1, sizeof *g);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   uint32_t magic;
   const unsigned char *t;
@@ -152,7 +152,7 @@ bad:
   return -ENOEXEC;
 }
 
-void fsk__gosym_free(fsk_gosym_t *g) {
+void fsk__gosym_free(fsk__gosym_t *g) {
   if (g == NULL)
     return;
   free(g->tab);
@@ -160,7 +160,7 @@ void fsk__gosym_free(fsk_gosym_t *g) {
 }
 
 /* The _func of pc, or NULL: the functab is sorted by entry offset. */
-static const unsigned char *func_of(const fsk_gosym_t *g, uint64_t pc, uint64_t *entry) {
+static const unsigned char *func_of(const fsk__gosym_t *g, uint64_t pc, uint64_t *entry) {
   uint64_t lo = 0, hi = g->nfunc, off;
   const unsigned char *f;
 
@@ -199,7 +199,7 @@ static uint32_t uvarint(const unsigned char **p, const unsigned char *end) {
 
 /* The value of the pc-value table at offset off for pc (Go's pcvalue), or
  * INT32_MIN when the table does not cover it. */
-static int32_t pcvalue(const fsk_gosym_t *g, uint32_t off, uint64_t entry, uint64_t pc) {
+static int32_t pcvalue(const fsk__gosym_t *g, uint32_t off, uint64_t entry, uint64_t pc) {
   const unsigned char *p = g->pctab + off, *end = g->tab + g->len;
   uint64_t at = entry;
   int32_t val = -1;
@@ -232,14 +232,14 @@ static int32_t pcvalue(const fsk_gosym_t *g, uint32_t off, uint64_t entry, uint6
 #define F_PCLN 24
 #define F_CU 32
 
-static const char *fname(const fsk_gosym_t *g, const unsigned char *f) {
+static const char *fname(const fsk__gosym_t *g, const unsigned char *f) {
   uint32_t off = rd32(f + F_NAME);
   const unsigned char *s = g->funcnames + off;
 
   return s < g->tab + g->len ? (const char *)s : "?";
 }
 
-static void fileline(const fsk_gosym_t *g, const unsigned char *f, uint64_t entry, uint64_t pc,
+static void fileline(const fsk__gosym_t *g, const unsigned char *f, uint64_t entry, uint64_t pc,
                      const char **file, int *line) {
   int32_t fno = pcvalue(g, rd32(f + F_PCFILE), entry, pc);
   int32_t ln = pcvalue(g, rd32(f + F_PCLN), entry, pc);
@@ -256,7 +256,7 @@ static void fileline(const fsk_gosym_t *g, const unsigned char *f, uint64_t entr
   }
 }
 
-int fsk__gosym_name(const fsk_gosym_t *g, uint64_t pc, char *buf, size_t len) {
+int fsk__gosym_name(const fsk__gosym_t *g, uint64_t pc, char *buf, size_t len) {
   uint64_t entry = 0;
   const unsigned char *f = func_of(g, pc, &entry);
   const char *file;
@@ -291,7 +291,7 @@ static int peek64(pid_t tid, uint64_t addr, uint64_t *v) {
   return process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)sizeof *v ? 0 : -EFAULT;
 }
 
-int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
+int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
                      size_t len) {
   size_t used = 0;
   int depth, shown = 0, user = 0;

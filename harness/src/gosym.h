@@ -7,22 +7,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct fsk_gosym fsk_gosym_t;
+typedef struct fsk__gosym fsk__gosym_t;
 
 /* Read the .gopclntab of the Go program at path.  0, -ENOENT, or -ENOEXEC
  * (not a Go 1.18+ program for amd64 or arm64). */
-int fsk__gosym_open(const char *path, fsk_gosym_t **out);
-void fsk__gosym_free(fsk_gosym_t *g);
+int fsk__gosym_open(const char *path, fsk__gosym_t **out);
+void fsk__gosym_free(fsk__gosym_t *g);
 
 /* The program's own frames of thread tid, stopped at pc with stack pointer
  * sp: "main.openStore (main.go:25) <- main.main (main.go:70)", innermost
  * first, the runtime's and the standard library's frames below the first
  * frame of the program left out.  Returns the number of frames written. */
-int fsk__gosym_stack(const fsk_gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
+int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
                      size_t len);
 
 /* The function and file:line of pc, as `go tool addr2line` prints them:
  * "main.openStore (/src/main.go:25)".  0, or -ENOENT (no function there). */
-int fsk__gosym_name(const fsk_gosym_t *g, uint64_t pc, char *buf, size_t len);
+int fsk__gosym_name(const fsk__gosym_t *g, uint64_t pc, char *buf, size_t len);
 
 #endif

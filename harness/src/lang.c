@@ -128,14 +128,14 @@ typedef struct {
   cJSON *stack;
 } lang_rec_t;
 
-struct fsk_lang_log {
+struct fsk__lang_log {
   lang_rec_t *r;
   size_t n;
   char note[256]; /* the first {"pid","note"} line: a hook that stopped */
 };
 
-fsk_lang_log_t *fsk__lang_load(const char *log) {
-  fsk_lang_log_t *l;
+fsk__lang_log_t *fsk__lang_load(const char *log) {
+  fsk__lang_log_t *l;
   char *line = NULL;
   size_t cap = 0, rcap = 0;
   ssize_t len;
@@ -178,11 +178,11 @@ fsk_lang_log_t *fsk__lang_load(const char *log) {
   return l;
 }
 
-const char *fsk__lang_note(const fsk_lang_log_t *l) {
+const char *fsk__lang_note(const fsk__lang_log_t *l) {
   return l != NULL && l->note[0] ? l->note : NULL;
 }
 
-void fsk__lang_free(fsk_lang_log_t *l) {
+void fsk__lang_free(fsk__lang_log_t *l) {
   size_t i;
 
   if (l == NULL)
@@ -229,7 +229,7 @@ int fsk__lang_stack_json(const char *json, size_t n, char *out, size_t len) {
   return k > 0;
 }
 
-int fsk__lang_stack(const fsk_lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
+int fsk__lang_stack(const fsk__lang_log_t *l, pid_t pid, int fd, uint64_t born_ns, char *out,
                     size_t len) {
   size_t i;
 

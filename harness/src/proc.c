@@ -87,7 +87,7 @@ static int cg_mount(char *mnt, size_t mlen, char *root, size_t rlen) {
 /* A cgroup v2 child of our own cgroup for the tree: its directory in
  * t->tree.cg and an open cgroup.procs to move the child into; -1 with the
  * reason in t->cg_why when none can be made. */
-static int cg_make(fsk_target_t *t) {
+static int cg_make(fsk__target_t *t) {
   static unsigned seq;
   char mnt[1024], root[1024], line[2048], *own = NULL, procs[PATH_MAX + 32];
   FILE *f;
@@ -148,7 +148,7 @@ static int cg_make(fsk_target_t *t) {
 
 /* Remove the cgroup once the kernel has let its last member go (an exiting
  * task leaves it a moment after its parent saw it die). */
-static void cg_remove(fsk_tree_t *tr) {
+static void cg_remove(fsk__tree_t *tr) {
   int i;
 
   for (i = 0; tr->cg[0] != '\0' && i < 200; i++) {
@@ -236,7 +236,7 @@ static void guard_main(int rfd) {
     /* Until four rounds in a row find nothing: the root's children are
      * reparented a moment after it died. */
     for (round = 0, empty = 0; round < 60 && empty < 4; round++) {
-      fsk_tree_t tr;
+      fsk__tree_t tr;
       size_t i;
 
       memset(&tr, 0, sizeof tr);
@@ -255,7 +255,7 @@ static void guard_main(int rfd) {
     if (strncmp(line, "f ", 2) == 0)
       unlink(line + 2);
     else if (strncmp(line, "c ", 2) == 0) {
-      fsk_tree_t tr;
+      fsk__tree_t tr;
 
       memset(&tr, 0, sizeof tr);
       snprintf(tr.cg, sizeof tr.cg, "%s", line + 2);
@@ -265,7 +265,7 @@ static void guard_main(int rfd) {
   _exit(0);
 }
 
-static void guard_say(fsk_target_t *t, const char *fmt, const char *s, long long a,
+static void guard_say(fsk__target_t *t, const char *fmt, const char *s, long long a,
                       unsigned long long b) {
   char line[PATH_MAX + 64];
   int n;
@@ -280,7 +280,7 @@ static void guard_say(fsk_target_t *t, const char *fmt, const char *s, long long
   }
 }
 
-int fsk__target_init(fsk_target_t *t) {
+int fsk__target_init(fsk__target_t *t) {
   int p[2];
 
   memset(t, 0, sizeof *t);
@@ -305,9 +305,9 @@ int fsk__target_init(fsk_target_t *t) {
   return 0;
 }
 
-void fsk__target_scratch(fsk_target_t *t, const char *path) { guard_say(t, "f %s\n", path, 0, 0); }
+void fsk__target_scratch(fsk__target_t *t, const char *path) { guard_say(t, "f %s\n", path, 0, 0); }
 
-void fsk__target_mark(fsk_target_t *t, const char *var_value) {
+void fsk__target_mark(fsk__target_t *t, const char *var_value) {
   snprintf(t->tree.mark, sizeof t->tree.mark, "%s", var_value);
   guard_say(t, "m %s\n", var_value, 0, 0);
 }
@@ -316,11 +316,11 @@ void fsk__target_mark(fsk_target_t *t, const char *var_value) {
 /* The started process                                                 */
 /* ------------------------------------------------------------------ */
 
-int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]) {
+int fsk__target_spawn(fsk__target_t *t, char *const argv[], char *const envp[]) {
   return fsk__target_spawn_with(t, argv, envp, NULL, NULL);
 }
 
-int fsk__target_spawn_with(fsk_target_t *t, char *const argv[], char *const envp[],
+int fsk__target_spawn_with(fsk__target_t *t, char *const argv[], char *const envp[],
                            int (*pre_exec)(void *), void *arg) {
   pid_t parent = getpid();
   int p[2] = {-1, -1}, cgfd, e, rc = 0;
@@ -419,7 +419,7 @@ out:
   return rc;
 }
 
-static void reap(fsk_target_t *t) {
+static void reap(fsk__target_t *t) {
   int st;
   pid_t p;
 
@@ -436,12 +436,12 @@ static void reap(fsk_target_t *t) {
   }
 }
 
-int fsk__target_poll(fsk_target_t *t) {
+int fsk__target_poll(fsk__target_t *t) {
   reap(t);
   return !t->exited;
 }
 
-void fsk__target_describe(const fsk_target_t *t, char *buf, size_t len) {
+void fsk__target_describe(const fsk__target_t *t, char *buf, size_t len) {
   double life = (t->exited ? t->t_exit : fsk__now()) - t->t_start;
 
   if (!t->exited)
@@ -456,7 +456,7 @@ void fsk__target_describe(const fsk_target_t *t, char *buf, size_t len) {
     snprintf(buf, len, "ended (status %#x) after %.2f s", t->status, life);
 }
 
-static void signal_tree(fsk_target_t *t, int sig) {
+static void signal_tree(fsk__target_t *t, int sig) {
   size_t i;
 
   /* The root while it is unreaped (its pid is still ours), then every
@@ -476,9 +476,9 @@ static void signal_tree(fsk_target_t *t, int sig) {
   }
 }
 
-static int all_gone(fsk_target_t *t) { return t->exited && fsk__tree_list(&t->tree) == 0; }
+static int all_gone(fsk__target_t *t) { return t->exited && fsk__tree_list(&t->tree) == 0; }
 
-void fsk__target_stop(fsk_target_t *t, double grace_s) {
+void fsk__target_stop(fsk__target_t *t, double grace_s) {
   double until;
   int killed = 0;
 
@@ -507,7 +507,7 @@ void fsk__target_stop(fsk_target_t *t, double grace_s) {
   t->stopped = 1;
 }
 
-void fsk__target_release(fsk_target_t *t) {
+void fsk__target_release(fsk__target_t *t) {
   if (t->pid > 0 && !t->stopped)
     fsk__target_stop(t, 2.0);
   cg_remove(&t->tree);
@@ -542,7 +542,7 @@ static int in(const pid_t *v, size_t n, pid_t p) {
 }
 
 /* Append pid (a live, non-zombie process) with its start time. */
-static int add(fsk_tree_t *tr, pid_t pid, unsigned long long start, int nthr) {
+static int add(fsk__tree_t *tr, pid_t pid, unsigned long long start, int nthr) {
   if (in(tr->pids, tr->n, pid))
     return 0;
   if (tr->n == tr->cap) {
@@ -577,7 +577,7 @@ static int live_start(pid_t pid, unsigned long long *start, int *nthr) {
   return 0;
 }
 
-static int add_live(fsk_tree_t *tr, pid_t pid) {
+static int add_live(fsk__tree_t *tr, pid_t pid) {
   unsigned long long st;
   int nthr;
 
@@ -588,7 +588,7 @@ static int add_live(fsk_tree_t *tr, pid_t pid) {
 
 /* Append the children of every thread of pid (of its only thread, the
  * common case, without listing its tasks). */
-static int children_of(fsk_tree_t *tr, size_t i) {
+static int children_of(fsk__tree_t *tr, size_t i) {
   pid_t pid = tr->pids[i];
   char path[64], buf[4096];
   struct dirent *de, only;
@@ -629,7 +629,7 @@ static int children_of(fsk_tree_t *tr, size_t i) {
 }
 
 /* Every process in dir's cgroup.procs and in its child cgroups. */
-static int cg_members(fsk_tree_t *tr, const char *dir, int depth) {
+static int cg_members(fsk__tree_t *tr, const char *dir, int depth) {
   char path[PATH_MAX + 32], buf[8192];
   struct dirent *de;
   DIR *d;
@@ -680,7 +680,7 @@ static int has_mark(pid_t pid, const char *mark) {
 
 /* A child of pid that is in tr's process group and started after its
  * root: an orphan of the tree that pid adopted. */
-static int adopted_by(fsk_tree_t *tr, pid_t pid) {
+static int adopted_by(fsk__tree_t *tr, pid_t pid) {
   char path[64], buf[8192];
   struct dirent *de;
   DIR *d;
@@ -733,7 +733,7 @@ static int adopted_by(fsk_tree_t *tr, pid_t pid) {
  * process group (inherited) and started after the root (fdsoak and its
  * guard started before).  Only our ancestors' children are read, not all
  * of /proc. */
-static int orphans_of(fsk_tree_t *tr) {
+static int orphans_of(fsk__tree_t *tr) {
   pid_t a = getppid();
   int rc = 0, depth;
 
@@ -750,7 +750,7 @@ static int orphans_of(fsk_tree_t *tr) {
   return rc;
 }
 
-long fsk__tree_list(fsk_tree_t *tr) {
+long fsk__tree_list(fsk__tree_t *tr) {
   size_t nprev = tr->n, i, k;
   pid_t *prev = NULL;
   unsigned long long *pstart = NULL;
@@ -802,7 +802,7 @@ out:
   return rc < 0 ? rc : (long)tr->n;
 }
 
-void fsk__tree_free(fsk_tree_t *tr) {
+void fsk__tree_free(fsk__tree_t *tr) {
   free(tr->pids);
   free(tr->start);
   free(tr->nthr);

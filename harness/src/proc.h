@@ -22,15 +22,15 @@ typedef struct {
   double orphans_at;        /* when /proc was last scanned for such orphans */
   char mark[PATH_MAX + 32]; /* "VAR=value" such an orphan must have in its
                                environment (the shim's page), or "" */
-} fsk_tree_t;
+} fsk__tree_t;
 
 /* Relist the tree: every process in its cgroup, or (no cgroup) the root,
  * the children of every thread of every member, recursively, and every
  * member seen before that still lives with the same start time (an orphan
  * keeps its place though its parent is now init).  Returns the count, or a
  * negative errno (out of memory). */
-long fsk__tree_list(fsk_tree_t *tr);
-void fsk__tree_free(fsk_tree_t *tr);
+long fsk__tree_list(fsk__tree_t *tr);
+void fsk__tree_free(fsk__tree_t *tr);
 
 typedef struct {
   pid_t pid;   /* the started process (the tree's root) */
@@ -38,18 +38,18 @@ typedef struct {
   int stopped; /* fsk__target_stop is done: nothing of it is left */
   int status;  /* waitpid status */
   double t_start, t_exit;
-  fsk_tree_t tree;  /* it and its descendants */
+  fsk__tree_t tree; /* it and its descendants */
   char cg_why[200]; /* why the tree is tracked by /proc scanning, or "" */
   pid_t guard;      /* the guard process (see fsk__target_spawn), or 0 */
   int guard_fd;     /* our end of its pipe, or -1 */
-} fsk_target_t;
+} fsk__target_t;
 
 /* Monotonic seconds. */
 double fsk__now(void);
 
 /* Before anything else of a target: start its guard (see below).  0 or a
  * negative errno. */
-int fsk__target_init(fsk_target_t *t);
+int fsk__target_init(fsk__target_t *t);
 /* Start argv[0] (PATH search) with envp (NULL: the current environment),
  * otherwise exactly as the
  * caller of fdsoak would have: same process group (the terminal's
@@ -60,29 +60,29 @@ int fsk__target_init(fsk_target_t *t);
  * removes the files named by fsk__target_scratch, kills what is left of
  * the tree and removes the cgroup if fdsoak is killed.  Returns 0, or a
  * positive errno (posix_spawn's convention). */
-int fsk__target_spawn(fsk_target_t *t, char *const argv[], char *const envp[]);
+int fsk__target_spawn(fsk__target_t *t, char *const argv[], char *const envp[]);
 /* The same, with pre_exec(arg) run in the child just before exec, once it
  * is in the cgroup and has PR_SET_PDEATHSIG: async-signal-safe calls only.
  * A nonzero return is an errno: the child ends (127) without exec, and
  * that errno is returned as exec's would be. */
-int fsk__target_spawn_with(fsk_target_t *t, char *const argv[], char *const envp[],
+int fsk__target_spawn_with(fsk__target_t *t, char *const argv[], char *const envp[],
                            int (*pre_exec)(void *), void *arg);
 /* Tell the guard about a scratch file to remove should fdsoak die first. */
-void fsk__target_scratch(fsk_target_t *t, const char *path);
+void fsk__target_scratch(fsk__target_t *t, const char *path);
 /* An orphan found by /proc scanning is a member only if this "VAR=value"
  * is in its environment (it inherited it from the target). */
-void fsk__target_mark(fsk_target_t *t, const char *var_value);
+void fsk__target_mark(fsk__target_t *t, const char *var_value);
 /* Non-blocking: reap the root if it ended.  Returns 1 while the root runs,
  * 0 once it has exited (t->status). */
-int fsk__target_poll(fsk_target_t *t);
+int fsk__target_poll(fsk__target_t *t);
 /* "exited 3 after 1.20 s", "killed by signal 9 (Killed) after ...". */
-void fsk__target_describe(const fsk_target_t *t, char *buf, size_t len);
+void fsk__target_describe(const fsk__target_t *t, char *buf, size_t len);
 /* Stop the root and every member of its tree: SIGTERM, a grace period,
  * then SIGKILL; reaps the root.  Idempotent. */
-void fsk__target_stop(fsk_target_t *t, double grace_s);
+void fsk__target_stop(fsk__target_t *t, double grace_s);
 /* After the stop: remove the cgroup, dismiss the guard (the caller has
  * removed its scratch files). */
-void fsk__target_release(fsk_target_t *t);
+void fsk__target_release(fsk__target_t *t);
 
 /* When pid started (clock ticks since boot): with the pid, who it is. */
 int fsk__proc_start(pid_t pid, unsigned long long *start);

@@ -46,15 +46,15 @@ extern char **environ;
 #define WORKER_FD 3
 
 typedef struct {
-  fsk_run_opts_t o;
+  fsk__run_opts_t o;
   int valgrind;
   const char *link_latest; /* results root whose `latest` to update */
 } run_args_t;
 
-/* The settings as they cross the exec: fsk_run_opts_t's strings are
+/* The settings as they cross the exec: fsk__run_opts_t's strings are
  * pointers into the parent, so they travel as copies. */
 typedef struct {
-  fsk_run_opts_t o;
+  fsk__run_opts_t o;
   char regress[32];
   char sarif[PATH_MAX];
   char link_latest[PATH_MAX];
@@ -132,7 +132,7 @@ const fsk__verb_t fsk__run_verb = {
   "exit: 0 flat, 1 leak, 2 usage or environment error, 3 inconclusive\n"};
 
 static int parse_run(int argc, char **argv, run_args_t *ra) {
-  fsk_run_opts_t *o = &ra->o;
+  fsk__run_opts_t *o = &ra->o;
   fsk__args_t a;
   int rc;
 
@@ -175,7 +175,7 @@ static void close_inherited_fds(void) {
 }
 
 /* The result on stdout: summary.json, the table, or the verdict alone. */
-static void show(const fsk_run_opts_t *o, const fsk_run_t *run) {
+static void show(const fsk__run_opts_t *o, const fsk_run_t *run) {
   if (o->json) {
     fsk__print_summary(o->out);
   } else if (!o->quiet) {
@@ -188,7 +188,7 @@ static void show(const fsk_run_opts_t *o, const fsk_run_t *run) {
 
 /* The worker: the shim is preloaded, the gateway core runs here. */
 static int run_worker(run_args_t *ra) {
-  fsk_run_opts_t *o = &ra->o;
+  fsk__run_opts_t *o = &ra->o;
   inj_stats_view_t v;
   fsk_run_t run;
   char platformd[PATH_MAX + 32];
@@ -349,7 +349,7 @@ static int check_valgrind_log(const char *log) {
  * page, and the environment the worker starts in.  0, or an exit code
  * with its message on stderr. */
 static int prepare(run_args_t *ra, char *worker, size_t wlen, char *stats, size_t len) {
-  fsk_run_opts_t *o = &ra->o;
+  fsk__run_opts_t *o = &ra->o;
   char shim[PATH_MAX], ts[32];
   int rc;
 
@@ -452,7 +452,7 @@ static int spawn_worker(const run_args_t *ra, const char *worker, const char *vl
 }
 
 static int run_parent(run_args_t *ra) {
-  fsk_run_opts_t *o = &ra->o;
+  fsk__run_opts_t *o = &ra->o;
   char worker[PATH_MAX + 32], stats[PATH_MAX], vlog[PATH_MAX + 32];
   int rc, status;
   pid_t pid;

@@ -33,7 +33,7 @@ struct fsk__shimchk {
   pid_t nspid;   /* its pid in its own PID namespace */
 };
 
-int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree) {
+int fsk__sampler_init(fsk__sampler_t *s, pid_t root, fsk__tree_t *tree) {
   int rc;
 
   memset(s, 0, sizeof *s);
@@ -50,7 +50,7 @@ int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree) {
   return 0;
 }
 
-void fsk__sampler_free(fsk_sampler_t *s) {
+void fsk__sampler_free(fsk__sampler_t *s) {
   size_t i;
 
   for (i = 0; s->maps != NULL && i < s->nprocs; i++)
@@ -71,7 +71,7 @@ void fsk__sampler_free(fsk_sampler_t *s) {
  * otherwise keep 3,600 entries an hour, each with a copy of its maps. */
 #define FSK_ENDED_KEEP 64
 
-static int in_tree(const fsk_sampler_t *s, pid_t pid) {
+static int in_tree(const fsk__sampler_t *s, pid_t pid) {
   size_t i;
 
   for (i = 0; i < s->tree->n; i++)
@@ -84,7 +84,7 @@ static int in_tree(const fsk_sampler_t *s, pid_t pid) {
  * freeing their maps.  Kept whatever their age: the root, a process one of
  * the peak's survivors belongs to (its maps name that fd's origin), and
  * the ended process that grew most (the report's projection uses it). */
-static void fold_ended(fsk_sampler_t *s) {
+static void fold_ended(fsk__sampler_t *s) {
   size_t i, j, ended = 0, keep_grower = (size_t)-1;
   int best = -1;
 
@@ -125,7 +125,7 @@ static void fold_ended(fsk_sampler_t *s) {
   s->nprocs = j;
 }
 
-static fsk_proc_info_t *proc_of(fsk_sampler_t *s, pid_t pid) {
+static fsk_proc_info_t *proc_of(fsk__sampler_t *s, pid_t pid) {
   size_t i;
 
   for (i = 0; i < s->nprocs; i++)
@@ -159,7 +159,7 @@ static char *read_maps(pid_t pid);
 /* A process with the shim loaded but not its page mapped could not open
  * the page (it switched to another user): the shim runs it uninstrumented,
  * and the report says so. */
-static void check_shim(fsk_sampler_t *s, fsk_proc_info_t *p) {
+static void check_shim(fsk__sampler_t *s, fsk_proc_info_t *p) {
   struct fsk__shimchk *c = &s->chk[p - s->procs];
   char comm[32], *m;
 
@@ -194,7 +194,7 @@ static void check_shim(fsk_sampler_t *s, fsk_proc_info_t *p) {
   free(m);
 }
 
-size_t fsk__sampler_tree(fsk_sampler_t *s, int force) {
+size_t fsk__sampler_tree(fsk__sampler_t *s, int force) {
   double now = fsk__now();
   size_t i;
 
@@ -259,7 +259,7 @@ static char *read_maps(pid_t pid) {
   return buf;
 }
 
-pid_t fsk__sampler_nspid(const fsk_sampler_t *s, pid_t pid) {
+pid_t fsk__sampler_nspid(const fsk__sampler_t *s, pid_t pid) {
   size_t i;
 
   for (i = 0; i < s->nprocs; i++)
@@ -268,7 +268,7 @@ pid_t fsk__sampler_nspid(const fsk_sampler_t *s, pid_t pid) {
   return pid;
 }
 
-const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid) {
+const char *fsk__sampler_maps(const fsk__sampler_t *s, pid_t pid) {
   size_t i;
 
   for (i = 0; i < s->nprocs; i++)
@@ -279,7 +279,7 @@ const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid) {
 
 /* Attribution and the fd limit: a process at its own limit is the
  * strongest evidence there is. */
-static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
+static void note_count(fsk__sampler_t *s, pid_t pid, int c) {
   fsk_proc_info_t *p = proc_of(s, pid);
 
   if (p == NULL)
@@ -322,7 +322,7 @@ static void note_count(fsk_sampler_t *s, pid_t pid, int c) {
 
 /* A member whose fd table may not be read (rc -EACCES or -EPERM): the
  * first is kept, to say why its fds are missing. */
-static void note_denied(fsk_sampler_t *s, pid_t pid, int rc) {
+static void note_denied(fsk__sampler_t *s, pid_t pid, int rc) {
   if ((rc != -EACCES && rc != -EPERM) || s->denied != 0 || pid <= 0)
     return;
   s->denied = pid;
@@ -330,7 +330,7 @@ static void note_denied(fsk_sampler_t *s, pid_t pid, int rc) {
     snprintf(s->denied_comm, sizeof s->denied_comm, "?");
 }
 
-int fsk__sampler_count(fsk_sampler_t *s) {
+int fsk__sampler_count(fsk__sampler_t *s) {
   size_t i;
   int total = 0, any = 0;
 
@@ -349,7 +349,7 @@ int fsk__sampler_count(fsk_sampler_t *s) {
   return any ? total - (s->skip_stdio ? s->nstdio : 0) : -1;
 }
 
-int fsk__sampler_snapshot(fsk_sampler_t *s) {
+int fsk__sampler_snapshot(fsk__sampler_t *s) {
   size_t i, n;
   int rc, got = 0;
 
@@ -395,14 +395,14 @@ int fsk__sampler_snapshot(fsk_sampler_t *s) {
   return got ? 0 : -ESRCH;
 }
 
-static int add_feed(fsk_sampler_t *s, double x) {
+static int add_feed(fsk__sampler_t *s, double x) {
   if (fsk__grow(&s->feed_x, &s->capfeeds, s->nfeeds + 1, sizeof *s->feed_x, 256) != 0)
     return -ENOMEM;
   s->feed_x[s->nfeeds] = x;
   return (int)s->nfeeds++;
 }
 
-int fsk__sampler_baseline(fsk_sampler_t *s, double x) {
+int fsk__sampler_baseline(fsk__sampler_t *s, double x) {
   int k;
 
   s->nfeeds = 0;
@@ -411,7 +411,7 @@ int fsk__sampler_baseline(fsk_sampler_t *s, double x) {
   return fsk_tracker_baseline(s->tracker, s->fds, s->nfds, k);
 }
 
-int fsk__sampler_feed(fsk_sampler_t *s, double x) {
+int fsk__sampler_feed(fsk__sampler_t *s, double x) {
   int k = add_feed(s, x), rc;
 
   if (k < 0)
@@ -430,12 +430,12 @@ int fsk__sampler_feed(fsk_sampler_t *s, double x) {
   return 0;
 }
 
-size_t fsk__sampler_peak_survivors(const fsk_sampler_t *s, const fsk_leak_t **out) {
+size_t fsk__sampler_peak_survivors(const fsk__sampler_t *s, const fsk_leak_t **out) {
   *out = s->peak;
   return s->npeak;
 }
 
-size_t fsk__sampler_survivors(fsk_sampler_t *s, double x_before, fsk_leak_t **out) {
+size_t fsk__sampler_survivors(fsk__sampler_t *s, double x_before, fsk_leak_t **out) {
   size_t n = fsk_tracker_survivors(s->tracker, NULL, 0), i, k = 0;
   fsk_leak_t *l;
 

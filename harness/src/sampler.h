@@ -12,8 +12,8 @@ typedef struct {
   pid_t root;                    /* 0: this process alone (in-process `run`) */
   unsigned long long root_start; /* its start time (/proc/PID/stat): a pid
                                     reused by another process is not it */
-  fsk_tree_t *tree;              /* the tree sampled: a target's, or own_tree */
-  fsk_tree_t own_tree;           /* --pid: the process and its descendants */
+  fsk__tree_t *tree;             /* the tree sampled: a target's, or own_tree */
+  fsk__tree_t own_tree;          /* --pid: the process and its descendants */
   int skip_stdio;                /* counts and classes leave fds 0-2 out (in-process
                           `run`: they depend on who started fdsoak) */
   int nstdio;                    /* fds 0-2 open at the last snapshot */
@@ -49,34 +49,34 @@ typedef struct {
   char denied_comm[32];
   int at_limit; /* some process reached its RLIMIT_NOFILE */
   char limit_note[160];
-} fsk_sampler_t;
+} fsk__sampler_t;
 
 /* root 0: this process; tree NULL: root and its descendants, else the
  * tree given (a started target's, which knows its cgroup). */
-int fsk__sampler_init(fsk_sampler_t *s, pid_t root, fsk_tree_t *tree);
-void fsk__sampler_free(fsk_sampler_t *s);
+int fsk__sampler_init(fsk__sampler_t *s, pid_t root, fsk__tree_t *tree);
+void fsk__sampler_free(fsk__sampler_t *s);
 /* Relist the tree (at most every 50 ms unless force); returns its size. */
-size_t fsk__sampler_tree(fsk_sampler_t *s, int force);
+size_t fsk__sampler_tree(fsk__sampler_t *s, int force);
 /* Open fds of the whole tree now (sum over its processes); -1 when no
  * process is left. */
-int fsk__sampler_count(fsk_sampler_t *s);
+int fsk__sampler_count(fsk__sampler_t *s);
 /* Read every fd of the tree into s->fds with classes in s->cls; updates
  * per-process attribution.  0 or a negative errno. */
-int fsk__sampler_snapshot(fsk_sampler_t *s);
+int fsk__sampler_snapshot(fsk__sampler_t *s);
 /* The last snapshot is the baseline (end of warm-up) / a later sample at x. */
-int fsk__sampler_baseline(fsk_sampler_t *s, double x);
-int fsk__sampler_feed(fsk_sampler_t *s, double x);
+int fsk__sampler_baseline(fsk__sampler_t *s, double x);
+int fsk__sampler_feed(fsk__sampler_t *s, double x);
 /* The survivors at the fullest table fed (see peak); *out is the sampler's
  * own array, valid until the next feed.  Returns the count. */
-size_t fsk__sampler_peak_survivors(const fsk_sampler_t *s, const fsk_leak_t **out);
+size_t fsk__sampler_peak_survivors(const fsk__sampler_t *s, const fsk_leak_t **out);
 /* pid as the process itself saw it (its PID namespace's), read at first
  * sight; pid when unknown. */
-pid_t fsk__sampler_nspid(const fsk_sampler_t *s, pid_t pid);
+pid_t fsk__sampler_nspid(const fsk__sampler_t *s, pid_t pid);
 /* The last /proc/PID/maps kept for pid, or NULL. */
-const char *fsk__sampler_maps(const fsk_sampler_t *s, pid_t pid);
+const char *fsk__sampler_maps(const fsk__sampler_t *s, pid_t pid);
 /* Survivors of the last feed: fds opened after the baseline, still open,
  * first seen before x_before (so an fd of the attempt in flight at the last
  * look is not one).  Allocated into *out (free it); returns the count. */
-size_t fsk__sampler_survivors(fsk_sampler_t *s, double x_before, fsk_leak_t **out);
+size_t fsk__sampler_survivors(fsk__sampler_t *s, double x_before, fsk_leak_t **out);
 
 #endif

@@ -132,7 +132,7 @@ static const scen_def_t matrix_defs[] = {
 #define MAX_FDS 65536
 
 typedef struct {
-  const fsk_run_opts_t *o;
+  const fsk__run_opts_t *o;
   const scen_def_t *def;
   int path;    /* index into fsk__path_names */
   int adapter; /* index into fsk__adapter_names */
@@ -149,8 +149,8 @@ typedef struct {
 } scen_t;
 
 typedef struct {
-  char dir[256];                    /* short: store paths must fit gw_platform_config_t */
-  fsk_peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
+  char dir[256];                     /* short: store paths must fit gw_platform_config_t */
+  fsk__peer_t peers[PORT_REAL_BUSY]; /* by port kind: reject, reset */
   fsk_fd_t *fds;
   fsk_fd_t *before; /* the table as a scenario starts */
   size_t nbefore;
@@ -198,7 +198,7 @@ static char **clean_env(void) {
 }
 
 int fsk__peer_start(const char *platformd, const char *mode, const char *portfile,
-                    fsk_peer_t *peer) {
+                    fsk__peer_t *peer) {
   char *argv[] = {(char *)platformd, "--host",     "127.0.0.1",   "--port",         "0",
                   "--mode",          (char *)mode, "--port-file", (char *)portfile, NULL};
   posix_spawn_file_actions_t fa;
@@ -246,7 +246,7 @@ int fsk__peer_start(const char *platformd, const char *mode, const char *portfil
   return -ETIMEDOUT;
 }
 
-void fsk__peer_stop(fsk_peer_t *peer) {
+void fsk__peer_stop(fsk__peer_t *peer) {
   int i;
 
   if (peer->pid <= 0)
@@ -457,7 +457,7 @@ static long rss_kib(void) {
 
 /* The scenario's settings and names: s->name for its log, "path[:fault]"
  * for the results, and "path/adapter" as label for messages. */
-static void scen_init(const fsk_run_opts_t *o, const scen_def_t *def, scen_t *s, char *pathname,
+static void scen_init(const fsk__run_opts_t *o, const scen_def_t *def, scen_t *s, char *pathname,
                       size_t pathlen, char *label, size_t labellen) {
   int path = def->path, adapter = def->adapter;
 
@@ -517,7 +517,7 @@ static int scen_open(const soak_env_t *e, scen_t *s, int busy_port, const char *
 /* The quiescent point of cycle c: count every cycle, and snapshot the
  * table (baseline at the end of warm-up, a feed after it) when the count
  * moved, at the warm-up's end, and at the first and last cycle. */
-static int scen_sample(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario_t *out, long c,
+static int scen_sample(const fsk__run_opts_t *o, fsk__sampler_t *smp, fsk_scenario_t *out, long c,
                        long total, int *last_count) {
   int count = fsk__sampler_count(smp), rc = 0;
 
@@ -538,8 +538,8 @@ static int scen_sample(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario
 
 /* Warm-up and cycles, each checked to have taken the scenario's path and
  * then sampled; out->cycles is what was run after warm-up. */
-static int scen_cycles(const fsk_run_opts_t *o, scen_t *s, fsk_sampler_t *smp, fsk_scenario_t *out,
-                       const char *label, long *rss_warm) {
+static int scen_cycles(const fsk__run_opts_t *o, scen_t *s, fsk__sampler_t *smp,
+                       fsk_scenario_t *out, const char *label, long *rss_warm) {
   long total = o->warmup + o->cycles, c;
   int last_count = -1, rc;
 
@@ -572,7 +572,7 @@ static int scen_cycles(const fsk_run_opts_t *o, scen_t *s, fsk_sampler_t *smp, f
 }
 
 /* Every fd opened after warm-up and still open: a leak, with its origin. */
-static int scen_leaks(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario_t *out,
+static int scen_leaks(const fsk__run_opts_t *o, fsk__sampler_t *smp, fsk_scenario_t *out,
                       const char *label) {
   fsk_leak_t *surv = NULL;
   size_t nleak = fsk__sampler_survivors(smp, INFINITY, &surv), i;
@@ -598,7 +598,7 @@ static int scen_leaks(const fsk_run_opts_t *o, fsk_sampler_t *smp, fsk_scenario_
  * core in-process is deterministic), and memory: resident growth after
  * warm-up beyond the bound fails the scenario too, since memory is the
  * other thing a dropped adapter takes with it. */
-static void scen_judge(const fsk_run_opts_t *o, fsk_scenario_t *out, long rss_warm) {
+static void scen_judge(const fsk__run_opts_t *o, fsk_scenario_t *out, long rss_warm) {
   fsk_scenario_judge(out, 1);
   if (rss_warm > 0 && !o->under_valgrind && !FSK_UNDER_ASAN) {
     out->rss_growth_kib = rss_kib() - rss_warm;
@@ -613,9 +613,9 @@ static void scen_judge(const fsk_run_opts_t *o, fsk_scenario_t *out, long rss_wa
   }
 }
 
-static int run_scenario(const fsk_run_opts_t *o, soak_env_t *e, const scen_def_t *def,
+static int run_scenario(const fsk__run_opts_t *o, soak_env_t *e, const scen_def_t *def,
                         fsk_scenario_t *out) {
-  fsk_sampler_t smp;
+  fsk__sampler_t smp;
   scen_t s;
   char label[64], pathname[32];
   long rss_warm = -1;
@@ -687,7 +687,7 @@ void fsk__run_free(fsk_run_t *run) {
   run->nscen = 0;
 }
 
-int fsk__soak_run(const fsk_run_opts_t *o, fsk_run_t *run) {
+int fsk__soak_run(const fsk__run_opts_t *o, fsk_run_t *run) {
   const scen_def_t *defs;
   soak_env_t e;
   struct rlimit rl;

@@ -389,7 +389,7 @@ static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
 /* The supervisor                                                      */
 /* ------------------------------------------------------------------ */
 
-struct fsk_sup {
+struct fsk__sup {
   inj_spec_t spec;
   inj_stats_page_t *page;
   int listener;     /* the filter's notification fd, -1 until received */
@@ -448,9 +448,9 @@ struct fsk_sup {
     unsigned long long start;
     dev_t dev; /* the program file: an exec keeps the pid and its start */
     ino_t ino;
-    fsk_gosym_t *g; /* NULL: not a Go program we can read */
-    fsk_csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
-    int fddir;      /* /proc/PID/fd, read again from its start (-1: none) */
+    fsk__gosym_t *g; /* NULL: not a Go program we can read */
+    fsk__csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
+    int fddir;       /* /proc/PID/fd, read again from its start (-1: none) */
   } progs[SUP_PROGS];
   size_t nprogs;
   /* What naming the origins cost: stacks by kind, and the time in them. */
@@ -465,7 +465,7 @@ struct fsk_sup {
   /* getaddrinfo rules: the DNS stub the tree's port-53 sockets are pointed
    * at, and the decision of each lookup in flight (its A and AAAA queries
    * are one lookup, one attempt, one outcome). */
-  fsk_dnsstub_t *dns;
+  fsk__dnsstub_t *dns;
   /* unreachable: sockets whose SO_ERROR, once the kernel's error
    * (`kernel`) is there, is reported as the modelled one (a ring; by
    * process, fd number and inode, as peers[]). */
@@ -495,7 +495,7 @@ static double now_s(void);
  * first's decision; a repeat of a type is a new lookup (a retry after a
  * timeout, or the program asking again). */
 static int dns_decide(void *ctx, const char *name, int qtype) {
-  fsk_sup_t *s = ctx;
+  fsk__sup_t *s = ctx;
   unsigned bit = qtype == 1 ? 1u : qtype == 28 ? 2u : 4u;
   double now = now_s();
   size_t i, oldest = 0;
@@ -536,8 +536,8 @@ static int dns_decide(void *ctx, const char *name, int qtype) {
   return d;
 }
 
-int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path) {
-  fsk_sup_t *s = calloc(1, sizeof *s);
+int fsk__sup_new(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_path) {
+  fsk__sup_t *s = calloc(1, sizeof *s);
   int rc;
 
   if (s == NULL)
@@ -607,11 +607,11 @@ static int peek_path(pid_t tid, uint64_t addr, char *buf, size_t len) {
   return 0;
 }
 
-static int id_valid(const fsk_sup_t *s, uint64_t id) {
+static int id_valid(const fsk__sup_t *s, uint64_t id) {
   return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static void respond(fsk_sup_t *s, uint64_t id, int err, int cont) {
+static void respond(fsk__sup_t *s, uint64_t id, int err, int cont) {
   struct seccomp_notif_resp r;
 
   memset(&r, 0, sizeof r);
@@ -658,7 +658,7 @@ static int loopback_for(const struct sockaddr_storage *dst, socklen_t dlen, uint
 /* The sink of family index fi: backlog 0 and one established connection in
  * its accept queue, which nobody accepts.  With the queue full the kernel
  * drops every further SYN, so a socket pointed at it stays in SYN-SENT. */
-static int sink_port(fsk_sup_t *s, int fi, uint16_t *port) {
+static int sink_port(fsk__sup_t *s, int fi, uint16_t *port) {
   struct sockaddr_storage ss, any;
   socklen_t len = sizeof ss;
   struct pollfd p;
@@ -707,7 +707,7 @@ fail:
 
 #define RESET_HELD 64
 
-static void budget_set(fsk_sup_t *s, int fi, uint16_t port, uint32_t n) {
+static void budget_set(fsk__sup_t *s, int fi, uint16_t port, uint32_t n) {
   uint32_t key = (uint32_t)(fi + 1) << 16 | port;
   int i, free_i = -1;
 
@@ -727,7 +727,7 @@ static void budget_set(fsk_sup_t *s, int fi, uint16_t port, uint32_t n) {
   pthread_mutex_unlock(&s->lock);
 }
 
-static uint32_t budget_take(fsk_sup_t *s, int fi, uint16_t port) {
+static uint32_t budget_take(fsk__sup_t *s, int fi, uint16_t port) {
   uint32_t key = (uint32_t)(fi + 1) << 16 | port, n = 0;
   int i;
 
@@ -750,7 +750,7 @@ static void reset_now(int fd) {
 }
 
 static void *reset_main(void *arg) {
-  fsk_sup_t *s = arg;
+  fsk__sup_t *s = arg;
   struct pollfd p[3 + RESET_HELD];
   uint32_t left[3 + RESET_HELD];
   int nheld = 0, i;
@@ -821,7 +821,7 @@ static void *reset_main(void *arg) {
 }
 
 /* The reset listener of family index fi, and the thread (once). */
-static int reset_port(fsk_sup_t *s, int fi, uint16_t *port) {
+static int reset_port(fsk__sup_t *s, int fi, uint16_t *port) {
   int f, rc;
 
   if (!s->reset_running) {
@@ -880,8 +880,8 @@ static ino_t sock_ino(pid_t pid, int fd) {
   return sscanf(link, "socket:[%llu]", &ino) == 1 ? (ino_t)ino : 0;
 }
 
-static void peer_note(fsk_sup_t *s, pid_t pid, int fd, int copy, const struct sockaddr_storage *dst,
-                      socklen_t dlen) {
+static void peer_note(fsk__sup_t *s, pid_t pid, int fd, int copy,
+                      const struct sockaddr_storage *dst, socklen_t dlen) {
   struct stat st;
   size_t k;
 
@@ -899,7 +899,7 @@ static void peer_note(fsk_sup_t *s, pid_t pid, int fd, int copy, const struct so
 
 /* getpeername on a socket a reset(N) redirected: the dialled address, as
  * the real peer would give it.  1 when answered, 0 to let the call run. */
-static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+static int peer_answer(fsk__sup_t *s, const struct seccomp_notif *n) {
   pid_t tgid = tgid_of((pid_t)n->pid);
   int fd = (int)n->data.args[0], found = 0;
   ino_t ino;
@@ -937,7 +937,7 @@ static int peer_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
 
 /* An unreachable's socket: its SO_ERROR will be `kernel`, reported as
  * `modelled`. */
-static void pend_note(fsk_sup_t *s, pid_t pid, int fd, int copy, int kernel, int modelled) {
+static void pend_note(fsk__sup_t *s, pid_t pid, int fd, int copy, int kernel, int modelled) {
   struct stat st;
   size_t k;
 
@@ -957,7 +957,7 @@ static void pend_note(fsk_sup_t *s, pid_t pid, int fd, int copy, int kernel, int
  * (read, and so cleared, through a copy), the modelled errno in place of
  * the kernel's, once, as the shim's hooked getsockopt does.  1 when
  * answered, 0 to let the call run. */
-static int sockopt_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
+static int sockopt_answer(fsk__sup_t *s, const struct seccomp_notif *n) {
   pid_t tgid;
   int fd = (int)n->data.args[0], found = -1, copy = -1, pidfd, v = 0;
   socklen_t len = 0, vl = sizeof v, four = sizeof v;
@@ -1012,7 +1012,7 @@ static int sockopt_answer(fsk_sup_t *s, const struct seccomp_notif *n) {
 
 /* After the copy's connect: the reset thread must know the budget before
  * the caller can send (it is still stopped). */
-static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
+static void reset_budget(fsk__sup_t *s, int fd, int fi, uint32_t n) {
   struct sockaddr_storage me;
   socklen_t mlen = sizeof me;
 
@@ -1027,7 +1027,7 @@ static void reset_budget(fsk_sup_t *s, int fd, int fi, uint32_t n) {
  * helper thread answers when the kernel has the result, as the caller's
  * own blocking connect would have returned then. */
 typedef struct {
-  fsk_sup_t *s;
+  fsk__sup_t *s;
   uint64_t id;
   pid_t tid;
   int cfd;              /* the caller's number for the socket */
@@ -1068,7 +1068,7 @@ static int signal_due(pid_t tid) {
   return ((pnd | shd) & ~blk & cgt) != 0;
 }
 
-static void restarted_add(fsk_sup_t *s, pid_t tid, int fd) {
+static void restarted_add(fsk__sup_t *s, pid_t tid, int fd) {
   int i;
 
   pthread_mutex_lock(&s->lock);
@@ -1081,7 +1081,7 @@ static void restarted_add(fsk_sup_t *s, pid_t tid, int fd) {
   pthread_mutex_unlock(&s->lock);
 }
 
-static int restarted_take(fsk_sup_t *s, pid_t tid, int fd) {
+static int restarted_take(fsk__sup_t *s, pid_t tid, int fd) {
   int i, hit = 0;
 
   pthread_mutex_lock(&s->lock);
@@ -1144,7 +1144,7 @@ static void *waiter_main(void *arg) {
 
 /* Carry out rule r on the caller's socket.  Returns the errno to answer
  * with (0: success), or -1 when a helper thread answers later. */
-static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t tid, int cfd_num,
+static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t tid, int cfd_num,
                          const struct sockaddr_storage *dst, socklen_t dlen) {
   struct sockaddr_storage lo;
   socklen_t lolen, tl = sizeof(int);
@@ -1283,7 +1283,7 @@ static int fault_connect(fsk_sup_t *s, const inj_rule_t *r, uint64_t id, pid_t t
  * the rules say and relays the rest to the nameserver dialled (remembered
  * by the copy's local port); the caller's getpeername still gives that
  * nameserver.  1 when answered, 0 to let the call run as it was. */
-static int dns_redirect(fsk_sup_t *s, const struct seccomp_notif *n,
+static int dns_redirect(fsk__sup_t *s, const struct seccomp_notif *n,
                         const struct sockaddr_storage *dst, socklen_t dlen) {
   struct sockaddr_storage lo, me;
   socklen_t lolen, mlen = sizeof me, tl = sizeof(int);
@@ -1346,14 +1346,14 @@ static int dns_redirect(fsk_sup_t *s, const struct seccomp_notif *n,
   return 1;
 }
 
-void fsk__sup_track(fsk_sup_t *s) {
+void fsk__sup_track(fsk__sup_t *s) {
   if (s->origins == NULL)
     s->origins = calloc(SUP_ORIGINS, sizeof *s->origins);
   s->track = s->origins != NULL;
 }
 
 /* tgid_of, remembered: a thread keeps its process. */
-static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
+static pid_t tgid_cached(fsk__sup_t *s, pid_t tid) {
   unsigned k = (unsigned)tid % (sizeof s->tgids / sizeof *s->tgids);
 
   if (s->tgids[k].tid != tid) {
@@ -1370,7 +1370,7 @@ static pid_t tgid_cached(fsk_sup_t *s, pid_t tid) {
  * process runs (a reused pid has another start time; an exec keeps it, and
  * has another program file: sh -c's child becomes the Go program): Go's
  * .gopclntab, else the DWARF unwind tables of its modules. */
-static struct sup_prog *prog_of(fsk_sup_t *s, pid_t pid) {
+static struct sup_prog *prog_of(fsk__sup_t *s, pid_t pid) {
   unsigned long long start = 0;
   char exe[64];
   struct stat st;
@@ -1494,7 +1494,7 @@ static uint64_t mono_ns(void) {
  * the attempt in progress (the stats page's counters now, as the shim
  * records it) and the clock; where is the Go stack (gosym.c) or the C
  * stack (csym.c) of the call, and the fd it is about to get. */
-static void note_origin(fsk_sup_t *s, const struct seccomp_notif *n, int op, const char *path,
+static void note_origin(fsk__sup_t *s, const struct seccomp_notif *n, int op, const char *path,
                         int path_arg) {
   uint64_t t0 = mono_ns(), a;
   pid_t tgid = tgid_cached(s, (pid_t)n->pid);
@@ -1583,7 +1583,7 @@ static const char *base_of(const char *p) {
   return b != NULL ? b + 1 : p;
 }
 
-int fsk__sup_origin(fsk_sup_t *s, pid_t pid, int fd, const char *target, fsk_sup_origin_t *out) {
+int fsk__sup_origin(fsk__sup_t *s, pid_t pid, int fd, const char *target, fsk__sup_origin_t *out) {
   size_t i, n;
   int found = 0, sock = strncmp(target, "socket:", 7) == 0;
   const struct sup_origin *by_path = NULL, *by_fd = NULL;
@@ -1628,7 +1628,7 @@ int fsk__sup_origin(fsk_sup_t *s, pid_t pid, int fd, const char *target, fsk_sup
   return found;
 }
 
-static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
+static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
   const arch_table_t *a = arch_of(n->data.arch);
   inj_call_t c;
   struct sockaddr_storage sa;
@@ -1718,7 +1718,7 @@ static void serve_one(fsk_sup_t *s, const struct seccomp_notif *n) {
 static void wake_cb(int sig) { (void)sig; }
 
 static void *serve_main(void *arg) {
-  fsk_sup_t *s = arg;
+  fsk__sup_t *s = arg;
   sigset_t only;
   size_t nsz = s->sizes.seccomp_notif > sizeof(struct seccomp_notif) ? s->sizes.seccomp_notif
                                                                      : sizeof(struct seccomp_notif);
@@ -1813,7 +1813,7 @@ static int child_install(void *arg) {
   return h.err;
 }
 
-int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen) {
+int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *err, size_t errlen) {
   struct sock_filter f[96];
   struct sock_fprog prog;
   int sv[2] = {-1, -1}, n, rc = 0, lfd = -1;
@@ -1927,7 +1927,7 @@ out:
   return rc;
 }
 
-void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
+void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
   size_t used;
 
   used = (size_t)snprintf(
@@ -1975,7 +1975,7 @@ void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len) {
   }
 }
 
-void fsk__sup_free(fsk_sup_t *s) {
+void fsk__sup_free(fsk__sup_t *s) {
   int i;
 
   if (s == NULL)

@@ -10,9 +10,9 @@
 #include "inj.h"
 #include "proc.h"
 
-typedef enum { FSK_ENGINE_AUTO = 0, FSK_ENGINE_PRELOAD, FSK_ENGINE_SECCOMP } fsk_engine_t;
+typedef enum { FSK_ENGINE_AUTO = 0, FSK_ENGINE_PRELOAD, FSK_ENGINE_SECCOMP } fsk__engine_t;
 
-/* "auto", "preload", "seccomp" -> fsk_engine_t, or -1. */
+/* "auto", "preload", "seccomp" -> fsk__engine_t, or -1. */
 int fsk__engine_parse(const char *s);
 
 /* What kind of program file is: the bits below, or a negative errno (no
@@ -27,35 +27,35 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen);
  * or 0 when it can carry out all of them. */
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len);
 
-typedef struct fsk_sup fsk_sup_t;
+typedef struct fsk__sup fsk__sup_t;
 
 /* A supervisor for spec, counting on the stats page at stats_path (created
  * or attached here, as the shim does).  0 or a negative errno. */
-int fsk__sup_new(fsk_sup_t **out, const inj_spec_t *spec, const char *stats_path);
+int fsk__sup_new(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_path);
 /* Start argv as fsk__target_spawn does (fdsoak's process group and stdio,
  * PR_SET_PDEATHSIG, cgroup or /proc tracking; t from fsk__target_init),
  * with the filter installed last before exec and the listener handed to
  * this process; then serve it in a thread.  0 or a positive errno; err
  * says what failed. */
-int fsk__sup_spawn(fsk_sup_t *s, fsk_target_t *t, char *const argv[], char *err, size_t errlen);
+int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *err, size_t errlen);
 /* Record the attempt, the fd and the stack (Go: gosym.h, else C: csym.h)
  * of every open and socket call of the tree that goes through: call before
  * fsk__sup_spawn (it widens the filter). */
-void fsk__sup_track(fsk_sup_t *s);
+void fsk__sup_track(fsk__sup_t *s);
 /* Where and when fd of process pid (target: its path, or "socket:[...]")
  * was made, as the supervisor saw the call let through. */
 typedef struct {
   char frames[520]; /* "by GO-FRAMES", or "opened by OP() at C-FRAMES" */
   uint32_t attempt; /* 1 + the attempts counted before the call */
   uint64_t mono_ns; /* CLOCK_MONOTONIC of the call */
-} fsk_sup_origin_t;
+} fsk__sup_origin_t;
 #define FSK_SUP_ORIGIN_FRAMES 1 /* frames filled (maybe the last such call's) */
 #define FSK_SUP_ORIGIN_WHEN 2   /* the very call that made fd: attempt, mono_ns */
 /* The FSK_SUP_ORIGIN_* bits found, or 0. */
-int fsk__sup_origin(fsk_sup_t *s, pid_t pid, int fd, const char *target, fsk_sup_origin_t *out);
+int fsk__sup_origin(fsk__sup_t *s, pid_t pid, int fd, const char *target, fsk__sup_origin_t *out);
 /* One line on what the supervisor did (for the report). */
-void fsk__sup_describe(const fsk_sup_t *s, char *buf, size_t len);
+void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len);
 /* Stop serving, wait for the helper threads, free.  NULL is harmless. */
-void fsk__sup_free(fsk_sup_t *s);
+void fsk__sup_free(fsk__sup_t *s);
 
 #endif

@@ -58,8 +58,8 @@ typedef struct {
   double timeout_s;
   double stall_s; /* no new attempt for this long: say so */
   double speed;   /* --speed: the target's clocks run this many times faster; 0 off */
-  int origins;    /* fsk_origins_t */
-  int engine;     /* fsk_engine_t */
+  int origins;    /* fsk__origins_t */
+  int engine;     /* fsk__engine_t */
   pid_t pid;
   long pid_arg; /* --pid as parsed */
   char **cmd;
@@ -203,9 +203,9 @@ typedef struct {
   char stats[PATH_MAX];
   char lang_log[PATH_MAX]; /* FDSOAK_LANG_LOG, or "" */
   char lang_err[200];      /* why the language hooks are off, or "" */
-  fsk_target_t tgt;
+  fsk__target_t tgt;
   int child;
-  fsk_sampler_t smp;
+  fsk__sampler_t smp;
   fsk_scenario_t sc;
   long warm_idx; /* first post-warm-up sample, -1 until reached */
   int lang_note_set;
@@ -218,7 +218,7 @@ typedef struct {
   double *vts;
   size_t nvts, capvts;
   double exh_vt, exh_attempts;
-  fsk_sup_t *sup;        /* the seccomp engine, or NULL (the shim's, or none) */
+  fsk__sup_t *sup;       /* the seccomp engine, or NULL (the shim's, or none) */
   int prog_kind;         /* fsk__elf_kind of the command, or a negative errno */
   char origin_note[256]; /* why some leaked fds have no origin, or "" */
   /* Members of the tree seen without the shim while the rules waited for
@@ -785,7 +785,7 @@ static int page_stack(watch_t *wt, pid_t pid, int fd, char *out, size_t len) {
 
 static void name_origins(watch_t *wt, const char *label) {
   fsk_scenario_t *sc = &wt->sc;
-  fsk_lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
+  fsk__lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
   size_t i;
 
   for (i = 0; i < sc->nleaked; i++) {
@@ -821,7 +821,7 @@ static void name_origins(watch_t *wt, const char *label) {
      * (exact, as the shim's), and the program's own frames, Go's from its
      * .gopclntab or C's unwound from its DWARF CFI. */
     if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF) {
-      fsk_sup_origin_t so;
+      fsk__sup_origin_t so;
       int got = fsk__sup_origin(wt->sup, l->pid, l->fd, l->target, &so);
 
       if ((got & FSK_SUP_ORIGIN_WHEN) && wt->attempts_mode && so.attempt > 0) {
@@ -877,7 +877,7 @@ static void name_origins(watch_t *wt, const char *label) {
 }
 
 /* The process that grew most: its limit and count project the run out. */
-static const fsk_proc_info_t *grower(const fsk_sampler_t *s) {
+static const fsk_proc_info_t *grower(const fsk__sampler_t *s) {
   const fsk_proc_info_t *best = NULL;
   size_t i;
 

@@ -22,8 +22,8 @@
 
 int main(int argc, char **argv) {
   inj_spec_t *spec = calloc(1, sizeof *spec);
-  fsk_sup_t *s = NULL;
-  fsk_target_t t = {.guard_fd = -1};
+  fsk__sup_t *s = NULL;
+  fsk__target_t t = {.guard_fd = -1};
   char err[256], stats[] = "/tmp/fsk-sup-exec-XXXXXX", line[512];
   int fd, rc, code = 2;
 

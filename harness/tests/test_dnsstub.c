@@ -48,7 +48,7 @@ static size_t make_query(uint8_t *b, uint16_t id, const char *name, uint16_t qty
 
 static void parse_ok(void **state) {
   uint8_t b[512];
-  fsk_dns_question_t q;
+  fsk__dns_question_t q;
   size_t n = make_query(b, 0xbeef, "Db.Example.TEST", 28);
 
   (void)state;
@@ -68,7 +68,7 @@ static void parse_ok(void **state) {
 
 static void parse_malformed(void **state) {
   uint8_t b[600];
-  fsk_dns_question_t q;
+  fsk__dns_question_t q;
   size_t n = make_query(b, 7, "a.test", 1), i;
   char longname[300];
 
@@ -134,7 +134,7 @@ static void parse_malformed(void **state) {
 
 static void answer_built(void **state) {
   uint8_t b[512], a[512];
-  fsk_dns_question_t q;
+  fsk__dns_question_t q;
   size_t n = make_query(b, 0x1234, "nx.test", 1);
   int len;
 
@@ -181,7 +181,7 @@ static int ask(int fd, const uint8_t *qb, size_t n, uint8_t *a, size_t cap) {
 }
 
 static void stub_round_trip(void **state) {
-  fsk_dnsstub_t *s = NULL;
+  fsk__dnsstub_t *s = NULL;
   struct sockaddr_in lo = {.sin_family = AF_INET}, up = {.sin_family = AF_INET}, me;
   socklen_t ml = sizeof me;
   uint8_t qb[512], a[512], fwd[512];
@@ -259,7 +259,7 @@ static void stub_round_trip(void **state) {
 }
 
 static void stub_tcp(void **state) {
-  fsk_dnsstub_t *s = NULL;
+  fsk__dnsstub_t *s = NULL;
   struct sockaddr_in lo = {.sin_family = AF_INET};
   uint8_t qb[514], a[514];
   uint16_t port = 0;

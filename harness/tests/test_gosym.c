@@ -48,7 +48,7 @@ static int compare(const char *arch, unsigned step) {
   uint64_t pcs[4096];
   int npcs = 0, i, same = 0;
   FILE *f, *addrs;
-  fsk_gosym_t *g = NULL;
+  fsk__gosym_t *g = NULL;
 
   snprintf(bin, sizeof bin, "%s/reconnect-%s", g_dir, arch);
   assert_int_equal(
@@ -119,7 +119,7 @@ static void test_arm64(void **state) {
 
 /* Not Go: refused, not misread. */
 static void test_not_go(void **state) {
-  fsk_gosym_t *g = NULL;
+  fsk__gosym_t *g = NULL;
   char self[64];
 
   (void)state;

@@ -30,8 +30,8 @@ static const char *probe(void) {
  * injected and observed totals. */
 static int run(const char *spec_text, char *const args[], uint64_t *injected, uint64_t *observed) {
   inj_spec_t *spec = calloc(1, sizeof *spec);
-  fsk_sup_t *s = NULL;
-  fsk_target_t t;
+  fsk__sup_t *s = NULL;
+  fsk__target_t t;
   inj_stats_view_t v;
   char err[256], stats[] = "/tmp/fsk-test-sup-XXXXXX";
   char *argv[8];
@@ -72,9 +72,9 @@ static int run(const char *spec_text, char *const args[], uint64_t *injected, ui
  * the attempt in progress and the probe's C frames from its DWARF CFI. */
 static void test_origin_of_open(void **state) {
   inj_spec_t *spec = calloc(1, sizeof *spec);
-  fsk_sup_t *s = NULL;
-  fsk_target_t t;
-  fsk_sup_origin_t o;
+  fsk__sup_t *s = NULL;
+  fsk__target_t t;
+  fsk__sup_origin_t o;
   char err[256], stats[] = "/tmp/fsk-test-sup-XXXXXX";
   char *argv[] = {(char *)probe(), "openfd", "/etc/hostname", NULL};
   int fd, got;
