@@ -30,7 +30,7 @@ typedef enum {
   FSK_ARG_CALL,      /* call(opts, value, why, len): 0, or -1 with why set */
 } fsk__arg_kind_t;
 
-typedef int (*fsk__arg_fn)(void *opts, const char *value, char *why, size_t len);
+typedef int (*fsk__arg_cb)(void *opts, const char *value, char *why, size_t len);
 
 typedef struct {
   const char *name;  /* "--cycles" */
@@ -39,7 +39,7 @@ typedef struct {
   const char *meta; /* the value's name in the help ("N"); NULL for BOOL */
   size_t off;       /* where in the verb's options (offsetof) */
   double lo, hi;    /* range of the numeric kinds */
-  fsk__arg_fn call; /* FSK_ARG_CALL */
+  fsk__arg_cb call; /* FSK_ARG_CALL */
   const char *help; /* its lines in --help, '\n' between them */
   int hidden;       /* not in the synopsis's brackets (it is in its tail) */
 } fsk__flag_t;
