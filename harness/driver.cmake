@@ -157,6 +157,17 @@ foreach(case go_leak go_sh go_counting go_fidelity c_origins go_dns)
                        SKIP_RETURN_CODE 77)
 endforeach()
 set_tests_properties(fsk_go_fidelity fsk_go_dns PROPERTIES LABELS "fidelity;seccomp")
+# The engine's documented limits (sup_limits.sh): a container's profile
+# without CAP_SYS_PTRACE (fsk_noptrace imposes Docker's denials), and
+# no_new_privs in the tree of an unprivileged fdsoak.
+add_executable(fsk_noptrace tests/fsk_noptrace.c)
+fdsoak_target_defaults(fsk_noptrace NO_SANITIZE)
+foreach(case sup_noptrace sup_nnp)
+  add_test(NAME fsk_${case} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/sup_limits.sh ${case}
+                                    $<TARGET_FILE_DIR:fdsoak>)
+  set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 120
+                       SKIP_RETURN_CODE 77)
+endforeach()
 
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close

@@ -256,7 +256,7 @@ typedef struct {
   char origins[8];         /* "off", "native" or "lang" */
   char lang_note[256];     /* why some leaked fds have no language frames, or "" */
   char engine[8];          /* "preload", "seccomp", or "none" (no rules) */
-  char engine_note[320];   /* what the engine did, or what it missed, or "" */
+  char engine_note[640];   /* what the engine did, or what it missed, or "" */
   char origin_note[256];   /* why some leaked fds have no origin, or "" */
   size_t uninstrumented;   /* processes that ran without the shim's page */
   char uninstr_first[200]; /* "process 12 (id)": the first of them */

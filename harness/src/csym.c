@@ -9,7 +9,7 @@
  * frame pointers: every CFA rule there is "sp + N" (.eh_frame, which strip
  * keeps, and which static glibc has for its own functions).  elfutils'
  * libdwfl unwinds with our own thread callbacks: the initial registers are
- * pc and sp, and memory is read with process_vm_readv.  A frame whose rule
+ * pc and sp, and memory is read with process_vm_readv (fsk__peek).  A frame whose rule
  * needs another register (a function that keeps a frame pointer in rbp and
  * says CFA = rbp + 16) ends the walk there: the frames found so far are
  * kept.
@@ -21,6 +21,7 @@
  * first leaf (written, not tried on arm64 hardware).
  */
 #include "csym.h"
+#include "gosym.h"
 
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -84,10 +85,10 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp) {
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg) {
   fsk__csym_t *c = arg;
   uint64_t v = 0;
-  struct iovec l = {&v, sizeof v}, r = {(void *)(uintptr_t)addr, sizeof v};
 
   (void)dwfl;
-  if (process_vm_readv(c->tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof v)
+  /* process_vm_readv, or /proc/TID/mem where a container refuses it */
+  if (fsk__peek(c->tid, addr, &v, sizeof v) != 0)
     return false;
   *result = (Dwarf_Word)v;
   return true;

@@ -286,9 +286,7 @@ static int stdlib(const char *fn) {
 
 /* The 8 bytes at addr in thread tid. */
 static int peek64(pid_t tid, uint64_t addr, uint64_t *v) {
-  struct iovec l = {v, sizeof *v}, r = {(void *)(uintptr_t)addr, sizeof *v};
-
-  return process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)sizeof *v ? 0 : -EFAULT;
+  return fsk__peek(tid, addr, v, sizeof *v) == 0 ? 0 : -EFAULT;
 }
 
 int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
@@ -347,4 +345,44 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
     pc = ret;
   }
   return shown;
+}
+
+/* Set once process_vm_readv or process_vm_writev failed with EPERM or
+ * ENOSYS, which a seccomp profile says (a ptrace check failing would fail
+ * the mem file too, so nothing is lost by trying it). */
+static int g_vm_denied;
+
+int fsk__peek_fallback(void) { return __atomic_load_n(&g_vm_denied, __ATOMIC_RELAXED); }
+
+static int mem_io(pid_t tid, uint64_t addr, void *buf, size_t len, int write_) {
+  char path[64];
+  ssize_t r;
+  int fd, rc = 0;
+
+  if (!__atomic_load_n(&g_vm_denied, __ATOMIC_RELAXED)) {
+    struct iovec l = {buf, len}, rm = {(void *)(uintptr_t)addr, len};
+
+    r = write_ ? process_vm_writev(tid, &l, 1, &rm, 1, 0) : process_vm_readv(tid, &l, 1, &rm, 1, 0);
+    if (r == (ssize_t)len)
+      return 0;
+    if (r >= 0 || (errno != EPERM && errno != ENOSYS))
+      return -EFAULT;
+    __atomic_store_n(&g_vm_denied, 1, __ATOMIC_RELAXED);
+  }
+  snprintf(path, sizeof path, "/proc/%d/mem", (int)tid);
+  if ((fd = open(path, (write_ ? O_WRONLY : O_RDONLY) | O_CLOEXEC)) < 0)
+    return -errno;
+  r = write_ ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+  if (r != (ssize_t)len)
+    rc = r < 0 ? -errno : -EFAULT;
+  close(fd);
+  return rc;
+}
+
+int fsk__peek(pid_t tid, uint64_t addr, void *buf, size_t len) {
+  return mem_io(tid, addr, buf, len, 0);
+}
+
+int fsk__poke(pid_t tid, uint64_t addr, const void *buf, size_t len) {
+  return mem_io(tid, addr, (void *)buf, len, 1);
 }

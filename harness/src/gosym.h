@@ -25,4 +25,14 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
  * "main.openStore (/src/main.go:25)".  0, or -ENOENT (no function there). */
 int fsk__gosym_name(const fsk__gosym_t *g, uint64_t pc, char *buf, size_t len);
 
+/* Copy len bytes at addr out of thread tid (fsk__peek), or into it
+ * (fsk__poke): 0 or a negative errno.  process_vm_readv/writev, or
+ * /proc/TID/mem once those are refused: a container's seccomp profile
+ * (Docker's default without CAP_SYS_PTRACE) fails them with EPERM, while
+ * the same ptrace check lets fdsoak open its own child's mem file. */
+int fsk__peek(pid_t tid, uint64_t addr, void *buf, size_t len);
+int fsk__poke(pid_t tid, uint64_t addr, const void *buf, size_t len);
+/* 1 once process_vm_readv/writev were refused and /proc/TID/mem is used. */
+int fsk__peek_fallback(void);
+
 #endif

@@ -426,6 +426,7 @@ struct fsk__sup {
   size_t npeers;
   /* counters for the report (atomic) */
   uint64_t notifications, faults, faithful, errno_only, getfd_failed, waited, waiters_full;
+  uint64_t unread; /* calls whose arguments could not be read: not decided */
   /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
    * restarts the call, which comes back as a new notification; it is the
    * same connect, already under way, and goes through undecided. */
@@ -580,11 +581,10 @@ static pid_t tgid_of(pid_t tid) {
   return tgid;
 }
 
-/* Copy len bytes at addr out of thread tid. */
+/* Copy len bytes at addr out of thread tid (gosym.c: process_vm_readv, or
+ * /proc/TID/mem in a container that refuses it). */
 static int peek(pid_t tid, uint64_t addr, void *buf, size_t len) {
-  struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
-
-  return process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+  return fsk__peek(tid, addr, buf, len) == 0 ? 0 : -EFAULT;
 }
 
 /* A NUL-terminated path at addr, page by page (the next page may not be
@@ -906,7 +906,6 @@ static int peer_answer(fsk__sup_t *s, const struct seccomp_notif *n) {
   socklen_t len = 0, dlen = 0;
   struct sockaddr_storage peer;
   size_t k;
-  struct iovec l, r;
 
   if (tgid <= 0 || (ino = sock_ino(tgid, fd)) == 0)
     return 0;
@@ -922,14 +921,9 @@ static int peer_answer(fsk__sup_t *s, const struct seccomp_notif *n) {
     return 0;
   /* As the kernel does: copy at most the caller's length, return the full
    * one. */
-  l = (struct iovec){&peer, len < dlen ? len : dlen};
-  r = (struct iovec){(void *)(uintptr_t)n->data.args[1], l.iov_len};
   if (!id_valid(s, n->id) ||
-      process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)l.iov_len)
-    return 0;
-  l = (struct iovec){&dlen, sizeof dlen};
-  r = (struct iovec){(void *)(uintptr_t)n->data.args[2], sizeof dlen};
-  if (process_vm_writev((pid_t)n->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof dlen)
+      fsk__poke((pid_t)n->pid, n->data.args[1], &peer, len < dlen ? len : dlen) != 0 ||
+      fsk__poke((pid_t)n->pid, n->data.args[2], &dlen, sizeof dlen) != 0)
     return 0;
   respond(s, n->id, 0, 0);
   return 1;
@@ -1659,7 +1653,11 @@ static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
     salen = (socklen_t)(n->data.args[2] < sizeof sa ? n->data.args[2] : sizeof sa);
     memset(&sa, 0, sizeof sa);
     if (salen == 0 || peek(n->pid, n->data.args[1], &sa, salen) != 0) {
-      respond(s, n->id, 0, 1); /* the kernel will say EFAULT itself */
+      /* A bad pointer: the kernel will say EFAULT itself.  Memory fdsoak
+       * may not read: counted, so the report says calls went undecided. */
+      if (salen > 0)
+        bump(&s->unread);
+      respond(s, n->id, 0, 1);
       return;
     }
     c.sa = &sa;
@@ -1669,6 +1667,7 @@ static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
     c.type = (int)n->data.args[1];
   } else {
     if (peek_path(n->pid, n->data.args[path_arg], path, sizeof path) != 0) {
+      bump(&s->unread);
       respond(s, n->id, 0, 1);
       return;
     }
@@ -1960,6 +1959,15 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
     used += (size_t)snprintf(
       buf + used, len - used, "; %llu blocking connects over %d at once were errno only",
       (unsigned long long)__atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED), SUP_WAITERS_MAX);
+  if (used < len && fsk__peek_fallback())
+    used += (size_t)snprintf(buf + used, len - used,
+                             "; process_vm_readv was refused (a container's seccomp profile?): "
+                             "arguments read through /proc/PID/mem");
+  if (used < len && __atomic_load_n(&s->unread, __ATOMIC_RELAXED) > 0)
+    used +=
+      (size_t)snprintf(buf + used, len - used,
+                       "; %llu calls whose arguments fdsoak could not read went through undecided",
+                       (unsigned long long)__atomic_load_n(&s->unread, __ATOMIC_RELAXED));
   if (used < len && s->track) {
     uint64_t go = __atomic_load_n(&s->stacks_go, __ATOMIC_RELAXED),
              c = __atomic_load_n(&s->stacks_c, __ATOMIC_RELAXED),
@@ -1967,11 +1975,12 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
              ns = __atomic_load_n(&s->origin_ns, __ATOMIC_RELAXED);
 
     /* Which way the origins were taken, and what it cost each call. */
-    snprintf(buf + used, len - used,
-             "; origins: %llu Go stacks (.gopclntab), %llu C stacks (DWARF CFI), %llu calls "
-             "without a stack, %.1f us each",
-             (unsigned long long)go, (unsigned long long)c, (unsigned long long)none,
-             go + c + none > 0 ? (double)ns / 1e3 / (double)(go + c + none) : 0.0);
+    used += (size_t)snprintf(
+      buf + used, len - used,
+      "; origins: %llu Go stacks (.gopclntab), %llu C stacks (DWARF CFI), %llu calls "
+      "without a stack, %.1f us each",
+      (unsigned long long)go, (unsigned long long)c, (unsigned long long)none,
+      go + c + none > 0 ? (double)ns / 1e3 / (double)(go + c + none) : 0.0);
   }
 }
 

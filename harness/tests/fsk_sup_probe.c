@@ -10,6 +10,8 @@
  *   openfd PATH                open(PATH, O_RDONLY), exits with the fd (255: failed)
  *   io_uring                   io_uring_setup(1, ...)
  *   fds                        exits with the number of fds open (no errno)
+ *   nnp                        exits with NoNewPrivs of /proc/self/status
+ *                              (0 or 1; no errno)
  *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
  *                              MS ms: the poll mask and SO_ERROR
  *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
@@ -172,6 +174,18 @@ int main(int argc, char **argv) {
     printf("fds %d\n", n - 1); /* less the directory's own */
     return n - 1;
   }
+  if (strcmp(m, "nnp") == 0) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    int v = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+      if (sscanf(line, "NoNewPrivs: %d", &v) == 1)
+        break;
+    if (f != NULL)
+      fclose(f);
+    printf("NoNewPrivs %d\n", v);
+    return v < 0 ? 2 : v;
+  }
   if (strcmp(m, "connect") == 0)
     return do_connect(argc, argv, 0);
   if (strcmp(m, "alarm") == 0)
@@ -205,6 +219,6 @@ int main(int argc, char **argv) {
     printf("elapsed %.2f\n", now() - t0);
     return rc < 0 ? -rc : rc;
   }
-  fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|connect ...|alarm ...\n");
+  fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|nnp|connect ...|alarm ...\n");
   return 2;
 }
