@@ -80,6 +80,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -332,7 +333,7 @@ static int op_of(const arch_table_t *a, int nr, int *path_arg) {
 /* The filter for the ops in opmask: per architecture, a jump over its block
  * when the arch differs; in the block, each notified number returns
  * USER_NOTIF, io_uring_setup ENOSYS, everything else ALLOW. */
-static int build_filter(uint32_t opmask, struct sock_filter *f, int cap) {
+int fsk__sup_filter(uint32_t opmask, struct sock_filter *f, int cap) {
   int n = 0;
   size_t ai;
 
@@ -395,6 +396,8 @@ struct fsk__sup {
   int listener;     /* the filter's notification fd, -1 until received */
   int killable;     /* the filter waits killably once received */
   int sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
+  int no_sync;      /* fsk__sup_tune: do not ask for it (the benchmark's A/B) */
+  int serve_nice;   /* fsk__sup_tune: the serving thread's nice value (0: as fdsoak) */
   int nnp;          /* no_new_privs had to be set in the child */
   pthread_t thread; /* serves notifications */
   int running;
@@ -427,6 +430,10 @@ struct fsk__sup {
   /* counters for the report (atomic) */
   uint64_t notifications, faults, faithful, errno_only, getfd_failed, waited, waiters_full;
   uint64_t unread; /* calls whose arguments could not be read: not decided */
+  /* fsk__sup_profile: time spent serving (RECV's return to SEND's), and in
+   * SEND alone, in ns, over prof_n notifications */
+  int profile;
+  uint64_t prof_serve_ns, prof_send_ns, prof_n;
   /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
    * restarts the call, which comes back as a new notification; it is the
    * same connect, already under way, and goes through undecided. */
@@ -611,8 +618,16 @@ static int id_valid(const fsk__sup_t *s, uint64_t id) {
   return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void respond(fsk__sup_t *s, uint64_t id, int err, int cont) {
   struct seccomp_notif_resp r;
+  uint64_t t0 = s->profile ? now_ns() : 0;
 
   memset(&r, 0, sizeof r);
   r.id = id;
@@ -620,6 +635,8 @@ static void respond(fsk__sup_t *s, uint64_t id, int err, int cont) {
   r.flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
   /* ENOENT: the caller is gone (killed while it waited); nothing to do. */
   (void)ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+  if (s->profile)
+    __atomic_add_fetch(&s->prof_send_ns, now_ns() - t0, __ATOMIC_RELAXED);
 }
 
 /* Where a fault points a socket bound for dst: the loopback of its family
@@ -1340,6 +1357,13 @@ static int dns_redirect(fsk__sup_t *s, const struct seccomp_notif *n,
   return 1;
 }
 
+void fsk__sup_profile(fsk__sup_t *s) { s->profile = 1; }
+
+void fsk__sup_tune(fsk__sup_t *s, int sync_wake, int serve_nice) {
+  s->no_sync = !sync_wake;
+  s->serve_nice = serve_nice;
+}
+
 void fsk__sup_track(fsk__sup_t *s) {
   if (s->origins == NULL)
     s->origins = calloc(SUP_ORIGINS, sizeof *s->origins);
@@ -1726,6 +1750,10 @@ static void *serve_main(void *arg) {
   sigemptyset(&only);
   sigaddset(&only, SUP_WAKE_SIG);
   pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+  /* Linux's nice is per thread: this one alone (needs CAP_SYS_NICE to go
+   * below 0; refused, it stays as it was). */
+  if (s->serve_nice != 0)
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), s->serve_nice);
   /* Straight into RECV, which sleeps until a call comes: one system call
    * and one wake-up per notification (a poll first would add both). */
   while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
@@ -1735,7 +1763,15 @@ static void *serve_main(void *arg) {
         continue; /* the caller went away before we read it */
       break;
     }
-    serve_one(s, n);
+    if (s->profile) {
+      uint64_t t0 = now_ns();
+
+      serve_one(s, n);
+      __atomic_add_fetch(&s->prof_serve_ns, now_ns() - t0, __ATOMIC_RELAXED);
+      __atomic_add_fetch(&s->prof_n, 1, __ATOMIC_RELAXED);
+    } else {
+      serve_one(s, n);
+    }
   }
   free(n);
   return NULL;
@@ -1838,9 +1874,9 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
    * getpeername (the nameserver dialled). */
   if (s->dns != NULL)
     peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
-  if ((n = build_filter(s->spec.opmask | peers |
-                          (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
-                        f, (int)(sizeof f / sizeof *f))) < 0) {
+  if ((n = fsk__sup_filter(s->spec.opmask | peers |
+                             (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
+                           f, (int)(sizeof f / sizeof *f))) < 0) {
     snprintf(err, errlen, "the seccomp filter does not fit");
     return ENOSPC;
   }
@@ -1891,8 +1927,8 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   /* Each notification is a round trip with one caller waiting: the
    * synchronous wake-up saves a migration each way.  Older kernels say
    * EINVAL, and the round trip is only slower. */
-  s->sync_wake =
-    ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+  s->sync_wake = !s->no_sync && ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                                      SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
   s->killable = h.killable;
   s->nnp = h.nnp;
   {
@@ -1963,6 +1999,11 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
     used += (size_t)snprintf(buf + used, len - used,
                              "; process_vm_readv was refused (a container's seccomp profile?): "
                              "arguments read through /proc/PID/mem");
+  if (used < len && s->profile && s->prof_n > 0)
+    used += (size_t)snprintf(
+      buf + used, len - used, "; served in %.1f us per notification (of which SEND %.1f us)",
+      (double)__atomic_load_n(&s->prof_serve_ns, __ATOMIC_RELAXED) / 1e3 / (double)s->prof_n,
+      (double)__atomic_load_n(&s->prof_send_ns, __ATOMIC_RELAXED) / 1e3 / (double)s->prof_n);
   if (used < len && __atomic_load_n(&s->unread, __ATOMIC_RELAXED) > 0)
     used +=
       (size_t)snprintf(buf + used, len - used,

@@ -27,6 +27,13 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen);
  * or 0 when it can carry out all of them. */
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len);
 
+/* The seccomp filter for the ops in opmask (bits 1 << INJ_OP_*) into f
+ * (cap instructions): its length, or -ENOSPC.  For x86-64 and arm64 callers:
+ * the notified calls return SECCOMP_RET_USER_NOTIF, io_uring_setup
+ * ENOSYS, everything else (and every other ABI) ALLOW. */
+struct sock_filter;
+int fsk__sup_filter(uint32_t opmask, struct sock_filter *f, int cap);
+
 typedef struct fsk__sup fsk__sup_t;
 
 /* A supervisor for spec, counting on the stats page at stats_path (created
@@ -42,6 +49,13 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
  * of every open and socket call of the tree that goes through: call before
  * fsk__sup_spawn (it widens the filter). */
 void fsk__sup_track(fsk__sup_t *s);
+/* Time the serving of each notification (the report's line then says how
+ * long it took on average): for the benchmark (go_dial.sh). */
+void fsk__sup_profile(fsk__sup_t *s);
+/* Before fsk__sup_spawn, for the benchmark's comparisons: ask for the
+ * synchronous wake-up (1, the default) or not (0), and the serving
+ * thread's nice value (0: fdsoak's own). */
+void fsk__sup_tune(fsk__sup_t *s, int sync_wake, int serve_nice);
 /* Where and when fd of process pid (target: its path, or "socket:[...]")
  * was made, as the supervisor saw the call let through. */
 typedef struct {

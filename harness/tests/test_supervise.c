@@ -19,6 +19,10 @@
 
 #include <cmocka.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
 #include "supervise.h"
 
 static const char *probe(void) {
@@ -221,6 +225,140 @@ static void test_io_uring_refused(void **state) {
   assert_int_equal(run("connect:do=refuse", u, &inj, &obs), ENOSYS);
 }
 
+/* The number of system call name in a kernel header ("#define __NR_name N"),
+ * or -1. */
+static int nr_in(const char *header, const char *name) {
+  FILE *f = fopen(header, "r");
+  char line[256], want[64];
+  int nr = -1, v;
+
+  if (f == NULL)
+    return -1;
+  snprintf(want, sizeof want, "#define __NR_%s %%d", name);
+  while (nr < 0 && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, want, &v) == 1) {
+      /* "__NR_open" must not take "__NR_openat"'s line: the name ends
+       * where the number starts. */
+      char exact[64];
+      snprintf(exact, sizeof exact, "#define __NR_%s ", name);
+      if (strncmp(line, exact, strlen(exact)) == 0)
+        nr = v;
+    }
+  fclose(f);
+  return nr;
+}
+
+/* Run a classic BPF seccomp filter on one call, as the kernel would: the
+ * instructions supervise.c emits (loads of seccomp_data words, jumps on
+ * constants, returns). */
+static uint32_t run_filter(const struct sock_filter *f, int n, const struct seccomp_data *d) {
+  uint32_t a = 0;
+  int pc = 0, steps = 0;
+
+  while (pc >= 0 && pc < n && steps++ < 4096) {
+    const struct sock_filter *i = &f[pc];
+
+    switch (i->code) {
+    case BPF_LD | BPF_W | BPF_ABS:
+      assert_true(i->k + 4 <= sizeof *d && i->k % 4 == 0);
+      memcpy(&a, (const char *)d + i->k, 4);
+      pc++;
+      break;
+    case BPF_ALU | BPF_AND | BPF_K:
+      a &= i->k;
+      pc++;
+      break;
+    case BPF_JMP | BPF_JEQ | BPF_K:
+      pc += 1 + (a == i->k ? i->jt : i->jf);
+      break;
+    case BPF_JMP | BPF_JGE | BPF_K:
+      pc += 1 + (a >= i->k ? i->jt : i->jf);
+      break;
+    case BPF_JMP | BPF_JGT | BPF_K:
+      pc += 1 + (a > i->k ? i->jt : i->jf);
+      break;
+    case BPF_JMP | BPF_JA:
+      pc += 1 + (int)i->k;
+      break;
+    case BPF_RET | BPF_K:
+      return i->k;
+    default:
+      fail_msg("instruction %d: code 0x%x the test does not know", pc, i->code);
+    }
+  }
+  fail_msg("the filter ran off its end");
+  return 0;
+}
+
+static uint32_t verdict(const struct sock_filter *f, int n, uint32_t arch, int nr) {
+  struct seccomp_data d;
+
+  memset(&d, 0, sizeof d);
+  d.arch = arch;
+  d.nr = nr;
+  d.args[2] = 16; /* a connect's addrlen: sizeof(struct sockaddr_in) */
+  return run_filter(f, n, &d);
+}
+
+/* The filter's numbers are the kernel's: x86-64's from its unistd_64.h,
+ * arm64's from asm-generic/unistd.h, which arm64's asm/unistd.h includes
+ * (both in linux-libc-dev).  Each op's calls are notified on its own
+ * architecture and not on the other. */
+static void test_syscall_tables(void **state) {
+  static const struct {
+    uint32_t arch;
+    const char *header;
+    const char *notified[6];
+  } t[] = {
+    {AUDIT_ARCH_X86_64,
+     "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+     {"connect", "bind", "socket", "open", "openat", "openat2"}},
+    {AUDIT_ARCH_AARCH64,
+     "/usr/include/asm-generic/unistd.h",
+     {"connect", "bind", "socket", "openat", "openat2", NULL}},
+  };
+  struct sock_filter f[128];
+  uint32_t all =
+    (1u << INJ_OP_CONNECT) | (1u << INJ_OP_BIND) | (1u << INJ_OP_SOCKET) | (1u << INJ_OP_OPEN);
+  int n, k, i, nr;
+
+  (void)state;
+  n = fsk__sup_filter(all, f, (int)(sizeof f / sizeof *f));
+  assert_true(n > 0);
+  for (k = 0; k < 2; k++) {
+    if (access(t[k].header, R_OK) != 0) {
+      fail_msg("%s is missing (linux-libc-dev)", t[k].header);
+    }
+    for (i = 0; i < 6 && t[k].notified[i] != NULL; i++) {
+      nr = nr_in(t[k].header, t[k].notified[i]);
+      assert_true(nr >= 0);
+      if (verdict(f, n, t[k].arch, nr) != SECCOMP_RET_USER_NOTIF)
+        fail_msg("%s (%d) is not notified for arch 0x%x", t[k].notified[i], nr, t[k].arch);
+    }
+    nr = nr_in(t[k].header, "io_uring_setup");
+    assert_true(nr >= 0);
+    assert_int_equal(verdict(f, n, t[k].arch, nr), SECCOMP_RET_ERRNO | ENOSYS);
+    /* Calls of no op pass: read, close, getpeername without a reset rule. */
+    assert_int_equal(verdict(f, n, t[k].arch, nr_in(t[k].header, "read")), SECCOMP_RET_ALLOW);
+    assert_int_equal(verdict(f, n, t[k].arch, nr_in(t[k].header, "close")), SECCOMP_RET_ALLOW);
+    assert_int_equal(verdict(f, n, t[k].arch, nr_in(t[k].header, "getpeername")),
+                     SECCOMP_RET_ALLOW);
+  }
+  /* Each table on its own architecture: x86-64's connect (42) is not a
+   * network call on arm64, nor arm64's (203) on x86-64. */
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_AARCH64, 42), SECCOMP_RET_ALLOW);
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_X86_64, 203), SECCOMP_RET_ALLOW);
+  /* x32 calls (bit 30) and other ABIs (i386) pass unseen: documented. */
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_X86_64, 0x40000000 | 42), SECCOMP_RET_ALLOW);
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_I386, 362), SECCOMP_RET_ALLOW);
+  /* Only the ops asked for: connect alone leaves open and socket. */
+  n = fsk__sup_filter(1u << INJ_OP_CONNECT, f, (int)(sizeof f / sizeof *f));
+  assert_true(n > 0);
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_AARCH64, 56), SECCOMP_RET_ALLOW);
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_AARCH64, 203), SECCOMP_RET_USER_NOTIF);
+  assert_int_equal(verdict(f, n, AUDIT_ARCH_X86_64, 41), SECCOMP_RET_ALLOW);
+}
+
 /* A listener nobody else uses: the injected connects aim at it, and it must
  * never see a connection. */
 static int listener(char *port, size_t len) {
@@ -287,6 +425,7 @@ int main(void) {
     cmocka_unit_test(test_pass_is_observed),
     cmocka_unit_test(test_no_fd_left_in_target),
     cmocka_unit_test(test_io_uring_refused),
+    cmocka_unit_test(test_syscall_tables),
     cmocka_unit_test(test_refuse_is_a_real_refusal),
     cmocka_unit_test(test_hang_stays_in_progress),
     cmocka_unit_test(test_origin_of_open),
