@@ -284,17 +284,59 @@ static int stdlib(const char *fn) {
   return 1;
 }
 
-/* The 8 bytes at addr in thread tid. */
-static int peek64(pid_t tid, uint64_t addr, uint64_t *v) {
-  return fsk__peek(tid, addr, v, sizeof *v) == 0 ? 0 : -EFAULT;
+/* The stopped thread's stack, read once from its sp: a walk then needs one
+ * system call instead of one per frame.  Read page by page (an iovec per
+ * page), so an unmapped page past the stack ends the window rather than
+ * failing it whole. */
+#define STACK_WINDOW 16384
+
+typedef struct {
+  uint64_t base;
+  size_t len;
+  unsigned char buf[STACK_WINDOW];
+} window_t;
+
+static void window_read(window_t *w, pid_t tid, uint64_t sp) {
+  struct iovec local = {w->buf, STACK_WINDOW}, remote[STACK_WINDOW / 4096 + 1];
+  uint64_t a = sp, end = sp + STACK_WINDOW;
+  int n = 0;
+  ssize_t r;
+
+  w->base = sp;
+  w->len = 0;
+  while (a < end && n < (int)(sizeof remote / sizeof *remote)) {
+    uint64_t next = (a | 4095) + 1;
+
+    if (next > end)
+      next = end;
+    remote[n++] = (struct iovec){(void *)(uintptr_t)a, (size_t)(next - a)};
+    a = next;
+  }
+  if (!fsk__peek_fallback()) {
+    r = process_vm_readv(tid, &local, 1, remote, (unsigned long)n, 0);
+    if (r > 0)
+      w->len = (size_t)r;
+  }
+  /* Refused (or nothing read): fsk__peek goes frame by frame, through
+   * /proc/TID/mem where a container's profile asks for it. */
+}
+
+static int window_peek(const window_t *w, pid_t tid, uint64_t addr, uint64_t *v) {
+  if (addr >= w->base && addr - w->base + sizeof *v <= w->len) {
+    memcpy(v, w->buf + (addr - w->base), sizeof *v);
+    return 0;
+  }
+  return fsk__peek(tid, addr, v, sizeof *v);
 }
 
 int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
                      size_t len) {
   size_t used = 0;
   int depth, shown = 0, user = 0;
+  static __thread window_t w; /* 16 KB: not on the serving thread's stack */
 
   buf[0] = '\0';
+  window_read(&w, tid, sp);
   /* A return address points after its call: the call's line is pc - 1's.
    * The first pc is where the thread is stopped (after its SYSCALL). */
   for (depth = 0; depth < 64 && shown < 6 && used + 1 < len; depth++) {
@@ -325,7 +367,7 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
     if (delta < 0)
       break;
     if (!g->arm64) {
-      if (peek64(tid, sp + (uint64_t)delta, &ret) != 0 || ret == 0)
+      if (window_peek(&w, tid, sp + (uint64_t)delta, &ret) != 0 || ret == 0)
         break;
       sp += (uint64_t)delta + 8;
     } else if (depth == 0 && delta == 0) {
@@ -334,11 +376,12 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
        * caller's frame pointer at sp - 8 (that frame's sp is it + 8). */
       uint64_t fp = 0;
 
-      if (peek64(tid, sp, &ret) != 0 || ret == 0 || peek64(tid, sp - 8, &fp) != 0 || fp == 0)
+      if (window_peek(&w, tid, sp, &ret) != 0 || ret == 0 ||
+          window_peek(&w, tid, sp - 8, &fp) != 0 || fp == 0)
         break;
       sp = fp + 8;
     } else {
-      if (peek64(tid, sp, &ret) != 0 || ret == 0)
+      if (window_peek(&w, tid, sp, &ret) != 0 || ret == 0)
         break;
       sp += (uint64_t)delta;
     }

@@ -52,6 +52,11 @@
  * io_uring's operations bypass seccomp: a program then falls back to plain
  * system calls.  The syscall tables are x86-64's and arm64's; a call of
  * another ABI (x32, i386 compat) passes unseen.
+ *
+ * In a container whose seccomp profile refuses process_vm_readv and
+ * pidfd_getfd (Docker's default without CAP_SYS_PTRACE), arguments are read
+ * through /proc/TID/mem (gosym.c: fsk__peek) and connect faults are errno
+ * only; the report's line says both.
  */
 #include "supervise.h"
 #include "csym.h"
@@ -119,6 +124,12 @@
 /* And getsockopt (an unreachable rule: SO_ERROR reports the modelled
  * errno for the socket whose fault was made of another kernel error). */
 #define SUP_SOCKOPT (1u << 16)
+
+/* The serving thread's nice value, where fdsoak may set it (root, or
+ * CAP_SYS_NICE): every notified call waits for this thread to be scheduled,
+ * and on a loaded machine that wait, not the work (a few us), is most of a
+ * round trip.  go_dial.sh measures it against fdsoak's own nice. */
+#define SUP_SERVE_NICE (-10)
 
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
@@ -397,7 +408,8 @@ struct fsk__sup {
   int killable;     /* the filter waits killably once received */
   int sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
   int no_sync;      /* fsk__sup_tune: do not ask for it (the benchmark's A/B) */
-  int serve_nice;   /* fsk__sup_tune: the serving thread's nice value (0: as fdsoak) */
+  int niced;        /* the serving thread's nice was lowered */
+  int serve_nice;   /* the serving thread's nice value (0: as fdsoak) */
   int nnp;          /* no_new_privs had to be set in the child */
   pthread_t thread; /* serves notifications */
   int running;
@@ -551,6 +563,7 @@ int fsk__sup_new(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_pat
   if (s == NULL)
     return -ENOMEM;
   s->spec = *spec;
+  s->serve_nice = SUP_SERVE_NICE;
   pthread_mutex_init(&s->lock, NULL);
   s->listener = -1;
   s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
@@ -1750,10 +1763,16 @@ static void *serve_main(void *arg) {
   sigemptyset(&only);
   sigaddset(&only, SUP_WAKE_SIG);
   pthread_sigmask(SIG_UNBLOCK, &only, NULL);
-  /* Linux's nice is per thread: this one alone (needs CAP_SYS_NICE to go
-   * below 0; refused, it stays as it was). */
-  if (s->serve_nice != 0)
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), s->serve_nice);
+  /* Linux's nice is per thread: this one alone, relative to fdsoak's own
+   * (below 0 needs CAP_SYS_NICE; refused, it stays as it was). */
+  if (s->serve_nice != 0) {
+    int base;
+
+    errno = 0;
+    base = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0)
+      s->niced = setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + s->serve_nice) == 0;
+  }
   /* Straight into RECV, which sleeps until a call comes: one system call
    * and one wake-up per notification (a poll first would add both). */
   while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {

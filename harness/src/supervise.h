@@ -54,7 +54,8 @@ void fsk__sup_track(fsk__sup_t *s);
 void fsk__sup_profile(fsk__sup_t *s);
 /* Before fsk__sup_spawn, for the benchmark's comparisons: ask for the
  * synchronous wake-up (1, the default) or not (0), and the serving
- * thread's nice value (0: fdsoak's own). */
+ * thread's nice value relative to fdsoak's (default -10 where permitted;
+ * 0: fdsoak's own). */
 void fsk__sup_tune(fsk__sup_t *s, int sync_wake, int serve_nice);
 /* Where and when fd of process pid (target: its path, or "socket:[...]")
  * was made, as the supervisor saw the call let through. */

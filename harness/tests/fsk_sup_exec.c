@@ -9,8 +9,8 @@
  * FSK_SUP_ORIGINS=1 notes the origin of every open and socket call, as
  * fdsoak watch does with origins on; FSK_SUP_PROFILE=1 adds the time it
  * took per notification; FSK_SUP_SYNC_WAKE=0 leaves out the synchronous
- * wake-up and FSK_SUP_NICE=N sets the serving thread's nice value (the
- * benchmark's comparisons).
+ * wake-up and FSK_SUP_NICE=N sets the serving thread's nice value relative
+ * to this process's (default -10; the benchmark's comparisons).
  * Exit: the command's code (128+N for signal N), 2 on a usage or setup
  * error.
  */
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     fsk__sup_profile(s);
   if (getenv("FSK_SUP_SYNC_WAKE") != NULL || getenv("FSK_SUP_NICE") != NULL)
     fsk__sup_tune(s, getenv("FSK_SUP_SYNC_WAKE") == NULL || atoi(getenv("FSK_SUP_SYNC_WAKE")) != 0,
-                  getenv("FSK_SUP_NICE") != NULL ? atoi(getenv("FSK_SUP_NICE")) : 0);
+                  getenv("FSK_SUP_NICE") != NULL ? atoi(getenv("FSK_SUP_NICE")) : -10);
   if ((rc = fsk__target_init(&t)) != 0) {
     fprintf(stderr, "fsk_sup_exec: %s\n", strerror(-rc));
     goto out;
