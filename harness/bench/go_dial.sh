@@ -21,8 +21,9 @@
 # that round's two plain runs, and the median of the rounds' ratios is
 # printed (on a shared, loaded machine the load drifts between rounds far
 # more than within one).  Also the supervisor's own serving time per
-# notification (FSK_SUP_PROFILE).  Asserts nothing but that every variant
-# ran.
+# notification (FSK_SUP_PROFILE), and the CPU time per dial of the program
+# and the supervisor together (less sensitive to the load than the rate).
+# Asserts nothing but that every variant ran.
 #
 #   go_dial.sh BUILD_BIN_DIR      (N=4000, RUNS=5 by default)
 set -u
@@ -43,10 +44,17 @@ command -v strace >/dev/null 2>&1 && TAGS="$TAGS st"
 
 # One run of a variant: its dials/s, to $T/cur.TAG (this round) and
 # $T/TAG (all rounds); the supervisor's account to $T/acct.TAG.
+# The children's CPU time (user + system) around each run, in seconds: the
+# supervisor's threads and the program's, as this shell reaps them (times
+# must run in this shell, not in a $(...) subshell).
 one() {
   tag="$1"; shift
+  times >"$T/times0"
   r=$("$@" 2>"$T/acct.$tag" | awk '/^dials\/s/ {print $2}')
   [ -n "$r" ] || return
+  times >"$T/times1"
+  cat "$T/times0" "$T/times1" | awk -v n="$N" 'NR % 2 == 0 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); t += a[1] * 60 + a[2]} c[NR / 2] = t}
+    END {printf "%.2f\n", (c[2] - c[1]) * 1e6 / n}' >>"$T/cpu.$tag"
   echo "$r" >"$T/cur.$tag"
   echo "$r" >>"$T/$tag"
   grep -o 'served in [0-9.]* us' "$T/acct.$tag" | awk '{print $3}' >>"$T/serve.$tag"
@@ -89,7 +97,7 @@ while [ "$i" -lt "$RUNS" ]; do
 done
 echo "load $(cut -d' ' -f1 /proc/loadavg) at the end"
 [ "$(wc -l <"$T/plain")" -eq $((2 * RUNS)) ] || { echo "FAIL: the plain loop did not run"; exit 1; }
-printf "%-26s %9s %9s %8s %11s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "(medians; serving time per notification)"
+printf "%-26s %9s %9s %8s %11s %9s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "CPU us/dial" "(medians; serving time per notification)"
 for tag in plain $TAGS; do
   [ -s "$T/$tag" ] || continue
   [ "$tag" = plain ] || [ "$(wc -l <"$T/$tag")" -eq "$RUNS" ] || { echo "FAIL: variant $tag did not run"; exit 1; }
@@ -102,7 +110,8 @@ for tag in plain $TAGS; do
   x=$([ -s "$T/ratio.$tag" ] && median "$T/ratio.$tag" || echo 1.00)
   q=$([ -s "$T/ratio.$tag" ] && quartiles "$T/ratio.$tag" || echo "")
   s=$([ -s "$T/serve.$tag" ] && echo "; served in $(median "$T/serve.$tag") us" || echo "")
-  printf "%-26s %9.0f %9.1f %7sx %11s %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" "$s"
+  printf "%-26s %9.0f %9.1f %7sx %11s %11s %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" \
+    "$(median "$T/cpu.$tag")" "$s"
 done
 awk -v x="$(median "$T/ratio.nm")" 'BEGIN {
   printf "non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x): %s in this run\n", x, x <= 1.10 ? "met" : "NOT met"
