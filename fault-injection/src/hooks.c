@@ -109,7 +109,8 @@ static const inj_rule_t *decide_call(const inj__call_t *c) {
   } else {
     t = inj__active_table();
   }
-  if (t->opmask & HOT_OP(c->op)) {
+  /* Under the supervisor's filter its decision is the one (exec.c). */
+  if (t->opmask & HOT_OP(c->op) & ~__atomic_load_n(&inj__sup_down, __ATOMIC_RELAXED)) {
     fire = inj__decide(t, c, &mr, &seq);
     if (mr >= 0)
       inj__log_decision(c, &t->rules[mr], fire >= 0, mr, seq);
@@ -383,6 +384,7 @@ static void atfork_child(void) {
   inj__ctl_atfork_child();
   inj__faults_atfork_child();
   inj__track_atfork_child();
+  inj__exec_atfork_child();
   t_guard = 0;
 }
 
@@ -401,7 +403,9 @@ static void init_page(inj_stats_page_t *pg, int fresh) {
     inj__publish(0, 0, 0);
 }
 
-__attribute__((constructor)) static void inj_init(void) {
+/* glibc passes the program's arguments to constructors: the posix_spawn
+ * trampoline (exec.c) needs them. */
+__attribute__((constructor)) static void inj_init(int argc, char **argv, char **envp) {
   const char *spec = getenv("FDSOAK_INJECT");
   const char *stats = getenv("FDSOAK_INJECT_STATS");
   const char *logp = getenv("FDSOAK_INJECT_LOG");
@@ -410,8 +414,11 @@ __attribute__((constructor)) static void inj_init(void) {
   char err[256];
   uint32_t extra = 0;
 
+  (void)argc;
+  (void)envp;
   t_guard = (uintptr_t)__builtin_frame_address(0);
   inj__resolve_real();
+  inj__exec_init(argv);
   if (inj__vtime_init(getenv("FDSOAK_SPEED")) != 0) {
     inj__say("fdsoak-inject: FDSOAK_SPEED must be a number > 1 and <= 1e6\n");
     _exit(2);

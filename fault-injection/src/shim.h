@@ -11,6 +11,8 @@
  *   control.c  the control file (runtime spec swaps)
  *   track.c    fd origin records in the stats page
  *   stats.c    the stats page: writer (attach/initialise) and reader
+ *   exec.c     the exec family: static and Go programs handed over to
+ *              fdsoak's seccomp supervisor (--engine auto)
  *   base.c     the real functions, the hot word, the stats page pointer,
  *              the clock, stderr messages, opens that bypass the hooks
  *   vtime.c    the program's virtual time under --speed: clock reads and
@@ -126,6 +128,16 @@ void inj__faults_atfork_child(void);
 int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len);
 /* A new connect on fd: forget its redirect. */
 void inj__redirect_clear(int fd);
+
+/* ---- exec and the supervisor (exec.c) ------------------------------------- */
+
+/* The ops (HOT_OP bits) this process leaves to fdsoak's seccomp supervisor:
+   it is under its filter.  0 almost always. */
+extern uint32_t inj__sup_down;
+/* In the constructor: read FDSOAK_SUP, stand down under the filter, and run
+   a posix_spawn trampoline's exec (which does not return). */
+void inj__exec_init(char **argv);
+void inj__exec_atfork_child(void);
 
 /* ---- virtual time (vtime.c): fdsoak watch --speed ------------------------ */
 

@@ -18,9 +18,9 @@ set -eu
 floor() {
   case "$(basename "$1" .c.o)" in
   hooks) echo 5 ;;
-  control) echo 4 ;;
+  control | exec) echo 4 ;;
   decide | faults | log | track) echo 3 ;;
-  stats | rules | base) echo 2 ;;
+  stats | rules | base | sec) echo 2 ;;
   spec | vtime) echo 1 ;;
   *) echo 0 ;;
   esac

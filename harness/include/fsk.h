@@ -255,7 +255,8 @@ typedef struct {
   char death[256];         /* evidence that it died of fd exhaustion, or "" */
   char origins[8];         /* "off", "native" or "lang" */
   char lang_note[256];     /* why some leaked fds have no language frames, or "" */
-  char engine[8];          /* "preload", "seccomp", or "none" (no rules) */
+  char engine[8];          /* "preload", "seccomp", "auto" (the shim, and the supervisor for
+                              the programs it handed over through exec), or "none" (no rules) */
   char engine_note[640];   /* what the engine did, or what it missed, or "" */
   char origin_note[256];   /* why some leaked fds have no origin, or "" */
   size_t uninstrumented;   /* processes that ran without the shim's page */

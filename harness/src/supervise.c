@@ -63,6 +63,7 @@
 #include "dnsstub.h"
 #include "gosym.h"
 #include "grow.h"
+#include "inj_sec.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -89,7 +90,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/random.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,13 +120,8 @@
 #define SUP_ORIGINS 2048
 #define SUP_PROGS 8
 
-/* In a filter's op mask: getpeername too (a reset(N) rule: the socket is
- * connected to fdsoak's listener, and its peer must still be the address
- * the program dialled). */
-#define SUP_PEERNAME (1u << 15)
-/* And getsockopt (an unreachable rule: SO_ERROR reports the modelled
- * errno for the socket whose fault was made of another kernel error). */
-#define SUP_SOCKOPT (1u << 16)
+#define SUP_PEERNAME INJ_SEC_PEERNAME
+#define SUP_SOCKOPT INJ_SEC_SOCKOPT
 
 /* The serving thread's nice value, where fdsoak may set it (root, or
  * CAP_SYS_NICE): every notified call waits for this thread to be scheduled,
@@ -134,6 +132,24 @@
 /* Helper threads waiting on blocking connects at once; past this a blocking
  * caller gets the fault's errno at once (and the report says so). */
 #define SUP_WAITERS_MAX 64
+
+/* Listeners served at once: the one of a started tree, and one per subtree
+ * the shim hands over through exec (--engine auto).  A listener whose
+ * filter has no process left is let go (its slot reused). */
+#define SUP_LISTENERS 64
+
+/* The listener the calling thread serves: each serving thread has one, and
+ * a helper answering for it inherits it (respond and id_valid use it). */
+static __thread int t_lfd = -1;
+
+typedef struct sup_lst {
+  struct fsk__sup *s;
+  int fd;    /* the filter's notification fd */
+  pid_t pid; /* the process that installed the filter */
+  int state; /* 0 free, 1 reserved, 2 served by th */
+  int stop;  /* the thread ends at its next wake-up */
+  pthread_t th;
+} sup_lst_t;
 
 /* ------------------------------------------------------------------ */
 /* Engines and program kinds                                           */
@@ -173,71 +189,6 @@ static int resolve(const char *cmd, char *path, size_t len) {
   return -ENOENT;
 }
 
-/* The ELF's program headers (PT_INTERP) and section names (.go.buildinfo),
- * for 64-bit and 32-bit files of this machine's byte order. */
-static int elf_kind_fd(int fd) {
-  unsigned char id[EI_NIDENT];
-  int kind = 0, is64, i;
-  uint64_t phoff, shoff;
-  unsigned phnum, phentsize, shnum, shentsize, shstrndx;
-
-  if (pread(fd, id, sizeof id, 0) != (ssize_t)sizeof id || memcmp(id, ELFMAG, SELFMAG) != 0)
-    return 0;
-  is64 = id[EI_CLASS] == ELFCLASS64;
-  if (is64) {
-    Elf64_Ehdr h;
-    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
-      return FSK_ELF_IS;
-    phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
-    shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize, shstrndx = h.e_shstrndx;
-  } else {
-    Elf32_Ehdr h;
-    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
-      return FSK_ELF_IS;
-    phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
-    shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize, shstrndx = h.e_shstrndx;
-  }
-  kind = FSK_ELF_IS | FSK_ELF_STATIC;
-  for (i = 0; i < (int)phnum && i < 4096; i++) {
-    uint32_t type = 0;
-    if (pread(fd, &type, sizeof type, (off_t)(phoff + (uint64_t)i * phentsize)) !=
-        (ssize_t)sizeof type)
-      break;
-    if (type == PT_INTERP)
-      kind &= ~FSK_ELF_STATIC;
-  }
-  if (shnum > 0 && shnum < 65536 && shstrndx < shnum) {
-    uint64_t stroff = 0, strsz = 0;
-    char *names = NULL;
-
-    if (is64) {
-      Elf64_Shdr sh;
-      if (pread(fd, &sh, sizeof sh, (off_t)(shoff + (uint64_t)shstrndx * shentsize)) ==
-          (ssize_t)sizeof sh)
-        stroff = sh.sh_offset, strsz = sh.sh_size;
-    } else {
-      Elf32_Shdr sh;
-      if (pread(fd, &sh, sizeof sh, (off_t)(shoff + (uint64_t)shstrndx * shentsize)) ==
-          (ssize_t)sizeof sh)
-        stroff = sh.sh_offset, strsz = sh.sh_size;
-    }
-    if (strsz > 0 && strsz < (1u << 20) && (names = malloc(strsz + 1)) != NULL &&
-        pread(fd, names, strsz, (off_t)stroff) == (ssize_t)strsz) {
-      names[strsz] = '\0';
-      for (i = 0; i < (int)shnum; i++) {
-        uint32_t nm = 0;
-        if (pread(fd, &nm, sizeof nm, (off_t)(shoff + (uint64_t)i * shentsize)) !=
-            (ssize_t)sizeof nm)
-          break;
-        if (nm < strsz && strcmp(names + nm, ".go.buildinfo") == 0)
-          kind |= FSK_ELF_GO;
-      }
-    }
-    free(names);
-  }
-  return kind;
-}
-
 int fsk__elf_kind(const char *cmd, char *path, size_t pathlen) {
   int fd, rc;
 
@@ -245,7 +196,7 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen) {
     return rc;
   if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return -errno;
-  rc = elf_kind_fd(fd);
+  rc = inj_sec_elf_kind(fd);
   close(fd);
   return rc;
 }
@@ -298,104 +249,8 @@ int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
 /* The filter                                                          */
 /* ------------------------------------------------------------------ */
 
-/* The system calls of each op, per architecture.  arm64 has no open or
- * creat: its libc and Go use openat. */
-typedef struct {
-  uint32_t audit_arch;
-  int x32_bit; /* numbers at or above 0x40000000 are another ABI */
-  int nr_connect, nr_bind, nr_socket;
-  int nr_open[4]; /* path in the argument after it: see path_arg */
-  int nr_io_uring_setup;
-  int nr_getpeername;
-  int nr_getsockopt;
-} arch_table_t;
-
-static const arch_table_t g_arches[] = {
-  {AUDIT_ARCH_X86_64, 1, 42, 49, 41, {2, 85, 257, 437}, 425, 52, 55},
-  {AUDIT_ARCH_AARCH64, 0, 203, 200, 198, {56, 437, -1, -1}, 425, 205, 209},
-};
-
-static const arch_table_t *arch_of(uint32_t audit_arch) {
-  size_t i;
-
-  for (i = 0; i < sizeof g_arches / sizeof *g_arches; i++)
-    if (g_arches[i].audit_arch == audit_arch)
-      return &g_arches[i];
-  return NULL;
-}
-
-/* The op of a notified call, and where its path is (open calls). */
-static int op_of(const arch_table_t *a, int nr, int *path_arg) {
-  *path_arg = -1;
-  if (nr == a->nr_connect)
-    return INJ_OP_CONNECT;
-  if (nr == a->nr_bind)
-    return INJ_OP_BIND;
-  if (nr == a->nr_socket)
-    return INJ_OP_SOCKET;
-  /* open and creat take the path first; openat and openat2 after a dirfd. */
-  if (a->audit_arch == AUDIT_ARCH_X86_64 && (nr == 2 || nr == 85))
-    *path_arg = 0;
-  else if (nr == a->nr_open[0] || nr == a->nr_open[1] || nr == a->nr_open[2] || nr == a->nr_open[3])
-    *path_arg = 1;
-  return *path_arg >= 0 ? INJ_OP_OPEN : -1;
-}
-
-/* The filter for the ops in opmask: per architecture, a jump over its block
- * when the arch differs; in the block, each notified number returns
- * USER_NOTIF, io_uring_setup ENOSYS, everything else ALLOW. */
-int fsk__sup_filter(uint32_t opmask, struct sock_filter *f, int cap) {
-  int n = 0;
-  size_t ai;
-
-#define PUT(x)                                                                                     \
-  do {                                                                                             \
-    if (n >= cap)                                                                                  \
-      return -ENOSPC;                                                                              \
-    f[n++] = (struct sock_filter)x;                                                                \
-  } while (0)
-  PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-  for (ai = 0; ai < sizeof g_arches / sizeof *g_arches; ai++) {
-    const arch_table_t *a = &g_arches[ai];
-    int nrs[12], nn = 0, k, jump_at, start;
-
-    if (opmask & (1u << INJ_OP_CONNECT))
-      nrs[nn++] = a->nr_connect;
-    if (opmask & (1u << INJ_OP_BIND))
-      nrs[nn++] = a->nr_bind;
-    if (opmask & (1u << INJ_OP_SOCKET))
-      nrs[nn++] = a->nr_socket;
-    for (k = 0; (opmask & (1u << INJ_OP_OPEN)) && k < 4; k++)
-      if (a->nr_open[k] >= 0)
-        nrs[nn++] = a->nr_open[k];
-    if (opmask & SUP_PEERNAME)
-      nrs[nn++] = a->nr_getpeername;
-    if (opmask & SUP_SOCKOPT)
-      nrs[nn++] = a->nr_getsockopt;
-    jump_at = n;
-    PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit_arch, 0, 0)); /* jf set below */
-    start = n;
-    PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-    if (a->x32_bit) {
-      PUT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1));
-      PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-    }
-    PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a->nr_io_uring_setup, 0, 1));
-    PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
-    for (k = 0; k < nn; k++) {
-      PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nrs[k], 0, 1));
-      PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
-    }
-    PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-    f[jump_at].jf = (uint8_t)(n - start);
-    /* The next block reloads the arch: the accumulator now holds nr. */
-    if (ai + 1 < sizeof g_arches / sizeof *g_arches)
-      PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-  }
-  PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-#undef PUT
-  return n;
-}
+/* The filter itself is inj_sec_build (fault-injection sec.c), shared with
+ * the shim, which installs it before an exec under --engine auto. */
 
 /* ------------------------------------------------------------------ */
 /* The supervisor                                                      */
@@ -404,14 +259,20 @@ int fsk__sup_filter(uint32_t opmask, struct sock_filter *f, int cap) {
 struct fsk__sup {
   inj_spec_t spec;
   inj_stats_page_t *page;
-  int listener;     /* the filter's notification fd, -1 until received */
-  int killable;     /* the filter waits killably once received */
-  int sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
-  int no_sync;      /* fsk__sup_tune: do not ask for it (the benchmark's A/B) */
-  int niced;        /* the serving thread's nice was lowered */
-  int serve_nice;   /* the serving thread's nice value (0: as fdsoak) */
-  int nnp;          /* no_new_privs had to be set in the child */
-  pthread_t thread; /* serves notifications */
+  sup_lst_t lst[SUP_LISTENERS];
+  /* Hand-overs through exec: an abstract unix socket the shim connects to,
+   * and the thread that takes listeners on it (fsk__sup_listen). */
+  int hand_fd, hand_wake[2], hand_running;
+  pthread_t hand_thread;
+  char hand_name[64];
+  char stats_path[PATH_MAX]; /* the page, attached at the first hand-over */
+  uint64_t handoffs, handoffs_refused;
+  int killable;   /* the filter waits killably once received */
+  int sync_wake;  /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP was accepted */
+  int nnp;        /* no_new_privs had to be set in the child */
+  int no_sync;    /* fsk__sup_tune: do not ask for it (the benchmark's A/B) */
+  int niced;      /* a serving thread's nice was lowered */
+  int serve_nice; /* the serving threads' nice value (0: as fdsoak) */
   int running;
   int stopping;
   int waiters; /* helper threads alive (atomic) */
@@ -449,7 +310,8 @@ struct fsk__sup {
   /* Blocking connects interrupted by a signal with SA_RESTART: the kernel
    * restarts the call, which comes back as a new notification; it is the
    * same connect, already under way, and goes through undecided. */
-  pthread_mutex_t lock; /* restarted[], origins[] */
+  pthread_mutex_t lock;       /* restarted[], origins[] */
+  pthread_mutex_t track_lock; /* progs[], tgids[] (note_origin) */
   /* Origins (fsk__sup_track): the Go stack of each open and socket call
    * that went through, by process and path. */
   int track;
@@ -565,7 +427,8 @@ int fsk__sup_new(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_pat
   s->spec = *spec;
   s->serve_nice = SUP_SERVE_NICE;
   pthread_mutex_init(&s->lock, NULL);
-  s->listener = -1;
+  pthread_mutex_init(&s->track_lock, NULL);
+  s->hand_fd = s->hand_wake[0] = s->hand_wake[1] = -1;
   s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
   s->resetl[0] = s->resetl[1] = s->reset_wake[0] = s->reset_wake[1] = -1;
   if ((rc = inj_stats_create(stats_path, spec, &s->page)) != 0) {
@@ -628,7 +491,8 @@ static int peek_path(pid_t tid, uint64_t addr, char *buf, size_t len) {
 }
 
 static int id_valid(const fsk__sup_t *s, uint64_t id) {
-  return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+  (void)s;
+  return ioctl(t_lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 static uint64_t now_ns(void) {
@@ -647,7 +511,7 @@ static void respond(fsk__sup_t *s, uint64_t id, int err, int cont) {
   r.error = err ? -err : 0;
   r.flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
   /* ENOENT: the caller is gone (killed while it waited); nothing to do. */
-  (void)ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+  (void)ioctl(t_lfd, SECCOMP_IOCTL_NOTIF_SEND, &r);
   if (s->profile)
     __atomic_add_fetch(&s->prof_send_ns, now_ns() - t0, __ATOMIC_RELAXED);
 }
@@ -1055,6 +919,7 @@ typedef struct {
   uint64_t id;
   pid_t tid;
   int cfd;              /* the caller's number for the socket */
+  int lfd;              /* the listener the call came on */
   int fd;               /* fdsoak's copy of the caller's socket */
   double sndtimeo;      /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
   int kernel, modelled; /* the kernel's error answered as the modelled one */
@@ -1125,6 +990,8 @@ static int restarted_take(fsk__sup_t *s, pid_t tid, int fd) {
 static void *waiter_main(void *arg) {
   waiter_t *w = arg;
   double until = w->sndtimeo > 0 ? w->started + w->sndtimeo : 0;
+
+  t_lfd = w->lfd;
 
   for (;;) {
     struct pollfd p = {w->fd, POLLOUT, 0};
@@ -1256,6 +1123,7 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
         w->id = id;
         w->tid = tid;
         w->cfd = cfd_num;
+        w->lfd = t_lfd;
         w->fd = fd;
         w->started = started;
         if (r->action == INJ_DO_UNREACH) {
@@ -1432,7 +1300,7 @@ static struct sup_prog *prog_of(fsk__sup_t *s, pid_t pid) {
   s->progs[k].fddir = open(exe, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
   if (fsk__gosym_open(exe, &s->progs[k].g) != 0) {
-    int fd = open(exe, O_RDONLY | O_CLOEXEC), kind = fd >= 0 ? elf_kind_fd(fd) : 0;
+    int fd = open(exe, O_RDONLY | O_CLOEXEC), kind = fd >= 0 ? inj_sec_elf_kind(fd) : 0;
 
     if (fd >= 0)
       close(fd);
@@ -1525,8 +1393,8 @@ static uint64_t mono_ns(void) {
  * the attempt in progress (the stats page's counters now, as the shim
  * records it) and the clock; where is the Go stack (gosym.c) or the C
  * stack (csym.c) of the call, and the fd it is about to get. */
-static void note_origin(fsk__sup_t *s, const struct seccomp_notif *n, int op, const char *path,
-                        int path_arg) {
+static void note_origin_one(fsk__sup_t *s, const struct seccomp_notif *n, int op, const char *path,
+                            int path_arg) {
   uint64_t t0 = mono_ns(), a;
   pid_t tgid = tgid_cached(s, (pid_t)n->pid);
   struct sup_prog *pg;
@@ -1607,6 +1475,16 @@ static void note_origin(fsk__sup_t *s, const struct seccomp_notif *n, int op, co
   __atomic_add_fetch(&s->origin_ns, mono_ns() - t0, __ATOMIC_RELAXED);
 }
 
+/* The tables note_origin_one reads and fills (the programs' symbols, the
+ * tid -> process cache) are shared by the serving threads: one hand-over
+ * each under --engine auto. */
+static void note_origin(fsk__sup_t *s, const struct seccomp_notif *n, int op, const char *path,
+                        int path_arg) {
+  pthread_mutex_lock(&s->track_lock);
+  note_origin_one(s, n, op, path, path_arg);
+  pthread_mutex_unlock(&s->track_lock);
+}
+
 /* The last path component of p. */
 static const char *base_of(const char *p) {
   const char *b = strrchr(p, '/');
@@ -1660,7 +1538,6 @@ int fsk__sup_origin(fsk__sup_t *s, pid_t pid, int fd, const char *target, fsk__s
 }
 
 static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
-  const arch_table_t *a = arch_of(n->data.arch);
   inj_call_t c;
   struct sockaddr_storage sa;
   socklen_t salen = 0;
@@ -1670,17 +1547,18 @@ static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
   const inj_rule_t *r;
 
   bump(&s->notifications);
-  if (a != NULL && (int)n->data.nr == a->nr_getpeername) {
+  op = inj_sec_op_of(n->data.arch, (int)n->data.nr, &path_arg);
+  if (op == INJ_SEC_GETPEERNAME) {
     if (!peer_answer(s, n))
       respond(s, n->id, 0, 1);
     return;
   }
-  if (a != NULL && (int)n->data.nr == a->nr_getsockopt) {
+  if (op == INJ_SEC_GETSOCKOPT) {
     if (!sockopt_answer(s, n))
       respond(s, n->id, 0, 1);
     return;
   }
-  if (a == NULL || (op = op_of(a, n->data.nr, &path_arg)) < 0) {
+  if (op < 0) {
     respond(s, n->id, 0, 1);
     return;
   }
@@ -1754,7 +1632,8 @@ static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
 static void wake_cb(int sig) { (void)sig; }
 
 static void *serve_main(void *arg) {
-  fsk__sup_t *s = arg;
+  sup_lst_t *L = arg;
+  fsk__sup_t *s = L->s;
   sigset_t only;
   size_t nsz = s->sizes.seccomp_notif > sizeof(struct seccomp_notif) ? s->sizes.seccomp_notif
                                                                      : sizeof(struct seccomp_notif);
@@ -1771,13 +1650,16 @@ static void *serve_main(void *arg) {
     errno = 0;
     base = getpriority(PRIO_PROCESS, 0);
     if (errno == 0)
-      s->niced = setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + s->serve_nice) == 0;
+      if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + s->serve_nice) == 0)
+        s->niced = 1;
   }
+  t_lfd = L->fd;
   /* Straight into RECV, which sleeps until a call comes: one system call
    * and one wake-up per notification (a poll first would add both). */
-  while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+  while (n != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE) &&
+         !__atomic_load_n(&L->stop, __ATOMIC_ACQUIRE)) {
     memset(n, 0, nsz);
-    if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
+    if (ioctl(L->fd, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
       if (errno == ENOENT || errno == EINTR)
         continue; /* the caller went away before we read it */
       break;
@@ -1794,6 +1676,258 @@ static void *serve_main(void *arg) {
   }
   free(n);
   return NULL;
+}
+
+/* The calls the filter notifies, for the rules and origins of s. */
+static uint32_t sup_opmask(const fsk__sup_t *s) {
+  uint32_t peers = 0;
+  int n;
+
+  for (n = 0; n < (int)s->spec.nrules; n++)
+    if (s->spec.rules[n].action == INJ_DO_RESET)
+      peers |= SUP_PEERNAME;
+    else if (s->spec.rules[n].action == INJ_DO_UNREACH)
+      peers |= SUP_SOCKOPT;
+  /* getaddrinfo rules: the tree's connects (the port-53 ones go to the
+   * stub, decided here: the filter cannot read the address) and
+   * getpeername (the nameserver dialled). */
+  if (s->dns != NULL)
+    peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
+  return s->spec.opmask | peers | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0);
+}
+
+/* A free slot, reserved (state 1), or -1. */
+static int lst_reserve(fsk__sup_t *s) {
+  int i;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_LISTENERS; i++)
+    if (s->lst[i].state == 0) {
+      s->lst[i].state = 1;
+      break;
+    }
+  pthread_mutex_unlock(&s->lock);
+  return i < SUP_LISTENERS ? i : -1;
+}
+
+/* Serve listener fd (of the filter process pid installed) in slot k, which
+ * lst_reserve gave: a thread of its own.  0 or a positive errno (the slot
+ * is freed, fd left to the caller). */
+static int lst_start(fsk__sup_t *s, int k, int fd, pid_t pid) {
+  sup_lst_t *L = &s->lst[k];
+  sigset_t all, old;
+  struct sigaction sa;
+  int rc;
+
+  /* Each notification is a round trip with one caller waiting: the
+   * synchronous wake-up saves a migration each way.  Older kernels say
+   * EINVAL, and the round trip is only slower. */
+  if (!s->no_sync &&
+      ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
+    s->sync_wake = 1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = wake_cb; /* no SA_RESTART: the RECV ioctl returns EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SUP_WAKE_SIG, &sa, NULL);
+  L->s = s;
+  L->fd = fd;
+  L->pid = pid;
+  L->stop = 0;
+  /* The serving thread must never take fdsoak's SIGINT/SIGTERM; it takes
+   * only its wake-up (serve_main). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&L->th, NULL, serve_main, L);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_mutex_lock(&s->lock);
+  L->state = rc == 0 ? 2 : 0;
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}
+
+static int lst_serve(fsk__sup_t *s, int fd, pid_t pid) {
+  int k = lst_reserve(s);
+
+  return k < 0 ? EMFILE : lst_start(s, k, fd, pid);
+}
+
+/* End slot k's thread and close its listener. */
+static void lst_end(fsk__sup_t *s, int k) {
+  sup_lst_t *L = &s->lst[k];
+  struct timespec ts;
+
+  if (L->state != 2)
+    return;
+  __atomic_store_n(&L->stop, 1, __ATOMIC_RELEASE);
+  /* The signal ends a RECV (again until the thread is seen gone: it may
+   * enter RECV just after one). */
+  do {
+    pthread_kill(L->th, SUP_WAKE_SIG);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 20000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+  } while (pthread_timedjoin_np(L->th, NULL, &ts) == ETIMEDOUT);
+  close(L->fd);
+  pthread_mutex_lock(&s->lock);
+  L->fd = -1;
+  L->state = 0;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* One hand-over on connection c: the go-ahead when a slot is free, then
+ * the listener (SCM_RIGHTS) and what the process says of it. */
+static void hand_one(fsk__sup_t *s, int c) {
+  inj_sec_hello_t h;
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&h, sizeof h};
+  struct msghdr m = {0};
+  struct pollfd p = {c, POLLIN, 0};
+  int k = -1, fd = -1, rc;
+  ssize_t got;
+
+  if (s->page == NULL && inj_stats_create(s->stats_path, &s->spec, &s->page) != 0)
+    s->page = NULL;
+  if (s->page == NULL || (k = lst_reserve(s)) < 0) {
+    bump(&s->handoffs_refused);
+    (void)!write(c, "n", 1);
+    return;
+  }
+  if (write(c, "y", 1) != 1)
+    goto fail;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  memset(&h, 0, sizeof h);
+  got = poll(&p, 1, 5000) == 1 ? recvmsg(c, &m, MSG_CMSG_CLOEXEC) : -1;
+  if (got == (ssize_t)sizeof h) {
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    if (cm != NULL && cm->cmsg_type == SCM_RIGHTS)
+      memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  }
+  if (got != (ssize_t)sizeof h || h.magic != INJ_SEC_HELLO || fd < 0)
+    goto fail;
+  if (!h.killable)
+    s->killable = 0;
+  if (h.nnp)
+    s->nnp = 1;
+  if ((rc = lst_start(s, k, fd, (pid_t)h.pid)) != 0) {
+    close(fd);
+    return; /* lst_start freed the slot */
+  }
+  bump(&s->handoffs);
+  return;
+fail:
+  if (fd >= 0)
+    close(fd);
+  bump(&s->handoffs_refused);
+  pthread_mutex_lock(&s->lock);
+  s->lst[k].state = 0;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Takes hand-overs, and lets go of listeners whose filter has no process
+ * left (POLLHUP), looked at every 200 ms. */
+static void *hand_main(void *arg) {
+  fsk__sup_t *s = arg;
+
+  for (;;) {
+    struct pollfd p[2] = {{s->hand_wake[0], POLLIN, 0}, {s->hand_fd, POLLIN, 0}};
+    int i, c;
+
+    if (poll(p, 2, 200) < 0 && errno != EINTR)
+      break;
+    if (p[0].revents)
+      break;
+    if (p[1].revents & POLLIN) {
+      while ((c = accept4(s->hand_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+        hand_one(s, c);
+        close(c);
+      }
+    }
+    /* Slot 0 may be the started tree's: it goes at fsk__sup_free. */
+    for (i = 1; i < SUP_LISTENERS; i++) {
+      struct pollfd q = {s->lst[i].fd, POLLIN, 0};
+
+      if (__atomic_load_n(&s->lst[i].state, __ATOMIC_ACQUIRE) != 2 ||
+          __atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) > 0)
+        continue;
+      if (poll(&q, 1, 0) == 1 && (q.revents & POLLHUP) && !(q.revents & POLLIN))
+        lst_end(s, i);
+    }
+  }
+  return NULL;
+}
+
+int fsk__sup_listen(fsk__sup_t *s, char *env, size_t envlen) {
+  struct sockaddr_un sa;
+  socklen_t len;
+  sigset_t all, old;
+  int rc;
+  unsigned long long r;
+
+  /* Slot 0 is the started tree's, which a hand-over has none of. */
+  s->lst[0].state = 3;
+  if ((s->hand_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+    return -errno;
+  /* An abstract name: nothing on disk, gone with fdsoak; random, so that
+   * no other fdsoak's tree finds this one. */
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+    r = (unsigned long long)now_s() * 1000003u;
+  snprintf(s->hand_name, sizeof s->hand_name, "fdsoak-sup-%d-%llx", (int)getpid(), r);
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path + 1, s->hand_name, strlen(s->hand_name));
+  len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(s->hand_name));
+  if (bind(s->hand_fd, (struct sockaddr *)&sa, len) != 0 || listen(s->hand_fd, 64) != 0 ||
+      pipe2(s->hand_wake, O_CLOEXEC) != 0)
+    return -errno;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&s->hand_thread, NULL, hand_main, s);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0)
+    return -rc;
+  s->hand_running = 1;
+  s->running = 1;
+  snprintf(env, envlen, "%s:%x", s->hand_name, sup_opmask(s));
+  return 0;
+}
+
+int fsk__sup_new_lazy(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_path) {
+  fsk__sup_t *s = calloc(1, sizeof *s);
+
+  if (s == NULL)
+    return -ENOMEM;
+  s->spec = *spec;
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_mutex_init(&s->track_lock, NULL);
+  s->sink_fd[0] = s->sink_fd[1] = s->sink_aux[0] = s->sink_aux[1] = -1;
+  s->resetl[0] = s->resetl[1] = s->reset_wake[0] = s->reset_wake[1] = -1;
+  s->hand_fd = s->hand_wake[0] = s->hand_wake[1] = -1;
+  s->killable = 1;
+  snprintf(s->stats_path, sizeof s->stats_path, "%s", stats_path);
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) != 0)
+    memset(&s->sizes, 0, sizeof s->sizes);
+  *out = s;
+  return 0;
+}
+
+unsigned long long fsk__sup_handoffs(const fsk__sup_t *s) {
+  return (unsigned long long)__atomic_load_n(&s->handoffs, __ATOMIC_RELAXED);
+}
+
+int fsk__sup_served(fsk__sup_t *s, pid_t pid) {
+  int i, hit = 0;
+
+  pthread_mutex_lock(&s->lock);
+  for (i = 0; i < SUP_LISTENERS && !hit; i++)
+    hit = s->lst[i].pid == pid && s->lst[i].pid != 0;
+  pthread_mutex_unlock(&s->lock);
+  return hit;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1871,31 +2005,16 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   struct sock_filter f[96];
   struct sock_fprog prog;
   int sv[2] = {-1, -1}, n, rc = 0, lfd = -1;
-  uint32_t peers = 0;
   install_t in;
   hello_t h;
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&h, sizeof h};
   struct msghdr m = {0};
   struct pollfd pf;
-  pthread_attr_t at;
-  sigset_t all, old;
   ssize_t got;
 
   err[0] = '\0';
-  for (n = 0; n < (int)s->spec.nrules; n++)
-    if (s->spec.rules[n].action == INJ_DO_RESET)
-      peers |= SUP_PEERNAME;
-    else if (s->spec.rules[n].action == INJ_DO_UNREACH)
-      peers |= SUP_SOCKOPT;
-  /* getaddrinfo rules: the tree's connects (the port-53 ones go to the
-   * stub, decided here: the filter cannot read the address) and
-   * getpeername (the nameserver dialled). */
-  if (s->dns != NULL)
-    peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
-  if ((n = fsk__sup_filter(s->spec.opmask | peers |
-                             (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0),
-                           f, (int)(sizeof f / sizeof *f))) < 0) {
+  if ((n = inj_sec_build(sup_opmask(s), f, (int)(sizeof f / sizeof *f))) < 0) {
     snprintf(err, errlen, "the seccomp filter does not fit");
     return ENOSPC;
   }
@@ -1941,35 +2060,13 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
     snprintf(err, errlen, "the child never handed over the seccomp listener");
     goto out;
   }
-  s->listener = lfd;
-  lfd = -1;
-  /* Each notification is a round trip with one caller waiting: the
-   * synchronous wake-up saves a migration each way.  Older kernels say
-   * EINVAL, and the round trip is only slower. */
-  s->sync_wake = !s->no_sync && ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-                                      SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
   s->killable = h.killable;
   s->nnp = h.nnp;
-  {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = wake_cb; /* no SA_RESTART: the RECV ioctl returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SUP_WAKE_SIG, &sa, NULL);
-  }
-  /* The serving thread must never take fdsoak's SIGINT/SIGTERM; it takes
-   * only its wake-up (serve_main). */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_init(&at);
-  rc = pthread_create(&s->thread, &at, serve_main, s);
-  pthread_attr_destroy(&at);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
+  if ((rc = lst_serve(s, lfd, t->pid)) != 0) {
     snprintf(err, errlen, "cannot start the supervisor thread: %s", strerror(rc));
     goto out;
   }
+  lfd = -1;
   s->running = 1;
 out:
   if (lfd >= 0)
@@ -1993,6 +2090,14 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
     (unsigned long long)__atomic_load_n(&s->errno_only, __ATOMIC_RELAXED),
     s->killable ? "" : "; the kernel has no wait-killable filters (a signal may restart a call)",
     s->nnp ? "; no_new_privs set in the tree" : "");
+  if (used < len && s->hand_running)
+    used += (size_t)snprintf(buf + used, len - used,
+                             "; %llu static or Go program%s handed over through exec%s",
+                             (unsigned long long)__atomic_load_n(&s->handoffs, __ATOMIC_RELAXED),
+                             __atomic_load_n(&s->handoffs, __ATOMIC_RELAXED) == 1 ? "" : "s",
+                             __atomic_load_n(&s->handoffs_refused, __ATOMIC_RELAXED) > 0
+                               ? " (some refused: more than 63 at once)"
+                               : "");
   if (used < len && __atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED) > 0)
     used +=
       (size_t)snprintf(buf + used, len - used,
@@ -2050,26 +2155,22 @@ void fsk__sup_free(fsk__sup_t *s) {
   if (s == NULL)
     return;
   __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
-  if (s->running) {
-    struct timespec ts;
-
-    /* The signal ends a RECV (retried until the thread is seen gone: it
-     * may enter RECV just after one). */
-    do {
-      pthread_kill(s->thread, SUP_WAKE_SIG);
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 20000000;
-      if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-      }
-    } while (pthread_timedjoin_np(s->thread, NULL, &ts) == ETIMEDOUT);
+  if (s->hand_running) {
+    if (write(s->hand_wake[1], "x", 1) < 0) {
+      /* the pipe is ours and empty */
+    }
+    pthread_join(s->hand_thread, NULL);
   }
+  for (i = 0; i < SUP_LISTENERS; i++)
+    lst_end(s, i);
   /* Helpers look at `stopping` every 50 ms. */
   for (i = 0; i < 200 && __atomic_load_n(&s->waiters, __ATOMIC_ACQUIRE) > 0; i++)
     usleep(10000);
-  if (s->listener >= 0)
-    close(s->listener);
+  if (s->hand_fd >= 0)
+    close(s->hand_fd);
+  for (i = 0; i < 2; i++)
+    if (s->hand_wake[i] >= 0)
+      close(s->hand_wake[i]);
   fsk__dnsstub_stop(s->dns);
   if (s->reset_running) {
     if (write(s->reset_wake[1], "x", 1) < 0) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "inj.h"
+#include "inj_sec.h"
 #include "proc.h"
 
 typedef enum { FSK_ENGINE_AUTO = 0, FSK_ENGINE_PRELOAD, FSK_ENGINE_SECCOMP } fsk__engine_t;
@@ -18,21 +19,14 @@ int fsk__engine_parse(const char *s);
 /* What kind of program file is: the bits below, or a negative errno (no
  * such program on PATH, not readable).  A file that is not ELF (a script)
  * is 0: its interpreter is dynamic as far as anyone can tell. */
-#define FSK_ELF_IS 1     /* an ELF file */
-#define FSK_ELF_STATIC 2 /* no PT_INTERP: no dynamic loader, so no LD_PRELOAD */
-#define FSK_ELF_GO 4     /* a .go.buildinfo section: Go makes its own syscalls */
+#define FSK_ELF_IS INJ_ELF_IS         /* an ELF file */
+#define FSK_ELF_STATIC INJ_ELF_STATIC /* no PT_INTERP: no LD_PRELOAD */
+#define FSK_ELF_GO INJ_ELF_GO         /* .go.buildinfo: Go makes its own syscalls */
 int fsk__elf_kind(const char *cmd, char *path, size_t pathlen);
 
 /* Which rule of spec (1-based) the supervisor cannot carry out, with why,
  * or 0 when it can carry out all of them. */
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len);
-
-/* The seccomp filter for the ops in opmask (bits 1 << INJ_OP_*) into f
- * (cap instructions): its length, or -ENOSPC.  For x86-64 and arm64 callers:
- * the notified calls return SECCOMP_RET_USER_NOTIF, io_uring_setup
- * ENOSYS, everything else (and every other ABI) ALLOW. */
-struct sock_filter;
-int fsk__sup_filter(uint32_t opmask, struct sock_filter *f, int cap);
 
 typedef struct fsk__sup fsk__sup_t;
 
@@ -45,6 +39,19 @@ int fsk__sup_new(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_pat
  * this process; then serve it in a thread.  0 or a positive errno; err
  * says what failed. */
 int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *err, size_t errlen);
+/* A supervisor for the hand-overs of --engine auto: the shim (exec.c)
+ * installs the filter in a static or Go program it is about to exec and
+ * sends the listener here.  The stats page is attached at the first
+ * hand-over (the shim of the started program creates it).  0 or -errno. */
+int fsk__sup_new_lazy(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_path);
+/* Take hand-overs (any number of listeners, each served as a started
+ * tree's is) on an abstract unix socket; env gets the value of FDSOAK_SUP
+ * for the shim ("NAME:OPMASK").  After fsk__sup_track.  0 or -errno. */
+int fsk__sup_listen(fsk__sup_t *s, char *env, size_t envlen);
+/* How many listeners were handed over so far. */
+unsigned long long fsk__sup_handoffs(const fsk__sup_t *s);
+/* Did process pid install a filter this supervisor serves? */
+int fsk__sup_served(fsk__sup_t *s, pid_t pid);
 /* Record the attempt, the fd and the stack (Go: gosym.h, else C: csym.h)
  * of every open and socket call of the tree that goes through: call before
  * fsk__sup_spawn (it widens the filter). */

@@ -219,6 +219,7 @@ typedef struct {
   size_t nvts, capvts;
   double exh_vt, exh_attempts;
   fsk__sup_t *sup;       /* the seccomp engine, or NULL (the shim's, or none) */
+  fsk__sup_t *hand;      /* auto under the shim: the supervisor of what it hands over */
   int prog_kind;         /* fsk__elf_kind of the command, or a negative errno */
   char origin_note[256]; /* why some leaked fds have no origin, or "" */
   /* Members of the tree seen without the shim while the rules waited for
@@ -226,6 +227,7 @@ typedef struct {
   struct {
     pid_t pid;
     char exe[96];
+    int served; /* under the supervisor's filter (handed over through exec) */
   } looked[64];
   size_t nlooked, nbare;
   pid_t bare_pid;
@@ -364,6 +366,55 @@ static int snapshot_at(watch_t *wt, int floor_c) {
  * without attempts can say which process the rules did not reach.  The
  * samples are left alone: they, and each process's limit, start with the
  * first attempt. */
+/* Is the shim mapped in process pid: 1, 0, or -1 to ask again later (no
+ * maps, or caught while the loader maps it: just exec'd, a posix_spawn
+ * trampoline or any dynamic program; the shim comes before libc, so a
+ * process with the loader and no libc yet is not judged). */
+static int shim_mapped(pid_t pid) {
+  char path[64], line[512];
+  int shim = 0, loader = 0, libc = 0;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  if ((f = fopen(path, "re")) == NULL)
+    return -1;
+  while (!shim && fgets(line, sizeof line, f) != NULL) {
+    shim = strstr(line, "libfdsoak-inject") != NULL;
+    loader |= strstr(line, "/ld-linux") != NULL;
+    libc |= strstr(line, "/libc.so") != NULL;
+  }
+  fclose(f);
+  return shim ? 1 : loader && !libc ? -1 : 0;
+}
+
+/* The seccomp filters over process pid (0: self), or -1. */
+static int filters_of(pid_t pid) {
+  char path[64], line[128];
+  int v = -1;
+  FILE *f;
+
+  if (pid > 0)
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/status");
+  if ((f = fopen(path, "re")) == NULL)
+    return -1;
+  while (v < 0 && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "Seccomp_filters: %d", &v) != 1)
+      v = -1;
+  fclose(f);
+  return v;
+}
+
+/* Is process pid under a seccomp filter that fdsoak is not under (ours,
+ * in a tree fdsoak started with hand-overs on: the shim installed it
+ * before an exec)?  A container's own profile is over fdsoak too. */
+static int under_filter(pid_t pid) {
+  int n = filters_of(pid), mine = filters_of(0);
+
+  return n > 0 && mine >= 0 && n > mine;
+}
+
 static void look_for_bare(watch_t *wt) {
   size_t n, i, k;
 
@@ -376,10 +427,9 @@ static void look_for_bare(watch_t *wt) {
   n = wt->tgt.tree.n;
   for (i = 0; i < n && wt->nlooked < sizeof wt->looked / sizeof *wt->looked; i++) {
     pid_t pid = wt->tgt.tree.pids[i], pp;
-    char path[64], exe[96] = "", line[512];
+    char path[64], exe[96] = "";
     ssize_t len;
-    int shim = 0;
-    FILE *f;
+    int shim;
 
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     if ((len = readlink(path, exe, sizeof exe - 1)) <= 0)
@@ -390,16 +440,13 @@ static void look_for_bare(watch_t *wt) {
         break;
     if (k < wt->nlooked)
       continue;
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    if ((f = fopen(path, "re")) == NULL)
+    if ((shim = shim_mapped(pid)) < 0)
       continue;
-    while (!shim && fgets(line, sizeof line, f) != NULL)
-      shim = strstr(line, "libfdsoak-inject") != NULL;
-    fclose(f);
     wt->looked[wt->nlooked].pid = pid;
     snprintf(wt->looked[wt->nlooked].exe, sizeof wt->looked[0].exe, "%s", exe);
+    wt->looked[wt->nlooked].served = !shim && wt->hand != NULL && under_filter(pid);
     wt->nlooked++;
-    if (!shim && wt->nbare++ == 0) {
+    if (!shim && !wt->looked[wt->nlooked - 1].served && wt->nbare++ == 0) {
       wt->bare_pid = pid;
       if (fsk__proc_info(pid, wt->bare_comm, sizeof wt->bare_comm, &pp) != 0)
         snprintf(wt->bare_comm, sizeof wt->bare_comm, "?");
@@ -561,6 +608,34 @@ static int choose_engine(watch_t *wt) {
   return 0;
 }
 
+/* --engine auto under the shim: a supervisor that takes the static and Go
+ * programs the shim hands over when they are exec'd (exec.c), with the
+ * same rules (or none: then for their Go origins).  Not for do=unreachable, which the supervisor does not make
+ * (those programs then run without rules, and the report says so).  0, or
+ * an exit code. */
+static int hand_setup(watch_t *wt) {
+  inj_spec_t *spec;
+  char why[200], env[160];
+  int rc;
+
+  if (wt->w.engine != FSK_ENGINE_AUTO || (wt->w.inject == NULL && wt->w.origins == FSK_ORIGINS_OFF))
+    return 0;
+  if ((spec = malloc(sizeof *spec)) == NULL)
+    return werr("out of memory");
+  rc = inj_spec_parse(wt->w.inject != NULL ? wt->w.inject : "", spec, why, sizeof why);
+  if (rc == 0 && (rc = fsk__sup_new_lazy(&wt->hand, spec, wt->stats)) == 0) {
+    if (wt->w.origins != FSK_ORIGINS_OFF)
+      fsk__sup_track(wt->hand);
+    if ((rc = fsk__sup_listen(wt->hand, env, sizeof env)) == 0)
+      setenv(INJ_SEC_ENV, env, 1);
+    else
+      fprintf(stderr, "fdsoak watch: static or Go programs below '%s' get no rules: %s\n",
+              wt->w.cmd[0], strerror(-rc));
+  }
+  free(spec);
+  return 0;
+}
+
 static int start_target(watch_t *wt) {
   char shim[PATH_MAX];
   int rc, fd;
@@ -610,6 +685,8 @@ static int start_target(watch_t *wt) {
   if ((rc = fsk__set_preload(shim, 0)) != 0)
     return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
+  if ((rc = hand_setup(wt)) != 0)
+    return rc;
   if (wt->w.origins != FSK_ORIGINS_OFF)
     setenv("FDSOAK_INJECT_TRACK", "1", 1);
   else
@@ -649,6 +726,7 @@ static int start_target(watch_t *wt) {
     rc = fsk__target_spawn(&wt->tgt, wt->w.cmd, NULL);
   }
   unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
+  unsetenv(INJ_SEC_ENV);
   if (rc != 0)
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
   wt->child = 1;
@@ -783,6 +861,17 @@ static int page_stack(watch_t *wt, pid_t pid, int fd, char *out, size_t len) {
   return fsk__lang_stack_json(lr.text, lr.len, out, len);
 }
 
+/* The language note, cut to its size (a long log path is): through
+ * vsnprintf, where GCC 12's -Wformat-truncation, which flagged these notes
+ * once the file around them changed, does not look. */
+__attribute__((format(printf, 2, 3))) static void set_lang_note(watch_t *wt, const char *fmt, ...) {
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(wt->lang_note, sizeof wt->lang_note, fmt, ap);
+  va_end(ap);
+}
+
 static void name_origins(watch_t *wt, const char *label) {
   fsk_scenario_t *sc = &wt->sc;
   fsk__lang_log_t *lang = wt->lang_log[0] ? fsk__lang_load(wt->lang_log) : NULL;
@@ -817,12 +906,13 @@ static void name_origins(watch_t *wt, const char *label) {
       }
     }
     n = snprintf(l->origin, sizeof l->origin, "process %d (%s)", (int)l->pid, comm);
-    /* Under the seccomp engine: the attempt the supervisor saw the call in
+    /* Under the seccomp engine (or handed over to it through exec): the attempt the supervisor saw the call in
      * (exact, as the shim's), and the program's own frames, Go's from its
      * .gopclntab or C's unwound from its DWARF CFI. */
-    if (wt->sup != NULL && wt->w.origins != FSK_ORIGINS_OFF) {
+    if ((wt->sup != NULL || wt->hand != NULL) && wt->w.origins != FSK_ORIGINS_OFF) {
       fsk__sup_origin_t so;
-      int got = fsk__sup_origin(wt->sup, l->pid, l->fd, l->target, &so);
+      int got =
+        fsk__sup_origin(wt->sup != NULL ? wt->sup : wt->hand, l->pid, l->fd, l->target, &so);
 
       if ((got & FSK_SUP_ORIGIN_WHEN) && wt->attempts_mode && so.attempt > 0) {
         l->opened_cycle = (long)so.attempt;
@@ -862,17 +952,17 @@ static void name_origins(watch_t *wt, const char *label) {
     snprintf(wt->lang_note, sizeof wt->lang_note, "%s", fsk__lang_note(lang));
   if (wt->w.origins == FSK_ORIGINS_LANG && wt->have_view &&
       inj_stats_load(&wt->view.page->lang_lost) > 0)
-    snprintf(wt->lang_note, sizeof wt->lang_note,
-             "the language log %s could not be written (%s): %llu stacks were lost, so some "
-             "leaked fds have native frames only",
-             wt->lang_log, strerror((int)inj_stats_load(&wt->view.page->lang_errno)),
-             (unsigned long long)inj_stats_load(&wt->view.page->lang_lost));
+    set_lang_note(wt,
+                  "the language log %s could not be written (%s): %llu stacks were lost, so some "
+                  "leaked fds have native frames only",
+                  wt->lang_log, strerror((int)inj_stats_load(&wt->view.page->lang_errno)),
+                  (unsigned long long)inj_stats_load(&wt->view.page->lang_lost));
   else if (wt->lang_note_set && log_disk_full(wt))
     /* Node's hook stops quietly when its log cannot take a line. */
-    snprintf(wt->lang_note, sizeof wt->lang_note,
-             "the file system of the language log %s is full: stacks written there were lost, "
-             "so some leaked fds have native frames only",
-             wt->lang_log);
+    set_lang_note(wt,
+                  "the file system of the language log %s is full: stacks written there were lost, "
+                  "so some leaked fds have native frames only",
+                  wt->lang_log);
   fsk__lang_free(lang);
 }
 
@@ -921,17 +1011,32 @@ static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
   size_t i, bare = 0;
   const fsk_proc_info_t *first_bare = NULL;
 
+  int handed = wt->hand != NULL && fsk__sup_handoffs(wt->hand) > 0;
+
   snprintf(ti->engine, sizeof ti->engine, "%s",
            wt->sup != NULL                     ? "seccomp"
+           : handed && wt->w.inject != NULL    ? "auto"
            : wt->child && wt->w.inject != NULL ? "preload"
                                                : "none");
   if (wt->sup != NULL)
     fsk__sup_describe(wt->sup, ti->engine_note, sizeof ti->engine_note);
+  else if (handed)
+    fsk__sup_describe(wt->hand, ti->engine_note, sizeof ti->engine_note);
   for (i = 0; i < wt->smp.nprocs; i++) {
     fsk_proc_info_t *p = &wt->smp.procs[i];
     const char *maps = fsk__sampler_maps(&wt->smp, p->pid);
+    size_t k;
+    int served = 0;
 
-    if (wt->sup != NULL)
+    /* Handed over through exec: the filter's installer, a process seen
+     * under the filter while the rules waited, or one under it now (a
+     * dynamic program below a supervised one has the shim, standing down). */
+    if (wt->hand != NULL) {
+      served = fsk__sup_served(wt->hand, p->pid) || under_filter(p->pid);
+      for (k = 0; k < wt->nlooked && !served; k++)
+        served = wt->looked[k].pid == p->pid && wt->looked[k].served;
+    }
+    if (wt->sup != NULL || served)
       snprintf(p->engine, sizeof p->engine, "seccomp");
     else if (maps != NULL && strstr(maps, "libfdsoak-inject") != NULL)
       snprintf(p->engine, sizeof p->engine, "shim");
@@ -1395,6 +1500,7 @@ static void watch_cleanup(watch_t *wt) {
   free(wt->vts);
   fsk__target_release(&wt->tgt);
   fsk__sup_free(wt->sup); /* after the target: a waiting call is answered by its death */
+  fsk__sup_free(wt->hand);
   /* A default results directory made for a run that wrote nothing goes
    * (rmdir removes it only when empty). */
   if (w->out_given == 2)

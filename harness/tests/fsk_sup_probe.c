@@ -22,6 +22,9 @@
  *   resolve NAME               getaddrinfo(NAME) with static glibc's own
  *                              resolver: the EAI code's name and message, or
  *                              "resolved" (exits with the EAI code's value)
+ *   run CMD [ARG...]           fork, exec CMD (PATH searched) with this
+ *                              environment, wait: exits as CMD did (a static
+ *                              parent of a dynamic child)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -37,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,6 +223,19 @@ int main(int argc, char **argv) {
     printf("elapsed %.2f\n", now() - t0);
     return rc < 0 ? -rc : rc;
   }
-  fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|nnp|connect ...|alarm ...\n");
+  if (strcmp(m, "run") == 0 && argc > 2) {
+    int st = 0;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+      execvp(argv[2], argv + 2);
+      _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+      return 2;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|nnp|connect ...|alarm "
+                  "...|resolve NAME|run CMD...\n");
   return 2;
 }

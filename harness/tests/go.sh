@@ -6,8 +6,13 @@
 #   go_leak      the seed's reconnect loop in Go (a store of two files dropped
 #                on one failed dial in three) under --engine auto: leak; fixed:
 #                flat; the report names the engine
-#   go_sh        the same behind sh -c: --engine seccomp serves the tree; auto
-#                (the shim, sh being dynamic) says which process it missed
+#   go_sh        the same behind sh -c: --engine seccomp serves the tree;
+#                --engine preload (the shim alone) says which process it missed
+#   go_exec      --engine auto through exec: the shim in a dynamic program
+#                hands each static or Go program it execs (sh -c, posix_spawn)
+#                over to the supervisor; faults faithful, leaks and Go origins
+#                found, and no call handled twice (a dynamic child below a
+#                supervised static parent, a failed exec after the filter)
 #   go_counting  no rules: interval mode and --pid count a Go program that no
 #                shim reaches, and the origin messages are true
 #   go_fidelity  every client x event against the real event, in a network
@@ -133,10 +138,128 @@ go_sh)
     && ok "behind sh -c with a redirection: Go origins" || bad "sh -c origin: $(grep -m1 '^responses.db ' "$T/origins")"
   [ "$(json "$T/sh/summary.json" "sorted(set(p['engine'] for p in d['target']['processes']))")" = "['seccomp']" ] \
     && ok "both served by the supervisor (the filter is inherited through fork and exec)" || bad "engines"
-  expect_rc 2 "auto behind sh -c: the shim cannot reach the Go child" \
-    "$FDSOAK" watch --inject "$spec" --cycles 20 --warmup 5 --stall 1 --timeout 4 --out "$T/auto" -q -- \
+  expect_rc 2 "preload behind sh -c: the shim cannot reach the Go child" \
+    "$FDSOAK" watch --engine preload --inject "$spec" --cycles 20 --warmup 5 --stall 1 --timeout 4 --out "$T/auto" -q -- \
     sh -c "'$T/reconnect' -leak -port $PORT -timeout 50ms -attempts 100; true"
   has "$T/err" "the message names the process the shim missed" "reconnect: a static or Go program?): the rules did not reach it; --engine seccomp serves the whole tree"
+  ;;
+go_exec)
+  gobuild reconnect
+  gobuild dial
+  PROBE="$BIN/fsk_sup_probe"
+  # The interpreter itself, not a wrapper script (pyenv's shims are bash
+  # scripts that start several processes first).
+  PY=$(python3 -c 'import sys; print(sys.executable)')
+  # Free ports now, from the kernel (other tests on this loopback pick
+  # theirs by pid): one for the loop and the listener, one left closed.
+  free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  PORT=$(free_port)
+  # The seed's loop behind sh -c, default engine: sh gets the shim, and the
+  # Go child is handed over when sh execs it.
+  spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=refuse"
+  expect_rc 1 "auto: a Go leak behind sh -c is caught (refuse)" \
+    "$FDSOAK" watch --inject "$spec" --cycles 40 --warmup 10 --out "$T/sh" -- \
+    sh -c "'$T/reconnect' -leak -port $PORT; true"
+  has "$T/out" "the report names the hand-over" "1 static or Go program handed over through exec"
+  [ "$(json "$T/sh/summary.json" "d['target']['engine']")" = auto ] && ok "summary: engine auto" \
+    || bad "summary engine $(json "$T/sh/summary.json" "d['target'].get('engine')")"
+  [ "$(json "$T/sh/summary.json" "sorted((p['comm'], p['engine']) for p in d['target']['processes'])")" \
+    = "[('reconnect', 'seccomp'), ('sh', 'shim')]" ] && ok "sh: shim, reconnect: seccomp" \
+    || bad "engines $(json "$T/sh/summary.json" "[(p['comm'], p['engine']) for p in d['target']['processes']]")"
+  json "$T/sh/summary.json" "abs(d['scenarios'][0]['rate']['fds'] - 2.0) < 0.2" | grep -q True \
+    && ok "2 fds per injected failure" || bad "rate $(json "$T/sh/summary.json" "d['scenarios'][0]['rate']")"
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$HERE/go/reconnect.go" | cut -d: -f1)
+  json "$T/sh/summary.json" "'\n'.join(l['target'].rsplit('/',1)[-1] + ' ' + l['origin'] for s in d['scenarios'] for l in s['leaked'])" >"$T/origins"
+  grep "^responses.db " "$T/origins" | grep -q "(reconnect); by main.openStore (reconnect.go:$l_db) <- main.main" \
+    && ok "Go origin through the hand-over: reconnect.go:$l_db" || bad "db origin: $(grep -m1 '^responses.db ' "$T/origins")"
+
+  # Faithful: a live listener, so the real dial connects; under the rule the
+  # Go client and the static C probe see a refusal as on a closed port.
+  python3 -c "
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(128)
+open(sys.argv[2], 'w').write('up')
+time.sleep(90)" "$PORT" "$T/up" &
+lpid=$!
+  i=0
+  while [ ! -s "$T/up" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  closed=$(free_port)
+  "$T/dial" 127.0.0.1 "$PORT" 2 >"$T/plain_go"
+  has "$T/plain_go" "plain: the Go client connects to the listener" "connected"
+  "$T/dial" 127.0.0.1 "$closed" 2 >"$T/real_go"
+  has "$T/real_go" "real refusal: the Go client's error" "connect: connection refused"
+  spec="connect:addr=127.0.0.1,port=$PORT:do=refuse"
+  expect_rc 3 "auto: Go client behind sh -c" \
+    "$FDSOAK" watch --inject "$spec" --cycles 5 --timeout 6 --out "$T/godial" -- \
+    sh -c "'$T/dial' 127.0.0.1 $PORT 2; sleep 9"
+  has "$T/out" "the Go client behind sh -c is refused as on the real event" \
+    "dial tcp 127.0.0.1:$PORT: connect: connection refused"
+  "$PROBE" connect 127.0.0.1 "$closed" 1000 nb | grep -E '^(poll|SO_ERROR)' >"$T/real_c"
+  "$PROBE" connect 127.0.0.1 "$PORT" 1000 nb | grep -E '^(poll|SO_ERROR)' >"$T/plain_c"
+  has "$T/plain_c" "plain: the static C probe connects" "SO_ERROR 0"
+  expect_rc 3 "auto: static C probe behind sh -c" \
+    "$FDSOAK" watch --inject "$spec" --cycles 5 --timeout 6 --out "$T/c_sh" -- \
+    sh -c "'$PROBE' connect 127.0.0.1 $PORT 1000 nb; sleep 9"
+  grep -E '^(poll|SO_ERROR)' "$T/out" >"$T/c_sh.seen"
+  cmp -s "$T/real_c" "$T/c_sh.seen" && ok "sh -c: the probe sees the real refusal's poll mask and SO_ERROR" \
+    || bad "sh -c: probe saw $(tr '\n' ' ' <"$T/c_sh.seen"), real $(tr '\n' ' ' <"$T/real_c")"
+  expect_rc 3 "auto: static C probe through posix_spawn from a dynamic parent" \
+    "$FDSOAK" watch --inject "$spec" --cycles 5 --timeout 6 --out "$T/c_spawn" -- \
+    "$PY" -c "
+import os, sys, time
+pid = os.posix_spawn(sys.argv[1], ['fsk_sup_probe', 'connect', '127.0.0.1', sys.argv[2], '1000', 'nb'], os.environ)
+_, st = os.waitpid(pid, 0)
+print('probe exit', os.waitstatus_to_exitcode(st), flush=True)
+time.sleep(9)" "$PROBE" "$PORT"
+  grep -E '^(poll|SO_ERROR)' "$T/out" >"$T/c_spawn.seen"
+  cmp -s "$T/real_c" "$T/c_spawn.seen" && ok "posix_spawn: the probe sees the real refusal's poll mask and SO_ERROR" \
+    || bad "posix_spawn: probe saw $(tr '\n' ' ' <"$T/c_spawn.seen"), real $(tr '\n' ' ' <"$T/real_c")"
+  has "$T/out" "posix_spawn: the probe keeps argv[0] and its exit (ECONNREFUSED)" "probe exit 111"
+  kill "$lpid" 2>/dev/null
+  wait "$lpid" 2>/dev/null
+  # Nothing of the hand-over stays in the program's fd table: the probe
+  # counts the same fds handed over as under the shim alone.
+  for eng in auto preload; do
+    expect_rc 2 "$eng: the static probe counts its fds behind sh -c (no connect: the rule never fires)" \
+      "$FDSOAK" watch --engine "$eng" --inject "$spec" --cycles 5 --timeout 6 --out "$T/fds_$eng" -- \
+      sh -c "'$PROBE' fds; sleep 9"
+    grep '^fds ' "$T/out" >"$T/fds_$eng.seen"
+  done
+  [ -s "$T/fds_auto.seen" ] && cmp -s "$T/fds_auto.seen" "$T/fds_preload.seen" \
+    && ok "no fd of the hand-over in the program ($(cat "$T/fds_auto.seen"))" \
+    || bad "fds handed over: $(cat "$T/fds_auto.seen"), under the shim alone: $(cat "$T/fds_preload.seen")"
+
+  # No call handled twice: python3 (dynamic, LD_PRELOAD still set) below
+  # the supervised static probe has both the shim and the filter; do=pass
+  # counts each connect it sees, so twice handled would count 2N.
+  N=25
+  spec="connect:addr=127.0.0.1,port=$closed:do=pass"
+  conn="import socket, sys, time
+for i in range($N):
+    s = socket.socket(); s.connect_ex(('127.0.0.1', $closed)); s.close()
+time.sleep(9)"
+  expect_rc 3 "auto: a dynamic child below a supervised static parent" \
+    "$FDSOAK" watch --inject "$spec" --cycles 5 --timeout 6 --out "$T/once" -- \
+    sh -c "'$PROBE' run '$PY' -c \"\$0\"" "$conn"
+  has "$T/out" "its $N connects counted once" "attempts: $N (observed)"
+  [ "$(json "$T/once/summary.json" "sorted((p['comm'], p['engine']) for p in d['target']['processes'])")" \
+    = "[('fsk_sup_probe', 'seccomp'), ('python3', 'seccomp'), ('sh', 'shim')]" ] && ok "python3 below the probe: seccomp" \
+    || bad "engines $(json "$T/once/summary.json" "[(p['comm'], p['engine']) for p in d['target']['processes']]")"
+  # An exec that fails after the filter went in: the filter stays, and the
+  # process is the supervisor's from then on (the shim stands down).
+  head -c 64 "$PROBE" >"$T/bogus"
+  chmod +x "$T/bogus"
+  expect_rc 3 "auto: a failed exec of a static file" \
+    "$FDSOAK" watch --inject "$spec" --cycles 5 --timeout 6 --out "$T/failed" -- \
+    "$PY" -c "import os
+try:
+    os.execv('$T/bogus', ['bogus'])
+except OSError as e:
+    print('exec failed', e.errno, flush=True)
+$conn"
+  has "$T/out" "the exec failed (ENOEXEC)" "exec failed 8"
+  has "$T/out" "after it, $N connects counted once" "attempts: $N (observed)"
   ;;
 go_counting)
   gobuild reconnect

@@ -23,6 +23,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
+#include "inj_sec.h"
 #include "supervise.h"
 
 static const char *probe(void) {
@@ -323,7 +324,7 @@ static void test_syscall_tables(void **state) {
   int n, k, i, nr;
 
   (void)state;
-  n = fsk__sup_filter(all, f, (int)(sizeof f / sizeof *f));
+  n = inj_sec_build(all, f, (int)(sizeof f / sizeof *f));
   assert_true(n > 0);
   for (k = 0; k < 2; k++) {
     if (access(t[k].header, R_OK) != 0) {
@@ -352,7 +353,7 @@ static void test_syscall_tables(void **state) {
   assert_int_equal(verdict(f, n, AUDIT_ARCH_X86_64, 0x40000000 | 42), SECCOMP_RET_ALLOW);
   assert_int_equal(verdict(f, n, AUDIT_ARCH_I386, 362), SECCOMP_RET_ALLOW);
   /* Only the ops asked for: connect alone leaves open and socket. */
-  n = fsk__sup_filter(1u << INJ_OP_CONNECT, f, (int)(sizeof f / sizeof *f));
+  n = inj_sec_build(1u << INJ_OP_CONNECT, f, (int)(sizeof f / sizeof *f));
   assert_true(n > 0);
   assert_int_equal(verdict(f, n, AUDIT_ARCH_AARCH64, 56), SECCOMP_RET_ALLOW);
   assert_int_equal(verdict(f, n, AUDIT_ARCH_AARCH64, 203), SECCOMP_RET_USER_NOTIF);
