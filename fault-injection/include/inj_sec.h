@@ -8,6 +8,7 @@
 #define INJ_SEC_H
 
 #include <linux/filter.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What kind of program a file is (bits).  A file that is not ELF (a script)
@@ -36,6 +37,18 @@ int inj_sec_build(uint32_t opmask, struct sock_filter *f, int cap);
 #define INJ_SEC_GETPEERNAME 100
 #define INJ_SEC_GETSOCKOPT 101
 int inj_sec_op_of(uint32_t audit_arch, int nr, int *path_arg);
+
+/* Install prog with a new listener, waiting killably where the kernel can
+ * (Linux 5.19; *killable is cleared where not), and with no_new_privs where
+ * fdsoak lacks CAP_SYS_ADMIN (*nnp is set then: it holds for the whole tree
+ * from here on).  The listener fd, or -errno.  Raw system calls only: safe
+ * in a vfork or fork child before exec, and never through the shim's own
+ * hooks. */
+long inj_sec_install(const struct sock_fprog *prog, int *killable, int *nnp);
+
+/* Send len bytes of data on the connected unix socket sock, with fd as
+ * SCM_RIGHTS when fd >= 0 (no SIGPIPE).  0 or -errno.  Raw system calls. */
+int inj_sec_send(int sock, const void *data, size_t len, int fd);
 
 /* The environment variables of the hand-over through exec (the shim under
  * `--engine auto`): FDSOAK_SUP="NAME:OPMASK" names the abstract unix socket

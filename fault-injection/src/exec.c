@@ -145,16 +145,12 @@ static int handoff(void) {
   struct sock_filter f[96];
   struct sock_fprog prog;
   inj_sec_hello_t h = {INJ_SEC_HELLO, 0, 0, 1};
-  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-  char ok = 0, cbuf[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {&h, sizeof h};
-  struct msghdr m;
-  struct cmsghdr *cm;
+  char ok = 0;
   struct pollfd p;
   struct timespec five = {5, 0};
   size_t nl = strlen(g_sock);
   long lfd = -1;
-  int s, n, rc = -EPROTO;
+  int s, n, killable, nnp, rc = -EPROTO;
 
   if ((n = inj_sec_build(g_opmask, f, (int)(sizeof f / sizeof *f))) < 0)
     return n;
@@ -175,40 +171,17 @@ static int handoff(void) {
   if (syscall(SYS_ppoll, &p, 1, &five, NULL, (size_t)8) != 1 || syscall(SYS_read, s, &ok, 1) != 1 ||
       ok != 'y')
     goto out; /* fdsoak is gone, or has no room: the program runs without */
-  lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-  if (lfd < 0 && errno == EINVAL) {
-    flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; /* before Linux 5.19 */
-    h.killable = 0;
-    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-  }
-  if (lfd < 0 && errno == EACCES) {
-    /* No CAP_SYS_ADMIN: a filter needs no_new_privs, which then holds for
-     * the program and everything below it (a set-uid program gains
-     * nothing). */
-    syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    h.nnp = 1;
-    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-  }
-  if (lfd < 0) {
-    rc = -errno;
+  if ((lfd = inj_sec_install(&prog, &killable, &nnp)) < 0) {
+    rc = (int)lfd;
     goto out;
   }
+  h.killable = killable;
+  h.nnp = nnp;
   h.pid = (int32_t)syscall(SYS_getpid);
-  memset(&m, 0, sizeof m);
-  memset(cbuf, 0, sizeof cbuf);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &(int){(int)lfd}, sizeof(int));
   /* Sent or not, the filter is in: a call it notifies with nobody
    * listening fails with ENOSYS, which is rare enough (fdsoak died between
    * its go-ahead and here) to accept. */
-  syscall(SYS_sendmsg, s, &m, MSG_NOSIGNAL);
+  (void)inj_sec_send(s, &h, sizeof h, (int)lfd);
   syscall(SYS_close, (int)lfd);
   rc = 0;
 out:

@@ -17,6 +17,8 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -183,4 +185,51 @@ int inj_sec_build(uint32_t opmask, struct sock_filter *f, int cap) {
   PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 #undef PUT
   return n;
+}
+
+long inj_sec_install(const struct sock_fprog *prog, int *killable, int *nnp) {
+  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  long lfd;
+
+  *killable = 1;
+  *nnp = 0;
+  lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+  if (lfd < 0 && errno == EINVAL) {
+    /* Before Linux 5.19: no wait-killable; a signal restarts a waiting call. */
+    flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    *killable = 0;
+    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+  }
+  if (lfd < 0 && errno == EACCES) {
+    /* No CAP_SYS_ADMIN: a filter needs no_new_privs, which then holds for
+     * the program and everything below it (a set-uid program gains
+     * nothing). */
+    syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    *nnp = 1;
+    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+  }
+  return lfd < 0 ? -errno : lfd;
+}
+
+int inj_sec_send(int sock, const void *data, size_t len, int fd) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {(void *)data, len};
+  struct msghdr m;
+
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (fd >= 0) {
+    struct cmsghdr *cm;
+
+    memset(cbuf, 0, sizeof cbuf);
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  }
+  return syscall(SYS_sendmsg, sock, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }

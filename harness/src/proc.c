@@ -586,6 +586,24 @@ static int add_live(fsk__tree_t *tr, pid_t pid) {
   return add(tr, pid, st, nthr);
 }
 
+/* The kernel's list of the children of task tid of pid, as text in buf
+ * (NUL-terminated): its length, or 0 when there is none to read. */
+static ssize_t task_children(pid_t pid, const char *tid, char *buf, size_t size) {
+  char file[320];
+  ssize_t len;
+  int fd;
+
+  snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, tid);
+  if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+    return 0;
+  len = read(fd, buf, size - 1);
+  close(fd);
+  if (len <= 0)
+    return 0;
+  buf[len] = '\0';
+  return len;
+}
+
 /* Append the children of every thread of pid (of its only thread, the
  * common case, without listing its tasks). */
 static int children_of(fsk__tree_t *tr, size_t i) {
@@ -601,20 +619,10 @@ static int children_of(fsk__tree_t *tr, size_t i) {
   memset(&only, 0, sizeof only);
   snprintf(only.d_name, sizeof only.d_name, "%d", (int)pid);
   while (rc == 0 && (single ? !done++ && (de = &only) : (de = readdir(d)) != NULL)) {
-    char file[320], *p, *end;
-    ssize_t len;
-    int fd;
+    char *p, *end;
 
-    if (de->d_name[0] == '.')
+    if (de->d_name[0] == '.' || task_children(pid, de->d_name, buf, sizeof buf) <= 0)
       continue;
-    snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, de->d_name);
-    if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-      continue;
-    len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0)
-      continue;
-    buf[len] = '\0';
     for (p = buf; rc == 0; p = end) {
       long c = strtol(p, &end, 10);
 
@@ -690,20 +698,10 @@ static int adopted_by(fsk__tree_t *tr, pid_t pid) {
   if ((d = opendir(path)) == NULL)
     return 0;
   while (rc == 0 && (de = readdir(d)) != NULL) {
-    char file[320], *p, *end;
-    ssize_t len;
-    int fd;
+    char *p, *end;
 
-    if (de->d_name[0] == '.')
+    if (de->d_name[0] == '.' || task_children(pid, de->d_name, buf, sizeof buf) <= 0)
       continue;
-    snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, de->d_name);
-    if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-      continue;
-    len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0)
-      continue;
-    buf[len] = '\0';
     for (p = buf; rc == 0; p = end) {
       long c = strtol(p, &end, 10);
       char sb[1024], *open_p, *rest, state;

@@ -1954,46 +1954,15 @@ typedef struct {
 static int child_install(void *arg) {
   const install_t *in = arg;
   hello_t h = {0, 0, 0, 1};
-  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
   long lfd;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {&h, sizeof h};
-  struct msghdr m = {0};
+  int rc;
 
-  lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
-  if (lfd < 0 && errno == EINVAL) {
-    /* Before Linux 5.19: no wait-killable; a signal restarts a waiting call. */
-    flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-    h.killable = 0;
-    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
-  }
-  if (lfd < 0 && errno == EACCES) {
-    /* No CAP_SYS_ADMIN: a filter needs no_new_privs, which stays set for
-     * the whole tree (set-uid programs in it do not gain privileges). */
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    h.nnp = 1;
-    lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, in->prog);
-  }
-  if (lfd < 0) {
-    h.err = errno;
+  if ((lfd = inj_sec_install(in->prog, &h.killable, &h.nnp)) < 0) {
+    h.err = (int)-lfd;
     h.step = 1;
   }
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  if (lfd >= 0) {
-    struct cmsghdr *cm;
-
-    memset(cbuf, 0, sizeof cbuf);
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    cm = CMSG_FIRSTHDR(&m);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &(int){(int)lfd}, sizeof(int));
-  }
-  if (sendmsg(in->sock, &m, 0) < 0)
-    return errno != 0 ? errno : EPIPE;
+  if ((rc = inj_sec_send(in->sock, &h, sizeof h, lfd >= 0 ? (int)lfd : -1)) < 0)
+    return -rc;
   /* The listener is fdsoak's now: none of it stays in the target. */
   if (lfd >= 0)
     close((int)lfd);
