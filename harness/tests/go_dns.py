@@ -23,6 +23,9 @@ directory (fsk_sup_exec, fsk_sup_probe).
 import concurrent.futures as cf
 import os, re, socket, struct, subprocess, sys, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sup_client import run_client  # noqa: E402
+
 T, BIN = sys.argv[1], sys.argv[2]
 SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
 OPEN = 8080
@@ -131,20 +134,7 @@ def setup():
 
 
 def run(cmd, name):
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        rc, out = p.returncode, p.stdout + p.stderr
-    except subprocess.TimeoutExpired:
-        rc, out = "killed", "(no result in 30 s)"
-    took = time.monotonic() - t0
-    m = re.search(r"^elapsed ([0-9.]+)$", out, re.M)
-    if m:
-        took = float(m.group(1))
-        out = out[:m.start()] + out[m.end():]
-    out = out.replace(name, "NAME").strip()
-    out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
-    return rc, out, took
+    return run_client(cmd, name, "NAME")
 
 
 def compare(real, inj):

@@ -16,6 +16,9 @@ directory (fsk_sup_exec, fsk_sup_probe).
 import concurrent.futures as cf
 import os, re, socket, struct, subprocess, sys, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sup_client import run_client  # noqa: E402
+
 T, BIN = sys.argv[1], sys.argv[2]
 SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
 OPEN, CLOSED, DROP, RESET, NET, HOSTU = 8080, 8001, 8002, 8006, 8003, 8004
@@ -87,19 +90,7 @@ def setup():
 
 
 def run(cmd, port):
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        rc, out = p.returncode, p.stdout + p.stderr
-    except subprocess.TimeoutExpired:
-        rc, out = "killed", "(no result in 30 s)"
-    took = time.monotonic() - t0
-    m = re.search(r"^elapsed ([0-9.]+)$", out, re.M)
-    if m:
-        took = float(m.group(1))
-        out = out[:m.start()] + out[m.end():]
-    out = out.replace(str(port), "PORT").strip()
-    out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
+    rc, out, took = run_client(cmd, str(port), "PORT")
     # Go's net/http reports a connect that outlives Client.Timeout through
     # whichever of its two timers fires first: the dial's ("dial tcp ...:
     # i/o timeout") or the request's ("context deadline exceeded"); both
