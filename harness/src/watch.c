@@ -577,7 +577,7 @@ static int watch_loop(watch_t *wt) {
  * (counting alone needs no engine: without rules and with --origins off,
  * nothing is installed).  0, or an exit code. */
 static int choose_engine(watch_t *wt) {
-  char prog[PATH_MAX], why[200];
+  char prog[PATH_MAX], why[512];
   inj_spec_t *spec;
   int rc, bad;
 
