@@ -189,25 +189,29 @@ out:
   return rc;
 }
 
-/* envp with FDSOAK_SUPERVISED=1 (once) into out[cap]; NULL when it does
- * not fit (the exec then goes with envp as it is). */
-static char *const *marked(char *const envp[], char **out, size_t cap) {
+/* How many entries envp has (the array for marked() is this plus 2). */
+static size_t env_count(char *const envp[]) {
+  size_t n = 0;
+
+  while (envp != NULL && envp[n] != NULL)
+    n++;
+  return n;
+}
+
+/* envp with FDSOAK_SUPERVISED=1 (once) into out, which has room for
+ * env_count(envp) + 2 entries (a variable-length array of the caller's, so
+ * a plain exec reserves nothing on a stack that may be small). */
+static char *const *marked(char *const envp[], char **out) {
   static char mark[] = INJ_SEC_MARK "=1";
   size_t i, n = 0;
 
-  for (i = 0; envp != NULL && envp[i] != NULL; i++) {
-    if (strncmp(envp[i], INJ_SEC_MARK "=", sizeof INJ_SEC_MARK) == 0)
-      continue;
-    if (n + 2 > cap)
-      return NULL;
-    out[n++] = envp[i];
-  }
+  for (i = 0; envp != NULL && envp[i] != NULL; i++)
+    if (strncmp(envp[i], INJ_SEC_MARK "=", sizeof INJ_SEC_MARK) != 0)
+      out[n++] = envp[i];
   out[n++] = mark;
   out[n] = NULL;
   return out;
 }
-
-#define ENV_CAP 4096
 
 /* After a hand-over, exec: the filter is in whatever happens, so a failed
  * exec leaves the process to the supervisor (in a process of our own; a
@@ -222,19 +226,17 @@ static int after_exec(int rc) {
 }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
-  char *env[ENV_CAP];
-  char *const *e;
-
   if (!active() || !wants_sup_at(AT_FDCWD, path) || handoff() != 0)
     return real_execve(path, argv, envp);
-  e = marked(envp, env, ENV_CAP);
-  return after_exec(real_execve(path, argv, e != NULL ? e : envp));
+  {
+    char *env[env_count(envp) + 2];
+
+    return after_exec(real_execve(path, argv, marked(envp, env)));
+  }
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                     int flags) {
-  char *env[ENV_CAP];
-  char *const *e;
   int w;
 
   resolve();
@@ -243,13 +245,15 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
   w = (flags & AT_EMPTY_PATH) && path[0] == '\0' ? wants_sup_fd(dirfd) : wants_sup_at(dirfd, path);
   if (!w || handoff() != 0)
     return real_execveat(dirfd, path, argv, envp, flags);
-  e = marked(envp, env, ENV_CAP);
-  return after_exec(real_execveat(dirfd, path, argv, e != NULL ? e : envp, flags));
+  {
+    char *env[env_count(envp) + 2];
+
+    return after_exec(real_execveat(dirfd, path, argv, marked(envp, env), flags));
+  }
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
-  char *env[ENV_CAP], proc[32];
-  char *const *e;
+  char proc[32];
   int w;
 
   resolve();
@@ -271,8 +275,11 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
   }
   if (!w || handoff() != 0)
     return real_fexecve(fd, argv, envp);
-  e = marked(envp, env, ENV_CAP);
-  return after_exec(real_fexecve(fd, argv, e != NULL ? e : envp));
+  {
+    char *env[env_count(envp) + 2];
+
+    return after_exec(real_fexecve(fd, argv, marked(envp, env)));
+  }
 }
 
 /* file as execvp finds it, into buf: 0, or -1 (not found: the real call
@@ -324,62 +331,59 @@ EXPORT int execvp(const char *file, char *const argv[]) {
   return active() ? execvpe(file, argv, environ) : real_execvp(file, argv);
 }
 
-/* The execl family, gathered into an argv (bounded: past the bound, E2BIG
- * as the kernel would say for too long a list). */
-#define ARGS_CAP 4096
-#define GATHER(first, ap, args, n)                                                                 \
-  do {                                                                                             \
-    const char *a_ = (first);                                                                      \
-    n = 0;                                                                                         \
-    while (a_ != NULL && n < ARGS_CAP - 1) {                                                       \
-      args[n++] = (char *)a_;                                                                      \
-      a_ = va_arg(ap, const char *);                                                               \
-    }                                                                                              \
-    args[n] = NULL;                                                                                \
-    if (a_ != NULL) {                                                                              \
-      va_end(ap);                                                                                  \
-      errno = E2BIG;                                                                               \
-      return -1;                                                                                   \
-    }                                                                                              \
-  } while (0)
+/* The execl family: the arguments counted first, then gathered into an
+ * argv of exactly that size on the stack (as glibc's own execl does: a
+ * thread with a small stack can still exec). */
+static size_t arg_count(const char *first, va_list *ap) {
+  va_list cp;
+  size_t n = 0;
+
+  va_copy(cp, *ap);
+  for (const char *a = first; a != NULL; a = va_arg(cp, const char *))
+    n++;
+  va_end(cp);
+  return n;
+}
+
+static void arg_gather(char **args, const char *first, va_list *ap) {
+  size_t n = 0;
+
+  for (const char *a = first; a != NULL; a = va_arg(*ap, const char *))
+    args[n++] = (char *)a;
+  args[n] = NULL;
+}
 
 EXPORT int execl(const char *path, const char *arg, ...) {
-  char *args[ARGS_CAP];
-  size_t n;
   va_list ap;
 
   va_start(ap, arg);
-  GATHER(arg, ap, args, n);
+  char *args[arg_count(arg, &ap) + 1];
+  arg_gather(args, arg, &ap);
   va_end(ap);
-  (void)n;
   resolve();
   return execve(path, args, environ);
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...) {
-  char *args[ARGS_CAP];
-  size_t n;
   va_list ap;
 
   va_start(ap, arg);
-  GATHER(arg, ap, args, n);
+  char *args[arg_count(arg, &ap) + 1];
+  arg_gather(args, arg, &ap);
   va_end(ap);
-  (void)n;
   resolve();
   return active() ? execvpe(file, args, environ) : real_execvp(file, args);
 }
 
 EXPORT int execle(const char *path, const char *arg, ...) {
-  char *args[ARGS_CAP];
   char *const *envp;
-  size_t n;
   va_list ap;
 
   va_start(ap, arg);
-  GATHER(arg, ap, args, n);
+  char *args[arg_count(arg, &ap) + 1];
+  arg_gather(args, arg, &ap);
   envp = va_arg(ap, char *const *);
   va_end(ap);
-  (void)n;
   resolve();
   return execve(path, args, envp);
 }
@@ -393,7 +397,7 @@ static int spawn_via(int (*real)(pid_t *, const char *, const posix_spawn_file_a
                      char *const argv[], char *const envp[]) {
   static char unset[] = VIA_UNSET "=1";
   char via[4200], pre[4200], sup[160], cwd[4096];
-  char *env[ENV_CAP];
+  char *env[env_count(envp) + 5];
   const char *lp = getenv("LD_PRELOAD");
   size_t i, n = 0, k;
   int has_pre = 0, has_sup = 0;
@@ -418,8 +422,6 @@ static int spawn_via(int (*real)(pid_t *, const char *, const posix_spawn_file_a
   for (i = 0; envp[i] != NULL; i++) {
     if (strncmp(envp[i], VIA, sizeof VIA - 1) == 0)
       continue;
-    if (n + 5 > ENV_CAP)
-      return real(pid, file, fa, at, argv, envp);
     has_pre |= strncmp(envp[i], "LD_PRELOAD=", 11) == 0;
     has_sup |= strncmp(envp[i], INJ_SEC_ENV "=", sizeof INJ_SEC_ENV) == 0;
     env[n++] = envp[i];
@@ -484,8 +486,8 @@ void inj__exec_init(char **argv) {
   const char *sup = getenv(INJ_SEC_ENV), *via = getenv(VIA), *colon;
   char path[4200];
 
+  /* dlsym waits for the first exec (resolve): nothing added to start-up. */
   g_pid = (pid_t)syscall(SYS_getpid);
-  resolve();
   if (sup != NULL && (colon = strrchr(sup, ':')) != NULL && colon > sup &&
       (size_t)(colon - sup) < sizeof g_sock) {
     memcpy(g_sock, sup, (size_t)(colon - sup));

@@ -57,7 +57,7 @@ static const fsk__verb_t cmd_verb = {"cmdv", flags, NULL, 1, NULL, NULL};
 static char err_text[4096], out_text[8192];
 
 static int parse(const fsk__verb_t *v, opts_t *o, fsk__args_t *a, int argc, ...) {
-  char *argv[32];
+  static char *argv[32]; /* a.pos and a.cmd point into it after the return */
   FILE *ef = tmpfile(), *of = tmpfile();
   int saved_err = dup(2), saved_out = dup(1), rc, i;
   size_t n;
