@@ -486,8 +486,12 @@ void inj__exec_init(char **argv) {
   const char *sup = getenv(INJ_SEC_ENV), *via = getenv(VIA), *colon;
   char path[4200];
 
-  /* dlsym waits for the first exec (resolve): nothing added to start-up. */
+  /* dlsym now, not at the first exec: that exec may come in the child of
+   * a multithreaded fork (CPython's _posixsubprocess), where dlsym, not
+   * async-signal-safe, could wait on a loader lock another thread held at
+   * the fork. */
   g_pid = (pid_t)syscall(SYS_getpid);
+  resolve();
   if (sup != NULL && (colon = strrchr(sup, ':')) != NULL && colon > sup &&
       (size_t)(colon - sup) < sizeof g_sock) {
     memcpy(g_sock, sup, (size_t)(colon - sup));
