@@ -326,16 +326,28 @@ int main(int argc, char **argv) {
       want |= strcmp(argv[j], p->name) == 0;
     if (!want)
       continue;
-    if (p->read != NULL) {
-      ratio = p->read();
-    } else {
-      double t0 = real_now();
-      p->wait();
-      ratio = V / (real_now() - t0);
+    /* Scheduling only ever adds real time, so on a loaded machine a wait
+       of a few milliseconds can read well under its speed once: a ratio
+       between a tenth and half the speed is tried again, up to three times
+       in all, and the best is the estimate.  A call left unscaled reads
+       about 1 and is not retried. */
+    ratio = 0;
+    for (j = 0; j < 3 && (j == 0 || (ratio >= speed / 10 && ratio < speed / 2)); j++) {
+      double r;
+
+      if (p->read != NULL) {
+        r = p->read();
+      } else {
+        double t0 = real_now();
+        p->wait();
+        r = V / (real_now() - t0);
+      }
+      ratio = r > ratio ? r : ratio;
     }
-    /* Scaled: at least half the speed (scheduling only adds real time).
-       Real: a wait that took its full second (ratio about 1). */
-    printf("%-28s ratio %10.1f %s\n", p->name, ratio, ratio >= speed / 2 ? "scaled" : "real");
+    /* Scaled: at least half the speed.  Real: a wait that took its full
+       second (ratio about 1). */
+    printf("%-28s ratio %10.1f, %d tries, %s\n", p->name, ratio, j,
+           ratio >= speed / 2 ? "scaled" : "real");
     bad |= ratio < speed / 2;
   }
   return bad;
