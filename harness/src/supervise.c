@@ -348,6 +348,7 @@ struct fsk__sup {
    * at, and the decision of each lookup in flight (its A and AAAA queries
    * are one lookup, one attempt, one outcome). */
   fsk__dnsstub_t *dns;
+  char dns_note[160]; /* why hand-overs have no stub, for the report ("" : none needed) */
   /* unreachable: sockets whose SO_ERROR, once the kernel's error
    * (`kernel`) is there, is reported as the modelled one (a ring; by
    * process, fd number and inode, as peers[]). */
@@ -401,6 +402,8 @@ static int dns_decide(void *ctx, const char *name, int qtype) {
   memset(&c, 0, sizeof c);
   c.op = INJ_OP_GETADDRINFO;
   c.str = name;
+  if (s->page == NULL)
+    return FSK_DNS_FORWARD; /* a hand-over's stub before any page: no rules yet */
   fire = inj_decide(&s->spec, s->page, &c, &mr, &seq);
   d = fire < 0 ? FSK_DNS_FORWARD : dns_rcode_of(&s->spec.rules[fire]);
   if (d == -1)
@@ -1033,8 +1036,12 @@ static void *waiter_main(void *arg) {
   return NULL;
 }
 
+/* fault_connect's "let the call run as it was" (CONTINUE). */
+#define SUP_CONTINUE (-2)
+
 /* Carry out rule r on the caller's socket.  Returns the errno to answer
- * with (0: success), or -1 when a helper thread answers later. */
+ * with (0: success), -1 when a helper thread answers later, or
+ * SUP_CONTINUE. */
 static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t tid, int cfd_num,
                          const struct sockaddr_storage *dst, socklen_t dlen) {
   struct sockaddr_storage lo;
@@ -1059,11 +1066,18 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
   }
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
       (fi = loopback_for(dst, dlen, 0, &lo, &lolen)) < 0) {
-    /* Datagram and AF_UNIX connects have no handshake: they fail at once,
-     * as they do under the shim.  A hang of one passes. */
+    /* Datagram and AF_UNIX connects have no handshake.  A refusal fails
+     * at once, as under the shim.  Lost SYNs, an ICMP error or a reset
+     * cannot reach such a connect: on the real event it succeeds at once
+     * and names the peer, so the call goes on as it was (the shim's
+     * fault_sink and fault_reset do the same). */
     close(fd);
+    if (r->action == INJ_DO_HANG || r->action == INJ_DO_UNREACH || r->action == INJ_DO_RESET) {
+      bump(&s->faithful);
+      return SUP_CONTINUE;
+    }
     bump(&s->errno_only);
-    return r->action == INJ_DO_HANG ? 0 : r->code;
+    return r->code;
   }
   fl = fcntl(fd, F_GETFL);
   if (r->action == INJ_DO_UNREACH) {
@@ -1170,6 +1184,33 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
   return answer == 0 && r->action == INJ_DO_ASYNC ? r->code : answer;
 }
 
+/* Has process pid the shim loaded?  A dynamic program below a supervised
+ * one keeps its shim, which stands down for the system-call ops but keeps
+ * getaddrinfo (exec.c): its lookups were decided there already, and its
+ * queries go out as they are, or each would be decided twice.  Read from
+ * /proc/PID/maps in pieces, a name cut at a piece's end kept for the next. */
+static int has_shim(pid_t pid) {
+  static const char lib[] = "libfdsoak-inject";
+  char path[64], buf[4096 + sizeof lib];
+  size_t keep = 0;
+  ssize_t n;
+  int fd, hit = 0;
+
+  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return 0;
+  while (!hit && (n = read(fd, buf + keep, sizeof buf - 1 - keep)) > 0) {
+    size_t have = keep + (size_t)n;
+
+    buf[have] = '\0';
+    hit = strstr(buf, lib) != NULL;
+    keep = have < sizeof lib - 1 ? have : sizeof lib - 1;
+    memmove(buf, buf + have - keep, keep);
+  }
+  close(fd);
+  return hit;
+}
+
 /* A connect to port 53 with getaddrinfo rules: the caller's own socket (a
  * copy, pidfd_getfd) is connected to the DNS stub instead, which answers as
  * the rules say and relays the rest to the nameserver dialled (remembered
@@ -1183,6 +1224,8 @@ static int dns_redirect(fsk__sup_t *s, const struct seccomp_notif *n,
   int pidfd = -1, fd = -1, fi, type = 0, fl, rc, e, cfd = (int)n->data.args[0];
   uint16_t port = 0;
 
+  if (tgid > 0 && has_shim(tgid))
+    return 0;
   if (tgid > 0)
     pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
   if (pidfd >= 0)
@@ -1617,6 +1660,8 @@ static void serve_one(fsk__sup_t *s, const struct seccomp_notif *n) {
     err = fault_connect(s, r, n->id, n->pid, (int)n->data.args[0], &sa, salen);
     if (err >= 0)
       respond(s, n->id, err, 0);
+    else if (err == SUP_CONTINUE)
+      respond(s, n->id, 0, 1);
     return;
   }
   bump(&s->errno_only);
@@ -1899,6 +1944,7 @@ int fsk__sup_listen(fsk__sup_t *s, char *env, size_t envlen) {
 
 int fsk__sup_new_lazy(fsk__sup_t **out, const inj_spec_t *spec, const char *stats_path) {
   fsk__sup_t *s = calloc(1, sizeof *s);
+  int rc;
 
   if (s == NULL)
     return -ENOMEM;
@@ -1912,6 +1958,26 @@ int fsk__sup_new_lazy(fsk__sup_t **out, const inj_spec_t *spec, const char *stat
   snprintf(s->stats_path, sizeof s->stats_path, "%s", stats_path);
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) != 0)
     memset(&s->sizes, 0, sizeof s->sizes);
+  /* getaddrinfo rules: a program handed over makes its own queries (Go, a
+   * static libc), which only the stub can fail, as for a started tree.  A
+   * rule no DNS answer makes leaves the hand-overs without the stub (the
+   * shim still applies it where it is loaded), and the report says so. */
+  if (spec->opmask & (1u << INJ_OP_GETADDRINFO)) {
+    char why[400];
+    int bad = fsk__sup_unsupported(spec, why, sizeof why);
+
+    if (bad != 0)
+      snprintf(s->dns_note, sizeof s->dns_note,
+               "; names looked up by the programs handed over were not faulted (rule %d has no "
+               "DNS answer)",
+               bad);
+    else if ((rc = fsk__dnsstub_start(&s->dns, dns_decide, s)) != 0) {
+      pthread_mutex_destroy(&s->lock);
+      pthread_mutex_destroy(&s->track_lock);
+      free(s);
+      return rc;
+    }
+  }
   *out = s;
   return 0;
 }
@@ -2084,6 +2150,8 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       (unsigned long long)__atomic_load_n(&s->dns_redirected, __ATOMIC_RELAXED),
       (unsigned long long)answered, (unsigned long long)dropped, (unsigned long long)forwarded);
   }
+  if (used < len && s->dns_note[0] != '\0')
+    used += (size_t)snprintf(buf + used, len - used, "%s", s->dns_note);
   if (used < len && __atomic_load_n(&s->waiters_full, __ATOMIC_RELAXED) > 0)
     used += (size_t)snprintf(
       buf + used, len - used, "; %llu blocking connects over %d at once were errno only",

@@ -610,9 +610,9 @@ static int choose_engine(watch_t *wt) {
 
 /* --engine auto under the shim: a supervisor that takes the static and Go
  * programs the shim hands over when they are exec'd (exec.c), with the
- * same rules (or none: then for their Go origins).  Not for do=unreachable, which the supervisor does not make
- * (those programs then run without rules, and the report says so).  0, or
- * an exit code. */
+ * same rules (or none: then for their Go origins), and with getaddrinfo
+ * rules the DNS stub their port-53 sockets are pointed at.  0, or an exit
+ * code. */
 static int hand_setup(watch_t *wt) {
   inj_spec_t *spec;
   char why[200], env[160];
@@ -623,7 +623,10 @@ static int hand_setup(watch_t *wt) {
   if ((spec = malloc(sizeof *spec)) == NULL)
     return werr("out of memory");
   rc = inj_spec_parse(wt->w.inject != NULL ? wt->w.inject : "", spec, why, sizeof why);
-  if (rc == 0 && (rc = fsk__sup_new_lazy(&wt->hand, spec, wt->stats)) == 0) {
+  if (rc == 0 && (rc = fsk__sup_new_lazy(&wt->hand, spec, wt->stats)) != 0)
+    fprintf(stderr, "fdsoak watch: static or Go programs below '%s' get no rules: %s\n",
+            wt->w.cmd[0], strerror(-rc));
+  if (rc == 0) {
     if (wt->w.origins != FSK_ORIGINS_OFF)
       fsk__sup_track(wt->hand);
     if ((rc = fsk__sup_listen(wt->hand, env, sizeof env)) == 0)
