@@ -220,6 +220,26 @@ def handover(client, event):
     return res
 
 
+def shim_child():
+    """A dynamic program (Python) below a static one that was handed over:
+    it has the shim (standing down for the system calls), which keeps
+    getaddrinfo, so the supervisor leaves its port-53 connects alone.
+    Under when=every(2) its one lookup is the rule's first call and
+    resolves, as under the shim alone; decided twice (by the shim, then
+    by the stub) it would be the second, and fail."""
+    py = ("import socket\ntry:\n  socket.getaddrinfo('%s', 80); print('resolved')\n"
+          "except OSError as e: print(e)" % NAME)
+    plain = run(["python3", "-c", py], NAME)
+    rule = "getaddrinfo:host=%s:when=every(2):do=eai(EAI_NONAME)" % NAME
+    text, took, err = watched(["--inject", rule, "--", "sh", "-c",
+                               "'%s' run python3 -c \"%s\"; true" % (PROBE, py)], "shim child")
+    got = (plain[0], text, took)
+    why = compare(plain, got)
+    if "1 calls seen" not in err:
+        why.append("fdsoak: %r" % err.strip()[-300:])
+    return "watch sh -c: static > python", "every(2), once", plain, got, why
+
+
 def main():
     seen = setup()
     jobs = [(c, e) for c in CLIENTS for e in EVENTS]
@@ -231,6 +251,7 @@ def main():
         for r in pool.map(lambda ce: handover(*ce),
                           [(c, e) for c in CLIENTS if c[0] != "go net.Dial name:port" for e in EVENTS]):
             res += r
+    res.append(shim_child())
     fails = 0
     print("%-36s %-16s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))
     for cname, ename, real, inj, why in res:
