@@ -230,6 +230,17 @@ typedef struct {
     int served; /* under the supervisor's filter (handed over through exec) */
   } looked[64];
   size_t nlooked, nbare;
+  /* With hand-overs: whether each process of the tree was under the
+   * supervisor's filter, looked at when the sampler first listed it (and
+   * again while it was not), so that one which exited before the report
+   * keeps its engine (a dynamic child below a supervised program has the
+   * shim mapped, standing down: seccomp, not shim). */
+  struct {
+    pid_t pid;
+    int served;
+  } eng[512];
+  size_t neng;
+  double eng_next;
   pid_t bare_pid;
   char bare_comm[32];
 } watch_t;
@@ -454,6 +465,35 @@ static void look_for_bare(watch_t *wt) {
   }
 }
 
+/* Note which of the sampled processes are under the filter (wt->eng):
+ * new ones at once, the others not yet under it (a child that will exec a
+ * handed-over program) every 100 ms.  Served stays served. */
+static void note_engines(watch_t *wt) {
+  size_t i, k;
+  int again;
+
+  if (wt->hand == NULL)
+    return;
+  again = fsk__now() >= wt->eng_next;
+  for (i = 0; i < wt->smp.nprocs; i++) {
+    pid_t pid = wt->smp.procs[i].pid;
+
+    for (k = 0; k < wt->neng && wt->eng[k].pid != pid; k++)
+      ;
+    if (k == wt->neng) {
+      if (wt->neng == sizeof wt->eng / sizeof *wt->eng)
+        continue;
+      wt->eng[wt->neng].pid = pid;
+      wt->eng[wt->neng++].served = 0;
+    } else if (wt->eng[k].served || !again) {
+      continue;
+    }
+    wt->eng[k].served = fsk__sup_served(wt->hand, pid) || under_filter(pid);
+  }
+  if (again)
+    wt->eng_next = fsk__now() + 0.1;
+}
+
 /* The sampling loop.  Returns 0, or an exit code for a usage error. */
 static int watch_loop(watch_t *wt) {
   const watch_opts_t *w = &wt->w;
@@ -530,6 +570,7 @@ static int watch_loop(watch_t *wt) {
     }
 
     count = sample_floor(wt, &x);
+    note_engines(wt);
     /* A sample that straddles the target's end is no sample: the kernel
      * closed its fds, the program did not. */
     if (count < 0 || !target_alive(wt))
@@ -610,9 +651,9 @@ static int choose_engine(watch_t *wt) {
 
 /* --engine auto under the shim: a supervisor that takes the static and Go
  * programs the shim hands over when they are exec'd (exec.c), with the
- * same rules (or none: then for their Go origins).  Not for do=unreachable, which the supervisor does not make
- * (those programs then run without rules, and the report says so).  0, or
- * an exit code. */
+ * same rules (or none: then for their Go origins), and with getaddrinfo
+ * rules the DNS stub their port-53 sockets are pointed at.  0, or an exit
+ * code. */
 static int hand_setup(watch_t *wt) {
   inj_spec_t *spec;
   char why[200], env[160];
@@ -623,7 +664,10 @@ static int hand_setup(watch_t *wt) {
   if ((spec = malloc(sizeof *spec)) == NULL)
     return werr("out of memory");
   rc = inj_spec_parse(wt->w.inject != NULL ? wt->w.inject : "", spec, why, sizeof why);
-  if (rc == 0 && (rc = fsk__sup_new_lazy(&wt->hand, spec, wt->stats)) == 0) {
+  if (rc == 0 && (rc = fsk__sup_new_lazy(&wt->hand, spec, wt->stats)) != 0)
+    fprintf(stderr, "fdsoak watch: static or Go programs below '%s' get no rules: %s\n",
+            wt->w.cmd[0], strerror(-rc));
+  if (rc == 0) {
     if (wt->w.origins != FSK_ORIGINS_OFF)
       fsk__sup_track(wt->hand);
     if ((rc = fsk__sup_listen(wt->hand, env, sizeof env)) == 0)
@@ -1035,6 +1079,8 @@ static void engine_info(watch_t *wt, fsk_target_info_t *ti) {
       served = fsk__sup_served(wt->hand, p->pid) || under_filter(p->pid);
       for (k = 0; k < wt->nlooked && !served; k++)
         served = wt->looked[k].pid == p->pid && wt->looked[k].served;
+      for (k = 0; k < wt->neng && !served; k++)
+        served = wt->eng[k].pid == p->pid && wt->eng[k].served;
     }
     if (wt->sup != NULL || served)
       snprintf(p->engine, sizeof p->engine, "seccomp");

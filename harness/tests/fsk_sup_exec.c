@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
   inj_spec_t *spec = calloc(1, sizeof *spec);
   fsk__sup_t *s = NULL;
   fsk__target_t t = {.guard_fd = -1};
-  char err[256], stats[] = "/tmp/fsk-sup-exec-XXXXXX", line[512];
+  char err[256], why[512], stats[] = "/tmp/fsk-sup-exec-XXXXXX", line[512];
   int fd, rc, code = 2;
 
   if (argc < 3 || spec == NULL) {
@@ -36,6 +36,13 @@ int main(int argc, char **argv) {
   }
   if (inj_spec_parse(argv[1], spec, err, sizeof err) != 0) {
     fprintf(stderr, "fsk_sup_exec: %s\n", err);
+    return 2;
+  }
+  /* A rule the engine cannot carry out is refused, as fdsoak watch
+   * refuses it, never left to do nothing. */
+  if ((rc = fsk__sup_unsupported(spec, why, sizeof why)) != 0) {
+    fprintf(stderr, "fsk_sup_exec: --inject: rule %d: %s (engine seccomp)\n", rc, why);
+    free(spec);
     return 2;
   }
   if ((fd = mkstemp(stats)) < 0) {

@@ -19,6 +19,8 @@
  *                              and how the answer ends: data, EOF or an errno)
  *   alarm HOST PORT MS         a blocking connect interrupted by alarm after
  *                              MS ms (handler without SA_RESTART)
+ *   udp HOST PORT              a datagram socket's connect, then getpeername:
+ *                              the peer it names (exits with connect's errno)
  *   resolve NAME               getaddrinfo(NAME) with static glibc's own
  *                              resolver: the EAI code's name and message, or
  *                              "resolved" (exits with the EAI code's value)
@@ -194,6 +196,30 @@ int main(int argc, char **argv) {
     return do_connect(argc, argv, 0);
   if (strcmp(m, "alarm") == 0)
     return do_connect(argc, argv, 1);
+  if (strcmp(m, "udp") == 0 && argc > 3) {
+    struct sockaddr_storage ss, peer;
+    socklen_t len = 0, plen = sizeof peer;
+    char host[64] = "?";
+    int fam = addr_of(argv[2], argv[3], &ss, &len), fd, e;
+
+    if (fam < 0 || (fd = socket(fam, SOCK_DGRAM, 0)) < 0)
+      return 2;
+    e = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+    printf("connect %s\n", en(e));
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) {
+      printf("getpeername %s\n", en(errno));
+    } else {
+      const void *a = peer.ss_family == AF_INET6
+                        ? (const void *)&((struct sockaddr_in6 *)&peer)->sin6_addr
+                        : (const void *)&((struct sockaddr_in *)&peer)->sin_addr;
+      inet_ntop(peer.ss_family, a, host, sizeof host);
+      printf("getpeername %s port %u\n", host,
+             ntohs(peer.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                              : ((struct sockaddr_in *)&peer)->sin_port));
+    }
+    close(fd);
+    return e;
+  }
   if (strcmp(m, "resolve") == 0 && argc > 2) {
     struct addrinfo hints, *res = NULL;
     double t0 = now();
@@ -236,6 +262,6 @@ int main(int argc, char **argv) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
   fprintf(stderr, "usage: fsk_sup_probe socket|open PATH|io_uring|fds|nnp|connect ...|alarm "
-                  "...|resolve NAME|run CMD...\n");
+                  "...|udp HOST PORT|resolve NAME|run CMD...\n");
   return 2;
 }

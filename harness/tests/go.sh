@@ -21,6 +21,12 @@
 #                pointers (fsk_c_store): each leaked fd named by its C frames
 #                with file:line (DWARF CFI unwinding), by function without
 #                -g, by address when stripped; exact attempts
+#   sup_rules    the static C probe under fsk_sup_exec: a datagram socket's
+#                connect under hang, unreachable and reset goes on as it does
+#                on the real event (getpeername names the peer); a rule the
+#                engine cannot carry out is refused as fdsoak watch refuses it;
+#                a dynamic child below a handed-over static program, gone
+#                before the report, is listed as served by seccomp
 #   go_dns       getaddrinfo rules on resolvers that make their own queries
 #                (Go, static glibc) against a real nameserver answering
 #                NXDOMAIN, SERVFAIL or nothing, in a network and
@@ -380,6 +386,49 @@ PY
   expect_rc 0 "seccomp: the fixed static C loop is flat" \
     "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 60 --warmup 10 --out "$T/cfix" -q -- \
     "$C" "$((PORT + 3))" 3000
+  ;;
+sup_rules)
+  PROBE="$BIN/fsk_sup_probe"
+  SUP="$BIN/fsk_sup_exec"
+  # A datagram connect has no handshake: lost SYNs, an ICMP error or a
+  # reset cannot happen to it, and on the real event it succeeds at once.
+  # Plain is the real outcome (no listener is needed on port 9: UDP).
+  "$PROBE" udp 127.0.0.1 9 >"$T/plain" 2>&1
+  echo "exit $?" >>"$T/plain"
+  for act in hang timeout 'unreachable(host)' 'reset(0)'; do
+    "$SUP" "connect:addr=127.0.0.1,port=9:do=$act" "$PROBE" udp 127.0.0.1 9 >"$T/sup" 2>&1
+    echo "exit $?" >>"$T/sup"
+    cmp -s "$T/plain" "$T/sup" && ok "udp connect under $act: as plain ($(head -2 "$T/sup" | tr '\n' ' '))" \
+      || bad "udp connect under $act: $(tr '\n' ' ' <"$T/sup"), plain $(tr '\n' ' ' <"$T/plain")"
+  done
+  # A refusal of a datagram connect fails it at once, as under the shim.
+  expect_rc 111 "udp connect under refuse: ECONNREFUSED" \
+    "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
+  has "$T/out" "refused: not connected" "getpeername ENOTCONN"
+  # A rule the engine has no way to carry out: refused with exit 2 and
+  # fdsoak watch's own words, never run as if it were not there.
+  expect_rc 2 "fsk_sup_exec: errno(E) on getaddrinfo is refused" \
+    "$SUP" 'getaddrinfo:host=*.invalid:do=errno(EIO)' "$PROBE" socket
+  sed -n 's/^fsk_sup_exec: //p' "$T/err" >"$T/sup_msg"
+  expect_rc 2 "fdsoak watch: the same rule is refused" \
+    "$FDSOAK" watch --engine seccomp --inject 'getaddrinfo:host=*.invalid:do=errno(EIO)' \
+    --duration 1 -q -- "$PROBE" resolve db.invalid
+  sed -n 's/^fdsoak watch: //p' "$T/err" >"$T/watch_msg"
+  [ -s "$T/sup_msg" ] && cmp -s "$T/sup_msg" "$T/watch_msg" && ok "the same message: $(cut -c1-60 "$T/sup_msg")..." \
+    || bad "messages differ: '$(cat "$T/sup_msg")' vs '$(cat "$T/watch_msg")'"
+  # The report's engine per process: sh has the shim; the static probe is
+  # handed over when sh execs it; its dynamic child (Python, the
+  # interpreter itself) inherits the filter and its shim stands down, so
+  # the supervisor served it, though it is gone by the report.
+  PY=$(python3 -c 'import sys; print(sys.executable)')
+  expect_rc 3 "interval mode over sh > static probe > python" \
+    "$FDSOAK" watch -q --duration 3 --out "$T/eng" -- \
+    sh -c "'$PROBE' run '$PY' -c 'import time; time.sleep(1)'; sleep 2"
+  # (Which comm a process is listed under depends on when the sampler
+  # first saw it, before or after its exec: only python3's row is sure.)
+  json "$T/eng/summary.json" "sorted(set((p['comm'], p['engine']) for p in d['target']['processes'] if p['comm'] in ('fsk_sup_probe', 'python3')))" >"$T/engines"
+  grep -q "('python3', 'seccomp')" "$T/engines" && ! grep -q "'shim'" "$T/engines" \
+    && ok "engines: $(cat "$T/engines")" || bad "engines: $(cat "$T/engines")"
   ;;
 go_dns)
   [ "$(id -u)" = 0 ] || skip "needs root (unshare -n -m, a nameserver on port 53)"

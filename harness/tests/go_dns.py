@@ -15,10 +15,14 @@ quiet.fsk.test nothing, ref.fsk.test REFUSED, any other *.fsk.test
 run asks for ok.fsk.test, which the server resolves, under the rule that
 models the event.  Exit code, output (the name and ports normalised) and
 time (within max(0.35 s, 25 %)) must agree.  A rule for another name must
-change nothing.  Prints the table client x event; exits 1 on a mismatch.
+change nothing.  The lookup clients are also run under `fdsoak watch -q`
+(the default engine, auto), started directly and behind `sh -c`, where the
+shim hands them over to the supervisor through exec: output and time must
+be the real event's there too.  Prints the table client x event; exits 1
+on a mismatch.
 
 Arguments: the directory holding the Go client (dial), the build's bin
-directory (fsk_sup_exec, fsk_sup_probe).
+directory (fdsoak, fsk_sup_exec, fsk_sup_probe).
 """
 import concurrent.futures as cf
 import os, re, socket, struct, subprocess, sys, threading, time
@@ -28,6 +32,7 @@ from sup_client import run_client  # noqa: E402
 
 T, BIN = sys.argv[1], sys.argv[2]
 SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
+FDSOAK = os.path.join(BIN, "fdsoak")
 OPEN = 8080
 NAME = "ok.fsk.test"
 
@@ -171,17 +176,87 @@ def unmatched(client):
     return cname, "no rule matches", plain, inj, compare(plain, inj)
 
 
+def watched(argv, tag):
+    """(output, s, fdsoak's stderr) of a client under `fdsoak watch -q`
+    (default engine, auto): with -q fdsoak prints nothing on stdout, so
+    stdout is the client's, normalised as run_client does."""
+    out = os.path.join(T, "w-" + re.sub(r"[^a-z0-9]+", "-", tag.lower()))
+    try:
+        p = subprocess.run([FDSOAK, "watch", "-q", "--duration", "2", "--out", out] + argv,
+                           capture_output=True, text=True, timeout=30)
+        text, err = p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        text, err = "(no result in 30 s)", ""
+    m = re.search(r"^elapsed ([0-9.]+)$", text, re.M)
+    took = float(m.group(1)) if m else 0.0
+    if m:
+        text = text[:m.start()] + text[m.end():]
+    text = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", text.replace(NAME, "NAME").strip())
+    return text, took, err
+
+
+def handover(client, event):
+    """fdsoak watch on the client started directly (a static or Go program:
+    the seccomp engine) and behind `sh -c` (sh has the shim, which hands
+    the client over to the supervisor when it execs it): both must fail the
+    lookup as the real server does."""
+    (cname, mk), (ename, rname, action) = client, event
+    rule = "getaddrinfo:host=%s:do=%s" % (NAME, action)
+    real = run(mk(rname), rname)
+    shell = " ".join("'%s'" % a for a in mk(NAME)) + "; true"
+    res = []
+    for how, argv in (("watch", mk(NAME)), ("watch sh -c", ["sh", "-c", shell])):
+        for attempt in range(3):
+            text, took, err = watched(["--inject", rule, "--"] + argv,
+                                      "%s %s %s" % (how, cname, ename))
+            got = (real[0], text, took)  # the client's exit is not fdsoak's
+            why = compare(real, got)
+            if not why or not why[0].startswith("time"):
+                break
+        # The lookup is one attempt on the rules' page, counted once.
+        if "after 1 attempts" not in err:
+            why.append("fdsoak: %r" % err.strip()[-300:])
+        res.append(("%s: %s" % (how, cname), ename, real, got, why))
+    return res
+
+
+def shim_child():
+    """A dynamic program (Python) below a static one that was handed over:
+    it has the shim (standing down for the system calls), which keeps
+    getaddrinfo, so the supervisor leaves its port-53 connects alone.
+    Under when=every(2) its one lookup is the rule's first call and
+    resolves, as under the shim alone; decided twice (by the shim, then
+    by the stub) it would be the second, and fail."""
+    py = ("import socket\ntry:\n  socket.getaddrinfo('%s', 80); print('resolved')\n"
+          "except OSError as e: print(e)" % NAME)
+    plain = run(["python3", "-c", py], NAME)
+    rule = "getaddrinfo:host=%s:when=every(2):do=eai(EAI_NONAME)" % NAME
+    text, took, err = watched(["--inject", rule, "--", "sh", "-c",
+                               "'%s' run python3 -c \"%s\"; true" % (PROBE, py)], "shim child")
+    got = (plain[0], text, took)
+    why = compare(plain, got)
+    if "1 calls seen" not in err:
+        why.append("fdsoak: %r" % err.strip()[-300:])
+    return "watch sh -c: static > python", "every(2), once", plain, got, why
+
+
 def main():
     seen = setup()
     jobs = [(c, e) for c in CLIENTS for e in EVENTS]
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         res = list(pool.map(lambda ce: pair(*ce), jobs))
     res += [unmatched(c) for c in CLIENTS]
+    # Through a hand-over (--engine auto behind sh -c): the lookup clients.
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        for r in pool.map(lambda ce: handover(*ce),
+                          [(c, e) for c in CLIENTS if c[0] != "go net.Dial name:port" for e in EVENTS]):
+            res += r
+    res.append(shim_child())
     fails = 0
-    print("%-24s %-16s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))
+    print("%-36s %-16s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))
     for cname, ename, real, inj, why in res:
         fails += bool(why)
-        print("%-24s %-16s %-6s %s, %r, %.2f" % (cname, ename, "no" if why else "yes", inj[0],
+        print("%-36s %-16s %-6s %s, %r, %.2f" % (cname, ename, "no" if why else "yes", inj[0],
                                                  inj[1].replace("\n", " | "), inj[2]))
         for w in why:
             print("    MISMATCH: %s" % w)
