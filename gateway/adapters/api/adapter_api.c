@@ -11,7 +11,6 @@
 #include "internal.h"
 
 #include <arpa/inet.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,15 +71,9 @@ static int api_validate(const gw_platform_config_t *cfg, char *err, size_t errle
 static int api_create(gw_runner_t *r, const gw_platform_config_t *cfg, gw_adapter_t **out) {
   gw__api_adapter_t *api;
 
-  /* Everything but the server's 64 KiB read buffer is zeroed: a read fills
-   * that buffer before anything looks at it (gw__http_server_init leaves it
-   * alone too).  calloc zeroed all 68 KiB on every connect attempt, since
-   * the soak's heap hands back the block the last attempt freed: about a
-   * sixth of a soak cycle's instructions (callgrind, retryable/api). */
-  api = malloc(sizeof(*api));
+  api = calloc(1, sizeof(*api));
   if (api == NULL)
     return UV_ENOMEM;
-  memset(api, 0, offsetof(gw__api_adapter_t, http) + offsetof(gw__http_server_t, rbuf));
   gw_adapter_init_base(&api->base, &gw_api_adapter_vtable, r, cfg);
   *out = &api->base;
   return 0;
