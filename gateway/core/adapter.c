@@ -178,7 +178,7 @@ void gw_adapter_log(gw_adapter_t *a, gw_log_level_t level, const char *fmt, ...)
   va_list ap;
   int n;
 
-  if (host == NULL)
+  if (host == NULL || level < host->log_level)
     return;
   /* Every adapter's line names its platform the same way, so an operator
    * greps one prefix whatever the kind. */

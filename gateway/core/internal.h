@@ -32,6 +32,7 @@ typedef struct gw__host_s gw__host_t;
 struct gw__host_s {
   uv_loop_t *loop;
   void (*log)(gw__host_t *host, gw_log_level_t level, const char *msg);
+  gw_log_level_t log_level; /* lines below it are not even formatted */
   void (*adapter_fatal)(gw__host_t *host, gw_adapter_t *a);
 };
 #endif /* GW_INTERNAL_H */

@@ -86,6 +86,7 @@ int gw_runner_init(uv_loop_t *loop, gw_clock_t *clock, const gw_runner_options_t
     r->opts = *opts;
   else
     r->opts.log_level = GW_LOG_WARN;
+  r->host.log_level = r->opts.log_level;
   rc = uv_timer_init(loop, &r->defer);
   if (rc != 0) {
     free(r);

@@ -456,6 +456,8 @@ const char *gw__log_level_name(gw_log_level_t level) {
     return "warn";
   case GW_LOG_ERROR:
     return "error";
+  case GW_LOG_OFF:
+    return "off";
   }
   return "?";
 }

@@ -37,7 +37,14 @@ typedef struct gw_clock_s gw_clock_t;
 typedef struct gw_runner_s gw_runner_t;
 typedef struct gw_adapter_s gw_adapter_t;
 typedef struct gw_adapter_vtable_s gw_adapter_vtable_t;
-typedef enum { GW_LOG_DEBUG = 0, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR } gw_log_level_t;
+/* GW_LOG_OFF is a log_level only (no line has it): nothing is logged. */
+typedef enum {
+  GW_LOG_DEBUG = 0,
+  GW_LOG_INFO,
+  GW_LOG_WARN,
+  GW_LOG_ERROR,
+  GW_LOG_OFF
+} gw_log_level_t;
 
 /* ------------------------------------------------------------------ */
 /* Clock: real time for the daemon, virtual time for soaks and tests.  */
@@ -314,7 +321,9 @@ typedef void (*gw_event_cb)(void *data, const gw_event_t *ev);
 typedef void (*gw_runner_close_cb)(gw_runner_t *r);
 
 typedef struct {
-  gw_log_cb log; /* NULL: lines at >= log_level go to stderr */
+  gw_log_cb log; /* NULL: to stderr */
+  /* Lines below it are dropped before they are formatted, whether they
+   * would go to log or to stderr; GW_LOG_OFF drops all. */
   gw_log_level_t log_level;
   gw_event_cb event;
   void *data;

@@ -44,6 +44,7 @@ typedef struct {
   fx_event_t ev[FX_MAX_EVENTS];
   size_t nev;
   int runner_closed;
+  unsigned nlog[GW_LOG_ERROR + 1]; /* lines the runner's log callback got, by level */
   int clock_closed;
 } fx_t;
 
@@ -64,9 +65,16 @@ static inline void fx_event(void *data, const gw_event_t *e) {
 }
 
 static inline void fx_quiet_log(void *data, gw_log_level_t level, const char *msg) {
+  fx_t *fx = data;
+
+  if ((unsigned)level <= GW_LOG_ERROR)
+    fx->nlog[level]++;
   if (getenv("GW_TEST_VERBOSE") != NULL)
     fprintf(stderr, "  log[%d] %s\n", (int)level, msg);
 }
+
+/* The runner's log_level in the next fx_setup (tests of the filter set it). */
+static gw_log_level_t fx_log_level __attribute__((unused)) = GW_LOG_DEBUG;
 
 static inline void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
   gw_runner_options_t opts;
@@ -90,6 +98,7 @@ static inline void fx_setup_kind(fx_t *fx, gw_clock_kind_t kind) {
   assert_int_equal(gw_clock_init(&fx->loop, &fx->clock, kind), 0);
   memset(&opts, 0, sizeof(opts));
   opts.log = fx_quiet_log;
+  opts.log_level = fx_log_level;
   opts.event = fx_event;
   opts.data = fx;
   assert_int_equal(gw_runner_init(&fx->loop, &fx->clock, &opts, &fx->r), 0);

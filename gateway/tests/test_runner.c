@@ -209,6 +209,33 @@ static void test_bad_config_refused_with_field(void **state) {
   assert_int_equal(gw_runner_platform_count(fx.r), 1);
 }
 
+/* log_level filters the callback too, before a line is formatted: the soak
+ * runs thousands of attempts a second and reads none of their lines. */
+static void log_levels_seen(gw_log_level_t level, unsigned nlog[GW_LOG_ERROR + 1]) {
+  fx_log_level = level;
+  fx_setup(&fx);
+  fx_log_level = GW_LOG_DEBUG;
+  fx_add(&fx, "p", "RR");
+  start();
+  assert_int_equal(fx_step(&fx), 0); /* a reconnect attempt, failed */
+  memcpy(nlog, fx.nlog, sizeof(fx.nlog));
+  fx_teardown(&fx);
+}
+
+static void test_log_level_filters_the_callback(void **state) {
+  unsigned all[GW_LOG_ERROR + 1], warn[GW_LOG_ERROR + 1], off[GW_LOG_ERROR + 1];
+
+  log_levels_seen(GW_LOG_DEBUG, all);
+  log_levels_seen(GW_LOG_WARN, warn);
+  log_levels_seen(GW_LOG_OFF, off);
+  /* The default passes every line: info (attempts) and warn (failures). */
+  assert_true(all[GW_LOG_INFO] > 0);
+  assert_true(all[GW_LOG_WARN] > 0);
+  assert_int_equal(warn[GW_LOG_DEBUG] + warn[GW_LOG_INFO], 0);
+  assert_int_equal(warn[GW_LOG_WARN], all[GW_LOG_WARN]);
+  assert_int_equal(off[GW_LOG_DEBUG] + off[GW_LOG_INFO] + off[GW_LOG_WARN] + off[GW_LOG_ERROR], 0);
+}
+
 static void test_backoff_formula(void **state) {
   assert_int_equal(gw_backoff_ms(1), 30000);
   assert_int_equal(gw_backoff_ms(2), 60000);
@@ -236,6 +263,7 @@ int main(void) {
     T(test_real_clock_startup_and_retry),
     T(test_bad_config_refused_with_field),
     T(test_backoff_formula),
+    cmocka_unit_test(test_log_level_filters_the_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
