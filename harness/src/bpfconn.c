@@ -116,12 +116,13 @@ static int closed_port(int fi, uint16_t *port) {
     close(fd);
     return e;
   }
-  *port = ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+  *port =
+    ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
   return fd;
 }
 
-int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
-                     uint16_t sink6, char *why, size_t len) {
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len) {
   struct fsk_bpf_conf conf;
   fsk__bpfconn_t *b;
   uint32_t zero = 0;
@@ -318,8 +319,8 @@ struct fsk__bpfconn {
   int unused;
 };
 
-int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
-                     uint16_t sink6, char *why, size_t len) {
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len) {
   (void)spec;
   (void)sink4;
   (void)sink6;

@@ -20,8 +20,8 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len);
 /* Load the programs for spec; sink4/sink6 are the full-backlog sinks
  * (host order, 0: none).  0, or -errno with the reason in why (not root,
  * no BPF in this build, verifier refusal...). */
-int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
-                     uint16_t sink6, char *why, size_t len);
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len);
 
 /* Attach connect4/6 and getpeername4/6 to the cgroup v2 directory cg.
  * 0 or -errno with why. */

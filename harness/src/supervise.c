@@ -1484,6 +1484,11 @@ static void note_origin_one(fsk__sup_t *s, const struct seccomp_notif *n, int op
 
   if (tgid <= 0)
     return;
+  /* Connects the kernel decided moved its map, not the page yet: the
+   * caller's connects came before this call, so copying now makes the
+   * attempt exact. */
+  if (s->bpf_on)
+    fsk__bpfconn_sync(s->bpf);
   a = inj_stats_load(&s->page->injected_total) + inj_stats_load(&s->page->observed_total);
   pg = prog_of(s, tgid);
   fd = lowest_free_fd(pg != NULL ? pg->fddir : -1);
