@@ -152,6 +152,7 @@ go_sh)
 go_exec)
   gobuild reconnect
   gobuild dial
+  PROBE="$BIN/fsk_sup_probe"
   # The interpreter itself, not a wrapper script (pyenv's shims are bash
   # scripts that start several processes first).
   PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -340,6 +341,12 @@ go_bpf)
   has "$T/one" "refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
   has "$T/one" "no notification" "seccomp supervisor: 0 calls notified"
   has "$T/one" "the Go client refused" "connection refused"
+  # The static C probe under hang: nothing listens on PORT, so a connect
+  # the kernel did not point at the sink would be refused at once (poll 1).
+  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=hang" \
+    "$PROBE" connect 127.0.0.1 "$PORT" 300 nb >"$T/hang" 2>&1
+  has "$T/hang" "probe: hang decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
+  has "$T/hang" "probe: the hang's poll times out, as on a dropped SYN" "poll 0"
   if FSK_FIDELITY_EVENTS=refused,timeout FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
     >"$T/table" 2>&1; then
     ok "fidelity table through eBPF (refused, timeout)"
