@@ -56,7 +56,7 @@ one() {
   tag="$1"; shift
   times >"$T/times0"
   r=$("$@" 2>"$T/acct.$tag" | awk '/^dials\/s/ {print $2}')
-  [ -n "$r" ] || return
+  [ -n "$r" ] || { echo "variant $tag: no rate: $(tail -3 "$T/acct.$tag" | tr '\n' ' ')" >&2; return; }
   times >"$T/times1"
   cat "$T/times0" "$T/times1" | awk -v n="$N" 'NR % 2 == 0 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); t += a[1] * 60 + a[2]} c[NR / 2] = t}
     END {printf "%.2f\n", (c[2] - c[1]) * 1e6 / n}' >>"$T/cpu.$tag"
