@@ -21,6 +21,37 @@ file(RELATIVE_PATH FSK_LIBEXEC_TO_BIN /fdsoak-prefix/${CMAKE_INSTALL_LIBEXECDIR}
 # elfutils names the frames of a leaked fd's origin (origin.c).
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
 
+# The seccomp engine's connect decisions in the kernel (src/bpfconn.c): the
+# BPF object is built by clang -target bpf and embedded through a bpftool
+# skeleton.  Without libbpf, clang or bpftool the library is the stub that
+# says so, and the engine keeps notifying connects.
+pkg_check_modules(LIBBPF IMPORTED_TARGET libbpf)
+find_program(FDSOAK_BPF_CLANG NAMES clang clang-14)
+find_program(FDSOAK_BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin)
+add_library(fsk_bpfconn STATIC src/bpfconn.c)
+target_include_directories(fsk_bpfconn PRIVATE src)
+target_link_libraries(fsk_bpfconn PUBLIC inj_spec Threads::Threads)
+fdsoak_target_defaults(fsk_bpfconn)
+if(LIBBPF_FOUND AND FDSOAK_BPF_CLANG AND FDSOAK_BPFTOOL)
+  set(BPF_OBJ ${CMAKE_CURRENT_BINARY_DIR}/connect.bpf.o)
+  set(BPF_SKEL ${CMAKE_CURRENT_BINARY_DIR}/connect.skel.h)
+  execute_process(COMMAND uname -m OUTPUT_VARIABLE BPF_MACH OUTPUT_STRIP_TRAILING_WHITESPACE)
+  add_custom_command(OUTPUT ${BPF_OBJ}
+    COMMAND ${FDSOAK_BPF_CLANG} -O2 -g -target bpf -mcpu=v3
+            -I${CMAKE_CURRENT_SOURCE_DIR}/bpf -I/usr/include/${BPF_MACH}-linux-gnu
+            -c ${CMAKE_CURRENT_SOURCE_DIR}/bpf/connect.bpf.c -o ${BPF_OBJ}
+    DEPENDS bpf/connect.bpf.c bpf/bpfconn_abi.h VERBATIM)
+  add_custom_command(OUTPUT ${BPF_SKEL}
+    COMMAND sh -c "${FDSOAK_BPFTOOL} gen skeleton ${BPF_OBJ} name fsk_connect > ${BPF_SKEL}"
+    DEPENDS ${BPF_OBJ} VERBATIM)
+  target_sources(fsk_bpfconn PRIVATE ${BPF_SKEL})
+  target_include_directories(fsk_bpfconn PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
+  target_compile_definitions(fsk_bpfconn PUBLIC FSK_HAVE_BPF=1)
+  target_link_libraries(fsk_bpfconn PUBLIC PkgConfig::LIBBPF)
+else()
+  message(STATUS "harness: no libbpf/clang/bpftool: connects under the seccomp engine are notified")
+endif()
+
 set(FDSOAK_DRIVER_SOURCES src/main.c src/args.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
     src/speed.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c)
@@ -28,7 +59,7 @@ foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)
   target_link_libraries(${exe} PRIVATE fsk inj_spec PkgConfig::LIBUV PkgConfig::SQLITE3
-                        PkgConfig::CJSON PkgConfig::LIBDW dl Threads::Threads)
+                        PkgConfig::CJSON PkgConfig::LIBDW fsk_bpfconn dl Threads::Threads)
   # Export the driver's own symbols so dladdr() can name the frames of a
   # leaked fd's backtrace.
   set_target_properties(${exe} PROPERTIES ENABLE_EXPORTS ON)
@@ -129,9 +160,9 @@ target_compile_options(fsk_c_store PRIVATE -g)
 target_compile_options(fsk_c_store_nog PRIVATE -g0)
 add_executable(fsk_sup_exec tests/fsk_sup_exec.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_sup_exec PRIVATE src)
-target_link_libraries(fsk_sup_exec PRIVATE inj_spec PkgConfig::LIBDW Threads::Threads)
+target_link_libraries(fsk_sup_exec PRIVATE inj_spec fsk_bpfconn PkgConfig::LIBDW Threads::Threads)
 fdsoak_target_defaults(fsk_sup_exec)
-fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec PkgConfig::LIBDW Threads::Threads
+fdsoak_add_test(fsk_test_supervise tests/test_supervise.c LIBS inj_spec fsk_bpfconn PkgConfig::LIBDW Threads::Threads
                 LABELS unit TIMEOUT 120 ENV "FSK_SUP_PROBE=$<TARGET_FILE:fsk_sup_probe>")
 target_sources(fsk_test_supervise PRIVATE src/supervise.c src/dnsstub.c src/gosym.c src/csym.c src/proc.c)
 target_include_directories(fsk_test_supervise PRIVATE src)
@@ -150,7 +181,7 @@ target_sources(fsk_test_dnsstub PRIVATE src/dnsstub.c)
 target_include_directories(fsk_test_dnsstub PRIVATE src)
 # End-to-end on static Go programs built at test time (go.sh), and the
 # fidelity table client x event in a network namespace (go_fidelity.py).
-foreach(case go_leak go_sh go_exec go_counting go_fidelity c_origins go_dns sup_rules)
+foreach(case go_leak go_sh go_exec go_counting go_fidelity c_origins go_dns sup_rules go_bpf)
   add_test(NAME fsk_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180

@@ -15,6 +15,11 @@
 #   faithful refuse    dials to its listener under do=refuse: each one
 #                      refused by the supervisor the faithful way
 #   strace --inject    for comparison, where strace is installed
+#   bpf non-matching   the non-matching rule decided in the kernel
+#                      (FDSOAK_BPF=1: cgroup connect4 program, no
+#                      notification)
+#   bpf refuse         faithful refuse made by the same program (the dial
+#                      pointed at a closed loopback port)
 #
 # The variants of one round run back to back, with a plain run before and
 # after them; each variant's ratio is its time per dial over the mean of
@@ -39,8 +44,8 @@ CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-build
 SUP="$BIN/fsk_sup_exec"
 CLOSED=$((40000 + $$ % 9000))
 NM="connect:addr=127.0.0.1,port=1:do=refuse"
-TAGS="nm ns nc tr rp rf"
-command -v strace >/dev/null 2>&1 && TAGS="$TAGS st"
+TAGS="${TAGS:-nm ns nc tr rp rf bn bf}"
+command -v strace >/dev/null 2>&1 && [ -z "${NOSTRACE:-}" ] && TAGS="$TAGS st"
 
 # One run of a variant: its dials/s, to $T/cur.TAG (this round) and
 # $T/TAG (all rounds); the supervisor's account to $T/acct.TAG.
@@ -51,7 +56,7 @@ one() {
   tag="$1"; shift
   times >"$T/times0"
   r=$("$@" 2>"$T/acct.$tag" | awk '/^dials\/s/ {print $2}')
-  [ -n "$r" ] || return
+  [ -n "$r" ] || { echo "variant $tag: no rate: $(tail -3 "$T/acct.$tag" | tr '\n' ' ')" >&2; return; }
   times >"$T/times1"
   cat "$T/times0" "$T/times1" | awk -v n="$N" 'NR % 2 == 0 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); t += a[1] * 60 + a[2]} c[NR / 2] = t}
     END {printf "%.2f\n", (c[2] - c[1]) * 1e6 / n}' >>"$T/cpu.$tag"
@@ -67,6 +72,8 @@ variant() {
   tr) one tr env FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   rp) one rp "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" ;;
   rf) one rf "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  bn) one bn env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  bf) one bf env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   st) one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
         "$T/dial" -loop "$N" -self ;;
   esac
@@ -105,6 +112,7 @@ for tag in plain $TAGS; do
   plain) name="plain (connects)" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
   nc) name="  serving at fdsoak's nice" ;; tr) name="  origins on" ;; rp) name="real refusal" ;;
   rf) name="faithful refuse" ;; st) name="strace --inject" ;;
+  bn) name="bpf non-matching" ;; bf) name="bpf refuse" ;;
   esac
   m=$(median "$T/$tag")
   x=$([ -s "$T/ratio.$tag" ] && median "$T/ratio.$tag" || echo 1.00)
@@ -113,6 +121,12 @@ for tag in plain $TAGS; do
   printf "%-26s %9.0f %9.1f %7sx %11s %11s %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" \
     "$(median "$T/cpu.$tag")" "$s"
 done
-awk -v x="$(median "$T/ratio.nm")" 'BEGIN {
+for tag in bn bf; do
+  grep -q "decided in the kernel" "$T/acct.$tag" 2>/dev/null || echo "NOTE: variant $tag did not run through eBPF: $(cat "$T/acct.$tag" 2>/dev/null | tail -1)"
+done
+[ -s "$T/ratio.bn" ] && awk -v x="$(median "$T/ratio.bn")" 'BEGIN {
+  printf "bpf non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x): %s in this run\n", x, x <= 1.10 ? "met" : "NOT met"
+}'
+[ -s "$T/ratio.nm" ] && awk -v x="$(median "$T/ratio.nm")" 'BEGIN {
   printf "non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x): %s in this run\n", x, x <= 1.10 ? "met" : "NOT met"
 }'

@@ -327,6 +327,8 @@ int fsk__target_spawn_with(fsk__target_t *t, char *const argv[], char *const env
   ssize_t n;
 
   cgfd = cg_make(t);
+  if (cgfd >= 0 && t->cg_ready != NULL)
+    t->cg_ready(t->cg_arg, t->tree.cg);
   if (pipe2(p, O_CLOEXEC) != 0) {
     rc = errno;
     goto out;

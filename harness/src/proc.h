@@ -42,6 +42,12 @@ typedef struct {
   char cg_why[200]; /* why the tree is tracked by /proc scanning, or "" */
   pid_t guard;      /* the guard process (see fsk__target_spawn), or 0 */
   int guard_fd;     /* our end of its pipe, or -1 */
+  /* Called with the tree's cgroup (t->tree.cg, never "") once it is made,
+   * before the child is forked, so whatever is attached to the group is
+   * there for the child's first call (the seccomp engine's BPF programs).
+   * NULL: nothing to do.  Its failure does not stop the spawn. */
+  void (*cg_ready)(void *arg, const char *cg);
+  void *cg_arg;
 } fsk__target_t;
 
 /* Monotonic seconds. */

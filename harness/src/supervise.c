@@ -59,6 +59,7 @@
  * only; the report's line says both.
  */
 #include "supervise.h"
+#include "bpfconn.h"
 #include "csym.h"
 #include "dnsstub.h"
 #include "gosym.h"
@@ -259,6 +260,12 @@ int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len) {
 struct fsk__sup {
   inj_spec_t spec;
   inj_stats_page_t *page;
+  /* Connects decided in the kernel (bpfconn.c): bpf set while loaded,
+   * bpf_on once attached to the tree's cgroup, else bpf_why says why the
+   * connects are notified ("" when BPF was not asked for). */
+  fsk__bpfconn_t *bpf;
+  int bpf_on;
+  char bpf_why[200];
   sup_lst_t lst[SUP_LISTENERS];
   /* Hand-overs through exec: an abstract unix socket the shim connects to,
    * and the thread that takes listeners on it (fsk__sup_listen). */
@@ -1477,6 +1484,11 @@ static void note_origin_one(fsk__sup_t *s, const struct seccomp_notif *n, int op
 
   if (tgid <= 0)
     return;
+  /* Connects the kernel decided moved its map, not the page yet: the
+   * caller's connects came before this call, so copying now makes the
+   * attempt exact. */
+  if (s->bpf_on)
+    fsk__bpfconn_sync(s->bpf);
   a = inj_stats_load(&s->page->injected_total) + inj_stats_load(&s->page->observed_total);
   pg = prog_of(s, tgid);
   fd = lowest_free_fd(pg != NULL ? pg->fddir : -1);
@@ -1765,7 +1777,61 @@ static uint32_t sup_opmask(const fsk__sup_t *s) {
    * getpeername (the nameserver dialled). */
   if (s->dns != NULL)
     peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
-  return s->spec.opmask | peers | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0);
+  peers |= s->spec.opmask | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0);
+  /* The kernel decides connects on its own: a notification would decide
+   * (and count) the same call twice. */
+  if (s->bpf_on)
+    peers &= ~(1u << INJ_OP_CONNECT);
+  return peers;
+}
+
+/* FDSOAK_BPF=1 asks for the connect decisions in the kernel (off by
+ * default while the path is young).  Loads the programs when this run can
+ * use them; bpf_why says why not. */
+static void bpf_prepare(fsk__sup_t *s) {
+  const char *env = getenv("FDSOAK_BPF");
+  uint16_t sink[2] = {0, 0};
+  char why[160];
+  int fi, rc;
+
+  s->bpf_why[0] = '\0';
+  if (env == NULL || strcmp(env, "1") != 0 || s->bpf != NULL)
+    return;
+  if (s->dns != NULL) {
+    snprintf(s->bpf_why, sizeof s->bpf_why, "getaddrinfo rules need the supervisor");
+    return;
+  }
+  if (!fsk__bpfconn_expressible(&s->spec, why, sizeof why)) {
+    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+    return;
+  }
+  if (geteuid() != 0) {
+    snprintf(s->bpf_why, sizeof s->bpf_why, "not root");
+    return;
+  }
+  for (fi = 0; fi < 2; fi++)
+    if ((rc = sink_port(s, fi, &sink[fi])) < 0) {
+      snprintf(s->bpf_why, sizeof s->bpf_why, "no loopback sink: %s", strerror(-rc));
+      return;
+    }
+  if (fsk__bpfconn_new(&s->bpf, &s->spec, sink[0], sink[1], why, sizeof why) != 0)
+    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+}
+
+/* fsk__target_t's cg_ready: attach before the child is forked. */
+static void bpf_cg_ready(void *arg, const char *cg) {
+  fsk__sup_t *s = arg;
+  char why[160];
+
+  if (s->bpf == NULL)
+    return;
+  if (fsk__bpfconn_attach(s->bpf, cg, why, sizeof why) != 0) {
+    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+    fsk__bpfconn_free(s->bpf);
+    s->bpf = NULL;
+    return;
+  }
+  s->bpf_on = 1;
 }
 
 /* A free slot, reserved (state 1), or -1. */
@@ -2038,7 +2104,8 @@ typedef struct {
  * pre_exec): the filter, and the socket the listener goes back on. */
 typedef struct {
   int sock;
-  const struct sock_fprog *prog;
+  const struct sock_fprog *prog, *progb;
+  const int *bpf_on; /* set before the fork when the BPF programs decide */
 } install_t;
 
 /* In the child, before exec: only async-signal-safe calls.  It stays in
@@ -2050,7 +2117,7 @@ static int child_install(void *arg) {
   long lfd;
   int rc;
 
-  if ((lfd = inj_sec_install(in->prog, &h.killable, &h.nnp)) < 0) {
+  if ((lfd = inj_sec_install(*in->bpf_on ? in->progb : in->prog, &h.killable, &h.nnp)) < 0) {
     h.err = (int)-lfd;
     h.step = 1;
   }
@@ -2064,8 +2131,8 @@ static int child_install(void *arg) {
 }
 
 int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *err, size_t errlen) {
-  struct sock_filter f[96];
-  struct sock_fprog prog;
+  struct sock_filter f[96], fb[96];
+  struct sock_fprog prog, progb;
   int sv[2] = {-1, -1}, n, rc = 0, lfd = -1;
   install_t in;
   hello_t h;
@@ -2082,6 +2149,24 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   }
   prog.len = (unsigned short)n;
   prog.filter = f;
+  /* With the programs loaded, a second filter without connect: the child
+   * takes it when they are attached to its cgroup before the fork. */
+  bpf_prepare(s);
+  if (s->bpf != NULL) {
+    s->bpf_on = 1;
+    n = inj_sec_build(sup_opmask(s), fb, (int)(sizeof fb / sizeof *fb));
+    s->bpf_on = 0;
+    if (n < 0) {
+      snprintf(s->bpf_why, sizeof s->bpf_why, "the filter does not fit");
+      fsk__bpfconn_free(s->bpf);
+      s->bpf = NULL;
+    } else {
+      progb.len = (unsigned short)n;
+      progb.filter = fb;
+      t->cg_ready = bpf_cg_ready;
+      t->cg_arg = s;
+    }
+  }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     rc = errno;
     snprintf(err, errlen, "socketpair: %s", strerror(rc));
@@ -2093,7 +2178,18 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
    * listener before it execs, so it is waiting when the spawn returns. */
   in.sock = sv[1];
   in.prog = &prog;
+  in.progb = &progb;
+  in.bpf_on = &s->bpf_on;
   rc = fsk__target_spawn_with(t, argv, NULL, child_install, &in);
+  t->cg_ready = NULL;
+  if (s->bpf != NULL && !s->bpf_on) {
+    if (s->bpf_why[0] == '\0')
+      snprintf(s->bpf_why, sizeof s->bpf_why, "the tree has no cgroup v2 group: %.150s", t->cg_why);
+    fsk__bpfconn_free(s->bpf);
+    s->bpf = NULL;
+  }
+  if (s->bpf_on && fsk__bpfconn_start(s->bpf, s->page) != 0)
+    snprintf(s->bpf_why, sizeof s->bpf_why, "no thread to copy the counters");
   close(sv[1]);
   sv[1] = -1;
   pf = (struct pollfd){sv[0], POLLIN, 0};
@@ -2143,8 +2239,23 @@ out:
 void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
   size_t used;
 
-  used = (size_t)snprintf(
-    buf, len,
+  if (s->bpf_on) {
+    uint64_t decided, faults;
+
+    fsk__bpfconn_counts(s->bpf, &decided, &faults);
+    used = (size_t)snprintf(buf, len,
+                            "connect decided in the kernel (cgroup eBPF): %llu connects, %llu "
+                            "faults; ",
+                            (unsigned long long)decided, (unsigned long long)faults);
+  } else if (s->bpf_why[0] != '\0') {
+    used = (size_t)snprintf(buf, len, "connect notified (no eBPF: %s); ", s->bpf_why);
+  } else {
+    used = 0;
+  }
+  if (used >= len)
+    return;
+  used += (size_t)snprintf(
+    buf + used, len - used,
     "seccomp supervisor: %llu calls notified, %llu faults (%llu faithful, %llu errno only)%s%s",
     (unsigned long long)__atomic_load_n(&s->notifications, __ATOMIC_RELAXED),
     (unsigned long long)__atomic_load_n(&s->faults, __ATOMIC_RELAXED),
@@ -2236,6 +2347,9 @@ void fsk__sup_free(fsk__sup_t *s) {
     if (s->hand_wake[i] >= 0)
       close(s->hand_wake[i]);
   fsk__dnsstub_stop(s->dns);
+  /* Its last counts onto the page before the sinks close. */
+  fsk__bpfconn_free(s->bpf);
+  s->bpf = NULL;
   if (s->reset_running) {
     if (write(s->reset_wake[1], "x", 1) < 0) {
       /* the pipe is ours and empty */

@@ -326,6 +326,64 @@ go_fidelity)
   fi
   cat "$T/table"
   ;;
+go_bpf)
+  # The connect decisions in the kernel (FDSOAK_BPF=1, harness/src/bpfconn.c):
+  # the same fidelity pairs for refuse and hang, getpeername as asked, the
+  # leak with exact attempts under fdsoak watch, and the fallback named.
+  [ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, unshare -n)"
+  need unshare ip iptables python3 setpriv
+  unshare -n true 2>/dev/null || skip "unshare -n is not permitted here"
+  gobuild dial
+  gobuild reconnect
+  PROBE="$BIN/fsk_sup_probe"
+  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
+    "$T/dial" 127.0.0.1 "$PORT" 1 >"$T/one" 2>&1
+  # A build without libbpf/bpftool (CMake skips the BPF object) has no
+  # kernel path to test.
+  grep -q "built without libbpf" "$T/one" && skip "this build has no eBPF (libbpf, clang or bpftool missing)"
+  has "$T/one" "refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
+  has "$T/one" "no notification" "seccomp supervisor: 0 calls notified"
+  has "$T/one" "the Go client refused" "connection refused"
+  # The static C probe under hang: nothing listens on PORT, so a connect
+  # the kernel did not point at the sink would be refused at once (poll 1).
+  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=hang" \
+    "$PROBE" connect 127.0.0.1 "$PORT" 300 nb >"$T/hang" 2>&1
+  has "$T/hang" "probe: hang decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
+  has "$T/hang" "probe: the hang's poll times out, as on a dropped SYN" "poll 0"
+  if FSK_FIDELITY_EVENTS=refused,timeout FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
+    >"$T/table" 2>&1; then
+    ok "fidelity table through eBPF (refused, timeout)"
+  else
+    bad "fidelity table through eBPF"
+  fi
+  cat "$T/table"
+  spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=refuse"
+  expect_rc 1 "watch, eBPF: the leaky Go loop leaks" \
+    env FDSOAK_BPF=1 "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 60 --warmup 10 --out "$T/leak" -- \
+    "$T/reconnect" -leak -port "$PORT" -log "$T/attempts.log"
+  json "$T/leak/summary.json" "d['target']['engine_note']" >"$T/note"
+  has "$T/note" "watch: connects decided in the kernel" "connect decided in the kernel (cgroup eBPF)"
+  json "$T/leak/summary.json" "all(l['opened_exact'] for s in d['scenarios'] for l in s['leaked'])" \
+    | grep -q True && ok "eBPF: every leaked fd opened_exact" || bad "eBPF: a leaked fd without an exact attempt"
+  python3 - "$T/leak/summary.json" "$T/attempts.log" >"$T/cmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+logged = [int(x) for x in open(sys.argv[2]).read().split()]
+got = sorted(int(l["opened_cycle"]) for s in d["scenarios"] for l in s["leaked"]
+             if l["target"].rsplit("/", 1)[-1] == "responses.db")
+want = [k for k in logged if got and got[0] <= k <= got[-1]]
+print("same" if len(got) >= 10 and got == want else "%s, logged %s" % (got, want))
+PY
+  [ "$(cat "$T/cmp")" = same ] && ok "eBPF: each leaked fd's attempt is the one the program logged" \
+    || bad "eBPF: attempts differ: $(cat "$T/cmp")"
+  # The fallback: not root, so no BPF; the supervisor decides and says why.
+  chmod 755 "$T"
+  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" "$T/dial" 127.0.0.1 "$PORT" 1 \
+    >"$T/fb" 2>&1
+  has "$T/fb" "fallback named" "connect notified (no eBPF: not root)"
+  has "$T/fb" "fallback still refuses" "connection refused"
+  ;;
 c_origins)
   need python3 strip
   C="$BIN/fsk_c_store"

@@ -1,0 +1,262 @@
+/*
+ * connect.bpf.c - connect decisions in the kernel for fdsoak's seccomp
+ * engine (harness/src/bpfconn.c loads it).
+ *
+ * cgroup/connect4 and connect6 run on every inet connect of the supervised
+ * tree.  They apply the connect rules as fault-injection/src/rules.c does
+ * (the first rule that fires decides; calls_seen and matched move for every
+ * rule of the op), but only the part BPF can say: address/port matches,
+ * when=always/first/after/every, do=refuse and do=hang.  A refused or hung
+ * connect is pointed at the supervisor's closed port or full-backlog sink on
+ * loopback, so the kernel makes the real event; getpeername4/6 answer the
+ * address the program asked for (kept in socket-local storage).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+/* The kernel's values (no libc headers in a BPF program). */
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+
+#include "bpfconn_abi.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct fsk_bpf_conf);
+} conf SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, FSK_BPF_RULES + 1);
+  __type(key, __u32);
+  __type(value, struct fsk_bpf_count);
+} counts SEC(".maps");
+
+struct peer {
+  __u32 ip6[4];
+  __u32 ip4;
+  __u16 port; /* network order */
+  __u16 family;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct peer);
+} peers SEC(".maps");
+
+/* The rule's address and mask come masked, four words in network order
+   (bpfconn.c): no loop on the prefix for the verifier to walk. */
+static __always_inline int prefix_match(const __u32 *a, const struct fsk_bpf_rule *r) {
+  return (a[0] & r->mask[0]) == r->addr[0] && (a[1] & r->mask[1]) == r->addr[1] &&
+         (a[2] & r->mask[2]) == r->addr[2] && (a[3] & r->mask[3]) == r->addr[3];
+}
+
+static __always_inline int fires(const struct fsk_bpf_rule *r, __u64 n) {
+  switch (r->when) {
+  case FSK_BPF_ALWAYS:
+    return 1;
+  case FSK_BPF_FIRST:
+    return n < r->k;
+  case FSK_BPF_AFTER:
+    return n >= r->k;
+  case FSK_BPF_EVERY:
+    return r->k != 0 && (n + 1) % r->k == 0;
+  }
+  return 0;
+}
+
+/* One connect's walk over the rules, as bpf_loop's context: the address
+   copied in (no pointers to spill), the outcome out. */
+struct walk {
+  __u32 addr[4];
+  __u32 v4[4];
+  int family, mapped;
+  __u16 port;
+  int first, fired;
+};
+
+/* One rule (bpf_loop's callback): 0 to go on, 1 to stop.  bpf_loop has the
+   verifier check this body once, where an unrolled loop over 32 rules cost
+   about a second of kernel time per program at every load. */
+static long rule_step(__u32 i, void *arg) {
+  struct walk *w = arg;
+  struct fsk_bpf_conf *c;
+  struct fsk_bpf_count *cnt;
+  const struct fsk_bpf_rule *r;
+  __u32 zero = 0, key = i;
+  __u64 n;
+
+  c = bpf_map_lookup_elem(&conf, &zero);
+  if (c == NULL || i >= FSK_BPF_RULES || i >= c->nrules)
+    return 1;
+  r = &c->rules[i & (FSK_BPF_RULES - 1)];
+  if (!r->connect)
+    return 0;
+  cnt = bpf_map_lookup_elem(&counts, &key);
+  if (cnt == NULL)
+    return 1;
+  __sync_fetch_and_add(&cnt->calls_seen, 1);
+  if (r->has_addr) {
+    /* An IPv4 rule also covers IPv4-mapped IPv6, as in inj_match_sockaddr. */
+    int v4 = w->mapped && r->family == AF_INET;
+
+    if (r->family != (v4 ? AF_INET : w->family) || !prefix_match(v4 ? w->v4 : w->addr, r))
+      return 0;
+  }
+  if (r->has_port && (w->port < r->port_lo || w->port > r->port_hi))
+    return 0;
+  if (w->first < 0)
+    w->first = (int)i;
+  n = __sync_fetch_and_add(&cnt->matched, 1);
+  if (!fires(r, n))
+    return 0;
+  __sync_fetch_and_add(&cnt->injected, 1);
+  w->fired = (int)i;
+  return 1;
+}
+
+/* family: AF_INET (addr holds 4 bytes) or AF_INET6; port in host order.
+   The rule that fires, or -1. */
+static __always_inline int decide(int family, const __u32 *addr, const __u32 *v4, __u16 port) {
+  struct fsk_bpf_count *cnt;
+  struct walk w = {0};
+  __u32 key = FSK_BPF_RULES;
+
+  w.family = family;
+  w.port = port;
+  w.first = -1;
+  w.fired = -1;
+  w.addr[0] = addr[0];
+  w.addr[1] = addr[1];
+  w.addr[2] = addr[2];
+  w.addr[3] = addr[3];
+  if (v4 != 0) {
+    w.mapped = 1;
+    w.v4[0] = v4[0];
+  }
+  bpf_loop(FSK_BPF_RULES, rule_step, &w, 0);
+  if (w.first < 0)
+    return -1;
+  /* seq moves once per matched call; injected_total once per fault. */
+  if ((cnt = bpf_map_lookup_elem(&counts, &key)) != NULL) {
+    __sync_fetch_and_add(&cnt->calls_seen, 1);
+    if (w.fired >= 0)
+      __sync_fetch_and_add(&cnt->injected, 1);
+  }
+  return w.fired;
+}
+
+static __always_inline __u16 target_port(int rule, int six) {
+  struct fsk_bpf_conf *c;
+  __u32 zero = 0;
+
+  c = bpf_map_lookup_elem(&conf, &zero);
+  if (c == NULL || rule < 0 || rule >= FSK_BPF_RULES)
+    return 0;
+  if (c->rules[rule & (FSK_BPF_RULES - 1)].action == FSK_BPF_HANG)
+    return six ? c->sink6 : c->sink4;
+  return six ? c->closed6 : c->closed4;
+}
+
+SEC("cgroup/connect4")
+int fsk_connect4(struct bpf_sock_addr *ctx) {
+  __u32 ip = ctx->user_ip4;
+  __u32 a[4] = {0}; /* prefix_match reads four words */
+  __u16 port = bpf_ntohs((__u16)ctx->user_port);
+  struct peer *p;
+  __u16 to;
+  int rule;
+
+  if (ctx->type != SOCK_STREAM)
+    return 1; /* datagram connects stay as they are (see bpfconn.c) */
+  a[0] = ip;
+  rule = decide(AF_INET, a, 0, port);
+  if (rule < 0 || (to = target_port(rule, 0)) == 0)
+    return 1;
+  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (p != NULL) {
+    p->family = AF_INET;
+    p->ip4 = ip;
+    p->port = (__u16)ctx->user_port;
+  }
+  ctx->user_ip4 = bpf_htonl(0x7f000001);
+  ctx->user_port = bpf_htons(to);
+  return 1;
+}
+
+SEC("cgroup/connect6")
+int fsk_connect6(struct bpf_sock_addr *ctx) {
+  __u32 ip6[4];
+  __u32 v4[4] = {0};
+  __u16 port = bpf_ntohs((__u16)ctx->user_port);
+  struct peer *p;
+  int rule, mapped;
+  __u16 to;
+
+  if (ctx->type != SOCK_STREAM)
+    return 1;
+  ip6[0] = ctx->user_ip6[0];
+  ip6[1] = ctx->user_ip6[1];
+  ip6[2] = ctx->user_ip6[2];
+  ip6[3] = ctx->user_ip6[3];
+  mapped = ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+  if (mapped)
+    v4[0] = ip6[3];
+  rule = decide(AF_INET6, ip6, mapped ? v4 : 0, port);
+  if (rule < 0 || (to = target_port(rule, !mapped)) == 0)
+    return 1;
+  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (p != NULL) {
+    p->family = AF_INET6;
+    p->ip6[0] = ip6[0];
+    p->ip6[1] = ip6[1];
+    p->ip6[2] = ip6[2];
+    p->ip6[3] = ip6[3];
+    p->port = (__u16)ctx->user_port;
+  }
+  if (mapped) {
+    ctx->user_ip6[0] = 0;
+    ctx->user_ip6[1] = 0;
+    ctx->user_ip6[2] = bpf_htonl(0xffff);
+    ctx->user_ip6[3] = bpf_htonl(0x7f000001);
+  } else {
+    ctx->user_ip6[0] = 0;
+    ctx->user_ip6[1] = 0;
+    ctx->user_ip6[2] = 0;
+    ctx->user_ip6[3] = bpf_htonl(1);
+  }
+  ctx->user_port = bpf_htons(to);
+  return 1;
+}
+
+SEC("cgroup/getpeername4")
+int fsk_peer4(struct bpf_sock_addr *ctx) {
+  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
+
+  if (p != NULL && p->family == AF_INET) {
+    ctx->user_ip4 = p->ip4;
+    ctx->user_port = p->port;
+  }
+  return 1;
+}
+
+SEC("cgroup/getpeername6")
+int fsk_peer6(struct bpf_sock_addr *ctx) {
+  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
+
+  if (p != NULL && p->family == AF_INET6) {
+    ctx->user_ip6[0] = p->ip6[0];
+    ctx->user_ip6[1] = p->ip6[1];
+    ctx->user_ip6[2] = p->ip6[2];
+    ctx->user_ip6[3] = p->ip6[3];
+    ctx->user_port = p->port;
+  }
+  return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

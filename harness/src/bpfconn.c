@@ -1,0 +1,349 @@
+/*
+ * bpfconn.c - the seccomp engine's connect decisions made in the kernel.
+ *
+ * A seccomp filter cannot read a connect's sockaddr, so with connect rules
+ * every connect was a notification and a round trip to fdsoak (1.65x a
+ * plain Go dial loop).  Here harness/bpf/connect.bpf.c, attached to the
+ * tree's cgroup v2 group (proc.c makes it; every descendant is born in it),
+ * decides instead: the connect rules as rules.c applies them, refuse and
+ * hang made real by pointing the socket at a closed loopback port or the
+ * supervisor's full-backlog sink, getpeername answered as asked.  Only rule
+ * sets BPF can say go this way (fsk__bpfconn_expressible); the rest keep
+ * the notification path.  The counters live in a map; a thread copies them
+ * onto the stats page fdsoak keeps, so `attempts` reads as before.
+ */
+#include "bpfconn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../bpf/bpfconn_abi.h"
+
+int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
+  unsigned i, n = 0;
+
+  if (spec->nrules > FSK_BPF_RULES) {
+    snprintf(why, len, "more than %d rules", FSK_BPF_RULES);
+    return 0;
+  }
+  for (i = 0; i < spec->nrules; i++) {
+    const inj_rule_t *r = &spec->rules[i];
+
+    if (r->op != INJ_OP_CONNECT)
+      continue;
+    n++;
+    if (r->glob[0]) {
+      snprintf(why, len, "rule %u matches a path (AF_UNIX)", i + 1);
+      return 0;
+    }
+    if (!(r->action == INJ_DO_ASYNC && r->code == ECONNREFUSED) && r->action != INJ_DO_HANG) {
+      snprintf(why, len, "rule %u: only do=refuse and do=hang are decided in the kernel", i + 1);
+      return 0;
+    }
+    if (r->when != INJ_WHEN_ALWAYS && r->when != INJ_WHEN_FIRST && r->when != INJ_WHEN_AFTER &&
+        r->when != INJ_WHEN_EVERY) {
+      snprintf(why, len, "rule %u: only when=first/after/every are decided in the kernel", i + 1);
+      return 0;
+    }
+    if (r->has_port && r->port_lo <= 53 && r->port_hi >= 53) {
+      snprintf(why, len, "rule %u covers port 53 (the DNS stub needs the supervisor)", i + 1);
+      return 0;
+    }
+  }
+  if (n == 0) {
+    snprintf(why, len, "no connect rule");
+    return 0;
+  }
+  return 1;
+}
+
+#ifdef FSK_HAVE_BPF
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "connect.skel.h"
+
+struct fsk__bpfconn {
+  struct fsk_connect *skel;
+  struct bpf_link *links[4];
+  int closed[2]; /* bound, never listening: a SYN there is answered RST */
+  inj_stats_page_t *pg;
+  struct fsk_bpf_count last[FSK_BPF_RULES + 1];
+  pthread_mutex_t lock;
+  pthread_t thr;
+  int thr_running, stop;
+  uint64_t decided, faults;
+};
+
+static int silent(enum libbpf_print_level l, const char *fmt, va_list ap) {
+  (void)l;
+  (void)fmt;
+  (void)ap;
+  return 0;
+}
+
+/* A loopback port of family fi nobody listens on, held so no one can. */
+static int closed_port(int fi, uint16_t *port) {
+  struct sockaddr_storage ss;
+  socklen_t sl = fi ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  int fd, one = 1;
+
+  memset(&ss, 0, sizeof ss);
+  if (fi) {
+    struct sockaddr_in6 *s6 = (void *)&ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_addr = in6addr_loopback;
+  } else {
+    struct sockaddr_in *s4 = (void *)&ss;
+    s4->sin_family = AF_INET;
+    s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    return -errno;
+  if (fi)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  *port =
+    ntohs(fi ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+  return fd;
+}
+
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len) {
+  struct fsk_bpf_conf conf;
+  fsk__bpfconn_t *b;
+  uint32_t zero = 0;
+  int rc = 0, fi;
+  unsigned i;
+
+  *out = NULL;
+  if ((b = calloc(1, sizeof *b)) == NULL)
+    return -ENOMEM;
+  b->closed[0] = b->closed[1] = -1;
+  pthread_mutex_init(&b->lock, NULL);
+  memset(&conf, 0, sizeof conf);
+  for (fi = 0; fi < 2; fi++) {
+    uint16_t p = 0;
+    if ((b->closed[fi] = closed_port(fi, &p)) < 0) {
+      rc = b->closed[fi];
+      snprintf(why, len, "cannot hold a closed loopback port: %s", strerror(-rc));
+      goto out;
+    }
+    if (fi)
+      conf.closed6 = p;
+    else
+      conf.closed4 = p;
+  }
+  conf.sink4 = sink4;
+  conf.sink6 = sink6;
+  conf.nrules = spec->nrules;
+  for (i = 0; i < spec->nrules && i < FSK_BPF_RULES; i++) {
+    const inj_rule_t *r = &spec->rules[i];
+    struct fsk_bpf_rule *d = &conf.rules[i];
+
+    if (r->op != INJ_OP_CONNECT)
+      continue;
+    d->connect = 1;
+    d->when = r->when == INJ_WHEN_ALWAYS  ? FSK_BPF_ALWAYS
+              : r->when == INJ_WHEN_FIRST ? FSK_BPF_FIRST
+              : r->when == INJ_WHEN_AFTER ? FSK_BPF_AFTER
+                                          : FSK_BPF_EVERY;
+    d->action = r->action == INJ_DO_HANG ? FSK_BPF_HANG : FSK_BPF_REFUSE;
+    d->has_addr = r->has_addr;
+    d->prefix = r->prefix;
+    d->has_port = r->has_port;
+    d->family = r->addr_family;
+    d->port_lo = r->port_lo;
+    d->port_hi = r->port_hi;
+    for (fi = 0; fi < 16; fi++) {
+      unsigned bits = r->prefix > fi * 8 ? r->prefix - fi * 8 : 0;
+      uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+      if (!r->has_addr)
+        break;
+      ((uint8_t *)d->mask)[fi] = m;
+      ((uint8_t *)d->addr)[fi] = r->addr[fi] & m;
+    }
+    d->k = r->k;
+  }
+  libbpf_set_print(silent);
+  if ((b->skel = fsk_connect__open()) == NULL) {
+    rc = -errno;
+    snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
+    goto out;
+  }
+  if ((rc = fsk_connect__load(b->skel)) != 0) {
+    snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
+    goto out;
+  }
+  if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.conf), &zero, &conf, BPF_ANY) != 0) {
+    rc = -errno;
+    snprintf(why, len, "cannot fill the BPF rule map: %s", strerror(-rc));
+    goto out;
+  }
+  *out = b;
+  b = NULL;
+out:
+  if (b != NULL)
+    fsk__bpfconn_free(b);
+  return rc;
+}
+
+int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len) {
+  struct bpf_program *progs[4] = {b->skel->progs.fsk_connect4, b->skel->progs.fsk_connect6,
+                                  b->skel->progs.fsk_peer4, b->skel->progs.fsk_peer6};
+  int fd, i, rc = 0;
+
+  if ((fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    rc = -errno;
+    snprintf(why, len, "cannot open the tree's cgroup %s: %s", cg, strerror(-rc));
+    return rc;
+  }
+  for (i = 0; i < 4; i++)
+    if ((b->links[i] = bpf_program__attach_cgroup(progs[i], fd)) == NULL) {
+      rc = -errno;
+      snprintf(why, len, "cannot attach %s to %s: %s", bpf_program__name(progs[i]), cg,
+               strerror(-rc));
+      break;
+    }
+  close(fd);
+  return rc;
+}
+
+void fsk__bpfconn_sync(fsk__bpfconn_t *b) {
+  struct fsk_bpf_count c;
+  uint32_t i;
+  int mfd;
+
+  if (b == NULL || b->pg == NULL)
+    return;
+  mfd = bpf_map__fd(b->skel->maps.counts);
+  pthread_mutex_lock(&b->lock);
+  for (i = 0; i <= FSK_BPF_RULES; i++) {
+    struct fsk_bpf_count *l = &b->last[i];
+    uint64_t ds, dm, di;
+
+    if (bpf_map_lookup_elem(mfd, &i, &c) != 0)
+      continue;
+    /* Deltas: the supervisor moves the same page for the other ops. */
+    ds = c.calls_seen - l->calls_seen;
+    dm = c.matched - l->matched;
+    di = c.injected - l->injected;
+    *l = c;
+    if (i == FSK_BPF_RULES) {
+      __atomic_fetch_add(&b->pg->seq, ds, __ATOMIC_RELAXED);
+      __atomic_fetch_add(&b->pg->injected_total, di, __ATOMIC_RELAXED);
+      b->faults += di;
+      continue;
+    }
+    if (i >= INJ_MAX_RULES)
+      continue;
+    __atomic_fetch_add(&b->pg->rules[i].calls_seen, ds, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&b->pg->rules[i].matched, dm, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&b->pg->rules[i].injected, di, __ATOMIC_RELAXED);
+  }
+  /* A connect is seen once by each connect rule: the first's count. */
+  for (i = 0; i < FSK_BPF_RULES; i++)
+    if (b->last[i].calls_seen > 0) {
+      b->decided = b->last[i].calls_seen;
+      break;
+    }
+  pthread_mutex_unlock(&b->lock);
+}
+
+static void *sync_main(void *arg) {
+  fsk__bpfconn_t *b = arg;
+  struct timespec ts = {0, 20 * 1000 * 1000};
+
+  while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
+    fsk__bpfconn_sync(b);
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+int fsk__bpfconn_start(fsk__bpfconn_t *b, inj_stats_page_t *pg) {
+  b->pg = pg;
+  if (pg == NULL)
+    return 0;
+  if (pthread_create(&b->thr, NULL, sync_main, b) != 0)
+    return -EAGAIN;
+  b->thr_running = 1;
+  return 0;
+}
+
+void fsk__bpfconn_counts(fsk__bpfconn_t *b, uint64_t *decided, uint64_t *faults) {
+  fsk__bpfconn_sync(b);
+  pthread_mutex_lock(&b->lock);
+  *decided = b->decided;
+  *faults = b->faults;
+  pthread_mutex_unlock(&b->lock);
+}
+
+void fsk__bpfconn_free(fsk__bpfconn_t *b) {
+  int i;
+
+  if (b == NULL)
+    return;
+  if (b->thr_running) {
+    __atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
+    pthread_join(b->thr, NULL);
+  }
+  fsk__bpfconn_sync(b);
+  for (i = 0; i < 4; i++)
+    bpf_link__destroy(b->links[i]);
+  fsk_connect__destroy(b->skel);
+  for (i = 0; i < 2; i++)
+    if (b->closed[i] >= 0)
+      close(b->closed[i]);
+  pthread_mutex_destroy(&b->lock);
+  free(b);
+}
+
+#else /* !FSK_HAVE_BPF */
+
+struct fsk__bpfconn {
+  int unused;
+};
+
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len) {
+  (void)spec;
+  (void)sink4;
+  (void)sink6;
+  *out = NULL;
+  snprintf(why, len, "this fdsoak was built without libbpf");
+  return -ENOSYS;
+}
+int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len) {
+  (void)b;
+  (void)cg;
+  snprintf(why, len, "this fdsoak was built without libbpf");
+  return -ENOSYS;
+}
+void fsk__bpfconn_sync(fsk__bpfconn_t *b) { (void)b; }
+int fsk__bpfconn_start(fsk__bpfconn_t *b, inj_stats_page_t *pg) {
+  (void)b;
+  (void)pg;
+  return -ENOSYS;
+}
+void fsk__bpfconn_counts(fsk__bpfconn_t *b, uint64_t *decided, uint64_t *faults) {
+  (void)b;
+  *decided = *faults = 0;
+}
+void fsk__bpfconn_free(fsk__bpfconn_t *b) { (void)b; }
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * bpfconn.h - connect decisions in the kernel (cgroup sock_addr eBPF) for
+ * the seccomp engine: no round trip to fdsoak per connect.
+ */
+#ifndef FSK_BPFCONN_H
+#define FSK_BPFCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inj.h"
+
+typedef struct fsk__bpfconn fsk__bpfconn_t;
+
+/* 1 when every connect rule of spec can be decided in BPF (inet address
+ * and port matches, when=always/first/after/every, do=refuse/hang), else 0
+ * with the reason in why. */
+int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len);
+
+/* Load the programs for spec; sink4/sink6 are the full-backlog sinks
+ * (host order, 0: none).  0, or -errno with the reason in why (not root,
+ * no BPF in this build, verifier refusal...). */
+int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
+                     char *why, size_t len);
+
+/* Attach connect4/6 and getpeername4/6 to the cgroup v2 directory cg.
+ * 0 or -errno with why. */
+int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len);
+
+/* Copy the kernel's counters onto the stats page (a thread does it every
+ * 20 ms once started; call once more before the page is read last). */
+void fsk__bpfconn_sync(fsk__bpfconn_t *b);
+int fsk__bpfconn_start(fsk__bpfconn_t *b, inj_stats_page_t *pg);
+
+/* Connects decided in the kernel, faults among them. */
+void fsk__bpfconn_counts(fsk__bpfconn_t *b, uint64_t *decided, uint64_t *faults);
+
+void fsk__bpfconn_free(fsk__bpfconn_t *b);
+
+#endif
