@@ -26,23 +26,30 @@ static const char *st(int s) {
                             "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
   return s >= 0 && s < 12 ? n[s] : "?";
 }
+/* The poll mask as IN|OUT|ERR|HUP into b (at least 16 bytes), 0 if empty. */
 static void mask(int m, char *b) {
-  b[0] = 0;
-  if (m & POLLIN)
-    strcat(b, "IN|");
-  if (m & POLLOUT)
-    strcat(b, "OUT|");
-  if (m & POLLERR)
-    strcat(b, "ERR|");
-  if (m & POLLHUP)
-    strcat(b, "HUP|");
-  if (!b[0])
-    strcpy(b, "0|");
-  b[strlen(b) - 1] = 0;
+  static const struct {
+    int bit;
+    const char *name;
+  } bits[] = {{POLLIN, "IN|"}, {POLLOUT, "OUT|"}, {POLLERR, "ERR|"}, {POLLHUP, "HUP|"}};
+  size_t n = 0, i, k;
+
+  for (i = 0; i < sizeof bits / sizeof *bits; i++)
+    if (m & bits[i].bit) {
+      k = strlen(bits[i].name);
+      memcpy(b + n, bits[i].name, k);
+      n += k;
+    }
+  if (n == 0) {
+    memcpy(b, "0|", 2);
+    n = 2;
+  }
+  b[n - 1] = 0;
 }
 int main(int argc, char **argv) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2]))};
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)strtol(argv[2], NULL, 10))};
   inet_pton(AF_INET, argv[1], &a.sin_addr);
   double t0 = now();
   int r = connect(fd, (void *)&a, sizeof a);
