@@ -56,6 +56,10 @@ static __always_inline int prefix_match(const __u32 *a, const struct fsk_bpf_rul
          (a[2] & r->mask[2]) == r->addr[2] && (a[3] & r->mask[3]) == r->addr[3];
 }
 
+/* inj_when_fires (spec.c) for the when= kinds the kernel decides
+   (fsk__bpfconn_expressible): a BPF program cannot call the shim's code, so
+   a change to those kinds there must be made here too; fsk_go_bpf checks
+   the counts against the program's own log. */
 static __always_inline int fires(const struct fsk_bpf_rule *r, __u64 n) {
   switch (r->when) {
   case FSK_BPF_ALWAYS:

@@ -82,6 +82,7 @@ struct fsk__bpfconn {
   pthread_t thr;
   int thr_running, stop;
   uint64_t decided, faults;
+  unsigned nrules; /* slots 0..nrules-1 of the counts map can move */
 };
 
 static int silent(enum libbpf_print_level l, const char *fmt, va_list ap) {
@@ -150,6 +151,7 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
   conf.sink4 = sink4;
   conf.sink6 = sink6;
   conf.nrules = spec->nrules;
+  b->nrules = spec->nrules < FSK_BPF_RULES ? spec->nrules : FSK_BPF_RULES;
   for (i = 0; i < spec->nrules && i < FSK_BPF_RULES; i++) {
     const inj_rule_t *r = &spec->rules[i];
     struct fsk_bpf_rule *d = &conf.rules[i];
@@ -168,14 +170,13 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
     d->family = r->addr_family;
     d->port_lo = r->port_lo;
     d->port_hi = r->port_hi;
-    for (fi = 0; fi < 16; fi++) {
+    /* The parser keeps r->addr masked to its prefix (spec.c); the program
+     * needs the mask itself, as words it can AND without a loop. */
+    for (fi = 0; r->has_addr && fi < 16; fi++) {
       unsigned bits = r->prefix > fi * 8 ? r->prefix - fi * 8 : 0;
-      uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
 
-      if (!r->has_addr)
-        break;
-      ((uint8_t *)d->mask)[fi] = m;
-      ((uint8_t *)d->addr)[fi] = r->addr[fi] & m;
+      ((uint8_t *)d->mask)[fi] = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+      ((uint8_t *)d->addr)[fi] = r->addr[fi];
     }
     d->k = r->k;
   }
@@ -225,14 +226,17 @@ int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len
 
 void fsk__bpfconn_sync(fsk__bpfconn_t *b) {
   struct fsk_bpf_count c;
-  uint32_t i;
+  uint32_t k;
   int mfd;
 
   if (b == NULL || b->pg == NULL)
     return;
   mfd = bpf_map__fd(b->skel->maps.counts);
   pthread_mutex_lock(&b->lock);
-  for (i = 0; i <= FSK_BPF_RULES; i++) {
+  /* The run's rules and the page-wide slot only: each lookup is a system
+   * call, and a notified open syncs first (the attempt it reads). */
+  for (k = 0; k <= b->nrules; k++) {
+    uint32_t i = k < b->nrules ? k : FSK_BPF_RULES;
     struct fsk_bpf_count *l = &b->last[i];
     uint64_t ds, dm, di;
 
@@ -256,9 +260,9 @@ void fsk__bpfconn_sync(fsk__bpfconn_t *b) {
     __atomic_fetch_add(&b->pg->rules[i].injected, di, __ATOMIC_RELAXED);
   }
   /* A connect is seen once by each connect rule: the first's count. */
-  for (i = 0; i < FSK_BPF_RULES; i++)
-    if (b->last[i].calls_seen > 0) {
-      b->decided = b->last[i].calls_seen;
+  for (k = 0; k < b->nrules; k++)
+    if (b->last[k].calls_seen > 0) {
+      b->decided = b->last[k].calls_seen;
       break;
     }
   pthread_mutex_unlock(&b->lock);
