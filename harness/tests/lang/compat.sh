@@ -135,7 +135,8 @@ py_full|node_full)
       *) bad "no language frame and the note does not name the full disk: '$note'" ;;
     esac
   fi
-  case "$note" in *"-S"*) bad "the note still blames python -S" ;; esac
+  # "python -S" in full: the log's mkdtemp name may hold "-S" by chance.
+  case "$note" in *"python -S"*) bad "the note still blames python -S" ;; esac
   ;;
 node_hooks)
   # --frozen-intrinsics prints an ExperimentalWarning on stderr either way;
