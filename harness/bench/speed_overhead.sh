@@ -30,7 +30,7 @@ W="$(mktemp -d /tmp/fsk-speedbench-XXXXXX)"
 trap 'rm -rf "$W"' EXIT
 what="${1:-all}"
 SVC="$ROOT/harness/tests/speed/service.py"
-SPEC='connect:addr=127.0.0.1,port=47310:do=refuse'
+SPEC='connect:addr=127.0.0.1,port=27310:do=refuse'
 
 best() { # best FIELD CMD...: the smallest ns of 5 runs for that call
   f="$1"; shift

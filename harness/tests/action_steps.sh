@@ -25,7 +25,7 @@ act() { # act NAME WANT_RC KEY=VALUE...
   [ "$rc" = "$want" ] && ok "$name: the job exits $rc" || { bad "$name: the job exits $rc, want $want"; tail -30 "$T/$name.log"; }
 }
 
-PORT=47341
+PORT=27341
 act leak 1 command="python3 service.py --leak --port $PORT --sleep 0.01" \
   inject="connect:addr=127.0.0.1,port=$PORT:do=refuse" cycles=60 warmup=10 period=60 \
   sarif=scan/fdsoak.sarif

@@ -15,7 +15,7 @@ trap 'rm -rf "$T"' EXIT
 export TMPDIR="$T"
 . "$HERE/lib.sh"
 
-PORT=47331
+PORT=27331
 SOAK="watch --inject connect:addr=127.0.0.1,port=$PORT:do=refuse --cycles 60 --warmup 10 -q -- python3 prog.py --port $PORT --sleep 0.01"
 
 # The history: the program, then notes and tweaks; commit 7 flips LEAK.

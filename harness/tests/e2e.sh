@@ -48,7 +48,7 @@ regress_fatal|regress_retryable|regress_exception|regress_store-close)
     && ok "projection sentence" || bad "projection"
   ;;
 watch_python)
-  spec='connect:addr=127.0.0.1,port=47300:do=errno(ECONNREFUSED)'
+  spec='connect:addr=127.0.0.1,port=27300:do=errno(ECONNREFUSED)'
   expect_rc 1 "watch: the leaky reconnect loop leaks" \
     "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/leak" -q -- \
     python3 "$HERE/reconnect_loop.py" --leak
@@ -72,11 +72,11 @@ watch_tree)
   # The leak is in a grandchild behind a shell that forks (a command list),
   # and a forked worker also leaks: the whole tree is the target, and
   # nothing of it is left running afterwards.
-  spec='connect:addr=127.0.0.1,port=47302:do=refuse'
+  spec='connect:addr=127.0.0.1,port=27302:do=refuse'
   mark="fdsoak-e2e-tree-$$"
   expect_rc 1 "watch: a leak behind sh -c is caught" \
     "$FDSOAK" watch --inject "$spec" --cycles 60 --warmup 10 --out "$T/sh" -q -- \
-    sh -c "python3 '$HERE/reconnect_loop.py' --leak --port 47302 --sleep 0.01 '$mark'; true"
+    sh -c "python3 '$HERE/reconnect_loop.py' --leak --port 27302 --sleep 0.01 '$mark'; true"
   json "$T/sh/summary.json" "len(d['target']['processes'])" | grep -qv '^1$' \
     && ok "the tree has more than the shell" || bad "only one process seen"
   json "$T/sh/summary.json" "d['scenarios'][0]['leaked'][0]['pid'] != d['target']['pid']" | grep -q True \
@@ -96,12 +96,12 @@ if os.fork() == 0:
 os.close(r)
 for i in range(2000):
     s = socket.socket()
-    try: s.connect(("127.0.0.1", 47303))
+    try: s.connect(("127.0.0.1", 27303))
     except OSError: os.write(w, b"x")
     s.close(); time.sleep(0.01)
 PY
   expect_rc 1 "watch: a leak in a forked worker is caught" \
-    "$FDSOAK" watch --inject 'connect:port=47303:do=refuse' --cycles 60 --warmup 10 --out "$T/fork" -q -- python3 "$T/fork.py"
+    "$FDSOAK" watch --inject 'connect:port=27303:do=refuse' --cycles 60 --warmup 10 --out "$T/fork" -q -- python3 "$T/fork.py"
   ;;
 watch_life)
   # A program killed by its own leak is a leak, with the evidence.
@@ -111,12 +111,12 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
 d = tempfile.mkdtemp(); kept = []
 for i in range(100000):
     s = socket.socket()
-    try: s.connect(("127.0.0.1", 47304))
+    try: s.connect(("127.0.0.1", 27304))
     except OSError: kept.append(open(os.path.join(d, "f%d" % i), "w"))
     s.close(); time.sleep(0.005)
 PY
   expect_rc 1 "watch: a target dead of EMFILE is a leak" \
-    "$FDSOAK" watch --inject 'connect:port=47304:do=refuse' --cycles 1000 --warmup 10 --out "$T/emfile" -q -- python3 "$T/emfile.py"
+    "$FDSOAK" watch --inject 'connect:port=27304:do=refuse' --cycles 1000 --warmup 10 --out "$T/emfile" -q -- python3 "$T/emfile.py"
   json "$T/emfile/summary.json" "d['target']['fd_exhaustion']" | grep -q "Too many open files\|RLIMIT_NOFILE" \
     && ok "the evidence is named" || bad "no fd_exhaustion evidence"
   json "$T/emfile/summary.json" "d['target']['exit_code']" | grep -q '^1$' && ok "its exit code is kept" || bad "exit code"
@@ -127,18 +127,18 @@ PY
     || bad "origin: $(cat "$T/origin")"
   # A target that exits early: exit 2 and why, never advice about warm-up.
   expect_rc 2 "watch: a target that exits at once" \
-    "$FDSOAK" watch --inject 'connect:port=47305:do=refuse' --cycles 60 --out "$T/early" -- \
+    "$FDSOAK" watch --inject 'connect:port=27305:do=refuse' --cycles 60 --out "$T/early" -- \
     python3 -c 'import socket
 for i in range(3):
     s = socket.socket()
-    try: s.connect(("127.0.0.1", 47305))
+    try: s.connect(("127.0.0.1", 27305))
     except OSError: pass
     s.close()
 raise SystemExit(4)'
   grep -q "exited 4 after" "$T/err" && ! grep -q warm "$T/err" && ok "says how it ended" || bad "early exit message"
   # A rule that never fires: told on stderr with its counters, bounded by --timeout.
   expect_rc 2 "watch: a rule that never fires" \
-    "$FDSOAK" watch --inject 'connect:port=47306:do=refuse' --cycles 10 --timeout 3 --stall 1 --out "$T/never" -- \
+    "$FDSOAK" watch --inject 'connect:port=27306:do=refuse' --cycles 10 --timeout 3 --stall 1 --out "$T/never" -- \
     python3 -c 'import time; time.sleep(30)'
   grep -q "no attempt for" "$T/err" && grep -q "0 calls seen" "$T/err" \
     && ok "the silence is reported with the counters" || bad "stall message"
@@ -146,8 +146,8 @@ raise SystemExit(4)'
 watch_signal)
   # SIGTERM to fdsoak: the tree is stopped, partial results are written.
   mark="fdsoak-e2e-sig-$$"
-  "$FDSOAK" watch --inject 'connect:port=47307:do=refuse' --cycles 100000 --out "$T/sig" -q -- \
-    python3 "$HERE/reconnect_loop.py" --port 47307 --sleep 0.01 --attempts 100000 "$mark" >"$T/out" 2>"$T/err" &
+  "$FDSOAK" watch --inject 'connect:port=27307:do=refuse' --cycles 100000 --out "$T/sig" -q -- \
+    python3 "$HERE/reconnect_loop.py" --port 27307 --sleep 0.01 --attempts 100000 "$mark" >"$T/out" 2>"$T/err" &
   fp=$!
   i=0; while ! pgrep -f "$mark" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
   sleep 1.5
@@ -197,12 +197,12 @@ watch_observed)
   # Real refusals (nothing listens on the port), observed with do=pass:
   # every attempt is a cycle, and the fixed loop is flat.
   expect_rc 0 "watch: real failures observed with do=pass" \
-    "$FDSOAK" watch --inject 'connect:addr=127.0.0.1,port=47308:do=pass' --cycles 60 --warmup 10 --out "$T/obs" -q -- \
-    python3 "$HERE/reconnect_loop.py" --port 47308 --sleep 0.01
+    "$FDSOAK" watch --inject 'connect:addr=127.0.0.1,port=27308:do=pass' --cycles 60 --warmup 10 --out "$T/obs" -q -- \
+    python3 "$HERE/reconnect_loop.py" --port 27308 --sleep 0.01
   json "$T/obs/summary.json" "d['target']['cycle_source']" | grep -q '^observed$' && ok "cycle source observed" || bad "source"
   expect_rc 1 "watch: ... and the leaky one leaks" \
-    "$FDSOAK" watch --inject 'connect:addr=127.0.0.1,port=47308:do=pass' --cycles 60 --warmup 10 --out "$T/obs2" -q -- \
-    python3 "$HERE/reconnect_loop.py" --port 47308 --sleep 0.01 --leak
+    "$FDSOAK" watch --inject 'connect:addr=127.0.0.1,port=27308:do=pass' --cycles 60 --warmup 10 --out "$T/obs2" -q -- \
+    python3 "$HERE/reconnect_loop.py" --port 27308 --sleep 0.01 --leak
   # Rate per attempt at a fast retry loop: 2 fds (db, -wal) per attempt.
   json "$T/obs2/summary.json" "abs(d['scenarios'][0]['rate']['fds'] - 2.0) < 0.2" | grep -q True \
     && ok "rate per attempt within 10 %" || bad "rate $(json "$T/obs2/summary.json" "d['scenarios'][0]['rate']")"

@@ -18,7 +18,7 @@ trap cleanup EXIT
 
 # A reconnect loop that fails N times against a closed loopback port the
 # shim refuses: the simplest target with attempts.
-PORT=47391
+PORT=27391
 cat > "$T/refuse.py" <<'PY'
 import socket, sys, time
 for i in range(int(sys.argv[1])):
@@ -64,7 +64,7 @@ mkrepo() {
   BAD="$(git rev-parse HEAD)"
   echo "the user's own secret" > secret.env
   ANSWER="first leaking commit: $LEAKY reconnect: keep the store open (this is the first bad commit)"
-  BPORT=47393
+  BPORT=27393
   SOAK="watch --inject connect:addr=127.0.0.1,port=$BPORT:do=refuse --cycles 60 --warmup 10 -q -- python3 prog.py --port $BPORT --sleep 0.01"
 }
 untouched() { # untouched DESC: the user's repository exactly as before
@@ -275,7 +275,7 @@ SH
 shim_control)
   # FDSOAK_INJECT_CONTROL names a FIFO or a device: the program must
   # neither hang inside its connect() nor lose its rules without a word.
-  CP=47397
+  CP=27397
   cat > "$T/ctl.py" <<'PY'
 import errno, os, socket, sys, time
 port, d, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
@@ -329,7 +329,7 @@ action_bytes|action_inputs)
   ACT="${FSK_ACTION_DIR:-$(cd "$HERE/../.." && pwd)}"
   mkdir -p "$T/runner" "$T/work"
   ln -s "$BUILD" "$T/runner/fdsoak-build"
-  APORT=47398
+  APORT=27398
   cat > "$T/work/svc.py" <<'PY'
 import os, socket, sys, time
 port, leak, n = int(sys.argv[1]), sys.argv[2] == "leak", int(sys.argv[3])

@@ -18,7 +18,7 @@ import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--leak", action="store_true")
-ap.add_argument("--port", type=int, default=47300)
+ap.add_argument("--port", type=int, default=27300)
 ap.add_argument("--attempts", type=int, default=400)
 ap.add_argument("--sleep", type=float, default=0.03)
 ap.add_argument("tag", nargs="?", help="ignored: lets a test find this process by name")

@@ -25,7 +25,9 @@ trap '[ -n "$LPID" ] && kill "$LPID" 2>/dev/null; rm -rf "$T"' EXIT
 export FSK_SUP_VERBOSE=1 # fsk_sup_exec prints the supervisor's account (the report's engine line)
 PROBE="$BIN/fsk_sup_probe"
 SUP="$BIN/fsk_sup_exec"
-PORT=$((40000 + $$ % 9000))
+# Below the ephemeral range (32768-60999): no port-0 bind of a concurrent
+# test can take it, and no connect to it can meet its own source port.
+PORT=$((21000 + $$ % 9000))
 [ "$(id -u)" = 0 ] || skip "needs root (to drop capabilities, and to run as another user)"
 need setpriv python3
 

@@ -39,7 +39,7 @@ func (s *store) close() {
 
 func main() {
 	leak := flag.Bool("leak", false, "drop the store of a failed attempt")
-	port := flag.Int("port", 47320, "port to listen on and dial")
+	port := flag.Int("port", 27320, "port to listen on and dial")
 	attempts := flag.Int("attempts", 2000, "attempts at most")
 	sleep := flag.Duration("sleep", 5*time.Millisecond, "pause between attempts")
 	timeout := flag.Duration("timeout", 2*time.Second, "dial timeout")

@@ -15,7 +15,7 @@ const path = require('path');
 
 function parseArgs(extra) {
   const opts = Object.assign({
-    port: 47300, n: 1, fixed: false, 'delay-ms': 5, 'max-seconds': 60, 'max-attempts': 1e9,
+    port: 27300, n: 1, fixed: false, 'delay-ms': 5, 'max-seconds': 60, 'max-attempts': 1e9,
   }, extra || {});
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {

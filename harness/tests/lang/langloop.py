@@ -19,7 +19,7 @@ import time
 
 def parse_args(description, extra=None):
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--port", type=int, default=47300)
+    ap.add_argument("--port", type=int, default=27300)
     ap.add_argument("--n", type=int, default=1, help="leak on every Nth failed attempt")
     ap.add_argument("--fixed", action="store_true", help="close what is opened: no leak")
     ap.add_argument("--delay-ms", type=float, default=5.0)

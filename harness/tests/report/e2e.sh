@@ -21,7 +21,7 @@ SRC="$(cd "$HERE/../../.." && pwd)"
 T="$(mktemp -d /tmp/fsk-report-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 . "$HERE/../lib.sh"
-PORT=47391 # places.py's
+PORT=27391 # places.py's
 SPEC="connect:addr=127.0.0.1,port=$PORT:do=errno(ECONNREFUSED)"
 line_of() { grep -n "# $1\$" "$HERE/places.py" | cut -d: -f1; }
 

@@ -7,7 +7,7 @@ newline with a fake heading, and a byte that is not UTF-8.
 
 --noisy also prints a fake "flat" heading that tries to close a code fence,
 and about 3 MB of output (GitHub drops a job summary over 1 MiB whole).
-It connects to 127.0.0.1:47393; fdsoak watch's --inject refuses it.
+It connects to 127.0.0.1:27393; fdsoak watch's --inject refuses it.
 """
 import os
 import socket
@@ -24,7 +24,7 @@ for k in range(1, 2000):
         kept.append(open(os.path.join(root, name), "wb"))
     s = socket.socket()
     try:
-        s.connect(("127.0.0.1", 47393))
+        s.connect(("127.0.0.1", 27393))
     except OSError:
         pass
     s.close()

@@ -20,7 +20,7 @@ shift
 T="$(mktemp -d /tmp/fsk-hostile-XXXXXX)"
 trap 'rm -rf "$T"' EXIT
 . "$HERE/../lib.sh"
-SPEC="connect:addr=127.0.0.1,port=47393:do=errno(ECONNREFUSED)"
+SPEC="connect:addr=127.0.0.1,port=27393:do=errno(ECONNREFUSED)"
 
 if [ "$case_" = soak ]; then
   BUILD="$(cd "$1" && pwd)"

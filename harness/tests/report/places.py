@@ -23,7 +23,7 @@ import time
 
 log_path = sys.argv[1]
 fixed = "--fixed" in sys.argv[2:]
-port = 47391
+port = 27391
 root = tempfile.mkdtemp(prefix="fdsoak-places-")
 kept = []
 

@@ -8,7 +8,7 @@ const path = require('path');
 
 const leak = process.argv.includes('--leak');
 const i = process.argv.indexOf('--port');
-const port = i > 0 ? Number(process.argv[i + 1]) : 47312;
+const port = i > 0 ? Number(process.argv[i + 1]) : 27312;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdsoak-node-'));
 const kept = [];
 

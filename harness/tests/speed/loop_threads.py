@@ -9,7 +9,7 @@ import tempfile
 import threading
 
 leak = "--leak" in sys.argv
-port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 47311
+port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 27311
 backoff = 300.0
 kept = []
 stop = threading.Event()

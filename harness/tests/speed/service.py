@@ -23,7 +23,7 @@ import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--leak", action="store_true")
-ap.add_argument("--port", type=int, default=47310)
+ap.add_argument("--port", type=int, default=27310)
 ap.add_argument("--log", help="append 'TIME ATTEMPT' per failed attempt (time.time())")
 args = ap.parse_args()
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-  int leak = 0, port = 47313, i;
+  int leak = 0, port = 27313, i;
   char path[] = "/tmp/fdsoak-sleep-XXXXXX";
 
   for (i = 1; i < argc; i++) {

@@ -79,7 +79,7 @@ shim_timing)
 import errno, select, socket, sys, time
 t0 = time.monotonic(); r0 = time.clock_gettime(time.CLOCK_MONOTONIC_RAW)
 s = socket.socket(); s.setblocking(False)
-try: s.connect(("127.0.0.1", 47399))
+try: s.connect(("127.0.0.1", 27399))
 except BlockingIOError: pass
 p = select.poll(); p.register(s, select.POLLOUT); p.poll(-1)
 dt = time.monotonic() - t0
@@ -94,7 +94,7 @@ time.sleep(100000)
 PY
   start=$(date +%s)
   "$FDSOAK" watch --speed 100 --duration 10 --interval 100 --warmup 2 --origins off --out "$T/w" -q \
-    --inject 'connect:port=47399:do=timeout;getaddrinfo:host=*.invalid:do=eai(EAI_AGAIN,60)' -- \
+    --inject 'connect:port=27399:do=timeout;getaddrinfo:host=*.invalid:do=eai(EAI_AGAIN,60)' -- \
     sh -c "python3 \"$T/t.py\" > \"$T/out.txt\"" > /dev/null 2>&1
   sed 's/^/  | /' "$T/out.txt"
   has "$T/out.txt" "timeout: ETIMEDOUT after about 127 virtual s" "timeout ETIMEDOUT True"
@@ -151,19 +151,19 @@ bad_input)
   ;;
 asyncio)
   # The README's service: 2 fds a failed attempt, 12 attempts an hour.
-  soak asyncio 47310 24 python3 "$HERE/service.py"
+  soak asyncio 27310 24 python3 "$HERE/service.py"
   expect_rc 0 "asyncio: the fixed twin is flat" \
-    "$FDSOAK" watch --speed 2000 --inject 'connect:addr=127.0.0.1,port=47310:do=refuse' \
-    --cycles 20 --warmup 4 --origins native --out "$T/fixed" -q -- python3 "$HERE/service.py" --port 47310
+    "$FDSOAK" watch --speed 2000 --inject 'connect:addr=127.0.0.1,port=27310:do=refuse' \
+    --cycles 20 --warmup 4 --origins native --out "$T/fixed" -q -- python3 "$HERE/service.py" --port 27310
   has "$T/fixed/series.csv" "series.csv has the virtual-time column" "virtual_s"
   has "$T/asyncio/fd-soak.svg" "the SVG's x axis is in virtual hours" "virtual hours"
   json "$T/asyncio/summary.json" "d['projection']['text']" | grep -q "virtual hours" \
     && ok "projection in virtual hours" || bad "projection not in virtual hours"
   ;;
-threads) soak threads 47311 12 python3 "$HERE/loop_threads.py" ;;
-node) soak node 47312 12 node "$HERE/loop_node.js" ;;
-sleep) soak sleep 47313 12 "$BIN/fsk_speed_sleep_loop" ;;
-libuv) soak libuv 47314 12 "$BIN/fsk_speed_uv_loop" ;;
+threads) soak threads 27311 12 python3 "$HERE/loop_threads.py" ;;
+node) soak node 27312 12 node "$HERE/loop_node.js" ;;
+sleep) soak sleep 27313 12 "$BIN/fsk_speed_sleep_loop" ;;
+libuv) soak libuv 27314 12 "$BIN/fsk_speed_uv_loop" ;;
 exhaustion)
   # With a 256-fd limit the leaky service dies of it; the report names the
   # virtual hour.  The truth is the program's own clock: it logs its
@@ -172,7 +172,7 @@ exhaustion)
   t0="$(date +%s.%N)"
   ( ulimit -n 256
     expect_rc 1 "the service runs out of its 256 fds" \
-      "$FDSOAK" watch --speed 3000 --inject 'connect:addr=127.0.0.1,port=47310:do=refuse' \
+      "$FDSOAK" watch --speed 3000 --inject 'connect:addr=127.0.0.1,port=27310:do=refuse' \
       --cycles 400 --warmup 8 --origins native --out "$T/x" -- \
       python3 "$HERE/service.py" --leak --log "$T/svc.log"
     has "$T/out" "the terminal names the virtual hour" "ran out of its 256 fds at virtual hour"

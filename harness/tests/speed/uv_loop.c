@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-static int leak, port = 47314;
+static int leak, port = 27314;
 static char path[64];
 static uv_loop_t *loop;
 static uv_timer_t timer;

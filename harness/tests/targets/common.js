@@ -2,7 +2,7 @@
 // Shared pieces of the Node target programs (see common.py for the Python
 // side): flags, the reconnect attempt, the bounds and the result file.
 //
-// Flags: --port P (default $FDSOAK_TARGET_PORT or 47300), --delay-ms D
+// Flags: --port P (default $FDSOAK_TARGET_PORT or 27300), --delay-ms D
 // (default 5), --max-seconds S (default 120), --max-attempts N, --seed S,
 // --result PATH (default $FDSOAK_TARGET_RESULT), plus each program's own.
 // Only 127.0.0.1 is contacted.
@@ -12,7 +12,7 @@ const path = require('path');
 
 function parseArgs(extra) {
   const opts = Object.assign({
-    port: Number(process.env.FDSOAK_TARGET_PORT || 47300),
+    port: Number(process.env.FDSOAK_TARGET_PORT || 27300),
     'delay-ms': 5, 'max-seconds': 120, 'max-attempts': 1000000,
     seed: Date.now() % 1000000, result: process.env.FDSOAK_TARGET_RESULT || '',
   }, extra || {});

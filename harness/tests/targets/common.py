@@ -8,7 +8,7 @@ it sleeps a little before trying again. What differs between the targets is
 the file-descriptor behaviour *beside* that loop.
 
 Flags common to all targets:
-  --port P          peer port (default $FDSOAK_TARGET_PORT or 47300)
+  --port P          peer port (default $FDSOAK_TARGET_PORT or 27300)
   --delay-ms D      pause between attempts, the retry speed (default 5)
   --max-seconds S   the program stops by itself after S seconds (default 120)
   --max-attempts N  ... or after N attempts (default 1,000,000)
@@ -37,7 +37,7 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 def parser(description):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--port", type=int,
-                    default=int(os.environ.get("FDSOAK_TARGET_PORT", "47300")))
+                    default=int(os.environ.get("FDSOAK_TARGET_PORT", "27300")))
     ap.add_argument("--delay-ms", type=float, default=5.0)
     ap.add_argument("--max-seconds", type=float, default=120.0)
     ap.add_argument("--max-attempts", type=int, default=1_000_000)
