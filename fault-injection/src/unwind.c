@@ -272,8 +272,8 @@ static void set_rule(row_t *r, uint64_t reg, int how, int64_t off) {
 /* Run a call-frame program into r while its location stays below `until`
  * (the row in force there).  init: the CIE's initial row, for
  * DW_CFA_restore.  0, or -1 for what we do not follow. */
-static int run_cfa(const uint8_t *p, const uint8_t *end, uint64_t loc, uint64_t until,
-                   int64_t caf, int64_t daf, const row_t *init, row_t *r) {
+static int run_cfa(const uint8_t *p, const uint8_t *end, uint64_t loc, uint64_t until, int64_t caf,
+                   int64_t daf, const row_t *init, row_t *r) {
   row_t stack[STATE_DEPTH];
   int depth = 0;
 
@@ -585,8 +585,8 @@ static void cache_put(uint64_t key, uint64_t epoch, const rule_t *rule) {
   slot_t *s = &g_slots[slot_of(key)];
   uint64_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
-  if ((q & 1) || !__atomic_compare_exchange_n(&s->seq, &q, q + 1, 0, __ATOMIC_ACQUIRE,
-                                              __ATOMIC_RELAXED))
+  if ((q & 1) ||
+      !__atomic_compare_exchange_n(&s->seq, &q, q + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
     return;
   __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(&s->key, key, __ATOMIC_RELAXED);

@@ -105,7 +105,7 @@ __attribute__((noinline)) static void rec_alloca(int depth, int shape) {
 }
 
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) static void rec_fp(int depth,
-                                                                                  int shape) {
+                                                                                int shape) {
   volatile char pad[200];
   pad[0] = (char)depth;
   rec(depth - 1, shape + 1);
@@ -161,7 +161,8 @@ static void test_recursion(void **state) {
           (unsigned long long)(st1[INJ_UNWIND_HIT] - st0[INJ_UNWIND_HIT]),
           (unsigned long long)(st1[INJ_UNWIND_MISS] - st0[INJ_UNWIND_MISS]));
   assert_true(st1[INJ_UNWIND_FAST] - st0[INJ_UNWIND_FAST] >= 40 * 4 * 4);
-  assert_true(st1[INJ_UNWIND_HIT] - st0[INJ_UNWIND_HIT] > 10 * (st1[INJ_UNWIND_MISS] - st0[INJ_UNWIND_MISS]));
+  assert_true(st1[INJ_UNWIND_HIT] - st0[INJ_UNWIND_HIT] >
+              10 * (st1[INJ_UNWIND_MISS] - st0[INJ_UNWIND_MISS]));
 }
 
 /* Return addresses at the edge of a rule.  A call to a function that does
