@@ -565,8 +565,7 @@ static unsigned slot_of(uint64_t key) {
   return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 54) & (SLOTS - 1);
 }
 
-static int cache_get(uint64_t key, uint64_t epoch, rule_t *out) {
-  slot_t *s = &g_slots[slot_of(key)];
+static int slot_get(slot_t *s, uint64_t key, uint64_t epoch, rule_t *out) {
   uint64_t q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE), k, e, w;
 
   if (q & 1)
@@ -581,10 +580,32 @@ static int cache_get(uint64_t key, uint64_t epoch, rule_t *out) {
   return 0;
 }
 
-static void cache_put(uint64_t key, uint64_t epoch, const rule_t *rule) {
-  slot_t *s = &g_slots[slot_of(key)];
-  uint64_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+/* Two ways: the slot the hash names and its neighbour, so that two hot
+ * addresses that hash alike do not evict each other on every capture (one
+ * such pair in 1024 slots is likely among the ~30 addresses of a soak). */
+static int cache_get(uint64_t key, uint64_t epoch, rule_t *out) {
+  unsigned i = slot_of(key);
 
+  return slot_get(&g_slots[i], key, epoch, out) == 0 ||
+             slot_get(&g_slots[i ^ 1], key, epoch, out) == 0
+           ? 0
+           : -1;
+}
+
+/* Into a way that is empty or stale, else the one the key's low bits pick. */
+static void cache_put(uint64_t key, uint64_t epoch, const rule_t *rule) {
+  unsigned i = slot_of(key);
+  slot_t *s = &g_slots[i];
+  uint64_t q;
+
+  if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != 0 &&
+      __atomic_load_n(&s->epoch, __ATOMIC_RELAXED) == epoch) {
+    slot_t *t = &g_slots[i ^ 1];
+    if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == 0 ||
+        __atomic_load_n(&t->epoch, __ATOMIC_RELAXED) != epoch || (key >> 4 & 1))
+      s = t;
+  }
+  q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
   if ((q & 1) ||
       !__atomic_compare_exchange_n(&s->seq, &q, q + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
     return;

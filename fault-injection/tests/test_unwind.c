@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <alloca.h>
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
@@ -223,6 +224,50 @@ static void test_rule_edges(void **state) {
   assert_true(st1[INJ_UNWIND_FAST] - st0[INJ_UNWIND_FAST] >= 8);
 }
 
+/* An object unloaded and another loaded at its address: the return
+   address in unw_lib_call is the same number in both, its rule is not. */
+static uintptr_t g_lib_ra;
+
+__attribute__((noinline)) static void grab_cb(void) {
+  void *b[2];
+
+  if (backtrace(b, 2) == 2)
+    g_lib_ra = (uintptr_t)b[1]; /* in unw_lib_call */
+  grab_all("after an unload");
+}
+
+/* Twice: the first fills the cache, the second reads it. */
+static uintptr_t call_through(const char *path) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void (*call)(void (*)(void));
+
+  assert_non_null(h);
+  *(void **)&call = dlsym(h, "unw_lib_call");
+  assert_non_null(call);
+  call(grab_cb);
+  call(grab_cb);
+  dlclose(h);
+  return g_lib_ra;
+}
+
+static void test_unload(void **state) {
+  uint64_t st0[INJ_UNWIND_STAT_COUNT], st1[INJ_UNWIND_STAT_COUNT];
+  uintptr_t ra_a, ra_b;
+  (void)state;
+
+  g_mismatch = g_compared = 0;
+  inj__unwind_stats(st0);
+  ra_a = call_through(UNW_LIB_A_PATH);
+  ra_b = call_through(UNW_LIB_B_PATH);
+  inj__unwind_stats(st1);
+  assert_int_equal(g_mismatch, 0);
+  assert_int_equal(g_compared, 20);
+  assert_true(st1[INJ_UNWIND_FAST] - st0[INJ_UNWIND_FAST] >= 16);
+  /* Loaded elsewhere, the second object proves nothing about the cache. */
+  if (ra_a != ra_b)
+    skip();
+}
+
 static int by_int(const void *x, const void *y) {
   static int once;
   if (!once) {
@@ -319,6 +364,7 @@ int main(void) {
     cmocka_unit_test(test_recursion),      cmocka_unit_test(test_through_libc),
     cmocka_unit_test(test_through_sqlite), cmocka_unit_test(test_thread),
     cmocka_unit_test(test_signal_handler), cmocka_unit_test(test_rule_edges),
+    cmocka_unit_test(test_unload),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
