@@ -203,7 +203,7 @@ endforeach()
 # End-to-end: the real fdsoak, the real shim, real processes.
 foreach(case run_flat regress_fatal regress_retryable regress_exception regress_store-close
         watch_python watch_pid watch_tree watch_life watch_signal watch_observed run_signal
-        bench_signal bad_input gate matrix valgrind)
+        bench_signal bad_input gate matrix valgrind long_flat)
   add_test(NAME fsk_e2e_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_e2e_${case} PROPERTIES LABELS "integration;soak" TIMEOUT 300)

@@ -10,6 +10,7 @@
  *   log.c      the JSONL decision log
  *   control.c  the control file (runtime spec swaps)
  *   track.c    fd origin records in the stats page
+ *   unwind.c   the return addresses of an origin: backtrace()'s, cached
  *   stats.c    the stats page: writer (attach/initialise) and reader
  *   exec.c     the exec family: static and Go programs handed over to
  *              fdsoak's seccomp supervisor (--engine auto)
@@ -103,6 +104,18 @@ int inj__ctl_init(const char *path, const char *interval_ms, inj_spec_t *table0)
 void inj__ctl_poll(void);
 void inj__ctl_atfork_child(void);
 void inj__track_fd(int fd, int op);
+
+/* ---- unwind (unwind.c) ------------------------------------------------------ */
+/* The return addresses of the calling thread, as backtrace() called at the
+   same place lists them (the caller's frame first), at most max of
+   INJ_UNWIND_MAX; the count.  A cache of each address's unwind rule makes
+   it cheap; anything unusual is backtrace()'s. */
+#define INJ_UNWIND_MAX 32
+int inj__unwind(void **frames, int max);
+/* Counters since the start, for tests: captures done the fast way and by
+   backtrace(), and rule lookups found in the cache or worked out. */
+enum { INJ_UNWIND_FAST, INJ_UNWIND_SLOW, INJ_UNWIND_HIT, INJ_UNWIND_MISS, INJ_UNWIND_STAT_COUNT };
+void inj__unwind_stats(uint64_t out[INJ_UNWIND_STAT_COUNT]);
 void inj__track_atfork_child(void);
 /* FDSOAK_LANG_LOG: where language stacks go (track.c). */
 void inj__lang_init(const char *path);

@@ -7,7 +7,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -182,7 +181,7 @@ void inj__track_fd(int fd, int op) {
   slot = inj_fd_slot(pid, fd);
   rec = &inj__page->fds[slot];
   inj__add64(&inj__page->fd_records, 1);
-  n = backtrace(frames, INJ_BT_FRAMES + 3);
+  n = inj__unwind(frames, INJ_BT_FRAMES + 3);
   /* Skip this function, the hook's slow path (noinline, hooks.c) and the
      hook itself: the first frame kept is the caller. */
   n = n > 3 ? n - 3 : 0;

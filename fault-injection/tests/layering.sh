@@ -21,7 +21,7 @@ floor() {
   control | exec) echo 4 ;;
   decide | faults | log | track) echo 3 ;;
   stats | rules | base | sec) echo 2 ;;
-  spec | vtime) echo 1 ;;
+  spec | vtime | unwind) echo 1 ;;
   *) echo 0 ;;
   esac
 }

@@ -200,6 +200,8 @@ typedef struct {
   double seconds; /* wall time of the scenario */
   int has_rss;
   long rss_growth_kib; /* resident growth from the end of warm-up to the end */
+  int has_heap;
+  long heap_growth_kib; /* heap in use (malloc's), the same span */
   /* watch: where each sample lies (cumulative attempts, or seconds in
    * interval mode), NULL for `run`, whose samples are its cycles. */
   double *xs;
@@ -211,8 +213,10 @@ typedef struct {
   size_t no_origin; /* leaked fds whose origin the shim no longer held */
 } fsk_scenario_t;
 
-/* Resident growth after warm-up that fails a scenario of `fdsoak run`. */
+/* Resident growth, and growth of the heap in use, after warm-up that
+ * fails a scenario of `fdsoak run`. */
 #define FSK_RSS_GROWTH_MAX_KIB 1024
+#define FSK_HEAP_GROWTH_MAX_KIB 1024
 
 void fsk_scenario_init(fsk_scenario_t *s, const char *path, const char *adapter, long warmup);
 /* Append one cycle's sample (class_counts may be NULL: all zero); sets

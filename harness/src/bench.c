@@ -157,15 +157,23 @@ static void bare_handshake(int s, const struct sockaddr_in *peer) {
  * so the ratio compares like with like; the table still shows the ratio to
  * the refused connect as well.
  */
-static double bare_cycle_us(const char *dir, int kind, int peer_port, long n) {
-  char db[PATH_MAX];
+static double bare_cycle_us(const char *name, int kind, int peer_port, long n) {
+  char dir[256], db[PATH_MAX];
   struct sockaddr_in sa, busy;
   socklen_t len = sizeof(busy);
-  double t0;
+  double t0, us = -1;
   long i;
   int s, holder;
 
-  snprintf(db, sizeof(db), "%s/bare-%d.db", dir, kind);
+  /* A fresh store directory, made as the soak makes its own (soak.c, one
+   * per `fdsoak run`) and removed after: with one directory reused across
+   * all rounds, ext4 (without a journal, as here) scanned past the inodes
+   * the soaks had just deleted elsewhere on each new -wal and -shm, and the
+   * two sides' openat costs differed by 2-3x for the filesystem's reasons,
+   * not ours. */
+  if (fsk__tmpdir("fdsoak-stores", dir, sizeof(dir)) != 0)
+    return -1;
+  snprintf(db, sizeof(db), "%s/%s.db", dir, name);
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -176,7 +184,7 @@ static double bare_cycle_us(const char *dir, int kind, int peer_port, long n) {
       listen(holder, 1) != 0 || getsockname(holder, (struct sockaddr *)&busy, &len) != 0) {
     if (holder >= 0)
       close(holder);
-    return -1;
+    goto out;
   }
   t0 = now_s();
   for (i = 0; i < n; i++) {
@@ -207,8 +215,11 @@ static double bare_cycle_us(const char *dir, int kind, int peer_port, long n) {
     }
     (void)fsk_fd_count(0);
   }
+  us = (now_s() - t0) / (double)n * 1e6;
   close(holder);
-  return (now_s() - t0) / (double)n * 1e6;
+out:
+  (void)fsk__rmtree(dir);
+  return us;
 }
 
 static void sample_cost(int nfds) {
@@ -279,14 +290,14 @@ const fsk__verb_t fsk__bench_verb = {
   NULL,
   0,
   "  the cost of a soak cycle against a bare loop doing the same store and network\n"
-  "  work, per path and adapter: the median of 7 soak/bare pairs of 1000 cycles each;\n"
+  "  work, per path and adapter: the median of 8 soak/bare pairs of 1000 cycles each;\n"
   "  figures on stdout\n",
   NULL};
 
 /*
  * Each soak is paired with its bare loop, run right before or right after
  * it (the order alternates), and the ratio is taken within the pair; a
- * variant's figure is the median of its seven pairs.  The best soak over
+ * variant's figure is the median of its eight pairs.  The best soak over
  * the best bare loop, as before, compared two minima taken up to a minute
  * apart: on a machine shared by a dozen jobs the load moves on that
  * scale, the bare loop's best could come from a quiet second no soak
@@ -296,11 +307,15 @@ const fsk__verb_t fsk__bench_verb = {
  * first connect, the final snapshot), which fewer cycles would charge
  * more per cycle.
  */
-/* Seven rounds, not five: with five, one pair split by a burst of load
- * moved the median by up to 0.2 on this shared machine (exception/api read
- * 1.31 while retryable/api, with the same instructions and system calls per
- * cycle, read 1.11 in the same run); two more pairs cost 25 s a run. */
-enum { ROUNDS = 7 };
+/* Eight rounds: with five, one pair split by a burst of load moved the
+ * median by up to 0.2 on this shared machine (exception/api read 1.31
+ * while retryable/api, with the same instructions and system calls per
+ * cycle, read 1.11 in the same run).  An even number, so that each
+ * scenario runs bare-first in exactly half its pairs and soak-first in the
+ * other half (the order alternates by round): with seven the orders split
+ * 4 to 3, and whichever side ran second in the extra pair met a warmer or
+ * a busier machine.  The median of eight is the mean of the middle two. */
+enum { ROUNDS = 8 };
 static const long bench_cycles = 1000, bench_warmup = 10,
                   bench_replay = 315; /* 26 h of attempts at the cap */
 static const char *const bench_paths[] = {"fatal", "retryable", "exception"};
@@ -348,12 +363,15 @@ static int bench_setup(bench_t *b) {
 static void bench_pair(bench_t *b, int r, size_t a, size_t p) {
   int kind = bare_kind_of(a, p, b->peer.pid > 0), bare_first = (r + (int)a + (int)p) % 2 == 0;
   double bare = -1, s, us;
+  char name[32];
 
+  /* The store's name the soak gives it (soak.c's scen_init). */
+  snprintf(name, sizeof name, "%s-%s", bench_adapters[a], bench_paths[p]);
   if (bare_first)
-    bare = bare_cycle_us(b->dir, kind, b->peer.port, bench_cycles);
+    bare = bare_cycle_us(name, kind, b->peer.port, bench_cycles);
   s = soak_seconds(b->self, b->dir, bench_paths[p], bench_adapters[a], bench_cycles, bench_warmup);
   if (!bare_first)
-    bare = bare_cycle_us(b->dir, kind, b->peer.port, bench_cycles);
+    bare = bare_cycle_us(name, kind, b->peer.port, bench_cycles);
   us = s > 0 ? s / (double)(bench_cycles + bench_warmup) * 1e6 : -1;
   if (bare > 0 && bare < b->best_bare[kind])
     b->best_bare[kind] = bare;
@@ -375,7 +393,7 @@ static void bench_rounds(bench_t *b) {
       /* The refused connect is measured for fatal/platform too, for the
        * second ratio its row shows. */
       if (a == 1 && b->peer.pid > 0) {
-        double bare = bare_cycle_us(b->dir, BARE_REFUSED, b->peer.port, bench_cycles);
+        double bare = bare_cycle_us("platform-refused", BARE_REFUSED, b->peer.port, bench_cycles);
         if (bare > 0 && bare < b->best_bare[BARE_REFUSED])
           b->best_bare[BARE_REFUSED] = bare;
       }

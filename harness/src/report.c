@@ -269,6 +269,8 @@ int fsk__results_load(const char *dir, fsk_run_t *run) {
     x->seconds = jnum(s, "seconds", 0);
     x->has_rss = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(s, "rss_growth_kib"));
     x->rss_growth_kib = (long)jnum(s, "rss_growth_kib", 0);
+    x->has_heap = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(s, "heap_growth_kib"));
+    x->heap_growth_kib = (long)jnum(s, "heap_growth_kib", 0);
     x->no_origin = (size_t)jnum(s, "leaked_without_origin", 0);
     if (watch) {
       /* watch: samples lie on an axis of their own (attempts, seconds). */

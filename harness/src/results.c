@@ -269,6 +269,10 @@ static cJSON *scenario_json(const fsk_scenario_t *s) {
     cJSON_AddNumberToObject(o, "rss_growth_kib", (double)s->rss_growth_kib);
   else
     cJSON_AddNullToObject(o, "rss_growth_kib");
+  if (s->has_heap)
+    cJSON_AddNumberToObject(o, "heap_growth_kib", (double)s->heap_growth_kib);
+  else
+    cJSON_AddNullToObject(o, "heap_growth_kib");
   fsk__json_str(o, "verdict", fsk_verdict_name(s->verdict));
   fsk__json_str(o, "why", s->stats.why);
   leaked = cJSON_AddArrayToObject(o, "leaked");
