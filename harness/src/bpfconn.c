@@ -7,7 +7,8 @@
  * tree's cgroup v2 group (proc.c makes it; every descendant is born in it),
  * decides instead: the connect rules as rules.c applies them, refuse and
  * hang made real by pointing the socket at a closed loopback port or the
- * supervisor's full-backlog sink, getpeername answered as asked.  Only rule
+ * supervisor's full-backlog sink, getpeername answered as asked, errno(E)
+ * and a refused datagram connect failed at once.  Only rule
  * sets BPF can say go this way (fsk__bpfconn_expressible); the rest keep
  * the notification path.  The counters live in a map; a thread copies them
  * onto the stats page fdsoak keeps, so `attempts` reads as before.
@@ -44,8 +45,10 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
       snprintf(why, len, "rule %u matches a path (AF_UNIX)", i + 1);
       return 0;
     }
-    if (!(r->action == INJ_DO_ASYNC && r->code == ECONNREFUSED) && r->action != INJ_DO_HANG) {
-      snprintf(why, len, "rule %u: only do=refuse and do=hang are decided in the kernel", i + 1);
+    if (!(r->action == INJ_DO_ASYNC && r->code == ECONNREFUSED) && r->action != INJ_DO_HANG &&
+        r->action != INJ_DO_ERRNO) {
+      snprintf(why, len,
+               "rule %u: only do=refuse, do=hang and do=errno(E) are decided in the kernel", i + 1);
       return 0;
     }
     if (r->when != INJ_WHEN_ALWAYS && r->when != INJ_WHEN_FIRST && r->when != INJ_WHEN_AFTER &&
@@ -163,7 +166,12 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
               : r->when == INJ_WHEN_FIRST ? FSK_BPF_FIRST
               : r->when == INJ_WHEN_AFTER ? FSK_BPF_AFTER
                                           : FSK_BPF_EVERY;
-    d->action = r->action == INJ_DO_HANG ? FSK_BPF_HANG : FSK_BPF_REFUSE;
+    d->action = r->action == INJ_DO_HANG    ? FSK_BPF_HANG
+                : r->action == INJ_DO_ERRNO ? FSK_BPF_ERRNO
+                                            : FSK_BPF_REFUSE;
+    /* The errno a connect failed at once returns: errno(E)'s, or a refused
+     * datagram connect's ECONNREFUSED (as serve_one answers them). */
+    d->code = r->code > 0 ? r->code : EIO;
     d->has_addr = r->has_addr;
     d->prefix = r->prefix;
     d->has_port = r->has_port;

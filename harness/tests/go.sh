@@ -25,6 +25,8 @@
 #                connect under hang, unreachable and reset goes on as it does
 #                on the real event (getpeername names the peer); a rule the
 #                engine cannot carry out is refused as fdsoak watch refuses it;
+#                with the decisions in the kernel (root), datagram connects and
+#                errno(E) print, exit and count as on the notified path;
 #                a dynamic child below a handed-over static program, gone
 #                before the report, is listed as served by seccomp
 #   go_dns       getaddrinfo rules on resolvers that make their own queries
@@ -463,6 +465,37 @@ sup_rules)
   expect_rc 111 "udp connect under refuse: ECONNREFUSED" \
     "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
   has "$T/out" "refused: not connected" "getpeername ENOTCONN"
+  # The same calls with the connect decisions in the kernel (FDSOAK_BPF=1,
+  # root): each must print, exit and count as on the notified path
+  # (FDSOAK_BPF=0).  Datagram connects are counted, refuse and errno(E)
+  # fail them at once (bpf_set_retval), hang lets them go on; errno(E)
+  # fails a stream connect at once too; a rule that does not match counts
+  # the call and leaves it alone.
+  if [ "$(id -u)" = 0 ]; then
+    for c in "127.0.0.1 udp 9 refuse" "127.0.0.1 udp 9 hang" "127.0.0.1 udp 9 errno(ENETDOWN)" \
+      "[::1] udp 9 refuse" "[::1] udp 9 timeout" "127.0.0.1 udp 10 refuse" \
+      "127.0.0.1 connect 9 errno(ENETDOWN)" "[::1] connect 9 errno(EACCES)"; do
+      set -- $c
+      host=$(echo "$1" | tr -d '[]')
+      arg=""
+      [ "$2" = connect ] && arg="300 nb"
+      for b in 0 1; do
+        FDSOAK_BPF=$b FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=$1,port=$3:do=$4" "$PROBE" "$2" "$host" 9 \
+          $arg >"$T/b$b" 2>"$T/b$b.err"
+        echo "exit $?" >>"$T/b$b"
+        sed -i '/^elapsed /d' "$T/b$b"
+      done
+      n=$(sed -n 's/.*seccomp supervisor: 1 calls notified, \([0-9]*\) faults.*/\1/p' "$T/b0.err")
+      if grep -q "built without libbpf" "$T/b1.err"; then
+        ok "$2 $1 port $3 under $4: no eBPF in this build"
+      elif [ -n "$n" ] && cmp -s "$T/b0" "$T/b1" &&
+        grep -q "decided in the kernel (cgroup eBPF): 1 connects, $n faults; seccomp supervisor: 0 calls notified" "$T/b1.err"; then
+        ok "eBPF: $2 $1 port $3 under $4 as notified ($(head -1 "$T/b1"), $n faults)"
+      else
+        bad "eBPF: $2 $1 port $3 under $4: $(tr '\n' ' ' <"$T/b1") $(cat "$T/b1.err"); notified: $(tr '\n' ' ' <"$T/b0") $(cat "$T/b0.err")"
+      fi
+    done
+  fi
   # A rule the engine has no way to carry out: refused with exit 2 and
   # fdsoak watch's own words, never run as if it were not there.
   expect_rc 2 "fsk_sup_exec: errno(E) on getaddrinfo is refused" \
