@@ -4,8 +4,9 @@
 # supervisor (fsk_sup_exec, the engine without fdsoak watch's sampling):
 #
 #   plain              dials to a listener of its own
-#   non-matching       the same under a rule for another port: every connect
-#                      is notified, decided and continued
+#   non-matching       the same under a rule for another port, connects
+#                      notified (FDSOAK_BPF=0): every connect is notified,
+#                      decided and continued
 #     no sync wake-up  the same without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #     fdsoak's nice    the serving thread at fdsoak's nice (the engine lowers
 #                      it by 10 where it may: root or CAP_SYS_NICE)
@@ -14,10 +15,11 @@
 #   real refusal       dials to a closed port: the real refusal
 #   faithful refuse    dials to its listener under do=refuse: each one
 #                      refused by the supervisor the faithful way
+#                      (FDSOAK_BPF=0)
 #   strace --inject    for comparison, where strace is installed
 #   bpf non-matching   the non-matching rule decided in the kernel
-#                      (FDSOAK_BPF=1: cgroup connect4 program, no
-#                      notification)
+#                      (the default, FDSOAK_BPF=1: cgroup connect4 program,
+#                      no notification)
 #   bpf refuse         faithful refuse made by the same program (the dial
 #                      pointed at a closed loopback port)
 #
@@ -66,12 +68,12 @@ one() {
 }
 variant() {
   case $1 in
-  nm) one nm env FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  ns) one ns env FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  nc) one nc env FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  tr) one tr env FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  nm) one nm env FDSOAK_BPF=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  ns) one ns env FDSOAK_BPF=0 FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  nc) one nc env FDSOAK_BPF=0 FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  tr) one tr env FDSOAK_BPF=0 FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   rp) one rp "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" ;;
-  rf) one rf "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  rf) one rf env FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   bn) one bn env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   bf) one bf env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   st) one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \

@@ -321,15 +321,18 @@ go_fidelity)
     --cycles 40 --warmup 10 --out "$T/un" -q -- "$T/reconnect" -leak -port "$PORT"
   json "$T/un/summary.json" "d['target']['engine_note']" >"$T/note"
   has "$T/note" "the faults were faithful, none errno only" "faithful, 0 errno only"
-  if unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table" 2>&1; then
-    ok "fidelity table"
+  # The notification path (FDSOAK_BPF=0), every event: where the eBPF
+  # programs do not load (not root, no cgroup v2) it is the one used.
+  # go_bpf runs refused and timeout through the kernel path, the default.
+  if FDSOAK_BPF=0 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table" 2>&1; then
+    ok "fidelity table, connects notified (FDSOAK_BPF=0)"
   else
-    bad "fidelity table"
+    bad "fidelity table, connects notified (FDSOAK_BPF=0)"
   fi
   cat "$T/table"
   ;;
 go_bpf)
-  # The connect decisions in the kernel (FDSOAK_BPF=1, harness/src/bpfconn.c):
+  # The connect decisions in the kernel (the default; harness/src/bpfconn.c):
   # the same fidelity pairs for refuse and hang, getpeername as asked, the
   # leak with exact attempts under fdsoak watch, and the fallback named.
   [ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, unshare -n)"
@@ -338,23 +341,29 @@ go_bpf)
   gobuild dial
   gobuild reconnect
   PROBE="$BIN/fsk_sup_probe"
-  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
+  # The default (no FDSOAK_BPF): decided in the kernel.
+  env -u FDSOAK_BPF FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
     "$T/dial" 127.0.0.1 "$PORT" 1 >"$T/one" 2>&1
   # A build without libbpf/bpftool (CMake skips the BPF object) has no
   # kernel path to test.
   grep -q "built without libbpf" "$T/one" && skip "this build has no eBPF (libbpf, clang or bpftool missing)"
-  has "$T/one" "refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
+  has "$T/one" "by default, refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
   has "$T/one" "no notification" "seccomp supervisor: 0 calls notified"
   has "$T/one" "the Go client refused" "connection refused"
+  # FDSOAK_BPF=0: notified, and said so.
+  FDSOAK_BPF=0 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
+    "$T/dial" 127.0.0.1 "$PORT" 1 >"$T/off" 2>&1
+  has "$T/off" "FDSOAK_BPF=0: notified, named" "connect notified (no eBPF: FDSOAK_BPF=0); seccomp supervisor: 1 calls notified, 1 faults"
+  has "$T/off" "FDSOAK_BPF=0: the Go client refused" "connection refused"
   # The static C probe under hang: nothing listens on PORT, so a connect
   # the kernel did not point at the sink would be refused at once (poll 1).
   FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=hang" \
     "$PROBE" connect 127.0.0.1 "$PORT" 300 nb >"$T/hang" 2>&1
   has "$T/hang" "probe: hang decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
   has "$T/hang" "probe: the hang's poll times out, as on a dropped SYN" "poll 0"
-  if FSK_FIDELITY_EVENTS=refused,timeout FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
+  if FSK_FIDELITY_EVENTS=refused,timeout FSK_FIDELITY_ERRNO=1 FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
     >"$T/table" 2>&1; then
-    ok "fidelity table through eBPF (refused, timeout)"
+    ok "fidelity table through eBPF (refused, timeout, errno(EACCES))"
   else
     bad "fidelity table through eBPF"
   fi
@@ -456,14 +465,14 @@ sup_rules)
   "$PROBE" udp 127.0.0.1 9 >"$T/plain" 2>&1
   echo "exit $?" >>"$T/plain"
   for act in hang timeout 'unreachable(host)' 'reset(0)'; do
-    "$SUP" "connect:addr=127.0.0.1,port=9:do=$act" "$PROBE" udp 127.0.0.1 9 >"$T/sup" 2>&1
+    FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1,port=9:do=$act" "$PROBE" udp 127.0.0.1 9 >"$T/sup" 2>&1
     echo "exit $?" >>"$T/sup"
     cmp -s "$T/plain" "$T/sup" && ok "udp connect under $act: as plain ($(head -2 "$T/sup" | tr '\n' ' '))" \
       || bad "udp connect under $act: $(tr '\n' ' ' <"$T/sup"), plain $(tr '\n' ' ' <"$T/plain")"
   done
   # A refusal of a datagram connect fails it at once, as under the shim.
   expect_rc 111 "udp connect under refuse: ECONNREFUSED" \
-    "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
+    env FDSOAK_BPF=0 "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
   has "$T/out" "refused: not connected" "getpeername ENOTCONN"
   # The same calls with the connect decisions in the kernel (FDSOAK_BPF=1,
   # root): each must print, exit and count as on the notified path
@@ -496,6 +505,13 @@ sup_rules)
       fi
     done
   fi
+  # FDSOAK_BPF other than 0 or 1: refused with exit 2, the value named.
+  expect_rc 2 "watch: FDSOAK_BPF=yes refused" \
+    env FDSOAK_BPF=yes "$FDSOAK" watch --engine seccomp --inject 'connect:addr=127.0.0.1,port=9:do=refuse' \
+    --duration 1 -q -- "$PROBE" udp 127.0.0.1 9
+  has "$T/err" "the message names the variable and the values" "FDSOAK_BPF='yes': expected 0"
+  expect_rc 2 "fsk_sup_exec: FDSOAK_BPF=2 refused" \
+    env FDSOAK_BPF=2 "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
   # A rule the engine has no way to carry out: refused with exit 2 and
   # fdsoak watch's own words, never run as if it were not there.
   expect_rc 2 "fsk_sup_exec: errno(E) on getaddrinfo is refused" \

@@ -143,9 +143,9 @@ static void refused_too_many(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(expressible_sets),  cmocka_unit_test(refused_action),
-    cmocka_unit_test(refused_schedule),  cmocka_unit_test(refused_path),
-    cmocka_unit_test(refused_port53),    cmocka_unit_test(refused_no_connect_rule),
+    cmocka_unit_test(expressible_sets), cmocka_unit_test(refused_action),
+    cmocka_unit_test(refused_schedule), cmocka_unit_test(refused_path),
+    cmocka_unit_test(refused_port53),   cmocka_unit_test(refused_no_connect_rule),
     cmocka_unit_test(refused_too_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
