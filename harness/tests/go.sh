@@ -16,7 +16,12 @@
 #   go_counting  no rules: interval mode and --pid count a Go program that no
 #                shim reaches, and the origin messages are true
 #   go_fidelity  every client x event against the real event, in a network
-#                namespace of its own (root; skips with the reason elsewhere)
+#                namespace of its own (root; skips with the reason elsewhere),
+#                connects notified (FDSOAK_BPF=0)
+#   go_bpf       connects decided in the kernel (the default): refused,
+#                timeout and errno(E) against the real event, FDSOAK_BPF=0
+#                named, exact attempts under fdsoak watch, and the non-root
+#                fallback
 #   c_origins    the same loop as a static C program at -O2 without frame
 #                pointers (fsk_c_store): each leaked fd named by its C frames
 #                with file:line (DWARF CFI unwinding), by function without
@@ -27,6 +32,7 @@
 #                engine cannot carry out is refused as fdsoak watch refuses it;
 #                with the decisions in the kernel (root), datagram connects and
 #                errno(E) print, exit and count as on the notified path;
+#                FDSOAK_BPF other than 0 or 1 is refused with exit 2;
 #                a dynamic child below a handed-over static program, gone
 #                before the report, is listed as served by seccomp
 #   go_dns       getaddrinfo rules on resolvers that make their own queries
