@@ -485,13 +485,15 @@ sup_rules)
   # (FDSOAK_BPF=0).  Datagram connects are counted, refuse and errno(E)
   # fail them at once (bpf_set_retval), hang lets them go on; errno(E)
   # fails a stream connect at once too; a rule that does not match counts
-  # the call and leaves it alone.
+  # the call and leaves it alone; an IPv4 rule covers IPv4-mapped IPv6.
   if [ "$(id -u)" = 0 ]; then
     for c in "127.0.0.1 udp 9 refuse" "127.0.0.1 udp 9 hang" "127.0.0.1 udp 9 errno(ENETDOWN)" \
       "[::1] udp 9 refuse" "[::1] udp 9 timeout" "127.0.0.1 udp 10 refuse" \
-      "127.0.0.1 connect 9 errno(ENETDOWN)" "[::1] connect 9 errno(EACCES)"; do
+      "127.0.0.1 connect 9 errno(ENETDOWN)" "[::1] connect 9 errno(EACCES)" \
+      "[::1] connect 9 hang" "127.0.0.1 connect 9 hang ::ffff:127.0.0.1" \
+      "127.0.0.1 udp 9 refuse ::ffff:127.0.0.1"; do
       set -- $c
-      host=$(echo "$1" | tr -d '[]')
+      host=${5:-$(echo "$1" | tr -d '[]')}
       arg=""
       [ "$2" = connect ] && arg="300 nb"
       for b in 0 1; do
@@ -502,12 +504,12 @@ sup_rules)
       done
       n=$(sed -n 's/.*seccomp supervisor: 1 calls notified, \([0-9]*\) faults.*/\1/p' "$T/b0.err")
       if grep -q "built without libbpf" "$T/b1.err"; then
-        ok "$2 $1 port $3 under $4: no eBPF in this build"
+        ok "$2 $host port $3 under $4: no eBPF in this build"
       elif [ -n "$n" ] && cmp -s "$T/b0" "$T/b1" &&
         grep -q "decided in the kernel (cgroup eBPF): 1 connects, $n faults; seccomp supervisor: 0 calls notified" "$T/b1.err"; then
-        ok "eBPF: $2 $1 port $3 under $4 as notified ($(head -1 "$T/b1"), $n faults)"
+        ok "eBPF: $2 $host port $3 under $4 as notified ($(head -1 "$T/b1"), $n faults)"
       else
-        bad "eBPF: $2 $1 port $3 under $4: $(tr '\n' ' ' <"$T/b1") $(cat "$T/b1.err"); notified: $(tr '\n' ' ' <"$T/b0") $(cat "$T/b0.err")"
+        bad "eBPF: $2 $host port $3 under $4: $(tr '\n' ' ' <"$T/b1") $(cat "$T/b1.err"); notified: $(tr '\n' ' ' <"$T/b0") $(cat "$T/b0.err")"
       fi
     done
   fi
