@@ -8,12 +8,14 @@
  * rule of the op), but only the part BPF can say: address/port matches,
  * when=always/first/after/every, do=refuse, do=hang and do=errno(E).  A
  * refused or hung stream connect is pointed at the supervisor's closed port
- * or full-backlog sink on loopback, so the kernel makes the real event;
- * getpeername4/6 answer the address the program asked for (kept in
- * socket-local storage).  Datagram connects are decided and counted too, and
- * carried out as supervise.c's fault_connect does: they have no handshake, so
- * a refusal fails at once and a hang goes on as it was.  An errno(E) fails
- * any connect at once.  Failing at once is bpf_set_retval(-E) and a 0
+ * or full-backlog sink on loopback, so the kernel makes the real event.
+ * Such a socket never gets connected (refused: closed at the RST; hung:
+ * SYN-SENT until the caller gives up), so getpeername says ENOTCONN as on
+ * the real event and needs no program, as on the notified path, which
+ * answers getpeername only for reset.  Datagram connects are decided and
+ * counted too, and carried out as supervise.c's fault_connect does: they
+ * have no handshake, so a refusal fails at once and a hang goes on as it
+ * was.  An errno(E) fails any connect at once.  Failing at once is bpf_set_retval(-E) and a 0
  * return: the kernel then returns E from connect(), not its default EPERM.
  */
 #include <linux/bpf.h>
@@ -39,20 +41,6 @@ struct {
   __type(key, __u32);
   __type(value, struct fsk_bpf_count);
 } counts SEC(".maps");
-
-struct peer {
-  __u32 ip6[4];
-  __u32 ip4;
-  __u16 port; /* network order */
-  __u16 family;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
-  __type(value, struct peer);
-} peers SEC(".maps");
 
 /* The rule's address and mask come masked, four words in network order
    (bpfconn.c): no loop on the prefix for the verifier to walk. */
@@ -202,7 +190,6 @@ int fsk_connect4(struct bpf_sock_addr *ctx) {
   __u16 port = bpf_ntohs((__u16)ctx->user_port);
   const struct fsk_bpf_rule *r;
   struct fsk_bpf_conf *c;
-  struct peer *p;
   __u16 to = 0;
   int rc;
 
@@ -211,12 +198,6 @@ int fsk_connect4(struct bpf_sock_addr *ctx) {
     return 1;
   if ((rc = act(r, c, ctx->type == SOCK_STREAM, 0, &to)) >= 0)
     return rc;
-  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (p != NULL) {
-    p->family = AF_INET;
-    p->ip4 = ip;
-    p->port = (__u16)ctx->user_port;
-  }
   ctx->user_ip4 = bpf_htonl(0x7f000001);
   ctx->user_port = bpf_htons(to);
   return 1;
@@ -229,7 +210,6 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
   __u16 port = bpf_ntohs((__u16)ctx->user_port);
   const struct fsk_bpf_rule *r;
   struct fsk_bpf_conf *c;
-  struct peer *p;
   int mapped, rc;
   __u16 to = 0;
 
@@ -244,15 +224,6 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
     return 1;
   if ((rc = act(r, c, ctx->type == SOCK_STREAM, !mapped, &to)) >= 0)
     return rc;
-  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (p != NULL) {
-    p->family = AF_INET6;
-    p->ip6[0] = ip6[0];
-    p->ip6[1] = ip6[1];
-    p->ip6[2] = ip6[2];
-    p->ip6[3] = ip6[3];
-    p->port = (__u16)ctx->user_port;
-  }
   if (mapped) {
     ctx->user_ip6[0] = 0;
     ctx->user_ip6[1] = 0;
@@ -265,31 +236,6 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
     ctx->user_ip6[3] = bpf_htonl(1);
   }
   ctx->user_port = bpf_htons(to);
-  return 1;
-}
-
-SEC("cgroup/getpeername4")
-int fsk_peer4(struct bpf_sock_addr *ctx) {
-  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
-
-  if (p != NULL && p->family == AF_INET) {
-    ctx->user_ip4 = p->ip4;
-    ctx->user_port = p->port;
-  }
-  return 1;
-}
-
-SEC("cgroup/getpeername6")
-int fsk_peer6(struct bpf_sock_addr *ctx) {
-  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
-
-  if (p != NULL && p->family == AF_INET6) {
-    ctx->user_ip6[0] = p->ip6[0];
-    ctx->user_ip6[1] = p->ip6[1];
-    ctx->user_ip6[2] = p->ip6[2];
-    ctx->user_ip6[3] = p->ip6[3];
-    ctx->user_port = p->port;
-  }
   return 1;
 }
 

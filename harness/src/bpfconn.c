@@ -7,7 +7,7 @@
  * tree's cgroup v2 group (proc.c makes it; every descendant is born in it),
  * decides instead: the connect rules as rules.c applies them, refuse and
  * hang made real by pointing the socket at a closed loopback port or the
- * supervisor's full-backlog sink, getpeername answered as asked, errno(E)
+ * supervisor's full-backlog sink, errno(E)
  * and a refused datagram connect failed at once.  Only rule
  * sets BPF can say go this way (fsk__bpfconn_expressible); the rest keep
  * the notification path.  The counters live in a map; a thread copies them
@@ -77,7 +77,7 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
 
 struct fsk__bpfconn {
   struct fsk_connect *skel;
-  struct bpf_link *links[4];
+  struct bpf_link *links[2];
   int closed[2]; /* bound, never listening: a SYN there is answered RST */
   inj_stats_page_t *pg;
   struct fsk_bpf_count last[FSK_BPF_RULES + 1];
@@ -212,8 +212,7 @@ out:
 }
 
 int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len) {
-  struct bpf_program *progs[4] = {b->skel->progs.fsk_connect4, b->skel->progs.fsk_connect6,
-                                  b->skel->progs.fsk_peer4, b->skel->progs.fsk_peer6};
+  struct bpf_program *progs[2] = {b->skel->progs.fsk_connect4, b->skel->progs.fsk_connect6};
   int fd, i, rc = 0;
 
   if ((fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -221,7 +220,7 @@ int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len
     snprintf(why, len, "cannot open the tree's cgroup %s: %s", cg, strerror(-rc));
     return rc;
   }
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 2; i++)
     if ((b->links[i] = bpf_program__attach_cgroup(progs[i], fd)) == NULL) {
       rc = -errno;
       snprintf(why, len, "cannot attach %s to %s: %s", bpf_program__name(progs[i]), cg,
@@ -315,7 +314,7 @@ void fsk__bpfconn_free(fsk__bpfconn_t *b) {
     pthread_join(b->thr, NULL);
   }
   fsk__bpfconn_sync(b);
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 2; i++)
     bpf_link__destroy(b->links[i]);
   fsk_connect__destroy(b->skel);
   for (i = 0; i < 2; i++)
