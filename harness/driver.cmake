@@ -174,6 +174,12 @@ fdsoak_add_test(fsk_test_gosym tests/test_gosym.c LABELS unit seccomp TIMEOUT 24
 target_sources(fsk_test_gosym PRIVATE src/gosym.c)
 target_include_directories(fsk_test_gosym PRIVATE src)
 set_tests_properties(fsk_test_gosym PROPERTIES SKIP_RETURN_CODE 77)
+# Which rule sets the kernel's connect programs decide (bpfconn.c's
+# fsk__bpfconn_expressible), each reason for keeping the notification path;
+# and, as root in a build with eBPF, the programs against rules.c on random
+# rule sets (a cgroup of its own, datagram connects on loopback).
+fdsoak_add_test(fsk_test_bpfconn tests/test_bpfconn.c LIBS fsk_bpfconn LABELS unit)
+target_include_directories(fsk_test_bpfconn PRIVATE src)
 # The engine's DNS stub: packet parsing and answers, malformed input, and a
 # round trip through the stub on loopback.
 fdsoak_add_test(fsk_test_dnsstub tests/test_dnsstub.c LIBS Threads::Threads LABELS unit)

@@ -4,8 +4,9 @@
 # supervisor (fsk_sup_exec, the engine without fdsoak watch's sampling):
 #
 #   plain              dials to a listener of its own
-#   non-matching       the same under a rule for another port: every connect
-#                      is notified, decided and continued
+#   non-matching       the same under a rule for another port, connects
+#                      notified (FDSOAK_BPF=0): every connect is notified,
+#                      decided and continued
 #     no sync wake-up  the same without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #     fdsoak's nice    the serving thread at fdsoak's nice (the engine lowers
 #                      it by 10 where it may: root or CAP_SYS_NICE)
@@ -14,10 +15,11 @@
 #   real refusal       dials to a closed port: the real refusal
 #   faithful refuse    dials to its listener under do=refuse: each one
 #                      refused by the supervisor the faithful way
+#                      (FDSOAK_BPF=0)
 #   strace --inject    for comparison, where strace is installed
 #   bpf non-matching   the non-matching rule decided in the kernel
-#                      (FDSOAK_BPF=1: cgroup connect4 program, no
-#                      notification)
+#                      (the default, FDSOAK_BPF=1: cgroup connect4 program,
+#                      no notification)
 #   bpf refuse         faithful refuse made by the same program (the dial
 #                      pointed at a closed loopback port)
 #
@@ -27,7 +29,10 @@
 # printed (on a shared, loaded machine the load drifts between rounds far
 # more than within one).  Also the supervisor's own serving time per
 # notification (FSK_SUP_PROFILE), and the CPU time per dial of the program
-# and the supervisor together (less sensitive to the load than the rate).
+# and the supervisor together (less sensitive to the load than the rate),
+# with the start-up's share taken out: each round also runs every variant
+# with one dial, whose CPU time is the fixed cost (the supervisor's set-up,
+# the eBPF programs' verification) that a run of N dials spreads over them.
 # Asserts nothing but that every variant ran.
 #
 #   go_dial.sh BUILD_BIN_DIR      (N=4000, RUNS=5 by default)
@@ -58,6 +63,12 @@ one() {
   r=$("$@" 2>"$T/acct.$tag" | awk '/^dials\/s/ {print $2}')
   [ -n "$r" ] || { echo "variant $tag: no rate: $(tail -3 "$T/acct.$tag" | tr '\n' ' ')" >&2; return; }
   times >"$T/times1"
+  if [ "$N" -eq 1 ]; then
+    # The start-up pass: the whole run's CPU time in ms (one dial).
+    cat "$T/times0" "$T/times1" | awk 'NR % 2 == 0 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); t += a[1] * 60 + a[2]} c[NR / 2] = t}
+      END {printf "%.1f\n", (c[2] - c[1]) * 1e3}' >>"$T/cpu0.$tag"
+    return
+  fi
   cat "$T/times0" "$T/times1" | awk -v n="$N" 'NR % 2 == 0 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); t += a[1] * 60 + a[2]} c[NR / 2] = t}
     END {printf "%.2f\n", (c[2] - c[1]) * 1e6 / n}' >>"$T/cpu.$tag"
   echo "$r" >"$T/cur.$tag"
@@ -66,12 +77,12 @@ one() {
 }
 variant() {
   case $1 in
-  nm) one nm env FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  ns) one ns env FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  nc) one nc env FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  tr) one tr env FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  nm) one nm env FDSOAK_BPF=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  ns) one ns env FDSOAK_BPF=0 FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  nc) one nc env FDSOAK_BPF=0 FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  tr) one tr env FDSOAK_BPF=0 FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   rp) one rp "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" ;;
-  rf) one rf "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  rf) one rf env FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   bn) one bn env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   bf) one bf env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   st) one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
@@ -93,6 +104,14 @@ while [ "$i" -lt "$RUNS" ]; do
   mv "$T/cur.plain" "$T/cur.p0" 2>/dev/null
   for tag in $TAGS; do variant "$tag"; done
   one plain "$T/dial" -loop "$N" -self
+  # The start-up pass: each variant once with one dial, for its fixed CPU
+  # cost (the supervisor's set-up, loading the eBPF programs: tens of ms,
+  # which at N dials shows up as 1e6 * cost / N us per dial).
+  NN="$N"
+  N=1
+  one plain "$T/dial" -loop 1 -self
+  for tag in $TAGS; do variant "$tag"; done
+  N="$NN"
   if [ -s "$T/cur.p0" ] && [ -s "$T/cur.plain" ]; then
     # time per dial of the variant over the plain runs' mean
     p=$(awk '{s += 1 / $1} END {print s}' "$T/cur.p0" "$T/cur.plain")
@@ -104,7 +123,7 @@ while [ "$i" -lt "$RUNS" ]; do
 done
 echo "load $(cut -d' ' -f1 /proc/loadavg) at the end"
 [ "$(wc -l <"$T/plain")" -eq $((2 * RUNS)) ] || { echo "FAIL: the plain loop did not run"; exit 1; }
-printf "%-26s %9s %9s %8s %11s %9s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "CPU us/dial" "(medians; serving time per notification)"
+printf "%-26s %9s %9s %8s %11s %9s %9s %9s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "CPU us/dial" "start ms" "net us" "(medians; serving time per notification)"
 for tag in plain $TAGS; do
   [ -s "$T/$tag" ] || continue
   [ "$tag" = plain ] || [ "$(wc -l <"$T/$tag")" -eq "$RUNS" ] || { echo "FAIL: variant $tag did not run"; exit 1; }
@@ -118,9 +137,13 @@ for tag in plain $TAGS; do
   x=$([ -s "$T/ratio.$tag" ] && median "$T/ratio.$tag" || echo 1.00)
   q=$([ -s "$T/ratio.$tag" ] && quartiles "$T/ratio.$tag" || echo "")
   s=$([ -s "$T/serve.$tag" ] && echo "; served in $(median "$T/serve.$tag") us" || echo "")
-  printf "%-26s %9.0f %9.1f %7sx %11s %11s %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" \
-    "$(median "$T/cpu.$tag")" "$s"
+  c=$(median "$T/cpu.$tag")
+  c0=$([ -s "$T/cpu0.$tag" ] && median "$T/cpu0.$tag" || echo 0)
+  printf "%-26s %9.0f %9.1f %7sx %11s %11s %9.1f %9.1f %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" \
+    "$c" "$c0" "$(awk -v c="$c" -v c0="$c0" -v n="$N" 'BEGIN {print c - c0 * 1e3 / n}')" "$s"
 done
+echo "(CPU us/dial: the program's and the supervisor's CPU time over the dials, start-up included;"
+echo " start ms: a one-dial run's CPU time; net us: CPU us/dial less the start-up spread over N dials)"
 for tag in bn bf; do
   grep -q "decided in the kernel" "$T/acct.$tag" 2>/dev/null || echo "NOTE: variant $tag did not run through eBPF: $(cat "$T/acct.$tag" 2>/dev/null | tail -1)"
 done

@@ -10,7 +10,7 @@
 #define FSK_BPF_RULES 32 /* INJ_MAX_RULES; a power of two (index masks) */
 
 enum { FSK_BPF_ALWAYS = 1, FSK_BPF_FIRST, FSK_BPF_AFTER, FSK_BPF_EVERY };
-enum { FSK_BPF_REFUSE = 1, FSK_BPF_HANG };
+enum { FSK_BPF_REFUSE = 1, FSK_BPF_HANG, FSK_BPF_ERRNO };
 
 struct fsk_bpf_rule {
   __u8 connect; /* 0: a rule of another op (skipped, as rules.c does) */
@@ -23,6 +23,7 @@ struct fsk_bpf_rule {
   __u16 port_lo, port_hi;
   __u32 addr[4]; /* network order, masked */
   __u32 mask[4];
+  __s32 code; /* FSK_BPF_ERRNO: the errno connect returns (positive) */
   __u64 k;
 };
 

@@ -6,10 +6,17 @@
  * tree.  They apply the connect rules as fault-injection/src/rules.c does
  * (the first rule that fires decides; calls_seen and matched move for every
  * rule of the op), but only the part BPF can say: address/port matches,
- * when=always/first/after/every, do=refuse and do=hang.  A refused or hung
- * connect is pointed at the supervisor's closed port or full-backlog sink on
- * loopback, so the kernel makes the real event; getpeername4/6 answer the
- * address the program asked for (kept in socket-local storage).
+ * when=always/first/after/every, do=refuse, do=hang and do=errno(E).  A
+ * refused or hung stream connect is pointed at the supervisor's closed port
+ * or full-backlog sink on loopback, so the kernel makes the real event.
+ * Such a socket never gets connected (refused: closed at the RST; hung:
+ * SYN-SENT until the caller gives up), so getpeername says ENOTCONN as on
+ * the real event and needs no program, as on the notified path, which
+ * answers getpeername only for reset.  Datagram connects are decided and
+ * counted too, and carried out as supervise.c's fault_connect does: they
+ * have no handshake, so a refusal fails at once and a hang goes on as it
+ * was.  An errno(E) fails any connect at once.  Failing at once is bpf_set_retval(-E) and a 0
+ * return: the kernel then returns E from connect(), not its default EPERM.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -34,20 +41,6 @@ struct {
   __type(key, __u32);
   __type(value, struct fsk_bpf_count);
 } counts SEC(".maps");
-
-struct peer {
-  __u32 ip6[4];
-  __u32 ip4;
-  __u16 port; /* network order */
-  __u16 family;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
-  __type(value, struct peer);
-} peers SEC(".maps");
 
 /* The rule's address and mask come masked, four words in network order
    (bpfconn.c): no loop on the prefix for the verifier to walk. */
@@ -155,16 +148,39 @@ static __always_inline int decide(int family, const __u32 *addr, const __u32 *v4
   return w.fired;
 }
 
-static __always_inline __u16 target_port(int rule, int six) {
-  struct fsk_bpf_conf *c;
+/* The rule that fired (rule >= 0), or NULL. */
+static __always_inline const struct fsk_bpf_rule *rule_at(int rule, struct fsk_bpf_conf **cp) {
   __u32 zero = 0;
 
-  c = bpf_map_lookup_elem(&conf, &zero);
-  if (c == NULL || rule < 0 || rule >= FSK_BPF_RULES)
+  *cp = bpf_map_lookup_elem(&conf, &zero);
+  if (*cp == NULL || rule < 0 || rule >= FSK_BPF_RULES)
     return 0;
-  if (c->rules[rule & (FSK_BPF_RULES - 1)].action == FSK_BPF_HANG)
-    return six ? c->sink6 : c->sink4;
-  return six ? c->closed6 : c->closed4;
+  return &(*cp)->rules[rule & (FSK_BPF_RULES - 1)];
+}
+
+/* Fail the connect at once with errno e (positive), as the notified path
+   answers it. */
+static __always_inline int fail_now(int e) {
+  bpf_set_retval(-e);
+  return 0;
+}
+
+/* A rule fired on a datagram connect (or errno(E) on any): 1 to let it go
+   on untouched, or fail_now's 0.  Otherwise -1: the stream connect is to be
+   pointed at *to. */
+static __always_inline int act(const struct fsk_bpf_rule *r, const struct fsk_bpf_conf *c,
+                               int stream, int six, __u16 *to) {
+  if (r->action == FSK_BPF_ERRNO)
+    return fail_now(r->code);
+  if (!stream)
+    /* No handshake: lost SYNs cannot happen to it, and a refusal fails the
+       connect itself (fault_connect in supervise.c). */
+    return r->action == FSK_BPF_REFUSE ? fail_now(r->code) : 1;
+  if (r->action == FSK_BPF_HANG)
+    *to = six ? c->sink6 : c->sink4;
+  else
+    *to = six ? c->closed6 : c->closed4;
+  return *to != 0 ? -1 : 1;
 }
 
 SEC("cgroup/connect4")
@@ -172,22 +188,16 @@ int fsk_connect4(struct bpf_sock_addr *ctx) {
   __u32 ip = ctx->user_ip4;
   __u32 a[4] = {0}; /* prefix_match reads four words */
   __u16 port = bpf_ntohs((__u16)ctx->user_port);
-  struct peer *p;
-  __u16 to;
-  int rule;
+  const struct fsk_bpf_rule *r;
+  struct fsk_bpf_conf *c;
+  __u16 to = 0;
+  int rc;
 
-  if (ctx->type != SOCK_STREAM)
-    return 1; /* datagram connects stay as they are (see bpfconn.c) */
   a[0] = ip;
-  rule = decide(AF_INET, a, 0, port);
-  if (rule < 0 || (to = target_port(rule, 0)) == 0)
+  if ((r = rule_at(decide(AF_INET, a, 0, port), &c)) == 0)
     return 1;
-  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (p != NULL) {
-    p->family = AF_INET;
-    p->ip4 = ip;
-    p->port = (__u16)ctx->user_port;
-  }
+  if ((rc = act(r, c, ctx->type == SOCK_STREAM, 0, &to)) >= 0)
+    return rc;
   ctx->user_ip4 = bpf_htonl(0x7f000001);
   ctx->user_port = bpf_htons(to);
   return 1;
@@ -198,12 +208,11 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
   __u32 ip6[4];
   __u32 v4[4] = {0};
   __u16 port = bpf_ntohs((__u16)ctx->user_port);
-  struct peer *p;
-  int rule, mapped;
-  __u16 to;
+  const struct fsk_bpf_rule *r;
+  struct fsk_bpf_conf *c;
+  int mapped, rc;
+  __u16 to = 0;
 
-  if (ctx->type != SOCK_STREAM)
-    return 1;
   ip6[0] = ctx->user_ip6[0];
   ip6[1] = ctx->user_ip6[1];
   ip6[2] = ctx->user_ip6[2];
@@ -211,18 +220,10 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
   mapped = ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
   if (mapped)
     v4[0] = ip6[3];
-  rule = decide(AF_INET6, ip6, mapped ? v4 : 0, port);
-  if (rule < 0 || (to = target_port(rule, !mapped)) == 0)
+  if ((r = rule_at(decide(AF_INET6, ip6, mapped ? v4 : 0, port), &c)) == 0)
     return 1;
-  p = bpf_sk_storage_get(&peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (p != NULL) {
-    p->family = AF_INET6;
-    p->ip6[0] = ip6[0];
-    p->ip6[1] = ip6[1];
-    p->ip6[2] = ip6[2];
-    p->ip6[3] = ip6[3];
-    p->port = (__u16)ctx->user_port;
-  }
+  if ((rc = act(r, c, ctx->type == SOCK_STREAM, !mapped, &to)) >= 0)
+    return rc;
   if (mapped) {
     ctx->user_ip6[0] = 0;
     ctx->user_ip6[1] = 0;
@@ -235,31 +236,6 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
     ctx->user_ip6[3] = bpf_htonl(1);
   }
   ctx->user_port = bpf_htons(to);
-  return 1;
-}
-
-SEC("cgroup/getpeername4")
-int fsk_peer4(struct bpf_sock_addr *ctx) {
-  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
-
-  if (p != NULL && p->family == AF_INET) {
-    ctx->user_ip4 = p->ip4;
-    ctx->user_port = p->port;
-  }
-  return 1;
-}
-
-SEC("cgroup/getpeername6")
-int fsk_peer6(struct bpf_sock_addr *ctx) {
-  struct peer *p = bpf_sk_storage_get(&peers, ctx->sk, 0, 0);
-
-  if (p != NULL && p->family == AF_INET6) {
-    ctx->user_ip6[0] = p->ip6[0];
-    ctx->user_ip6[1] = p->ip6[1];
-    ctx->user_ip6[2] = p->ip6[2];
-    ctx->user_ip6[3] = p->ip6[3];
-    ctx->user_port = p->port;
-  }
   return 1;
 }
 

@@ -7,7 +7,8 @@
  * tree's cgroup v2 group (proc.c makes it; every descendant is born in it),
  * decides instead: the connect rules as rules.c applies them, refuse and
  * hang made real by pointing the socket at a closed loopback port or the
- * supervisor's full-backlog sink, getpeername answered as asked.  Only rule
+ * supervisor's full-backlog sink, errno(E)
+ * and a refused datagram connect failed at once.  Only rule
  * sets BPF can say go this way (fsk__bpfconn_expressible); the rest keep
  * the notification path.  The counters live in a map; a thread copies them
  * onto the stats page fdsoak keeps, so `attempts` reads as before.
@@ -44,8 +45,10 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
       snprintf(why, len, "rule %u matches a path (AF_UNIX)", i + 1);
       return 0;
     }
-    if (!(r->action == INJ_DO_ASYNC && r->code == ECONNREFUSED) && r->action != INJ_DO_HANG) {
-      snprintf(why, len, "rule %u: only do=refuse and do=hang are decided in the kernel", i + 1);
+    if (!(r->action == INJ_DO_ASYNC && r->code == ECONNREFUSED) && r->action != INJ_DO_HANG &&
+        r->action != INJ_DO_ERRNO) {
+      snprintf(why, len,
+               "rule %u: only do=refuse, do=hang and do=errno(E) are decided in the kernel", i + 1);
       return 0;
     }
     if (r->when != INJ_WHEN_ALWAYS && r->when != INJ_WHEN_FIRST && r->when != INJ_WHEN_AFTER &&
@@ -74,7 +77,7 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
 
 struct fsk__bpfconn {
   struct fsk_connect *skel;
-  struct bpf_link *links[4];
+  struct bpf_link *links[2];
   int closed[2]; /* bound, never listening: a SYN there is answered RST */
   inj_stats_page_t *pg;
   struct fsk_bpf_count last[FSK_BPF_RULES + 1];
@@ -163,7 +166,12 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
               : r->when == INJ_WHEN_FIRST ? FSK_BPF_FIRST
               : r->when == INJ_WHEN_AFTER ? FSK_BPF_AFTER
                                           : FSK_BPF_EVERY;
-    d->action = r->action == INJ_DO_HANG ? FSK_BPF_HANG : FSK_BPF_REFUSE;
+    d->action = r->action == INJ_DO_HANG    ? FSK_BPF_HANG
+                : r->action == INJ_DO_ERRNO ? FSK_BPF_ERRNO
+                                            : FSK_BPF_REFUSE;
+    /* The errno a connect failed at once returns: errno(E)'s, or a refused
+     * datagram connect's ECONNREFUSED (as serve_one answers them). */
+    d->code = r->code > 0 ? r->code : EIO;
     d->has_addr = r->has_addr;
     d->prefix = r->prefix;
     d->has_port = r->has_port;
@@ -204,8 +212,7 @@ out:
 }
 
 int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len) {
-  struct bpf_program *progs[4] = {b->skel->progs.fsk_connect4, b->skel->progs.fsk_connect6,
-                                  b->skel->progs.fsk_peer4, b->skel->progs.fsk_peer6};
+  struct bpf_program *progs[2] = {b->skel->progs.fsk_connect4, b->skel->progs.fsk_connect6};
   int fd, i, rc = 0;
 
   if ((fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -213,7 +220,7 @@ int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len
     snprintf(why, len, "cannot open the tree's cgroup %s: %s", cg, strerror(-rc));
     return rc;
   }
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 2; i++)
     if ((b->links[i] = bpf_program__attach_cgroup(progs[i], fd)) == NULL) {
       rc = -errno;
       snprintf(why, len, "cannot attach %s to %s: %s", bpf_program__name(progs[i]), cg,
@@ -307,7 +314,7 @@ void fsk__bpfconn_free(fsk__bpfconn_t *b) {
     pthread_join(b->thr, NULL);
   }
   fsk__bpfconn_sync(b);
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < 2; i++)
     bpf_link__destroy(b->links[i]);
   fsk_connect__destroy(b->skel);
   for (i = 0; i < 2; i++)

@@ -13,8 +13,8 @@
 typedef struct fsk__bpfconn fsk__bpfconn_t;
 
 /* 1 when every connect rule of spec can be decided in BPF (inet address
- * and port matches, when=always/first/after/every, do=refuse/hang), else 0
- * with the reason in why. */
+ * and port matches, when=always/first/after/every, do=refuse/hang/errno),
+ * else 0 with the reason in why. */
 int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len);
 
 /* Load the programs for spec; sink4/sink6 are the full-backlog sinks
@@ -23,7 +23,7 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len);
 int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
                      char *why, size_t len);
 
-/* Attach connect4/6 and getpeername4/6 to the cgroup v2 directory cg.
+/* Attach connect4/6 to the cgroup v2 directory cg.
  * 0 or -errno with why. */
 int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len);
 

@@ -1785,18 +1785,36 @@ static uint32_t sup_opmask(const fsk__sup_t *s) {
   return peers;
 }
 
-/* FDSOAK_BPF=1 asks for the connect decisions in the kernel (off by
- * default while the path is young).  Loads the programs when this run can
- * use them; bpf_why says why not. */
-static void bpf_prepare(fsk__sup_t *s) {
+int fsk__sup_bpf_env(char *why, size_t len) {
   const char *env = getenv("FDSOAK_BPF");
+
+  if (env == NULL || strcmp(env, "1") == 0)
+    return 1;
+  if (strcmp(env, "0") == 0)
+    return 0;
+  snprintf(why, len,
+           "FDSOAK_BPF='%.40s': expected 0 (connects notified to fdsoak) or 1 (decided in the "
+           "kernel where the eBPF programs load, the default)",
+           env);
+  return -EINVAL;
+}
+
+/* Connects are decided in the kernel wherever that can be exactly right
+ * (FDSOAK_BPF=0 turns it off).  Loads the programs when this run can use
+ * them; bpf_why says why not ("" when no connect rule asks for it: then
+ * connect is not notified either). */
+static void bpf_prepare(fsk__sup_t *s) {
   uint16_t sink[2] = {0, 0};
   char why[160];
   int fi, rc;
 
   s->bpf_why[0] = '\0';
-  if (env == NULL || strcmp(env, "1") != 0 || s->bpf != NULL)
+  if (s->bpf != NULL || !(s->spec.opmask & (1u << INJ_OP_CONNECT)))
     return;
+  if ((rc = fsk__sup_bpf_env(why, sizeof why)) <= 0) {
+    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", rc == 0 ? "FDSOAK_BPF=0" : why);
+    return;
+  }
   if (s->dns != NULL) {
     snprintf(s->bpf_why, sizeof s->bpf_why, "getaddrinfo rules need the supervisor");
     return;
@@ -1816,6 +1834,11 @@ static void bpf_prepare(fsk__sup_t *s) {
     }
   if (fsk__bpfconn_new(&s->bpf, &s->spec, sink[0], sink[1], why, sizeof why) != 0)
     snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+}
+
+void fsk__sup_sync(fsk__sup_t *s) {
+  if (s != NULL && s->bpf_on)
+    fsk__bpfconn_sync(s->bpf);
 }
 
 /* fsk__target_t's cg_ready: attach before the child is forked. */

@@ -28,7 +28,18 @@ int fsk__elf_kind(const char *cmd, char *path, size_t pathlen);
  * or 0 when it can carry out all of them. */
 int fsk__sup_unsupported(const inj_spec_t *spec, char *why, size_t len);
 
+/* FDSOAK_BPF: 1 when connects may be decided in the kernel (unset or "1",
+ * the default), 0 for "0" (always notified), or -EINVAL for any other value,
+ * with why naming it (fdsoak watch and fsk_sup_exec exit 2 on it). */
+int fsk__sup_bpf_env(char *why, size_t len);
+
 typedef struct fsk__sup fsk__sup_t;
+
+/* Bring the stats page up to date with the counts of connects decided in
+ * the kernel (bpfconn.c copies them every 20 ms on its own): a reader of
+ * the page calls this first, e.g. at the end of a run.  A no-op without
+ * the eBPF path. */
+void fsk__sup_sync(fsk__sup_t *s);
 
 /* A supervisor for spec, counting on the stats page at stats_path (created
  * or attached here, as the shim does).  0 or a negative errno. */

@@ -147,6 +147,8 @@ const fsk__verb_t fsk__watch_verb = {
 /* What no single flag can check: the target, and flags that exclude each
  * other. */
 static int check_watch(watch_opts_t *w) {
+  char why[200];
+
   if ((w->pid != 0) == (w->cmd != NULL))
     return werr("give exactly one target: --pid PID or -- CMD [ARG...]");
   if (w->pid != 0 && w->speed > 0)
@@ -159,6 +161,8 @@ static int check_watch(watch_opts_t *w) {
                 "before the program runs");
   if (w->cycles > 0 && w->duration_s > 0)
     return werr("give --cycles or --duration, not both");
+  if (fsk__sup_bpf_env(why, sizeof why) < 0)
+    return werr("%s", why);
   if (w->cycles < 0 && w->duration_s <= 0)
     w->cycles = 200;
   if (w->warmup < 0)
@@ -261,6 +265,9 @@ static int vts_push(watch_t *wt, double v) {
 static double attempts_now(const watch_t *wt) {
   if (!wt->have_view)
     return 0.0;
+  /* Connects decided in the kernel reach the page through a copy made
+   * every 20 ms: read it fresh (a few map lookups). */
+  fsk__sup_sync(wt->sup);
   return (double)(inj_stats_load(&wt->view.page->injected_total) +
                   inj_stats_load(&wt->view.page->observed_total));
 }
@@ -299,6 +306,7 @@ static void rules_line(const watch_t *wt, char *buf, size_t len) {
   uint32_t i;
 
   buf[0] = '\0';
+  fsk__sup_sync(wt->sup);
   for (i = 0; p != NULL && i < p->nrules && i < INJ_MAX_RULES && used < len; i++)
     used += (size_t)snprintf(buf + used, len - used,
                              "%srule %u '%s': %llu calls seen, %llu matched, %llu injected, "

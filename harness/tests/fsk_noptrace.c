@@ -1,7 +1,8 @@
 /* fsk_noptrace - run a command as in a container without CAP_SYS_PTRACE
  * (sup_limits.sh): Docker's default seccomp profile fails ptrace,
  * process_vm_readv/writev, pidfd_getfd and kcmp with EPERM unless the
- * container has CAP_SYS_PTRACE.  This installs the same denial (with
+ * container has CAP_SYS_PTRACE, and bpf unless it has CAP_SYS_ADMIN or
+ * CAP_BPF (so fdsoak's connect programs do not load there either).  This installs the same denial (with
  * no_new_privs, as an unprivileged container's runtime does) and execs the
  * command, which inherits it with all its children.
  *
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     DENY(SYS_process_vm_writev),
     DENY(SYS_pidfd_getfd),
     DENY(SYS_kcmp),
+    DENY(SYS_bpf),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof *f), f};

@@ -34,6 +34,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: fsk_sup_exec SPEC CMD [ARG...]\n");
     return 2;
   }
+  if (fsk__sup_bpf_env(why, sizeof why) < 0) {
+    fprintf(stderr, "fsk_sup_exec: %s\n", why);
+    free(spec);
+    return 2;
+  }
   if (inj_spec_parse(argv[1], spec, err, sizeof err) != 0) {
     fprintf(stderr, "fsk_sup_exec: %s\n", err);
     return 2;

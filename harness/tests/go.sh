@@ -16,7 +16,12 @@
 #   go_counting  no rules: interval mode and --pid count a Go program that no
 #                shim reaches, and the origin messages are true
 #   go_fidelity  every client x event against the real event, in a network
-#                namespace of its own (root; skips with the reason elsewhere)
+#                namespace of its own (root; skips with the reason elsewhere),
+#                connects notified (FDSOAK_BPF=0)
+#   go_bpf       connects decided in the kernel (the default): refused,
+#                timeout and errno(E) against the real event, FDSOAK_BPF=0
+#                named, exact attempts under fdsoak watch, and the non-root
+#                fallback
 #   c_origins    the same loop as a static C program at -O2 without frame
 #                pointers (fsk_c_store): each leaked fd named by its C frames
 #                with file:line (DWARF CFI unwinding), by function without
@@ -25,6 +30,9 @@
 #                connect under hang, unreachable and reset goes on as it does
 #                on the real event (getpeername names the peer); a rule the
 #                engine cannot carry out is refused as fdsoak watch refuses it;
+#                with the decisions in the kernel (root), datagram connects and
+#                errno(E) print, exit and count as on the notified path;
+#                FDSOAK_BPF other than 0 or 1 is refused with exit 2;
 #                a dynamic child below a handed-over static program, gone
 #                before the report, is listed as served by seccomp
 #   go_dns       getaddrinfo rules on resolvers that make their own queries
@@ -319,15 +327,18 @@ go_fidelity)
     --cycles 40 --warmup 10 --out "$T/un" -q -- "$T/reconnect" -leak -port "$PORT"
   json "$T/un/summary.json" "d['target']['engine_note']" >"$T/note"
   has "$T/note" "the faults were faithful, none errno only" "faithful, 0 errno only"
-  if unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table" 2>&1; then
-    ok "fidelity table"
+  # The notification path (FDSOAK_BPF=0), every event: where the eBPF
+  # programs do not load (not root, no cgroup v2) it is the one used.
+  # go_bpf runs refused and timeout through the kernel path, the default.
+  if FDSOAK_BPF=0 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table" 2>&1; then
+    ok "fidelity table, connects notified (FDSOAK_BPF=0)"
   else
-    bad "fidelity table"
+    bad "fidelity table, connects notified (FDSOAK_BPF=0)"
   fi
   cat "$T/table"
   ;;
 go_bpf)
-  # The connect decisions in the kernel (FDSOAK_BPF=1, harness/src/bpfconn.c):
+  # The connect decisions in the kernel (the default; harness/src/bpfconn.c):
   # the same fidelity pairs for refuse and hang, getpeername as asked, the
   # leak with exact attempts under fdsoak watch, and the fallback named.
   [ "$(id -u)" = 0 ] || skip "needs root (cgroup eBPF, unshare -n)"
@@ -336,23 +347,29 @@ go_bpf)
   gobuild dial
   gobuild reconnect
   PROBE="$BIN/fsk_sup_probe"
-  FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
+  # The default (no FDSOAK_BPF): decided in the kernel.
+  env -u FDSOAK_BPF FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
     "$T/dial" 127.0.0.1 "$PORT" 1 >"$T/one" 2>&1
   # A build without libbpf/bpftool (CMake skips the BPF object) has no
   # kernel path to test.
   grep -q "built without libbpf" "$T/one" && skip "this build has no eBPF (libbpf, clang or bpftool missing)"
-  has "$T/one" "refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
+  has "$T/one" "by default, refuse decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
   has "$T/one" "no notification" "seccomp supervisor: 0 calls notified"
   has "$T/one" "the Go client refused" "connection refused"
+  # FDSOAK_BPF=0: notified, and said so.
+  FDSOAK_BPF=0 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=refuse" \
+    "$T/dial" 127.0.0.1 "$PORT" 1 >"$T/off" 2>&1
+  has "$T/off" "FDSOAK_BPF=0: notified, named" "connect notified (no eBPF: FDSOAK_BPF=0); seccomp supervisor: 1 calls notified, 1 faults"
+  has "$T/off" "FDSOAK_BPF=0: the Go client refused" "connection refused"
   # The static C probe under hang: nothing listens on PORT, so a connect
   # the kernel did not point at the sink would be refused at once (poll 1).
   FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$PORT:do=hang" \
     "$PROBE" connect 127.0.0.1 "$PORT" 300 nb >"$T/hang" 2>&1
   has "$T/hang" "probe: hang decided in the kernel" "connect decided in the kernel (cgroup eBPF): 1 connects, 1 faults"
   has "$T/hang" "probe: the hang's poll times out, as on a dropped SYN" "poll 0"
-  if FSK_FIDELITY_EVENTS=refused,timeout FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
+  if FSK_FIDELITY_EVENTS=refused,timeout FSK_FIDELITY_ERRNO=1 FDSOAK_BPF=1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" \
     >"$T/table" 2>&1; then
-    ok "fidelity table through eBPF (refused, timeout)"
+    ok "fidelity table through eBPF (refused, timeout, errno(EACCES))"
   else
     bad "fidelity table through eBPF"
   fi
@@ -454,15 +471,55 @@ sup_rules)
   "$PROBE" udp 127.0.0.1 9 >"$T/plain" 2>&1
   echo "exit $?" >>"$T/plain"
   for act in hang timeout 'unreachable(host)' 'reset(0)'; do
-    "$SUP" "connect:addr=127.0.0.1,port=9:do=$act" "$PROBE" udp 127.0.0.1 9 >"$T/sup" 2>&1
+    FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1,port=9:do=$act" "$PROBE" udp 127.0.0.1 9 >"$T/sup" 2>&1
     echo "exit $?" >>"$T/sup"
     cmp -s "$T/plain" "$T/sup" && ok "udp connect under $act: as plain ($(head -2 "$T/sup" | tr '\n' ' '))" \
       || bad "udp connect under $act: $(tr '\n' ' ' <"$T/sup"), plain $(tr '\n' ' ' <"$T/plain")"
   done
   # A refusal of a datagram connect fails it at once, as under the shim.
   expect_rc 111 "udp connect under refuse: ECONNREFUSED" \
-    "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
+    env FDSOAK_BPF=0 "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
   has "$T/out" "refused: not connected" "getpeername ENOTCONN"
+  # The same calls with the connect decisions in the kernel (FDSOAK_BPF=1,
+  # root): each must print, exit and count as on the notified path
+  # (FDSOAK_BPF=0).  Datagram connects are counted, refuse and errno(E)
+  # fail them at once (bpf_set_retval), hang lets them go on; errno(E)
+  # fails a stream connect at once too; a rule that does not match counts
+  # the call and leaves it alone; an IPv4 rule covers IPv4-mapped IPv6.
+  if [ "$(id -u)" = 0 ]; then
+    for c in "127.0.0.1 udp 9 refuse" "127.0.0.1 udp 9 hang" "127.0.0.1 udp 9 errno(ENETDOWN)" \
+      "[::1] udp 9 refuse" "[::1] udp 9 timeout" "127.0.0.1 udp 10 refuse" \
+      "127.0.0.1 connect 9 errno(ENETDOWN)" "[::1] connect 9 errno(EACCES)" \
+      "[::1] connect 9 hang" "127.0.0.1 connect 9 hang ::ffff:127.0.0.1" \
+      "127.0.0.1 udp 9 refuse ::ffff:127.0.0.1"; do
+      set -- $c
+      host=${5:-$(echo "$1" | tr -d '[]')}
+      arg=""
+      [ "$2" = connect ] && arg="300 nb"
+      for b in 0 1; do
+        FDSOAK_BPF=$b FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=$1,port=$3:do=$4" "$PROBE" "$2" "$host" 9 \
+          $arg >"$T/b$b" 2>"$T/b$b.err"
+        echo "exit $?" >>"$T/b$b"
+        sed -i '/^elapsed /d' "$T/b$b"
+      done
+      n=$(sed -n 's/.*seccomp supervisor: 1 calls notified, \([0-9]*\) faults.*/\1/p' "$T/b0.err")
+      if grep -q "built without libbpf" "$T/b1.err"; then
+        ok "$2 $host port $3 under $4: no eBPF in this build"
+      elif [ -n "$n" ] && cmp -s "$T/b0" "$T/b1" &&
+        grep -q "decided in the kernel (cgroup eBPF): 1 connects, $n faults; seccomp supervisor: 0 calls notified" "$T/b1.err"; then
+        ok "eBPF: $2 $host port $3 under $4 as notified ($(head -1 "$T/b1"), $n faults)"
+      else
+        bad "eBPF: $2 $host port $3 under $4: $(tr '\n' ' ' <"$T/b1") $(cat "$T/b1.err"); notified: $(tr '\n' ' ' <"$T/b0") $(cat "$T/b0.err")"
+      fi
+    done
+  fi
+  # FDSOAK_BPF other than 0 or 1: refused with exit 2, the value named.
+  expect_rc 2 "watch: FDSOAK_BPF=yes refused" \
+    env FDSOAK_BPF=yes "$FDSOAK" watch --engine seccomp --inject 'connect:addr=127.0.0.1,port=9:do=refuse' \
+    --duration 1 -q -- "$PROBE" udp 127.0.0.1 9
+  has "$T/err" "the message names the variable and the values" "FDSOAK_BPF='yes': expected 0"
+  expect_rc 2 "fsk_sup_exec: FDSOAK_BPF=2 refused" \
+    env FDSOAK_BPF=2 "$SUP" 'connect:addr=127.0.0.1,port=9:do=refuse' "$PROBE" udp 127.0.0.1 9
   # A rule the engine has no way to carry out: refused with exit 2 and
   # fdsoak watch's own words, never run as if it were not there.
   expect_rc 2 "fsk_sup_exec: errno(E) on getaddrinfo is refused" \

@@ -44,7 +44,8 @@ UNREACH_V4 = ("IPv4 non-blocking unreachable: on the real event the ICMP answers
               "POLLERR alone); the fault, as the shim's, is made of a refusal (POLLOUT|POLLERR|"
               "POLLHUP). Same SO_ERROR and time.")
 # FSK_FIDELITY_EVENTS=refused,timeout: those events only, no errno cases
-# (go.sh go_bpf: the events the kernel-side connect decisions make).
+# unless FSK_FIDELITY_ERRNO=1 (go.sh go_bpf: the events the kernel-side
+# connect decisions make).
 if os.environ.get("FSK_FIDELITY_EVENTS"):
     EVENTS = [e for e in EVENTS if e[0] in os.environ["FSK_FIDELITY_EVENTS"].split(",")]
 KNOWN = {("C non-blocking + poll 1s", e): (UNREACH_V4, r"^poll .*$")
@@ -143,7 +144,7 @@ def main():
     jobs = [(c, e) for c in CLIENTS for e in EVENTS]
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         res = list(pool.map(lambda ce: pair(*ce), jobs))
-    if not os.environ.get("FSK_FIDELITY_EVENTS"):
+    if not os.environ.get("FSK_FIDELITY_EVENTS") or os.environ.get("FSK_FIDELITY_ERRNO"):
         res += [errno_case(c) for c in CLIENTS if "alarm" not in c[0] and "10s" not in c[0]]
     fails = 0
     print("%-28s %-14s %-6s %s" % ("client", "event", "match", "injected run (exit, output, s)"))

@@ -9,7 +9,9 @@
 #                 ptrace check passes); under a container's seccomp profile
 #                 that fails pidfd_getfd and process_vm_readv with EPERM
 #                 (Docker's default without CAP_SYS_PTRACE, fsk_noptrace),
-#                 rules still fire, errno only, and the report says so
+#                 rules still fire, errno only, and the report says so (the
+#                 profile refuses bpf() too: the connect programs do not
+#                 load, and the report says that too)
 #   sup_nnp       no_new_privs: set in the supervised tree only when fdsoak
 #                 runs without CAP_SYS_ADMIN (as a user), and the report says
 #                 so; faults stay faithful there
@@ -48,9 +50,10 @@ sup_noptrace)
   listen
   expect_rc 0 "without a rule the probe connects to the listener" "$PROBE" connect 127.0.0.1 "$PORT" 1000 nb
   # CAP_SYS_PTRACE dropped from the bounding set (gone after exec, for
-  # fdsoak and the target): the faithful refusal still.
+  # fdsoak and the target): the faithful refusal still, on the notified
+  # path (FDSOAK_BPF=0; the kernel's path takes no copy of the socket).
   expect_rc 111 "no CAP_SYS_PTRACE: refused" \
-    setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace "$SUP" "$refuse" "$PROBE" connect 127.0.0.1 "$PORT" 1000 nb
+    env FDSOAK_BPF=0 setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace "$SUP" "$refuse" "$PROBE" connect 127.0.0.1 "$PORT" 1000 nb
   has "$T/out" "no CAP_SYS_PTRACE: the refusal comes as on the network (EINPROGRESS, then SO_ERROR)" "SO_ERROR ECONNREFUSED"
   has "$T/err" "no CAP_SYS_PTRACE: faithful" "1 faults (1 faithful, 0 errno only)"
   # A container's profile: pidfd_getfd and process_vm_readv fail with EPERM.
@@ -67,6 +70,8 @@ sup_noptrace)
   has "$T/err" "container profile: counted errno only" "1 faults (0 faithful, 1 errno only)"
   has "$T/err" "container profile: the reason is named" "pidfd_getfd was refused 1 times (no CAP_SYS_PTRACE over the target?)"
   has "$T/err" "container profile: the /proc/PID/mem fallback is named" "arguments read through /proc/PID/mem"
+  has "$T/err" "container profile: bpf() refused, connects notified, named" \
+    "connect notified (no eBPF: the kernel refused the BPF programs: Operation not permitted)"
   expect_rc 13 "container profile: errno rules by path" \
     "$BIN/fsk_noptrace" "$SUP" "open:path=*-nope-*:do=errno(EACCES)" "$PROBE" open /etc/fsk-x-nope-hostname
   # The real fdsoak on a static Go reconnect loop in the same profile: the

@@ -61,6 +61,9 @@ static int run(const char *spec_text, char *const args[], uint64_t *injected, ui
     fsk__target_stop(&t, 0.5);
   assert_true(t.exited && WIFEXITED(t.status));
   code = WEXITSTATUS(t.status);
+  /* Connects decided in the kernel reach the page through a copy: a reader
+   * syncs first, as fdsoak watch does. */
+  fsk__sup_sync(s);
   assert_int_equal(inj_stats_open(stats, &v), 0);
   *injected = inj_stats_load(&v.page->injected_total);
   *observed = inj_stats_load(&v.page->observed_total);
