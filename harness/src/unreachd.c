@@ -238,8 +238,7 @@ static int enter_ns(char *err, size_t cap) {
   if (uid == 0 && unshare(CLONE_NEWNET) == 0)
     return 0;
   if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-    return say(err, cap, -errno,
-               "cannot make a network namespace (unshare, user namespaces %s)",
+    return say(err, cap, -errno, "cannot make a network namespace (unshare, user namespaces %s)",
                uid == 0 ? "too" : "are needed when not root");
   snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
   if ((rc = write_file("/proc/self/uid_map", map)) != 0)
@@ -396,12 +395,11 @@ static int selftest_once(const char *dst, int want, char *err, size_t cap) {
   p.events = POLLOUT;
   p.revents = 0;
   if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 || errno != EINPROGRESS)
-    rc = say(err, cap, -EPROTO, "the namespace's probe connect to %s did not stay in progress",
-             dst);
+    rc =
+      say(err, cap, -EPROTO, "the namespace's probe connect to %s did not stay in progress", dst);
   else if (poll(&p, 1, 200) == 0)
     rc = -EAGAIN;
-  else if (p.revents != POLLERR ||
-           getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != want)
+  else if (p.revents != POLLERR || getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != want)
     rc = say(err, cap, -EPROTO,
              "the namespace does not give the real event for %s (poll 0x%x, SO_ERROR %d, "
              "wanted POLLERR alone and %d)",
@@ -507,7 +505,7 @@ static int make_listener(fsk__unreachd_t *u) {
   n = strlen(u->name);
   memcpy(sa.sun_path + 1, u->name + 1, n - 1);
   if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) <
-          0 ||
+        0 ||
       listen(fd, 64) < 0) {
     int e = errno;
     close(fd);
