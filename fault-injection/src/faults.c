@@ -1198,6 +1198,10 @@ static int fault_unreach_ns(int fd, const struct sockaddr *sa, int code) {
   }
   close(nfd);
   redir_set(fd, sa, sizeof(struct sockaddr_in), ntohs(dst.sin_port), fd_ino(fd));
+  /* The next retransmit's ICMP closes the socket after 1 s of real time;
+     under --speed, after 1 s of the program's (above). */
+  if (inj__speed > 0)
+    due_arm(fd, 1.0, code);
   errno = EINPROGRESS;
   return 0;
 }
