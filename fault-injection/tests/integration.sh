@@ -657,7 +657,7 @@ print("fd", fd, "cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXE
       "nodelay", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 EOF
   cat >"$work/loop.py" <<'EOF'
-import select, socket, sys
+import os, select, socket, sys
 masks = {}
 for i in range(int(sys.argv[2])):
     s = socket.socket()
@@ -672,6 +672,8 @@ for i in range(int(sys.argv[2])):
     masks[m] = masks.get(m, 0) + 1
     s.close()
 print("masks", " ".join("0x%x:%d" % kv for kv in sorted(masks.items())))
+# The helper is fdsoak's child, never the program's.
+print("children", len(open("/proc/self/task/%d/children" % os.getpid()).read().split()))
 EOF
   unreach_stats() { "$INJ_BIN/inj_stats_dump" "$1" | grep '^unreach_' | tr '\n' ' ' | sed 's/ $//'; }
   # The helper, alive while fd 9 holds its stdin's fifo open.
@@ -733,6 +735,7 @@ EOF
       >"$work/w.$m.out" 2>&1
   done
   contains "fdsoak watch: 30 of 30 faults the real event" "^masks 0x8:30$" "$work/w.plain.out"
+  contains "fdsoak watch: the program has no child of fdsoak's" "^children 0$" "$work/w.plain.out"
   contains "fdsoak watch, bound sockets: approximated" "^masks 0x1c:30$" "$work/w.bound.out"
   contains "fdsoak watch, bound sockets: the run says why" "had bound the socket" \
     "$work/w.bound.out"
