@@ -780,9 +780,10 @@ static int start_target(watch_t *wt) {
   if ((rc = fsk__set_preload(shim, 0)) != 0)
     return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
+  /* Before hand_setup, which may start threads: the helper is forked. */
+  unreach_setup(wt);
   if ((rc = hand_setup(wt)) != 0)
     return rc;
-  unreach_setup(wt);
   if (wt->w.origins != FSK_ORIGINS_OFF)
     setenv("FDSOAK_INJECT_TRACK", "1", 1);
   else
