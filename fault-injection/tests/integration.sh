@@ -622,7 +622,9 @@ unreach)
   # each named on the stats page; and fdsoak watch end to end.
   [ "$(id -u)" = 0 ] || skip "needs root (the real event: unshare -n, iptables)"
   need unshare iptables ip
-  [ -x "$INJ_BIN/fdsoak" ] || fail "no fdsoak in $INJ_BIN"
+  # A build of the shim alone (FDSOAK_COMPONENTS without the harness) has
+  # no fdsoak, so no helper: nothing here to test.
+  [ -x "$INJ_BIN/fdsoak" ] || skip "no fdsoak in $INJ_BIN (a build without the harness)"
   cat >"$work/probe.py" <<'EOF'
 import errno, fcntl, os, select, socket, sys
 def name(e): return errno.errorcode.get(e, str(e)) if e else "0"
