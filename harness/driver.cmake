@@ -54,7 +54,7 @@ endif()
 
 set(FDSOAK_DRIVER_SOURCES src/main.c src/args.c src/cli.c src/run.c src/soak.c src/watch.c src/bench.c
     src/gate.c src/bisect.c src/origin.c src/proc.c src/sampler.c src/lang.c src/report.c
-    src/speed.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c)
+    src/speed.c src/supervise.c src/dnsstub.c src/gosym.c src/csym.c src/unreachd.c)
 foreach(exe fdsoak fdsoak-regress)
   add_executable(${exe} ${FDSOAK_DRIVER_SOURCES})
   target_include_directories(${exe} PRIVATE src)

@@ -220,15 +220,19 @@ typedef struct inj_stats_page {
   uint64_t attached;        /* processes that attached (exec'd children too) */
   uint32_t fd_track;        /* 1 if fds[] is being filled */
   uint32_t reserved0;
-  uint64_t observed_total; /* calls let through by do=pass, all rules */
-  uint64_t fd_records;     /* fd records written (more than the slots:
+  uint64_t observed_total;               /* calls let through by do=pass, all rules */
+  uint64_t fd_records;                   /* fd records written (more than the slots:
                                older records were overwritten) */
-  uint64_t undecided;      /* offset 96: hooked calls of an op with an
+  uint64_t undecided;                    /* offset 96: hooked calls of an op with an
                                active rule that went through undecided
                                because the thread was already inside the
                                shim (its re-entry guard was held).  Nonzero
                                means faults were silently not injected. */
-  uint64_t reserved[1];
+  uint32_t unreach_approx;               /* offset 104: unreachable faults on IPv4
+                               non-blocking sockets given the approximation
+                               (POLLOUT|POLLERR|POLLHUP at once) instead of
+                               the real event from fdsoak's namespace helper */
+  uint32_t unreach_why;                  /* INJ_UNREACH_*: why, for the last of them */
   uint64_t lang_lost;                    /* offset 112: language-log lines that could not be
                           written (disk full, log removed, ...) */
   uint64_t lang_errno;                   /* the errno of the last such failure */
@@ -243,6 +247,14 @@ typedef struct inj_stats_page {
   uint32_t exhausted_pid;                /* process of the last such call */
   uint32_t reserved1;
 } inj_stats_page_t;
+
+/* inj_stats_page_t.unreach_why: why an unreachable fault on an IPv4
+   non-blocking socket was not the real event (see fault-injection/README.md,
+   "unreachable over IPv4, non-blocking"). */
+#define INJ_UNREACH_NO_HELPER 1 /* FDSOAK_UNREACH unset: the shim preloaded by hand */
+#define INJ_UNREACH_HELPER 2    /* the helper did not answer, or refused */
+#define INJ_UNREACH_BOUND 3     /* the program bound the socket: it cannot be replaced */
+#define INJ_UNREACH_WATCHED 4   /* in an epoll set, or O_ASYNC: a new socket would be unseen */
 
 typedef struct inj_stats_view {
   const inj_stats_page_t *page;

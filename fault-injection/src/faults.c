@@ -54,11 +54,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -679,6 +682,7 @@ static void due_arm(int fd, double virt_s, int modelled) {
 typedef struct redirect {
   int fd1; /* fd + 1; 0 = free */
   uint16_t priv_port;
+  ino_t ino; /* unreachable: the namespace's socket (0: not checked) */
   socklen_t asked_len, local_len;
   struct sockaddr_in6 asked, local; /* big enough for either family */
 } redirect_t;
@@ -705,10 +709,15 @@ static void sa_set_port(struct sockaddr *sa, uint16_t port) {
     ((struct sockaddr_in *)sa)->sin_port = htons(port);
 }
 
-/* The real peer of fd is a private listener on port priv. */
-static int redir_still(int fd, uint16_t priv) {
+/* The real peer of fd is a private listener on port priv; for an
+   unreachable socket (ino given), fd is still that socket: it has no peer
+   to ask about (getpeername is ENOTCONN in SYN-SENT, as on the real
+   event), and its inode is never reused while fd holds it. */
+static int redir_still(int fd, uint16_t priv, ino_t ino) {
   struct sockaddr_storage peer;
   socklen_t len = sizeof peer;
+  if (ino)
+    return fd_ino(fd) == ino;
   return real_getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
          (peer.ss_family == AF_INET || peer.ss_family == AF_INET6) &&
          sa_port((struct sockaddr *)&peer) == priv;
@@ -723,14 +732,15 @@ static int sa_is_loopback(const struct sockaddr *sa) {
 
 /* The source address the kernel would pick for dst: a UDP socket's
    connect only routes.  Loopback destinations keep the real local address
-   (it is the same); 0 when there is no route or no fd to ask with. */
+   (it is the same) unless always is set (the socket lives in another
+   namespace); 0 when there is no route or no fd to ask with. */
 static socklen_t local_for(int fd, const struct sockaddr *dst, socklen_t dlen,
-                           struct sockaddr_in6 *out) {
+                           struct sockaddr_in6 *out, int always) {
   struct sockaddr_storage me;
   socklen_t len = sizeof me;
   int u;
 
-  if (sa_is_loopback(dst) || real_getsockname(fd, (struct sockaddr *)&me, &len) < 0 ||
+  if ((!always && sa_is_loopback(dst)) || real_getsockname(fd, (struct sockaddr *)&me, &len) < 0 ||
       me.ss_family != dst->sa_family)
     return 0;
   u = real_socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -746,15 +756,16 @@ static socklen_t local_for(int fd, const struct sockaddr *dst, socklen_t dlen,
   return len;
 }
 
-static void redir_set(int fd, const struct sockaddr *asked, socklen_t alen, uint16_t priv) {
-  redirect_t e = {.fd1 = fd + 1, .priv_port = priv};
+static void redir_set(int fd, const struct sockaddr *asked, socklen_t alen, uint16_t priv,
+                      ino_t ino) {
+  redirect_t e = {.fd1 = fd + 1, .priv_port = priv, .ino = ino};
   int slot = -1;
 
   if (alen > sizeof e.asked)
     return;
   memcpy(&e.asked, asked, alen);
   e.asked_len = alen;
-  e.local_len = local_for(fd, asked, alen, &e.local);
+  e.local_len = local_for(fd, asked, alen, &e.local, ino != 0);
   pthread_mutex_lock(&g_redir_lock);
   for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
     if (g_redir[i].fd1 == fd + 1)
@@ -763,7 +774,7 @@ static void redir_set(int fd, const struct sockaddr *asked, socklen_t alen, uint
     if (g_redir[i].fd1 == 0)
       slot = i;
   for (int i = 0; i < REDIR_SLOTS && slot < 0; i++)
-    if (!redir_still(g_redir[i].fd1 - 1, g_redir[i].priv_port))
+    if (!redir_still(g_redir[i].fd1 - 1, g_redir[i].priv_port, g_redir[i].ino))
       slot = i;
   if (slot >= 0) {
     g_redir[slot] = e;
@@ -798,7 +809,7 @@ int inj__redirect_name(int fd, int peer, struct sockaddr *sa, socklen_t *len) {
       break;
     }
   pthread_mutex_unlock(&g_redir_lock);
-  if (!e.fd1 || !redir_still(fd, e.priv_port))
+  if (!e.fd1 || !redir_still(fd, e.priv_port, e.ino))
     return 0;
   if (peer) {
     memcpy(sa, &e.asked, *len < e.asked_len ? *len : e.asked_len);
@@ -936,7 +947,7 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint6
   rc = real_connect(fd, (struct sockaddr *)&ss, len);
   e = errno;
   if (rc == 0 || e == EINPROGRESS)
-    redir_set(fd, sa, salen, port);
+    redir_set(fd, sa, salen, port, 0);
   if ((rc == 0 || e == EINPROGRESS) && at_accept)
     reset_accepted_now(fd, fam);
   if ((rc == 0 || e == EINPROGRESS) && budget &&
@@ -949,6 +960,252 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint6
   return rc;
 }
 
+/* ---- unreachable over IPv4, non-blocking: the real event ---------------------
+
+   On the real event the ICMP answers the SYN inside connect(), while the
+   socket is locked: a soft error, so poll gives POLLERR alone, the socket
+   stays in SYN-SENT, and the ICMP for the first retransmit (~1 s) closes
+   it.  Only routing in the socket's own network namespace can answer
+   inside connect(), so fdsoak runs a helper in a namespace of its own
+   (harness/src/unreachd.c) that makes sockets there and passes them over a
+   unix socket named by FDSOAK_UNREACH.  The shim asks it for one (a fresh
+   connection per fault: nothing shared, fork-safe), copies the program's
+   file status flags and the socket options it changed, connects it to the
+   helper's reserved address (the kernel answers as on the real event) and
+   dup3s it over the program's fd, keeping FD_CLOEXEC as it was.  The
+   asked address goes into the redirect table, so getpeername and
+   getsockname name what the real event shows.
+
+   Where that cannot be done the fault is the refusal below
+   (POLLOUT|POLLERR|POLLHUP, same SO_ERROR and time), and the stats page
+   says why (unreach_approx, unreach_why): no helper (the shim preloaded by
+   hand), a socket the program bound (its address would be lost), one in an
+   epoll set or with O_ASYNC (the program would watch the old socket). */
+#define UNREACH_MAGIC 0x31554446u /* "FDU1"; the helper's wire format */
+
+typedef struct {
+  uint32_t magic;
+  int32_t type, protocol, kind;
+} unreach_req_t;
+
+typedef struct {
+  uint32_t magic;
+  int32_t err;
+  uint32_t addr;
+} unreach_rep_t;
+
+static void unreach_note(int why) {
+  if (!inj__page)
+    return;
+  __atomic_store_n(&inj__page->unreach_why, (uint32_t)why, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&inj__page->unreach_approx, 1, __ATOMIC_RELAXED);
+}
+
+/* fd is in some epoll set of the process (its fdinfo lists it as a tfd). */
+static int in_epoll(int fd) {
+  char path[64], link[64], buf[4096];
+  int dir = inj__raw_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0), found = 0;
+  long n;
+
+  if (dir < 0)
+    return 1; /* cannot tell: assume the worst */
+  while (!found && (n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+    for (long off = 0; off < n && !found;) {
+      struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      } *d = (void *)(buf + off);
+      ssize_t k;
+      off += d->reclen;
+      if (d->name[0] == '.')
+        continue;
+      snprintf(path, sizeof path, "/proc/self/fd/%s", d->name);
+      k = readlink(path, link, sizeof link - 1);
+      if (k <= 0 || (size_t)k != strlen("anon_inode:[eventpoll]") ||
+          memcmp(link, "anon_inode:[eventpoll]", (size_t)k) != 0)
+        continue;
+      snprintf(path, sizeof path, "/proc/self/fdinfo/%s", d->name);
+      int f = inj__raw_open(path, O_RDONLY | O_CLOEXEC, 0);
+      if (f < 0)
+        continue;
+      char info[4096];
+      ssize_t got = read(f, info, sizeof info - 1);
+      close(f);
+      if (got <= 0)
+        continue;
+      info[got] = '\0';
+      for (char *t = strstr(info, "tfd:"); t && !found; t = strstr(t + 4, "tfd:"))
+        found = strtol(t + 4, NULL, 10) == fd;
+    }
+  }
+  close(dir);
+  return found;
+}
+
+/* 0 when fd can be replaced by a socket of the namespace, else INJ_UNREACH_*. */
+static int unreach_movable(int fd) {
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  int fl = fcntl(fd, F_GETFL);
+
+  if (real_getsockname(fd, (struct sockaddr *)&me, &len) < 0 || me.sin_family != AF_INET ||
+      me.sin_port != 0 || me.sin_addr.s_addr != htonl(INADDR_ANY))
+    return INJ_UNREACH_BOUND;
+  if (fl < 0 || (fl & O_ASYNC) || in_epoll(fd))
+    return INJ_UNREACH_WATCHED;
+  return 0;
+}
+
+/* A socket of the helper's namespace (or -1), and the address to send its
+   SYN to (network order). */
+static int unreach_fetch(const char *name, int kind, int type, int proto, uint32_t *addr) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  size_t n = strlen(name);
+  struct timeval tv = {1, 0};
+  unreach_req_t q = {UNREACH_MAGIC, type, proto, kind};
+  unreach_rep_t rep;
+  char ctl[CMSG_SPACE(sizeof(int))];
+  struct iovec io = {&rep, sizeof rep};
+  struct msghdr m = {
+    .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+  struct cmsghdr *cm;
+  int c, got = -1;
+
+  if (n < 2 || n > sizeof sa.sun_path)
+    return -1;
+  /* "@name" is an abstract socket: a leading NUL instead of the '@'. */
+  memcpy(sa.sun_path, name, n);
+  if (name[0] == '@')
+    sa.sun_path[0] = '\0';
+  c = real_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c < 0)
+    return -1;
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (real_connect(c, (struct sockaddr *)&sa,
+                   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0 &&
+      send(c, &q, sizeof q, MSG_NOSIGNAL) == (ssize_t)sizeof q &&
+      recvmsg(c, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL) == (ssize_t)sizeof rep &&
+      rep.magic == UNREACH_MAGIC && rep.err == 0 && (cm = CMSG_FIRSTHDR(&m)) != NULL &&
+      cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+      cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+    memcpy(&got, CMSG_DATA(cm), sizeof got);
+    *addr = rep.addr;
+  }
+  close(c);
+  return got;
+}
+
+/* The options a program may set before connect that change what the
+   socket does; each is copied only where it differs from the new socket's
+   default (a buffer size is set to half the value read: the kernel
+   doubles what it is given). */
+static void copy_opts(int from, int to) {
+  static const int opts[][2] = {
+    {SOL_SOCKET, SO_KEEPALIVE},
+    {SOL_SOCKET, SO_REUSEADDR},
+    {SOL_SOCKET, SO_REUSEPORT},
+    {SOL_SOCKET, SO_OOBINLINE},
+    {SOL_SOCKET, SO_PRIORITY},
+    {SOL_SOCKET, SO_RCVLOWAT},
+    {SOL_SOCKET, SO_SNDBUF},
+    {SOL_SOCKET, SO_RCVBUF},
+    {SOL_SOCKET, SO_MARK},
+    {IPPROTO_IP, IP_TOS},
+    {IPPROTO_IP, IP_TTL},
+    {IPPROTO_IP, IP_RECVERR},
+    {IPPROTO_IP, IP_MTU_DISCOVER},
+    {IPPROTO_IP, IP_FREEBIND},
+    {IPPROTO_TCP, TCP_NODELAY},
+    {IPPROTO_TCP, TCP_CORK},
+    {IPPROTO_TCP, TCP_MAXSEG},
+    {IPPROTO_TCP, TCP_KEEPIDLE},
+    {IPPROTO_TCP, TCP_KEEPINTVL},
+    {IPPROTO_TCP, TCP_KEEPCNT},
+    {IPPROTO_TCP, TCP_SYNCNT},
+    {IPPROTO_TCP, TCP_USER_TIMEOUT},
+    {IPPROTO_TCP, TCP_QUICKACK},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT},
+    {IPPROTO_TCP, TCP_WINDOW_CLAMP},
+    {IPPROTO_TCP, TCP_LINGER2},
+  };
+  struct linger la, lb;
+  struct timeval ta, tb;
+  char ca[32], cb[32];
+  socklen_t l1, l2;
+
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+    int a = 0, b = 0;
+    l1 = l2 = sizeof a;
+    if (real_getsockopt(from, opts[i][0], opts[i][1], &a, &l1) != 0 ||
+        real_getsockopt(to, opts[i][0], opts[i][1], &b, &l2) != 0 || a == b)
+      continue;
+    if (opts[i][0] == SOL_SOCKET && (opts[i][1] == SO_SNDBUF || opts[i][1] == SO_RCVBUF))
+      a /= 2;
+    setsockopt(to, opts[i][0], opts[i][1], &a, sizeof a);
+  }
+  l1 = l2 = sizeof la;
+  if (real_getsockopt(from, SOL_SOCKET, SO_LINGER, &la, &l1) == 0 &&
+      real_getsockopt(to, SOL_SOCKET, SO_LINGER, &lb, &l2) == 0 && memcmp(&la, &lb, sizeof la))
+    setsockopt(to, SOL_SOCKET, SO_LINGER, &la, sizeof la);
+  for (int k = 0; k < 2; k++) {
+    int o = k ? SO_SNDTIMEO : SO_RCVTIMEO;
+    l1 = l2 = sizeof ta;
+    if (real_getsockopt(from, SOL_SOCKET, o, &ta, &l1) == 0 &&
+        real_getsockopt(to, SOL_SOCKET, o, &tb, &l2) == 0 && memcmp(&ta, &tb, sizeof ta))
+      setsockopt(to, SOL_SOCKET, o, &ta, sizeof ta);
+  }
+  l1 = l2 = sizeof ca;
+  memset(ca, 0, sizeof ca);
+  memset(cb, 0, sizeof cb);
+  if (real_getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, ca, &l1) == 0 &&
+      real_getsockopt(to, IPPROTO_TCP, TCP_CONGESTION, cb, &l2) == 0 && strcmp(ca, cb) != 0)
+    setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, ca, (socklen_t)strlen(ca));
+}
+
+/* The real event through the helper: 0 (errno EINPROGRESS, fd replaced),
+   or INJ_UNREACH_* when fd was left as it was. */
+static int fault_unreach_ns(int fd, const struct sockaddr *sa, int code) {
+  const char *name = getenv("FDSOAK_UNREACH");
+  struct sockaddr_in dst = *(const struct sockaddr_in *)sa;
+  int why, type = 0, proto = 0, nfd, fdfl, fl;
+  socklen_t tl = sizeof type, pl = sizeof proto;
+  uint32_t addr = 0;
+
+  if (!name || !*name)
+    return INJ_UNREACH_NO_HELPER;
+  if ((why = unreach_movable(fd)) != 0)
+    return why;
+  if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+      real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0 ||
+      (fdfl = fcntl(fd, F_GETFD)) < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
+    return INJ_UNREACH_HELPER;
+  nfd = unreach_fetch(name, code == ENETUNREACH ? 0 : 1, type, proto, &addr);
+  if (nfd < 0)
+    return INJ_UNREACH_HELPER;
+  copy_opts(fd, nfd);
+  fcntl(nfd, F_SETFL, fl);
+  dst.sin_addr.s_addr = addr;
+  /* Connected before it replaces the program's socket: should anything
+     be off, the program's socket is still untouched. */
+  if (real_connect(nfd, (struct sockaddr *)&dst, sizeof dst) == 0 || errno != EINPROGRESS ||
+      dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+    close(nfd);
+    return INJ_UNREACH_HELPER;
+  }
+  close(nfd);
+  redir_set(fd, sa, sizeof(struct sockaddr_in), ntohs(dst.sin_port), fd_ino(fd));
+  /* The next retransmit's ICMP closes the socket after 1 s of real time;
+     under --speed, after 1 s of the program's (above). */
+  if (inj__speed > 0)
+    due_arm(fd, 1.0, code);
+  errno = EINPROGRESS;
+  return 0;
+}
+
 int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa, socklen_t len) {
   switch (r->action) {
   case INJ_DO_ASYNC:
@@ -956,8 +1213,16 @@ int inj__fault_connect(const inj_rule_t *r, int fd, const struct sockaddr *sa, s
   case INJ_DO_HANG:
     return fault_sink(fd, sa, len, 0, 0);
   case INJ_DO_UNREACH:
-    if (sa && sa->sa_family == AF_INET && sock_is_nonblocking(fd))
+    if (sa && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in) &&
+        sock_is_nonblocking(fd)) {
+      /* Datagram sockets fail at once, as they do on the real event. */
+      int why = sock_is_stream(fd) ? fault_unreach_ns(fd, sa, r->code) : -1;
+      if (why == 0)
+        return -1; /* EINPROGRESS, the real event under way */
+      if (why > 0)
+        unreach_note(why);
       return fault_refuse(fd, sa, len, r->code);
+    }
     return fault_sink(fd, sa, len, 1, r->code);
   case INJ_DO_RESET:
     return fault_reset(fd, sa, len, r->arg);

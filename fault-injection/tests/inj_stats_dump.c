@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
          (unsigned long long)inj_stats_load(&p->control_errors),
          (unsigned long long)inj_stats_load(&p->attached), p->fd_track,
          (unsigned long long)inj_stats_load(&p->observed_total));
+  printf("unreach_approx=%u\nunreach_why=%u\n", p->unreach_approx, p->unreach_why);
   for (unsigned i = 0; i < p->nrules && i < INJ_MAX_RULES; i++)
     printf("rule%u seen=%llu matched=%llu injected=%llu observed=%llu text=%s\n", i + 1,
            (unsigned long long)inj_stats_load(&p->rules[i].calls_seen),

@@ -611,6 +611,137 @@ EOF
       "$(inj "connect:port=$port:do=$act" python3 "$work/peer.py" $port 2>&1)"
   done
   ;;
+unreach)
+  # unreachable over IPv4, non-blocking, as the real event (issue 22 item
+  # 1): the ICMP answers the SYN inside connect(), so poll wakes with
+  # POLLERR alone and the socket stays in SYN-SENT.  fdsoak's namespace
+  # helper (fdsoak __unreachd, what fdsoak watch starts) makes the socket;
+  # the probe's every line is compared with the real event (iptables
+  # REJECT in a namespace of its own), then the fallbacks are checked:
+  # no helper, a bound socket, one in an epoll set, a helper that is gone,
+  # each named on the stats page; and fdsoak watch end to end.
+  [ "$(id -u)" = 0 ] || skip "needs root (the real event: unshare -n, iptables)"
+  need unshare iptables ip
+  # A build of the shim alone (FDSOAK_COMPONENTS without the harness) has
+  # no fdsoak, so no helper: nothing here to test.
+  [ -x "$INJ_BIN/fdsoak" ] || skip "no fdsoak in $INJ_BIN (a build without the harness)"
+  cat >"$work/probe.py" <<'EOF'
+import errno, fcntl, os, select, socket, sys
+def name(e): return errno.errorcode.get(e, str(e)) if e else "0"
+def mask(m): return "|".join(n for n, b in (("IN", 1), ("OUT", 4), ("ERR", 8), ("HUP", 16)) if m & b) or "0"
+STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 7: "CLOSE"}
+mode, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setblocking(False)
+if mode == "bound":
+    s.bind(("127.0.0.1", 0))
+ep = select.epoll() if mode == "epoll" else None
+if ep:
+    ep.register(s, select.EPOLLOUT)
+fd = s.fileno()
+print("connect", name(s.connect_ex(("127.0.0.1", port))))
+p = select.poll()
+p.register(s, select.POLLIN | select.POLLOUT)
+ev = p.poll(800)
+print("first poll", mask(ev[0][1] if ev else 0))
+print("state", STATES.get(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0], "?"))
+print("SO_ERROR", name(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
+ev = p.poll(0)
+print("poll after", mask(ev[0][1] if ev else 0))
+try:
+    print("getpeername", s.getpeername())
+except OSError as e:
+    print("getpeername", name(e.errno))
+print("getsockname", s.getsockname()[0])
+print("fd", fd, "cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC),
+      "nonblock", bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK),
+      "nodelay", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+EOF
+  cat >"$work/loop.py" <<'EOF'
+import os, select, socket, sys
+masks = {}
+for i in range(int(sys.argv[2])):
+    s = socket.socket()
+    s.setblocking(False)
+    if sys.argv[3] == "bound":
+        s.bind(("127.0.0.1", 0))
+    s.connect_ex(("127.0.0.1", int(sys.argv[1])))
+    p = select.poll()
+    p.register(s, select.POLLOUT)
+    ev = p.poll(2000)
+    m = ev[0][1] if ev else 0
+    masks[m] = masks.get(m, 0) + 1
+    s.close()
+print("masks", " ".join("0x%x:%d" % kv for kv in sorted(masks.items())))
+# The helper is fdsoak's child, never the program's.
+print("children", len(open("/proc/self/task/%d/children" % os.getpid()).read().split()))
+EOF
+  unreach_stats() { "$INJ_BIN/inj_stats_dump" "$1" | grep '^unreach_' | tr '\n' ' ' | sed 's/ $//'; }
+  # The helper, alive while fd 9 holds its stdin's fifo open.
+  mkfifo "$work/hold"
+  "$INJ_BIN/fdsoak" __unreachd <"$work/hold" >"$work/helper" 2>&1 &
+  helper_pid=$!
+  exec 9>"$work/hold"
+  i=0
+  while ! grep -q . "$work/helper" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  grep -q "^FDSOAK_UNREACH=@" "$work/helper" || fail "the helper did not start: $(cat "$work/helper")"
+  unreach=$(sed -n 's/^FDSOAK_UNREACH=//p' "$work/helper")
+  for k in net host; do
+    case $k in
+      net) code=icmp-net-unreachable E=ENETUNREACH ;;
+      *) code=icmp-host-unreachable E=EHOSTUNREACH ;;
+    esac
+    unshare -n sh -c "ip link set lo up; iptables -A OUTPUT -o lo -p tcp --dport 7001 --syn \
+      -j REJECT --reject-with $code && python3 $work/probe.py plain 7001" >"$work/real.$k" 2>&1
+    FDSOAK_UNREACH=$unreach FDSOAK_INJECT_STATS=$work/st.$k \
+      inj "connect:port=7009:do=unreachable($k)" python3 "$work/probe.py" plain 7009 \
+      >"$work/inj.$k" 2>&1
+    contains "unreachable($k), the real event: POLLERR alone" "^first poll ERR$" "$work/real.$k"
+    contains "unreachable($k), the real event: SYN_SENT" "^state SYN_SENT$" "$work/real.$k"
+    contains "unreachable($k), the real event: SO_ERROR $E" "^SO_ERROR $E$" "$work/real.$k"
+    check "unreachable($k): the helper's socket, line by line as the real event" \
+      "$(cat "$work/real.$k")" "$(cat "$work/inj.$k")"
+    check "unreachable($k): nothing approximated" "unreach_approx=0 unreach_why=0" \
+      "$(unreach_stats "$work/st.$k")"
+  done
+  # The fallbacks: the refusal (POLLIN|POLLOUT|POLLERR|POLLHUP at once, the same
+  # SO_ERROR), and its reason on the stats page (inj.h: INJ_UNREACH_*).
+  for c in "none plain 1" "helper bound 3" "helper epoll 4"; do
+    set -- $c
+    u=
+    [ "$1" = helper ] && u=$unreach
+    FDSOAK_UNREACH=$u FDSOAK_INJECT_STATS="$work/st.$2" \
+      inj "connect:port=7009:do=unreachable(host)" python3 "$work/probe.py" "$2" 7009 \
+      >"$work/fb.$2" 2>&1
+    contains "fallback ($1, $2): the approximation" "^first poll IN|OUT|ERR|HUP$" "$work/fb.$2"
+    contains "fallback ($1, $2): SO_ERROR EHOSTUNREACH" "^SO_ERROR EHOSTUNREACH$" "$work/fb.$2"
+    check "fallback ($1, $2): counted, and why" "unreach_approx=1 unreach_why=$3" \
+      "$(unreach_stats "$work/st.$2")"
+  done
+  # A helper that is gone: still the fault, approximated, named.
+  exec 9>&-
+  wait "$helper_pid"
+  FDSOAK_UNREACH=$unreach FDSOAK_INJECT_STATS="$work/st.gone" \
+    inj "connect:port=7009:do=unreachable(host)" python3 "$work/probe.py" plain 7009 \
+    >"$work/fb.gone" 2>&1
+  contains "helper gone: the approximation" "^first poll IN|OUT|ERR|HUP$" "$work/fb.gone"
+  check "helper gone: counted, and why" "unreach_approx=1 unreach_why=2" \
+    "$(unreach_stats "$work/st.gone")"
+  # fdsoak watch starts the helper itself (its own child, not the
+  # target's): 30 faults in a loop, each the real event; bound sockets are
+  # approximated and the run says why.
+  for m in plain bound; do
+    "$INJ_BIN/fdsoak" watch --inject 'connect:port=7009:do=unreachable(net)' --cycles 20 \
+      --warmup 5 --origins off --out "$work/w.$m" -- python3 "$work/loop.py" 7009 30 $m \
+      >"$work/w.$m.out" 2>&1
+  done
+  contains "fdsoak watch: 30 of 30 faults the real event" "^masks 0x8:30$" "$work/w.plain.out"
+  contains "fdsoak watch: the program has no child of fdsoak's" "^children 0$" "$work/w.plain.out"
+  contains "fdsoak watch, bound sockets: approximated" "^masks 0x1c:30$" "$work/w.bound.out"
+  contains "fdsoak watch, bound sockets: the run says why" "had bound the socket" \
+    "$work/w.bound.out"
+  ;;
 *)
   echo "unknown scenario $scenario" >&2
   exit 2

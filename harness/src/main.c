@@ -12,6 +12,7 @@
  */
 #include "args.h"
 #include "driver.h"
+#include "unreachd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +21,9 @@
 #define FDSOAK_VERSION "0.0.0"
 #endif
 
-/* The verbs `fdsoak --help` lists; __worker, run's internal worker, is
- * not one of them. */
+/* The verbs `fdsoak --help` lists; __worker, run's internal worker, and
+ * __unreachd, the namespace helper for tests that preload the shim by hand
+ * (unreachd.c), are not among them. */
 static const struct {
   const fsk__verb_t *verb;
   int (*main)(int argc, char **argv);
@@ -54,6 +56,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "__worker") == 0)
     return fsk__run_worker_main(argc - 2, argv + 2);
+  if (strcmp(argv[1], "__unreachd") == 0)
+    return fsk__unreachd_main(argc - 2, argv + 2);
   for (i = 0; i < NVERBS; i++)
     if (strcmp(argv[1], verbs[i].verb->verb) == 0)
       return verbs[i].main(argc - 2, argv + 2);

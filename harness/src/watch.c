@@ -25,6 +25,7 @@
 #include "sampler.h"
 #include "speed.h"
 #include "supervise.h"
+#include "unreachd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -247,6 +248,7 @@ typedef struct {
   double eng_next;
   pid_t bare_pid;
   char bare_comm[32];
+  fsk__unreachd_t unreach; /* the namespace helper, fdsoak's child (unreachd.c) */
 } watch_t;
 
 /* The program's own age in virtual seconds: libfaketime's clock starts at
@@ -688,6 +690,47 @@ static int hand_setup(watch_t *wt) {
   return 0;
 }
 
+/* A rule that can give unreachable: the helper whose namespace makes the
+ * real event for IPv4 non-blocking connects (unreachd.c), started as our
+ * child before the target, so it is never in the target's tree and its
+ * fds are never counted.  Without it the shim approximates the event; say
+ * why, once. */
+static void unreach_setup(watch_t *wt) {
+  char err[256];
+
+  if (wt->w.inject == NULL || strstr(wt->w.inject, "unreachable") == NULL)
+    return;
+  if (fsk__unreachd_start(&wt->unreach, err, sizeof err) == 0)
+    setenv(FSK_UNREACH_ENV, wt->unreach.name, 1);
+  else
+    fprintf(stderr,
+            "fdsoak watch: note: unreachable over IPv4, non-blocking, is approximated "
+            "(poll gives POLLOUT|POLLERR|POLLHUP at once, not the real POLLERR alone): %s\n",
+            err);
+}
+
+/* The shim's count of unreachable faults it had to approximate, and why. */
+static void unreach_report(watch_t *wt) {
+  static const char *const why[] = {
+    "",
+    "no namespace helper",
+    "the namespace helper did not answer",
+    "the program had bound the socket",
+    "the socket was in an epoll set or had O_ASYNC",
+  };
+  uint32_t n, w;
+
+  if (!wt->have_view ||
+      (n = __atomic_load_n(&wt->view.page->unreach_approx, __ATOMIC_RELAXED)) == 0)
+    return;
+  w = __atomic_load_n(&wt->view.page->unreach_why, __ATOMIC_RELAXED);
+  fprintf(stderr,
+          "fdsoak watch: note: %u unreachable fault%s over IPv4 non-blocking %s approximated "
+          "(POLLOUT|POLLERR|POLLHUP at once, not the real POLLERR alone); the last because %s\n",
+          n, n == 1 ? "" : "s", n == 1 ? "was" : "were",
+          w < sizeof why / sizeof why[0] && w ? why[w] : "of an unknown reason");
+}
+
 static int start_target(watch_t *wt) {
   char shim[PATH_MAX];
   int rc, fd;
@@ -737,6 +780,8 @@ static int start_target(watch_t *wt) {
   if ((rc = fsk__set_preload(shim, 0)) != 0)
     return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
+  /* Before hand_setup, which may start threads: the helper is forked. */
+  unreach_setup(wt);
   if ((rc = hand_setup(wt)) != 0)
     return rc;
   if (wt->w.origins != FSK_ORIGINS_OFF)
@@ -778,6 +823,7 @@ static int start_target(watch_t *wt) {
     rc = fsk__target_spawn(&wt->tgt, wt->w.cmd, NULL);
   }
   unsetenv("LD_PRELOAD"); /* this process itself never runs with the shim */
+  unsetenv(FSK_UNREACH_ENV);
   unsetenv(INJ_SEC_ENV);
   if (rc != 0)
     return werr("cannot start '%s': %s", wt->w.cmd[0], strerror(rc));
@@ -1382,6 +1428,7 @@ static int watch_caveats(watch_t *wt) {
             "its fds are not counted\n",
             d, (int)wt->smp.denied, wt->smp.denied_comm);
   }
+  unreach_report(wt);
   if (wt->have_view && inj_stats_load(&wt->view.page->undecided) > 0)
     /* The shim saw calls it could not decide (a thread still inside the
      * shim's own work): some faults or observations may be missing. */
@@ -1543,6 +1590,7 @@ static void watch_cleanup(watch_t *wt) {
   fsk__origin_release();
   if (wt->child)
     fsk__target_stop(&wt->tgt, STOP_GRACE_S);
+  fsk__unreachd_stop(&wt->unreach);
   if (wt->have_view)
     inj_stats_close(&wt->view);
   if (wt->stats[0] != '\0')
