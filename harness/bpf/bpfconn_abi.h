@@ -64,6 +64,7 @@ struct fsk_bpf_origin {
   __s32 nstack;   /* bytes bpf_get_stack wrote, or its -errno */
   __u64 injected; /* the page-wide injected count when the call returned */
   __u64 mono_ns;  /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+  __u64 execs;    /* execs in the tree so far: the same tgid and count, the same program */
   __u64 stack[FSK_BPF_STACK];
   char path[FSK_BPF_PATH];
 };

@@ -253,6 +253,7 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
 __u64 origin_cgid = 0;
 struct fsk_bpf_nrs origin_nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
 __u64 origin_lost = 0;
+__u64 origin_execs = 0;
 
 struct pending {
   __s64 nr;
@@ -309,6 +310,18 @@ int fsk_origin_enter(struct bpf_raw_tracepoint_args *ctx) {
   return 0;
 }
 
+/* Every exec in the tree: fdsoak keeps a process's symbols while this
+   count stays (a fork keeps the program, a reused pid of the tree has
+   exec'd), without asking /proc for each record. */
+SEC("raw_tracepoint/sched_process_exec")
+int fsk_origin_exec(struct bpf_raw_tracepoint_args *ctx) {
+  __u64 cg = origin_cgid;
+
+  if (cg != 0 && bpf_get_current_cgroup_id() == cg)
+    __sync_fetch_and_add(&origin_execs, 1);
+  return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int fsk_origin_exit(struct bpf_raw_tracepoint_args *ctx) {
   __u64 tid = bpf_get_current_pid_tgid();
@@ -339,11 +352,15 @@ int fsk_origin_exit(struct bpf_raw_tracepoint_args *ctx) {
   e->dirfd = p.dirfd;
   e->injected = (cnt = bpf_map_lookup_elem(&counts, &key)) != 0 ? cnt->injected : 0;
   e->mono_ns = bpf_ktime_get_ns();
+  e->execs = __sync_fetch_and_add(&origin_execs, 0);
   e->nstack = bpf_get_stack(ctx, e->stack, sizeof e->stack, BPF_F_USER_STACK);
   e->path[0] = '\0';
   if (p.path != 0 && bpf_probe_read_user_str(e->path, sizeof e->path, (const void *)p.path) < 0)
     e->path[0] = '\0';
-  bpf_ringbuf_submit(e, 0);
+  /* No wake-up: a wake-up per call would cost the drain thread a context
+     switch per open or socket, the notification's cost again; it reads
+     the ring every 10 ms, and a report drains it first. */
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
   return 0;
 }
 

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -91,13 +90,15 @@ struct fsk__bpfconn {
   /* Origins (fsk__bpfconn_origins): the ring, its drain thread, and the
    * tracepoint links. */
   struct ring_buffer *rb;
-  struct bpf_link *olinks[2];
+  struct bpf_link *olinks[3];
   pthread_mutex_t rb_lock;
   pthread_t othr;
   int othr_running;
   fsk__bpf_origin_cb cb;
   void *cb_arg;
-  unsigned nrules; /* slots 0..nrules-1 of the counts map can move */
+  int origins_loaded;
+  char origins_why[120]; /* why they did not load */
+  unsigned nrules;       /* slots 0..nrules-1 of the counts map can move */
 };
 
 static int silent(enum libbpf_print_level l, const char *fmt, va_list ap) {
@@ -207,22 +208,35 @@ int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t s
     d->k = r->k;
   }
   libbpf_set_print(silent);
-  if ((b->skel = fsk_connect__open()) == NULL) {
-    rc = -errno;
-    snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
-    goto out;
+  /* The stack-capture programs load only when asked for, and a kernel
+   * that refuses them gets the connect programs alone: the connect
+   * decisions must not depend on the tracepoints (fsk__bpfconn_origins then
+   * says why). */
+  for (;;) {
+    if ((b->skel = fsk_connect__open()) == NULL) {
+      rc = -errno;
+      snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
+      goto out;
+    }
+    if (!origins) {
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_enter, false);
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_exit, false);
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_exec, false);
+      bpf_map__set_max_entries(b->skel->maps.origin_ring, 4096);
+    }
+    if ((rc = fsk_connect__load(b->skel)) == 0)
+      break;
+    if (!origins) {
+      snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
+      goto out;
+    }
+    snprintf(b->origins_why, sizeof b->origins_why,
+             "the kernel refused the stack-capture programs: %s", strerror(-rc));
+    fsk_connect__destroy(b->skel);
+    b->skel = NULL;
+    origins = 0;
   }
-  /* The stack-capture programs load only when asked for: the connect
-   * decisions must not depend on the tracepoints being there. */
-  if (!origins) {
-    bpf_program__set_autoload(b->skel->progs.fsk_origin_enter, false);
-    bpf_program__set_autoload(b->skel->progs.fsk_origin_exit, false);
-    bpf_map__set_max_entries(b->skel->maps.origin_ring, 4096);
-  }
-  if ((rc = fsk_connect__load(b->skel)) != 0) {
-    snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
-    goto out;
-  }
+  b->origins_loaded = origins;
   if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.conf), &zero, &conf, BPF_ANY) != 0) {
     rc = -errno;
     snprintf(why, len, "cannot fill the BPF rule map: %s", strerror(-rc));
@@ -345,14 +359,15 @@ void fsk__bpfconn_drain(fsk__bpfconn_t *b) {
   pthread_mutex_unlock(&b->rb_lock);
 }
 
-/* The drain thread: wait on the ring's epoll fd outside the lock (a report
- * may drain at the same time), consume under it. */
+/* The drain thread: the programs submit without waking anyone (a wake-up
+ * per call was a context switch per open or socket), so it reads the ring
+ * every 10 ms (4 MB: thousands of records); a report drains it first. */
 static void *origin_main(void *arg) {
   fsk__bpfconn_t *b = arg;
-  struct pollfd pf = {ring_buffer__epoll_fd(b->rb), POLLIN, 0};
+  struct timespec ts = {0, 10 * 1000 * 1000};
 
   while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
-    poll(&pf, 1, 50);
+    nanosleep(&ts, NULL);
     fsk__bpfconn_drain(b);
   }
   return NULL;
@@ -360,11 +375,18 @@ static void *origin_main(void *arg) {
 
 int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb cb, void *arg,
                          char *why, size_t len) {
-  struct bpf_program *progs[2] = {b->skel->progs.fsk_origin_enter, b->skel->progs.fsk_origin_exit};
+  struct bpf_program *progs[3] = {b->skel->progs.fsk_origin_exec, b->skel->progs.fsk_origin_enter,
+                                  b->skel->progs.fsk_origin_exit};
   struct fsk_bpf_nrs nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
   struct stat st;
   int i, rc = 0;
 
+  if (!b->origins_loaded) {
+    snprintf(why, len, "%s",
+             b->origins_why[0] != '\0' ? b->origins_why
+                                       : "the stack-capture programs were not loaded");
+    return -ENOENT;
+  }
   /* The numbers supervise.c's filter notifies for the open and socket ops
    * (fault-injection/src/sec.c); arm64 has no open or creat. */
 #if defined(__x86_64__)
@@ -405,7 +427,7 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
     return rc;
   }
   b->skel->data->origin_nrs = nrs;
-  for (i = 0; i < 2; i++)
+  for (i = 0; i < 3; i++)
     if ((b->olinks[i] = bpf_program__attach(progs[i])) == NULL) {
       rc = -errno;
       snprintf(why, len, "cannot attach %s: %s", bpf_program__name(progs[i]), strerror(-rc));
@@ -435,7 +457,7 @@ void fsk__bpfconn_free(fsk__bpfconn_t *b) {
     __atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
     pthread_join(b->othr, NULL);
   }
-  for (i = 0; i < 2; i++)
+  for (i = 0; i < 3; i++)
     bpf_link__destroy(b->olinks[i]);
   fsk__bpfconn_drain(b);
   ring_buffer__free(b->rb);

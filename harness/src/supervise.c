@@ -273,6 +273,14 @@ struct fsk__sup {
    * origins are off); the filter without connect, rebuilt by bpf_cg_ready
    * should the capture not attach. */
   int want_origins, bpf_origins;
+  /* origin_event's last program: valid while the record's tgid and the
+   * tree's exec count are those it was found for, and the slot holds it. */
+  struct {
+    pid_t tgid;
+    uint64_t execs;
+    unsigned long long start;
+    struct sup_prog *pg;
+  } ev_last;
   char origins_why[200];
   struct sock_filter *fb;
   struct sock_fprog *progb;
@@ -1591,7 +1599,20 @@ static void origin_event(void *arg, const struct fsk_bpf_origin *e) {
 
   pthread_mutex_lock(&s->track_lock);
   stack[0] = '\0';
-  pg = prog_of(s, (pid_t)e->tgid);
+  /* A process's records come in runs: its program is looked up in /proc
+   * (two system calls) only when the process or the tree's exec count
+   * changed; that also names the records a process left just before it
+   * exited. */
+  if (s->ev_last.pg != NULL && s->ev_last.tgid == (pid_t)e->tgid && s->ev_last.execs == e->execs &&
+      s->ev_last.pg->pid == (pid_t)e->tgid && s->ev_last.pg->start == s->ev_last.start) {
+    pg = s->ev_last.pg;
+  } else {
+    pg = prog_of(s, (pid_t)e->tgid);
+    s->ev_last.pg = pg;
+    s->ev_last.tgid = (pid_t)e->tgid;
+    s->ev_last.execs = e->execs;
+    s->ev_last.start = pg != NULL ? pg->start : 0;
+  }
   if (pg != NULL && pg->g != NULL && e->nstack >= 8 &&
       fsk__gosym_pcs(pg->g, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
                      sizeof stack - 3) > 0) {
@@ -2466,6 +2487,8 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       (size_t)snprintf(buf + used, len - used,
                        "; %llu calls whose arguments fdsoak could not read went through undecided",
                        (unsigned long long)__atomic_load_n(&s->unread, __ATOMIC_RELAXED));
+  if (used < len && s->track && s->bpf_origins)
+    fsk__bpfconn_drain(s->bpf);
   if (used < len && s->track) {
     uint64_t go = __atomic_load_n(&s->stacks_go, __ATOMIC_RELAXED),
              c = __atomic_load_n(&s->stacks_c, __ATOMIC_RELAXED),
