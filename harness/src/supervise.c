@@ -272,7 +272,7 @@ struct fsk__sup {
    * are attached, else origins_why says why they are notified ("" when
    * origins are off); the filter without connect, rebuilt by bpf_cg_ready
    * should the capture not attach. */
-  int want_origins, bpf_origins;
+  int want_origins, bpf_origins, use_progb;
   /* origin_event's last program: valid while the record's tgid and the
    * tree's exec count are those it was found for, and the slot holds it. */
   struct {
@@ -1916,8 +1916,9 @@ int fsk__sup_bpf_env(char *why, size_t len) {
  * connect is not notified either). */
 static void bpf_prepare(fsk__sup_t *s, int go) {
   uint16_t sink[2] = {0, 0};
-  char why[160];
-  int fi, rc;
+  char why[160], *dst;
+  size_t dlen;
+  int fi, rc, conn;
 
   s->bpf_why[0] = '\0';
   /* Stack capture in the kernel takes origins where the attempt it reads
@@ -1931,38 +1932,43 @@ static void bpf_prepare(fsk__sup_t *s, int go) {
     if (!go)
       snprintf(s->origins_why, sizeof s->origins_why,
                "not a Go program: no frame pointers to walk in the kernel");
-    else if (s->spec.nrules == 0 || s->spec.opmask != (1u << INJ_OP_CONNECT))
+    else if (s->spec.nrules != 0 && s->spec.opmask != (1u << INJ_OP_CONNECT))
       snprintf(s->origins_why, sizeof s->origins_why,
-               "eBPF stack capture needs rules on connect alone");
+               "eBPF stack capture needs rules on connect alone, or none");
     else
       s->want_origins = 1;
   }
-  if (s->bpf != NULL || !(s->spec.opmask & (1u << INJ_OP_CONNECT)))
+  conn = (s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0;
+  /* Without a connect rule the object is loaded for the capture alone;
+   * why it is not goes with the origins then, not with connect. */
+  dst = conn ? s->bpf_why : s->origins_why;
+  dlen = conn ? sizeof s->bpf_why : sizeof s->origins_why;
+  if (s->bpf != NULL || (!conn && !s->want_origins))
     return;
   if ((rc = fsk__sup_bpf_env(why, sizeof why)) <= 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", rc == 0 ? "FDSOAK_BPF=0" : why);
+    snprintf(dst, dlen, "%s", rc == 0 ? "FDSOAK_BPF=0" : why);
     return;
   }
   if (s->dns != NULL) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "getaddrinfo rules need the supervisor");
+    snprintf(dst, dlen, "getaddrinfo rules need the supervisor");
     return;
   }
-  if (!fsk__bpfconn_expressible(&s->spec, why, sizeof why)) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+  if (conn && !fsk__bpfconn_expressible(&s->spec, why, sizeof why)) {
+    snprintf(dst, dlen, "%s", why);
     return;
   }
   if (geteuid() != 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "not root");
+    snprintf(dst, dlen, "not root");
     return;
   }
-  for (fi = 0; fi < 2; fi++)
+  for (fi = 0; conn && fi < 2; fi++)
     if ((rc = sink_port(s, fi, &sink[fi])) < 0) {
-      snprintf(s->bpf_why, sizeof s->bpf_why, "no loopback sink: %s", strerror(-rc));
+      snprintf(dst, dlen, "no loopback sink: %s", strerror(-rc));
       return;
     }
   if (fsk__bpfconn_new_ex(&s->bpf, &s->spec, sink[0], sink[1], s->want_origins, why, sizeof why) !=
       0)
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+    snprintf(dst, dlen, "%s", why);
 }
 
 void fsk__sup_sync(fsk__sup_t *s) {
@@ -1977,28 +1983,33 @@ static void bpf_cg_ready(void *arg, const char *cg) {
 
   if (s->bpf == NULL)
     return;
-  if (fsk__bpfconn_attach(s->bpf, cg, why, sizeof why) != 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
-    fsk__bpfconn_free(s->bpf);
-    s->bpf = NULL;
-    return;
+  if ((s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0) {
+    if (fsk__bpfconn_attach(s->bpf, cg, why, sizeof why) != 0) {
+      snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+      fsk__bpfconn_free(s->bpf);
+      s->bpf = NULL;
+      return;
+    }
+    s->bpf_on = 1;
   }
-  s->bpf_on = 1;
-  if (!s->want_origins)
-    return;
-  if (fsk__bpfconn_origins(s->bpf, cg, origin_event, s, why, sizeof why) != 0) {
-    int n;
+  if (s->want_origins) {
+    if (fsk__bpfconn_origins(s->bpf, cg, origin_event, s, why, sizeof why) == 0) {
+      s->bpf_origins = 1;
+    } else {
+      int n;
 
-    /* The connect programs stay; open and socket go back to the filter. */
-    snprintf(s->origins_why, sizeof s->origins_why, "%s", why);
-    n = inj_sec_build(sup_opmask(s), s->fb, 96);
-    if (n > 0)
-      s->progb->len = (unsigned short)n;
-    else
-      s->bpf_on = 0; /* the filter with connect: notified as without eBPF */
-    return;
+      /* The connect programs stay; open and socket go back to the
+       * filter. */
+      snprintf(s->origins_why, sizeof s->origins_why, "%s", why);
+      n = inj_sec_build(sup_opmask(s), s->fb, 96);
+      if (n > 0)
+        s->progb->len = (unsigned short)n;
+      else
+        s->bpf_on = 0; /* the filter with connect: notified as without eBPF */
+    }
   }
-  s->bpf_origins = 1;
+  /* The child takes the filter without what the kernel does. */
+  s->use_progb = s->bpf_on || s->bpf_origins;
 }
 
 /* A free slot, reserved (state 1), or -1. */
@@ -2356,14 +2367,18 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   in.sock = sv[1];
   in.prog = &prog;
   in.progb = &progb;
-  in.bpf_on = &s->bpf_on;
+  in.bpf_on = &s->use_progb;
   rc = fsk__target_spawn_with(t, argv, NULL, child_install, &in);
   t->cg_ready = NULL;
   s->fb = NULL;
   s->progb = NULL;
-  if (s->bpf != NULL && !s->bpf_on) {
-    if (s->bpf_why[0] == '\0')
-      snprintf(s->bpf_why, sizeof s->bpf_why, "the tree has no cgroup v2 group: %.150s", t->cg_why);
+  if (s->bpf != NULL && !s->use_progb) {
+    int conn = (s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0;
+    char *dst = conn ? s->bpf_why : s->origins_why;
+    size_t dlen = conn ? sizeof s->bpf_why : sizeof s->origins_why;
+
+    if (dst[0] == '\0')
+      snprintf(dst, dlen, "the tree has no cgroup v2 group: %.150s", t->cg_why);
     fsk__bpfconn_free(s->bpf);
     s->bpf = NULL;
   }
