@@ -473,6 +473,15 @@ PY
   FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "open:path=*-nope-*:do=errno(EACCES)" \
     "$T/reconnect" -port "$((PORT + 2))" -attempts 3 >"$T/mixed" 2>&1
   has "$T/mixed" "open rule: notified origins, named" "no eBPF stack capture: eBPF stack capture needs rules on connect alone, or none"
+  # Not root: no eBPF, so the notified walk, named, and still the frames.
+  if command -v setpriv >/dev/null 2>&1; then
+    chmod 755 "$T"
+    FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+      "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$((PORT + 5)):do=refuse" \
+      "$T/reconnect" -port "$((PORT + 5))" -attempts 3 >"$T/nonroot" 2>&1
+    has "$T/nonroot" "not root: notified origins, named" "Go stacks (.gopclntab), 0 C stacks (DWARF CFI)"
+    has "$T/nonroot" "not root: the reason" "notified (no eBPF stack capture: not root)"
+  fi
   ;;
 c_origins)
   need python3 strip
