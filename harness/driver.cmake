@@ -187,7 +187,8 @@ target_sources(fsk_test_dnsstub PRIVATE src/dnsstub.c)
 target_include_directories(fsk_test_dnsstub PRIVATE src)
 # End-to-end on static Go programs built at test time (go.sh), and the
 # fidelity table client x event in a network namespace (go_fidelity.py).
-foreach(case go_leak go_sh go_exec go_counting go_fidelity c_origins go_dns sup_rules go_bpf)
+foreach(case go_leak go_sh go_exec go_counting go_fidelity c_origins go_dns sup_rules go_bpf
+             go_bpf_origins)
   add_test(NAME fsk_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/go.sh ${case} $<TARGET_FILE_DIR:fdsoak>)
   set_tests_properties(fsk_${case} PROPERTIES LABELS "integration;seccomp" TIMEOUT 180

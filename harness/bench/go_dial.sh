@@ -22,6 +22,10 @@
 #                      no notification)
 #   bpf refuse         faithful refuse made by the same program (the dial
 #                      pointed at a closed loopback port)
+#   bpf origins on     bpf non-matching with origins on: each socket's Go
+#                      stack captured in the kernel (raw syscall tracepoints,
+#                      bpf_get_stack) and symbolized by fdsoak from a ring
+#                      buffer, no notification (compare with "origins on")
 #
 # The variants of one round run back to back, with a plain run before and
 # after them; each variant's ratio is its time per dial over the mean of
@@ -49,7 +53,7 @@ CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-build
 SUP="$BIN/fsk_sup_exec"
 CLOSED=$((40000 + $$ % 9000))
 NM="connect:addr=127.0.0.1,port=1:do=refuse"
-TAGS="${TAGS:-nm ns nc tr rp rf bn bf}"
+TAGS="${TAGS:-nm ns nc tr rp rf bn bf bo}"
 command -v strace >/dev/null 2>&1 && [ -z "${NOSTRACE:-}" ] && TAGS="$TAGS st"
 
 # One run of a variant: its dials/s, to $T/cur.TAG (this round) and
@@ -85,6 +89,7 @@ variant() {
   rf) one rf env FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   bn) one bn env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   bf) one bf env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  bo) one bo env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   st) one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
         "$T/dial" -loop "$N" -self ;;
   esac
@@ -131,7 +136,7 @@ for tag in plain $TAGS; do
   plain) name="plain (connects)" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
   nc) name="  serving at fdsoak's nice" ;; tr) name="  origins on" ;; rp) name="real refusal" ;;
   rf) name="faithful refuse" ;; st) name="strace --inject" ;;
-  bn) name="bpf non-matching" ;; bf) name="bpf refuse" ;;
+  bn) name="bpf non-matching" ;; bf) name="bpf refuse" ;; bo) name="  bpf origins on" ;;
   esac
   m=$(median "$T/$tag")
   x=$([ -s "$T/ratio.$tag" ] && median "$T/ratio.$tag" || echo 1.00)
@@ -144,9 +149,11 @@ for tag in plain $TAGS; do
 done
 echo "(CPU us/dial: the program's and the supervisor's CPU time over the dials, start-up included;"
 echo " start ms: a one-dial run's CPU time; net us: CPU us/dial less the start-up spread over N dials)"
-for tag in bn bf; do
+for tag in bn bf bo; do
+  case " $TAGS " in *" $tag "*) ;; *) continue ;; esac
   grep -q "decided in the kernel" "$T/acct.$tag" 2>/dev/null || echo "NOTE: variant $tag did not run through eBPF: $(cat "$T/acct.$tag" 2>/dev/null | tail -1)"
 done
+case " $TAGS " in *" bo "*) ;; *) false ;; esac && ! grep -q "eBPF stack capture" "$T/acct.bo" 2>/dev/null && echo "NOTE: variant bo did not capture stacks in the kernel: $(grep -o 'origins: .*' "$T/acct.bo" 2>/dev/null | tail -1)"
 [ -s "$T/ratio.bn" ] && awk -v x="$(median "$T/ratio.bn")" 'BEGIN {
   printf "bpf non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x): %s in this run\n", x, x <= 1.10 ? "met" : "NOT met"
 }'

@@ -40,4 +40,33 @@ struct fsk_bpf_count {
   __u64 calls_seen, matched, injected;
 };
 
+/* Origins by stack capture (origins in connect.bpf.c): one record per
+   open/openat/openat2/creat or socket of the tree that returned an fd. */
+#define FSK_BPF_STACK 48 /* user frames kept */
+#define FSK_BPF_PATH 240
+enum { FSK_BPF_OP_OPEN = 1, FSK_BPF_OP_SOCKET };
+
+/* The syscall numbers of this architecture, filled in by bpfconn.c (the
+   BPF program is built once for any host): -1 for none. */
+struct fsk_bpf_nrs {
+  __s32 open_path0[2]; /* open, creat: the path is the first argument */
+  __s32 open_path1[2]; /* openat, openat2: after a dirfd */
+  __s32 socket;
+  __s32 pad;
+  __u32 arg_off[2]; /* where struct pt_regs keeps the first two arguments */
+};
+
+struct fsk_bpf_origin {
+  __u32 tgid, tid;
+  __s32 fd;       /* what the call returned */
+  __u32 op;       /* FSK_BPF_OP_* */
+  __s32 dirfd;    /* openat's first argument (AT_FDCWD: -100) */
+  __s32 nstack;   /* bytes bpf_get_stack wrote, or its -errno */
+  __u64 injected; /* the page-wide injected count when the call returned */
+  __u64 mono_ns;  /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+  __u64 execs;    /* execs in the tree so far: the same tgid and count, the same program */
+  __u64 stack[FSK_BPF_STACK];
+  char path[FSK_BPF_PATH];
+};
+
 #endif

@@ -239,4 +239,129 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
   return 1;
 }
 
+/* Origins by stack capture.  With origins on, the supervisor used to be
+   notified of every open and socket call only to walk the caller's stack
+   while it waited.  Here the raw syscall tracepoints do it in the kernel
+   instead, for the tree's cgroup alone: sys_enter remembers the call's
+   arguments per thread, and sys_exit, for a call that returned an fd,
+   sends the fd, the user stack (frame pointers: Go keeps them on amd64 and
+   arm64) and the page-wide injected count at that moment (so the attempt
+   is exact, as the notified path reads it while the caller is stopped)
+   through a ring buffer bpfconn.c drains.  Set by bpfconn.c before the
+   programs are attached: the tree's cgroup id (0: off) and this
+   architecture's syscall numbers. */
+__u64 origin_cgid = 0;
+struct fsk_bpf_nrs origin_nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
+__u64 origin_lost = 0;
+__u64 origin_execs = 0;
+
+struct pending {
+  __s64 nr;
+  __u64 path; /* user address of the path, 0: a socket call */
+  __s32 dirfd;
+  __u32 op;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, struct pending);
+} origin_pending SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4 << 20);
+} origin_ring SEC(".maps");
+
+/* The raw tracepoints sys_enter (regs, id) and sys_exit (regs, ret): by
+   name, so no tracefs is needed (it is often not mounted). */
+static __always_inline __u64 arg_of(__u64 regs, __u32 i) {
+  __u64 v = 0;
+
+  bpf_probe_read_kernel(&v, sizeof v, (const void *)(regs + origin_nrs.arg_off[i & 1]));
+  return v;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int fsk_origin_enter(struct bpf_raw_tracepoint_args *ctx) {
+  __u64 cg = origin_cgid, tid;
+  struct pending p = {0};
+  __s64 nr = (__s64)ctx->args[1];
+
+  if (cg == 0 || bpf_get_current_cgroup_id() != cg)
+    return 0;
+  if (nr == origin_nrs.open_path0[0] || nr == origin_nrs.open_path0[1]) {
+    p.op = FSK_BPF_OP_OPEN;
+    p.path = arg_of(ctx->args[0], 0);
+    p.dirfd = -100;
+  } else if (nr == origin_nrs.open_path1[0] || nr == origin_nrs.open_path1[1]) {
+    p.op = FSK_BPF_OP_OPEN;
+    p.path = arg_of(ctx->args[0], 1);
+    p.dirfd = (__s32)arg_of(ctx->args[0], 0);
+  } else if (nr == origin_nrs.socket) {
+    p.op = FSK_BPF_OP_SOCKET;
+  } else {
+    return 0;
+  }
+  p.nr = nr;
+  tid = bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&origin_pending, &tid, &p, BPF_ANY);
+  return 0;
+}
+
+/* Every exec in the tree: fdsoak keeps a process's symbols while this
+   count stays (a fork keeps the program, a reused pid of the tree has
+   exec'd), without asking /proc for each record. */
+SEC("raw_tracepoint/sched_process_exec")
+int fsk_origin_exec(struct bpf_raw_tracepoint_args *ctx) {
+  __u64 cg = origin_cgid;
+
+  if (cg != 0 && bpf_get_current_cgroup_id() == cg)
+    __sync_fetch_and_add(&origin_execs, 1);
+  return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int fsk_origin_exit(struct bpf_raw_tracepoint_args *ctx) {
+  __u64 tid = bpf_get_current_pid_tgid();
+  __s64 ret = (__s64)ctx->args[1];
+  struct fsk_bpf_origin *e;
+  struct fsk_bpf_count *cnt;
+  struct pending *pp, p;
+  __u32 key = FSK_BPF_RULES;
+
+  if (origin_cgid == 0 || (pp = bpf_map_lookup_elem(&origin_pending, &tid)) == 0)
+    return 0;
+  p = *pp;
+  bpf_map_delete_elem(&origin_pending, &tid);
+  /* A call that never returned (exec) leaves an entry that the thread's
+     next system call overwrites; sys_exit has no number, so a later call
+     of the thread without an entry of its own cannot meet it: the entry is
+     deleted here, and made only for the calls above. */
+  if (ret < 0)
+    return 0;
+  if ((e = bpf_ringbuf_reserve(&origin_ring, sizeof *e, 0)) == 0) {
+    __sync_fetch_and_add(&origin_lost, 1);
+    return 0;
+  }
+  e->tgid = (__u32)(tid >> 32);
+  e->tid = (__u32)tid;
+  e->fd = (__s32)ret;
+  e->op = p.op;
+  e->dirfd = p.dirfd;
+  e->injected = (cnt = bpf_map_lookup_elem(&counts, &key)) != 0 ? cnt->injected : 0;
+  e->mono_ns = bpf_ktime_get_ns();
+  e->execs = __sync_fetch_and_add(&origin_execs, 0);
+  e->nstack = bpf_get_stack(ctx, e->stack, sizeof e->stack, BPF_F_USER_STACK);
+  e->path[0] = '\0';
+  if (p.path != 0 && bpf_probe_read_user_str(e->path, sizeof e->path, (const void *)p.path) < 0)
+    e->path[0] = '\0';
+  /* No wake-up: a wake-up per call would cost the drain thread a context
+     switch per open or socket, the notification's cost again; it reads
+     the ring every 10 ms, and a report drains it first. */
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

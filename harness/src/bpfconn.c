@@ -19,10 +19,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,7 +87,18 @@ struct fsk__bpfconn {
   pthread_t thr;
   int thr_running, stop;
   uint64_t decided, faults;
-  unsigned nrules; /* slots 0..nrules-1 of the counts map can move */
+  /* Origins (fsk__bpfconn_origins): the ring, its drain thread, and the
+   * tracepoint links. */
+  struct ring_buffer *rb;
+  struct bpf_link *olinks[3];
+  pthread_mutex_t rb_lock;
+  pthread_t othr;
+  int othr_running;
+  fsk__bpf_origin_cb cb;
+  void *cb_arg;
+  int origins_loaded;
+  char origins_why[120]; /* why they did not load */
+  unsigned nrules;       /* slots 0..nrules-1 of the counts map can move */
 };
 
 static int silent(enum libbpf_print_level l, const char *fmt, va_list ap) {
@@ -127,6 +140,11 @@ static int closed_port(int fi, uint16_t *port) {
 
 int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
                      char *why, size_t len) {
+  return fsk__bpfconn_new_ex(out, spec, sink4, sink6, 0, why, len);
+}
+
+int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
+                        uint16_t sink6, int origins, char *why, size_t len) {
   struct fsk_bpf_conf conf;
   fsk__bpfconn_t *b;
   uint32_t zero = 0;
@@ -138,6 +156,7 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
     return -ENOMEM;
   b->closed[0] = b->closed[1] = -1;
   pthread_mutex_init(&b->lock, NULL);
+  pthread_mutex_init(&b->rb_lock, NULL);
   memset(&conf, 0, sizeof conf);
   for (fi = 0; fi < 2; fi++) {
     uint16_t p = 0;
@@ -189,15 +208,35 @@ int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink
     d->k = r->k;
   }
   libbpf_set_print(silent);
-  if ((b->skel = fsk_connect__open()) == NULL) {
-    rc = -errno;
-    snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
-    goto out;
+  /* The stack-capture programs load only when asked for, and a kernel
+   * that refuses them gets the connect programs alone: the connect
+   * decisions must not depend on the tracepoints (fsk__bpfconn_origins then
+   * says why). */
+  for (;;) {
+    if ((b->skel = fsk_connect__open()) == NULL) {
+      rc = -errno;
+      snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
+      goto out;
+    }
+    if (!origins) {
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_enter, false);
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_exit, false);
+      bpf_program__set_autoload(b->skel->progs.fsk_origin_exec, false);
+      bpf_map__set_max_entries(b->skel->maps.origin_ring, 4096);
+    }
+    if ((rc = fsk_connect__load(b->skel)) == 0)
+      break;
+    if (!origins) {
+      snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
+      goto out;
+    }
+    snprintf(b->origins_why, sizeof b->origins_why,
+             "the kernel refused the stack-capture programs: %s", strerror(-rc));
+    fsk_connect__destroy(b->skel);
+    b->skel = NULL;
+    origins = 0;
   }
-  if ((rc = fsk_connect__load(b->skel)) != 0) {
-    snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
-    goto out;
-  }
+  b->origins_loaded = origins;
   if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.conf), &zero, &conf, BPF_ANY) != 0) {
     rc = -errno;
     snprintf(why, len, "cannot fill the BPF rule map: %s", strerror(-rc));
@@ -304,11 +343,124 @@ void fsk__bpfconn_counts(fsk__bpfconn_t *b, uint64_t *decided, uint64_t *faults)
   pthread_mutex_unlock(&b->lock);
 }
 
+static int origin_event(void *ctx, void *data, size_t size) {
+  fsk__bpfconn_t *b = ctx;
+
+  if (size >= sizeof(struct fsk_bpf_origin))
+    b->cb(b->cb_arg, data);
+  return 0;
+}
+
+void fsk__bpfconn_drain(fsk__bpfconn_t *b) {
+  if (b == NULL || b->rb == NULL)
+    return;
+  pthread_mutex_lock(&b->rb_lock);
+  ring_buffer__consume(b->rb);
+  pthread_mutex_unlock(&b->rb_lock);
+}
+
+/* The drain thread: the programs submit without waking anyone (a wake-up
+ * per call was a context switch per open or socket), so it reads the ring
+ * every 10 ms (4 MB: thousands of records); a report drains it first. */
+static void *origin_main(void *arg) {
+  fsk__bpfconn_t *b = arg;
+  struct timespec ts = {0, 10 * 1000 * 1000};
+
+  while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
+    nanosleep(&ts, NULL);
+    fsk__bpfconn_drain(b);
+  }
+  return NULL;
+}
+
+int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb cb, void *arg,
+                         char *why, size_t len) {
+  struct bpf_program *progs[3] = {b->skel->progs.fsk_origin_exec, b->skel->progs.fsk_origin_enter,
+                                  b->skel->progs.fsk_origin_exit};
+  struct fsk_bpf_nrs nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
+  struct stat st;
+  int i, rc = 0;
+
+  if (!b->origins_loaded) {
+    snprintf(why, len, "%s",
+             b->origins_why[0] != '\0' ? b->origins_why
+                                       : "the stack-capture programs were not loaded");
+    return -ENOENT;
+  }
+  /* The numbers supervise.c's filter notifies for the open and socket ops
+   * (fault-injection/src/sec.c); arm64 has no open or creat. */
+#if defined(__x86_64__)
+  nrs.open_path0[0] = 2;   /* open */
+  nrs.open_path0[1] = 85;  /* creat */
+  nrs.open_path1[0] = 257; /* openat */
+  nrs.open_path1[1] = 437; /* openat2 */
+  nrs.socket = 41;
+  nrs.arg_off[0] = 14 * 8; /* struct pt_regs: di */
+  nrs.arg_off[1] = 13 * 8; /* si */
+#elif defined(__aarch64__)
+  nrs.open_path1[0] = 56;
+  nrs.open_path1[1] = 437;
+  nrs.socket = 198;
+  nrs.arg_off[0] = 0; /* struct pt_regs: regs[0], until the call returns */
+  nrs.arg_off[1] = 8;
+#else
+  snprintf(why, len, "no syscall table for this architecture");
+  return -ENOSYS;
+#endif
+  if (b->skel->bss == NULL || b->skel->data == NULL) {
+    snprintf(why, len, "the BPF object's globals are not mapped");
+    return -ENOSYS;
+  }
+  /* A cgroup v2 directory's inode number is its id
+   * (bpf_get_current_cgroup_id). */
+  if (stat(cg, &st) != 0) {
+    rc = -errno;
+    snprintf(why, len, "cannot stat the tree's cgroup %s: %s", cg, strerror(-rc));
+    return rc;
+  }
+  b->cb = cb;
+  b->cb_arg = arg;
+  if ((b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.origin_ring), origin_event, b, NULL)) ==
+      NULL) {
+    rc = -errno;
+    snprintf(why, len, "cannot map the origins ring: %s", strerror(-rc));
+    return rc;
+  }
+  b->skel->data->origin_nrs = nrs;
+  for (i = 0; i < 3; i++)
+    if ((b->olinks[i] = bpf_program__attach(progs[i])) == NULL) {
+      rc = -errno;
+      snprintf(why, len, "cannot attach %s: %s", bpf_program__name(progs[i]), strerror(-rc));
+      return rc;
+    }
+  if (pthread_create(&b->othr, NULL, origin_main, b) != 0) {
+    snprintf(why, len, "no thread to drain the origins ring");
+    return -EAGAIN;
+  }
+  b->othr_running = 1;
+  __atomic_store_n(&b->skel->bss->origin_cgid, (uint64_t)st.st_ino, __ATOMIC_RELEASE);
+  return 0;
+}
+
+uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b) {
+  if (b == NULL || b->skel == NULL || b->skel->bss == NULL)
+    return 0;
+  return __atomic_load_n(&b->skel->bss->origin_lost, __ATOMIC_RELAXED);
+}
+
 void fsk__bpfconn_free(fsk__bpfconn_t *b) {
   int i;
 
   if (b == NULL)
     return;
+  if (b->othr_running) {
+    __atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
+    pthread_join(b->othr, NULL);
+  }
+  for (i = 0; i < 3; i++)
+    bpf_link__destroy(b->olinks[i]);
+  fsk__bpfconn_drain(b);
+  ring_buffer__free(b->rb);
   if (b->thr_running) {
     __atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
     pthread_join(b->thr, NULL);
@@ -356,5 +508,24 @@ void fsk__bpfconn_counts(fsk__bpfconn_t *b, uint64_t *decided, uint64_t *faults)
   *decided = *faults = 0;
 }
 void fsk__bpfconn_free(fsk__bpfconn_t *b) { (void)b; }
+int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
+                        uint16_t sink6, int origins, char *why, size_t len) {
+  (void)origins;
+  return fsk__bpfconn_new(out, spec, sink4, sink6, why, len);
+}
+int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb cb, void *arg,
+                         char *why, size_t len) {
+  (void)b;
+  (void)cg;
+  (void)cb;
+  (void)arg;
+  snprintf(why, len, "this fdsoak was built without libbpf");
+  return -ENOSYS;
+}
+void fsk__bpfconn_drain(fsk__bpfconn_t *b) { (void)b; }
+uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b) {
+  (void)b;
+  return 0;
+}
 
 #endif

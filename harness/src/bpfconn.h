@@ -23,6 +23,24 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len);
 int fsk__bpfconn_new(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4, uint16_t sink6,
                      char *why, size_t len);
 
+/* As fsk__bpfconn_new; origins 1 also loads the stack-capture programs
+ * (fsk__bpfconn_origins). */
+int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t sink4,
+                        uint16_t sink6, int origins, char *why, size_t len);
+
+/* Origins by eBPF stack capture: the raw syscall tracepoints, filtered to
+ * the cgroup v2 directory cg, send one struct fsk_bpf_origin
+ * (bpf/bpfconn_abi.h) per open or socket call that returned an fd; a
+ * thread drains them into cb.  0 or -errno with why. */
+struct fsk_bpf_origin;
+typedef void (*fsk__bpf_origin_cb)(void *arg, const struct fsk_bpf_origin *e);
+int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb cb, void *arg,
+                         char *why, size_t len);
+/* Drain the records the kernel has written so far (before a report). */
+void fsk__bpfconn_drain(fsk__bpfconn_t *b);
+/* Records the kernel could not write (ring full). */
+uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b);
+
 /* Attach connect4/6 to the cgroup v2 directory cg.
  * 0 or -errno with why. */
 int fsk__bpfconn_attach(fsk__bpfconn_t *b, const char *cg, char *why, size_t len);

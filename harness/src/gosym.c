@@ -390,6 +390,40 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
   return shown;
 }
 
+int fsk__gosym_pcs(const fsk__gosym_t *g, const uint64_t *pcs, int n, char *buf, size_t len) {
+  size_t used = 0;
+  int depth, shown = 0, user = 0;
+
+  buf[0] = '\0';
+  /* As fsk__gosym_stack, from the frames the kernel walked: the first pc
+   * is where the thread entered the kernel, the others return addresses
+   * (the call's line is pc - 1's).  A pc outside Go's code (a frame
+   * pointer chain that left the program) ends the walk. */
+  for (depth = 0; depth < n && shown < 6 && used + 1 < len; depth++) {
+    uint64_t entry = 0, pc = depth == 0 ? pcs[0] : pcs[depth] - 1;
+    const unsigned char *f = func_of(g, pc, &entry);
+    const char *fn, *file, *base;
+    int line;
+
+    if (f == NULL)
+      break;
+    fn = fname(g, f);
+    if (!user && !stdlib(fn))
+      user = 1;
+    if (!user)
+      continue;
+    fileline(g, f, entry, pc, &file, &line);
+    base = file != NULL ? strrchr(file, '/') : NULL;
+    base = base != NULL ? base + 1 : file;
+    used += (size_t)snprintf(buf + used, len - used, "%s%s (%s:%d)", shown ? " <- " : "", fn,
+                             base != NULL ? base : "?", line);
+    shown++;
+    if (strcmp(fn, "main.main") == 0)
+      break;
+  }
+  return shown;
+}
+
 /* Set once process_vm_readv or process_vm_writev failed with EPERM or
  * ENOSYS, which a seccomp profile says (a ptrace check failing would fail
  * the mem file too, so nothing is lost by trying it). */

@@ -21,6 +21,11 @@ void fsk__gosym_free(fsk__gosym_t *g);
 int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
                      size_t len);
 
+/* The same from pcs the kernel captured (eBPF bpf_get_stack, frame
+ * pointers): pcs[0] where the thread entered the kernel, then return
+ * addresses.  Returns the number of frames written. */
+int fsk__gosym_pcs(const fsk__gosym_t *g, const uint64_t *pcs, int n, char *buf, size_t len);
+
 /* The function and file:line of pc, as `go tool addr2line` prints them:
  * "main.openStore (/src/main.go:25)".  0, or -ENOENT (no function there). */
 int fsk__gosym_name(const fsk__gosym_t *g, uint64_t pc, char *buf, size_t len);

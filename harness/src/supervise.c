@@ -60,6 +60,7 @@
  */
 #include "supervise.h"
 #include "bpfconn.h"
+#include "../bpf/bpfconn_abi.h"
 #include "csym.h"
 #include "dnsstub.h"
 #include "gosym.h"
@@ -266,6 +267,23 @@ struct fsk__sup {
   fsk__bpfconn_t *bpf;
   int bpf_on;
   char bpf_why[200];
+  /* Origins by eBPF stack capture (bpfconn.c's tracepoint programs): then
+   * open and socket are not notified for origins.  bpf_origins once they
+   * are attached, else origins_why says why they are notified ("" when
+   * origins are off); the filter without connect, rebuilt by bpf_cg_ready
+   * should the capture not attach. */
+  int want_origins, bpf_origins, use_progb;
+  /* origin_event's last program: valid while the record's tgid and the
+   * tree's exec count are those it was found for, and the slot holds it. */
+  struct {
+    pid_t tgid;
+    uint64_t execs;
+    unsigned long long start;
+    struct sup_prog *pg;
+  } ev_last;
+  char origins_why[200];
+  struct sock_filter *fb;
+  struct sock_fprog *progb;
   sup_lst_t lst[SUP_LISTENERS];
   /* Hand-overs through exec: an abstract unix socket the shim connects to,
    * and the thread that takes listeners on it (fsk__sup_listen). */
@@ -1567,6 +1585,95 @@ static void note_origin(fsk__sup_t *s, const struct seccomp_notif *n, int op, co
   pthread_mutex_unlock(&s->track_lock);
 }
 
+/* One record of the eBPF stack capture (bpfconn.c's drain thread, or a
+ * report's drain): the same origin note_origin_one makes, from the pcs the
+ * kernel walked, the fd the call returned and the attempt the kernel read
+ * when it returned. */
+static void origin_event(void *arg, const struct fsk_bpf_origin *e) {
+  fsk__sup_t *s = arg;
+  uint64_t t0 = mono_ns();
+  struct sup_prog *pg;
+  struct sup_origin *o;
+  char stack[480], full[256];
+  int got = 0;
+
+  pthread_mutex_lock(&s->track_lock);
+  stack[0] = '\0';
+  /* A process's records come in runs: its program is looked up in /proc
+   * (two system calls) only when the process or the tree's exec count
+   * changed; that also names the records a process left just before it
+   * exited. */
+  if (s->ev_last.pg != NULL && s->ev_last.tgid == (pid_t)e->tgid && s->ev_last.execs == e->execs &&
+      s->ev_last.pg->pid == (pid_t)e->tgid && s->ev_last.pg->start == s->ev_last.start) {
+    pg = s->ev_last.pg;
+  } else {
+    pg = prog_of(s, (pid_t)e->tgid);
+    s->ev_last.pg = pg;
+    s->ev_last.tgid = (pid_t)e->tgid;
+    s->ev_last.execs = e->execs;
+    s->ev_last.start = pg != NULL ? pg->start : 0;
+  }
+  if (pg != NULL && pg->g != NULL && e->nstack >= 8 &&
+      fsk__gosym_pcs(pg->g, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
+                     sizeof stack - 3) > 0) {
+    memcpy(stack, "by ", 3);
+    got = 1;
+    bump(&s->stacks_go);
+  }
+  if (!got) {
+    stack[0] = '\0';
+    bump(&s->stacks_none);
+  }
+  full[0] = '\0';
+  if (e->op == FSK_BPF_OP_OPEN) {
+    char pbuf[FSK_BPF_PATH + 1];
+    const char *path = pbuf;
+
+    memcpy(pbuf, e->path, FSK_BPF_PATH);
+    pbuf[FSK_BPF_PATH] = '\0';
+    if (path[0] == '/' || path[0] == '\0') {
+      snprintf(full, sizeof full, "%s", path);
+    } else {
+      /* Relative: to the directory as it is now (the notified path reads
+       * it while the caller waits; a chdir in between is not seen). */
+      char base[224], link[64];
+      ssize_t l;
+
+      if (e->dirfd == AT_FDCWD)
+        snprintf(link, sizeof link, "/proc/%u/cwd", e->tgid);
+      else
+        snprintf(link, sizeof link, "/proc/%u/fd/%d", e->tgid, e->dirfd);
+      l = readlink(link, base, sizeof base - 1);
+      size_t bl, pl = strlen(path);
+
+      base[l > 0 ? l : 0] = '\0';
+      bl = strlen(base);
+      /* Too long to join: the name alone still matches by base name. */
+      if (bl + 1 + pl < sizeof full) {
+        memcpy(full, base, bl);
+        full[bl] = '/';
+        memcpy(full + bl + 1, path, pl + 1);
+      } else {
+        snprintf(full, sizeof full, "%s", path);
+      }
+    }
+  }
+  pthread_mutex_unlock(&s->track_lock);
+  pthread_mutex_lock(&s->lock);
+  o = &s->origins[s->norigins++ % SUP_ORIGINS];
+  o->pid = (pid_t)e->tgid;
+  o->op = e->op == FSK_BPF_OP_OPEN ? INJ_OP_OPEN : INJ_OP_SOCKET;
+  o->fd = e->fd;
+  /* The page's attempts are the kernel's injected count here: every rule
+   * is a connect rule the programs decide, none of them pass. */
+  o->attempt = e->injected < UINT32_MAX - 1 ? (uint32_t)e->injected + 1 : UINT32_MAX;
+  o->mono_ns = e->mono_ns;
+  snprintf(o->path, sizeof o->path, "%s", full);
+  snprintf(o->stack, sizeof o->stack, "%s", stack);
+  pthread_mutex_unlock(&s->lock);
+  __atomic_add_fetch(&s->origin_ns, mono_ns() - t0, __ATOMIC_RELAXED);
+}
+
 /* The last path component of p. */
 static const char *base_of(const char *p) {
   const char *b = strrchr(p, '/');
@@ -1582,6 +1689,9 @@ int fsk__sup_origin(fsk__sup_t *s, pid_t pid, int fd, const char *target, fsk__s
   memset(out, 0, sizeof *out);
   if (s == NULL || s->origins == NULL)
     return 0;
+  /* What the kernel captured until now, first. */
+  if (s->bpf_origins)
+    fsk__bpfconn_drain(s->bpf);
   pthread_mutex_lock(&s->lock);
   n = s->norigins < SUP_ORIGINS ? s->norigins : SUP_ORIGINS;
   /* Newest first.  The call that made this fd is the newest of its kind
@@ -1777,7 +1887,8 @@ static uint32_t sup_opmask(const fsk__sup_t *s) {
    * getpeername (the nameserver dialled). */
   if (s->dns != NULL)
     peers |= SUP_PEERNAME | (1u << INJ_OP_CONNECT);
-  peers |= s->spec.opmask | (s->track ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0);
+  peers |= s->spec.opmask |
+           (s->track && !s->bpf_origins ? (1u << INJ_OP_OPEN) | (1u << INJ_OP_SOCKET) : 0);
   /* The kernel decides connects on its own: a notification would decide
    * (and count) the same call twice. */
   if (s->bpf_on)
@@ -1803,37 +1914,61 @@ int fsk__sup_bpf_env(char *why, size_t len) {
  * (FDSOAK_BPF=0 turns it off).  Loads the programs when this run can use
  * them; bpf_why says why not ("" when no connect rule asks for it: then
  * connect is not notified either). */
-static void bpf_prepare(fsk__sup_t *s) {
+static void bpf_prepare(fsk__sup_t *s, int go) {
   uint16_t sink[2] = {0, 0};
-  char why[160];
-  int fi, rc;
+  char why[160], *dst;
+  size_t dlen;
+  int fi, rc, conn;
 
   s->bpf_why[0] = '\0';
-  if (s->bpf != NULL || !(s->spec.opmask & (1u << INJ_OP_CONNECT)))
+  /* Stack capture in the kernel takes origins where the attempt it reads
+   * there is the page's: every rule a connect decided by the programs
+   * (the other ops' counts move in fdsoak), and Go programs (frame
+   * pointers; a C static binary built without them would give a stack of
+   * one frame, so it keeps the notified walk over its DWARF CFI). */
+  s->want_origins = 0;
+  s->origins_why[0] = '\0';
+  if (s->track) {
+    if (!go)
+      snprintf(s->origins_why, sizeof s->origins_why,
+               "not a Go program: no frame pointers to walk in the kernel");
+    else if (s->spec.nrules != 0 && s->spec.opmask != (1u << INJ_OP_CONNECT))
+      snprintf(s->origins_why, sizeof s->origins_why,
+               "eBPF stack capture needs rules on connect alone, or none");
+    else
+      s->want_origins = 1;
+  }
+  conn = (s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0;
+  /* Without a connect rule the object is loaded for the capture alone;
+   * why it is not goes with the origins then, not with connect. */
+  dst = conn ? s->bpf_why : s->origins_why;
+  dlen = conn ? sizeof s->bpf_why : sizeof s->origins_why;
+  if (s->bpf != NULL || (!conn && !s->want_origins))
     return;
   if ((rc = fsk__sup_bpf_env(why, sizeof why)) <= 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", rc == 0 ? "FDSOAK_BPF=0" : why);
+    snprintf(dst, dlen, "%s", rc == 0 ? "FDSOAK_BPF=0" : why);
     return;
   }
   if (s->dns != NULL) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "getaddrinfo rules need the supervisor");
+    snprintf(dst, dlen, "getaddrinfo rules need the supervisor");
     return;
   }
-  if (!fsk__bpfconn_expressible(&s->spec, why, sizeof why)) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+  if (conn && !fsk__bpfconn_expressible(&s->spec, why, sizeof why)) {
+    snprintf(dst, dlen, "%s", why);
     return;
   }
   if (geteuid() != 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "not root");
+    snprintf(dst, dlen, "not root");
     return;
   }
-  for (fi = 0; fi < 2; fi++)
+  for (fi = 0; conn && fi < 2; fi++)
     if ((rc = sink_port(s, fi, &sink[fi])) < 0) {
-      snprintf(s->bpf_why, sizeof s->bpf_why, "no loopback sink: %s", strerror(-rc));
+      snprintf(dst, dlen, "no loopback sink: %s", strerror(-rc));
       return;
     }
-  if (fsk__bpfconn_new(&s->bpf, &s->spec, sink[0], sink[1], why, sizeof why) != 0)
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+  if (fsk__bpfconn_new_ex(&s->bpf, &s->spec, sink[0], sink[1], s->want_origins, why, sizeof why) !=
+      0)
+    snprintf(dst, dlen, "%s", why);
 }
 
 void fsk__sup_sync(fsk__sup_t *s) {
@@ -1848,13 +1983,33 @@ static void bpf_cg_ready(void *arg, const char *cg) {
 
   if (s->bpf == NULL)
     return;
-  if (fsk__bpfconn_attach(s->bpf, cg, why, sizeof why) != 0) {
-    snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
-    fsk__bpfconn_free(s->bpf);
-    s->bpf = NULL;
-    return;
+  if ((s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0) {
+    if (fsk__bpfconn_attach(s->bpf, cg, why, sizeof why) != 0) {
+      snprintf(s->bpf_why, sizeof s->bpf_why, "%s", why);
+      fsk__bpfconn_free(s->bpf);
+      s->bpf = NULL;
+      return;
+    }
+    s->bpf_on = 1;
   }
-  s->bpf_on = 1;
+  if (s->want_origins) {
+    if (fsk__bpfconn_origins(s->bpf, cg, origin_event, s, why, sizeof why) == 0) {
+      s->bpf_origins = 1;
+    } else {
+      int n;
+
+      /* The connect programs stay; open and socket go back to the
+       * filter. */
+      snprintf(s->origins_why, sizeof s->origins_why, "%s", why);
+      n = inj_sec_build(sup_opmask(s), s->fb, 96);
+      if (n > 0)
+        s->progb->len = (unsigned short)n;
+      else
+        s->bpf_on = 0; /* the filter with connect: notified as without eBPF */
+    }
+  }
+  /* The child takes the filter without what the kernel does. */
+  s->use_progb = s->bpf_on || s->bpf_origins;
 }
 
 /* A free slot, reserved (state 1), or -1. */
@@ -2172,13 +2327,23 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   }
   prog.len = (unsigned short)n;
   prog.filter = f;
-  /* With the programs loaded, a second filter without connect: the child
-   * takes it when they are attached to its cgroup before the fork. */
-  bpf_prepare(s);
+  /* With the programs loaded, a second filter without connect (and
+   * without open and socket when the stacks are captured in the kernel):
+   * the child takes it when they are attached to its cgroup before the
+   * fork. */
+  {
+    char exe[PATH_MAX];
+
+    bpf_prepare(s, (fsk__elf_kind(argv[0], exe, sizeof exe) & FSK_ELF_GO) != 0);
+  }
   if (s->bpf != NULL) {
     s->bpf_on = 1;
+    s->bpf_origins = s->want_origins;
     n = inj_sec_build(sup_opmask(s), fb, (int)(sizeof fb / sizeof *fb));
     s->bpf_on = 0;
+    s->bpf_origins = 0;
+    s->fb = fb;
+    s->progb = &progb;
     if (n < 0) {
       snprintf(s->bpf_why, sizeof s->bpf_why, "the filter does not fit");
       fsk__bpfconn_free(s->bpf);
@@ -2202,12 +2367,18 @@ int fsk__sup_spawn(fsk__sup_t *s, fsk__target_t *t, char *const argv[], char *er
   in.sock = sv[1];
   in.prog = &prog;
   in.progb = &progb;
-  in.bpf_on = &s->bpf_on;
+  in.bpf_on = &s->use_progb;
   rc = fsk__target_spawn_with(t, argv, NULL, child_install, &in);
   t->cg_ready = NULL;
-  if (s->bpf != NULL && !s->bpf_on) {
-    if (s->bpf_why[0] == '\0')
-      snprintf(s->bpf_why, sizeof s->bpf_why, "the tree has no cgroup v2 group: %.150s", t->cg_why);
+  s->fb = NULL;
+  s->progb = NULL;
+  if (s->bpf != NULL && !s->use_progb) {
+    int conn = (s->spec.opmask & (1u << INJ_OP_CONNECT)) != 0;
+    char *dst = conn ? s->bpf_why : s->origins_why;
+    size_t dlen = conn ? sizeof s->bpf_why : sizeof s->origins_why;
+
+    if (dst[0] == '\0')
+      snprintf(dst, dlen, "the tree has no cgroup v2 group: %.150s", t->cg_why);
     fsk__bpfconn_free(s->bpf);
     s->bpf = NULL;
   }
@@ -2331,6 +2502,8 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       (size_t)snprintf(buf + used, len - used,
                        "; %llu calls whose arguments fdsoak could not read went through undecided",
                        (unsigned long long)__atomic_load_n(&s->unread, __ATOMIC_RELAXED));
+  if (used < len && s->track && s->bpf_origins)
+    fsk__bpfconn_drain(s->bpf);
   if (used < len && s->track) {
     uint64_t go = __atomic_load_n(&s->stacks_go, __ATOMIC_RELAXED),
              c = __atomic_load_n(&s->stacks_c, __ATOMIC_RELAXED),
@@ -2338,12 +2511,25 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
              ns = __atomic_load_n(&s->origin_ns, __ATOMIC_RELAXED);
 
     /* Which way the origins were taken, and what it cost each call. */
-    used += (size_t)snprintf(
-      buf + used, len - used,
-      "; origins: %llu Go stacks (.gopclntab), %llu C stacks (DWARF CFI), %llu calls "
-      "without a stack, %.1f us each",
-      (unsigned long long)go, (unsigned long long)c, (unsigned long long)none,
-      go + c + none > 0 ? (double)ns / 1e3 / (double)(go + c + none) : 0.0);
+    if (s->bpf_origins)
+      used += (size_t)snprintf(
+        buf + used, len - used,
+        "; origins: %llu Go stacks (eBPF stack capture, .gopclntab), %llu calls without a "
+        "stack, %llu records lost, %.1f us each to symbolize; open and socket not notified",
+        (unsigned long long)go, (unsigned long long)none,
+        (unsigned long long)fsk__bpfconn_origins_lost(s->bpf),
+        go + none > 0 ? (double)ns / 1e3 / (double)(go + none) : 0.0);
+    else
+      used += (size_t)snprintf(
+        buf + used, len - used,
+        "; origins: %llu Go stacks (.gopclntab), %llu C stacks (DWARF CFI), %llu calls "
+        "without a stack, %.1f us each, notified (no eBPF stack capture: %s)",
+        (unsigned long long)go, (unsigned long long)c, (unsigned long long)none,
+        go + c + none > 0 ? (double)ns / 1e3 / (double)(go + c + none) : 0.0,
+        s->origins_why[0] != '\0' ? s->origins_why
+        : s->bpf_why[0] != '\0'   ? s->bpf_why
+        : s->hand_running         ? "programs handed over through exec"
+                                  : "?");
   }
 }
 

@@ -22,6 +22,12 @@
 #                timeout and errno(E) against the real event, FDSOAK_BPF=0
 #                named, exact attempts under fdsoak watch, and the non-root
 #                fallback
+#   go_bpf_origins  origins by eBPF stack capture (root, the default where
+#                it loads): fdsoak watch on the leaky loop names each leaked
+#                fd at its os.OpenFile line with the attempt the program
+#                logged, with 0 calls notified, and without rules; FDSOAK_BPF=0
+#                and a rule set the kernel cannot count take the notified
+#                walk, named
 #   c_origins    the same loop as a static C program at -O2 without frame
 #                pointers (fsk_c_store): each leaked fd named by its C frames
 #                with file:line (DWARF CFI unwinding), by function without
@@ -401,6 +407,82 @@ PY
   has "$T/fb" "fallback named" "connect notified (no eBPF: not root)"
   has "$T/fb" "fallback still refuses" "connection refused"
   ;;
+go_bpf_origins)
+  # Origins by eBPF stack capture (connect.bpf.c's raw syscall tracepoints,
+  # bpfconn.c's ring): open and socket are not notified, yet each leaked fd
+  # has its Go frames and the exact attempt, as on the notified path.
+  [ "$(id -u)" = 0 ] || skip "needs root (eBPF)"
+  need python3
+  gobuild reconnect
+  SRC_GO="$HERE/go/reconnect.go"
+  l_db=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db")' "$SRC_GO" | cut -d: -f1)
+  l_wal=$(grep -n 'os.OpenFile(filepath.Join(dir, "responses.db-wal")' "$SRC_GO" | cut -d: -f1)
+  spec="connect:addr=127.0.0.1,port=$PORT:when=every(3):do=refuse"
+  # Each leaked fd of the file named at its line; the attempts are those
+  # the program logged (one store dropped per failed dial).
+  check_origins() { # check_origins DIR WHAT
+    python3 - "$1/summary.json" "$T/attempts.log" "$l_db" "$l_wal" >"$T/cmp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+logged = [int(x) for x in open(sys.argv[2]).read().split()]
+bad = []
+for name, line in (("responses.db", sys.argv[3]), ("responses.db-wal", sys.argv[4])):
+    ls = [l for s in d["scenarios"] for l in s["leaked"] if l["target"].rsplit("/", 1)[-1] == name]
+    want_o = "by main.openStore (reconnect.go:%s) <- main.main (reconnect.go:" % line
+    named = [l for l in ls if want_o in l["origin"]]
+    if len(ls) < 10 or len(named) != len(ls):
+        bad.append("%s: %d of %d at reconnect.go:%s (%s)" % (name, len(named), len(ls), line,
+                                                            ls[0]["origin"] if ls else "none"))
+    got = sorted(int(l["opened_cycle"]) for l in ls if l["opened_exact"])
+    want = [k for k in logged if got and got[0] <= k <= got[-1]]
+    if len(got) != len(ls) or got != want:
+        bad.append("%s attempts %s, logged %s" % (name, got, want))
+print("; ".join(bad) if bad else "same")
+PY
+    [ "$(cat "$T/cmp")" = same ] && ok "$2: every leaked fd at its os.OpenFile line, attempt as logged" \
+      || bad "$2: $(cat "$T/cmp")"
+  }
+  rm -f "$T/attempts.log"
+  expect_rc 1 "eBPF origins: the leaky Go loop leaks" \
+    env -u FDSOAK_BPF "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 45 --warmup 10 \
+    --out "$T/bo" -- "$T/reconnect" -leak -port "$PORT" -log "$T/attempts.log"
+  grep -q "built without libbpf" "$T/out" && skip "this build has no eBPF (libbpf, clang or bpftool missing)"
+  has "$T/out" "eBPF: stacks captured in the kernel" "Go stacks (eBPF stack capture, .gopclntab)"
+  has "$T/out" "eBPF: no open or socket notified" "seccomp supervisor: 0 calls notified"
+  has "$T/out" "eBPF: no record lost" " 0 records lost"
+  check_origins "$T/bo" "eBPF"
+  # The switch: FDSOAK_BPF=0 takes the notified walk, and says so.
+  rm -f "$T/attempts.log"
+  expect_rc 1 "FDSOAK_BPF=0: the leaky Go loop leaks" \
+    env FDSOAK_BPF=0 "$FDSOAK" watch --engine seccomp --inject "connect:addr=127.0.0.1,port=$((PORT + 1)):when=every(3):do=refuse" \
+    --cycles 45 --warmup 10 --out "$T/bn" -- "$T/reconnect" -leak -port "$((PORT + 1))" -log "$T/attempts.log"
+  has "$T/out" "FDSOAK_BPF=0: notified origins, named" "(.gopclntab), 0 C stacks (DWARF CFI)"
+  has "$T/out" "FDSOAK_BPF=0: the reason" "notified (no eBPF stack capture: FDSOAK_BPF=0)"
+  check_origins "$T/bn" "FDSOAK_BPF=0"
+  # No rules (interval mode): nothing for fdsoak to decide, so nothing
+  # notified at all, and the leaked fds still named.
+  expect_rc 1 "no rules: interval mode on the leaky loop" \
+    env -u FDSOAK_BPF "$FDSOAK" watch --cycles 30 --interval 30 --warmup 5 --out "$T/iv" -- \
+    "$T/reconnect" -leak -port "$((PORT + 3))" -dial "$((PORT + 4))" -sleep 10ms
+  has "$T/out" "no rules: stacks captured in the kernel, 0 notified" \
+    "seccomp supervisor: 0 calls notified, 0 faults (0 faithful, 0 errno only); origins:"
+  has "$T/out" "no rules: by eBPF" "Go stacks (eBPF stack capture, .gopclntab)"
+  has "$T/out" "no rules: the db named at its line" "at main.openStore (reconnect.go:$l_db)"
+  # A rule the kernel does not count (open): the attempt would mix both
+  # counts, so the notified walk, named.
+  FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$BIN/fsk_sup_exec" "open:path=*-nope-*:do=errno(EACCES)" \
+    "$T/reconnect" -port "$((PORT + 2))" -attempts 3 >"$T/mixed" 2>&1
+  has "$T/mixed" "open rule: notified origins, named" "no eBPF stack capture: eBPF stack capture needs rules on connect alone, or none"
+  # Not root: no eBPF, so the notified walk, named, and still the frames.
+  if command -v setpriv >/dev/null 2>&1; then
+    chmod 755 "$T"
+    FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+      "$BIN/fsk_sup_exec" "connect:addr=127.0.0.1,port=$((PORT + 5)):do=refuse" \
+      "$T/reconnect" -port "$((PORT + 5))" -attempts 3 >"$T/nonroot" 2>&1
+    has "$T/nonroot" "not root: notified origins, named" "Go stacks (.gopclntab), 0 C stacks (DWARF CFI)"
+    has "$T/nonroot" "not root: the reason" "notified (no eBPF stack capture: not root)"
+  fi
+  ;;
 c_origins)
   need python3 strip
   C="$BIN/fsk_c_store"
@@ -441,6 +523,8 @@ PY
   [ "$(cat "$T/cmp")" = same ] && ok "C: each leaked fd's attempt is the one the program logged" \
     || bad "C attempts differ: $(cat "$T/cmp")"
   has "$T/out" "the report says how the origins were taken" "C stacks (DWARF CFI)"
+  # No frame pointers in a C static program: the notified walk, named.
+  has "$T/out" "C: why not eBPF stack capture" "notified (no eBPF stack capture: not a Go program"
   # Without -g: the functions from .symtab, no line.
   expect_rc 1 "seccomp: the static C loop built without -g leaks" \
     "$FDSOAK" watch --engine seccomp --inject "$spec" --cycles 30 --warmup 10 --out "$T/nog" -q -- \
