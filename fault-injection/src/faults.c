@@ -45,6 +45,7 @@
  * shim notices (inode check) and makes new ones.
  */
 #include "shim.h"
+#include "inj_unreach.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -981,18 +982,6 @@ static int fault_reset(int fd, const struct sockaddr *sa, socklen_t salen, uint6
    says why (unreach_approx, unreach_why): no helper (the shim preloaded by
    hand), a socket the program bound (its address would be lost), one in an
    epoll set or with O_ASYNC (the program would watch the old socket). */
-#define UNREACH_MAGIC 0x31554446u /* "FDU1"; the helper's wire format */
-
-typedef struct {
-  uint32_t magic;
-  int32_t type, protocol, kind;
-} unreach_req_t;
-
-typedef struct {
-  uint32_t magic;
-  int32_t err;
-  uint32_t addr;
-} unreach_rep_t;
 
 static void unreach_note(int why) {
   if (!inj__page)
@@ -1065,8 +1054,8 @@ static int unreach_fetch(const char *name, int kind, int type, int proto, uint32
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   size_t n = strlen(name);
   struct timeval tv = {1, 0};
-  unreach_req_t q = {UNREACH_MAGIC, type, proto, kind};
-  unreach_rep_t rep;
+  inj_unreach_req_t q = {INJ_UNREACH_MAGIC, type, proto, kind};
+  inj_unreach_rep_t rep;
   char ctl[CMSG_SPACE(sizeof(int))];
   struct iovec io = {&rep, sizeof rep};
   struct msghdr m = {
@@ -1089,7 +1078,7 @@ static int unreach_fetch(const char *name, int kind, int type, int proto, uint32
                    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0 &&
       send(c, &q, sizeof q, MSG_NOSIGNAL) == (ssize_t)sizeof q &&
       recvmsg(c, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL) == (ssize_t)sizeof rep &&
-      rep.magic == UNREACH_MAGIC && rep.err == 0 && (cm = CMSG_FIRSTHDR(&m)) != NULL &&
+      rep.magic == INJ_UNREACH_MAGIC && rep.err == 0 && (cm = CMSG_FIRSTHDR(&m)) != NULL &&
       cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
       cm->cmsg_len == CMSG_LEN(sizeof(int))) {
     memcpy(&got, CMSG_DATA(cm), sizeof got);

@@ -30,12 +30,14 @@
  * connect it to.  Before it says it is ready it checks the real event on
  * a socket of its own: POLLERR alone, and the errno.
  *
- * Wire format (the shim's faults.c has the same): the request is
+ * Wire format (fault-injection/include/inj_unreach.h, shared with the
+ * shim's faults.c): the request is
  * {u32 magic, i32 type, i32 protocol, i32 kind (0 net, 1 host)}, the reply
  * {u32 magic, i32 err, u32 IPv4 address in network order} with the socket
  * in SCM_RIGHTS when err is 0.
  */
 #include "unreachd.h"
+#include "inj_unreach.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,21 +67,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UNREACH_MAGIC 0x31554446u /* "FDU1" */
-#define NET_DST "198.18.0.1"      /* throw: ICMP net unreachable */
-#define HOST_DST "198.18.1.1"     /* unreachable route: ICMP host unreachable */
-#define SRC_NET "10.78.0.0"       /* /16, all local: one source address per socket */
-
-typedef struct {
-  uint32_t magic;
-  int32_t type, protocol, kind;
-} unreach_req_t;
-
-typedef struct {
-  uint32_t magic;
-  int32_t err;
-  uint32_t addr;
-} unreach_rep_t;
+#define NET_DST "198.18.0.1"  /* throw: ICMP net unreachable */
+#define HOST_DST "198.18.1.1" /* unreachable route: ICMP host unreachable */
+#define SRC_NET "10.78.0.0"   /* /16, all local: one source address per socket */
 
 /* ---- rtnetlink ------------------------------------------------------------- */
 
@@ -428,8 +418,8 @@ static int bind_next(int s) {
 }
 
 static void serve_one(int c) {
-  unreach_req_t q;
-  unreach_rep_t rep = {.magic = UNREACH_MAGIC};
+  inj_unreach_req_t q;
+  inj_unreach_rep_t rep = {.magic = INJ_UNREACH_MAGIC};
   struct timeval tv = {1, 0};
   char ctl[CMSG_SPACE(sizeof(int))];
   struct iovec io = {&rep, sizeof rep};
@@ -440,7 +430,7 @@ static void serve_one(int c) {
   /* A client that never speaks cannot hold the helper up for long. */
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (recv(c, &q, sizeof q, MSG_WAITALL) != (ssize_t)sizeof q || q.magic != UNREACH_MAGIC)
+  if (recv(c, &q, sizeof q, MSG_WAITALL) != (ssize_t)sizeof q || q.magic != INJ_UNREACH_MAGIC)
     return;
   inet_pton(AF_INET, q.kind == 0 ? NET_DST : HOST_DST, &a);
   rep.addr = a.s_addr;
