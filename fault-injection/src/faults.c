@@ -1048,6 +1048,14 @@ static int unreach_movable(int fd) {
   return 0;
 }
 
+/* setsockopt past the shim's own hook: vtime.c divides SO_RCVTIMEO and
+   SO_SNDTIMEO by the speed, and a value read back from the kernel (already
+   divided when the program set it) or the shim's own 1 s limit on the
+   helper connection must not be divided again. */
+static int raw_setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
+  return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
+}
+
 /* A socket of the helper's namespace (or -1), and the address to send its
    SYN to (network order). */
 static int unreach_fetch(const char *name, int kind, int type, int proto, uint32_t *addr) {
@@ -1072,8 +1080,8 @@ static int unreach_fetch(const char *name, int kind, int type, int proto, uint32
   c = real_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (c < 0)
     return -1;
-  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  raw_setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  raw_setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (real_connect(c, (struct sockaddr *)&sa,
                    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0 &&
       send(c, &q, sizeof q, MSG_NOSIGNAL) == (ssize_t)sizeof q &&
@@ -1092,6 +1100,7 @@ static int unreach_fetch(const char *name, int kind, int type, int proto, uint32
    socket does; each is copied only where it differs from the new socket's
    default (a buffer size is set to half the value read: the kernel
    doubles what it is given). */
+
 static void copy_opts(int from, int to) {
   static const int opts[][2] = {
     {SOL_SOCKET, SO_KEEPALIVE},
@@ -1134,25 +1143,25 @@ static void copy_opts(int from, int to) {
       continue;
     if (opts[i][0] == SOL_SOCKET && (opts[i][1] == SO_SNDBUF || opts[i][1] == SO_RCVBUF))
       a /= 2;
-    setsockopt(to, opts[i][0], opts[i][1], &a, sizeof a);
+    raw_setsockopt(to, opts[i][0], opts[i][1], &a, sizeof a);
   }
   l1 = l2 = sizeof la;
   if (real_getsockopt(from, SOL_SOCKET, SO_LINGER, &la, &l1) == 0 &&
       real_getsockopt(to, SOL_SOCKET, SO_LINGER, &lb, &l2) == 0 && memcmp(&la, &lb, sizeof la))
-    setsockopt(to, SOL_SOCKET, SO_LINGER, &la, sizeof la);
+    raw_setsockopt(to, SOL_SOCKET, SO_LINGER, &la, sizeof la);
   for (int k = 0; k < 2; k++) {
     int o = k ? SO_SNDTIMEO : SO_RCVTIMEO;
     l1 = l2 = sizeof ta;
     if (real_getsockopt(from, SOL_SOCKET, o, &ta, &l1) == 0 &&
         real_getsockopt(to, SOL_SOCKET, o, &tb, &l2) == 0 && memcmp(&ta, &tb, sizeof ta))
-      setsockopt(to, SOL_SOCKET, o, &ta, sizeof ta);
+      raw_setsockopt(to, SOL_SOCKET, o, &ta, sizeof ta);
   }
   l1 = l2 = sizeof ca;
   memset(ca, 0, sizeof ca);
   memset(cb, 0, sizeof cb);
   if (real_getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, ca, &l1) == 0 &&
       real_getsockopt(to, IPPROTO_TCP, TCP_CONGESTION, cb, &l2) == 0 && strcmp(ca, cb) != 0)
-    setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, ca, (socklen_t)strlen(ca));
+    raw_setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, ca, (socklen_t)strlen(ca));
 }
 
 /* The real event through the helper: 0 (errno EINPROGRESS, fd replaced),

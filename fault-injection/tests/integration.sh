@@ -719,6 +719,28 @@ EOF
     check "fallback ($1, $2): counted, and why" "unreach_approx=1 unreach_why=$3" \
       "$(unreach_stats "$work/st.$2")"
   done
+  # Under --speed the replaced socket keeps the program's SO_RCVTIMEO as the
+  # kernel holds it (divided once, when the program set it); the shim's copy
+  # went through its own setsockopt hook and was divided again (1 s -> 0.1 s
+  # at x10).
+  cat >"$work/rcvtimeo.py" <<'EOF2'
+import socket, struct, sys
+s = socket.socket()
+s.setblocking(False)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 10, 0))
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except BlockingIOError:
+    pass
+print("rcvtimeo %d.%06d" % struct.unpack("ll", s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)))
+EOF2
+  FDSOAK_SPEED=10 FDSOAK_UNREACH=$unreach FDSOAK_INJECT_STATS="$work/st.speed" \
+    inj "connect:port=7009:do=unreachable(host)" python3 "$work/rcvtimeo.py" 7009 \
+    >"$work/speed.out" 2>&1
+  check "under --speed 10: SO_RCVTIMEO 10 s held as 1 s after the socket is replaced" \
+    "rcvtimeo 1.000000" "$(cat "$work/speed.out")"
+  check "under --speed 10: the socket was replaced" "unreach_approx=0 unreach_why=0" \
+    "$(unreach_stats "$work/st.speed")"
   # A helper that is gone: still the fault, approximated, named.
   exec 9>&-
   wait "$helper_pid"
