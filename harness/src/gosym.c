@@ -329,6 +329,28 @@ static int window_peek(const window_t *w, pid_t tid, uint64_t addr, uint64_t *v)
   return fsk__peek(tid, addr, v, sizeof *v);
 }
 
+/* One frame of a walk in the report's form, "fn (file.go:line)", appended
+ * to buf once the walk has reached code that is not the runtime's or the
+ * standard library's (the frames above the program's own are skipped).
+ * 1 when the walk should end: main.main, or buf full. */
+static int frame_add(const fsk__gosym_t *g, const unsigned char *f, uint64_t entry, uint64_t pc,
+                     char *buf, size_t len, size_t *used, int *shown, int *user) {
+  const char *fn = fname(g, f), *file, *base;
+  int line;
+
+  if (!*user && !stdlib(fn))
+    *user = 1;
+  if (!*user)
+    return 0;
+  fileline(g, f, entry, pc, &file, &line);
+  base = file != NULL ? strrchr(file, '/') : NULL;
+  base = base != NULL ? base + 1 : file;
+  *used += (size_t)snprintf(buf + *used, len - *used, "%s%s (%s:%d)", *shown ? " <- " : "", fn,
+                            base != NULL ? base : "?", line);
+  (*shown)++;
+  return strcmp(fn, "main.main") == 0 || *used + 1 >= len;
+}
+
 int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
                      size_t len) {
   size_t used = 0;
@@ -343,26 +365,10 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
     uint64_t entry = 0, ret = 0;
     const unsigned char *f = func_of(g, depth == 0 ? pc : pc - 1, &entry);
     int32_t delta;
-    const char *fn, *file;
-    int line;
 
-    if (f == NULL)
+    if (f == NULL ||
+        frame_add(g, f, entry, depth == 0 ? pc : pc - 1, buf, len, &used, &shown, &user))
       break;
-    fn = fname(g, f);
-    if (!user && !stdlib(fn))
-      user = 1;
-    if (user) {
-      const char *base;
-
-      fileline(g, f, entry, depth == 0 ? pc : pc - 1, &file, &line);
-      base = file != NULL ? strrchr(file, '/') : NULL;
-      base = base != NULL ? base + 1 : file;
-      used += (size_t)snprintf(buf + used, len - used, "%s%s (%s:%d)", shown ? " <- " : "", fn,
-                               base != NULL ? base : "?", line);
-      shown++;
-      if (strcmp(fn, "main.main") == 0)
-        break;
-    }
     delta = pcvalue(g, rd32(f + F_PCSP), entry, depth == 0 ? pc : pc - 1);
     if (delta < 0)
       break;
@@ -402,23 +408,8 @@ int fsk__gosym_pcs(const fsk__gosym_t *g, const uint64_t *pcs, int n, char *buf,
   for (depth = 0; depth < n && shown < 6 && used + 1 < len; depth++) {
     uint64_t entry = 0, pc = depth == 0 ? pcs[0] : pcs[depth] - 1;
     const unsigned char *f = func_of(g, pc, &entry);
-    const char *fn, *file, *base;
-    int line;
 
-    if (f == NULL)
-      break;
-    fn = fname(g, f);
-    if (!user && !stdlib(fn))
-      user = 1;
-    if (!user)
-      continue;
-    fileline(g, f, entry, pc, &file, &line);
-    base = file != NULL ? strrchr(file, '/') : NULL;
-    base = base != NULL ? base + 1 : file;
-    used += (size_t)snprintf(buf + used, len - used, "%s%s (%s:%d)", shown ? " <- " : "", fn,
-                             base != NULL ? base : "?", line);
-    shown++;
-    if (strcmp(fn, "main.main") == 0)
+    if (f == NULL || frame_add(g, f, entry, pc, buf, len, &used, &shown, &user))
       break;
   }
   return shown;

@@ -37,6 +37,7 @@
  * in SCM_RIGHTS when err is 0.
  */
 #include "unreachd.h"
+#include "inj_sec.h"
 #include "inj_unreach.h"
 
 #include <arpa/inet.h>
@@ -150,6 +151,9 @@ static int add_rule(int nl, const char *iif, uint32_t prio, unsigned char table)
   return nl_talk(nl, &r);
 }
 
+/* A route of this type to dst/plen in table, through via on oif when via
+ * is given, or on oif alone (oif > 0); a local route (RTN_LOCAL: every
+ * address of dst/plen is this host's, AnyIP) has host scope. */
 static int add_route(int nl, const char *dst, int plen, unsigned char table, unsigned char type,
                      const char *via, int oif) {
   nlreq_t r;
@@ -157,7 +161,7 @@ static int add_route(int nl, const char *dst, int plen, unsigned char table, uns
                      .rtm_dst_len = (unsigned char)plen,
                      .rtm_table = table,
                      .rtm_protocol = RTPROT_STATIC,
-                     .rtm_scope = RT_SCOPE_UNIVERSE,
+                     .rtm_scope = type == RTN_LOCAL ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE,
                      .rtm_type = type};
   struct in_addr a;
 
@@ -167,26 +171,9 @@ static int add_route(int nl, const char *dst, int plen, unsigned char table, uns
   if (via) {
     inet_pton(AF_INET, via, &a);
     nl_attr(&r, RTA_GATEWAY, &a, sizeof a);
-    nl_attr(&r, RTA_OIF, &oif, sizeof oif);
   }
-  return nl_talk(nl, &r);
-}
-
-/* Every address of net/plen is this host's (a local route: AnyIP). */
-static int add_local(int nl, const char *net, int plen, int lo) {
-  nlreq_t r;
-  struct rtmsg rt = {.rtm_family = AF_INET,
-                     .rtm_dst_len = (unsigned char)plen,
-                     .rtm_table = RT_TABLE_LOCAL,
-                     .rtm_protocol = RTPROT_STATIC,
-                     .rtm_scope = RT_SCOPE_HOST,
-                     .rtm_type = RTN_LOCAL};
-  struct in_addr a;
-
-  nl_start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rt, sizeof rt);
-  inet_pton(AF_INET, net, &a);
-  nl_attr(&r, RTA_DST, &a, sizeof a);
-  nl_attr(&r, RTA_OIF, &lo, sizeof lo);
+  if (oif > 0)
+    nl_attr(&r, RTA_OIF, &oif, sizeof oif);
   return nl_talk(nl, &r);
 }
 
@@ -343,7 +330,8 @@ static int build_net(char *err, size_t cap) {
       (rc = add_route(nl, "198.18.0.0", 23, 200, RTN_UNICAST, "10.77.0.9", va)) != 0 ||
       (rc = add_route(nl, "198.18.0.0", 24, 100, RTN_THROW, NULL, 0)) != 0 ||
       (rc = add_route(nl, "198.18.1.0", 24, 100, RTN_UNREACHABLE, NULL, 0)) != 0 ||
-      (rc = add_local(nl, SRC_NET, 16, (int)if_nametoindex("lo"))) != 0)
+      (rc = add_route(nl, SRC_NET, 16, RT_TABLE_LOCAL, RTN_LOCAL, NULL,
+                      (int)if_nametoindex("lo"))) != 0)
     say(err, cap, rc, "cannot add the policy rules and routes");
   else if ((rc = wait_running(s, "va")) != 0 || (rc = wait_running(s, "vb")) != 0)
     say(err, cap, rc, "the veth pair did not come up");
@@ -421,9 +409,6 @@ static void serve_one(int c) {
   inj_unreach_req_t q;
   inj_unreach_rep_t rep = {.magic = INJ_UNREACH_MAGIC};
   struct timeval tv = {1, 0};
-  char ctl[CMSG_SPACE(sizeof(int))];
-  struct iovec io = {&rep, sizeof rep};
-  struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1};
   struct in_addr a;
   int s = -1;
 
@@ -436,21 +421,11 @@ static void serve_one(int c) {
   rep.addr = a.s_addr;
   /* Only stream sockets: the type flags are the shim's to copy. */
   s = socket(AF_INET, (q.type & 0xf) | SOCK_CLOEXEC, q.protocol);
-  if ((q.type & 0xf) != SOCK_STREAM || s < 0 || bind_next(s) != 0) {
+  if ((q.type & 0xf) != SOCK_STREAM || s < 0 || bind_next(s) != 0)
     rep.err = s < 0 ? errno : (q.type & 0xf) != SOCK_STREAM ? EPROTOTYPE : EADDRNOTAVAIL;
-  } else {
-    struct cmsghdr *cm;
-
-    memset(ctl, 0, sizeof ctl);
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    cm = CMSG_FIRSTHDR(&m);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &s, sizeof s);
-  }
-  sendmsg(c, &m, MSG_NOSIGNAL);
+  /* The socket rides with the reply only when it is good (sec.c's sender,
+     as the supervisor's listener does). */
+  inj_sec_send(c, &rep, sizeof rep, rep.err == 0 ? s : -1);
   if (s >= 0)
     close(s);
 }

@@ -695,10 +695,23 @@ static int hand_setup(watch_t *wt) {
  * child before the target, so it is never in the target's tree and its
  * fds are never counted.  Without it the shim approximates the event; say
  * why, once. */
+static int spec_unreach(const char *text) {
+  inj_spec_t *spec = malloc(sizeof *spec);
+  char why[200];
+  int found = 0;
+
+  if (spec != NULL && inj_spec_parse(text, spec, why, sizeof why) == 0)
+    for (uint32_t i = 0; i < spec->nrules && !found; i++)
+      found = spec->rules[i].action == INJ_DO_UNREACH;
+  free(spec);
+  return found;
+}
+
 static void unreach_setup(watch_t *wt) {
   char err[256];
 
-  if (wt->w.inject == NULL || strstr(wt->w.inject, "unreachable") == NULL)
+  /* From the parsed rules: the word in a path glob is not a rule. */
+  if (wt->w.inject == NULL || !spec_unreach(wt->w.inject))
     return;
   if (fsk__unreachd_start(&wt->unreach, err, sizeof err) == 0)
     setenv(FSK_UNREACH_ENV, wt->unreach.name, 1);
