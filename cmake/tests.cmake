@@ -31,3 +31,13 @@ if(FDSOAK_GROFF)
             ${PROJECT_SOURCE_DIR}/docs/man/fdsoak-platformd.1 ${PROJECT_SOURCE_DIR}/docs/man/fdsoak-inject.7)
   set_tests_properties(man_pages PROPERTIES LABELS unit TIMEOUT 30)
 endif()
+
+# arm64: a cross-build of this tree (cmake/aarch64-linux-gnu.cmake, in
+# build-arm64/ beside this build) booted on a Debian arm64 kernel under
+# qemu-system-aarch64 (TCG): the seccomp engine's faults and origins on
+# static Go and C programs and the shim in fdsoak run (ci/arm64, which
+# installs the arm64 packages it needs).  About 1-3 minutes; qemu runs two
+# vCPUs, so the test takes two of ctest's slots.
+add_test(NAME arm64_vm
+  COMMAND sh ${PROJECT_SOURCE_DIR}/ci/arm64 ${PROJECT_BINARY_DIR}/arm64)
+set_tests_properties(arm64_vm PROPERTIES LABELS arm64 TIMEOUT 900 PROCESSORS 2)

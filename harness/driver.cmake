@@ -35,10 +35,17 @@ fdsoak_target_defaults(fsk_bpfconn)
 if(LIBBPF_FOUND AND FDSOAK_BPF_CLANG AND FDSOAK_BPFTOOL)
   set(BPF_OBJ ${CMAKE_CURRENT_BINARY_DIR}/connect.bpf.o)
   set(BPF_SKEL ${CMAKE_CURRENT_BINARY_DIR}/connect.skel.h)
-  execute_process(COMMAND uname -m OUTPUT_VARIABLE BPF_MACH OUTPUT_STRIP_TRAILING_WHITESPACE)
+  # The target's multiarch headers (asm/types.h...), not the build host's:
+  # a cross-build for arm64 on x86-64 must read /usr/include/aarch64-linux-gnu.
+  if(CMAKE_LIBRARY_ARCHITECTURE)
+    set(BPF_MACH_DIR ${CMAKE_LIBRARY_ARCHITECTURE})
+  else()
+    execute_process(COMMAND uname -m OUTPUT_VARIABLE BPF_MACH OUTPUT_STRIP_TRAILING_WHITESPACE)
+    set(BPF_MACH_DIR ${BPF_MACH}-linux-gnu)
+  endif()
   add_custom_command(OUTPUT ${BPF_OBJ}
     COMMAND ${FDSOAK_BPF_CLANG} -O2 -g -target bpf -mcpu=v3
-            -I${CMAKE_CURRENT_SOURCE_DIR}/bpf -I/usr/include/${BPF_MACH}-linux-gnu
+            -I${CMAKE_CURRENT_SOURCE_DIR}/bpf -I/usr/include/${BPF_MACH_DIR}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/bpf/connect.bpf.c -o ${BPF_OBJ}
     DEPENDS bpf/connect.bpf.c bpf/bpfconn_abi.h VERBATIM)
   add_custom_command(OUTPUT ${BPF_SKEL}
@@ -79,7 +86,15 @@ endforeach()
 # and watch says so.
 find_path(FSK_PY311_INCLUDE NAMES internal/pycore_frame.h
           PATHS /usr/include/python3.11 /usr/local/include/python3.11 NO_DEFAULT_PATH)
-if(FSK_PY311_INCLUDE)
+# The headers include the target's multiarch pyconfig.h: a cross-build
+# (cmake/aarch64-linux-gnu.cmake) has the host's headers but not the
+# target's, and goes without Python frames.
+set(FSK_PY311_ARCH_OK TRUE)
+if(CMAKE_LIBRARY_ARCHITECTURE AND FSK_PY311_INCLUDE AND
+   NOT EXISTS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/python3.11/pyconfig.h)
+  set(FSK_PY311_ARCH_OK FALSE)
+endif()
+if(FSK_PY311_INCLUDE AND FSK_PY311_ARCH_OK)
   add_library(fdsoak-py311 MODULE ${CMAKE_CURRENT_SOURCE_DIR}/lang/python/fdsoak_py311.c)
   set_target_properties(fdsoak-py311 PROPERTIES PREFIX lib C_VISIBILITY_PRESET hidden
                         LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
@@ -89,7 +104,7 @@ if(FSK_PY311_INCLUDE)
   add_dependencies(fdsoak fdsoak-py311)
   install(TARGETS fdsoak-py311 LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/fdsoak COMPONENT runtime)
 else()
-  message(STATUS "harness: no Python 3.11 headers (python3.11-dev): no Python frames in "
+  message(STATUS "harness: no Python 3.11 headers for ${CMAKE_SYSTEM_PROCESSOR} (python3.11-dev): no Python frames in "
                  "watch --origins lang")
 endif()
 
