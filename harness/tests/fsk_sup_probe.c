@@ -13,7 +13,9 @@
  *   nnp                        exits with NoNewPrivs of /proc/self/status
  *                              (0 or 1; no errno)
  *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
- *                              MS ms: the poll mask and SO_ERROR
+ *                              MS ms: the poll mask, SO_ERROR and the TCP
+ *                              state after it (an unreachable's socket
+ *                              stays in SYN-SENT on the real event)
  *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
  *                              (once connected, either way: a request sent,
  *                              and how the answer ends: data, EOF or an errno)
@@ -34,6 +36,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,6 +124,16 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
       printf("SO_ERROR %s\n", en(err));
       e = err;
+      {
+        static const char *const st[] = {"?",          "ESTABLISHED", "SYN-SENT",  "SYN-RECV",
+                                         "FIN-WAIT1",  "FIN-WAIT2",   "TIME-WAIT", "CLOSE",
+                                         "CLOSE-WAIT", "LAST-ACK",    "LISTEN",    "CLOSING"};
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+          printf("state %s\n", ti.tcpi_state < sizeof st / sizeof *st ? st[ti.tcpi_state] : "?");
+      }
     }
   }
   if (e == 0) {
