@@ -28,11 +28,25 @@
  *                            is started non-blocking and a helper thread
  *                            answers when the kernel has the result, so one
  *                            hanging caller never stops the others.
- *   unreachable(net|host)    as the shim makes it: an IPv4 non-blocking
- *                            connect a refusal, any other the sink with
- *                            TCP_USER_TIMEOUT 1 ms; getsockopt is notified
- *                            too, and SO_ERROR of such a socket reports
- *                            the modelled errno in place of the kernel's.
+ *   unreachable(net|host)    over IPv4, the real event, as the shim makes
+ *                            it: a socket of fdsoak's namespace helper
+ *                            (unreachd.c), with the caller's flags and
+ *                            options, connected there (the ICMP answers
+ *                            the SYN inside that connect: poll gives
+ *                            POLLERR alone, the socket stays in SYN-SENT)
+ *                            and installed over the caller's fd
+ *                            (SECCOMP_IOCTL_NOTIF_ADDFD, SETFD); a blocking
+ *                            caller is answered by a helper thread when
+ *                            the retransmit's ICMP ends it (~1 s).  A
+ *                            bound socket, one in an epoll set or with
+ *                            O_ASYNC, no helper, or a refused ADDFD keep
+ *                            the model, counted on the stats page as the
+ *                            shim counts them (unreach_approx/_why), as
+ *                            does IPv6: a non-blocking connect a refusal,
+ *                            any other the sink with TCP_USER_TIMEOUT
+ *                            1 ms; getsockopt is notified too, and
+ *                            SO_ERROR of a modelled socket reports the
+ *                            modelled errno in place of the kernel's.
  *   getaddrinfo rules        connects to port 53 get the caller's socket
  *                            connected to fdsoak's DNS stub (dnsstub.c),
  *                            which answers as the rules say.
@@ -1382,7 +1396,7 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
       unreach_note(s, why);
   }
   if (r->action == INJ_DO_UNREACH) {
-    /* As the shim makes it (faults.c): an IPv4 non-blocking connect sees
+    /* The model, as the shim's (faults.c): an IPv4 non-blocking connect sees
      * the ICMP's error at once, made of a refusal (port 0 of loopback is
      * closed by construction); a blocking or IPv6 one at the first SYN
      * retransmit, made of the sink with TCP_USER_TIMEOUT 1 ms (~1 s).
@@ -2677,6 +2691,18 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       buf + used, len - used, "; %llu unreachable fault%s the real event (namespace helper)",
       (unsigned long long)__atomic_load_n(&s->unreach_real, __ATOMIC_RELAXED),
       __atomic_load_n(&s->unreach_real, __ATOMIC_RELAXED) == 1 ? "" : "s");
+  if (used < len && s->page != NULL &&
+      __atomic_load_n(&s->page->unreach_approx, __ATOMIC_RELAXED) > 0) {
+    static const char *const why[] = {
+      "", "no namespace helper", "the namespace helper did not answer",
+      "the program had bound the socket", "the socket was in an epoll set or had O_ASYNC"};
+    uint32_t n = __atomic_load_n(&s->page->unreach_approx, __ATOMIC_RELAXED),
+             w = __atomic_load_n(&s->page->unreach_why, __ATOMIC_RELAXED);
+
+    used += (size_t)snprintf(
+      buf + used, len - used, "; %u unreachable fault%s modelled, the last because %s", n,
+      n == 1 ? "" : "s", w > 0 && w < sizeof why / sizeof *why ? why[w] : "of an unknown reason");
+  }
   if (used < len && __atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED) > 0)
     used +=
       (size_t)snprintf(buf + used, len - used,
