@@ -24,4 +24,15 @@ typedef struct {
   uint32_t addr;
 } inj_unreach_rep_t;
 
+/* A socket of the helper listening on the abstract unix socket name
+ * ("@..."), for an unreachable of kind (0 net, 1 host) like
+ * socket(AF_INET, type, proto), or -1; *addr gets where to connect it.
+ * The connection to the helper gives up after 1 s. */
+int inj_unreach_fetch(const char *name, int kind, int type, int proto, uint32_t *addr);
+/* The options a program may set before connect that change what the
+ * socket does, copied from its socket to the helper's where they differ
+ * from the new socket's default (a buffer size is set to half the value
+ * read: the kernel doubles what it is given). */
+void inj_unreach_copy_opts(int from, int to);
+
 #endif

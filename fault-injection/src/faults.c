@@ -1048,121 +1048,9 @@ static int unreach_movable(int fd) {
   return 0;
 }
 
-/* setsockopt past the shim's own hook: vtime.c divides SO_RCVTIMEO and
-   SO_SNDTIMEO by the speed, and a value read back from the kernel (already
-   divided when the program set it) or the shim's own 1 s limit on the
-   helper connection must not be divided again. */
-static int raw_setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
-  return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
-}
-
-/* A socket of the helper's namespace (or -1), and the address to send its
-   SYN to (network order). */
-static int unreach_fetch(const char *name, int kind, int type, int proto, uint32_t *addr) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  size_t n = strlen(name);
-  struct timeval tv = {1, 0};
-  inj_unreach_req_t q = {INJ_UNREACH_MAGIC, type, proto, kind};
-  inj_unreach_rep_t rep;
-  char ctl[CMSG_SPACE(sizeof(int))];
-  struct iovec io = {&rep, sizeof rep};
-  struct msghdr m = {
-    .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
-  struct cmsghdr *cm;
-  int c, got = -1;
-
-  if (n < 2 || n > sizeof sa.sun_path)
-    return -1;
-  /* "@name" is an abstract socket: a leading NUL instead of the '@'. */
-  memcpy(sa.sun_path, name, n);
-  if (name[0] == '@')
-    sa.sun_path[0] = '\0';
-  c = real_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c < 0)
-    return -1;
-  raw_setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  raw_setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (real_connect(c, (struct sockaddr *)&sa,
-                   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0 &&
-      send(c, &q, sizeof q, MSG_NOSIGNAL) == (ssize_t)sizeof q &&
-      recvmsg(c, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL) == (ssize_t)sizeof rep &&
-      rep.magic == INJ_UNREACH_MAGIC && rep.err == 0 && (cm = CMSG_FIRSTHDR(&m)) != NULL &&
-      cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-      cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-    memcpy(&got, CMSG_DATA(cm), sizeof got);
-    *addr = rep.addr;
-  }
-  close(c);
-  return got;
-}
-
-/* The options a program may set before connect that change what the
-   socket does; each is copied only where it differs from the new socket's
-   default (a buffer size is set to half the value read: the kernel
-   doubles what it is given). */
-
-static void copy_opts(int from, int to) {
-  static const int opts[][2] = {
-    {SOL_SOCKET, SO_KEEPALIVE},
-    {SOL_SOCKET, SO_REUSEADDR},
-    {SOL_SOCKET, SO_REUSEPORT},
-    {SOL_SOCKET, SO_OOBINLINE},
-    {SOL_SOCKET, SO_PRIORITY},
-    {SOL_SOCKET, SO_RCVLOWAT},
-    {SOL_SOCKET, SO_SNDBUF},
-    {SOL_SOCKET, SO_RCVBUF},
-    {SOL_SOCKET, SO_MARK},
-    {IPPROTO_IP, IP_TOS},
-    {IPPROTO_IP, IP_TTL},
-    {IPPROTO_IP, IP_RECVERR},
-    {IPPROTO_IP, IP_MTU_DISCOVER},
-    {IPPROTO_IP, IP_FREEBIND},
-    {IPPROTO_TCP, TCP_NODELAY},
-    {IPPROTO_TCP, TCP_CORK},
-    {IPPROTO_TCP, TCP_MAXSEG},
-    {IPPROTO_TCP, TCP_KEEPIDLE},
-    {IPPROTO_TCP, TCP_KEEPINTVL},
-    {IPPROTO_TCP, TCP_KEEPCNT},
-    {IPPROTO_TCP, TCP_SYNCNT},
-    {IPPROTO_TCP, TCP_USER_TIMEOUT},
-    {IPPROTO_TCP, TCP_QUICKACK},
-    {IPPROTO_TCP, TCP_NOTSENT_LOWAT},
-    {IPPROTO_TCP, TCP_WINDOW_CLAMP},
-    {IPPROTO_TCP, TCP_LINGER2},
-  };
-  struct linger la, lb;
-  struct timeval ta, tb;
-  char ca[32], cb[32];
-  socklen_t l1, l2;
-
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-    int a = 0, b = 0;
-    l1 = l2 = sizeof a;
-    if (real_getsockopt(from, opts[i][0], opts[i][1], &a, &l1) != 0 ||
-        real_getsockopt(to, opts[i][0], opts[i][1], &b, &l2) != 0 || a == b)
-      continue;
-    if (opts[i][0] == SOL_SOCKET && (opts[i][1] == SO_SNDBUF || opts[i][1] == SO_RCVBUF))
-      a /= 2;
-    raw_setsockopt(to, opts[i][0], opts[i][1], &a, sizeof a);
-  }
-  l1 = l2 = sizeof la;
-  if (real_getsockopt(from, SOL_SOCKET, SO_LINGER, &la, &l1) == 0 &&
-      real_getsockopt(to, SOL_SOCKET, SO_LINGER, &lb, &l2) == 0 && memcmp(&la, &lb, sizeof la))
-    raw_setsockopt(to, SOL_SOCKET, SO_LINGER, &la, sizeof la);
-  for (int k = 0; k < 2; k++) {
-    int o = k ? SO_SNDTIMEO : SO_RCVTIMEO;
-    l1 = l2 = sizeof ta;
-    if (real_getsockopt(from, SOL_SOCKET, o, &ta, &l1) == 0 &&
-        real_getsockopt(to, SOL_SOCKET, o, &tb, &l2) == 0 && memcmp(&ta, &tb, sizeof ta))
-      raw_setsockopt(to, SOL_SOCKET, o, &ta, sizeof ta);
-  }
-  l1 = l2 = sizeof ca;
-  memset(ca, 0, sizeof ca);
-  memset(cb, 0, sizeof cb);
-  if (real_getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, ca, &l1) == 0 &&
-      real_getsockopt(to, IPPROTO_TCP, TCP_CONGESTION, cb, &l2) == 0 && strcmp(ca, cb) != 0)
-    raw_setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, ca, (socklen_t)strlen(ca));
-}
+/* The helper's socket and the option copy (raw system calls, past the
+   shim's own hooks): unreach.c, shared with the seccomp engine (harness
+   supervise.c). */
 
 /* The real event through the helper: 0 (errno EINPROGRESS, fd replaced),
    or INJ_UNREACH_* when fd was left as it was. */
@@ -1181,10 +1069,10 @@ static int fault_unreach_ns(int fd, const struct sockaddr *sa, int code) {
       real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0 ||
       (fdfl = fcntl(fd, F_GETFD)) < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
     return INJ_UNREACH_HELPER;
-  nfd = unreach_fetch(name, code == ENETUNREACH ? 0 : 1, type, proto, &addr);
+  nfd = inj_unreach_fetch(name, code == ENETUNREACH ? 0 : 1, type, proto, &addr);
   if (nfd < 0)
     return INJ_UNREACH_HELPER;
-  copy_opts(fd, nfd);
+  inj_unreach_copy_opts(fd, nfd);
   fcntl(nfd, F_SETFL, fl);
   dst.sin_addr.s_addr = addr;
   /* Connected before it replaces the program's socket: should anything

@@ -28,11 +28,25 @@
  *                            is started non-blocking and a helper thread
  *                            answers when the kernel has the result, so one
  *                            hanging caller never stops the others.
- *   unreachable(net|host)    as the shim makes it: an IPv4 non-blocking
- *                            connect a refusal, any other the sink with
- *                            TCP_USER_TIMEOUT 1 ms; getsockopt is notified
- *                            too, and SO_ERROR of such a socket reports
- *                            the modelled errno in place of the kernel's.
+ *   unreachable(net|host)    over IPv4, the real event, as the shim makes
+ *                            it: a socket of fdsoak's namespace helper
+ *                            (unreachd.c), with the caller's flags and
+ *                            options, connected there (the ICMP answers
+ *                            the SYN inside that connect: poll gives
+ *                            POLLERR alone, the socket stays in SYN-SENT)
+ *                            and installed over the caller's fd
+ *                            (SECCOMP_IOCTL_NOTIF_ADDFD, SETFD); a blocking
+ *                            caller is answered by a helper thread when
+ *                            the retransmit's ICMP ends it (~1 s).  A
+ *                            bound socket, one in an epoll set or with
+ *                            O_ASYNC, no helper, or a refused ADDFD keep
+ *                            the model, counted on the stats page as the
+ *                            shim counts them (unreach_approx/_why), as
+ *                            does IPv6: a non-blocking connect a refusal,
+ *                            any other the sink with TCP_USER_TIMEOUT
+ *                            1 ms; getsockopt is notified too, and
+ *                            SO_ERROR of a modelled socket reports the
+ *                            modelled errno in place of the kernel's.
  *   getaddrinfo rules        connects to port 53 get the caller's socket
  *                            connected to fdsoak's DNS stub (dnsstub.c),
  *                            which answers as the rules say.
@@ -66,6 +80,7 @@
 #include "gosym.h"
 #include "grow.h"
 #include "inj_sec.h"
+#include "inj_unreach.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -298,6 +313,10 @@ struct fsk__sup {
   int no_sync;    /* fsk__sup_tune: do not ask for it (the benchmark's A/B) */
   int niced;      /* a serving thread's nice was lowered */
   int serve_nice; /* the serving threads' nice value (0: as fdsoak) */
+  /* unreachable: the namespace helper's socket name (unreachd.c, "" none),
+   * and the faults it made the real event for. */
+  char unreach[64];
+  uint64_t unreach_real;
   int running;
   int stopping;
   int waiters; /* helper threads alive (atomic) */
@@ -1001,6 +1020,11 @@ typedef struct {
   double sndtimeo;      /* SO_SNDTIMEO: a blocking connect gives up then (0: never) */
   int kernel, modelled; /* the kernel's error answered as the modelled one */
   double started;       /* when the caller's connect came (its SO_SNDTIMEO runs from then) */
+  /* The real unreachable: the ICMP for the first SYN is a soft error that
+   * poll reports at once (POLLERR) while the kernel's blocking connect
+   * waits on; it returns when the socket leaves SYN-SENT (the ICMP for
+   * the retransmit closes it), and that is what is waited for. */
+  int syn_wait;
 } waiter_t;
 
 static double now_s(void) {
@@ -1064,8 +1088,19 @@ static void *waiter_main(void *arg) {
 
   for (;;) {
     struct pollfd p = {w->fd, POLLOUT, 0};
-    int r = poll(&p, 1, 50), err = 0;
+    int r, err = 0;
     socklen_t el = sizeof err;
+
+    if (w->syn_wait) {
+      struct tcp_info ti;
+      socklen_t til = sizeof ti;
+
+      r = getsockopt(w->fd, IPPROTO_TCP, TCP_INFO, &ti, &til) != 0 || ti.tcpi_state != TCP_SYN_SENT;
+      if (!r)
+        poll(NULL, 0, 10);
+    } else {
+      r = poll(&p, 1, 50);
+    }
 
     if (__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE) || !id_valid(w->s, w->id))
       break; /* fdsoak stops, or the caller was killed while it waited */
@@ -1100,6 +1135,207 @@ static void *waiter_main(void *arg) {
   __atomic_sub_fetch(&w->s->waiters, 1, __ATOMIC_RELEASE);
   free(w);
   return NULL;
+}
+
+/* A helper thread that answers call id once the connect under way on fd
+ * (fdsoak's, handed over) ends; the kernel's error `kernel` is answered as
+ * `modelled` (0: as it is).  0, or -1 when none could be started (fd
+ * closed, the caller to get the fault's errno at once).  syn_wait: see
+ * waiter_t. */
+static int waiter_start(fsk__sup_t *s, uint64_t id, pid_t tid, int cfd_num, int fd, double started,
+                        int kernel, int modelled, int syn_wait) {
+  waiter_t *w = calloc(1, sizeof *w);
+  struct timeval tv = {0, 0};
+  socklen_t tvl = sizeof tv;
+  pthread_t th;
+  pthread_attr_t at;
+
+  if (w != NULL && __atomic_add_fetch(&s->waiters, 1, __ATOMIC_ACQ_REL) <= SUP_WAITERS_MAX) {
+    w->s = s;
+    w->id = id;
+    w->tid = tid;
+    w->cfd = cfd_num;
+    w->lfd = t_lfd;
+    w->fd = fd;
+    w->started = started;
+    w->kernel = kernel;
+    w->modelled = modelled;
+    w->syn_wait = syn_wait;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
+      w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    if (pthread_create(&th, &at, waiter_main, w) == 0) {
+      pthread_attr_destroy(&at);
+      bump(&s->waited);
+      return 0;
+    }
+    pthread_attr_destroy(&at);
+  }
+  if (w != NULL)
+    __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_RELEASE);
+  free(w);
+  close(fd);
+  bump(&s->waiters_full);
+  bump(&s->errno_only);
+  return -1;
+}
+
+/* An unreachable the real event could not be made for (as the shim's
+ * unreach_note): counted on the stats page with the reason. */
+static void unreach_note(fsk__sup_t *s, int why) {
+  if (s->page == NULL)
+    return;
+  __atomic_store_n(&s->page->unreach_why, (uint32_t)why, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&s->page->unreach_approx, 1, __ATOMIC_RELAXED);
+}
+
+/* The "flags:" of fd in process pid (octal in fdinfo), or -1. */
+static long fdinfo_flags(pid_t pid, int fd) {
+  char path[64], buf[512], *p;
+  ssize_t n;
+  int f;
+
+  snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+  if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return -1;
+  n = read(f, buf, sizeof buf - 1);
+  close(f);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  if ((p = strstr(buf, "flags:")) == NULL)
+    return -1;
+  return strtol(p + 6, NULL, 8);
+}
+
+/* Is fd in one of process pid's epoll sets (an epoll fd's fdinfo lists it
+ * as "tfd: N")?  Where it cannot be told, it is taken to be. */
+static int in_epoll_of(pid_t pid, int fd) {
+  char path[80], link[64], *buf = NULL;
+  struct dirent *d;
+  DIR *dir;
+  int found = 0;
+
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  if ((dir = opendir(path)) == NULL || (buf = malloc(16384)) == NULL) {
+    found = 1;
+    goto out;
+  }
+  while (!found && (d = readdir(dir)) != NULL) {
+    ssize_t k;
+    int f;
+
+    if (d->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, atoi(d->d_name));
+    k = readlink(path, link, sizeof link - 1);
+    if (k != (ssize_t)strlen("anon_inode:[eventpoll]") ||
+        memcmp(link, "anon_inode:[eventpoll]", (size_t)k) != 0)
+      continue;
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, atoi(d->d_name));
+    if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+      continue;
+    k = read(f, buf, 16383);
+    close(f);
+    if (k <= 0)
+      continue;
+    buf[k] = '\0';
+    for (char *t = strstr(buf, "tfd:"); t != NULL && !found; t = strstr(t + 4, "tfd:"))
+      found = strtol(t + 4, NULL, 10) == fd;
+  }
+out:
+  if (dir != NULL)
+    closedir(dir);
+  free(buf);
+  return found;
+}
+
+/* unreachable over IPv4 as the real event, as the shim makes it
+ * (faults.c, fault_unreach_ns): a socket of the helper's namespace
+ * (unreachd.c), with the caller's file status flags and the options the
+ * shim copies (read from `copy`, fdsoak's pidfd_getfd copy of the
+ * caller's socket), connected to the helper's address (the kernel answers
+ * the SYN with the ICMP inside that connect: a soft error, poll gives
+ * POLLERR alone, the socket stays in SYN-SENT), and installed over the
+ * caller's fd by SECCOMP_IOCTL_NOTIF_ADDFD (SETFD: in place, as dup3,
+ * O_CLOEXEC as the caller had it).  A non-blocking caller gets EINPROGRESS;
+ * a blocking one is answered by a helper thread when the next SYN's ICMP
+ * ends the connect (~1 s), as the kernel's own blocking connect returns
+ * then.  0 with *answer set (an errno, or -1: a helper thread answers), or
+ * INJ_UNREACH_* when the caller's socket was left as it was. */
+static int unreach_real(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t tid, pid_t tgid,
+                        int cfd_num, int copy, int fl, const struct sockaddr_storage *dst,
+                        double started, int *answer) {
+  struct sockaddr_in me, to = *(const struct sockaddr_in *)dst;
+  struct seccomp_notif_addfd add;
+  socklen_t ml = sizeof me, tl = sizeof(int), pl = sizeof(int);
+  int type = 0, proto = 0, nfd, e;
+  long ffl;
+  uint32_t addr = 0;
+
+  if (s->unreach[0] == '\0')
+    return INJ_UNREACH_NO_HELPER;
+  /* A bound socket's address would be lost with it. */
+  if (getsockname(copy, (struct sockaddr *)&me, &ml) != 0 || me.sin_family != AF_INET ||
+      me.sin_port != 0 || me.sin_addr.s_addr != htonl(INADDR_ANY))
+    return INJ_UNREACH_BOUND;
+  /* The program would go on watching the socket replaced. */
+  if ((fl & O_ASYNC) || in_epoll_of(tgid, cfd_num))
+    return INJ_UNREACH_WATCHED;
+  if (getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+      getsockopt(copy, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0 ||
+      (ffl = fdinfo_flags(tgid, cfd_num)) < 0)
+    return INJ_UNREACH_HELPER;
+  nfd = inj_unreach_fetch(s->unreach, r->code == ENETUNREACH ? 0 : 1, type, proto, &addr);
+  if (nfd < 0)
+    return INJ_UNREACH_HELPER;
+  inj_unreach_copy_opts(copy, nfd);
+  /* Started non-blocking whatever the caller's socket is: a blocking
+   * caller is answered by a helper thread, never by this one. */
+  fcntl(nfd, F_SETFL, fl | O_NONBLOCK);
+  to.sin_addr.s_addr = addr;
+  if (connect(nfd, (struct sockaddr *)&to, sizeof to) == 0 || errno != EINPROGRESS) {
+    close(nfd);
+    return INJ_UNREACH_HELPER;
+  }
+  fcntl(nfd, F_SETFL, fl & ~O_ASYNC);
+  /* Installed only over the socket of a call still waiting: the id is
+   * checked by the kernel in the ioctl itself too. */
+  memset(&add, 0, sizeof add);
+  add.id = id;
+  add.flags = SECCOMP_ADDFD_FLAG_SETFD;
+  add.srcfd = (uint32_t)nfd;
+  add.newfd = (uint32_t)cfd_num;
+  add.newfd_flags = (ffl & O_CLOEXEC) ? O_CLOEXEC : 0;
+  if (!id_valid(s, id) || ioctl(t_lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+    e = errno;
+    close(nfd);
+    if (!id_valid(s, id)) {
+      *answer = 0; /* the caller is gone: nothing to answer */
+      return 0;
+    }
+    (void)e;
+    return INJ_UNREACH_HELPER;
+  }
+  bump(&s->unreach_real);
+  if (fl & O_NONBLOCK) {
+    close(nfd);
+    bump(&s->faithful);
+    *answer = EINPROGRESS;
+    return 0;
+  }
+  /* fdsoak's own reference (nfd) is what the helper thread polls: the
+   * caller's blocking connect returns the socket's error once the kernel
+   * has it (the ICMP for the first SYN retransmit). */
+  if (waiter_start(s, id, tid, cfd_num, nfd, started, 0, 0, 1) == 0) {
+    bump(&s->faithful);
+    *answer = -1;
+  } else {
+    *answer = r->code;
+  }
+  return 0;
 }
 
 /* fault_connect's "let the call run as it was" (CONTINUE). */
@@ -1146,8 +1382,21 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
     return r->code;
   }
   fl = fcntl(fd, F_GETFL);
+  if (r->action == INJ_DO_UNREACH && dst->ss_family == AF_INET && fl >= 0) {
+    /* The real event where the helper can make it; else today's model,
+     * counted with the reason for a non-blocking caller as the shim
+     * counts it. */
+    int why = unreach_real(s, r, id, tid, tgid, cfd_num, fd, fl, dst, started, &answer);
+
+    if (why == 0) {
+      close(fd);
+      return answer;
+    }
+    if (fl & O_NONBLOCK)
+      unreach_note(s, why);
+  }
   if (r->action == INJ_DO_UNREACH) {
-    /* As the shim makes it (faults.c): an IPv4 non-blocking connect sees
+    /* The model, as the shim's (faults.c): an IPv4 non-blocking connect sees
      * the ICMP's error at once, made of a refusal (port 0 of loopback is
      * closed by construction); a blocking or IPv6 one at the first SYN
      * retransmit, made of the sink with TCP_USER_TIMEOUT 1 ms (~1 s).
@@ -1192,43 +1441,11 @@ static int fault_connect(fsk__sup_t *s, const inj_rule_t *r, uint64_t id, pid_t 
     if (r->action == INJ_DO_RESET && (rc == 0 || e == EINPROGRESS))
       reset_budget(s, fd, fi, (uint32_t)r->arg);
     if (rc != 0 && e == EINPROGRESS) {
-      waiter_t *w = calloc(1, sizeof *w);
-      struct timeval tv = {0, 0};
-      socklen_t tvl = sizeof tv;
-      pthread_t th;
-      pthread_attr_t at;
-
-      if (w != NULL && __atomic_add_fetch(&s->waiters, 1, __ATOMIC_ACQ_REL) <= SUP_WAITERS_MAX) {
-        w->s = s;
-        w->id = id;
-        w->tid = tid;
-        w->cfd = cfd_num;
-        w->lfd = t_lfd;
-        w->fd = fd;
-        w->started = started;
-        if (r->action == INJ_DO_UNREACH) {
-          w->kernel = kernel;
-          w->modelled = r->code;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvl) == 0)
-          w->sndtimeo = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&at, 64 * 1024);
-        if (pthread_create(&th, &at, waiter_main, w) == 0) {
-          pthread_attr_destroy(&at);
-          bump(&s->faithful);
-          bump(&s->waited);
-          return -1;
-        }
-        pthread_attr_destroy(&at);
+      if (waiter_start(s, id, tid, cfd_num, fd, started, r->action == INJ_DO_UNREACH ? kernel : 0,
+                       r->action == INJ_DO_UNREACH ? r->code : 0, 0) == 0) {
+        bump(&s->faithful);
+        return -1;
       }
-      if (w != NULL)
-        __atomic_sub_fetch(&s->waiters, 1, __ATOMIC_RELEASE);
-      free(w);
-      close(fd);
-      bump(&s->waiters_full);
-      bump(&s->errno_only);
       return r->action == INJ_DO_HANG ? ETIMEDOUT : r->code;
     }
     answer = rc == 0 ? 0 : e;
@@ -1352,6 +1569,10 @@ void fsk__sup_profile(fsk__sup_t *s) { s->profile = 1; }
 void fsk__sup_tune(fsk__sup_t *s, int sync_wake, int serve_nice) {
   s->no_sync = !sync_wake;
   s->serve_nice = serve_nice;
+}
+
+void fsk__sup_unreach(fsk__sup_t *s, const char *name) {
+  snprintf(s->unreach, sizeof s->unreach, "%s", name != NULL ? name : "");
 }
 
 void fsk__sup_track(fsk__sup_t *s) {
@@ -2465,6 +2686,23 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
                              __atomic_load_n(&s->handoffs_refused, __ATOMIC_RELAXED) > 0
                                ? " (some refused: more than 63 at once)"
                                : "");
+  if (used < len && __atomic_load_n(&s->unreach_real, __ATOMIC_RELAXED) > 0)
+    used += (size_t)snprintf(
+      buf + used, len - used, "; %llu unreachable fault%s the real event (namespace helper)",
+      (unsigned long long)__atomic_load_n(&s->unreach_real, __ATOMIC_RELAXED),
+      __atomic_load_n(&s->unreach_real, __ATOMIC_RELAXED) == 1 ? "" : "s");
+  if (used < len && s->page != NULL &&
+      __atomic_load_n(&s->page->unreach_approx, __ATOMIC_RELAXED) > 0) {
+    static const char *const why[] = {
+      "", "no namespace helper", "the namespace helper did not answer",
+      "the program had bound the socket", "the socket was in an epoll set or had O_ASYNC"};
+    uint32_t n = __atomic_load_n(&s->page->unreach_approx, __ATOMIC_RELAXED),
+             w = __atomic_load_n(&s->page->unreach_why, __ATOMIC_RELAXED);
+
+    used += (size_t)snprintf(
+      buf + used, len - used, "; %u unreachable fault%s modelled, the last because %s", n,
+      n == 1 ? "" : "s", w > 0 && w < sizeof why / sizeof *why ? why[w] : "of an unknown reason");
+  }
   if (used < len && __atomic_load_n(&s->getfd_failed, __ATOMIC_RELAXED) > 0)
     used +=
       (size_t)snprintf(buf + used, len - used,

@@ -67,6 +67,11 @@ int fsk__sup_served(fsk__sup_t *s, pid_t pid);
  * of every open and socket call of the tree that goes through: call before
  * fsk__sup_spawn (it widens the filter). */
 void fsk__sup_track(fsk__sup_t *s);
+/* The unreachable helper (unreachd.c) listening on name (FDSOAK_UNREACH's
+ * value): unreachable(net|host) on an IPv4 connect is then the real event,
+ * a socket of the helper's namespace installed over the caller's.  NULL
+ * or "": no helper, the model (see supervise.c). */
+void fsk__sup_unreach(fsk__sup_t *s, const char *name);
 /* Time the serving of each notification (the report's line then says how
  * long it took on average): for the benchmark (go_dial.sh). */
 void fsk__sup_profile(fsk__sup_t *s);

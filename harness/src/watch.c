@@ -691,7 +691,8 @@ static int hand_setup(watch_t *wt) {
 }
 
 /* A rule that can give unreachable: the helper whose namespace makes the
- * real event for IPv4 non-blocking connects (unreachd.c), started as our
+ * real event for IPv4 connects (unreachd.c; the shim's non-blocking ones,
+ * the seccomp engine's and hand-overs' blocking ones too), started as our
  * child before the target, so it is never in the target's tree and its
  * fds are never counted.  Without it the shim approximates the event; say
  * why, once. */
@@ -767,6 +768,9 @@ static int start_target(watch_t *wt) {
     snprintf(mark, sizeof mark, "FDSOAK_INJECT_STATS=%s", wt->stats);
     fsk__target_mark(&wt->tgt, mark);
   }
+  /* Before the supervisor and hand_setup, which may start threads: the
+   * helper is forked.  Both engines use it. */
+  unreach_setup(wt);
   if ((rc = choose_engine(wt)) != 0)
     return rc;
   if (wt->prog_kind == -ENOENT || wt->prog_kind == -EACCES)
@@ -777,7 +781,11 @@ static int start_target(watch_t *wt) {
 
     /* No shim: every call of the tree goes through the supervisor, never
      * through both. */
-    if ((rc = fsk__sup_spawn(wt->sup, &wt->tgt, wt->w.cmd, err, sizeof err)) != 0) {
+    if (getenv(FSK_UNREACH_ENV) != NULL)
+      fsk__sup_unreach(wt->sup, wt->unreach.name);
+    rc = fsk__sup_spawn(wt->sup, &wt->tgt, wt->w.cmd, err, sizeof err);
+    unsetenv(FSK_UNREACH_ENV);
+    if (rc != 0) {
       if (wt->tgt.pid > 0)
         wt->child = 1; /* stopped at out: */
       return werr("cannot start '%s' under the seccomp engine: %s", wt->w.cmd[0], err);
@@ -793,10 +801,11 @@ static int start_target(watch_t *wt) {
   if ((rc = fsk__set_preload(shim, 0)) != 0)
     return werr("cannot preload the shim %s: %s", shim, strerror(-rc));
   setenv("FDSOAK_INJECT", wt->w.inject != NULL ? wt->w.inject : "", 1);
-  /* Before hand_setup, which may start threads: the helper is forked. */
-  unreach_setup(wt);
   if ((rc = hand_setup(wt)) != 0)
     return rc;
+  /* The static and Go programs handed over get the real event too. */
+  if (wt->hand != NULL && getenv(FSK_UNREACH_ENV) != NULL)
+    fsk__sup_unreach(wt->hand, wt->unreach.name);
   if (wt->w.origins != FSK_ORIGINS_OFF)
     setenv("FDSOAK_INJECT_TRACK", "1", 1);
   else

@@ -10,11 +10,15 @@
  * fdsoak watch does with origins on; FSK_SUP_PROFILE=1 adds the time it
  * took per notification; FSK_SUP_SYNC_WAKE=0 leaves out the synchronous
  * wake-up and FSK_SUP_NICE=N sets the serving thread's nice value relative
- * to this process's (default -10; the benchmark's comparisons).
+ * to this process's (default -10; the benchmark's comparisons).  With an
+ * unreachable rule the namespace helper (unreachd.c) is started, as fdsoak
+ * watch starts it, so the fault is the real event; FSK_SUP_UNREACH=0
+ * leaves it out (the model, for comparison).
  * Exit: the command's code (128+N for signal N), 2 on a usage or setup
  * error.
  */
 #include "supervise.h"
+#include "unreachd.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@ int main(int argc, char **argv) {
   inj_spec_t *spec = calloc(1, sizeof *spec);
   fsk__sup_t *s = NULL;
   fsk__target_t t = {.guard_fd = -1};
+  fsk__unreachd_t u = {0};
   char err[256], why[512], stats[] = "/tmp/fsk-sup-exec-XXXXXX", line[512];
   int fd, rc, code = 2;
 
@@ -50,8 +55,17 @@ int main(int argc, char **argv) {
     free(spec);
     return 2;
   }
+  /* Forked before the supervisor starts any thread. */
+  for (uint32_t i = 0; i < spec->nrules; i++)
+    if (spec->rules[i].action == INJ_DO_UNREACH && u.pid == 0 &&
+        (getenv("FSK_SUP_UNREACH") == NULL || atoi(getenv("FSK_SUP_UNREACH")) != 0) &&
+        fsk__unreachd_start(&u, err, sizeof err) != 0) {
+      fprintf(stderr, "fsk_sup_exec: no unreachable helper (the model instead): %s\n", err);
+      break;
+    }
   if ((fd = mkstemp(stats)) < 0) {
     perror("fsk_sup_exec: mkstemp");
+    fsk__unreachd_stop(&u);
     return 2;
   }
   close(fd);
@@ -59,6 +73,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fsk_sup_exec: %s\n", strerror(-rc));
     goto out;
   }
+  if (u.pid > 0)
+    fsk__sup_unreach(s, u.name);
   if (getenv("FSK_SUP_PROFILE") != NULL)
     fsk__sup_profile(s);
   if (getenv("FSK_SUP_SYNC_WAKE") != NULL || getenv("FSK_SUP_NICE") != NULL)
@@ -86,6 +102,7 @@ int main(int argc, char **argv) {
 out:
   fsk__target_release(&t);
   fsk__sup_free(s);
+  fsk__unreachd_stop(&u);
   unlink(stats);
   free(spec);
   return code;

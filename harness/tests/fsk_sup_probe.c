@@ -13,7 +13,12 @@
  *   nnp                        exits with NoNewPrivs of /proc/self/status
  *                              (0 or 1; no errno)
  *   connect HOST PORT MS nb    a non-blocking connect, poll(POLLOUT) for at most
- *                              MS ms: the poll mask and SO_ERROR
+ *                              MS ms: the poll mask, SO_ERROR and the TCP
+ *                              state after it (an unreachable's socket
+ *                              stays in SYN-SENT on the real event)
+ *   connect HOST PORT MS epoll as nb, the socket added to an epoll set before
+ *                              the connect and epoll_wait for the mask (the
+ *                              seccomp engine cannot replace such a socket)
  *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
  *                              (once connected, either way: a request sent,
  *                              and how the answer ends: data, EOF or an errno)
@@ -34,11 +39,13 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -84,11 +91,12 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
   struct sockaddr_storage ss;
   socklen_t len = 0, el = sizeof(int);
   int fam, fd, rc, e, err = 0, ms = argc > 4 ? atoi(argv[4]) : 1000;
-  int nb = !alarm_mode && argc > 5 && strcmp(argv[5], "nb") == 0;
+  int ep = !alarm_mode && argc > 5 && strcmp(argv[5], "epoll") == 0;
+  int nb = ep || (!alarm_mode && argc > 5 && strcmp(argv[5], "nb") == 0), epfd = -1;
   double t0 = now();
 
   if (argc < 4 || (fam = addr_of(argv[2], argv[3], &ss, &len)) < 0) {
-    fprintf(stderr, "usage: fsk_sup_probe connect HOST PORT MS nb|block\n");
+    fprintf(stderr, "usage: fsk_sup_probe connect HOST PORT MS nb|epoll|block\n");
     return 2;
   }
   fd = socket(fam, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
@@ -107,12 +115,31 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   }
+  if (ep) {
+    struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+
+    if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      printf("epoll %s\n", en(errno));
+      return errno;
+    }
+  }
   rc = connect(fd, (struct sockaddr *)&ss, len);
   e = rc == 0 ? 0 : errno;
   printf("connect %s\n", en(e));
   if (nb && e == EINPROGRESS) {
     struct pollfd p = {fd, POLLOUT, 0};
-    int n = poll(&p, 1, ms);
+    int n;
+
+    if (ep) {
+      struct epoll_event ev = {0};
+
+      /* The same line as poll's: EPOLLOUT, EPOLLERR, EPOLLHUP are
+       * POLLOUT, POLLERR, POLLHUP. */
+      n = epoll_wait(epfd, &ev, 1, ms);
+      p.revents = n == 1 ? (short)ev.events : 0;
+    } else {
+      n = poll(&p, 1, ms);
+    }
     printf("poll %d%s%s%s\n", n, p.revents & POLLOUT ? " POLLOUT" : "",
            p.revents & POLLERR ? " POLLERR" : "", p.revents & POLLHUP ? " POLLHUP" : "");
     if (n == 0)
@@ -121,6 +148,16 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
       printf("SO_ERROR %s\n", en(err));
       e = err;
+      {
+        static const char *const st[] = {"?",          "ESTABLISHED", "SYN-SENT",  "SYN-RECV",
+                                         "FIN-WAIT1",  "FIN-WAIT2",   "TIME-WAIT", "CLOSE",
+                                         "CLOSE-WAIT", "LAST-ACK",    "LISTEN",    "CLOSING"};
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+          printf("state %s\n", ti.tcpi_state < sizeof st / sizeof *st ? st[ti.tcpi_state] : "?");
+      }
     }
   }
   if (e == 0) {
