@@ -1224,17 +1224,21 @@ static int in_epoll_of(pid_t pid, int fd) {
     goto out;
   }
   while (!found && (d = readdir(dir)) != NULL) {
+    char *end;
     ssize_t k;
+    long n;
     int f;
 
-    if (d->d_name[0] == '.')
+    /* Only the numeric entries are fds ("." and ".." are not). */
+    n = strtol(d->d_name, &end, 10);
+    if (end == d->d_name || *end != '\0' || n < 0 || n > INT_MAX)
       continue;
-    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, atoi(d->d_name));
+    snprintf(path, sizeof path, "/proc/%d/fd/%ld", (int)pid, n);
     k = readlink(path, link, sizeof link - 1);
     if (k != (ssize_t)strlen("anon_inode:[eventpoll]") ||
         memcmp(link, "anon_inode:[eventpoll]", (size_t)k) != 0)
       continue;
-    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, atoi(d->d_name));
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%ld", (int)pid, n);
     if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
       continue;
     k = read(f, buf, 16383);
