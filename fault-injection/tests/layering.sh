@@ -20,7 +20,7 @@ floor() {
   hooks) echo 5 ;;
   control | exec) echo 4 ;;
   decide | faults | log | track) echo 3 ;;
-  stats | rules | base | sec) echo 2 ;;
+  stats | rules | base | sec | unreach) echo 2 ;;
   spec | vtime | unwind) echo 1 ;;
   *) echo 0 ;;
   esac
