@@ -120,9 +120,9 @@ static void pending_set(int fd, int kernel_err, int modelled, int soft) {
   uint16_t *p = pending_slot(fd, 1);
   if (!p)
     return;
-  __atomic_store_n(p,
-                   (uint16_t)((soft ? PENDING_SOFT : 0) | (kernel_err & 0x7f) << 8 | (modelled & 0xff)),
-                   __ATOMIC_RELEASE);
+  __atomic_store_n(
+    p, (uint16_t)((soft ? PENDING_SOFT : 0) | (kernel_err & 0x7f) << 8 | (modelled & 0xff)),
+    __ATOMIC_RELEASE);
   __atomic_fetch_or(&inj__hot, HOT_PENDING, __ATOMIC_RELEASE);
 }
 
