@@ -110,11 +110,19 @@ static uint16_t *pending_slot(int fd, int create) {
   return NULL; /* 256 high fds with a pending fault at once: not marked */
 }
 
-static void pending_set(int fd, int kernel_err, int modelled) {
+/* PENDING_SOFT: the real event holds the modelled errno from the start as
+   a soft error (an ICMP answered inside connect), which the first
+   SO_ERROR read takes, while the socket the model made holds none yet
+   (the kernel's errors here are all below 128, so the bit is free). */
+#define PENDING_SOFT 0x8000u
+
+static void pending_set(int fd, int kernel_err, int modelled, int soft) {
   uint16_t *p = pending_slot(fd, 1);
   if (!p)
     return;
-  __atomic_store_n(p, (uint16_t)((kernel_err & 0xff) << 8 | (modelled & 0xff)), __ATOMIC_RELEASE);
+  __atomic_store_n(
+    p, (uint16_t)((soft ? PENDING_SOFT : 0) | (kernel_err & 0x7f) << 8 | (modelled & 0xff)),
+    __ATOMIC_RELEASE);
   __atomic_fetch_or(&inj__hot, HOT_PENDING, __ATOMIC_RELEASE);
 }
 
@@ -126,9 +134,19 @@ void inj__pending_clear(int fd) {
 
 int inj__pending_take(int fd, int kernel_err) {
   uint16_t *p = pending_slot(fd, 0), v;
-  if (!p || !(v = __atomic_load_n(p, __ATOMIC_ACQUIRE)) || (v >> 8) != (kernel_err & 0xff))
+  if (!p || !(v = __atomic_load_n(p, __ATOMIC_ACQUIRE)) || ((v >> 8) & 0x7f) != (kernel_err & 0x7f))
     return 0;
   if (!__atomic_compare_exchange_n(p, &v, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return 0;
+  return v & 0xff;
+}
+
+int inj__pending_soft(int fd) {
+  uint16_t *p = pending_slot(fd, 0), v;
+  if (!p || !((v = __atomic_load_n(p, __ATOMIC_ACQUIRE)) & PENDING_SOFT))
+    return 0;
+  if (!__atomic_compare_exchange_n(p, &v, (uint16_t)(v & ~PENDING_SOFT), 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_RELAXED))
     return 0;
   return v & 0xff;
 }
@@ -590,7 +608,7 @@ static void due_fire(int i) {
   if (fd_ino(fd) != g_due[i].ino || real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 ||
       ti.tcpi_state != TCP_SYN_SENT)
     return;
-  pending_set(fd, ECONNRESET, g_due[i].modelled);
+  pending_set(fd, ECONNRESET, g_due[i].modelled, 0);
   shutdown(fd, SHUT_RDWR);
 }
 
@@ -848,7 +866,7 @@ static int fault_refuse(int fd, const struct sockaddr *sa, socklen_t salen, int 
   }
   if (e == EINPROGRESS) {
     if (modelled != ECONNREFUSED)
-      pending_set(fd, ECONNREFUSED, modelled);
+      pending_set(fd, ECONNREFUSED, modelled, 0);
     errno = EINPROGRESS;
     return -1;
   }
@@ -896,7 +914,7 @@ static int fault_sink(int fd, const struct sockaddr *sa, socklen_t salen, int ut
     if (errno == ETIMEDOUT)
       errno = modelled;
     else if (errno == EINPROGRESS)
-      pending_set(fd, ETIMEDOUT, modelled);
+      pending_set(fd, ETIMEDOUT, modelled, 1); /* unreachable: the ICMP's soft error */
   }
   return rc;
 }

@@ -249,6 +249,13 @@ static int slow_getsockopt(int fd, int level, int name, void *val, socklen_t *le
     int e = inj__pending_take(fd, *(int *)val);
     if (e)
       *(int *)val = e;
+  } else if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
+             *len >= sizeof(int) && *(int *)val == 0) {
+    /* Before the model's socket holds its error: the real event's soft
+       error, once (faults.c PENDING_SOFT). */
+    int e = inj__pending_soft(fd);
+    if (e)
+      *(int *)val = e;
   }
   if (rc == 0 && level == SOL_SOCKET && name == SO_PEERNAME)
     inj__redirect_name(fd, 1, val, len);

@@ -134,6 +134,9 @@ void inj__pending_clear(int fd);
 /* The SO_ERROR translation for fd if the kernel reported `kernel_err`
    (one-shot), or 0. */
 int inj__pending_take(int fd, int kernel_err);
+/* The modelled errno once, where the real event holds it as a soft error
+   and the model's socket holds none yet; else 0. */
+int inj__pending_soft(int fd);
 void inj__faults_atfork_child(void);
 /* A reset socket's names as the program asked for them: peer (1) or local
    (0) address of fd written to sa/len as getpeername/getsockname would,

@@ -393,12 +393,15 @@ struct fsk__sup {
   char dns_note[160]; /* why hand-overs have no stub, for the report ("" : none needed) */
   /* unreachable: sockets whose SO_ERROR, once the kernel's error
    * (`kernel`) is there, is reported as the modelled one (a ring; by
-   * process, fd number and inode, as peers[]). */
+   * process, fd number and inode, as peers[]).  soft: the model is the
+   * sink, whose socket holds no error until the first retransmit, where
+   * the real event's holds the ICMP's errno from the SYN on (a soft
+   * error, which the first SO_ERROR read takes). */
   struct {
     pid_t pid;
     int fd;
     ino_t ino;
-    int kernel, modelled;
+    int kernel, modelled, soft;
   } pend[SUP_WAITERS_MAX];
   size_t npend;
   uint64_t dns_redirected;
@@ -934,6 +937,7 @@ static void pend_note(fsk__sup_t *s, pid_t pid, int fd, int copy, int kernel, in
   s->pend[k].ino = st.st_ino;
   s->pend[k].kernel = kernel;
   s->pend[k].modelled = modelled;
+  s->pend[k].soft = kernel == ETIMEDOUT;
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -976,6 +980,11 @@ static int sockopt_answer(fsk__sup_t *s, const struct seccomp_notif *n) {
     if (v == s->pend[found].kernel)
       v = s->pend[found].modelled;
     s->pend[found].kernel = 0; /* reported: the socket's error is gone */
+  } else if (v == 0 && s->pend[found].ino == ino && s->pend[found].soft) {
+    /* Before the first retransmit: the real event's soft error, once (the
+     * kernel's read clears it; the hard error comes at the retransmit). */
+    v = s->pend[found].modelled;
+    s->pend[found].soft = 0;
   }
   pthread_mutex_unlock(&s->lock);
   /* As the kernel does: at most the caller's length, which becomes the

@@ -19,6 +19,10 @@
  *   connect HOST PORT MS epoll as nb, the socket added to an epoll set before
  *                              the connect and epoll_wait for the mask (the
  *                              seccomp engine cannot replace such a socket)
+ *   connect HOST PORT MS peek  as nb, SO_ERROR read once 500 ms after the
+ *                              connect, before the poll (a soft error, such as
+ *                              an ICMP answered inside connect, shows there
+ *                              long before the socket wakes)
  *   connect HOST PORT MS block a blocking connect, with SO_SNDTIMEO = MS
  *                              (once connected, either way: a request sent,
  *                              and how the answer ends: data, EOF or an errno)
@@ -92,11 +96,12 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
   socklen_t len = 0, el = sizeof(int);
   int fam, fd, rc, e, err = 0, ms = argc > 4 ? atoi(argv[4]) : 1000;
   int ep = !alarm_mode && argc > 5 && strcmp(argv[5], "epoll") == 0;
-  int nb = ep || (!alarm_mode && argc > 5 && strcmp(argv[5], "nb") == 0), epfd = -1;
+  int peek = !alarm_mode && argc > 5 && strcmp(argv[5], "peek") == 0;
+  int nb = ep || peek || (!alarm_mode && argc > 5 && strcmp(argv[5], "nb") == 0), epfd = -1;
   double t0 = now();
 
   if (argc < 4 || (fam = addr_of(argv[2], argv[3], &ss, &len)) < 0) {
-    fprintf(stderr, "usage: fsk_sup_probe connect HOST PORT MS nb|epoll|block\n");
+    fprintf(stderr, "usage: fsk_sup_probe connect HOST PORT MS nb|epoll|peek|block\n");
     return 2;
   }
   fd = socket(fam, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
@@ -130,6 +135,14 @@ static int do_connect(int argc, char **argv, int alarm_mode) {
     struct pollfd p = {fd, POLLOUT, 0};
     int n;
 
+    if (peek) {
+      struct timespec half = {0, 500 * 1000 * 1000};
+
+      nanosleep(&half, NULL);
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      printf("SO_ERROR at 0.5 s %s\n", en(err));
+      err = 0;
+    }
     if (ep) {
       struct epoll_event ev = {0};
 

@@ -342,6 +342,17 @@ go_fidelity)
     bad "fidelity table, connects notified (FDSOAK_BPF=0)"
   fi
   cat "$T/table"
+  # The same over IPv6 (::1; the events made with ip6tables), where
+  # unreachable is always the model (the sink, TCP_USER_TIMEOUT 1 ms, the
+  # soft error answered at the first SO_ERROR read).
+  if ! command -v ip6tables >/dev/null 2>&1; then
+    echo "note: no ip6tables: the IPv6 table is not run"
+  elif FDSOAK_BPF=0 FSK_FIDELITY_HOST=::1 unshare -n python3 "$HERE/go_fidelity.py" "$T" "$BIN" >"$T/table6" 2>&1; then
+    ok "IPv6 fidelity table, connects notified (FDSOAK_BPF=0)"
+  else
+    bad "IPv6 fidelity table, connects notified (FDSOAK_BPF=0)"
+  fi
+  [ -f "$T/table6" ] && cat "$T/table6"
   ;;
 go_bpf)
   # The connect decisions in the kernel (the default; harness/src/bpfconn.c):

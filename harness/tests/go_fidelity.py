@@ -22,7 +22,12 @@ from sup_client import run_client  # noqa: E402
 T, BIN = sys.argv[1], sys.argv[2]
 SUP, PROBE, DIAL = os.path.join(BIN, "fsk_sup_exec"), os.path.join(BIN, "fsk_sup_probe"), os.path.join(T, "dial")
 OPEN, CLOSED, DROP, RESET, NET, HOSTU = 8080, 8001, 8002, 8006, 8003, 8004
-HOST = "127.0.0.1"
+# FSK_FIDELITY_HOST=::1: the same table over IPv6 (the events made with
+# ip6tables: ICMPv6 no route and address unreachable).
+HOST = os.environ.get("FSK_FIDELITY_HOST", "127.0.0.1")
+V6 = ":" in HOST
+FAM = socket.AF_INET6 if V6 else socket.AF_INET
+RULE_ADDR = "[%s]" % HOST if V6 else HOST   # the rule language brackets IPv6
 
 # (client, argv for host, port): the caller's own timeout is part of it.
 CLIENTS = [
@@ -31,6 +36,7 @@ CLIENTS = [
     ("go net/http 1s", lambda p: [DIAL, "-http", HOST, str(p), "1"]),
     ("C non-blocking + poll 1s", lambda p: [PROBE, "connect", HOST, str(p), "1000", "nb"]),
     ("C non-blocking in epoll 1s", lambda p: [PROBE, "connect", HOST, str(p), "1000", "epoll"]),
+    ("C non-blocking, SO_ERROR at 0.5s", lambda p: [PROBE, "connect", HOST, str(p), "1500", "peek"]),
     ("C blocking, SO_SNDTIMEO 1s", lambda p: [PROBE, "connect", HOST, str(p), "1000", "block"]),
     ("C blocking, no timeout", lambda p: [PROBE, "connect", HOST, str(p), "0", "block"]),
     ("C blocking + alarm 0.5s", lambda p: [PROBE, "alarm", HOST, str(p), "500"]),
@@ -53,22 +59,26 @@ UNREACH_EPOLL = ("unreachable on a socket already in an epoll set: it cannot be 
                  "helper's, so the fault is the model, a refusal (EPOLLOUT|EPOLLERR|EPOLLHUP, "
                  "state CLOSE; the real event gives EPOLLERR alone, SYN-SENT). Same SO_ERROR and "
                  "time.")
-KNOWN = {("C non-blocking in epoll 1s", e): (UNREACH_EPOLL, r"^(poll|state) .*$")
-         for e in ("net unreachable", "host unreachable")}
+KNOWN = {} if V6 else {("C non-blocking in epoll 1s", e): (UNREACH_EPOLL, r"^(poll|state) .*$")
+                       for e in ("net unreachable", "host unreachable")}
 
 
 def setup():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     with open("/proc/sys/net/ipv4/tcp_syn_retries", "w") as f:  # this namespace only
         f.write("1")
-    subprocess.run(["iptables", "-A", "INPUT", "-i", "lo", "-p", "tcp", "--dport", str(DROP),
+    tables = "ip6tables" if V6 else "iptables"
+    subprocess.run([tables, "-A", "INPUT", "-i", "lo", "-p", "tcp", "--dport", str(DROP),
                     "--syn", "-j", "DROP"], check=True)
-    # The real unreachables: the SYN answered by ICMP net/host unreachable.
-    for port, kind in ((NET, "icmp-net-unreachable"), (HOSTU, "icmp-host-unreachable")):
-        subprocess.run(["iptables", "-A", "OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(port),
+    # The real unreachables: the SYN answered by ICMP net/host unreachable
+    # (ICMPv6 no route, address unreachable).
+    kinds = (("icmp6-no-route", "icmp6-addr-unreachable") if V6
+             else ("icmp-net-unreachable", "icmp-host-unreachable"))
+    for port, kind in zip((NET, HOSTU), kinds):
+        subprocess.run([tables, "-A", "OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(port),
                         "--syn", "-j", "REJECT", "--reject-with", kind], check=True)
     # The open port the injected runs aim at: it must never see a connection.
-    ls = socket.socket()
+    ls = socket.socket(FAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((HOST, OPEN))
     ls.listen(64)
@@ -81,7 +91,7 @@ def setup():
             c.close()
     threading.Thread(target=serve, daemon=True).start()
     # The real reset: accepted, then reset at the first byte received.
-    rs = socket.socket()
+    rs = socket.socket(FAM)
     rs.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     rs.bind((HOST, RESET))
     rs.listen(64)
@@ -110,9 +120,36 @@ def run(cmd, port):
     return rc, out, took
 
 
+# IPv6 unreachable fails a connect at the first SYN retransmit, ~1 s after
+# it, as does the model: a client whose own timer is 1 s races it, on the
+# real event as under the rule (either may fire first, run to run).  Such a
+# pair that differs is run again, up to RACE_RUNS times each way, and every
+# injected outcome must be among the real ones seen (as fidelity.py does
+# for reset(accept)).
+RACE_RUNS = 6
+RACES = []
+
+
+def racy(cname, ename):
+    return V6 and "unreachable" in ename and "1s" in cname
+
+
+def race(client, event, rule, real, inj):
+    (cname, mk), (ename, rport, _) = client, event
+    reals, injs = {real[:2]}, {inj[:2]}
+    for _ in range(RACE_RUNS - 1):
+        reals.add(run(mk(rport), rport)[:2])
+        injs.add(run([SUP, rule] + mk(OPEN), OPEN)[:2])
+        if injs <= reals:
+            break
+    RACES.append("%s x %s: real %s; injected %s" % (cname, ename, sorted(map(str, reals)),
+                                                     sorted(map(str, injs))))
+    return injs <= reals
+
+
 def pair(client, event):
     (cname, mk), (ename, rport, action) = client, event
-    rule = "connect:addr=%s,port=%d:do=%s" % (HOST, OPEN, action)
+    rule = "connect:addr=%s,port=%d:do=%s" % (RULE_ADDR, OPEN, action)
     for attempt in range(3):
         with cf.ThreadPoolExecutor(max_workers=1) as one:
             fut = one.submit(run, mk(rport), rport)
@@ -127,6 +164,8 @@ def pair(client, event):
             why.append("exit %s vs %s" % (real[0], inj[0]))
         if rout != iout:
             why.append("output %r vs %r" % (real[1], inj[1]))
+        if why and racy(cname, ename) and race(client, event, rule, real, inj):
+            why = []
         if why:
             break
         if abs(real[2] - inj[2]) > max(0.35, 0.25 * max(real[2], inj[2])):
@@ -139,7 +178,8 @@ def pair(client, event):
 def errno_case(client):
     """errno(E) has no real event to match: it must fail at once, with E."""
     cname, mk = client
-    rc, out, took = run([SUP, "connect:addr=%s,port=%d:do=errno(EACCES)" % (HOST, OPEN)] + mk(OPEN), OPEN)
+    rc, out, took = run([SUP, "connect:addr=%s,port=%d:do=errno(EACCES)" % (RULE_ADDR, OPEN)] + mk(OPEN),
+                        OPEN)
     ok = ("permission denied" in out or "EACCES" in out) and took < 0.35
     return cname, "errno(EACCES)", (None, "", 0), (rc, out, took), [] if ok else ["got %r in %.2f s" % (out, took)]
 
@@ -161,6 +201,8 @@ def main():
             print("    MISMATCH: %s" % w)
         if not why and (cname, ename) in KNOWN:
             print("    known difference: %s" % KNOWN[(cname, ename)][0])
+    for r in RACES:
+        print("race: %s" % r)
     if seen:
         print("FAIL: the open port saw %d connection(s) from injected runs" % len(seen))
         fails += 1

@@ -24,4 +24,5 @@ def run_client(cmd, hide, placeholder):
         out = out[:m.start()] + out[m.end():]
     out = out.replace(hide, placeholder).strip()
     out = re.sub(r"127\.0\.0\.1:\d+->", "127.0.0.1:EPHEMERAL->", out)
+    out = re.sub(r"\[::1\]:\d+->", "[::1]:EPHEMERAL->", out)
     return rc, out, took

@@ -8,6 +8,9 @@ MODE poll / epoll / select: connect_ex, then the first wake-up of poll(),
   epoll or select() is printed (the event mask, or the sets the socket is
   in), then SO_ERROR, then the peer's name ("peer HOST:PORT") and a request
   as in nonblocking: what a program that looks at the mask sees.
+MODE peek: as poll, but SO_ERROR is read once 0.5 s after connect_ex,
+  before the wait ("peek ERRNO" or "peek 0"): an ICMP answered inside
+  connect is a soft error there long before the socket wakes.
 MODE urllib: urllib.request.urlopen with the timeout.
 HOST is an address or a name (resolved with getaddrinfo, as
 socket.create_connection does; asyncio resolves it itself).
@@ -84,6 +87,11 @@ def waiter(mode, host, port, t):
     r = s.connect_ex(addr)
     if r not in (0, errno.EINPROGRESS):
         raise OSError(r, "connect")
+    if mode == "peek":
+        time.sleep(min(0.5, t / 2))
+        e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        print("peek %s" % (errno.errorcode.get(e, str(e)) if e else "0"))
+        mode = "poll"
     seen = []
     while not seen:
         left = deadline - time.monotonic()
@@ -149,7 +157,7 @@ def attempt(mode, host, port, t):
             d = blocking(host, port, t)
         elif mode == "nonblocking":
             d = nonblocking(host, port, t)
-        elif mode in ("poll", "epoll", "select"):
+        elif mode in ("poll", "epoll", "select", "peek"):
             d = waiter(mode, host, port, t)
         elif mode == "urllib":
             d = urllib_get(host, port, t)

@@ -108,6 +108,7 @@ CLIENTS = [
     ("py-poll", py("poll")),
     ("py-epoll", py("epoll")),
     ("py-select", py("select")),
+    ("py-peek", py("peek")),
     ("py-urllib", py("urllib")),
     ("node-fetch", lambda h, p, t: ["node", os.path.join(DIR, "client_fetch.js"), url(h, p), str(t)]),
     ("openssl", lambda h, p, t: caller_timeout(t, ["openssl", "s_client", "-brief", "-connect",
@@ -328,11 +329,11 @@ def unreach_helper():
     exe = os.path.join(BIN, "fdsoak")
     if not os.path.exists(exe):
         # A build of the shim alone (FDSOAK_COMPONENTS without the
-        # harness) has no helper: the 8 pairs are the shim's fallback.
+        # harness) has no helper: those pairs are the shim's fallback.
         why = ("no fdsoak in this build (%s): without fdsoak's namespace helper, IPv4 "
                "non-blocking unreachable is the shim's approximation (POLLOUT|POLLERR|POLLHUP "
                "at once; the real event gives POLLERR alone)" % exe)
-        KNOWN.update({(c, "%s-unreach-%s" % (k, p)): why for c in ("py-poll", "py-epoll")
+        KNOWN.update({(c, "%s-unreach-%s" % (k, p)): why for c in ("py-poll", "py-epoll", "py-peek")
                       for k in ("net", "host") for p in ("v4", "name")})
         return None, why
     p = subprocess.Popen([exe, "__unreachd"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
