@@ -6,6 +6,7 @@
  * program would see:
  *
  *   socket                     socket(AF_INET, SOCK_STREAM)
+ *   bind HOST PORT             bind a TCP socket to HOST:PORT
  *   open PATH                  open(PATH, O_RDONLY)
  *   openfd PATH                open(PATH, O_RDONLY), exits with the fd (255: failed)
  *   io_uring                   io_uring_setup(1, ...)
@@ -198,6 +199,19 @@ int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "";
 
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(m, "bind") == 0 && argc > 3) {
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int fam = addr_of(argv[2], argv[3], &ss, &len), fd, rc;
+
+    if (fam < 0 || (fd = socket(fam, SOCK_STREAM, 0)) < 0) {
+      printf("bind: no socket for %s\n", argv[2]);
+      return 2;
+    }
+    rc = bind(fd, (struct sockaddr *)&ss, len);
+    printf("bind %s\n", rc < 0 ? en(errno) : "0");
+    return rc < 0 ? errno : 0;
+  }
   if (strcmp(m, "socket") == 0) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     printf("socket %s\n", fd < 0 ? en(errno) : "0");

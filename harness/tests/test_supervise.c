@@ -176,10 +176,13 @@ static void test_unsupported_rules_named(void **state) {
   assert_int_equal(fsk__sup_unsupported(&spec, why, sizeof why), 0);
 }
 
-static void test_errno_on_socket_and_open(void **state) {
+static void test_errno_on_socket_bind_and_open(void **state) {
   uint64_t inj, obs;
   char *sock[] = {"socket", NULL}, *open_x[] = {"open", "/etc/fsk-x-nope-hostname", NULL};
   char *open_ok[] = {"open", "/etc/hostname", NULL};
+  /* Port 0: any free port, never the rule's. */
+  char *bind_x[] = {"bind", "127.0.0.1", "27391", NULL},
+       *bind_ok[] = {"bind", "127.0.0.1", "0", NULL};
 
   (void)state;
   assert_int_equal(run("socket:do=errno(EMFILE)", sock, &inj, &obs), EMFILE);
@@ -188,6 +191,13 @@ static void test_errno_on_socket_and_open(void **state) {
   assert_int_equal(run("open:path=*-nope-*:do=errno(EACCES)", open_x, &inj, &obs), EACCES);
   assert_int_equal(inj, 1);
   assert_int_equal(run("open:path=*-nope-*:do=errno(EACCES)", open_ok, &inj, &obs), 0);
+  assert_int_equal(inj, 0);
+  /* bind by address and port: the other port binds. */
+  assert_int_equal(run("bind:addr=127.0.0.1,port=27391:do=errno(EADDRINUSE)", bind_x, &inj, &obs),
+                   EADDRINUSE);
+  assert_int_equal(inj, 1);
+  assert_int_equal(run("bind:addr=127.0.0.1,port=27391:do=errno(EADDRINUSE)", bind_ok, &inj, &obs),
+                   0);
   assert_int_equal(inj, 0);
 }
 
@@ -425,7 +435,7 @@ int main(void) {
     cmocka_unit_test(test_engine_parse),
     cmocka_unit_test(test_elf_kind),
     cmocka_unit_test(test_unsupported_rules_named),
-    cmocka_unit_test(test_errno_on_socket_and_open),
+    cmocka_unit_test(test_errno_on_socket_bind_and_open),
     cmocka_unit_test(test_pass_is_observed),
     cmocka_unit_test(test_no_fd_left_in_target),
     cmocka_unit_test(test_io_uring_refused),
