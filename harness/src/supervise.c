@@ -2122,8 +2122,25 @@ static uint32_t sup_opmask(const fsk__sup_t *s) {
 }
 
 int fsk__sup_bpf_env(char *why, size_t len) {
-  const char *env = getenv("FDSOAK_BPF");
+  const char *env = getenv("FDSOAK_BPF"), *h = getenv("FSK_BPF_ORIGINS_HOOK"),
+             *w = getenv("FSK_BPF_STACK_WALK");
 
+  /* How the stack capture catches the calls and walks the stack (bpfconn.c;
+   * for the tests and the benchmark to take each way on purpose). */
+  if (h != NULL && h[0] != '\0' && strcmp(h, "fexit") != 0 && strcmp(h, "rawtp") != 0) {
+    snprintf(why, len,
+             "FSK_BPF_ORIGINS_HOOK='%.40s': expected fexit or rawtp (unset: fexit, "
+             "else the raw tracepoint)",
+             h);
+    return -EINVAL;
+  }
+  if (w != NULL && w[0] != '\0' && strcmp(w, "fp") != 0 && strcmp(w, "kernel") != 0) {
+    snprintf(why, len,
+             "FSK_BPF_STACK_WALK='%.40s': expected fp (the program's own walk, the "
+             "default) or kernel (bpf_get_stack)",
+             w);
+    return -EINVAL;
+  }
   if (env == NULL || strcmp(env, "1") == 0)
     return 1;
   if (strcmp(env, "0") == 0)
@@ -2757,10 +2774,13 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       used += (size_t)snprintf(
         buf + used, len - used,
         "; origins: %llu Go stacks (eBPF stack capture, .gopclntab), %llu calls without a "
-        "stack, %llu records lost, %.1f us each to symbolize; open and socket not notified",
+        "stack, %llu records lost, %.1f us each to symbolize; open and socket not notified; "
+        "captured by %s%s%s%s",
         (unsigned long long)go, (unsigned long long)none,
         (unsigned long long)fsk__bpfconn_origins_lost(s->bpf),
-        go + none > 0 ? (double)ns / 1e3 / (double)(go + none) : 0.0);
+        go + none > 0 ? (double)ns / 1e3 / (double)(go + none) : 0.0,
+        fsk__bpfconn_origins_hook(s->bpf), fsk__bpfconn_fexit_why(s->bpf)[0] != '\0' ? " (" : "",
+        fsk__bpfconn_fexit_why(s->bpf), fsk__bpfconn_fexit_why(s->bpf)[0] != '\0' ? ")" : "");
     else
       used += (size_t)snprintf(
         buf + used, len - used,
