@@ -23,15 +23,20 @@
 #   bpf refuse         faithful refuse made by the same program (the dial
 #                      pointed at a closed loopback port)
 #   bpf origins on     bpf non-matching with origins on: each socket's Go
-#                      stack captured in the kernel (raw syscall tracepoints,
-#                      bpf_get_stack) and symbolized by fdsoak from a ring
-#                      buffer, no notification (compare with "origins on")
+#                      stack captured in the kernel at the call's exit
+#                      (fexit, or the raw sys_exit tracepoint; a
+#                      frame-pointer walk in the program) and symbolized by
+#                      fdsoak from a ring buffer, no notification (compare
+#                      with "origins on")
 #
 #   A/A (aa)           plain again, as a variant: the noise floor.  On
 #                      by default (AA=0 leaves it out; TAGS=aa runs it
 #                      alone); a variant whose ratio is within A/A's
 #                      quartiles is not measured to cost anything
 #   bpf refuse, origins (br) bpf refuse with origins on
+#   bpf origins, kernel's walk (bk) bpf origins on with
+#                      FSK_BPF_STACK_WALK=kernel: bpf_get_stack instead of
+#                      the program's frame-pointer walk
 #
 # The variants of one round run back to back, with a plain run before and
 # after them, in an order rotated each round (so no variant always runs
@@ -45,7 +50,9 @@
 # OTHER=BIN_DIR runs each supervised variant a second time in the same
 # rounds with that build's fsk_sup_exec (e.g. main's, built in a worktree
 # of its own), suffixed "[other]": before and after measured under the same
-# load, not in two runs an hour apart.  Also the supervisor's own serving time per
+# load, not in two runs an hour apart; each such variant's time per dial
+# over the other build's, paired within each round, is printed last.
+# Also the supervisor's own serving time per
 # notification (FSK_SUP_PROFILE), and the CPU time per dial of the program
 # and the supervisor together (less sensitive to the load than the rate),
 # with the start-up's share taken out: each round also runs every variant
@@ -126,6 +133,7 @@ variant() {
   bn) one "$1" env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   bf) one "$1" env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   bo) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  bk) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_BPF_STACK_WALK=kernel FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
   br) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
   st) one "$1" strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
         "$T/dial" -loop "$N" -self ;;
@@ -162,6 +170,10 @@ while [ "$i" -lt "$RUNS" ]; do
       # over this round's A/A run: its rate over the variant's
       [ -s "$T/cur.$tag" ] && [ -s "$T/cur.aa" ] && [ "$tag" != aa ] &&
         awk -v a="$(cat "$T/cur.aa")" '{printf "%.4f\n", a / $1}' "$T/cur.$tag" >>"$T/aaratio.$tag"
+      # this build over the other, paired within the round: the load
+      # drifts between rounds, far less between two runs of one
+      [ -s "$T/cur.$tag" ] && [ -s "$T/cur.$tag.o" ] &&
+        awk -v o="$(cat "$T/cur.$tag.o")" '{printf "%.4f\n", o / $1}' "$T/cur.$tag" >>"$T/vsother.$tag"
     done
   fi
   i=$((i + 1))
@@ -173,7 +185,7 @@ for tag in plain $TAGS; do
   [ -s "$T/$tag" ] || continue
   [ "$tag" = plain ] || [ "$(wc -l <"$T/$tag")" -eq "$RUNS" ] || { echo "FAIL: variant $tag did not run"; exit 1; }
   case ${tag%.o} in
-  plain) name="plain (connects)" ;; aa) name="A/A (plain again)" ;; br) name="  bpf refuse, origins on" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
+  plain) name="plain (connects)" ;; aa) name="A/A (plain again)" ;; bk) name="  bpf origins, kernel's walk" ;; br) name="  bpf refuse, origins on" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
   nc) name="  serving at fdsoak's nice" ;; tr) name="  origins on" ;; rp) name="real refusal" ;;
   rf) name="faithful refuse" ;; st) name="strace --inject" ;;
   bn) name="bpf non-matching" ;; bf) name="bpf refuse" ;; bo) name="  bpf origins on" ;;
@@ -190,10 +202,14 @@ for tag in plain $TAGS; do
   printf "%-34s %9.0f %9.1f %7sx %11s %8s %11s %11s %9.1f %9.1f %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" "$xa" "$qa" \
     "$c" "$c0" "$(awk -v c="$c" -v c0="$c0" -v n="$N" 'BEGIN {print c - c0 * 1e3 / n}')" "$s"
 done
+for tag in $TAGS; do
+  [ -s "$T/vsother.$tag" ] || continue
+  echo "$tag: time per dial of this build over OTHER's ($OTHER), paired in each round: $(median "$T/vsother.$tag")x (quartiles $(quartiles "$T/vsother.$tag"))"
+done
 echo "(x A/A: the time per dial over the same round's A/A run; A/A's own line against plain is the noise floor)"
 echo "(CPU us/dial: the program's and the supervisor's CPU time over the dials, start-up included;"
 echo " start ms: a one-dial run's CPU time; net us: CPU us/dial less the start-up spread over N dials)"
-for tag in bn bf bo br bn.o bf.o bo.o br.o; do
+for tag in bn bf bo br bk bn.o bf.o bo.o br.o; do
   case " $TAGS " in *" $tag "*) ;; *) continue ;; esac
   grep -q "decided in the kernel" "$T/acct.$tag" 2>/dev/null || echo "NOTE: variant $tag did not run through eBPF: $(cat "$T/acct.$tag" 2>/dev/null | tail -1)"
 done
