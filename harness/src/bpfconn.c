@@ -164,6 +164,33 @@ static int pick_progs(struct fsk_connect *k, int hook) {
   return 0;
 }
 
+/* Whether the kernel loads a tracing program at all, with one small
+ * fexit program alone (the connect programs and the 4 MB ring left out):
+ * a kernel that refuses them (EPERM on a locked-down VM) then costs this
+ * instead of a whole load of the object thrown away (about 70 ms of CPU at
+ * every start, go_dial.sh's "start ms"). */
+static int fexit_loads(char *why, size_t len) {
+  struct fsk_connect *k;
+  struct bpf_program *p;
+  int rc;
+
+  if (fexit_targets[4] == NULL) {
+    snprintf(why, len, "no fexit targets for this architecture");
+    return -ENOSYS;
+  }
+  if ((k = fsk_connect__open()) == NULL)
+    return -errno;
+  bpf_object__for_each_program(p, k->obj) bpf_program__set_autoload(p, false);
+  bpf_program__set_autoload(k->progs.fsk_fexit_socket, true);
+  bpf_map__set_max_entries(k->maps.origin_ring, 4096);
+  if ((rc = bpf_program__set_attach_target(k->progs.fsk_fexit_socket, 0, fexit_targets[4])) == 0)
+    rc = fsk_connect__load(k);
+  if (rc != 0)
+    snprintf(why, len, "the kernel refused the fexit programs: %s", strerror(-rc));
+  fsk_connect__destroy(k);
+  return rc;
+}
+
 /* The fexit programs attached at once, as the probe whether the kernel
  * takes them (loading is not enough: a kernel may verify a tracing
  * program and refuse its trampoline).  They do nothing until
@@ -314,6 +341,10 @@ int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t s
 
     hook = h != NULL && strcmp(h, "rawtp") == 0 ? HOOK_RAWTP : HOOK_FEXIT;
     only = h != NULL && h[0] != '\0';
+    if (hook == HOOK_FEXIT && fexit_loads(b->fexit_why, sizeof b->fexit_why) != 0) {
+      snprintf(b->origins_why, sizeof b->origins_why, "%s", b->fexit_why);
+      hook = only ? HOOK_NONE : HOOK_RAWTP;
+    }
   }
   for (;;) {
     if ((b->skel = fsk_connect__open()) == NULL) {
