@@ -23,15 +23,36 @@
 #   bpf refuse         faithful refuse made by the same program (the dial
 #                      pointed at a closed loopback port)
 #   bpf origins on     bpf non-matching with origins on: each socket's Go
-#                      stack captured in the kernel (raw syscall tracepoints,
-#                      bpf_get_stack) and symbolized by fdsoak from a ring
-#                      buffer, no notification (compare with "origins on")
+#                      stack captured in the kernel at the call's exit
+#                      (fexit, or the raw sys_exit tracepoint; a
+#                      frame-pointer walk in the program) and symbolized by
+#                      fdsoak from a ring buffer, no notification (compare
+#                      with "origins on")
+#
+#   A/A (aa)           plain again, as a variant: the noise floor.  On
+#                      by default (AA=0 leaves it out; TAGS=aa runs it
+#                      alone); a variant whose ratio is within A/A's
+#                      quartiles is not measured to cost anything
+#   bpf refuse, origins (br) bpf refuse with origins on
+#   bpf origins, kernel's walk (bk) bpf origins on with
+#                      FSK_BPF_STACK_WALK=kernel: bpf_get_stack instead of
+#                      the program's frame-pointer walk
 #
 # The variants of one round run back to back, with a plain run before and
-# after them; each variant's ratio is its time per dial over the mean of
-# that round's two plain runs, and the median of the rounds' ratios is
-# printed (on a shared, loaded machine the load drifts between rounds far
-# more than within one).  Also the supervisor's own serving time per
+# after them, in an order rotated each round (so no variant always runs
+# right after plain, or after another that heats the caches or the
+# scheduler up for it); each variant's ratio is its time per dial over the
+# mean of that round's two plain runs, and also over that round's A/A run,
+# and the median and quartiles of the rounds' ratios are printed (on a
+# shared, loaded machine the load drifts between rounds far more than
+# within one).
+#
+# OTHER=BIN_DIR runs each supervised variant a second time in the same
+# rounds with that build's fsk_sup_exec (e.g. main's, built in a worktree
+# of its own), suffixed "[other]": before and after measured under the same
+# load, not in two runs an hour apart; each such variant's time per dial
+# over the other build's, paired within each round, is printed last.
+# Also the supervisor's own serving time per
 # notification (FSK_SUP_PROFILE), and the CPU time per dial of the program
 # and the supervisor together (less sensitive to the load than the rate),
 # with the start-up's share taken out: each round also runs every variant
@@ -39,7 +60,8 @@
 # the eBPF programs' verification) that a run of N dials spreads over them.
 # Asserts nothing but that every variant ran.
 #
-#   go_dial.sh BUILD_BIN_DIR      (N=4000, RUNS=5 by default)
+#   [OTHER=BIN_DIR] [TAGS="..."] [AA=0] go_dial.sh BUILD_BIN_DIR
+#                                 (N=4000, RUNS=5 by default)
 set -u
 BIN="$(cd "$1" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -50,11 +72,29 @@ trap 'rm -rf "$T"' EXIT
 command -v go >/dev/null 2>&1 || { echo "SKIP: go is not installed"; exit 77; }
 CGO_ENABLED=0 GOCACHE="$BIN/../go-cache" GOPATH="$BIN/../go-path" GOFLAGS=-buildvcs=false \
   GO111MODULE=off go build -o "$T/dial" "$HERE/../tests/go/dial.go" || exit 1
-SUP="$BIN/fsk_sup_exec"
+SUP0="$BIN/fsk_sup_exec"
+OSUP=""
+if [ -n "${OTHER:-}" ]; then
+  OSUP="$(cd "$OTHER" 2>/dev/null && pwd)/fsk_sup_exec"
+  [ -x "$OSUP" ] || { echo "go_dial.sh: OTHER=$OTHER: no fsk_sup_exec there" >&2; exit 2; }
+fi
 CLOSED=$((40000 + $$ % 9000))
 NM="connect:addr=127.0.0.1,port=1:do=refuse"
 TAGS="${TAGS:-nm ns nc tr rp rf bn bf bo}"
 command -v strace >/dev/null 2>&1 && [ -z "${NOSTRACE:-}" ] && TAGS="$TAGS st"
+case " $TAGS " in *" aa "*) ;; *) [ "${AA:-1}" = 0 ] || TAGS="aa $TAGS" ;; esac
+# The other build's variants: those that run fsk_sup_exec (not plain, A/A,
+# the real refusal or strace), as TAG.o.
+if [ -n "$OSUP" ]; then
+  for tag in $TAGS; do
+    case $tag in aa | rp | st) ;; *) TAGS="$TAGS $tag.o" ;; esac
+  done
+fi
+NT=$(echo $TAGS | wc -w)
+# TAGS rotated left by $1 places
+rotated() {
+  echo $TAGS | awk -v k="$1" '{for (i = 0; i < NF; i++) printf "%s%s", $((i + k) % NF + 1), i + 1 < NF ? " " : "\n"}'
+}
 
 # One run of a variant: its dials/s, to $T/cur.TAG (this round) and
 # $T/TAG (all rounds); the supervisor's account to $T/acct.TAG.
@@ -80,17 +120,22 @@ one() {
   grep -o 'served in [0-9.]* us' "$T/acct.$tag" | awk '{print $3}' >>"$T/serve.$tag"
 }
 variant() {
-  case $1 in
-  nm) one nm env FDSOAK_BPF=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  ns) one ns env FDSOAK_BPF=0 FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  nc) one nc env FDSOAK_BPF=0 FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  tr) one tr env FDSOAK_BPF=0 FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  rp) one rp "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" ;;
-  rf) one rf env FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
-  bn) one bn env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  bf) one bf env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
-  bo) one bo env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
-  st) one st strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
+  SUP="$SUP0"
+  case $1 in *.o) SUP="$OSUP" ;; esac
+  case ${1%.o} in
+  aa) one "$1" "$T/dial" -loop "$N" -self ;;
+  nm) one "$1" env FDSOAK_BPF=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  ns) one "$1" env FDSOAK_BPF=0 FSK_SUP_SYNC_WAKE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  nc) one "$1" env FDSOAK_BPF=0 FSK_SUP_NICE=0 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  tr) one "$1" env FDSOAK_BPF=0 FSK_SUP_ORIGINS=1 FSK_SUP_PROFILE=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  rp) one "$1" "$T/dial" -loop "$N" 127.0.0.1 "$CLOSED" ;;
+  rf) one "$1" env FDSOAK_BPF=0 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  bn) one "$1" env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  bf) one "$1" env FDSOAK_BPF=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  bo) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  bk) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_BPF_STACK_WALK=kernel FSK_SUP_VERBOSE=1 "$SUP" "$NM" "$T/dial" -loop "$N" -self ;;
+  br) one "$1" env FDSOAK_BPF=1 FSK_SUP_ORIGINS=1 FSK_SUP_VERBOSE=1 "$SUP" "connect:addr=127.0.0.1:do=refuse" "$T/dial" -loop "$N" -self ;;
+  st) one "$1" strace -f -qq -o /dev/null -e trace=connect -e inject=connect:error=ECONNREFUSED \
         "$T/dial" -loop "$N" -self ;;
   esac
 }
@@ -107,7 +152,7 @@ while [ "$i" -lt "$RUNS" ]; do
   rm -f "$T"/cur.*
   one plain "$T/dial" -loop "$N" -self
   mv "$T/cur.plain" "$T/cur.p0" 2>/dev/null
-  for tag in $TAGS; do variant "$tag"; done
+  for tag in $(rotated "$((i % NT))"); do variant "$tag"; done
   one plain "$T/dial" -loop "$N" -self
   # The start-up pass: each variant once with one dial, for its fixed CPU
   # cost (the supervisor's set-up, loading the eBPF programs: tens of ms,
@@ -122,34 +167,49 @@ while [ "$i" -lt "$RUNS" ]; do
     p=$(awk '{s += 1 / $1} END {print s}' "$T/cur.p0" "$T/cur.plain")
     for tag in $TAGS; do
       [ -s "$T/cur.$tag" ] && awk -v p="$p" '{printf "%.4f\n", (1 / $1) / (p / 2)}' "$T/cur.$tag" >>"$T/ratio.$tag"
+      # over this round's A/A run: its rate over the variant's
+      [ -s "$T/cur.$tag" ] && [ -s "$T/cur.aa" ] && [ "$tag" != aa ] &&
+        awk -v a="$(cat "$T/cur.aa")" '{printf "%.4f\n", a / $1}' "$T/cur.$tag" >>"$T/aaratio.$tag"
+      # this build over the other, paired within the round: the load
+      # drifts between rounds, far less between two runs of one
+      [ -s "$T/cur.$tag" ] && [ -s "$T/cur.$tag.o" ] &&
+        awk -v o="$(cat "$T/cur.$tag.o")" '{printf "%.4f\n", o / $1}' "$T/cur.$tag" >>"$T/vsother.$tag"
     done
   fi
   i=$((i + 1))
 done
 echo "load $(cut -d' ' -f1 /proc/loadavg) at the end"
 [ "$(wc -l <"$T/plain")" -eq $((2 * RUNS)) ] || { echo "FAIL: the plain loop did not run"; exit 1; }
-printf "%-26s %9s %9s %8s %11s %9s %9s %9s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "CPU us/dial" "start ms" "net us" "(medians; serving time per notification)"
+printf "%-34s %9s %9s %8s %11s %8s %11s %9s %9s %9s %s\n" variant "dials/s" "us/dial" "x plain" "(quartiles)" "x A/A" "(quartiles)" "CPU us/dial" "start ms" "net us" "(medians; serving time per notification)"
 for tag in plain $TAGS; do
   [ -s "$T/$tag" ] || continue
   [ "$tag" = plain ] || [ "$(wc -l <"$T/$tag")" -eq "$RUNS" ] || { echo "FAIL: variant $tag did not run"; exit 1; }
-  case $tag in
-  plain) name="plain (connects)" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
+  case ${tag%.o} in
+  plain) name="plain (connects)" ;; aa) name="A/A (plain again)" ;; bk) name="  bpf origins, kernel's walk" ;; br) name="  bpf refuse, origins on" ;; nm) name="non-matching rule" ;; ns) name="  no sync wake-up" ;;
   nc) name="  serving at fdsoak's nice" ;; tr) name="  origins on" ;; rp) name="real refusal" ;;
   rf) name="faithful refuse" ;; st) name="strace --inject" ;;
   bn) name="bpf non-matching" ;; bf) name="bpf refuse" ;; bo) name="  bpf origins on" ;;
   esac
+  case $tag in *.o) name="$name [other]" ;; esac
   m=$(median "$T/$tag")
   x=$([ -s "$T/ratio.$tag" ] && median "$T/ratio.$tag" || echo 1.00)
   q=$([ -s "$T/ratio.$tag" ] && quartiles "$T/ratio.$tag" || echo "")
+  xa=$([ -s "$T/aaratio.$tag" ] && echo "$(median "$T/aaratio.$tag")x" || echo "-")
+  qa=$([ -s "$T/aaratio.$tag" ] && quartiles "$T/aaratio.$tag" || echo "")
   s=$([ -s "$T/serve.$tag" ] && echo "; served in $(median "$T/serve.$tag") us" || echo "")
   c=$(median "$T/cpu.$tag")
   c0=$([ -s "$T/cpu0.$tag" ] && median "$T/cpu0.$tag" || echo 0)
-  printf "%-26s %9.0f %9.1f %7sx %11s %11s %9.1f %9.1f %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" \
+  printf "%-34s %9.0f %9.1f %7sx %11s %8s %11s %11s %9.1f %9.1f %s\n" "$name" "$m" "$(awk -v m="$m" 'BEGIN {print 1e6 / m}')" "$x" "$q" "$xa" "$qa" \
     "$c" "$c0" "$(awk -v c="$c" -v c0="$c0" -v n="$N" 'BEGIN {print c - c0 * 1e3 / n}')" "$s"
 done
+for tag in $TAGS; do
+  [ -s "$T/vsother.$tag" ] || continue
+  echo "$tag: time per dial of this build over OTHER's ($OTHER), paired in each round: $(median "$T/vsother.$tag")x (quartiles $(quartiles "$T/vsother.$tag"))"
+done
+echo "(x A/A: the time per dial over the same round's A/A run; A/A's own line against plain is the noise floor)"
 echo "(CPU us/dial: the program's and the supervisor's CPU time over the dials, start-up included;"
 echo " start ms: a one-dial run's CPU time; net us: CPU us/dial less the start-up spread over N dials)"
-for tag in bn bf bo; do
+for tag in bn bf bo br bk bn.o bf.o bo.o br.o; do
   case " $TAGS " in *" $tag "*) ;; *) continue ;; esac
   grep -q "decided in the kernel" "$T/acct.$tag" 2>/dev/null || echo "NOTE: variant $tag did not run through eBPF: $(cat "$T/acct.$tag" 2>/dev/null | tail -1)"
 done
@@ -160,3 +220,4 @@ case " $TAGS " in *" bo "*) ;; *) false ;; esac && ! grep -q "eBPF stack capture
 [ -s "$T/ratio.nm" ] && awk -v x="$(median "$T/ratio.nm")" 'BEGIN {
   printf "non-matching rule: %.2fx the plain loop'"'"'s time per dial (issue 20'"'"'s target: <= 1.10x): %s in this run\n", x, x <= 1.10 ? "met" : "NOT met"
 }'
+exit 0

@@ -52,8 +52,12 @@ struct fsk_bpf_nrs {
   __s32 open_path0[2]; /* open, creat: the path is the first argument */
   __s32 open_path1[2]; /* openat, openat2: after a dirfd */
   __s32 socket;
-  __s32 pad;
-  __u32 arg_off[2]; /* where struct pt_regs keeps the first two arguments */
+  __u32 nr_off;     /* the call's number in struct pt_regs (orig_ax, syscallno): low 32 bits */
+  __u32 arg_off[2]; /* where struct pt_regs keeps the first two arguments at the call's exit */
+  __u32 pc_off;     /* the user pc */
+  __u32 fp_off;     /* the user frame pointer (rbp, x29) */
+  __u32 kstack;     /* 1: bpf_get_stack walks (FSK_BPF_STACK_WALK=kernel) */
+  __u32 pad;
 };
 
 struct fsk_bpf_origin {
@@ -61,7 +65,7 @@ struct fsk_bpf_origin {
   __s32 fd;       /* what the call returned */
   __u32 op;       /* FSK_BPF_OP_* */
   __s32 dirfd;    /* openat's first argument (AT_FDCWD: -100) */
-  __s32 nstack;   /* bytes bpf_get_stack wrote, or its -errno */
+  __s32 nstack;   /* bytes of stack[] written (or bpf_get_stack's -errno) */
   __u64 injected; /* the page-wide injected count when the call returned */
   __u64 mono_ns;  /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
   __u64 execs;    /* execs in the tree so far: the same tgid and count, the same program */

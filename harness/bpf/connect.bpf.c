@@ -241,73 +241,100 @@ int fsk_connect6(struct bpf_sock_addr *ctx) {
 
 /* Origins by stack capture.  With origins on, the supervisor used to be
    notified of every open and socket call only to walk the caller's stack
-   while it waited.  Here the raw syscall tracepoints do it in the kernel
-   instead, for the tree's cgroup alone: sys_enter remembers the call's
-   arguments per thread, and sys_exit, for a call that returned an fd,
-   sends the fd, the user stack (frame pointers: Go keeps them on amd64 and
-   arm64) and the page-wide injected count at that moment (so the attempt
-   is exact, as the notified path reads it while the caller is stopped)
-   through a ring buffer bpfconn.c drains.  Set by bpfconn.c before the
-   programs are attached: the tree's cgroup id (0: off) and this
-   architecture's syscall numbers. */
+   while it waited.  Here a program at the call's exit does it in the
+   kernel instead, for the tree's cgroup alone: for a call that returned an
+   fd it sends the fd, the user stack (frame pointers: Go keeps them on
+   amd64 and arm64) and the page-wide injected count at that moment (so the
+   attempt is exact, as the notified path reads it while the caller is
+   stopped) through a ring buffer bpfconn.c drains.
+
+   At the exit only: the call's number and arguments are still in the
+   user's struct pt_regs then (the return value goes to ax/x0 alone, and
+   arm64 keeps x0 in orig_x0), so no sys_enter program and no per-thread
+   map of pending calls are needed, which halved the programs' share of a
+   call.  Two ways in: fexit programs on the five syscalls' wrappers
+   (__x64_sys_openat...: run for those calls alone), or, where the kernel
+   refuses tracing programs, the raw sys_exit tracepoint (run for every
+   system call on the machine, up to the cgroup check).  Set by bpfconn.c
+   before the programs are attached: the tree's cgroup id (0: off), this
+   architecture's syscall numbers and pt_regs offsets. */
 __u64 origin_cgid = 0;
-struct fsk_bpf_nrs origin_nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
+struct fsk_bpf_nrs origin_nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}, 0, 0, 0, 0};
 __u64 origin_lost = 0;
 __u64 origin_execs = 0;
-
-struct pending {
-  __s64 nr;
-  __u64 path; /* user address of the path, 0: a socket call */
-  __s32 dirfd;
-  __u32 op;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 4096);
-  __type(key, __u64);
-  __type(value, struct pending);
-} origin_pending SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 4 << 20);
 } origin_ring SEC(".maps");
 
-/* The raw tracepoints sys_enter (regs, id) and sys_exit (regs, ret): by
-   name, so no tracefs is needed (it is often not mounted). */
-static __always_inline __u64 arg_of(__u64 regs, __u32 i) {
+static __always_inline __u64 reg_at(__u64 regs, __u32 off) {
   __u64 v = 0;
 
-  bpf_probe_read_kernel(&v, sizeof v, (const void *)(regs + origin_nrs.arg_off[i & 1]));
+  bpf_probe_read_kernel(&v, sizeof v, (const void *)(regs + off));
   return v;
 }
 
-SEC("raw_tracepoint/sys_enter")
-int fsk_origin_enter(struct bpf_raw_tracepoint_args *ctx) {
-  __u64 cg = origin_cgid, tid;
-  struct pending p = {0};
-  __s64 nr = (__s64)ctx->args[1];
+/* The user stack by its frame pointers, as the kernel's own walk
+   (perf_callchain_user) does it: the pc, then each frame's return address
+   at fp + 8 and the caller's fp at fp.  Cheaper than bpf_get_stack (no
+   perf callchain buffer to take and copy), and a read past the outermost
+   frame fails here instead of faulting.  Bounded by the record's slots;
+   stops at a zero, misaligned or non-increasing fp (the stack grows down,
+   so a caller's frame is above its callee's). */
+static __always_inline __s32 walk_fp(__u64 regs, __u64 *out) {
+  __u64 fp = reg_at(regs, origin_nrs.fp_off), f[2];
+  __s32 n = 1;
+  int i;
 
-  if (cg == 0 || bpf_get_current_cgroup_id() != cg)
-    return 0;
-  if (nr == origin_nrs.open_path0[0] || nr == origin_nrs.open_path0[1]) {
-    p.op = FSK_BPF_OP_OPEN;
-    p.path = arg_of(ctx->args[0], 0);
-    p.dirfd = -100;
-  } else if (nr == origin_nrs.open_path1[0] || nr == origin_nrs.open_path1[1]) {
-    p.op = FSK_BPF_OP_OPEN;
-    p.path = arg_of(ctx->args[0], 1);
-    p.dirfd = (__s32)arg_of(ctx->args[0], 0);
-  } else if (nr == origin_nrs.socket) {
-    p.op = FSK_BPF_OP_SOCKET;
-  } else {
-    return 0;
+  out[0] = reg_at(regs, origin_nrs.pc_off);
+  for (i = 1; i < FSK_BPF_STACK; i++) {
+    if (fp == 0 || (fp & 7) != 0)
+      break;
+    if (bpf_probe_read_user(f, sizeof f, (const void *)fp) != 0 || f[1] == 0)
+      break;
+    out[i] = f[1];
+    n = i + 1;
+    if (f[0] <= fp)
+      break;
+    fp = f[0];
   }
-  p.nr = nr;
-  tid = bpf_get_current_pid_tgid();
-  bpf_map_update_elem(&origin_pending, &tid, &p, BPF_ANY);
-  return 0;
+  return n * 8;
+}
+
+/* One call of the tree that returned fd ret: its record.  path_arg: which
+   argument holds the path (0 or 1), -1 for socket. */
+static __always_inline void capture(void *ctx, __u64 regs, __s64 ret, int path_arg) {
+  __u64 tid = bpf_get_current_pid_tgid(), path = 0;
+  struct fsk_bpf_origin *e;
+  struct fsk_bpf_count *cnt;
+  __u32 key = FSK_BPF_RULES;
+
+  if ((e = bpf_ringbuf_reserve(&origin_ring, sizeof *e, 0)) == 0) {
+    __sync_fetch_and_add(&origin_lost, 1);
+    return;
+  }
+  e->tgid = (__u32)(tid >> 32);
+  e->tid = (__u32)tid;
+  e->fd = (__s32)ret;
+  e->op = path_arg < 0 ? FSK_BPF_OP_SOCKET : FSK_BPF_OP_OPEN;
+  e->dirfd = path_arg == 1 ? (__s32)reg_at(regs, origin_nrs.arg_off[0]) : -100;
+  e->injected = (cnt = bpf_map_lookup_elem(&counts, &key)) != 0 ? cnt->injected : 0;
+  e->mono_ns = bpf_ktime_get_ns();
+  e->execs = __sync_fetch_and_add(&origin_execs, 0);
+  if (origin_nrs.kstack)
+    e->nstack = bpf_get_stack(ctx, e->stack, sizeof e->stack, BPF_F_USER_STACK);
+  else
+    e->nstack = walk_fp(regs, e->stack);
+  e->path[0] = '\0';
+  if (path_arg >= 0)
+    path = reg_at(regs, origin_nrs.arg_off[path_arg & 1]);
+  if (path != 0 && bpf_probe_read_user_str(e->path, sizeof e->path, (const void *)path) < 0)
+    e->path[0] = '\0';
+  /* No wake-up: a wake-up per call would cost the drain thread a context
+     switch per open or socket, the notification's cost again; it reads
+     the ring every 10 ms, and a report drains it first. */
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* Every exec in the tree: fdsoak keeps a process's symbols while this
@@ -317,51 +344,69 @@ SEC("raw_tracepoint/sched_process_exec")
 int fsk_origin_exec(struct bpf_raw_tracepoint_args *ctx) {
   __u64 cg = origin_cgid;
 
+  (void)ctx;
   if (cg != 0 && bpf_get_current_cgroup_id() == cg)
     __sync_fetch_and_add(&origin_execs, 1);
   return 0;
 }
 
+/* The raw tracepoint sys_exit (regs, ret), by name, so no tracefs is
+   needed (it is often not mounted).  The number is checked against each
+   call explicitly: a call skipped by seccomp or ptrace exits with nr -1,
+   which is also what an architecture without open or creat has in those
+   slots (arm64: such calls were recorded as opens). */
 SEC("raw_tracepoint/sys_exit")
 int fsk_origin_exit(struct bpf_raw_tracepoint_args *ctx) {
-  __u64 tid = bpf_get_current_pid_tgid();
+  __u64 cg = origin_cgid, regs;
   __s64 ret = (__s64)ctx->args[1];
-  struct fsk_bpf_origin *e;
-  struct fsk_bpf_count *cnt;
-  struct pending *pp, p;
-  __u32 key = FSK_BPF_RULES;
+  __s32 nr = 0;
+  int path_arg;
 
-  if (origin_cgid == 0 || (pp = bpf_map_lookup_elem(&origin_pending, &tid)) == 0)
+  if (cg == 0 || ret < 0 || bpf_get_current_cgroup_id() != cg)
     return 0;
-  p = *pp;
-  bpf_map_delete_elem(&origin_pending, &tid);
-  /* A call that never returned (exec) leaves an entry that the thread's
-     next system call overwrites; sys_exit has no number, so a later call
-     of the thread without an entry of its own cannot meet it: the entry is
-     deleted here, and made only for the calls above. */
-  if (ret < 0)
+  regs = ctx->args[0];
+  bpf_probe_read_kernel(&nr, sizeof nr, (const void *)(regs + origin_nrs.nr_off));
+  if (nr < 0)
     return 0;
-  if ((e = bpf_ringbuf_reserve(&origin_ring, sizeof *e, 0)) == 0) {
-    __sync_fetch_and_add(&origin_lost, 1);
+  if (nr == origin_nrs.open_path0[0] || nr == origin_nrs.open_path0[1])
+    path_arg = 0;
+  else if (nr == origin_nrs.open_path1[0] || nr == origin_nrs.open_path1[1])
+    path_arg = 1;
+  else if (nr == origin_nrs.socket)
+    path_arg = -1;
+  else
     return 0;
-  }
-  e->tgid = (__u32)(tid >> 32);
-  e->tid = (__u32)tid;
-  e->fd = (__s32)ret;
-  e->op = p.op;
-  e->dirfd = p.dirfd;
-  e->injected = (cnt = bpf_map_lookup_elem(&counts, &key)) != 0 ? cnt->injected : 0;
-  e->mono_ns = bpf_ktime_get_ns();
-  e->execs = __sync_fetch_and_add(&origin_execs, 0);
-  e->nstack = bpf_get_stack(ctx, e->stack, sizeof e->stack, BPF_F_USER_STACK);
-  e->path[0] = '\0';
-  if (p.path != 0 && bpf_probe_read_user_str(e->path, sizeof e->path, (const void *)p.path) < 0)
-    e->path[0] = '\0';
-  /* No wake-up: a wake-up per call would cost the drain thread a context
-     switch per open or socket, the notification's cost again; it reads
-     the ring every 10 ms, and a report drains it first. */
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  capture(ctx, regs, ret, path_arg);
   return 0;
 }
+
+/* fexit on the syscalls' wrappers (int __x64_sys_openat(const struct
+   pt_regs *regs)): ctx[0] is the user's regs, ctx[1] the return value.
+   The target is set by bpfconn.c (bpf_program__set_attach_target) for this
+   architecture's wrapper names. */
+static __always_inline int on_fexit(__u64 *ctx, int path_arg) {
+  __u64 cg = origin_cgid;
+  __s64 ret = (__s64)ctx[1];
+
+  if (cg == 0 || ret < 0 || bpf_get_current_cgroup_id() != cg)
+    return 0;
+  capture(ctx, ctx[0], ret, path_arg);
+  return 0;
+}
+
+SEC("fexit")
+int fsk_fexit_open(__u64 *ctx) { return on_fexit(ctx, 0); }
+
+SEC("fexit")
+int fsk_fexit_creat(__u64 *ctx) { return on_fexit(ctx, 0); }
+
+SEC("fexit")
+int fsk_fexit_openat(__u64 *ctx) { return on_fexit(ctx, 1); }
+
+SEC("fexit")
+int fsk_fexit_openat2(__u64 *ctx) { return on_fexit(ctx, 1); }
+
+SEC("fexit")
+int fsk_fexit_socket(__u64 *ctx) { return on_fexit(ctx, -1); }
 
 char LICENSE[] SEC("license") = "GPL";

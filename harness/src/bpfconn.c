@@ -77,6 +77,12 @@ int fsk__bpfconn_expressible(const inj_spec_t *spec, char *why, size_t len) {
 
 #include "connect.skel.h"
 
+/* The origin programs' links: the exec counter, the raw sys_exit
+ * tracepoint, and the fexit programs on open, creat, openat, openat2 and
+ * socket. */
+enum { OL_EXEC, OL_RAWTP, OL_FEXIT, OL_N = OL_FEXIT + 5 };
+enum { HOOK_FEXIT, HOOK_RAWTP, HOOK_NONE };
+
 struct fsk__bpfconn {
   struct fsk_connect *skel;
   struct bpf_link *links[2];
@@ -88,9 +94,11 @@ struct fsk__bpfconn {
   int thr_running, stop;
   uint64_t decided, faults;
   /* Origins (fsk__bpfconn_origins): the ring, its drain thread, and the
-   * tracepoint links. */
+   * programs' links (OL_*); hook says which way the calls are caught. */
   struct ring_buffer *rb;
-  struct bpf_link *olinks[3];
+  struct bpf_link *olinks[OL_N];
+  int hook;
+  char fexit_why[120]; /* why fexit was not used, "" when it was */
   pthread_mutex_t rb_lock;
   pthread_t othr;
   int othr_running;
@@ -106,6 +114,113 @@ static int silent(enum libbpf_print_level l, const char *fmt, va_list ap) {
   (void)fmt;
   (void)ap;
   return 0;
+}
+
+/* FSK_BPF_DEBUG=1: libbpf's log (the verifier's, why an attach failed) on
+ * stderr, where a refused program otherwise shows only as its errno. */
+static int to_stderr(enum libbpf_print_level l, const char *fmt, va_list ap) {
+  (void)l;
+  return vfprintf(stderr, fmt, ap);
+}
+
+/* The fexit programs in OL_FEXIT order, and the kernel's names for the
+ * syscalls' wrappers they attach to on this architecture (NULL: no such
+ * call, arm64 has no open or creat). */
+static void fexit_progs(struct fsk_connect *k, struct bpf_program **p) {
+  p[0] = k->progs.fsk_fexit_open;
+  p[1] = k->progs.fsk_fexit_creat;
+  p[2] = k->progs.fsk_fexit_openat;
+  p[3] = k->progs.fsk_fexit_openat2;
+  p[4] = k->progs.fsk_fexit_socket;
+}
+
+static const char *const fexit_targets[5] = {
+#if defined(__x86_64__)
+  "__x64_sys_open", "__x64_sys_creat", "__x64_sys_openat", "__x64_sys_openat2", "__x64_sys_socket",
+#elif defined(__aarch64__)
+  NULL, NULL, "__arm64_sys_openat", "__arm64_sys_openat2", "__arm64_sys_socket",
+#else
+  NULL, NULL, NULL, NULL, NULL,
+#endif
+};
+
+/* Which origin programs load: hook's, or none. */
+static int pick_progs(struct fsk_connect *k, int hook) {
+  struct bpf_program *fx[5];
+  int i, rc;
+
+  fexit_progs(k, fx);
+  bpf_program__set_autoload(k->progs.fsk_origin_exec, hook != HOOK_NONE);
+  bpf_program__set_autoload(k->progs.fsk_origin_exit, hook == HOOK_RAWTP);
+  for (i = 0; i < 5; i++) {
+    int on = hook == HOOK_FEXIT && fexit_targets[i] != NULL;
+
+    bpf_program__set_autoload(fx[i], on);
+    if (on && (rc = bpf_program__set_attach_target(fx[i], 0, fexit_targets[i])) != 0)
+      return rc;
+  }
+  if (hook == HOOK_NONE)
+    bpf_map__set_max_entries(k->maps.origin_ring, 4096);
+  return 0;
+}
+
+/* Whether the kernel loads a tracing program at all, with one small
+ * fexit program alone (the connect programs and the 4 MB ring left out):
+ * a kernel that refuses them (EPERM on a locked-down VM) then costs this
+ * instead of a whole load of the object thrown away (about 70 ms of CPU at
+ * every start, go_dial.sh's "start ms"). */
+static int fexit_loads(char *why, size_t len) {
+  struct fsk_connect *k;
+  struct bpf_program *p;
+  int rc;
+
+  if (fexit_targets[4] == NULL) {
+    snprintf(why, len, "no fexit targets for this architecture");
+    return -ENOSYS;
+  }
+  if ((k = fsk_connect__open()) == NULL)
+    return -errno;
+  bpf_object__for_each_program(p, k->obj) bpf_program__set_autoload(p, false);
+  bpf_program__set_autoload(k->progs.fsk_fexit_socket, true);
+  bpf_map__set_max_entries(k->maps.origin_ring, 4096);
+  if ((rc = bpf_program__set_attach_target(k->progs.fsk_fexit_socket, 0, fexit_targets[4])) == 0)
+    rc = fsk_connect__load(k);
+  if (rc != 0)
+    snprintf(why, len, "the kernel refused the fexit programs: %s", strerror(-rc));
+  fsk_connect__destroy(k);
+  return rc;
+}
+
+/* The fexit programs attached at once, as the probe whether the kernel
+ * takes them (loading is not enough: a kernel may verify a tracing
+ * program and refuse its trampoline).  They do nothing until
+ * fsk__bpfconn_origins sets the tree's cgroup. */
+static int attach_fexit(fsk__bpfconn_t *b) {
+  struct bpf_program *fx[5];
+  int i;
+
+  fexit_progs(b->skel, fx);
+  for (i = 0; i < 5; i++) {
+    if (fexit_targets[i] == NULL)
+      continue;
+    if ((b->olinks[OL_FEXIT + i] = bpf_program__attach(fx[i])) == NULL) {
+      int rc = -errno;
+
+      snprintf(b->fexit_why, sizeof b->fexit_why, "cannot attach fexit to %s: %s", fexit_targets[i],
+               strerror(-rc));
+      return rc;
+    }
+  }
+  return 0;
+}
+
+static void detach_origins(fsk__bpfconn_t *b) {
+  int i;
+
+  for (i = 0; i < OL_N; i++) {
+    bpf_link__destroy(b->olinks[i]);
+    b->olinks[i] = NULL;
+  }
 }
 
 /* A loopback port of family fi nobody listens on, held so no one can. */
@@ -148,7 +263,7 @@ int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t s
   struct fsk_bpf_conf conf;
   fsk__bpfconn_t *b;
   uint32_t zero = 0;
-  int rc = 0, fi;
+  int rc = 0, fi, hook, only = 0;
   unsigned i;
 
   *out = NULL;
@@ -207,36 +322,60 @@ int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t s
     }
     d->k = r->k;
   }
-  libbpf_set_print(silent);
+  {
+    const char *d = getenv("FSK_BPF_DEBUG");
+
+    libbpf_set_print(d != NULL && strcmp(d, "1") == 0 ? to_stderr : silent);
+  }
   /* The stack-capture programs load only when asked for, and a kernel
    * that refuses them gets the connect programs alone: the connect
-   * decisions must not depend on the tracepoints (fsk__bpfconn_origins then
-   * says why). */
+   * decisions must not depend on them (fsk__bpfconn_origins then says
+   * why).  fexit first (it runs for the five calls alone), then the raw
+   * tracepoint (every call on the machine runs it up to its cgroup
+   * check): some kernels refuse tracing programs (EPERM in a VM, ENOTSUPP
+   * on arm64 6.1).  FSK_BPF_ORIGINS_HOOK=rawtp or fexit takes one way
+   * alone (supervise.c has checked the value). */
+  hook = HOOK_NONE;
+  if (origins) {
+    const char *h = getenv("FSK_BPF_ORIGINS_HOOK");
+
+    hook = h != NULL && strcmp(h, "rawtp") == 0 ? HOOK_RAWTP : HOOK_FEXIT;
+    only = h != NULL && h[0] != '\0';
+    if (hook == HOOK_FEXIT && fexit_loads(b->fexit_why, sizeof b->fexit_why) != 0) {
+      snprintf(b->origins_why, sizeof b->origins_why, "%s", b->fexit_why);
+      hook = only ? HOOK_NONE : HOOK_RAWTP;
+    }
+  }
   for (;;) {
     if ((b->skel = fsk_connect__open()) == NULL) {
       rc = -errno;
       snprintf(why, len, "cannot open the BPF object: %s", strerror(-rc));
       goto out;
     }
-    if (!origins) {
-      bpf_program__set_autoload(b->skel->progs.fsk_origin_enter, false);
-      bpf_program__set_autoload(b->skel->progs.fsk_origin_exit, false);
-      bpf_program__set_autoload(b->skel->progs.fsk_origin_exec, false);
-      bpf_map__set_max_entries(b->skel->maps.origin_ring, 4096);
-    }
-    if ((rc = fsk_connect__load(b->skel)) == 0)
+    if ((rc = pick_progs(b->skel, hook)) == 0 && (rc = fsk_connect__load(b->skel)) != 0 &&
+        hook == HOOK_FEXIT)
+      snprintf(b->fexit_why, sizeof b->fexit_why, "the kernel refused the fexit programs: %s",
+               strerror(-rc));
+    if (rc == 0 && hook == HOOK_FEXIT)
+      rc = attach_fexit(b);
+    if (rc == 0)
       break;
-    if (!origins) {
+    if (hook == HOOK_NONE) {
       snprintf(why, len, "the kernel refused the BPF programs: %s", strerror(-rc));
       goto out;
     }
-    snprintf(b->origins_why, sizeof b->origins_why,
-             "the kernel refused the stack-capture programs: %s", strerror(-rc));
+    if (hook == HOOK_FEXIT)
+      snprintf(b->origins_why, sizeof b->origins_why, "%s", b->fexit_why);
+    else
+      snprintf(b->origins_why, sizeof b->origins_why,
+               "the kernel refused the stack-capture programs: %s", strerror(-rc));
+    detach_origins(b);
     fsk_connect__destroy(b->skel);
     b->skel = NULL;
-    origins = 0;
+    hook = hook == HOOK_FEXIT && !only ? HOOK_RAWTP : HOOK_NONE;
   }
-  b->origins_loaded = origins;
+  b->hook = hook;
+  b->origins_loaded = hook != HOOK_NONE;
   if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.conf), &zero, &conf, BPF_ANY) != 0) {
     rc = -errno;
     snprintf(why, len, "cannot fill the BPF rule map: %s", strerror(-rc));
@@ -375,9 +514,9 @@ static void *origin_main(void *arg) {
 
 int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb cb, void *arg,
                          char *why, size_t len) {
-  struct bpf_program *progs[3] = {b->skel->progs.fsk_origin_exec, b->skel->progs.fsk_origin_enter,
-                                  b->skel->progs.fsk_origin_exit};
-  struct fsk_bpf_nrs nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}};
+  struct bpf_program *progs[2] = {b->skel->progs.fsk_origin_exec, b->skel->progs.fsk_origin_exit};
+  struct fsk_bpf_nrs nrs = {{-1, -1}, {-1, -1}, -1, 0, {0, 0}, 0, 0, 0, 0};
+  const char *walk = getenv("FSK_BPF_STACK_WALK");
   struct stat st;
   int i, rc = 0;
 
@@ -395,14 +534,24 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
   nrs.open_path1[0] = 257; /* openat */
   nrs.open_path1[1] = 437; /* openat2 */
   nrs.socket = 41;
-  nrs.arg_off[0] = 14 * 8; /* struct pt_regs: di */
+  /* struct pt_regs: r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di
+   * orig_ax ip; the return value goes to ax alone. */
+  nrs.arg_off[0] = 14 * 8; /* di */
   nrs.arg_off[1] = 13 * 8; /* si */
+  nrs.nr_off = 15 * 8;     /* orig_ax */
+  nrs.pc_off = 16 * 8;     /* ip */
+  nrs.fp_off = 4 * 8;      /* bp */
 #elif defined(__aarch64__)
   nrs.open_path1[0] = 56;
   nrs.open_path1[1] = 437;
   nrs.socket = 198;
-  nrs.arg_off[0] = 0; /* struct pt_regs: regs[0], until the call returns */
-  nrs.arg_off[1] = 8;
+  /* struct pt_regs: regs[31] sp pc pstate orig_x0 syscallno; the return
+   * value overwrites regs[0], so the first argument is orig_x0's. */
+  nrs.arg_off[0] = 34 * 8; /* orig_x0 */
+  nrs.arg_off[1] = 1 * 8;  /* regs[1] */
+  nrs.nr_off = 35 * 8;     /* syscallno (s32, little-endian) */
+  nrs.pc_off = 32 * 8;     /* pc */
+  nrs.fp_off = 29 * 8;     /* x29 */
 #else
   snprintf(why, len, "no syscall table for this architecture");
   return -ENOSYS;
@@ -426,9 +575,13 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
     snprintf(why, len, "cannot map the origins ring: %s", strerror(-rc));
     return rc;
   }
+  /* FSK_BPF_STACK_WALK=kernel: bpf_get_stack, the kernel's own walk (the
+   * cross-check of the program's; supervise.c has checked the value). */
+  nrs.kstack = walk != NULL && strcmp(walk, "kernel") == 0;
   b->skel->data->origin_nrs = nrs;
-  for (i = 0; i < 3; i++)
-    if ((b->olinks[i] = bpf_program__attach(progs[i])) == NULL) {
+  for (i = 0; i < 2; i++)
+    if ((i == OL_EXEC || b->hook == HOOK_RAWTP) &&
+        (b->olinks[i] = bpf_program__attach(progs[i])) == NULL) {
       rc = -errno;
       snprintf(why, len, "cannot attach %s: %s", bpf_program__name(progs[i]), strerror(-rc));
       return rc;
@@ -441,6 +594,14 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
   __atomic_store_n(&b->skel->bss->origin_cgid, (uint64_t)st.st_ino, __ATOMIC_RELEASE);
   return 0;
 }
+
+const char *fsk__bpfconn_origins_hook(fsk__bpfconn_t *b) {
+  if (b == NULL || !b->origins_loaded)
+    return "none";
+  return b->hook == HOOK_FEXIT ? "fexit" : "raw tracepoint";
+}
+
+const char *fsk__bpfconn_fexit_why(fsk__bpfconn_t *b) { return b != NULL ? b->fexit_why : ""; }
 
 uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b) {
   if (b == NULL || b->skel == NULL || b->skel->bss == NULL)
@@ -457,8 +618,7 @@ void fsk__bpfconn_free(fsk__bpfconn_t *b) {
     __atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
     pthread_join(b->othr, NULL);
   }
-  for (i = 0; i < 3; i++)
-    bpf_link__destroy(b->olinks[i]);
+  detach_origins(b);
   fsk__bpfconn_drain(b);
   ring_buffer__free(b->rb);
   if (b->thr_running) {
@@ -523,6 +683,14 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
   return -ENOSYS;
 }
 void fsk__bpfconn_drain(fsk__bpfconn_t *b) { (void)b; }
+const char *fsk__bpfconn_origins_hook(fsk__bpfconn_t *b) {
+  (void)b;
+  return "none";
+}
+const char *fsk__bpfconn_fexit_why(fsk__bpfconn_t *b) {
+  (void)b;
+  return "";
+}
 uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b) {
   (void)b;
   return 0;

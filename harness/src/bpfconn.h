@@ -40,6 +40,11 @@ int fsk__bpfconn_origins(fsk__bpfconn_t *b, const char *cg, fsk__bpf_origin_cb c
 void fsk__bpfconn_drain(fsk__bpfconn_t *b);
 /* Records the kernel could not write (ring full). */
 uint64_t fsk__bpfconn_origins_lost(fsk__bpfconn_t *b);
+/* How the origin programs catch the calls: "fexit", "raw tracepoint", or
+ * "none" when they did not load; and why fexit was not used ("" when it
+ * was, or was not tried). */
+const char *fsk__bpfconn_origins_hook(fsk__bpfconn_t *b);
+const char *fsk__bpfconn_fexit_why(fsk__bpfconn_t *b);
 
 /* Attach connect4/6 to the cgroup v2 directory cg.
  * 0 or -errno with why. */

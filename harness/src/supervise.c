@@ -377,6 +377,8 @@ struct fsk__sup {
     fsk__gosym_t *g; /* NULL: not a Go program we can read */
     fsk__csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
     int fddir;       /* /proc/PID/fd, read again from its start (-1: none) */
+    /* Its pcs named so far (origin_event): a loop's stacks repeat. */
+    fsk__gosym_memo_t memo;
   } progs[SUP_PROGS];
   size_t nprogs;
   /* What naming the origins cost: stacks by kind, and the time in them. */
@@ -1622,6 +1624,7 @@ static struct sup_prog *prog_of(fsk__sup_t *s, pid_t pid) {
   s->progs[k].pid = pid;
   s->progs[k].start = start;
   s->progs[k].dev = st.st_dev;
+  memset(&s->progs[k].memo, 0, sizeof s->progs[k].memo);
   s->progs[k].ino = st.st_ino;
   s->progs[k].g = NULL;
   s->progs[k].c = NULL;
@@ -1848,8 +1851,8 @@ static void origin_event(void *arg, const struct fsk_bpf_origin *e) {
     s->ev_last.start = pg != NULL ? pg->start : 0;
   }
   if (pg != NULL && pg->g != NULL && e->nstack >= 8 &&
-      fsk__gosym_pcs(pg->g, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
-                     sizeof stack - 3) > 0) {
+      fsk__gosym_pcs_memo(pg->g, &pg->memo, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
+                          sizeof stack - 3) > 0) {
     memcpy(stack, "by ", 3);
     got = 1;
     bump(&s->stacks_go);
@@ -2131,8 +2134,25 @@ static uint32_t sup_opmask(const fsk__sup_t *s) {
 }
 
 int fsk__sup_bpf_env(char *why, size_t len) {
-  const char *env = getenv("FDSOAK_BPF");
+  const char *env = getenv("FDSOAK_BPF"), *h = getenv("FSK_BPF_ORIGINS_HOOK"),
+             *w = getenv("FSK_BPF_STACK_WALK");
 
+  /* How the stack capture catches the calls and walks the stack (bpfconn.c;
+   * for the tests and the benchmark to take each way on purpose). */
+  if (h != NULL && h[0] != '\0' && strcmp(h, "fexit") != 0 && strcmp(h, "rawtp") != 0) {
+    snprintf(why, len,
+             "FSK_BPF_ORIGINS_HOOK='%.40s': expected fexit or rawtp (unset: fexit, "
+             "else the raw tracepoint)",
+             h);
+    return -EINVAL;
+  }
+  if (w != NULL && w[0] != '\0' && strcmp(w, "fp") != 0 && strcmp(w, "kernel") != 0) {
+    snprintf(why, len,
+             "FSK_BPF_STACK_WALK='%.40s': expected fp (the program's own walk, the "
+             "default) or kernel (bpf_get_stack)",
+             w);
+    return -EINVAL;
+  }
   if (env == NULL || strcmp(env, "1") == 0)
     return 1;
   if (strcmp(env, "0") == 0)
@@ -2766,10 +2786,13 @@ void fsk__sup_describe(const fsk__sup_t *s, char *buf, size_t len) {
       used += (size_t)snprintf(
         buf + used, len - used,
         "; origins: %llu Go stacks (eBPF stack capture, .gopclntab), %llu calls without a "
-        "stack, %llu records lost, %.1f us each to symbolize; open and socket not notified",
+        "stack, %llu records lost, %.1f us each to symbolize; open and socket not notified; "
+        "captured by %s%s%s%s",
         (unsigned long long)go, (unsigned long long)none,
         (unsigned long long)fsk__bpfconn_origins_lost(s->bpf),
-        go + none > 0 ? (double)ns / 1e3 / (double)(go + none) : 0.0);
+        go + none > 0 ? (double)ns / 1e3 / (double)(go + none) : 0.0,
+        fsk__bpfconn_origins_hook(s->bpf), fsk__bpfconn_fexit_why(s->bpf)[0] != '\0' ? " (" : "",
+        fsk__bpfconn_fexit_why(s->bpf), fsk__bpfconn_fexit_why(s->bpf)[0] != '\0' ? ")" : "");
     else
       used += (size_t)snprintf(
         buf + used, len - used,

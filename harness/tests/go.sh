@@ -461,7 +461,22 @@ PY
   has "$T/out" "eBPF: stacks captured in the kernel" "Go stacks (eBPF stack capture, .gopclntab)"
   has "$T/out" "eBPF: no open or socket notified" "seccomp supervisor: 0 calls notified"
   has "$T/out" "eBPF: no record lost" " 0 records lost"
+  has "$T/out" "eBPF: says how the calls were caught" "; captured by "
   check_origins "$T/bo" "eBPF"
+  # The kernel's own walk (bpf_get_stack) against the program's
+  # frame-pointer walk, through the raw tracepoint (as a kernel that
+  # refuses fexit takes it): the same frames and attempts.
+  rm -f "$T/attempts.log"
+  expect_rc 1 "eBPF, the kernel's walk: the leaky Go loop leaks" \
+    env -u FDSOAK_BPF FSK_BPF_STACK_WALK=kernel FSK_BPF_ORIGINS_HOOK=rawtp "$FDSOAK" watch --engine seccomp \
+    --inject "connect:addr=127.0.0.1,port=$((PORT + 6)):when=every(3):do=refuse" --cycles 45 --warmup 10 \
+    --out "$T/bk" -- "$T/reconnect" -leak -port "$((PORT + 6))" -log "$T/attempts.log"
+  has "$T/out" "eBPF, the kernel's walk: by the raw tracepoint" "; captured by raw tracepoint"
+  has "$T/out" "eBPF, the kernel's walk: no record lost" " 0 records lost"
+  check_origins "$T/bk" "eBPF, the kernel's walk"
+  expect_rc 2 "FSK_BPF_STACK_WALK=bogus is refused" \
+    env FSK_BPF_STACK_WALK=bogus "$FDSOAK" watch --engine seccomp --cycles 2 -- "$T/reconnect" -port "$PORT"
+  has "$T/err" "FSK_BPF_STACK_WALK=bogus: says what it takes" "expected fp (the program's own walk"
   # The switch: FDSOAK_BPF=0 takes the notified walk, and says so.
   rm -f "$T/attempts.log"
   expect_rc 1 "FDSOAK_BPF=0: the leaky Go loop leaks" \
@@ -473,7 +488,7 @@ PY
   # No rules (interval mode): nothing for fdsoak to decide, so nothing
   # notified at all, and the leaked fds still named.
   expect_rc 1 "no rules: interval mode on the leaky loop" \
-    env -u FDSOAK_BPF "$FDSOAK" watch --cycles 30 --interval 30 --warmup 5 --out "$T/iv" -- \
+    env -u FDSOAK_BPF "$FDSOAK" watch --cycles 30 --interval 60 --warmup 5 --out "$T/iv" -- \
     "$T/reconnect" -leak -port "$((PORT + 3))" -dial "$((PORT + 4))" -sleep 10ms
   has "$T/out" "no rules: stacks captured in the kernel, 0 notified" \
     "seccomp supervisor: 0 calls notified, 0 faults (0 faithful, 0 errno only); origins:"
