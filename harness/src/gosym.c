@@ -333,25 +333,9 @@ static int window_peek(const window_t *w, pid_t tid, uint64_t addr, uint64_t *v)
  * to buf once the walk has reached code that is not the runtime's or the
  * standard library's (the frames above the program's own are skipped).
  * 1 when the walk should end: main.main, or buf full. */
-/* One frame, named.  1 once the walk is to end (main.main, or buf full). */
-static int frame_put(const char *fn, const char *base, int line, char *buf, size_t len,
-                     size_t *used, int *shown) {
-  *used += (size_t)snprintf(buf + *used, len - *used, "%s%s (%s:%d)", *shown ? " <- " : "", fn,
-                            base != NULL ? base : "?", line);
-  (*shown)++;
-  return strcmp(fn, "main.main") == 0 || *used + 1 >= len;
-}
-
-/* file's last component (NULL stays NULL). */
-static const char *base_name(const char *file) {
-  const char *b = file != NULL ? strrchr(file, '/') : NULL;
-
-  return b != NULL ? b + 1 : file;
-}
-
 static int frame_add(const fsk__gosym_t *g, const unsigned char *f, uint64_t entry, uint64_t pc,
                      char *buf, size_t len, size_t *used, int *shown, int *user) {
-  const char *fn = fname(g, f), *file;
+  const char *fn = fname(g, f), *file, *base;
   int line;
 
   if (!*user && !stdlib(fn))
@@ -359,7 +343,12 @@ static int frame_add(const fsk__gosym_t *g, const unsigned char *f, uint64_t ent
   if (!*user)
     return 0;
   fileline(g, f, entry, pc, &file, &line);
-  return frame_put(fn, base_name(file), line, buf, len, used, shown);
+  base = file != NULL ? strrchr(file, '/') : NULL;
+  base = base != NULL ? base + 1 : file;
+  *used += (size_t)snprintf(buf + *used, len - *used, "%s%s (%s:%d)", *shown ? " <- " : "", fn,
+                            base != NULL ? base : "?", line);
+  (*shown)++;
+  return strcmp(fn, "main.main") == 0 || *used + 1 >= len;
 }
 
 int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp, char *buf,
@@ -408,11 +397,6 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
 }
 
 int fsk__gosym_pcs(const fsk__gosym_t *g, const uint64_t *pcs, int n, char *buf, size_t len) {
-  return fsk__gosym_pcs_memo(g, NULL, pcs, n, buf, len);
-}
-
-int fsk__gosym_pcs_memo(const fsk__gosym_t *g, fsk__gosym_memo_t *m, const uint64_t *pcs, int n,
-                        char *buf, size_t len) {
   size_t used = 0;
   int depth, shown = 0, user = 0;
 
@@ -423,38 +407,9 @@ int fsk__gosym_pcs_memo(const fsk__gosym_t *g, fsk__gosym_memo_t *m, const uint6
    * pointer chain that left the program) ends the walk. */
   for (depth = 0; depth < n && shown < 6 && used + 1 < len; depth++) {
     uint64_t entry = 0, pc = depth == 0 ? pcs[0] : pcs[depth] - 1;
-    struct fsk__gosym_slot one, *sl = &one;
-    const unsigned char *f;
+    const unsigned char *f = func_of(g, pc, &entry);
 
-    /* A loop opens or dials from the same few call sites: their pcs come
-     * again and again, and naming one (the function's binary search and
-     * two pc-value tables decoded from the entry) costs far more than the
-     * lookup.  Direct-mapped by the pc's low bits; a miss replaces. */
-    if (m != NULL) {
-      sl = &m->slot[(pc ^ (pc >> 6)) % FSK_GOSYM_MEMO];
-      if (sl->pc == pc && sl->set) {
-        m->hits++;
-        goto named;
-      }
-      m->misses++;
-    }
-    sl->pc = pc;
-    sl->set = 1;
-    sl->fn = NULL;
-    if ((f = func_of(g, pc, &entry)) != NULL) {
-      const char *file;
-
-      sl->fn = fname(g, f);
-      sl->std = (unsigned char)stdlib(sl->fn);
-      fileline(g, f, entry, pc, &file, &sl->line);
-      sl->base = base_name(file);
-    }
-  named:
-    if (sl->fn == NULL)
-      break;
-    if (!user && !sl->std)
-      user = 1;
-    if (user && frame_put(sl->fn, sl->base, sl->line, buf, len, &used, &shown))
+    if (f == NULL || frame_add(g, f, entry, pc, buf, len, &used, &shown, &user))
       break;
   }
   return shown;

@@ -26,22 +26,6 @@ int fsk__gosym_stack(const fsk__gosym_t *g, pid_t tid, uint64_t pc, uint64_t sp,
  * addresses.  Returns the number of frames written. */
 int fsk__gosym_pcs(const fsk__gosym_t *g, const uint64_t *pcs, int n, char *buf, size_t len);
 
-/* The same with a memo of pc -> named frame (one program's: the names
- * point into its tables, so clear it with the program): repeated stacks
- * are not named again.  A zeroed struct is an empty memo. */
-#define FSK_GOSYM_MEMO 64
-typedef struct {
-  struct fsk__gosym_slot {
-    uint64_t pc;
-    const char *fn, *base; /* fn NULL: no function at pc */
-    int line;
-    unsigned char set, std;
-  } slot[FSK_GOSYM_MEMO];
-  uint64_t hits, misses;
-} fsk__gosym_memo_t;
-int fsk__gosym_pcs_memo(const fsk__gosym_t *g, fsk__gosym_memo_t *m, const uint64_t *pcs, int n,
-                        char *buf, size_t len);
-
 /* The function and file:line of pc, as `go tool addr2line` prints them:
  * "main.openStore (/src/main.go:25)".  0, or -ENOENT (no function there). */
 int fsk__gosym_name(const fsk__gosym_t *g, uint64_t pc, char *buf, size_t len);

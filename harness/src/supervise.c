@@ -377,8 +377,6 @@ struct fsk__sup {
     fsk__gosym_t *g; /* NULL: not a Go program we can read */
     fsk__csym_t *c;  /* its modules' unwind tables (not Go), NULL: none */
     int fddir;       /* /proc/PID/fd, read again from its start (-1: none) */
-    /* Its pcs named so far (origin_event): a loop's stacks repeat. */
-    fsk__gosym_memo_t memo;
   } progs[SUP_PROGS];
   size_t nprogs;
   /* What naming the origins cost: stacks by kind, and the time in them. */
@@ -1624,7 +1622,6 @@ static struct sup_prog *prog_of(fsk__sup_t *s, pid_t pid) {
   s->progs[k].pid = pid;
   s->progs[k].start = start;
   s->progs[k].dev = st.st_dev;
-  memset(&s->progs[k].memo, 0, sizeof s->progs[k].memo);
   s->progs[k].ino = st.st_ino;
   s->progs[k].g = NULL;
   s->progs[k].c = NULL;
@@ -1851,8 +1848,8 @@ static void origin_event(void *arg, const struct fsk_bpf_origin *e) {
     s->ev_last.start = pg != NULL ? pg->start : 0;
   }
   if (pg != NULL && pg->g != NULL && e->nstack >= 8 &&
-      fsk__gosym_pcs_memo(pg->g, &pg->memo, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
-                          sizeof stack - 3) > 0) {
+      fsk__gosym_pcs(pg->g, (const uint64_t *)e->stack, e->nstack / 8, stack + 3,
+                     sizeof stack - 3) > 0) {
     memcpy(stack, "by ", 3);
     got = 1;
     bump(&s->stacks_go);

@@ -99,29 +99,6 @@ static int compare(const char *arch, unsigned step) {
   }
   pclose(f);
   assert_int_equal(same, npcs);
-  /* The memo (origin_event's) names stacks as the walk without it does:
-   * runs of 4 of these pcs, each named twice in a row (misses, then hits),
-   * over far more pcs than slots (slots replaced), and all of it twice. */
-  {
-    static fsk__gosym_memo_t memo;
-    char plain[480], memoed[480];
-    int pass, k, a, b;
-
-    memset(&memo, 0, sizeof memo);
-    for (pass = 0; pass < 4; pass++)
-      for (k = 0; k + 4 <= npcs; k += 3) {
-        a = fsk__gosym_pcs(g, pcs + k, 4, plain, sizeof plain);
-        b = fsk__gosym_pcs_memo(g, &memo, pcs + k, 4, memoed, sizeof memoed);
-        if (pass % 2 == 0)
-          b = fsk__gosym_pcs_memo(g, &memo, pcs + k, 4, memoed, sizeof memoed);
-        if (a != b || strcmp(plain, memoed) != 0)
-          fail_msg("%s pcs from 0x%llx, pass %d: '%s' (%d frames), from the memo '%s' (%d)", arch,
-                   (unsigned long long)pcs[k], pass, plain, a, memoed, b);
-      }
-    assert_true(memo.hits > 0 && memo.misses > FSK_GOSYM_MEMO);
-    print_message("%s: memo %llu hits, %llu misses, the same stacks\n", arch,
-                  (unsigned long long)memo.hits, (unsigned long long)memo.misses);
-  }
   /* A pc in no function. */
   assert_int_equal(fsk__gosym_name(g, 16, ours, sizeof ours), -ENOENT);
   fsk__gosym_free(g);
