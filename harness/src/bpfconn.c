@@ -330,16 +330,18 @@ int fsk__bpfconn_new_ex(fsk__bpfconn_t **out, const inj_spec_t *spec, uint16_t s
   /* The stack-capture programs load only when asked for, and a kernel
    * that refuses them gets the connect programs alone: the connect
    * decisions must not depend on them (fsk__bpfconn_origins then says
-   * why).  fexit first (it runs for the five calls alone), then the raw
-   * tracepoint (every call on the machine runs it up to its cgroup
-   * check): some kernels refuse tracing programs (EPERM in a VM, ENOTSUPP
-   * on arm64 6.1).  FSK_BPF_ORIGINS_HOOK=rawtp or fexit takes one way
-   * alone (supervise.c has checked the value). */
+   * why).  The raw sys_exit tracepoint (every call on the machine runs it
+   * up to its cgroup check); FSK_BPF_ORIGINS_HOOK=fexit asks for fexit
+   * programs on the five calls alone instead.  fexit is not the default:
+   * it has never run here (every kernel this project's CI and VMs had
+   * refuses tracing programs: EPERM in a locked-down 6.18 VM, ENOTSUPP on
+   * arm64 6.1), and asking costs a failed probe load, ~60 ms of CPU, at
+   * every start (supervise.c has checked the value). */
   hook = HOOK_NONE;
   if (origins) {
     const char *h = getenv("FSK_BPF_ORIGINS_HOOK");
 
-    hook = h != NULL && strcmp(h, "rawtp") == 0 ? HOOK_RAWTP : HOOK_FEXIT;
+    hook = h != NULL && strcmp(h, "fexit") == 0 ? HOOK_FEXIT : HOOK_RAWTP;
     only = h != NULL && h[0] != '\0';
     if (hook == HOOK_FEXIT && fexit_loads(b->fexit_why, sizeof b->fexit_why) != 0) {
       snprintf(b->origins_why, sizeof b->origins_why, "%s", b->fexit_why);

@@ -2138,8 +2138,8 @@ int fsk__sup_bpf_env(char *why, size_t len) {
    * for the tests and the benchmark to take each way on purpose). */
   if (h != NULL && h[0] != '\0' && strcmp(h, "fexit") != 0 && strcmp(h, "rawtp") != 0) {
     snprintf(why, len,
-             "FSK_BPF_ORIGINS_HOOK='%.40s': expected fexit or rawtp (unset: fexit, "
-             "else the raw tracepoint)",
+             "FSK_BPF_ORIGINS_HOOK='%.40s': expected rawtp (the default) or fexit (where "
+             "the kernel takes tracing programs)",
              h);
     return -EINVAL;
   }

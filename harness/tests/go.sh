@@ -461,19 +461,32 @@ PY
   has "$T/out" "eBPF: stacks captured in the kernel" "Go stacks (eBPF stack capture, .gopclntab)"
   has "$T/out" "eBPF: no open or socket notified" "seccomp supervisor: 0 calls notified"
   has "$T/out" "eBPF: no record lost" " 0 records lost"
-  has "$T/out" "eBPF: says how the calls were caught" "; captured by "
+  has "$T/out" "eBPF: says how the calls were caught" "; captured by raw tracepoint"
   check_origins "$T/bo" "eBPF"
   # The kernel's own walk (bpf_get_stack) against the program's
-  # frame-pointer walk, through the raw tracepoint (as a kernel that
-  # refuses fexit takes it): the same frames and attempts.
+  # frame-pointer walk: the same frames and attempts.
   rm -f "$T/attempts.log"
   expect_rc 1 "eBPF, the kernel's walk: the leaky Go loop leaks" \
-    env -u FDSOAK_BPF FSK_BPF_STACK_WALK=kernel FSK_BPF_ORIGINS_HOOK=rawtp "$FDSOAK" watch --engine seccomp \
+    env -u FDSOAK_BPF -u FSK_BPF_ORIGINS_HOOK FSK_BPF_STACK_WALK=kernel "$FDSOAK" watch --engine seccomp \
     --inject "connect:addr=127.0.0.1,port=$((PORT + 6)):when=every(3):do=refuse" --cycles 45 --warmup 10 \
     --out "$T/bk" -- "$T/reconnect" -leak -port "$((PORT + 6))" -log "$T/attempts.log"
   has "$T/out" "eBPF, the kernel's walk: by the raw tracepoint" "; captured by raw tracepoint"
   has "$T/out" "eBPF, the kernel's walk: no record lost" " 0 records lost"
   check_origins "$T/bk" "eBPF, the kernel's walk"
+  # fexit, asked for: where the kernel takes it, captured by it; where it
+  # refuses (every kernel this has run on), the notified walk and why.
+  # Either way every leaked fd is named at its line.
+  rm -f "$T/attempts.log"
+  expect_rc 1 "FSK_BPF_ORIGINS_HOOK=fexit: the leaky Go loop leaks" \
+    env -u FDSOAK_BPF FSK_BPF_ORIGINS_HOOK=fexit "$FDSOAK" watch --engine seccomp \
+    --inject "connect:addr=127.0.0.1,port=$((PORT + 7)):when=every(3):do=refuse" --cycles 45 --warmup 10 \
+    --out "$T/bf" -- "$T/reconnect" -leak -port "$((PORT + 7))" -log "$T/attempts.log"
+  if grep -q "; captured by fexit" "$T/out"; then
+    ok "fexit: taken by this kernel"
+  else
+    has "$T/out" "fexit refused: the notified walk, and why" "no eBPF stack capture: the kernel refused the fexit"
+  fi
+  check_origins "$T/bf" "FSK_BPF_ORIGINS_HOOK=fexit"
   expect_rc 2 "FSK_BPF_STACK_WALK=bogus is refused" \
     env FSK_BPF_STACK_WALK=bogus "$FDSOAK" watch --engine seccomp --cycles 2 -- "$T/reconnect" -port "$PORT"
   has "$T/err" "FSK_BPF_STACK_WALK=bogus: says what it takes" "expected fp (the program's own walk"
